@@ -1,0 +1,128 @@
+#include "codec.h"
+
+#include "crc32c.h"
+
+namespace mycelium {
+
+bool Reader::fail(const std::string& message) {
+  if (status_.ok()) {
+    status_ = Corrupt(message + " at byte " + std::to_string(offset()));
+  }
+  p_ = end_;
+  return false;
+}
+
+bool Reader::u8(std::uint8_t& v, const char* what) {
+  if (!ok()) return false;
+  if (p_ == end_) return fail(std::string("truncated: ") + what);
+  v = *p_++;
+  return true;
+}
+
+bool Reader::varint(std::uint64_t& v, const char* what) {
+  if (!ok()) return false;
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p_ == end_) return fail(std::string("truncated varint: ") + what);
+    const std::uint8_t b = *p_++;
+    if (shift == 63 && b > 1) return fail(std::string("varint overflows 64 bits: ") + what);
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return fail(std::string("varint too long: ") + what);
+}
+
+bool Reader::zigzag(std::int64_t& v, const char* what) {
+  std::uint64_t u;
+  if (!varint(u, what)) return false;
+  v = static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  return true;
+}
+
+bool Reader::fixed64(std::uint64_t& v, const char* what) {
+  if (!ok()) return false;
+  if (remaining() < 8) return fail(std::string("truncated: ") + what);
+  v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(p_[i]) << (8 * i);
+  p_ += 8;
+  return true;
+}
+
+bool Reader::fixed32(std::uint32_t& v, const char* what) {
+  if (!ok()) return false;
+  if (remaining() < 4) return fail(std::string("truncated: ") + what);
+  v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(p_[i]) << (8 * i);
+  p_ += 4;
+  return true;
+}
+
+bool Reader::bytes(std::string_view& s, const char* what) {
+  std::uint64_t n;
+  if (!varint(n, what)) return false;
+  if (n > remaining()) return fail(std::string("length overruns input: ") + what);
+  s = std::string_view(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n));
+  p_ += n;
+  return true;
+}
+
+bool Reader::count(std::uint64_t& n, const char* what, std::size_t min_item_bytes) {
+  if (!varint(n, what)) return false;
+  if (min_item_bytes > 0 && n > remaining() / min_item_bytes) {
+    return fail(std::string("count larger than the input can hold: ") + what);
+  }
+  return true;
+}
+
+bool Reader::index(std::uint64_t& v, std::uint64_t limit, const char* what) {
+  if (!varint(v, what)) return false;
+  if (v >= limit) return fail(std::string("index out of range: ") + what);
+  return true;
+}
+
+ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
+  Writer w;
+  w.buffer().reserve(payload.size() + 16);
+  w.u8('M');
+  w.u8('Y');
+  w.u8('C');
+  w.u8(kFormatVersion);
+  w.u8(static_cast<std::uint8_t>(static_cast<std::uint8_t>(kind) << 4));
+  w.varint(payload.size());
+  w.fixed32(crc32c(payload.data(), payload.size()));
+  w.buffer().insert(w.buffer().end(), payload.begin(), payload.end());
+  return w.take();
+}
+
+Result<Unframed> unframe(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  std::uint8_t m0, m1, m2, version, flags;
+  if (!r.u8(m0, "magic") || !r.u8(m1, "magic") || !r.u8(m2, "magic")) return r.status();
+  if (m0 != 'M' || m1 != 'Y' || m2 != 'C') return Corrupt("bad magic: not a mycelium payload");
+  if (!r.u8(version, "format version")) return r.status();
+  if (version != kFormatVersion) {
+    return UnsupportedVersion("format version " + std::to_string(version) +
+                              " is not supported (this build reads version " +
+                              std::to_string(kFormatVersion) + ")");
+  }
+  if (!r.u8(flags, "flags")) return r.status();
+  const std::uint8_t kind = flags >> 4;
+  if (flags & 0x0e) return Corrupt("unknown flag bits set");
+  if (kind != static_cast<std::uint8_t>(PayloadKind::kDelta) &&
+      kind != static_cast<std::uint8_t>(PayloadKind::kSnapshot)) {
+    return Corrupt("unknown payload kind " + std::to_string(kind));
+  }
+  if (flags & kFlagCompressed) {
+    return UnsupportedVersion("payload is zstd-compressed and this build has no decompressor");
+  }
+  std::uint64_t length;
+  std::uint32_t crc;
+  if (!r.varint(length, "payload length") || !r.fixed32(crc, "checksum")) return r.status();
+  if (length > r.remaining()) return Corrupt("payload length overruns input");
+  if (length < r.remaining()) return Corrupt("trailing bytes after payload");
+  const auto payload = bytes.subspan(r.offset());
+  if (crc32c(payload.data(), payload.size()) != crc) return Corrupt("checksum mismatch");
+  return Unframed{static_cast<PayloadKind>(kind), payload};
+}
+
+}  // namespace mycelium

@@ -1,0 +1,101 @@
+// Byte-level codec shared by deltas, snapshots and (later) sync messages.
+//
+// Frame:  'M' 'Y' 'C'  version:u8  flags:u8  length:varint  crc32c:u32le  payload
+//   flags bit 0      payload is zstd-compressed (the build reports it unsupported
+//                    until compression lands)
+//   flags bits 4..7  PayloadKind
+//   other bits       must be zero
+// Varints are LEB128 (at most 10 bytes, no overlong final byte); signed values
+// are zigzag-encoded; fixed-width values are little-endian.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "status.h"
+
+namespace mycelium {
+
+inline constexpr std::uint8_t kFormatVersion = 1;
+inline constexpr std::uint8_t kFlagCompressed = 1;
+
+enum class PayloadKind : std::uint8_t { kDelta = 1, kSnapshot = 2 };
+
+using ByteVec = std::vector<std::uint8_t>;
+
+class Writer {
+ public:
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<std::uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<std::uint8_t>(v));
+  }
+  void zigzag(std::int64_t v) {
+    varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+  }
+  void fixed64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  void fixed32(std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  void bytes(std::string_view s) {
+    varint(s.size());
+    out_.insert(out_.end(), s.begin(), s.end());
+  }
+  ByteVec& buffer() { return out_; }
+  ByteVec take() { return std::move(out_); }
+
+ private:
+  ByteVec out_;
+};
+
+// Reads from a bounded slice; every read checks the bound. After the first
+// error every read fails and status() names the first problem, with `what`
+// the caller gave and the byte offset.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> in) : p_(in.data()), begin_(in.data()), end_(in.data() + in.size()) {}
+
+  bool u8(std::uint8_t& v, const char* what);
+  bool varint(std::uint64_t& v, const char* what);
+  bool zigzag(std::int64_t& v, const char* what);
+  bool fixed64(std::uint64_t& v, const char* what);
+  bool fixed32(std::uint32_t& v, const char* what);
+  bool bytes(std::string_view& s, const char* what);
+  // A count of items that each take at least min_item_bytes: rejected when
+  // the rest of the input cannot hold them, so no allocation outgrows input.
+  bool count(std::uint64_t& n, const char* what, std::size_t min_item_bytes = 1);
+  // A varint that must be < limit (an index into a table).
+  bool index(std::uint64_t& v, std::uint64_t limit, const char* what);
+
+  bool fail(const std::string& message);
+  bool ok() const { return status_.ok(); }
+  std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
+  std::size_t offset() const { return static_cast<std::size_t>(p_ - begin_); }
+  const Status& status() const { return status_; }
+
+ private:
+  const std::uint8_t* p_;
+  const std::uint8_t* begin_;
+  const std::uint8_t* end_;
+  Status status_;
+};
+
+// Wraps a payload in a frame.
+ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
+
+struct Unframed {
+  PayloadKind kind;
+  std::span<const std::uint8_t> payload;
+};
+// Checks magic, version, flags, length, checksum and trailing bytes.
+Result<Unframed> unframe(std::span<const std::uint8_t> bytes);
+
+}  // namespace mycelium

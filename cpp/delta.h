@@ -1,0 +1,93 @@
+// Delta: the unit of exchange. A snapshot is a delta since the empty vector.
+//
+// Contents (DESIGN.md, Delta-state CRDT): the base (the vector the delta was
+// computed against), the sender's causal context, every event dot between
+// the two with the record it touched, and the complete current dot store of
+// every record those events touched.
+//
+// Payload layout (inside a codec.h frame), all counts and indexes varints:
+//   strings      count, then (length, bytes) each
+//   collections  count, then per collection: name, field count, (name, kind:u8) each
+//   actors       count, then fixed64 ids, strictly increasing
+//   base         count, then (actor index, seq) with increasing actor index
+//   context      the same
+//   records      count, then column collection[], column id[] (string index);
+//                strictly increasing by (collection, id bytes)
+//   events       for each context entry: (context - base) record indexes
+//   cells        column count-per-record[], then columns over all cells:
+//                field:u8[], tag:u8[], actor[], seq[], aux (zigzag delta)[],
+//                value[] (int zigzag, double fixed64, string/bytes string index)
+// Cells within a record are strictly increasing by (field, role, value,
+// actor, seq), which makes the encoding canonical.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "clock.h"
+#include "codec.h"
+#include "schema.h"
+#include "status.h"
+#include "value.h"
+
+namespace mycelium {
+
+inline constexpr std::uint8_t kPresenceField = 255;
+inline constexpr std::uint64_t kMaxSeq = 0xffffffffu;
+
+struct DeltaData {
+  struct Field {
+    std::string_view name;
+    Kind kind;
+  };
+  struct Collection {
+    std::string_view name;
+    std::vector<Field> fields;
+  };
+  struct Record {
+    std::uint32_t collection;
+    std::string_view id;
+    std::uint32_t first_cell;
+    std::uint32_t cell_count;
+  };
+  struct Cell {
+    std::uint8_t field;   // kPresenceField for presence
+    bool offset;          // counter offset recorded by a record delete
+    std::uint32_t actor;  // index into actors
+    std::uint64_t seq;
+    std::uint64_t aux;    // lww/mvr: HLC; counter: running total
+    ValueView value;
+  };
+  using VvEntries = std::vector<std::pair<std::uint32_t, std::uint64_t>>;  // (actor index, seq)
+
+  PayloadKind kind = PayloadKind::kDelta;
+  std::vector<Collection> collections;
+  std::vector<ActorId> actors;  // strictly increasing
+  VvEntries base;               // increasing actor index, seq >= 1
+  VvEntries context;
+  std::vector<Record> records;
+  std::vector<std::uint32_t> events;  // per context entry, (ctx - base) record indexes
+  std::vector<Cell> cells;
+};
+
+// Kind of the field a cell belongs to (presence counts as an mvr without values).
+inline Kind cell_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData::Cell& c) {
+  return c.field == kPresenceField ? Kind::kMvr : d.collections[r.collection].fields[c.field].kind;
+}
+
+// Canonical order of cells inside a record: (field, role, value, actor, seq).
+std::strong_ordering cell_order(const DeltaData::Cell& a, const DeltaData::Cell& b);
+// Canonical order of records: (collection, id bytes).
+std::strong_ordering record_order(const DeltaData::Record& a, const DeltaData::Record& b);
+
+ByteVec encode_delta(const DeltaData& delta);
+// Decodes and checks everything that does not need the receiving store:
+// bounds, indexes, canonical order, dots covered by the context, events
+// naming the records that hold their dots, kinds of cells. String views point
+// into `bytes`, which must outlive the result.
+Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes);
+
+}  // namespace mycelium

@@ -1,0 +1,43 @@
+// The four field kinds (lww, counter, mvr, set) and record presence/delete,
+// as reads and local mutations over a record's cells (dot_store.h). Each
+// mutation is one event: the caller passes the fresh dot in the new cell.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "clock.h"
+#include "dot_store.h"
+#include "schema.h"
+#include "string_pool.h"
+#include "value.h"
+
+namespace mycelium::kinds {
+
+// A record is visible while any entry (a field value or a presence) is live.
+bool visible(std::span<const Cell> cells);
+
+// lww: the entry with the greatest (HLC, actor id); nullptr when none.
+const Cell* lww_winner(std::span<const Cell> cells, std::uint8_t field,
+                       std::span<const ActorId> actors);
+// counter: sum over actors of (running total - offset seen by deletes).
+std::int64_t counter_value(std::span<const Cell> cells, std::uint8_t field);
+// mvr and set: the distinct values of the field's entries, sorted.
+std::vector<ValueView> distinct_values(std::span<const Cell> cells, std::uint8_t field,
+                                       const StringPool& pool);
+
+// lww, mvr, presence: the new entry replaces every entry of its field.
+void assign(std::vector<Cell>& cells, const Cell& fresh);
+// counter: the actor's entry moves to the fresh dot with total + n.
+void increment(std::vector<Cell>& cells, std::uint8_t field, std::uint32_t actor,
+               std::uint32_t seq, std::int64_t n);
+// set add: the new entry replaces the entries of the same element.
+void set_add(std::vector<Cell>& cells, const Cell& fresh, const StringPool& pool);
+// set remove: drops every entry of the element.
+void set_remove(std::vector<Cell>& cells, std::uint8_t field, const ValueView& element,
+                const StringPool& pool);
+// record delete: records counter offsets, then drops every entry.
+void delete_record(std::vector<Cell>& cells, std::span<const FieldSchema> fields);
+
+}  // namespace mycelium::kinds

@@ -1,0 +1,514 @@
+#include "store.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "kinds.h"
+
+namespace mycelium {
+namespace {
+
+std::uint64_t system_millis() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+Status check_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) return InvalidArgument("record id must be 1 to 256 bytes");
+  if (!valid_utf8(id)) return InvalidArgument("record id is not valid UTF-8");
+  return Status::Ok();
+}
+
+Status check_value(const ValueView& v) {
+  if (static_cast<int>(v.tag) >= kValueTagCount) return InvalidArgument("unsupported value type");
+  if (v.tag == ValueTag::kString && !valid_utf8(v.str)) return InvalidArgument("string is not valid UTF-8");
+  if (v.str.size() > 0x7fffffffu) return InvalidArgument("value larger than 2 GiB");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Store::Store(Schema schema, StoreOptions options)
+    : schema_(std::move(schema)), options_(std::move(options)) {
+  if (!options_.now) options_.now = system_millis;
+  if (options_.actor == 0) options_.actor = random_actor();
+  self_ = intern_actor(options_.actor);
+}
+
+Result<std::unique_ptr<Store>> Store::open(Schema schema, StoreOptions options) {
+  return std::unique_ptr<Store>(new Store(std::move(schema), std::move(options)));
+}
+
+Result<std::unique_ptr<Store>> Store::load(Schema schema, std::span<const std::uint8_t> snapshot,
+                                           StoreOptions options) {
+  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(snapshot));
+  if (d.kind != PayloadKind::kSnapshot) return Corrupt("not a snapshot");
+  std::unique_ptr<Store> s(new Store(std::move(schema), std::move(options)));
+  MYC_ASSIGN_OR_RETURN(Mapping m, s->map_schema(d));
+  MYC_TRY(s->join(d, m));
+  return s;
+}
+
+// --- schema lookups --------------------------------------------------------
+
+Result<CollectionRef> Store::collection(std::string_view name) const {
+  auto c = schema_.find_collection(name);
+  if (!c) return UnknownField("unknown collection '" + std::string(name) + "'");
+  return CollectionRef{*c};
+}
+
+Result<FieldRef> Store::field(CollectionRef c, std::string_view name) const {
+  if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
+  auto f = schema_.find_field(c.index, name);
+  if (!f) {
+    return UnknownField("unknown field '" + std::string(name) + "' in '" +
+                        schema_.collections()[c.index].name + "'");
+  }
+  return FieldRef{c.index, *f, schema_.collections()[c.index].fields[*f].kind};
+}
+
+Result<FieldRef> Store::field(std::string_view collection_name, std::string_view name) const {
+  MYC_ASSIGN_OR_RETURN(CollectionRef c, collection(collection_name));
+  return field(c, name);
+}
+
+Status Store::check_field(FieldRef f) const {
+  const auto& cols = schema_.collections();
+  if (f.collection >= cols.size() || f.field >= cols[f.collection].fields.size() ||
+      cols[f.collection].fields[f.field].kind != f.kind) {
+    return UnknownField("field reference does not belong to this store's schema");
+  }
+  return Status::Ok();
+}
+
+Status Store::check_kind(FieldRef f, Kind a, Kind b, const char* op) const {
+  MYC_TRY(check_field(f));
+  if (f.kind != a && f.kind != b) {
+    const auto& fs = schema_.collections()[f.collection].fields[f.field];
+    return WrongKind(std::string(op) + " is not an operation of '" + fs.name + "' (a " +
+                     std::string(kind_name(fs.kind)) + " field)");
+  }
+  return Status::Ok();
+}
+
+// --- records and events ----------------------------------------------------
+
+std::uint32_t Store::intern_actor(ActorId a) {
+  auto [it, inserted] = actor_index_.try_emplace(a, static_cast<std::uint32_t>(actors_.size()));
+  if (inserted) {
+    actors_.push_back(a);
+    events_.emplace_back();
+  }
+  return it->second;
+}
+
+std::int64_t Store::find_record(std::uint16_t collection, std::string_view id) const {
+  return index_.find(collection, id, [this](std::uint32_t r) {
+    return std::pair{records_[r].collection, ids_.get(records_[r].id)};
+  });
+}
+
+Result<std::uint32_t> Store::visible_record(std::uint16_t collection, std::string_view id) const {
+  const std::int64_t r = find_record(collection, id);
+  if (r < 0 || !kinds::visible(records_[static_cast<std::size_t>(r)].cells)) {
+    return NotFound("no record '" + std::string(id) + "' in '" + schema_.collections()[collection].name + "'");
+  }
+  return static_cast<std::uint32_t>(r);
+}
+
+std::uint32_t Store::create_record(std::uint16_t collection, std::string_view id) {
+  const std::int64_t found = find_record(collection, id);
+  if (found >= 0) return static_cast<std::uint32_t>(found);
+  auto offset = ids_.intern(id);  // ids are <= 256 bytes; the pool only fails past 4 GiB
+  Record r;
+  r.id = offset.ok() ? *offset : 0;
+  r.collection = collection;
+  const auto index = static_cast<std::uint32_t>(records_.size());
+  records_.push_back(std::move(r));
+  index_.insert(collection, id, index, [this](std::uint32_t i) {
+    return std::pair{records_[i].collection, ids_.get(records_[i].id)};
+  });
+  return index;
+}
+
+Result<std::uint32_t> Store::next_seq() const {
+  const std::size_t n = events_[self_].size();
+  if (n >= kMaxSeq) return LimitExceeded("actor has used all 2^32-1 seqs; open with a new actor");
+  return static_cast<std::uint32_t>(n + 1);
+}
+
+void Store::record_event(std::uint32_t record) { events_[self_].push_back(record); }
+
+// --- writes ----------------------------------------------------------------
+
+Status Store::insert(CollectionRef c, std::string_view id) {
+  if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
+  MYC_TRY(check_id(id));
+  const std::int64_t found = find_record(c.index, id);
+  if (found >= 0 && kinds::visible(records_[static_cast<std::size_t>(found)].cells)) {
+    return AlreadyExists("record '" + std::string(id) + "' already exists");
+  }
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  if (records_.size() >= 0xfffffffeu) return LimitExceeded("too many records");
+  const std::uint32_t r = create_record(c.index, id);
+  Cell cell;
+  cell.field = kPresenceField;
+  cell.actor = self_;
+  cell.seq = seq;
+  cell.aux = hlc_.now(options_.now());
+  kinds::assign(records_[r].cells, cell);
+  record_event(r);
+  return Status::Ok();
+}
+
+Status Store::set(FieldRef f, std::string_view id, const ValueView& v) {
+  MYC_TRY(check_kind(f, Kind::kLww, Kind::kMvr, "set"));
+  MYC_TRY(check_value(v));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  Cell cell;
+  MYC_ASSIGN_OR_RETURN(cell.value, store_value(v, strings_));
+  cell.field = f.field;
+  cell.actor = self_;
+  cell.seq = seq;
+  cell.aux = hlc_.now(options_.now());
+  kinds::assign(records_[r].cells, cell);
+  record_event(r);
+  return Status::Ok();
+}
+
+Status Store::increment(FieldRef f, std::string_view id, std::int64_t n) {
+  MYC_TRY(check_kind(f, Kind::kCounter, Kind::kCounter, "increment"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  kinds::increment(records_[r].cells, f.field, self_, seq, n);
+  record_event(r);
+  return Status::Ok();
+}
+
+Status Store::add(FieldRef f, std::string_view id, const ValueView& v) {
+  MYC_TRY(check_kind(f, Kind::kSet, Kind::kSet, "add"));
+  MYC_TRY(check_value(v));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  Cell cell;
+  MYC_ASSIGN_OR_RETURN(cell.value, store_value(v, strings_));
+  cell.field = f.field;
+  cell.actor = self_;
+  cell.seq = seq;
+  kinds::set_add(records_[r].cells, cell, strings_);
+  record_event(r);
+  return Status::Ok();
+}
+
+Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
+  MYC_TRY(check_kind(f, Kind::kSet, Kind::kSet, "remove"));
+  MYC_TRY(check_value(v));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  auto& cells = records_[r].cells;
+  const bool present = std::any_of(cells.begin(), cells.end(), [&](const Cell& c) {
+    return !c.offset && c.field == f.field && equal(load_value(c.value, strings_), v);
+  });
+  if (!present) return Status::Ok();  // nothing observed, nothing to remove anywhere
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  (void)seq;
+  kinds::set_remove(cells, f.field, v, strings_);
+  record_event(r);
+  return Status::Ok();
+}
+
+Status Store::remove_record(CollectionRef c, std::string_view id) {
+  if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  (void)seq;
+  kinds::delete_record(records_[r].cells, schema_.collections()[c.index].fields);
+  record_event(r);
+  return Status::Ok();
+}
+
+// --- reads -----------------------------------------------------------------
+
+bool Store::exists(CollectionRef c, std::string_view id) const {
+  const std::int64_t r = find_record(c.index, id);
+  return r >= 0 && kinds::visible(records_[static_cast<std::size_t>(r)].cells);
+}
+
+std::vector<std::string> Store::ids(CollectionRef c) const {
+  std::vector<std::string> out;
+  for (const Record& r : records_) {
+    if (r.collection == c.index && kinds::visible(r.cells)) out.emplace_back(ids_.get(r.id));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::size_t Store::size(CollectionRef c) const {
+  return static_cast<std::size_t>(std::count_if(records_.begin(), records_.end(), [&](const Record& r) {
+    return r.collection == c.index && kinds::visible(r.cells);
+  }));
+}
+
+Result<Value> Store::lww(FieldRef f, std::string_view id) const {
+  MYC_TRY(check_kind(f, Kind::kLww, Kind::kLww, "reading a single value"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  const Cell* w = kinds::lww_winner(records_[r].cells, f.field, actors_);
+  if (!w) return Value{};
+  return to_value(load_value(w->value, strings_));
+}
+
+Result<std::int64_t> Store::counter(FieldRef f, std::string_view id) const {
+  MYC_TRY(check_kind(f, Kind::kCounter, Kind::kCounter, "reading a counter"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  return kinds::counter_value(records_[r].cells, f.field);
+}
+
+Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const {
+  MYC_TRY(check_kind(f, Kind::kMvr, Kind::kSet, "reading values"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  std::vector<Value> out;
+  for (const ValueView& v : kinds::distinct_values(records_[r].cells, f.field, strings_)) {
+    out.push_back(to_value(v));
+  }
+  return out;
+}
+
+// --- deltas ----------------------------------------------------------------
+
+VersionVector Store::version() const {
+  std::vector<VersionVector::Entry> e;
+  for (std::size_t a = 0; a < actors_.size(); ++a) {
+    if (!events_[a].empty()) e.emplace_back(actors_[a], events_[a].size());
+  }
+  return VersionVector::from_entries(std::move(e));
+}
+
+DeltaData Store::build_delta(const VersionVector& vv) const {
+  DeltaData d;
+  // Actors with events, in id order; local index -> delta index.
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t a = 0; a < actors_.size(); ++a) {
+    if (!events_[a].empty()) order.push_back(a);
+  }
+  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) { return actors_[x] < actors_[y]; });
+  std::vector<std::uint32_t> to_delta(actors_.size(), 0);
+  std::vector<std::uint64_t> from(actors_.size(), 0);
+  for (std::uint32_t i = 0; i < order.size(); ++i) {
+    const std::uint32_t a = order[i];
+    to_delta[a] = i;
+    d.actors.push_back(actors_[a]);
+    from[a] = std::min<std::uint64_t>(vv.get(actors_[a]), events_[a].size());
+    if (from[a] > 0) d.base.emplace_back(i, from[a]);
+    d.context.emplace_back(i, events_[a].size());
+  }
+
+  // Records touched by the events the base does not cover, in canonical order.
+  std::vector<std::uint32_t> touched;
+  for (std::uint32_t a : order) {
+    const auto& ev = events_[a];
+    touched.insert(touched.end(), ev.begin() + static_cast<std::ptrdiff_t>(from[a]), ev.end());
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  std::sort(touched.begin(), touched.end(), [&](std::uint32_t x, std::uint32_t y) {
+    const Record& rx = records_[x];
+    const Record& ry = records_[y];
+    if (rx.collection != ry.collection) return rx.collection < ry.collection;
+    return ids_.get(rx.id) < ids_.get(ry.id);
+  });
+
+  // Collections used, renumbered in schema order.
+  std::vector<std::int32_t> coll_map(schema_.collections().size(), -1);
+  for (std::uint32_t r : touched) coll_map[records_[r].collection] = 0;
+  for (std::size_t c = 0; c < coll_map.size(); ++c) {
+    if (coll_map[c] < 0) continue;
+    coll_map[c] = static_cast<std::int32_t>(d.collections.size());
+    const auto& cs = schema_.collections()[c];
+    DeltaData::Collection dc{cs.name, {}};
+    for (const auto& f : cs.fields) dc.fields.push_back({f.name, f.kind});
+    d.collections.push_back(std::move(dc));
+  }
+
+  // Records and their cells.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> rec_index;  // local -> delta
+  rec_index.reserve(touched.size());
+  for (std::uint32_t i = 0; i < touched.size(); ++i) {
+    const Record& rec = records_[touched[i]];
+    rec_index.emplace_back(touched[i], i);
+    DeltaData::Record dr{static_cast<std::uint32_t>(coll_map[rec.collection]), ids_.get(rec.id),
+                         static_cast<std::uint32_t>(d.cells.size()), static_cast<std::uint32_t>(rec.cells.size())};
+    for (const Cell& c : rec.cells) {
+      d.cells.push_back({c.field, c.offset, to_delta[c.actor], c.seq, c.aux, load_value(c.value, strings_)});
+    }
+    std::sort(d.cells.begin() + dr.first_cell, d.cells.end(),
+              [](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(x, y) < 0; });
+    d.records.push_back(dr);
+  }
+  std::sort(rec_index.begin(), rec_index.end());
+  auto delta_record = [&](std::uint32_t local) {
+    return std::lower_bound(rec_index.begin(), rec_index.end(), std::pair{local, 0u})->second;
+  };
+  for (std::uint32_t a : order) {
+    const auto& ev = events_[a];
+    for (std::size_t s = from[a]; s < ev.size(); ++s) d.events.push_back(delta_record(ev[s]));
+  }
+  return d;
+}
+
+ByteVec Store::delta_since(const VersionVector& vv) const { return encode_delta(build_delta(vv)); }
+
+ByteVec Store::save() const {
+  DeltaData d = build_delta(VersionVector());
+  d.kind = PayloadKind::kSnapshot;
+  return encode_delta(d);
+}
+
+Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
+  Mapping m;
+  for (const auto& dc : d.collections) {
+    auto c = schema_.find_collection(dc.name);
+    m.collection.push_back(c ? *c : -1);
+    auto& fm = m.field.emplace_back();
+    for (const auto& df : dc.fields) {
+      std::optional<std::uint8_t> f;
+      if (c) f = schema_.find_field(*c, df.name);
+      if (f && schema_.collections()[*c].fields[*f].kind != df.kind) {
+        return SchemaMismatch("field '" + std::string(df.name) + "' of '" + std::string(dc.name) + "' is a " +
+                              std::string(kind_name(df.kind)) + " in the delta but a " +
+                              std::string(kind_name(schema_.collections()[*c].fields[*f].kind)) +
+                              " in this store");
+      }
+      fm.push_back(f ? *f : -1);
+    }
+  }
+  for (const auto& rec : d.records) {
+    if (m.collection[rec.collection] < 0) {
+      return SchemaMismatch("unknown collection '" + std::string(d.collections[rec.collection].name) + "'");
+    }
+    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
+      const auto& c = d.cells[i];
+      if (c.field != kPresenceField && m.field[rec.collection][c.field] < 0) {
+        return SchemaMismatch("unknown field '" + std::string(d.collections[rec.collection].fields[c.field].name) +
+                              "' in '" + std::string(d.collections[rec.collection].name) + "'");
+      }
+    }
+  }
+  return m;
+}
+
+bool Store::covers_base(const DeltaData& d) const {
+  for (const auto& [a, seq] : d.base) {
+    auto it = actor_index_.find(d.actors[a]);
+    if (it == actor_index_.end() || events_[it->second].size() < seq) return false;
+  }
+  return true;
+}
+
+bool Store::covers_context(const DeltaData& d) const {
+  for (const auto& [a, seq] : d.context) {
+    auto it = actor_index_.find(d.actors[a]);
+    if (it == actor_index_.end() || events_[it->second].size() < seq) return false;
+  }
+  return true;
+}
+
+Status Store::join(const DeltaData& d, const Mapping& m) {
+  // Phase 1: everything that can fail. Interning actors and strings has no
+  // visible effect (actors without events are not part of the state).
+  if (records_.size() + d.records.size() >= 0xfffffffeu) return LimitExceeded("too many records");
+  std::vector<std::uint32_t> actor(d.actors.size());
+  for (std::size_t i = 0; i < d.actors.size(); ++i) actor[i] = intern_actor(d.actors[i]);
+  std::vector<Cell> cells(d.cells.size());
+  std::uint64_t max_hlc = 0;
+  for (const auto& rec : d.records) {
+    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
+      const auto& dc = d.cells[i];
+      Cell& c = cells[i];
+      c.field = dc.field == kPresenceField ? kPresenceField
+                                           : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
+      c.offset = dc.offset;
+      c.actor = actor[dc.actor];
+      c.seq = static_cast<std::uint32_t>(dc.seq);
+      c.aux = dc.aux;
+      MYC_ASSIGN_OR_RETURN(c.value, store_value(dc.value, strings_));
+      const Kind k = cell_kind(d, rec, dc);
+      if (k == Kind::kLww || k == Kind::kMvr) max_hlc = std::max(max_hlc, dc.aux);
+    }
+  }
+
+  // Phase 2: join. Nothing below fails.
+  Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
+  for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
+  for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
+  std::vector<std::uint32_t> local(d.records.size());
+  for (std::size_t i = 0; i < d.records.size(); ++i) {
+    const auto& rec = d.records[i];
+    local[i] = create_record(static_cast<std::uint16_t>(m.collection[rec.collection]), rec.id);
+    join_record(records_[local[i]].cells, std::span(cells).subspan(rec.first_cell, rec.cell_count), sender,
+                receiver);
+  }
+  std::size_t at = 0;
+  std::vector<std::uint64_t> base(d.actors.size(), 0);
+  for (const auto& [a, seq] : d.base) base[a] = seq;
+  for (const auto& [a, seq] : d.context) {
+    auto& ev = events_[actor[a]];
+    for (std::uint64_t s = base[a] + 1; s <= seq; ++s, ++at) {
+      if (s > ev.size()) ev.push_back(local[d.events[at]]);
+    }
+  }
+  hlc_.observe(max_hlc);
+  return Status::Ok();
+}
+
+Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes) {
+  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(bytes));
+  MYC_ASSIGN_OR_RETURN(Mapping m, map_schema(d));
+  if (covers_context(d)) return ApplyOutcome::kAlreadyCovered;
+  if (!covers_base(d)) {
+    if (pending_.size() >= options_.max_pending) {
+      return LimitExceeded("too many pending deltas (" + std::to_string(pending_.size()) +
+                           "); ask the peer for deltaSince(version())");
+    }
+    Pending p;
+    p.bytes.assign(bytes.begin(), bytes.end());
+    auto held = decode_delta(p.bytes);  // views into the owned copy
+    if (!held.ok()) return held.status();
+    p.delta = std::move(held).value();
+    pending_.push_back(std::move(p));
+    return ApplyOutcome::kPending;
+  }
+  MYC_TRY(join(d, m));
+  MYC_TRY(drain_pending());
+  return ApplyOutcome::kApplied;
+}
+
+Status Store::drain_pending() {
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      const DeltaData& d = pending_[i].delta;
+      if (!covers_context(d) && !covers_base(d)) continue;
+      if (!covers_context(d)) {
+        auto m = map_schema(d);
+        Status st = m.ok() ? join(d, *m) : m.status();
+        if (!st.ok()) dropped_.push_back(st);
+        progress = progress || st.ok();
+      }
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      --i;
+    }
+  }
+  return Status::Ok();
+}
+
+std::size_t Store::memory_estimate() const {
+  std::size_t n = records_.capacity() * sizeof(Record) + ids_.bytes_used() + strings_.bytes_used() +
+                  index_.bytes_used() + actors_.capacity() * 8;
+  for (const Record& r : records_) n += r.cells.capacity() * sizeof(Cell);
+  for (const auto& e : events_) n += e.capacity() * 4;
+  return n;
+}
+
+}  // namespace mycelium

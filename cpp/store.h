@@ -1,0 +1,139 @@
+// Store: one replica. Collections with declared schemas hold records by
+// string id; every write is one event with a fresh dot; deltas move state
+// between replicas (DESIGN.md, Delta-state CRDT).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "clock.h"
+#include "codec.h"
+#include "delta.h"
+#include "dot_store.h"
+#include "id_index.h"
+#include "schema.h"
+#include "status.h"
+#include "string_pool.h"
+#include "value.h"
+
+namespace mycelium {
+
+struct CollectionRef {
+  std::uint16_t index = 0;
+};
+
+struct FieldRef {
+  std::uint16_t collection = 0;
+  std::uint8_t field = 0;
+  Kind kind = Kind::kLww;
+};
+
+enum class ApplyOutcome : std::uint8_t {
+  kApplied,         // joined
+  kPending,         // held until the deltas it depends on arrive
+  kAlreadyCovered,  // the store has every event of the delta; nothing to do
+};
+
+struct StoreOptions {
+  ActorId actor = 0;                       // 0: a fresh random actor
+  std::function<std::uint64_t()> now;      // wall clock in ms; default: system clock
+  std::size_t max_pending = 1024;          // held deltas before apply() refuses more
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(Schema schema, StoreOptions options = {});
+  // A store restored from a snapshot (save()), with a new or given actor.
+  static Result<std::unique_ptr<Store>> load(Schema schema, std::span<const std::uint8_t> snapshot,
+                                             StoreOptions options = {});
+
+  const Schema& schema() const { return schema_; }
+  ActorId actor() const { return actors_[self_]; }
+
+  Result<CollectionRef> collection(std::string_view name) const;
+  Result<FieldRef> field(CollectionRef collection, std::string_view name) const;
+  Result<FieldRef> field(std::string_view collection, std::string_view name) const;
+
+  // Writes. Each is one event. Errors leave the store unchanged.
+  Status insert(CollectionRef c, std::string_view id);  // makes the record visible
+  Status set(FieldRef f, std::string_view id, const ValueView& v);   // lww, mvr
+  Status increment(FieldRef f, std::string_view id, std::int64_t n);  // counter
+  Status add(FieldRef f, std::string_view id, const ValueView& v);   // set
+  Status remove(FieldRef f, std::string_view id, const ValueView& v);  // set
+  Status remove_record(CollectionRef c, std::string_view id);
+
+  // Reads.
+  bool exists(CollectionRef c, std::string_view id) const;
+  std::vector<std::string> ids(CollectionRef c) const;  // visible ids, sorted bytewise
+  std::size_t size(CollectionRef c) const;              // visible records
+  Result<Value> lww(FieldRef f, std::string_view id) const;  // null when unset
+  Result<std::int64_t> counter(FieldRef f, std::string_view id) const;
+  Result<std::vector<Value>> values(FieldRef f, std::string_view id) const;  // mvr, set
+
+  // Sync.
+  VersionVector version() const;
+  ByteVec delta_since(const VersionVector& vv) const;
+  // Validates fully, then joins (or holds the delta until its base is
+  // covered). On error the store is byte-identical to before.
+  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes);
+  std::size_t pending_count() const { return pending_.size(); }
+  // Errors of held deltas that failed when their turn came (and were dropped).
+  std::vector<Status> take_dropped_errors() { return std::exchange(dropped_, {}); }
+  ByteVec save() const;
+
+  // Heap bytes held by the store's containers (capacity, not size).
+  std::size_t memory_estimate() const;
+
+ private:
+  struct Pending {
+    ByteVec bytes;
+    DeltaData delta;  // views into bytes
+  };
+
+  Store(Schema schema, StoreOptions options);
+
+  std::uint32_t intern_actor(ActorId a);
+  std::int64_t find_record(std::uint16_t collection, std::string_view id) const;
+  Result<std::uint32_t> visible_record(std::uint16_t collection, std::string_view id) const;
+  std::uint32_t create_record(std::uint16_t collection, std::string_view id);
+  Result<std::uint32_t> next_seq() const;
+  void record_event(std::uint32_t record);
+  Status check_kind(FieldRef f, Kind a, Kind b, const char* op) const;
+  Status check_field(FieldRef f) const;
+
+  DeltaData build_delta(const VersionVector& vv) const;
+  // Checks the delta against this store's schema and limits; returns the
+  // local collection/field mapping. Does not change the store.
+  struct Mapping {
+    std::vector<std::int32_t> collection;                 // delta -> local, -1 unknown
+    std::vector<std::vector<std::int16_t>> field;         // delta -> local, -1 unknown
+  };
+  Result<Mapping> map_schema(const DeltaData& d) const;
+  bool covers_base(const DeltaData& d) const;
+  bool covers_context(const DeltaData& d) const;
+  Status join(const DeltaData& d, const Mapping& m);
+  Status drain_pending();
+
+  Schema schema_;
+  StoreOptions options_;
+  HybridClock hlc_;
+  std::uint32_t self_ = 0;
+  std::vector<ActorId> actors_;
+  std::unordered_map<ActorId, std::uint32_t> actor_index_;
+  std::vector<std::vector<std::uint32_t>> events_;  // per actor: record index of each seq
+  std::vector<Record> records_;
+  StringPool ids_;
+  StringPool strings_;
+  IdIndex index_;
+  std::vector<Pending> pending_;
+  std::vector<Status> dropped_;
+};
+
+}  // namespace mycelium

@@ -1,0 +1,86 @@
+// Values: null | bool | int64 | float64 | string (UTF-8) | bytes.
+//
+// Total order: type tag first (null < bool < int < double < string < bytes),
+// then value; doubles by IEEE-754 totalOrder (so NaN and -0 have a place),
+// strings and bytes bytewise.
+//
+// Three forms:
+//   Value       owned, for API results (std::variant; index() is the tag)
+//   ValueView   non-owning, for API input and decoding (no allocation)
+//   StoredValue 9 bytes inside a store cell: strings of <= 8 bytes inline,
+//               longer ones interned in the store's StringPool.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "status.h"
+#include "string_pool.h"
+
+namespace mycelium {
+
+enum class ValueTag : std::uint8_t { kNull = 0, kBool, kInt, kDouble, kString, kBytes };
+inline constexpr int kValueTagCount = 6;
+
+struct Bytes {
+  std::string data;
+  friend bool operator==(const Bytes&, const Bytes&) = default;
+};
+
+using Value = std::variant<std::monostate, bool, std::int64_t, double, std::string, Bytes>;
+
+struct ValueView {
+  ValueTag tag = ValueTag::kNull;
+  std::uint64_t bits = 0;  // bool 0/1, int64 two's complement, double bit pattern
+  std::string_view str;    // string and bytes
+
+  static ValueView null() { return {}; }
+  static ValueView boolean(bool b) { return {ValueTag::kBool, b ? 1u : 0u, {}}; }
+  static ValueView integer(std::int64_t i) { return {ValueTag::kInt, static_cast<std::uint64_t>(i), {}}; }
+  static ValueView number(double d) {
+    std::uint64_t b;
+    std::memcpy(&b, &d, 8);
+    return {ValueTag::kDouble, b, {}};
+  }
+  static ValueView string(std::string_view s) { return {ValueTag::kString, 0, s}; }
+  static ValueView bytes(std::string_view s) { return {ValueTag::kBytes, 0, s}; }
+};
+
+ValueView view_of(const Value& v);
+Value to_value(const ValueView& v);
+std::strong_ordering compare(const ValueView& a, const ValueView& b);
+inline std::strong_ordering compare(const Value& a, const Value& b) {
+  return compare(view_of(a), view_of(b));
+}
+inline bool equal(const ValueView& a, const ValueView& b) { return compare(a, b) == 0; }
+bool valid_utf8(std::string_view s);
+// Human-readable: null, true, 42, 1.5, "text", b"\x00\xff".
+std::string to_string(const Value& v);
+
+// Compact form inside a cell (9 bytes, byte-aligned so cells can be packed).
+// vtag: bits 0-2 the ValueTag, bit 3 set when a string/bytes is inline, bits
+// 4-7 its inline length (0..8). payload: the scalar bits, the inline bytes or
+// the pool offset.
+struct StoredValue {
+  char payload[8] = {};
+  std::uint8_t vtag = 0;
+
+  ValueTag tag() const { return static_cast<ValueTag>(vtag & 7); }
+  std::uint64_t bits() const {
+    std::uint64_t b;
+    std::memcpy(&b, payload, 8);
+    return b;
+  }
+  void set_bits(std::uint64_t b) { std::memcpy(payload, &b, 8); }
+};
+
+// Strings longer than 8 bytes are interned into pool.
+Result<StoredValue> store_value(const ValueView& v, StringPool& pool);
+// The view of an inline string points into `s`, which must outlive it.
+ValueView load_value(const StoredValue& s, const StringPool& pool);
+
+}  // namespace mycelium
