@@ -1,0 +1,213 @@
+// Native benchmarks (Google Benchmark). Prints Google Benchmark's table, then
+// a summary against the targets, and writes bench/results/native.json.
+//   merge_10k_ms              apply a 10,000-op delta into an empty replica
+//   merge_10k_concurrent_ms   the same into a replica with 10,000 concurrent ops
+//   delta_since_100_ms        100,000-record store: delta of the last 100 ops
+//   memory_100k_bytes         heap held by 100,000 records x 5 fields (allocation hook)
+//   snapshot_100k_bytes       snapshot size of that store
+//   snapshot_load_100k_ms     Store::load of that snapshot
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <new>
+#include <string>
+
+#include "workloads.h"
+
+// --- allocation hook: live heap bytes -------------------------------------
+namespace {
+std::atomic<long long> g_live{0};
+}
+void* operator new(std::size_t n) {
+  void* p = std::malloc(n ? n : 1);
+  if (!p) std::abort();
+  g_live += static_cast<long long>(malloc_usable_size(p));
+  return p;
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept {
+  if (!p) return;
+  g_live -= static_cast<long long>(malloc_usable_size(p));
+  std::free(p);
+}
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+
+using namespace mycelium;
+using namespace mycelium::bench;
+
+namespace {
+
+const ByteVec& merge_delta() {
+  static const ByteVec d = [] {
+    auto s = open_people(0x1111);
+    mixed_ops(*s, 1, true);
+    return s->delta_since(VersionVector());
+  }();
+  return d;
+}
+
+void BM_merge_10k(benchmark::State& state) {
+  const ByteVec& d = merge_delta();
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto s = open_people(0x2222);
+    state.ResumeTiming();
+    auto r = s->apply(d);
+    if (!r.ok()) state.SkipWithError(r.status().to_string().c_str());
+    benchmark::DoNotOptimize(s);
+    state.PauseTiming();
+    s.reset();
+    state.ResumeTiming();
+  }
+  state.counters["delta_bytes"] = static_cast<double>(d.size());
+}
+BENCHMARK(BM_merge_10k)->Unit(benchmark::kMillisecond);
+
+void BM_merge_10k_concurrent(benchmark::State& state) {
+  const ByteVec& d = merge_delta();
+  // A replica that saw the inserts, then made 10,000 ops of its own.
+  static const ByteVec base = [] {
+    auto src = open_people(0x1111);
+    auto s = open_people(0x3333);
+    auto people = *src->collection("people");
+    for (int i = 0; i < 1000; ++i) (void)src->insert(people, record_id(i));
+    (void)s->apply(src->save());
+    mixed_ops(*s, 2, false);
+    return s->save();
+  }();
+  StoreOptions o;
+  o.actor = 0x3333;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto s = std::move(Store::load(people_schema(), base, o)).value();
+    state.ResumeTiming();
+    auto r = s->apply(d);
+    if (!r.ok()) state.SkipWithError(r.status().to_string().c_str());
+    state.PauseTiming();
+    s.reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_merge_10k_concurrent)->Unit(benchmark::kMillisecond);
+
+struct Big {
+  std::unique_ptr<Store> store;
+  VersionVector before_last_100;
+  ByteVec snapshot;
+  long long heap_bytes = 0;
+};
+
+Big& big() {
+  static Big b = [] {
+    Big x;
+    const long long before = g_live.load();
+    x.store = open_people(0x4444);
+    fill_people(*x.store, 100'000);
+    x.heap_bytes = g_live.load() - before;
+    x.snapshot = x.store->save();
+    x.before_last_100 = x.store->version();
+    auto people = *x.store->collection("people");
+    auto age = *x.store->field(people, "age");
+    for (int i = 0; i < 100; ++i) (void)x.store->set(age, record_id(i * 997), ValueView::integer(i));
+    return x;
+  }();
+  return b;
+}
+
+void BM_delta_since_100(benchmark::State& state) {
+  Big& b = big();
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    ByteVec d = b.store->delta_since(b.before_last_100);
+    bytes = d.size();
+    benchmark::DoNotOptimize(d);
+  }
+  state.counters["delta_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_delta_since_100)->Unit(benchmark::kMillisecond);
+
+void BM_snapshot_load_100k(benchmark::State& state) {
+  Big& b = big();
+  for (auto _ : state) {
+    auto s = Store::load(people_schema(), b.snapshot);
+    if (!s.ok()) state.SkipWithError(s.status().to_string().c_str());
+    benchmark::DoNotOptimize(s);
+    state.PauseTiming();
+    { auto drop = std::move(s); }
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_snapshot_load_100k)->Unit(benchmark::kMillisecond)->Iterations(20);
+
+void BM_snapshot_save_100k(benchmark::State& state) {
+  Big& b = big();
+  for (auto _ : state) {
+    ByteVec d = b.store->save();
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_snapshot_save_100k)->Unit(benchmark::kMillisecond)->Iterations(10);
+
+// Keeps each benchmark's mean time (ms) for the JSON summary.
+class Collector : public benchmark::ConsoleReporter {
+ public:
+  std::map<std::string, double> ms;
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& r : runs) {
+      if (r.run_type != Run::RT_Iteration || r.iterations == 0) continue;
+      ms[r.benchmark_name()] = r.GetAdjustedRealTime() * (r.time_unit == benchmark::kMillisecond ? 1.0 : 1e-6);
+    }
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  Collector collector;
+  benchmark::RunSpecifiedBenchmarks(&collector);
+  Big& b = big();
+  struct Row {
+    const char* key;
+    double value;
+    double target;  // 0: none
+    const char* unit;
+  };
+  auto get = [&](const char* name) {
+    auto it = collector.ms.find(name);
+    return it == collector.ms.end() ? -1.0 : it->second;
+  };
+  const Row rows[] = {
+      {"merge_10k_ms", get("BM_merge_10k"), 1, "ms"},
+      {"merge_10k_concurrent_ms", get("BM_merge_10k_concurrent"), 0, "ms"},
+      {"delta_since_100_ms", get("BM_delta_since_100"), 0.2, "ms"},
+      {"memory_100k_bytes", static_cast<double>(b.heap_bytes), 24e6, "bytes"},
+      {"snapshot_100k_bytes", static_cast<double>(b.snapshot.size()), 0, "bytes"},
+      {"snapshot_load_100k_ms", get("BM_snapshot_load_100k/iterations:20"), 50, "ms"},
+      {"snapshot_save_100k_ms", get("BM_snapshot_save_100k/iterations:10"), 0, "ms"},
+  };
+  std::printf("\n%-26s %14s %12s  %s\n", "budget", "measured", "target", "");
+  std::string json = "{\n";
+  for (const Row& r : rows) {
+    const bool pass = r.target == 0 || r.value <= r.target;
+    char target[32] = "-";
+    if (r.target > 0) std::snprintf(target, sizeof target, "<= %g", r.target);
+    std::printf("%-26s %14.4f %12s  %s\n", r.key, r.value, target, r.target == 0 ? "" : (pass ? "ok" : "MISSED"));
+    char line[128];
+    std::snprintf(line, sizeof line, "  \"%s\": %.6g,\n", r.key, r.value);
+    json += line;
+  }
+  json += "  \"engine\": \"native\"\n}\n";
+  const char* out = std::getenv("MYC_BENCH_OUT");
+  std::ofstream(out ? out : "bench/results/native.json") << json;
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Idempotent set-up: installs the system packages the project needs (apt,
+# only when missing) and the npm packages (npm ci, only when the lock file
+# changed). Run by `npm start` and `npm test`; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian package -> a file or command that proves it is installed.
+declare -A NEED=(
+  [cmake]=/usr/bin/cmake
+  [g++]=/usr/bin/g++
+  [clang]=/usr/bin/clang
+  [ninja-build]=/usr/bin/ninja
+  [libgtest-dev]=/usr/include/gtest/gtest.h
+  [libbenchmark-dev]=/usr/include/benchmark/benchmark.h
+)
+
+missing=()
+for pkg in "${!NEED[@]}"; do
+  [ -e "${NEED[$pkg]}" ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing system packages: ${missing[*]}" >&2
+    echo "setup: run as root:  sudo sh -c '$cmd'" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: node and npm are required (Debian: apt-get install -y nodejs npm)" >&2
+  exit 1
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+stamp=node_modules/.myc-lock-sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  mkdir -p node_modules
+  echo "$want" > "$stamp"
+fi

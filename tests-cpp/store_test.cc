@@ -1,0 +1,282 @@
+#include "test_util.h"
+
+namespace mycelium::testing {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a = open_store(0xaaaa);
+    b = open_store(0xbbbb);
+    items = *a->collection("items");
+    title = *a->field(items, "title");
+    votes = *a->field(items, "votes");
+    tags = *a->field(items, "tags");
+    owner = *a->field(items, "owner");
+  }
+  std::vector<Value> strs(std::initializer_list<const char*> l) {
+    std::vector<Value> v;
+    for (const char* s : l) v.emplace_back(std::string(s));
+    return v;
+  }
+  static bool same_values(const std::vector<Value>& x, const std::vector<Value>& y) {
+    if (x.size() != y.size()) return false;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (!same(x[i], y[i])) return false;
+    }
+    return true;
+  }
+  std::unique_ptr<Store> a, b;
+  CollectionRef items;
+  FieldRef title, votes, tags, owner;
+};
+
+TEST_F(StoreTest, WritesAndReadsEveryKind) {
+  must(a->insert(items, "milk"));
+  must(a->set(title, "milk", ValueView::string("Milk")));
+  must(a->increment(votes, "milk", 3));
+  must(a->increment(votes, "milk", -1));
+  must(a->add(tags, "milk", ValueView::string("home")));
+  must(a->add(tags, "milk", ValueView::string("dairy")));
+  must(a->set(owner, "milk", ValueView::string("ann")));
+  EXPECT_TRUE(same(*a->lww(title, "milk"), Value{std::string("Milk")}));
+  EXPECT_EQ(*a->counter(votes, "milk"), 2);
+  EXPECT_TRUE(same_values(*a->values(tags, "milk"), strs({"dairy", "home"})));
+  EXPECT_TRUE(same_values(*a->values(owner, "milk"), strs({"ann"})));
+  EXPECT_EQ(a->ids(items), std::vector<std::string>{"milk"});
+  EXPECT_EQ(a->size(items), 1u);
+  EXPECT_EQ(a->version().get(0xaaaa), 7u);
+}
+
+TEST_F(StoreTest, ErrorsAreTypedAndChangeNothing) {
+  must(a->insert(items, "x"));
+  const ByteVec before = a->save();
+  EXPECT_EQ(a->increment(title, "x", 1).code(), Code::kWrongKind);
+  EXPECT_EQ(a->set(votes, "x", ValueView::integer(1)).code(), Code::kWrongKind);
+  EXPECT_EQ(a->add(owner, "x", ValueView::integer(1)).code(), Code::kWrongKind);
+  EXPECT_EQ(a->lww(votes, "x").status().code(), Code::kWrongKind);
+  EXPECT_EQ(a->field(items, "nope").status().code(), Code::kUnknownField);
+  EXPECT_EQ(a->collection("nope").status().code(), Code::kUnknownField);
+  EXPECT_EQ(a->set(title, "missing", ValueView::integer(1)).code(), Code::kNotFound);
+  EXPECT_EQ(a->insert(items, "x").code(), Code::kAlreadyExists);
+  EXPECT_EQ(a->insert(items, "").code(), Code::kInvalidArgument);
+  EXPECT_EQ(a->insert(items, std::string(257, 'i')).code(), Code::kInvalidArgument);
+  EXPECT_EQ(a->set(title, "x", ValueView::string("\xc3")).code(), Code::kInvalidArgument);
+  ValueView bad;
+  bad.tag = static_cast<ValueTag>(7);
+  EXPECT_EQ(a->set(title, "x", bad).code(), Code::kInvalidArgument);
+  FieldRef forged = title;
+  forged.kind = Kind::kCounter;
+  EXPECT_EQ(a->increment(forged, "x", 1).code(), Code::kUnknownField);
+  EXPECT_TRUE(a->save() == before);
+  EXPECT_EQ(a->remove(tags, "x", ValueView::string("absent")).code(), Code::kOk);
+  EXPECT_TRUE(a->save() == before) << "removing an absent element records no event";
+}
+
+TEST_F(StoreTest, ConcurrentLwwPicksTheGreaterHlcAndMvrKeepsBoth) {
+  // A wall clock that stands still: HLCs tie on milliseconds and counters.
+  auto frozen = std::make_shared<FakeClock>();
+  frozen->step = 0;
+  a = open_store(0xaaaa, frozen);
+  b = open_store(0xbbbb, frozen);
+  must(a->insert(items, "r"));
+  sync_pair(*a, *b);
+  must(a->set(title, "r", ValueView::string("from a")));
+  must(a->set(owner, "r", ValueView::string("ann")));
+  must(b->set(title, "r", ValueView::string("from b")));
+  must(b->set(owner, "r", ValueView::string("bob")));
+  sync_pair(*a, *b);
+  EXPECT_TRUE(a->save() == b->save());
+  EXPECT_TRUE(same_values(*a->values(owner, "r"), strs({"ann", "bob"})));
+  // Equal HLCs (both one counter tick past the insert): the greater actor id wins.
+  EXPECT_TRUE(same(*a->lww(title, "r"), Value{std::string("from b")}));
+  must(a->set(owner, "r", ValueView::string("cy")));  // covers both
+  // a's clock has observed b's: a's next write wins though its actor is smaller.
+  must(a->set(title, "r", ValueView::string("later from a")));
+  sync_pair(*a, *b);
+  EXPECT_TRUE(same_values(*b->values(owner, "r"), strs({"cy"})));
+  EXPECT_TRUE(same(*b->lww(title, "r"), Value{std::string("later from a")}));
+}
+
+// DESIGN.md case 1: A removes a set element (or overwrites an mvr value) that
+// B received long ago; A's delta for B must still remove it at B.
+TEST_F(StoreTest, Case1RemoveOfAnOldDotReachesThePeer) {
+  must(a->insert(items, "r"));
+  must(a->add(tags, "r", ValueView::string("old")));
+  must(a->set(owner, "r", ValueView::string("ann")));
+  sync_pair(*a, *b);
+  must(b->insert(items, "other"));  // b moves on
+  sync_pair(*a, *b);
+  const VersionVector bv = b->version();
+  must(a->remove(tags, "r", ValueView::string("old")));
+  must(a->set(owner, "r", ValueView::string("bob")));
+  ASSERT_TRUE(b->apply(a->delta_since(bv)).ok());
+  EXPECT_TRUE(b->values(tags, "r")->empty());
+  EXPECT_TRUE(same_values(*b->values(owner, "r"), strs({"bob"})));
+}
+
+// Case 2: A deletes a record it never wrote (no keys of its own): the
+// delete's dot travels, is relayed, and survives a snapshot round trip.
+TEST_F(StoreTest, Case2DeleteOfARecordNeverWrittenTravelsAndRelays) {
+  auto c = open_store(0xcccc);
+  must(b->insert(items, "r"));
+  must(b->set(title, "r", ValueView::string("t")));
+  sync_pair(*a, *b);
+  must(a->remove_record(items, "r"));
+  auto a2 = reopen(*a);  // snapshot round trip
+  EXPECT_EQ(a2->version(), a->version());
+  ASSERT_TRUE(c->apply(b->delta_since(c->version())).ok());  // c has r from b
+  ASSERT_TRUE(c->apply(a2->delta_since(c->version())).ok());  // the delete from a
+  EXPECT_FALSE(c->exists(items, "r"));
+  // relay: c passes the delete on to b
+  ASSERT_TRUE(b->apply(c->delta_since(b->version())).ok());
+  EXPECT_FALSE(b->exists(items, "r"));
+  EXPECT_TRUE(a2->save() == b->save());
+  EXPECT_TRUE(c->save() == b->save());
+}
+
+// Case 3: a delta computed for a newer vector arrives before the one that
+// fills the gap: it waits as pending, and both orders end identical.
+TEST_F(StoreTest, Case3OutOfOrderDeltaWaitsAsPending) {
+  must(a->insert(items, "r"));
+  must(a->set(owner, "r", ValueView::string("v1")));
+  const VersionVector v0;
+  const ByteVec first = a->delta_since(v0);
+  const VersionVector v1 = a->version();
+  must(a->set(owner, "r", ValueView::string("v2")));
+  const ByteVec second = a->delta_since(v1);
+
+  auto in_order = open_store(0x1);
+  ASSERT_EQ(*in_order->apply(first), ApplyOutcome::kApplied);
+  ASSERT_EQ(*in_order->apply(second), ApplyOutcome::kApplied);
+
+  ASSERT_EQ(*b->apply(second), ApplyOutcome::kPending);
+  EXPECT_EQ(b->pending_count(), 1u);
+  EXPECT_FALSE(b->exists(items, "r"));
+  ASSERT_EQ(*b->apply(first), ApplyOutcome::kApplied);
+  EXPECT_EQ(b->pending_count(), 0u);
+  EXPECT_TRUE(same_values(*b->values(owner, "r"), strs({"v2"})));
+  EXPECT_TRUE(b->save() == in_order->save());
+  EXPECT_TRUE(b->save() == a->save());
+}
+
+// Case 4 (chunking) belongs to the sync protocol; the engine's half is that a
+// delta is one unit: joining it needs every event it names, and a pending
+// delta is not state (not in snapshots).
+TEST_F(StoreTest, PendingDeltasAreNotState) {
+  must(a->insert(items, "r"));
+  const VersionVector v1 = a->version();
+  must(a->set(title, "r", ValueView::integer(1)));
+  const ByteVec before = b->save();
+  ASSERT_EQ(*b->apply(a->delta_since(v1)), ApplyOutcome::kPending);
+  EXPECT_TRUE(b->save() == before);
+  EXPECT_TRUE(b->version().empty());
+}
+
+TEST_F(StoreTest, PendingQueueIsBounded) {
+  StoreOptions o;
+  o.actor = 0x77;
+  o.max_pending = 2;
+  auto small = std::move(Store::open(test_schema(), o)).value();
+  must(a->insert(items, "r"));
+  for (int i = 0; i < 3; ++i) {
+    const VersionVector v = a->version();
+    must(a->set(title, "r", ValueView::integer(i)));
+    auto r = small->apply(a->delta_since(v));
+    if (i < 2) {
+      EXPECT_EQ(*r, ApplyOutcome::kPending);
+    } else {
+      EXPECT_EQ(r.status().code(), Code::kLimitExceeded);
+    }
+  }
+  EXPECT_EQ(small->pending_count(), 2u);
+}
+
+// Case 5: a counter incremented concurrently with its record's delete reads
+// only the increments the deleter had not seen.
+TEST_F(StoreTest, Case5CounterAfterConcurrentDelete) {
+  must(a->insert(items, "r"));
+  must(a->increment(votes, "r", 5));
+  sync_pair(*a, *b);
+  must(a->increment(votes, "r", 3));  // concurrent with b's delete
+  must(b->remove_record(items, "r"));
+  sync_pair(*a, *b);
+  EXPECT_TRUE(a->save() == b->save());
+  ASSERT_TRUE(a->exists(items, "r")) << "update wins over a concurrent delete";
+  EXPECT_EQ(*a->counter(votes, "r"), 3);
+  EXPECT_EQ(*b->counter(votes, "r"), 3);
+  EXPECT_TRUE(a->lww(title, "r")->index() == 0) << "fields the deleter saw are gone";
+  must(b->increment(votes, "r", 1));
+  sync_pair(*a, *b);
+  EXPECT_EQ(*a->counter(votes, "r"), 4);
+}
+
+TEST_F(StoreTest, DeleteThenReinsertAndConcurrentInsertSurvivesDelete) {
+  must(a->insert(items, "r"));
+  must(a->set(title, "r", ValueView::string("one")));
+  sync_pair(*a, *b);
+  must(a->remove_record(items, "r"));
+  EXPECT_FALSE(a->exists(items, "r"));
+  EXPECT_EQ(a->lww(title, "r").status().code(), Code::kNotFound);
+  must(b->set(title, "r", ValueView::string("two")));  // concurrent update
+  sync_pair(*a, *b);
+  ASSERT_TRUE(a->exists(items, "r"));
+  EXPECT_TRUE(same(*a->lww(title, "r"), Value{std::string("two")}));
+  must(a->remove_record(items, "r"));
+  must(a->insert(items, "r"));  // re-insert after delete: fields start empty
+  EXPECT_TRUE(a->lww(title, "r")->index() == 0);
+}
+
+TEST_F(StoreTest, SchemaMismatchIsRejected) {
+  auto other = Schema::create({{"items", {{"title", Kind::kMvr}}}});
+  StoreOptions o;
+  o.actor = 0x99;
+  auto c = std::move(Store::open(*other, o)).value();
+  must(a->insert(items, "r"));
+  must(a->set(title, "r", ValueView::integer(1)));
+  auto r = c->apply(a->save());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kSchemaMismatch);
+  EXPECT_NE(r.status().message().find("title"), std::string::npos);
+  // A store without the field the delta writes.
+  auto narrow = Schema::create({{"items", {{"votes", Kind::kCounter}}}});
+  o.actor = 0x98;
+  auto d = std::move(Store::open(*narrow, o)).value();
+  r = d->apply(a->save());
+  EXPECT_EQ(r.status().code(), Code::kSchemaMismatch);
+  EXPECT_TRUE(d->version().empty());
+  // A store with extra fields and collections accepts it.
+  auto wide = Schema::create({{"x", {}}, {"items", {{"extra", Kind::kSet}, {"title", Kind::kLww}}}});
+  o.actor = 0x97;
+  auto e = std::move(Store::open(*wide, o)).value();
+  ASSERT_TRUE(e->apply(a->save()).ok());
+  auto it = *e->collection("items");
+  EXPECT_TRUE(same(*e->lww(*e->field(it, "title"), "r"), Value{std::int64_t{1}}));
+}
+
+TEST_F(StoreTest, SnapshotRestoresActorSeqsAndHlc) {
+  must(a->insert(items, "r"));
+  must(a->set(title, "r", ValueView::string("x")));
+  auto a2 = reopen(*a);
+  must(a2->set(title, "r", ValueView::string("y")));
+  EXPECT_EQ(a2->version().get(0xaaaa), 3u);
+  ASSERT_TRUE(b->apply(a->save()).ok());
+  ASSERT_TRUE(b->apply(a2->delta_since(b->version())).ok());
+  EXPECT_TRUE(same(*b->lww(title, "r"), Value{std::string("y")}));
+  auto loaded = Store::load(test_schema(), a->delta_since(VersionVector()));
+  EXPECT_EQ(loaded.status().code(), Code::kCorrupt) << "a delta is not a snapshot";
+}
+
+TEST_F(StoreTest, DeltaSinceAForeignOrFutureVectorIsStillComplete) {
+  must(a->insert(items, "r"));
+  must(a->set(title, "r", ValueView::integer(1)));
+  // A vector with an unknown actor and a seq above ours: the base is clipped.
+  auto vv = VersionVector::from_entries({{0xaaaa, 99}, {0x1234, 5}});
+  ASSERT_EQ(*b->apply(a->delta_since(VersionVector())), ApplyOutcome::kApplied);
+  auto r = b->apply(a->delta_since(vv));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, ApplyOutcome::kAlreadyCovered);
+}
+
+}  // namespace
+}  // namespace mycelium::testing

@@ -1,0 +1,32 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "string_pool.h"
+
+namespace mycelium {
+namespace {
+
+TEST(StringPool, InternsOnceAndKeepsOffsetsStableAcrossGrowth) {
+  StringPool pool;
+  std::vector<std::uint32_t> offsets;
+  for (int i = 0; i < 5000; ++i) offsets.push_back(*pool.intern("string number " + std::to_string(i)));
+  EXPECT_EQ(pool.size(), 5000u);
+  for (int i = 0; i < 5000; ++i) {
+    EXPECT_EQ(pool.get(offsets[static_cast<std::size_t>(i)]), "string number " + std::to_string(i));
+    EXPECT_EQ(*pool.intern("string number " + std::to_string(i)), offsets[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_EQ(pool.size(), 5000u);
+}
+
+TEST(StringPool, EmptyAndBinaryStrings) {
+  StringPool pool;
+  auto e = *pool.intern("");
+  auto b = *pool.intern(std::string("\0\0\1", 3));
+  EXPECT_EQ(pool.get(e), "");
+  EXPECT_EQ(pool.get(b), std::string("\0\0\1", 3));
+  EXPECT_NE(e, b);
+}
+
+}  // namespace
+}  // namespace mycelium

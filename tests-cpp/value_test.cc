@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "value.h"
+
+namespace mycelium {
+namespace {
+
+TEST(Value, TotalOrderIsTagThenValue) {
+  const std::vector<Value> ascending = {
+      std::monostate{}, false, true, std::int64_t{-5}, std::int64_t{3},
+      -std::numeric_limits<double>::infinity(), -0.0, 0.0, 2.5, std::nan(""),
+      std::string(""), std::string("a"), std::string("ab"), std::string("b"),
+      Bytes{""}, Bytes{std::string("\0", 1)}, Bytes{"\xff"}};
+  for (std::size_t i = 0; i < ascending.size(); ++i) {
+    for (std::size_t j = 0; j < ascending.size(); ++j) {
+      EXPECT_TRUE(compare(ascending[i], ascending[j]) == (i <=> j)) << i << " vs " << j;
+    }
+  }
+}
+
+TEST(Value, StoredFormRoundTripsInlineAndPooled) {
+  StringPool pool;
+  const std::vector<Value> values = {std::monostate{}, true, std::int64_t{-1}, 1e300, std::string("12345678"),
+                                     std::string("123456789"), Bytes{std::string("\0\1", 2)},
+                                     Bytes{std::string(100, '\7')}};
+  for (const Value& v : values) {
+    auto s = store_value(view_of(v), pool);
+    ASSERT_TRUE(s.ok());
+    EXPECT_TRUE(compare(to_value(load_value(*s, pool)), v) == 0) << to_string(v);
+  }
+  EXPECT_EQ(pool.size(), 2u);  // only the two strings longer than 8 bytes
+  auto inline_string = *store_value(ValueView::string("12345678"), pool);
+  EXPECT_TRUE(inline_string.vtag & 8);
+}
+
+TEST(Value, Utf8Validation) {
+  EXPECT_TRUE(valid_utf8("plain"));
+  EXPECT_TRUE(valid_utf8("h\xc3\xa9llo \xf0\x9f\x8d\x84"));
+  EXPECT_FALSE(valid_utf8("\xc3"));              // truncated
+  EXPECT_FALSE(valid_utf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xff"));
+}
+
+TEST(Value, ToStringForHumans) {
+  EXPECT_EQ(to_string(Value{}), "null");
+  EXPECT_EQ(to_string(Value{std::int64_t{42}}), "42");
+  EXPECT_EQ(to_string(Value{std::string("hi")}), "\"hi\"");
+  EXPECT_EQ(to_string(Value{Bytes{"\x01"}}), "b\"\\x01\"");
+}
+
+}  // namespace
+}  // namespace mycelium
