@@ -35,6 +35,11 @@ class IdIndex {
     ++count_;
   }
 
+  template <typename KeyOf>
+  void reserve(std::size_t n, const KeyOf& key_of) {
+    while ((count_ + n) * 4 > slots_.size() * 3) grow(key_of);
+  }
+
   std::size_t bytes_used() const { return slots_.capacity() * sizeof(std::uint32_t); }
 
  private:

@@ -5,14 +5,14 @@
 namespace mycelium::kinds {
 
 bool visible(std::span<const Cell> cells) {
-  return std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return !c.offset; });
+  return std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return !c.is_offset(); });
 }
 
 const Cell* lww_winner(std::span<const Cell> cells, std::uint8_t field,
                        std::span<const ActorId> actors) {
   const Cell* best = nullptr;
   for (const Cell& c : cells) {
-    if (c.offset || c.field != field) continue;
+    if (c.is_offset() || c.field != field) continue;
     if (!best || c.aux > best->aux || (c.aux == best->aux && actors[c.actor] > actors[best->actor])) {
       best = &c;
     }
@@ -23,10 +23,10 @@ const Cell* lww_winner(std::span<const Cell> cells, std::uint8_t field,
 std::int64_t counter_value(std::span<const Cell> cells, std::uint8_t field) {
   std::uint64_t sum = 0;  // unsigned: wraps instead of overflowing
   for (const Cell& c : cells) {
-    if (c.offset || c.field != field) continue;
+    if (c.is_offset() || c.field != field) continue;
     sum += c.aux;
     for (const Cell& o : cells) {
-      if (o.offset && o.field == field && o.actor == c.actor) sum -= o.aux;
+      if (o.is_offset() && o.field == field && o.actor == c.actor) sum -= o.aux;
     }
   }
   return static_cast<std::int64_t>(sum);
@@ -36,7 +36,7 @@ std::vector<ValueView> distinct_values(std::span<const Cell> cells, std::uint8_t
                                        const StringPool& pool) {
   std::vector<ValueView> out;
   for (const Cell& c : cells) {
-    if (!c.offset && c.field == field) out.push_back(load_value(c.value, pool));
+    if (!c.is_offset() && c.field == field) out.push_back(load_value(c.value, pool));
   }
   std::sort(out.begin(), out.end(), [](const ValueView& a, const ValueView& b) { return compare(a, b) < 0; });
   out.erase(std::unique(out.begin(), out.end(), [](const ValueView& a, const ValueView& b) { return equal(a, b); }),
@@ -44,18 +44,18 @@ std::vector<ValueView> distinct_values(std::span<const Cell> cells, std::uint8_t
   return out;
 }
 
-void assign(std::vector<Cell>& cells, const Cell& fresh) {
-  std::erase_if(cells, [&](const Cell& c) { return !c.offset && c.field == fresh.field; });
+void assign(CellList& cells, const Cell& fresh) {
+  cells.erase_if([&](const Cell& c) { return !c.is_offset() && c.field == fresh.field; });
   cells.push_back(fresh);
 }
 
-void increment(std::vector<Cell>& cells, std::uint8_t field, std::uint32_t actor,
+void increment(CellList& cells, std::uint8_t field, std::uint16_t actor,
                std::uint32_t seq, std::int64_t n) {
   std::uint64_t total = 0;
   bool found = false;
   for (Cell& c : cells) {
     if (c.field != field || c.actor != actor) continue;
-    if (!c.offset) {
+    if (!c.is_offset()) {
       total = c.aux;
       c.seq = seq;
       c.aux = total + static_cast<std::uint64_t>(n);
@@ -72,35 +72,35 @@ void increment(std::vector<Cell>& cells, std::uint8_t field, std::uint32_t actor
   cells.push_back(fresh);
 }
 
-void set_add(std::vector<Cell>& cells, const Cell& fresh, const StringPool& pool) {
+void set_add(CellList& cells, const Cell& fresh, const StringPool& pool) {
   set_remove(cells, fresh.field, load_value(fresh.value, pool), pool);
   cells.push_back(fresh);
 }
 
-void set_remove(std::vector<Cell>& cells, std::uint8_t field, const ValueView& element,
+void set_remove(CellList& cells, std::uint8_t field, const ValueView& element,
                 const StringPool& pool) {
-  std::erase_if(cells, [&](const Cell& c) {
-    return !c.offset && c.field == field && equal(load_value(c.value, pool), element);
+  cells.erase_if([&](const Cell& c) {
+    return !c.is_offset() && c.field == field && equal(load_value(c.value, pool), element);
   });
 }
 
-void delete_record(std::vector<Cell>& cells, std::span<const FieldSchema> fields) {
+void delete_record(CellList& cells, std::span<const FieldSchema> fields) {
   const std::size_t n = cells.size();
   for (std::size_t i = 0; i < n; ++i) {
     const Cell e = cells[i];
-    if (e.offset || e.field == 255 || fields[e.field].kind != Kind::kCounter) continue;
-    auto it = std::find_if(cells.begin(), cells.end(), [&](const Cell& o) {
-      return o.offset && o.field == e.field && o.actor == e.actor;
+    if (e.is_offset() || e.field == 255 || fields[e.field].kind != Kind::kCounter) continue;
+    Cell* it = std::find_if(cells.begin(), cells.end(), [&](const Cell& o) {
+      return o.is_offset() && o.field == e.field && o.actor == e.actor;
     });
     Cell off = e;
-    off.offset = true;
+    off.mark_offset();
     if (it == cells.end()) {
       cells.push_back(off);
     } else {
       *it = off;  // the entry is always newer than the actor's old offset
     }
   }
-  std::erase_if(cells, [](const Cell& c) { return !c.offset; });
+  cells.erase_if([](const Cell& c) { return !c.is_offset(); });
 }
 
 }  // namespace mycelium::kinds

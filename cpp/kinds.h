@@ -28,16 +28,16 @@ std::vector<ValueView> distinct_values(std::span<const Cell> cells, std::uint8_t
                                        const StringPool& pool);
 
 // lww, mvr, presence: the new entry replaces every entry of its field.
-void assign(std::vector<Cell>& cells, const Cell& fresh);
+void assign(CellList& cells, const Cell& fresh);
 // counter: the actor's entry moves to the fresh dot with total + n.
-void increment(std::vector<Cell>& cells, std::uint8_t field, std::uint32_t actor,
+void increment(CellList& cells, std::uint8_t field, std::uint16_t actor,
                std::uint32_t seq, std::int64_t n);
 // set add: the new entry replaces the entries of the same element.
-void set_add(std::vector<Cell>& cells, const Cell& fresh, const StringPool& pool);
+void set_add(CellList& cells, const Cell& fresh, const StringPool& pool);
 // set remove: drops every entry of the element.
-void set_remove(std::vector<Cell>& cells, std::uint8_t field, const ValueView& element,
+void set_remove(CellList& cells, std::uint8_t field, const ValueView& element,
                 const StringPool& pool);
 // record delete: records counter offsets, then drops every entry.
-void delete_record(std::vector<Cell>& cells, std::span<const FieldSchema> fields);
+void delete_record(CellList& cells, std::span<const FieldSchema> fields);
 
 }  // namespace mycelium::kinds

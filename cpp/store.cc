@@ -33,7 +33,7 @@ Store::Store(Schema schema, StoreOptions options)
     : schema_(std::move(schema)), options_(std::move(options)) {
   if (!options_.now) options_.now = system_millis;
   if (options_.actor == 0) options_.actor = random_actor();
-  self_ = intern_actor(options_.actor);
+  self_ = static_cast<std::uint16_t>(intern_actor(options_.actor));  // the first actor: index 0
 }
 
 Result<std::unique_ptr<Store>> Store::open(Schema schema, StoreOptions options) {
@@ -94,13 +94,14 @@ Status Store::check_kind(FieldRef f, Kind a, Kind b, const char* op) const {
 
 // --- records and events ----------------------------------------------------
 
-std::uint32_t Store::intern_actor(ActorId a) {
-  auto [it, inserted] = actor_index_.try_emplace(a, static_cast<std::uint32_t>(actors_.size()));
-  if (inserted) {
-    actors_.push_back(a);
-    events_.emplace_back();
-  }
-  return it->second;
+std::int32_t Store::intern_actor(ActorId a) {
+  auto it = actor_index_.find(a);
+  if (it != actor_index_.end()) return static_cast<std::int32_t>(it->second);
+  if (actors_.size() >= kMaxActors) return -1;
+  actor_index_.emplace(a, static_cast<std::uint32_t>(actors_.size()));
+  actors_.push_back(a);
+  events_.emplace_back();
+  return static_cast<std::int32_t>(actors_.size() - 1);
 }
 
 std::int64_t Store::find_record(std::uint16_t collection, std::string_view id) const {
@@ -120,11 +121,12 @@ Result<std::uint32_t> Store::visible_record(std::uint16_t collection, std::strin
 std::uint32_t Store::create_record(std::uint16_t collection, std::string_view id) {
   const std::int64_t found = find_record(collection, id);
   if (found >= 0) return static_cast<std::uint32_t>(found);
-  auto offset = ids_.intern(id);  // ids are <= 256 bytes; the pool only fails past 4 GiB
+  auto offset = ids_.append(id);  // ids are <= 256 bytes; the arena only fails past 4 GiB
   Record r;
   r.id = offset.ok() ? *offset : 0;
   r.collection = collection;
   const auto index = static_cast<std::uint32_t>(records_.size());
+  if (records_.size() == records_.capacity()) records_.reserve(records_.capacity() + records_.capacity() / 4 + 16);
   records_.push_back(std::move(r));
   index_.insert(collection, id, index, [this](std::uint32_t i) {
     return std::pair{records_[i].collection, ids_.get(records_[i].id)};
@@ -138,7 +140,11 @@ Result<std::uint32_t> Store::next_seq() const {
   return static_cast<std::uint32_t>(n + 1);
 }
 
-void Store::record_event(std::uint32_t record) { events_[self_].push_back(record); }
+void Store::record_event(std::uint32_t record) {
+  auto& ev = events_[self_];
+  if (ev.size() == ev.capacity()) ev.reserve(ev.capacity() + ev.capacity() / 4 + 16);
+  ev.push_back(record);
+}
 
 // --- writes ----------------------------------------------------------------
 
@@ -208,7 +214,7 @@ Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   auto& cells = records_[r].cells;
   const bool present = std::any_of(cells.begin(), cells.end(), [&](const Cell& c) {
-    return !c.offset && c.field == f.field && equal(load_value(c.value, strings_), v);
+    return !c.is_offset() && c.field == f.field && equal(load_value(c.value, strings_), v);
   });
   if (!present) return Status::Ok();  // nothing observed, nothing to remove anywhere
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
@@ -339,7 +345,8 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     DeltaData::Record dr{static_cast<std::uint32_t>(coll_map[rec.collection]), ids_.get(rec.id),
                          static_cast<std::uint32_t>(d.cells.size()), static_cast<std::uint32_t>(rec.cells.size())};
     for (const Cell& c : rec.cells) {
-      d.cells.push_back({c.field, c.offset, to_delta[c.actor], c.seq, c.aux, load_value(c.value, strings_)});
+      const ValueView v = c.is_offset() ? ValueView::null() : load_value(c.value, strings_);
+      d.cells.push_back({c.field, c.is_offset(), to_delta[c.actor], c.seq, c.aux, v});
     }
     std::sort(d.cells.begin() + dr.first_cell, d.cells.end(),
               [](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(x, y) < 0; });
@@ -417,27 +424,47 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   // Phase 1: everything that can fail. Interning actors and strings has no
   // visible effect (actors without events are not part of the state).
   if (records_.size() + d.records.size() >= 0xfffffffeu) return LimitExceeded("too many records");
-  std::vector<std::uint32_t> actor(d.actors.size());
-  for (std::size_t i = 0; i < d.actors.size(); ++i) actor[i] = intern_actor(d.actors[i]);
+  std::vector<std::uint16_t> actor(d.actors.size());
+  for (std::size_t i = 0; i < d.actors.size(); ++i) {
+    const std::int32_t a = intern_actor(d.actors[i]);
+    if (a < 0) return LimitExceeded("a store holds at most 65,535 actors");
+    actor[i] = static_cast<std::uint16_t>(a);
+  }
   std::vector<Cell> cells(d.cells.size());
   std::uint64_t max_hlc = 0;
+  if (records_.empty()) {
+    std::size_t n = 0, bytes = 0;
+    for (const auto& dc : d.cells) {
+      if (dc.value.str.size() > 8) ++n, bytes += dc.value.str.size();
+    }
+    strings_.reserve(n, bytes);
+  }
   for (const auto& rec : d.records) {
     for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
       const auto& dc = d.cells[i];
       Cell& c = cells[i];
       c.field = dc.field == kPresenceField ? kPresenceField
                                            : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
-      c.offset = dc.offset;
       c.actor = actor[dc.actor];
       c.seq = static_cast<std::uint32_t>(dc.seq);
       c.aux = dc.aux;
-      MYC_ASSIGN_OR_RETURN(c.value, store_value(dc.value, strings_));
+      if (dc.offset) {
+        c.mark_offset();
+      } else {
+        MYC_ASSIGN_OR_RETURN(c.value, store_value(dc.value, strings_));
+      }
       const Kind k = cell_kind(d, rec, dc);
       if (k == Kind::kLww || k == Kind::kMvr) max_hlc = std::max(max_hlc, dc.aux);
     }
   }
 
   // Phase 2: join. Nothing below fails.
+  if (records_.empty()) {  // loading a snapshot: size everything once
+    records_.reserve(d.records.size());
+    index_.reserve(d.records.size(), [this](std::uint32_t i) {
+      return std::pair{records_[i].collection, ids_.get(records_[i].id)};
+    });
+  }
   Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
   for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
   for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
@@ -453,6 +480,7 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   for (const auto& [a, seq] : d.base) base[a] = seq;
   for (const auto& [a, seq] : d.context) {
     auto& ev = events_[actor[a]];
+    if (seq > ev.capacity()) ev.reserve(std::max<std::size_t>(seq, ev.capacity() + ev.capacity() / 4));
     for (std::uint64_t s = base[a] + 1; s <= seq; ++s, ++at) {
       if (s > ev.size()) ev.push_back(local[d.events[at]]);
     }
@@ -503,12 +531,15 @@ Status Store::drain_pending() {
   return Status::Ok();
 }
 
-std::size_t Store::memory_estimate() const {
-  std::size_t n = records_.capacity() * sizeof(Record) + ids_.bytes_used() + strings_.bytes_used() +
-                  index_.bytes_used() + actors_.capacity() * 8;
-  for (const Record& r : records_) n += r.cells.capacity() * sizeof(Cell);
-  for (const auto& e : events_) n += e.capacity() * 4;
-  return n;
+Store::MemoryUse Store::memory_use() const {
+  MemoryUse m{};
+  m.records = records_.capacity() * sizeof(Record);
+  for (const Record& r : records_) m.cells += r.cells.capacity() * sizeof(Cell);
+  for (const auto& e : events_) m.events += e.capacity() * sizeof(std::uint32_t);
+  m.ids = ids_.bytes_used();
+  m.strings = strings_.bytes_used();
+  m.index = index_.bytes_used() + actors_.capacity() * sizeof(ActorId);
+  return m;
 }
 
 }  // namespace mycelium

@@ -88,8 +88,12 @@ class Store {
   std::vector<Status> take_dropped_errors() { return std::exchange(dropped_, {}); }
   ByteVec save() const;
 
-  // Heap bytes held by the store's containers (capacity, not size).
-  std::size_t memory_estimate() const;
+  // Heap bytes held by the store's containers (capacity, not size), by part.
+  struct MemoryUse {
+    std::size_t records, cells, events, ids, strings, index;
+    std::size_t total() const { return records + cells + events + ids + strings + index; }
+  };
+  MemoryUse memory_use() const;
 
  private:
   struct Pending {
@@ -99,7 +103,8 @@ class Store {
 
   Store(Schema schema, StoreOptions options);
 
-  std::uint32_t intern_actor(ActorId a);
+  // Index of an actor, interning it; -1 when the store holds 65,535 actors.
+  std::int32_t intern_actor(ActorId a);
   std::int64_t find_record(std::uint16_t collection, std::string_view id) const;
   Result<std::uint32_t> visible_record(std::uint16_t collection, std::string_view id) const;
   std::uint32_t create_record(std::uint16_t collection, std::string_view id);
@@ -124,13 +129,14 @@ class Store {
   Schema schema_;
   StoreOptions options_;
   HybridClock hlc_;
-  std::uint32_t self_ = 0;
+  std::uint16_t self_ = 0;
   std::vector<ActorId> actors_;
   std::unordered_map<ActorId, std::uint32_t> actor_index_;
   std::vector<std::vector<std::uint32_t>> events_;  // per actor: record index of each seq
+  static constexpr std::size_t kMaxActors = 65535;
   std::vector<Record> records_;
-  StringPool ids_;
-  StringPool strings_;
+  StringPool ids_;      // appended, not interned: the IdIndex finds duplicates
+  StringPool strings_;  // interned values
   IdIndex index_;
   std::vector<Pending> pending_;
   std::vector<Status> dropped_;

@@ -1,14 +1,29 @@
 #include "string_pool.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mycelium {
 
 std::uint64_t hash_bytes(std::string_view s) {
-  // FNV-1a, 64-bit, then a final mix so low bits are usable as a table index.
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  h ^= h >> 33;
+  // 8 bytes per step, multiply-xorshift mixing; not for adversarial keys
+  // (an attacker who floods one store with colliding ids only slows it).
+  constexpr std::uint64_t k = 0x9e3779b97f4a7c15ull;
+  std::uint64_t h = 0x243f6a8885a308d3ull ^ (s.size() * k);
+  const char* p = s.data();
+  std::size_t n = s.size();
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  std::uint64_t w = 0;
+  if (n) std::memcpy(&w, p, n);
+  h = (h ^ w) * k;
+  h ^= h >> 32;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
   return h;
@@ -35,10 +50,39 @@ void StringPool::grow() {
   }
 }
 
-Result<std::uint32_t> StringPool::intern(std::string_view s) {
-  if (s.size() > 0x7fffffffu || arena_.size() + s.size() + 4 > 0xfffffff0u) {
-    return LimitExceeded("string pool is full (4 GiB)");
+Status StringPool::check_room(std::size_t n) const {
+  if (n > 0x7fffffffu || arena_.size() + n + 4 > 0xfffffff0u) return LimitExceeded("string pool is full (4 GiB)");
+  return Status::Ok();
+}
+
+std::uint32_t StringPool::put(std::string_view s) {
+  const auto offset = static_cast<std::uint32_t>(arena_.size());
+  const auto len = static_cast<std::uint32_t>(s.size());
+  const std::size_t need = arena_.size() + 4 + s.size();
+  if (need > arena_.capacity()) arena_.reserve(std::max(need, arena_.capacity() + arena_.capacity() / 4));
+  arena_.resize(need);
+  std::memcpy(arena_.data() + offset, &len, 4);
+  if (!s.empty()) std::memcpy(arena_.data() + offset + 4, s.data(), s.size());
+  return offset;
+}
+
+void StringPool::reserve(std::size_t strings, std::size_t bytes) {
+  arena_.reserve(arena_.size() + bytes + 4 * strings);
+  std::size_t slots = table_.size();
+  while ((count_ + strings) * 2 > slots) slots *= 2;
+  if (slots != table_.size()) {
+    table_.reserve(slots);
+    while (table_.size() < slots) grow();
   }
+}
+
+Result<std::uint32_t> StringPool::append(std::string_view s) {
+  MYC_TRY(check_room(s.size()));
+  return put(s);
+}
+
+Result<std::uint32_t> StringPool::intern(std::string_view s) {
+  MYC_TRY(check_room(s.size()));
   if ((count_ + 1) * 2 > table_.size()) grow();
   const std::size_t mask = table_.size() - 1;
   std::size_t i = hash_bytes(s) & mask;
@@ -46,11 +90,7 @@ Result<std::uint32_t> StringPool::intern(std::string_view s) {
     if (get(table_[i] - 1) == s) return table_[i] - 1;
     i = (i + 1) & mask;
   }
-  const auto offset = static_cast<std::uint32_t>(arena_.size());
-  const auto len = static_cast<std::uint32_t>(s.size());
-  arena_.resize(arena_.size() + 4 + s.size());
-  std::memcpy(arena_.data() + offset, &len, 4);
-  if (!s.empty()) std::memcpy(arena_.data() + offset + 4, s.data(), s.size());
+  const std::uint32_t offset = put(s);
   table_[i] = offset + 1;
   ++count_;
   return offset;

@@ -17,12 +17,17 @@ class StringPool {
  public:
   StringPool();
   Result<std::uint32_t> intern(std::string_view s);
+  // Stores s without looking for a duplicate (and without the table).
+  Result<std::uint32_t> append(std::string_view s);
+  void reserve(std::size_t strings, std::size_t bytes);
   std::string_view get(std::uint32_t offset) const;
   std::size_t size() const { return count_; }
-  std::size_t bytes_used() const { return arena_.capacity() + table_.capacity() * 4; }
+  std::size_t bytes_used() const { return arena_.capacity() + table_.capacity() * sizeof(std::uint32_t); }
 
  private:
   void grow();
+  Status check_room(std::size_t n) const;
+  std::uint32_t put(std::string_view s);
   std::vector<char> arena_;
   std::vector<std::uint32_t> table_;  // offset + 1, 0 = empty
   std::size_t count_ = 0;

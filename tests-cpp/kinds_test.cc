@@ -7,7 +7,7 @@ namespace {
 
 const std::vector<FieldSchema> kFields = {{"t", Kind::kLww}, {"n", Kind::kCounter}, {"s", Kind::kSet}};
 
-Cell cell(std::uint8_t field, std::uint32_t actor, std::uint32_t seq, std::uint64_t aux, StringPool& pool,
+Cell cell(std::uint8_t field, std::uint16_t actor, std::uint32_t seq, std::uint64_t aux, StringPool& pool,
           const ValueView& v = ValueView::null()) {
   Cell c;
   c.field = field;
@@ -21,7 +21,7 @@ Cell cell(std::uint8_t field, std::uint32_t actor, std::uint32_t seq, std::uint6
 TEST(Kinds, LwwPicksGreatestHlcThenActorId) {
   StringPool pool;
   const std::vector<ActorId> actors = {0x900, 0x100};  // index 0 has the greater id
-  std::vector<Cell> cells = {cell(0, 1, 1, 50, pool, ValueView::integer(1)),
+  CellList cells = {cell(0, 1, 1, 50, pool, ValueView::integer(1)),
                              cell(0, 0, 1, 50, pool, ValueView::integer(2)),
                              cell(0, 1, 2, 40, pool, ValueView::integer(3))};
   const Cell* w = kinds::lww_winner(cells, 0, actors);
@@ -32,7 +32,7 @@ TEST(Kinds, LwwPicksGreatestHlcThenActorId) {
 
 TEST(Kinds, AssignReplacesEveryEntryOfTheField) {
   StringPool pool;
-  std::vector<Cell> cells = {cell(0, 0, 1, 1, pool), cell(0, 1, 1, 2, pool), cell(2, 0, 2, 0, pool)};
+  CellList cells = {cell(0, 0, 1, 1, pool), cell(0, 1, 1, 2, pool), cell(2, 0, 2, 0, pool)};
   kinds::assign(cells, cell(0, 0, 3, 9, pool));
   ASSERT_EQ(cells.size(), 2u);
   EXPECT_EQ(cells[1].seq, 3u);
@@ -40,7 +40,7 @@ TEST(Kinds, AssignReplacesEveryEntryOfTheField) {
 
 TEST(Kinds, CounterKeepsOneEntryPerActorAndSubtractsOffsets) {
   StringPool pool;
-  std::vector<Cell> cells;
+  CellList cells;
   kinds::increment(cells, 1, 0, 1, 5);
   kinds::increment(cells, 1, 0, 2, 2);
   kinds::increment(cells, 1, 1, 1, -4);
@@ -56,7 +56,7 @@ TEST(Kinds, CounterKeepsOneEntryPerActorAndSubtractsOffsets) {
 
 TEST(Kinds, SetAddRemoveAndDistinctSortedValues) {
   StringPool pool;
-  std::vector<Cell> cells;
+  CellList cells;
   kinds::set_add(cells, cell(2, 0, 1, 0, pool, ValueView::string("b")), pool);
   kinds::set_add(cells, cell(2, 1, 1, 0, pool, ValueView::string("a")), pool);
   kinds::set_add(cells, cell(2, 0, 2, 0, pool, ValueView::string("b")), pool);  // replaces its older add
