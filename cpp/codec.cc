@@ -12,14 +12,14 @@ bool Reader::fail(const std::string& message) {
   return false;
 }
 
-bool Reader::u8(std::uint8_t& v, const char* what) {
+bool Reader::slow_u8(std::uint8_t& v, const char* what) {
   if (!ok()) return false;
   if (p_ == end_) return fail(std::string("truncated: ") + what);
   v = *p_++;
   return true;
 }
 
-bool Reader::varint(std::uint64_t& v, const char* what) {
+bool Reader::slow_varint(std::uint64_t& v, const char* what) {
   if (!ok()) return false;
   v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
@@ -30,13 +30,6 @@ bool Reader::varint(std::uint64_t& v, const char* what) {
     if (!(b & 0x80)) return true;
   }
   return fail(std::string("varint too long: ") + what);
-}
-
-bool Reader::zigzag(std::int64_t& v, const char* what) {
-  std::uint64_t u;
-  if (!varint(u, what)) return false;
-  v = static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
-  return true;
 }
 
 bool Reader::fixed64(std::uint64_t& v, const char* what) {
@@ -71,12 +64,6 @@ bool Reader::count(std::uint64_t& n, const char* what, std::size_t min_item_byte
   if (min_item_bytes > 0 && n > remaining() / min_item_bytes) {
     return fail(std::string("count larger than the input can hold: ") + what);
   }
-  return true;
-}
-
-bool Reader::index(std::uint64_t& v, std::uint64_t limit, const char* what) {
-  if (!varint(v, what)) return false;
-  if (v >= limit) return fail(std::string("index out of range: ") + what);
   return true;
 }
 

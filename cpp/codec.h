@@ -63,9 +63,26 @@ class Reader {
  public:
   explicit Reader(std::span<const std::uint8_t> in) : p_(in.data()), begin_(in.data()), end_(in.data() + in.size()) {}
 
-  bool u8(std::uint8_t& v, const char* what);
-  bool varint(std::uint64_t& v, const char* what);
-  bool zigzag(std::int64_t& v, const char* what);
+  bool u8(std::uint8_t& v, const char* what) {
+    if (p_ != end_) [[likely]] {
+      v = *p_++;
+      return true;
+    }
+    return slow_u8(v, what);
+  }
+  bool varint(std::uint64_t& v, const char* what) {
+    if (p_ != end_ && *p_ < 0x80) [[likely]] {
+      v = *p_++;
+      return true;
+    }
+    return slow_varint(v, what);
+  }
+  bool zigzag(std::int64_t& v, const char* what) {
+    std::uint64_t u;
+    if (!varint(u, what)) return false;
+    v = static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    return true;
+  }
   bool fixed64(std::uint64_t& v, const char* what);
   bool fixed32(std::uint32_t& v, const char* what);
   bool bytes(std::string_view& s, const char* what);
@@ -73,7 +90,11 @@ class Reader {
   // the rest of the input cannot hold them, so no allocation outgrows input.
   bool count(std::uint64_t& n, const char* what, std::size_t min_item_bytes = 1);
   // A varint that must be < limit (an index into a table).
-  bool index(std::uint64_t& v, std::uint64_t limit, const char* what);
+  bool index(std::uint64_t& v, std::uint64_t limit, const char* what) {
+    if (!varint(v, what)) return false;
+    if (v >= limit) [[unlikely]] return fail(std::string("index out of range: ") + what);
+    return true;
+  }
 
   bool fail(const std::string& message);
   bool ok() const { return status_.ok(); }
@@ -82,6 +103,9 @@ class Reader {
   const Status& status() const { return status_; }
 
  private:
+  bool slow_u8(std::uint8_t& v, const char* what);
+  bool slow_varint(std::uint64_t& v, const char* what);
+
   const std::uint8_t* p_;
   const std::uint8_t* begin_;
   const std::uint8_t* end_;

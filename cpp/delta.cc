@@ -26,6 +26,19 @@ class StringTable {
   std::vector<std::string_view> order_;
 };
 
+enum class AuxKind { kNone, kHlc, kTotal };
+
+AuxKind aux_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData::Cell& c) {
+  if (c.field == kPresenceField) return AuxKind::kNone;
+  switch (d.collections[r.collection].fields[c.field].kind) {
+    case Kind::kLww:
+    case Kind::kMvr: return AuxKind::kHlc;
+    case Kind::kCounter: return AuxKind::kTotal;
+    case Kind::kSet: return AuxKind::kNone;
+  }
+  return AuxKind::kNone;
+}
+
 std::uint8_t tag_byte(const DeltaData::Cell& c) {
   auto t = static_cast<std::uint8_t>(c.value.tag);
   if (c.value.tag == ValueTag::kBool && c.value.bits) t |= kTagBoolBit;
@@ -87,16 +100,38 @@ ByteVec encode_delta(const DeltaData& d) {
   w.varint(d.records.size());
   for (const auto& r : d.records) w.varint(r.collection);
   for (const auto& r : d.records) w.varint(strings.id(r.id));
-  for (std::uint32_t e : d.events) w.varint(e);
+  {
+    std::int64_t prev_record = 0;
+    for (const auto& run : d.events) {
+      w.zigzag(static_cast<std::int64_t>(run.record) - prev_record);
+      w.varint(run.count - 1);
+      prev_record = run.record;
+    }
+  }
   for (const auto& r : d.records) w.varint(r.cell_count);
   for (const auto& c : d.cells) w.u8(c.field);
   for (const auto& c : d.cells) w.u8(tag_byte(c));
   for (const auto& c : d.cells) w.varint(c.actor);
-  for (const auto& c : d.cells) w.varint(c.seq);
-  std::uint64_t prev = 0;
+  std::uint64_t prev_seq = 0;
   for (const auto& c : d.cells) {
-    w.zigzag(static_cast<std::int64_t>(c.aux - prev));
-    prev = c.aux;
+    w.zigzag(static_cast<std::int64_t>(c.seq - prev_seq));
+    prev_seq = c.seq;
+  }
+  // aux by kind: lww/mvr HLCs as deltas, counter totals as zigzag; set
+  // elements and presences carry none.
+  std::uint64_t prev_hlc = 0;
+  for (const auto& r : d.records) {
+    for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
+      const auto& c = d.cells[i];
+      switch (aux_kind(d, r, c)) {
+        case AuxKind::kHlc:
+          w.zigzag(static_cast<std::int64_t>(c.aux - prev_hlc));
+          prev_hlc = c.aux;
+          break;
+        case AuxKind::kTotal: w.zigzag(static_cast<std::int64_t>(c.aux)); break;
+        case AuxKind::kNone: break;
+      }
+    }
   }
   for (const auto& c : d.cells) {
     switch (c.value.tag) {
@@ -198,39 +233,58 @@ Status decode_payload(Reader& r, DeltaData& d) {
     }
   }
 
-  // Events: one record index per dot in (base, context].
-  std::uint64_t event_count = 0;
-  for (const auto& [a, seq] : d.context) event_count += seq - base[a];
-  if (event_count > r.remaining()) return Corrupt("more events than the input can hold");
-  d.events.resize(static_cast<std::size_t>(event_count));
+  // Events: runs covering (base, context] of each actor. A run costs at
+  // least two bytes however many seqs it spans, so runs (not seqs) are what
+  // the input bounds and what gets allocated.
+  std::vector<std::pair<std::size_t, std::size_t>> runs_of(d.actors.size(), {0, 0});
   std::vector<bool> touched(d.records.size(), false);
-  for (auto& e : d.events) {
-    std::uint64_t i;
-    if (!r.index(i, d.records.size(), "event record")) return r.status();
-    e = static_cast<std::uint32_t>(i);
-    touched[e] = true;
+  {
+    std::int64_t prev_record = 0;
+    for (const auto& [a, seq] : d.context) {
+      runs_of[a].first = d.events.size();
+      std::uint64_t next = base[a] + 1;
+      while (next <= seq) {
+        std::int64_t delta;
+        std::uint64_t extra;
+        if (!r.zigzag(delta, "event record") || !r.varint(extra, "event run")) return r.status();
+        const std::int64_t rec = prev_record + delta;
+        if (rec < 0 || static_cast<std::uint64_t>(rec) >= d.records.size()) return Corrupt("event record out of range");
+        if (extra > seq - next) return Corrupt("event run past the context");
+        d.events.push_back({a, static_cast<std::uint32_t>(rec), next, extra + 1});
+        touched[static_cast<std::size_t>(rec)] = true;
+        prev_record = rec;
+        next += extra + 1;
+      }
+      runs_of[a].second = d.events.size();
+    }
   }
   for (bool t : touched) {
     if (!t) return Corrupt("record not touched by any event");
   }
-  // Where each actor's events start in d.events.
-  std::vector<std::uint64_t> event_start(d.actors.size(), 0);
-  {
-    std::uint64_t at = 0;
-    for (const auto& [a, seq] : d.context) {
-      event_start[a] = at;
-      at += seq - base[a];
+  // The record an event of actor a at seq (base, context] touched. Cells of
+  // one record tend to sit in one run, so the last run found is tried first.
+  std::vector<std::size_t> hint(d.actors.size(), 0);
+  auto event_record = [&](std::uint32_t a, std::uint64_t seq) {
+    const auto& h = d.events[std::max(hint[a], runs_of[a].first)];
+    if (hint[a] >= runs_of[a].first && h.first <= seq && seq < h.first + h.count) return h.record;
+    std::size_t lo = runs_of[a].first, hi = runs_of[a].second;
+    while (hi - lo > 1) {
+      const std::size_t mid = (lo + hi) / 2;
+      if (d.events[mid].first <= seq) lo = mid;
+      else hi = mid;
     }
-  }
+    hint[a] = lo;
+    return d.events[lo].record;
+  };
 
   // Cells.
   std::uint64_t cell_total = 0;
   for (auto& rec : d.records) {
-    if (!r.count(n, "cell count", 5)) return r.status();
+    if (!r.count(n, "cell count", 4)) return r.status();  // field, tag, actor, seq
     rec.first_cell = static_cast<std::uint32_t>(cell_total);
     rec.cell_count = static_cast<std::uint32_t>(n);
     cell_total += n;
-    if (cell_total > r.remaining() / 5) return Corrupt("more cells than the input can hold");
+    if (cell_total > r.remaining() / 4) return Corrupt("more cells than the input can hold");
   }
   d.cells.resize(static_cast<std::size_t>(cell_total));
   for (auto& c : d.cells) {
@@ -253,15 +307,38 @@ Status decode_payload(Reader& r, DeltaData& d) {
     if (!r.index(a, d.actors.size(), "cell actor")) return r.status();
     c.actor = static_cast<std::uint32_t>(a);
   }
-  for (auto& c : d.cells) {
-    if (!r.varint(c.seq, "cell seq")) return r.status();
-  }
-  std::uint64_t prev = 0;
+  std::uint64_t prev_seq = 0;
   for (auto& c : d.cells) {
     std::int64_t delta;
-    if (!r.zigzag(delta, "cell aux")) return r.status();
-    c.aux = prev + static_cast<std::uint64_t>(delta);
-    prev = c.aux;
+    if (!r.zigzag(delta, "cell seq")) return r.status();
+    c.seq = prev_seq + static_cast<std::uint64_t>(delta);
+    prev_seq = c.seq;
+  }
+  for (const auto& rec : d.records) {
+    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
+      if (d.cells[i].field != kPresenceField && d.cells[i].field >= d.collections[rec.collection].fields.size()) {
+        return Corrupt("cell field out of range");
+      }
+    }
+  }
+  std::uint64_t prev_hlc = 0;
+  for (const auto& rec : d.records) {
+    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
+      auto& c = d.cells[i];
+      std::int64_t v = 0;
+      switch (aux_kind(d, rec, c)) {
+        case AuxKind::kHlc:
+          if (!r.zigzag(v, "cell hlc")) return r.status();
+          c.aux = prev_hlc + static_cast<std::uint64_t>(v);
+          prev_hlc = c.aux;
+          break;
+        case AuxKind::kTotal:
+          if (!r.zigzag(v, "counter total")) return r.status();
+          c.aux = static_cast<std::uint64_t>(v);
+          break;
+        case AuxKind::kNone: c.aux = 0; break;
+      }
+    }
   }
   for (auto& c : d.cells) {
     switch (c.value.tag) {
@@ -311,7 +388,7 @@ Status decode_payload(Reader& r, DeltaData& d) {
       }
       if (c.offset) continue;
       dots.emplace_back(c.actor, c.seq);
-      if (c.seq > base[c.actor] && d.events[event_start[c.actor] + (c.seq - base[c.actor] - 1)] != ri) {
+      if (c.seq > base[c.actor] && event_record(c.actor, c.seq) != ri) {
         return Corrupt("cell dot belongs to another record's event");
       }
     }

@@ -13,10 +13,13 @@
 //   context      the same
 //   records      count, then column collection[], column id[] (string index);
 //                strictly increasing by (collection, id bytes)
-//   events       for each context entry: (context - base) record indexes
+//   events       for each context entry, runs covering its (base, context]:
+//                (zigzag record-index delta, run length - 1)
 //   cells        column count-per-record[], then columns over all cells:
-//                field:u8[], tag:u8[], actor[], seq[], aux (zigzag delta)[],
-//                value[] (int zigzag, double fixed64, string/bytes string index)
+//                field:u8[], tag:u8[], actor[], seq (zigzag delta)[],
+//                aux[] (lww/mvr: zigzag HLC delta; counter: zigzag total;
+//                set and presence: absent), value[] (int zigzag, double
+//                fixed64, string/bytes string index)
 // Cells within a record are strictly increasing by (field, role, value,
 // actor, seq), which makes the encoding canonical.
 #pragma once
@@ -61,6 +64,13 @@ struct DeltaData {
     std::uint64_t aux;    // lww/mvr: HLC; counter: running total
     ValueView value;
   };
+  // Consecutive seqs of one actor that touched one record.
+  struct EventRun {
+    std::uint32_t actor;   // index into actors
+    std::uint32_t record;  // index into records
+    std::uint64_t first;   // first seq
+    std::uint64_t count;
+  };
   using VvEntries = std::vector<std::pair<std::uint32_t, std::uint64_t>>;  // (actor index, seq)
 
   PayloadKind kind = PayloadKind::kDelta;
@@ -69,7 +79,7 @@ struct DeltaData {
   VvEntries base;               // increasing actor index, seq >= 1
   VvEntries context;
   std::vector<Record> records;
-  std::vector<std::uint32_t> events;  // per context entry, (ctx - base) record indexes
+  std::vector<EventRun> events;  // in context order; each actor's runs cover (base, context]
   std::vector<Cell> cells;
 };
 

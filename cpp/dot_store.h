@@ -5,7 +5,7 @@
 //   lww / mvr   the written value, aux = HLC of the write
 //   counter     aux = the actor's running total on that key (one entry per actor)
 //   set         the element, one cell per live add dot
-//   presence    field 255: a live insert of the record
+//   presence    field 255: a live insert of the record (no value, aux 0)
 // An offset cell (counters only) records, per actor, the running total a
 // record delete observed; a counter reads sum(entry.total - offset.total).
 //

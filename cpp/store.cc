@@ -140,11 +140,7 @@ Result<std::uint32_t> Store::next_seq() const {
   return static_cast<std::uint32_t>(n + 1);
 }
 
-void Store::record_event(std::uint32_t record) {
-  auto& ev = events_[self_];
-  if (ev.size() == ev.capacity()) ev.reserve(ev.capacity() + ev.capacity() / 4 + 16);
-  ev.push_back(record);
-}
+void Store::record_event(std::uint32_t record) { events_[self_].append(record); }
 
 // --- writes ----------------------------------------------------------------
 
@@ -162,7 +158,6 @@ Status Store::insert(CollectionRef c, std::string_view id) {
   cell.field = kPresenceField;
   cell.actor = self_;
   cell.seq = seq;
-  cell.aux = hlc_.now(options_.now());
   kinds::assign(records_[r].cells, cell);
   record_event(r);
   return Status::Ok();
@@ -312,8 +307,8 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   // Records touched by the events the base does not cover, in canonical order.
   std::vector<std::uint32_t> touched;
   for (std::uint32_t a : order) {
-    const auto& ev = events_[a];
-    touched.insert(touched.end(), ev.begin() + static_cast<std::ptrdiff_t>(from[a]), ev.end());
+    events_[a].for_each_after(static_cast<std::uint32_t>(from[a]),
+                              [&](std::uint32_t record, std::uint32_t, std::uint32_t) { touched.push_back(record); });
   }
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
@@ -357,8 +352,10 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     return std::lower_bound(rec_index.begin(), rec_index.end(), std::pair{local, 0u})->second;
   };
   for (std::uint32_t a : order) {
-    const auto& ev = events_[a];
-    for (std::size_t s = from[a]; s < ev.size(); ++s) d.events.push_back(delta_record(ev[s]));
+    events_[a].for_each_after(static_cast<std::uint32_t>(from[a]),
+                              [&](std::uint32_t record, std::uint32_t first, std::uint32_t count) {
+                                d.events.push_back({to_delta[a], delta_record(record), first, count});
+                              });
   }
   return d;
 }
@@ -475,14 +472,11 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
     join_record(records_[local[i]].cells, std::span(cells).subspan(rec.first_cell, rec.cell_count), sender,
                 receiver);
   }
-  std::size_t at = 0;
-  std::vector<std::uint64_t> base(d.actors.size(), 0);
-  for (const auto& [a, seq] : d.base) base[a] = seq;
-  for (const auto& [a, seq] : d.context) {
-    auto& ev = events_[actor[a]];
-    if (seq > ev.capacity()) ev.reserve(std::max<std::size_t>(seq, ev.capacity() + ev.capacity() / 4));
-    for (std::uint64_t s = base[a] + 1; s <= seq; ++s, ++at) {
-      if (s > ev.size()) ev.push_back(local[d.events[at]]);
+  for (const auto& run : d.events) {
+    EventLog& log = events_[actor[run.actor]];
+    const std::uint64_t end = run.first + run.count;  // one past the run
+    if (end > log.size() + std::uint64_t{1}) {
+      log.append(local[run.record], static_cast<std::uint32_t>(end - (log.size() + std::uint64_t{1})));
     }
   }
   hlc_.observe(max_hlc);
@@ -535,7 +529,7 @@ Store::MemoryUse Store::memory_use() const {
   MemoryUse m{};
   m.records = records_.capacity() * sizeof(Record);
   for (const Record& r : records_) m.cells += r.cells.capacity() * sizeof(Cell);
-  for (const auto& e : events_) m.events += e.capacity() * sizeof(std::uint32_t);
+  for (const auto& e : events_) m.events += e.bytes_used();
   m.ids = ids_.bytes_used();
   m.strings = strings_.bytes_used();
   m.index = index_.bytes_used() + actors_.capacity() * sizeof(ActorId);

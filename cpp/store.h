@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "delta.h"
 #include "dot_store.h"
+#include "event_log.h"
 #include "id_index.h"
 #include "schema.h"
 #include "status.h"
@@ -132,7 +133,7 @@ class Store {
   std::uint16_t self_ = 0;
   std::vector<ActorId> actors_;
   std::unordered_map<ActorId, std::uint32_t> actor_index_;
-  std::vector<std::vector<std::uint32_t>> events_;  // per actor: record index of each seq
+  std::vector<EventLog> events_;  // per actor: the record each seq touched
   static constexpr std::size_t kMaxActors = 65535;
   std::vector<Record> records_;
   StringPool ids_;      // appended, not interned: the IdIndex finds duplicates

@@ -14,7 +14,7 @@ DeltaData sample() {
   d.context = {{0, 3}, {1, 1}};
   d.records.push_back({0, "milk", 0, 3});
   // events: actor 0 seqs 2,3; actor 1 seq 1 — all on record 0
-  d.events = {0, 0, 0};
+  d.events = {{0, 0, 2, 2}, {1, 0, 1, 1}};
   d.cells.push_back({0, false, 0, 3, 77, ValueView::string("buy milk today")});
   d.cells.push_back({1, false, 1, 1, 5, ValueView::null()});
   d.cells.push_back({kPresenceField, false, 0, 2, 70, ValueView::null()});
@@ -67,7 +67,8 @@ TEST(Delta, SemanticChecksNameTheProblem) {
   expect_corrupt(
       [](DeltaData& d) {
         d.records.push_back({0, "zzz", 3, 0});
-        d.events = {0, 1, 0};  // actor 0 seq 3 now targets "zzz" but its cell is in "milk"
+        // actor 0 seq 3 now targets "zzz" but its cell is in "milk"
+        d.events = {{0, 0, 2, 1}, {0, 1, 3, 1}, {1, 0, 1, 1}};
       },
       "another record's event");
   expect_corrupt(

@@ -1,0 +1,64 @@
+// EventLog: for one actor, which record each of its seqs touched
+// (DESIGN.md, the event index), stored as runs of consecutive seqs on one
+// record. Consecutive writes to one record (an insert with its fields) take
+// one run; memory grows with runs, which each cost bytes in any delta that
+// carries them, so a peer cannot make a store allocate for events it merely
+// claims.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace mycelium {
+
+class EventLog {
+ public:
+  struct Run {
+    std::uint32_t first;   // first seq of the run
+    std::uint32_t record;  // record index
+  };
+
+  std::uint32_t size() const { return size_; }  // highest seq (seqs are 1..size)
+  bool empty() const { return size_ == 0; }
+
+  void append(std::uint32_t record, std::uint32_t count = 1) {
+    if (count == 0) return;
+    if (runs_.empty() || runs_.back().record != record) {
+      if (runs_.size() == runs_.capacity()) runs_.reserve(runs_.capacity() + runs_.capacity() / 4 + 4);
+      runs_.push_back({size_ + 1, record});
+    }
+    size_ += count;
+  }
+
+  // Calls fn(record, first_seq, count) for the runs covering seqs (after, size].
+  template <typename Fn>
+  void for_each_after(std::uint32_t after, Fn&& fn) const {
+    if (after >= size_) return;
+    std::size_t i = run_of(after + 1);
+    for (; i < runs_.size(); ++i) {
+      const std::uint32_t first = std::max(runs_[i].first, after + 1);
+      const std::uint32_t end = i + 1 < runs_.size() ? runs_[i + 1].first : size_ + 1;
+      fn(runs_[i].record, first, end - first);
+    }
+  }
+
+  std::size_t bytes_used() const { return runs_.capacity() * sizeof(Run); }
+
+ private:
+  // Index of the run holding seq (1 <= seq <= size).
+  std::size_t run_of(std::uint32_t seq) const {
+    std::size_t lo = 0, hi = runs_.size();
+    while (hi - lo > 1) {
+      const std::size_t mid = (lo + hi) / 2;
+      if (runs_[mid].first <= seq) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  std::vector<Run> runs_;
+  std::uint32_t size_ = 0;
+};
+
+}  // namespace mycelium
