@@ -101,16 +101,19 @@ struct Big {
   std::unique_ptr<Store> store;
   VersionVector before_last_100;
   ByteVec snapshot;
-  long long heap_bytes = 0;
+  long long heap_bytes = 0;    // operator new hook
+  long long malloc_bytes = 0;  // glibc's own count, a cross-check
 };
 
 Big& big() {
   static Big b = [] {
     Big x;
     const long long before = g_live.load();
+    const std::size_t malloc_before = mallinfo2().uordblks + mallinfo2().hblkhd;
     x.store = open_people(0x4444);
     fill_people(*x.store, 100'000);
     x.heap_bytes = g_live.load() - before;
+    x.malloc_bytes = static_cast<long long>(mallinfo2().uordblks + mallinfo2().hblkhd - malloc_before);
     x.snapshot = x.store->save();
     x.before_last_100 = x.store->version();
     auto people = *x.store->collection("people");
@@ -190,6 +193,7 @@ int main(int argc, char** argv) {
       {"merge_10k_concurrent_ms", get("BM_merge_10k_concurrent"), 0, "ms"},
       {"delta_since_100_ms", get("BM_delta_since_100"), 0.2, "ms"},
       {"memory_100k_bytes", static_cast<double>(b.heap_bytes), 24e6, "bytes"},
+      {"memory_100k_malloc_bytes", static_cast<double>(b.malloc_bytes), 0, "bytes"},
       {"snapshot_100k_bytes", static_cast<double>(b.snapshot.size()), 0, "bytes"},
       {"snapshot_load_100k_ms", get("BM_snapshot_load_100k/iterations:20"), 50, "ms"},
       {"snapshot_save_100k_ms", get("BM_snapshot_save_100k/iterations:10"), 0, "ms"},

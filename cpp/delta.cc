@@ -155,10 +155,11 @@ Status decode_payload(Reader& r, DeltaData& d) {
   for (auto& s : strings) {
     if (!r.bytes(s, "string")) return r.status();
   }
+  d.string_count = static_cast<std::uint32_t>(strings.size());
+  std::uint64_t last_string = 0;
   auto string_at = [&](std::string_view& out, const char* what) {
-    std::uint64_t i;
-    if (!r.index(i, strings.size(), what)) return false;
-    out = strings[static_cast<std::size_t>(i)];
+    if (!r.index(last_string, strings.size(), what)) return false;
+    out = strings[static_cast<std::size_t>(last_string)];
     return true;
   };
 
@@ -261,19 +262,32 @@ Status decode_payload(Reader& r, DeltaData& d) {
   for (bool t : touched) {
     if (!t) return Corrupt("record not touched by any event");
   }
-  // The record an event of actor a at seq (base, context] touched. Cells of
-  // one record tend to sit in one run, so the last run found is tried first.
-  std::vector<std::size_t> hint(d.actors.size(), 0);
+  // The record an event of actor a at seq (base, context] touched. When the
+  // events are few next to the input (as in snapshots), a dense table answers
+  // in O(1); otherwise a binary search over the actor's runs.
+  std::uint64_t event_count = 0;
+  for (const auto& [a, seq] : d.context) event_count += seq - base[a];
+  std::vector<std::uint32_t> dense;
+  std::vector<std::uint64_t> dense_start(d.actors.size(), 0);
+  if (event_count <= 4 * static_cast<std::uint64_t>(r.offset() + r.remaining())) {
+    dense.reserve(static_cast<std::size_t>(event_count));
+    for (const auto& [a, seq] : d.context) {
+      dense_start[a] = dense.size();
+      for (std::size_t i = runs_of[a].first; i < runs_of[a].second; ++i) {
+        dense.insert(dense.end(), static_cast<std::size_t>(d.events[i].count), d.events[i].record);
+      }
+    }
+  }
   auto event_record = [&](std::uint32_t a, std::uint64_t seq) {
-    const auto& h = d.events[std::max(hint[a], runs_of[a].first)];
-    if (hint[a] >= runs_of[a].first && h.first <= seq && seq < h.first + h.count) return h.record;
+    if (event_count > 0 && dense.size() == event_count) {
+      return dense[static_cast<std::size_t>(dense_start[a] + (seq - base[a] - 1))];
+    }
     std::size_t lo = runs_of[a].first, hi = runs_of[a].second;
     while (hi - lo > 1) {
       const std::size_t mid = (lo + hi) / 2;
       if (d.events[mid].first <= seq) lo = mid;
       else hi = mid;
     }
-    hint[a] = lo;
     return d.events[lo].record;
   };
 
@@ -354,9 +368,11 @@ Status decode_payload(Reader& r, DeltaData& d) {
       case ValueTag::kString:
         if (!string_at(c.value.str, "string value")) return r.status();
         if (!valid_utf8(c.value.str)) return Corrupt("string value is not valid UTF-8");
+        c.string = static_cast<std::uint32_t>(last_string);
         break;
       case ValueTag::kBytes:
         if (!string_at(c.value.str, "bytes value")) return r.status();
+        c.string = static_cast<std::uint32_t>(last_string);
         break;
       default: break;
     }

@@ -63,7 +63,9 @@ struct DeltaData {
     std::uint64_t seq;
     std::uint64_t aux;    // lww/mvr: HLC; counter: running total
     ValueView value;
+    std::uint32_t string = kNoString;  // decoded: index of value.str in the string table
   };
+  static constexpr std::uint32_t kNoString = 0xffffffffu;
   // Consecutive seqs of one actor that touched one record.
   struct EventRun {
     std::uint32_t actor;   // index into actors
@@ -81,6 +83,7 @@ struct DeltaData {
   std::vector<Record> records;
   std::vector<EventRun> events;  // in context order; each actor's runs cover (base, context]
   std::vector<Cell> cells;
+  std::uint32_t string_count = 0;  // decoded: size of the string table
 };
 
 // Kind of the field a cell belongs to (presence counts as an mvr without values).

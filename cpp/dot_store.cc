@@ -1,7 +1,8 @@
 #include "dot_store.h"
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace mycelium {
 
@@ -9,13 +10,14 @@ CellList::CellList(std::initializer_list<Cell> cells) {
   for (const Cell& c : cells) push_back(c);
 }
 
-CellList::~CellList() { std::free(p_); }
+CellList::~CellList() { ::operator delete(p_); }
 
 void CellList::grow() {
   const std::uint32_t cap = cap_ + cap_ / 2 + 1;
-  void* p = std::realloc(p_, sizeof(Cell) * cap);
-  if (!p) std::abort();  // out of memory, as operator new would
-  p_ = static_cast<Cell*>(p);
+  auto* p = static_cast<Cell*>(::operator new(sizeof(Cell) * cap));
+  if (n_) std::memcpy(static_cast<void*>(p), p_, sizeof(Cell) * n_);
+  ::operator delete(p_);
+  p_ = p;
   cap_ = cap;
 }
 

@@ -42,7 +42,7 @@ static_assert(sizeof(Cell) == 24, "cells are compact: memory per record matters"
 
 // The cells of one record: a growable array that grows by half (not double)
 // and costs 16 bytes when empty. Cells are trivially copyable, so growth is
-// a realloc.
+// a memcpy.
 class CellList {
  public:
   CellList() = default;

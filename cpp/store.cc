@@ -121,6 +121,10 @@ Result<std::uint32_t> Store::visible_record(std::uint16_t collection, std::strin
 std::uint32_t Store::create_record(std::uint16_t collection, std::string_view id) {
   const std::int64_t found = find_record(collection, id);
   if (found >= 0) return static_cast<std::uint32_t>(found);
+  return add_record(collection, id);
+}
+
+std::uint32_t Store::add_record(std::uint16_t collection, std::string_view id) {
   auto offset = ids_.append(id);  // ids are <= 256 bytes; the arena only fails past 4 GiB
   Record r;
   r.id = offset.ok() ? *offset : 0;
@@ -429,6 +433,8 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   }
   std::vector<Cell> cells(d.cells.size());
   std::uint64_t max_hlc = 0;
+  const bool fresh = strings_.size() == 0;
+  std::vector<std::uint32_t> pooled(d.string_count, DeltaData::kNoString);
   if (records_.empty()) {
     std::size_t n = 0, bytes = 0;
     for (const auto& dc : d.cells) {
@@ -447,6 +453,15 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
       c.aux = dc.aux;
       if (dc.offset) {
         c.mark_offset();
+      } else if (dc.string != DeltaData::kNoString && dc.value.str.size() > 8) {
+        // Each distinct string of the delta is interned once. Into an empty
+        // pool, the delta's deduplicated table needs no lookups at all.
+        std::uint32_t& slot = pooled[dc.string];
+        if (slot == DeltaData::kNoString) {
+          MYC_ASSIGN_OR_RETURN(slot, fresh ? strings_.intern_new(dc.value.str) : strings_.intern(dc.value.str));
+        }
+        c.value.vtag = static_cast<std::uint8_t>(dc.value.tag);
+        c.value.set_bits(slot);
       } else {
         MYC_ASSIGN_OR_RETURN(c.value, store_value(dc.value, strings_));
       }
@@ -465,10 +480,14 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
   for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
   for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
+  // Records of a delta are distinct (canonical order), so an empty store
+  // can add them without looking each one up first.
+  const bool no_records = records_.empty();
   std::vector<std::uint32_t> local(d.records.size());
   for (std::size_t i = 0; i < d.records.size(); ++i) {
     const auto& rec = d.records[i];
-    local[i] = create_record(static_cast<std::uint16_t>(m.collection[rec.collection]), rec.id);
+    const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
+    local[i] = no_records ? add_record(coll, rec.id) : create_record(coll, rec.id);
     join_record(records_[local[i]].cells, std::span(cells).subspan(rec.first_cell, rec.cell_count), sender,
                 receiver);
   }

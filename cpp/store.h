@@ -108,7 +108,8 @@ class Store {
   std::int32_t intern_actor(ActorId a);
   std::int64_t find_record(std::uint16_t collection, std::string_view id) const;
   Result<std::uint32_t> visible_record(std::uint16_t collection, std::string_view id) const;
-  std::uint32_t create_record(std::uint16_t collection, std::string_view id);
+  std::uint32_t create_record(std::uint16_t collection, std::string_view id);  // find or add
+  std::uint32_t add_record(std::uint16_t collection, std::string_view id);     // must be new
   Result<std::uint32_t> next_seq() const;
   void record_event(std::uint32_t record);
   Status check_kind(FieldRef f, Kind a, Kind b, const char* op) const;

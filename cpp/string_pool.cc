@@ -68,12 +68,6 @@ std::uint32_t StringPool::put(std::string_view s) {
 
 void StringPool::reserve(std::size_t strings, std::size_t bytes) {
   arena_.reserve(arena_.size() + bytes + 4 * strings);
-  std::size_t slots = table_.size();
-  while ((count_ + strings) * 2 > slots) slots *= 2;
-  if (slots != table_.size()) {
-    table_.reserve(slots);
-    while (table_.size() < slots) grow();
-  }
 }
 
 Result<std::uint32_t> StringPool::append(std::string_view s) {
@@ -81,8 +75,28 @@ Result<std::uint32_t> StringPool::append(std::string_view s) {
   return put(s);
 }
 
+Result<std::uint32_t> StringPool::intern_new(std::string_view s) {
+  MYC_TRY(check_room(s.size()));
+  const std::uint32_t offset = put(s);
+  unindexed_.push_back(offset);
+  return offset;
+}
+
+void StringPool::rebuild() {
+  while ((count_ + unindexed_.size()) * 2 > table_.size()) grow();
+  const std::size_t mask = table_.size() - 1;
+  for (std::uint32_t offset : unindexed_) {
+    std::size_t i = hash_bytes(get(offset)) & mask;
+    while (table_[i] != 0) i = (i + 1) & mask;
+    table_[i] = offset + 1;
+  }
+  count_ += unindexed_.size();
+  unindexed_ = {};
+}
+
 Result<std::uint32_t> StringPool::intern(std::string_view s) {
   MYC_TRY(check_room(s.size()));
+  if (!unindexed_.empty()) rebuild();
   if ((count_ + 1) * 2 > table_.size()) grow();
   const std::size_t mask = table_.size() - 1;
   std::size_t i = hash_bytes(s) & mask;

@@ -17,20 +17,28 @@ class StringPool {
  public:
   StringPool();
   Result<std::uint32_t> intern(std::string_view s);
+  // Adds s, which the caller knows is not in the pool yet, without indexing
+  // it: the table is rebuilt on the next intern() (loading a snapshot adds
+  // many distinct strings at once and may never intern again).
+  Result<std::uint32_t> intern_new(std::string_view s);
   // Stores s without looking for a duplicate (and without the table).
   Result<std::uint32_t> append(std::string_view s);
-  void reserve(std::size_t strings, std::size_t bytes);
+  void reserve(std::size_t strings, std::size_t bytes);  // arena room for strings totalling bytes
   std::string_view get(std::uint32_t offset) const;
-  std::size_t size() const { return count_; }
-  std::size_t bytes_used() const { return arena_.capacity() + table_.capacity() * sizeof(std::uint32_t); }
+  std::size_t size() const { return count_ + unindexed_.size(); }
+  std::size_t bytes_used() const {
+    return arena_.capacity() + (table_.capacity() + unindexed_.capacity()) * sizeof(std::uint32_t);
+  }
 
  private:
   void grow();
+  void rebuild();
   Status check_room(std::size_t n) const;
   std::uint32_t put(std::string_view s);
   std::vector<char> arena_;
   std::vector<std::uint32_t> table_;  // offset + 1, 0 = empty
   std::size_t count_ = 0;
+  std::vector<std::uint32_t> unindexed_;  // offsets added by intern_new, not yet in table_
 };
 
 std::uint64_t hash_bytes(std::string_view s);

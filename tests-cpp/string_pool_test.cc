@@ -30,3 +30,22 @@ TEST(StringPool, EmptyAndBinaryStrings) {
 
 }  // namespace
 }  // namespace mycelium
+
+namespace mycelium {
+namespace {
+
+TEST(StringPool, StringsAddedUnindexedAreFoundByTheNextIntern) {
+  StringPool pool;
+  std::vector<std::uint32_t> added;
+  for (int i = 0; i < 1000; ++i) added.push_back(*pool.intern_new("bulk string " + std::to_string(i)));
+  EXPECT_EQ(pool.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(*pool.intern("bulk string " + std::to_string(i)), added[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_EQ(pool.size(), 1000u);
+  EXPECT_NE(*pool.intern("a new one, not bulk"), added.back());
+  EXPECT_EQ(pool.size(), 1001u);
+}
+
+}  // namespace
+}  // namespace mycelium
