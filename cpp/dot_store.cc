@@ -1,53 +1,148 @@
 #include "dot_store.h"
 
 #include <algorithm>
-#include <cstring>
 #include <new>
 
 namespace mycelium {
+namespace {
+
+constexpr std::uint8_t kPresenceCode = 6;
+constexpr std::uint8_t kCounterCode = 7;
+constexpr std::uint8_t kOffsetBit = 8;
+constexpr std::uint8_t kElementBit = 0x80;
+
+std::uint8_t code_of(const Cell& c) {
+  switch (c.type) {
+    case CellType::kValue: return c.value.vtag;
+    case CellType::kElement: return static_cast<std::uint8_t>(c.value.vtag | kElementBit);
+    case CellType::kPresence: return kPresenceCode;
+    case CellType::kCounter: return kCounterCode;
+    case CellType::kOffset: return kCounterCode | kOffsetBit;
+  }
+  return kPresenceCode;
+}
+
+}  // namespace
+
+CellType CellRef::type() const {
+  const std::uint8_t c = code();
+  switch (c & 7) {
+    case kPresenceCode: return CellType::kPresence;
+    case kCounterCode: return (c & kOffsetBit) ? CellType::kOffset : CellType::kCounter;
+    default: return (c & kElementBit) ? CellType::kElement : CellType::kValue;
+  }
+}
+
+bool CellRef::has_aux() const {
+  const std::uint8_t c = code();
+  return (c & 7) == kCounterCode || ((c & 7) < 6 && !(c & kElementBit));
+}
+
+ValueView CellRef::value(const StringPool& pool) const {
+  if (!has_payload()) return ValueView::null();
+  return load_value(reinterpret_cast<const char*>(p_ + (has_aux() ? 2 : 1)),
+                    static_cast<std::uint8_t>(code() & 0x7f), pool);
+}
+
+Cell CellRef::decode() const {
+  Cell c;
+  c.seq = seq();
+  c.actor = actor();
+  c.field = field();
+  c.type = type();
+  c.aux = aux();
+  if (has_payload()) {
+    std::memcpy(c.value.payload, p_ + (has_aux() ? 2 : 1), 8);
+    c.value.vtag = static_cast<std::uint8_t>(code() & 0x7f);
+  }
+  return c;
+}
 
 CellList::CellList(std::initializer_list<Cell> cells) {
   for (const Cell& c : cells) push_back(c);
 }
 
-CellList::~CellList() { ::operator delete(p_); }
+CellList& CellList::operator=(CellList&& o) noexcept {
+  std::swap(w_, o.w_);
+  std::swap(n_, o.n_);
+  std::swap(cap_, o.cap_);
+  return *this;
+}
 
-void CellList::grow() {
-  const std::uint32_t cap = cap_ + cap_ / 2 + 1;
-  auto* p = static_cast<Cell*>(::operator new(sizeof(Cell) * cap));
-  if (n_) std::memcpy(static_cast<void*>(p), p_, sizeof(Cell) * n_);
-  ::operator delete(p_);
-  p_ = p;
-  cap_ = cap;
+CellList::~CellList() { ::operator delete(w_); }
+
+std::size_t CellList::size() const {
+  std::size_t n = 0;
+  for (auto it = begin(); it != end(); ++it) ++n;
+  return n;
+}
+
+void CellList::reserve_words(std::size_t words) {
+  if (words <= cap_) return;
+  auto* w = static_cast<std::uint64_t*>(::operator new(sizeof(std::uint64_t) * words));
+  if (n_) std::memcpy(w, w_, sizeof(std::uint64_t) * n_);
+  ::operator delete(w_);
+  w_ = w;
+  cap_ = static_cast<std::uint32_t>(words);
+}
+
+std::size_t CellList::words_of(const Cell& c) {
+  return 1 + (c.type == CellType::kValue || c.type == CellType::kCounter || c.type == CellType::kOffset) +
+         (c.type == CellType::kValue || c.type == CellType::kElement);
+}
+
+void CellList::push_back(const Cell& c) {
+  std::uint64_t words[3];
+  std::size_t n = 0;
+  words[n++] = std::uint64_t{c.seq} | std::uint64_t{c.actor} << 32 | std::uint64_t{c.field} << 48 |
+               std::uint64_t{code_of(c)} << 56;
+  if (c.type == CellType::kValue || c.type == CellType::kCounter || c.type == CellType::kOffset) words[n++] = c.aux;
+  if (c.type == CellType::kValue || c.type == CellType::kElement) words[n++] = c.value.bits();
+  if (n_ + n > cap_) {
+    // Small records (most of them) grow to fit exactly; large ones by half.
+    const std::size_t need = n_ + n;
+    reserve_words(need <= 32 ? need : std::max(need, std::size_t{cap_} + cap_ / 2));
+  }
+  std::memcpy(w_ + n_, words, n * sizeof(std::uint64_t));
+  n_ += static_cast<std::uint32_t>(n);
 }
 
 void join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
                  const Coverage& receiver) {
-  auto has_dot = [&](const Cell& l) {
+  auto in_delta = [&](CellRef l) {
     return std::any_of(incoming.begin(), incoming.end(), [&](const Cell& d) {
-      return !d.is_offset() && d.actor == l.actor && d.seq == l.seq;
+      return !d.is_offset() && d.actor == l.actor() && d.seq == l.seq();
     });
   };
-  // Local side: entries survive unless the sender saw them and dropped them.
-  std::size_t keep = 0;
-  for (std::size_t i = 0; i < local.size(); ++i) {
-    const Cell& l = local[i];
-    if (l.is_offset() || !covered(sender, l.actor, l.seq) || has_dot(l)) local[keep++] = l;
-  }
-  local.truncate(keep);
-  const std::size_t local_end = local.size();
+  // Offsets: the greater seq wins; an incoming offset replaces the local one.
+  std::vector<const Cell*> offsets;
   for (const Cell& d : incoming) {
-    if (!d.is_offset()) {
-      if (!covered(receiver, d.actor, d.seq)) local.push_back(d);
-      continue;
+    if (!d.is_offset()) continue;
+    bool replace = true;
+    for (CellRef l : local) {
+      if (l.is_offset() && l.field() == d.field && l.actor() == d.actor) {
+        replace = d.seq > l.seq() || (d.seq == l.seq() && d.aux > l.aux());
+      }
     }
-    Cell* it = std::find_if(local.begin(), local.begin() + local_end,
-                            [&](const Cell& l) { return l.is_offset() && l.field == d.field && l.actor == d.actor; });
-    if (it == local.begin() + local_end) {
-      local.push_back(d);
-    } else if (d.seq > it->seq || (d.seq == it->seq && d.aux > it->aux)) {
-      *it = d;
+    if (replace) offsets.push_back(&d);
+  }
+  // Local side: entries survive unless the sender saw them and dropped them.
+  local.erase_if([&](CellRef l) {
+    if (l.is_offset()) {
+      return std::any_of(offsets.begin(), offsets.end(),
+                         [&](const Cell* d) { return d->field == l.field() && d->actor == l.actor(); });
     }
+    return covered(sender, l.actor(), l.seq()) && !in_delta(l);
+  });
+  std::size_t words = local.words();
+  for (const Cell* d : offsets) words += CellList::words_of(*d);
+  for (const Cell& d : incoming) {
+    if (!d.is_offset() && !covered(receiver, d.actor, d.seq)) words += CellList::words_of(d);
+  }
+  local.reserve_words(words);
+  for (const Cell* d : offsets) local.push_back(*d);
+  for (const Cell& d : incoming) {
+    if (!d.is_offset() && !covered(receiver, d.actor, d.seq)) local.push_back(d);
   }
 }
 

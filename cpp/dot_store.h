@@ -2,11 +2,11 @@
 //
 // A record's state is a flat list of cells. An entry cell is one live dot
 // (actor, seq) of one key, with its payload:
-//   lww / mvr   the written value, aux = HLC of the write
-//   counter     aux = the actor's running total on that key (one entry per actor)
-//   set         the element, one cell per live add dot
-//   presence    field 255: a live insert of the record (no value, aux 0)
-// An offset cell (counters only) records, per actor, the running total a
+//   kValue     lww / mvr: the written value, aux = HLC of the write
+//   kElement   set: the element, one cell per live add dot
+//   kCounter   counter: aux = the actor's running total on that key (one per actor)
+//   kPresence  field 255: a live insert of the record
+// A kOffset cell (counters only) records, per actor, the running total a
 // record delete observed; a counter reads sum(entry.total - offset.total).
 //
 // Every event has one dot and touches one record, so a record join is a set
@@ -16,77 +16,110 @@
 #pragma once
 
 #include <cstdint>
-#include <initializer_list>
+#include <cstring>
 #include <span>
-#include <utility>
 #include <vector>
 
+#include "string_pool.h"
 #include "value.h"
 
 namespace mycelium {
 
-// 24 bytes. actor is the store's interned actor index (a store holds at most
-// 65,535 actors: actors are reused across sessions, DESIGN.md Causality).
+enum class CellType : std::uint8_t { kValue, kElement, kPresence, kCounter, kOffset };
+
+// A cell as mutations and joins build it.
 struct Cell {
   std::uint64_t aux = 0;
   std::uint32_t seq = 0;
-  std::uint16_t actor = 0;
+  std::uint16_t actor = 0;  // the store's interned actor index (at most 65,535 actors)
   std::uint8_t field = 0;
-  StoredValue value;  // vtag kOffsetTag marks a counter offset
+  CellType type = CellType::kValue;
+  StoredValue value;  // kValue, kElement
 
-  static constexpr std::uint8_t kOffsetTag = 0xff;
-  bool is_offset() const { return value.vtag == kOffsetTag; }
-  void mark_offset() { value = StoredValue{}; value.vtag = kOffsetTag; }
+  bool is_offset() const { return type == CellType::kOffset; }
 };
-static_assert(sizeof(Cell) == 24, "cells are compact: memory per record matters");
 
-// The cells of one record: a growable array that grows by half (not double)
-// and costs 16 bytes when empty. Cells are trivially copyable, so growth is
-// a memcpy.
+// A cell inside a CellList, read in place. Stable until the list changes.
+//
+// Layout, in 64-bit words: a header (seq bits 0-31, actor 32-47, field
+// 48-55, code 56-63), then aux for kValue/kCounter/kOffset, then the value
+// payload for kValue/kElement. code: bits 0-2 the value tag (6 = presence,
+// 7 = counter), bits 3-6 the StoredValue's inline flag and length, bit 7 set
+// for an element (no aux); for counters bit 3 marks an offset.
+class CellRef {
+ public:
+  explicit CellRef(const std::uint64_t* p) : p_(p) {}
+  std::uint32_t seq() const { return static_cast<std::uint32_t>(p_[0]); }
+  std::uint16_t actor() const { return static_cast<std::uint16_t>(p_[0] >> 32); }
+  std::uint8_t field() const { return static_cast<std::uint8_t>(p_[0] >> 48); }
+  CellType type() const;
+  bool is_offset() const { return type() == CellType::kOffset; }
+  std::uint64_t aux() const { return has_aux() ? p_[1] : 0; }
+  // The value (kValue, kElement); inline strings point into the list.
+  ValueView value(const StringPool& pool) const;
+  Cell decode() const;
+  std::size_t words() const { return 1 + has_aux() + has_payload(); }
+  const std::uint64_t* data() const { return p_; }
+
+ private:
+  std::uint8_t code() const { return static_cast<std::uint8_t>(p_[0] >> 56); }
+  bool has_aux() const;
+  bool has_payload() const { return (code() & 7) < 6; }
+  const std::uint64_t* p_;
+};
+
+// The cells of one record in the layout above: 16 bytes when empty; small
+// lists grow to fit exactly, large ones by half.
 class CellList {
  public:
   CellList() = default;
   CellList(std::initializer_list<Cell> cells);
   CellList(const CellList&) = delete;
   CellList& operator=(const CellList&) = delete;
-  CellList(CellList&& o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_) { o.p_ = nullptr, o.n_ = o.cap_ = 0; }
-  CellList& operator=(CellList&& o) noexcept {
-    std::swap(p_, o.p_);
-    std::swap(n_, o.n_);
-    std::swap(cap_, o.cap_);
-    return *this;
-  }
+  CellList(CellList&& o) noexcept : w_(o.w_), n_(o.n_), cap_(o.cap_) { o.w_ = nullptr, o.n_ = o.cap_ = 0; }
+  CellList& operator=(CellList&& o) noexcept;
   ~CellList();
 
-  Cell* begin() { return p_; }
-  Cell* end() { return p_ + n_; }
-  const Cell* begin() const { return p_; }
-  const Cell* end() const { return p_ + n_; }
-  std::size_t size() const { return n_; }
-  std::size_t capacity() const { return cap_; }
-  bool empty() const { return n_ == 0; }
-  Cell& operator[](std::size_t i) { return p_[i]; }
-  const Cell& operator[](std::size_t i) const { return p_[i]; }
-  operator std::span<const Cell>() const { return {p_, n_}; }  // NOLINT: a view
-
-  void push_back(const Cell& c) {
-    if (n_ == cap_) grow();
-    p_[n_++] = c;
-  }
-  void truncate(std::size_t n) { n_ = static_cast<std::uint32_t>(n); }
-  template <typename Pred>
-  void erase_if(Pred pred) {
-    std::uint32_t keep = 0;
-    for (std::uint32_t i = 0; i < n_; ++i) {
-      if (!pred(p_[i])) p_[keep++] = p_[i];
+  class Iterator {
+   public:
+    explicit Iterator(const std::uint64_t* p) : p_(p) {}
+    CellRef operator*() const { return CellRef(p_); }
+    Iterator& operator++() {
+      p_ += CellRef(p_).words();
+      return *this;
     }
-    n_ = keep;
+    bool operator==(const Iterator& o) const { return p_ == o.p_; }
+
+   private:
+    const std::uint64_t* p_;
+  };
+  Iterator begin() const { return Iterator(w_); }
+  Iterator end() const { return Iterator(w_ + n_); }
+  bool empty() const { return n_ == 0; }
+  std::size_t size() const;  // number of cells (walks the list)
+  std::size_t bytes_used() const { return cap_ * sizeof(std::uint64_t); }
+
+  void push_back(const Cell& c);
+  void reserve_words(std::size_t words);
+  std::size_t words() const { return n_; }
+  static std::size_t words_of(const Cell& c);
+  template <typename Pred>
+  void erase_if(Pred pred) {  // pred(CellRef)
+    std::uint32_t out = 0;
+    for (std::uint32_t i = 0; i < n_;) {
+      const std::size_t n = CellRef(w_ + i).words();
+      if (!pred(CellRef(w_ + i))) {
+        if (out != i) std::memmove(w_ + out, w_ + i, n * sizeof(std::uint64_t));
+        out += static_cast<std::uint32_t>(n);
+      }
+      i += static_cast<std::uint32_t>(n);
+    }
+    n_ = out;
   }
 
  private:
-  void grow();
-  Cell* p_ = nullptr;
-  std::uint32_t n_ = 0;
+  std::uint64_t* w_ = nullptr;
+  std::uint32_t n_ = 0;  // words used
   std::uint32_t cap_ = 0;
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -16,28 +17,27 @@
 namespace mycelium::kinds {
 
 // A record is visible while any entry (a field value or a presence) is live.
-bool visible(std::span<const Cell> cells);
+bool visible(const CellList& cells);
 
-// lww: the entry with the greatest (HLC, actor id); nullptr when none.
-const Cell* lww_winner(std::span<const Cell> cells, std::uint8_t field,
-                       std::span<const ActorId> actors);
+// lww: the entry with the greatest (HLC, actor id); nullopt when none.
+std::optional<CellRef> lww_winner(const CellList& cells, std::uint8_t field, std::span<const ActorId> actors);
 // counter: sum over actors of (running total - offset seen by deletes).
-std::int64_t counter_value(std::span<const Cell> cells, std::uint8_t field);
-// mvr and set: the distinct values of the field's entries, sorted.
-std::vector<ValueView> distinct_values(std::span<const Cell> cells, std::uint8_t field,
-                                       const StringPool& pool);
+std::int64_t counter_value(const CellList& cells, std::uint8_t field);
+// mvr and set: the distinct values of the field's entries, sorted. The views
+// stay valid until the cells change.
+std::vector<ValueView> distinct_values(const CellList& cells, std::uint8_t field, const StringPool& pool);
+// set: whether the element has a live add.
+bool contains(const CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool);
 
 // lww, mvr, presence: the new entry replaces every entry of its field.
 void assign(CellList& cells, const Cell& fresh);
 // counter: the actor's entry moves to the fresh dot with total + n.
-void increment(CellList& cells, std::uint8_t field, std::uint16_t actor,
-               std::uint32_t seq, std::int64_t n);
+void increment(CellList& cells, std::uint8_t field, std::uint16_t actor, std::uint32_t seq, std::int64_t n);
 // set add: the new entry replaces the entries of the same element.
 void set_add(CellList& cells, const Cell& fresh, const StringPool& pool);
 // set remove: drops every entry of the element.
-void set_remove(CellList& cells, std::uint8_t field, const ValueView& element,
-                const StringPool& pool);
+void set_remove(CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool);
 // record delete: records counter offsets, then drops every entry.
-void delete_record(CellList& cells, std::span<const FieldSchema> fields);
+void delete_record(CellList& cells);
 
 }  // namespace mycelium::kinds

@@ -130,7 +130,6 @@ std::uint32_t Store::add_record(std::uint16_t collection, std::string_view id) {
   r.id = offset.ok() ? *offset : 0;
   r.collection = collection;
   const auto index = static_cast<std::uint32_t>(records_.size());
-  if (records_.size() == records_.capacity()) records_.reserve(records_.capacity() + records_.capacity() / 4 + 16);
   records_.push_back(std::move(r));
   index_.insert(collection, id, index, [this](std::uint32_t i) {
     return std::pair{records_[i].collection, ids_.get(records_[i].id)};
@@ -159,6 +158,7 @@ Status Store::insert(CollectionRef c, std::string_view id) {
   if (records_.size() >= 0xfffffffeu) return LimitExceeded("too many records");
   const std::uint32_t r = create_record(c.index, id);
   Cell cell;
+  cell.type = CellType::kPresence;
   cell.field = kPresenceField;
   cell.actor = self_;
   cell.seq = seq;
@@ -174,6 +174,7 @@ Status Store::set(FieldRef f, std::string_view id, const ValueView& v) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   Cell cell;
   MYC_ASSIGN_OR_RETURN(cell.value, store_value(v, strings_));
+  cell.type = CellType::kValue;
   cell.field = f.field;
   cell.actor = self_;
   cell.seq = seq;
@@ -199,6 +200,7 @@ Status Store::add(FieldRef f, std::string_view id, const ValueView& v) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   Cell cell;
   MYC_ASSIGN_OR_RETURN(cell.value, store_value(v, strings_));
+  cell.type = CellType::kElement;
   cell.field = f.field;
   cell.actor = self_;
   cell.seq = seq;
@@ -212,10 +214,7 @@ Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
   MYC_TRY(check_value(v));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   auto& cells = records_[r].cells;
-  const bool present = std::any_of(cells.begin(), cells.end(), [&](const Cell& c) {
-    return !c.is_offset() && c.field == f.field && equal(load_value(c.value, strings_), v);
-  });
-  if (!present) return Status::Ok();  // nothing observed, nothing to remove anywhere
+  if (!kinds::contains(cells, f.field, v, strings_)) return Status::Ok();  // nothing observed, nothing to remove
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   (void)seq;
   kinds::set_remove(cells, f.field, v, strings_);
@@ -228,7 +227,7 @@ Status Store::remove_record(CollectionRef c, std::string_view id) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   (void)seq;
-  kinds::delete_record(records_[r].cells, schema_.collections()[c.index].fields);
+  kinds::delete_record(records_[r].cells);
   record_event(r);
   return Status::Ok();
 }
@@ -258,9 +257,9 @@ std::size_t Store::size(CollectionRef c) const {
 Result<Value> Store::lww(FieldRef f, std::string_view id) const {
   MYC_TRY(check_kind(f, Kind::kLww, Kind::kLww, "reading a single value"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
-  const Cell* w = kinds::lww_winner(records_[r].cells, f.field, actors_);
+  const auto w = kinds::lww_winner(records_[r].cells, f.field, actors_);
   if (!w) return Value{};
-  return to_value(load_value(w->value, strings_));
+  return to_value(w->value(strings_));
 }
 
 Result<std::int64_t> Store::counter(FieldRef f, std::string_view id) const {
@@ -342,11 +341,11 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     const Record& rec = records_[touched[i]];
     rec_index.emplace_back(touched[i], i);
     DeltaData::Record dr{static_cast<std::uint32_t>(coll_map[rec.collection]), ids_.get(rec.id),
-                         static_cast<std::uint32_t>(d.cells.size()), static_cast<std::uint32_t>(rec.cells.size())};
-    for (const Cell& c : rec.cells) {
-      const ValueView v = c.is_offset() ? ValueView::null() : load_value(c.value, strings_);
-      d.cells.push_back({c.field, c.is_offset(), to_delta[c.actor], c.seq, c.aux, v});
+                         static_cast<std::uint32_t>(d.cells.size()), 0};
+    for (CellRef c : rec.cells) {
+      d.cells.push_back({c.field(), c.is_offset(), to_delta[c.actor()], c.seq(), c.aux(), c.value(strings_)});
     }
+    dr.cell_count = static_cast<std::uint32_t>(d.cells.size() - dr.first_cell);
     std::sort(d.cells.begin() + dr.first_cell, d.cells.end(),
               [](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(x, y) < 0; });
     d.records.push_back(dr);
@@ -438,7 +437,7 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   if (records_.empty()) {
     std::size_t n = 0, bytes = 0;
     for (const auto& dc : d.cells) {
-      if (dc.value.str.size() > 8) ++n, bytes += dc.value.str.size();
+      if (dc.value.str.size() > kMaxInline) ++n, bytes += dc.value.str.size();
     }
     strings_.reserve(n, bytes);
   }
@@ -451,9 +450,15 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
       c.actor = actor[dc.actor];
       c.seq = static_cast<std::uint32_t>(dc.seq);
       c.aux = dc.aux;
-      if (dc.offset) {
-        c.mark_offset();
-      } else if (dc.string != DeltaData::kNoString && dc.value.str.size() > 8) {
+      const Kind k = cell_kind(d, rec, dc);
+      c.type = dc.field == kPresenceField ? CellType::kPresence
+               : dc.offset                ? CellType::kOffset
+               : k == Kind::kCounter      ? CellType::kCounter
+               : k == Kind::kSet          ? CellType::kElement
+                                          : CellType::kValue;
+      if (c.type != CellType::kValue && c.type != CellType::kElement) {
+        // no value
+      } else if (dc.string != DeltaData::kNoString && dc.value.str.size() > kMaxInline) {
         // Each distinct string of the delta is interned once. Into an empty
         // pool, the delta's deduplicated table needs no lookups at all.
         std::uint32_t& slot = pooled[dc.string];
@@ -465,14 +470,12 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
       } else {
         MYC_ASSIGN_OR_RETURN(c.value, store_value(dc.value, strings_));
       }
-      const Kind k = cell_kind(d, rec, dc);
-      if (k == Kind::kLww || k == Kind::kMvr) max_hlc = std::max(max_hlc, dc.aux);
+      if (c.type == CellType::kValue) max_hlc = std::max(max_hlc, dc.aux);
     }
   }
 
   // Phase 2: join. Nothing below fails.
-  if (records_.empty()) {  // loading a snapshot: size everything once
-    records_.reserve(d.records.size());
+  if (records_.empty()) {  // loading a snapshot: size the index once
     index_.reserve(d.records.size(), [this](std::uint32_t i) {
       return std::pair{records_[i].collection, ids_.get(records_[i].id)};
     });
@@ -546,8 +549,8 @@ Status Store::drain_pending() {
 
 Store::MemoryUse Store::memory_use() const {
   MemoryUse m{};
-  m.records = records_.capacity() * sizeof(Record);
-  for (const Record& r : records_) m.cells += r.cells.capacity() * sizeof(Cell);
+  m.records = records_.size() * sizeof(Record);
+  for (const Record& r : records_) m.cells += r.cells.bytes_used();
   for (const auto& e : events_) m.events += e.bytes_used();
   m.ids = ids_.bytes_used();
   m.strings = strings_.bytes_used();

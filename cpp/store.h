@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -136,7 +137,7 @@ class Store {
   std::unordered_map<ActorId, std::uint32_t> actor_index_;
   std::vector<EventLog> events_;  // per actor: the record each seq touched
   static constexpr std::size_t kMaxActors = 65535;
-  std::vector<Record> records_;
+  std::deque<Record> records_;  // blocks, not one array: no doubling, no moves
   StringPool ids_;      // appended, not interned: the IdIndex finds duplicates
   StringPool strings_;  // interned values
   IdIndex index_;

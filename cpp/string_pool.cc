@@ -32,9 +32,16 @@ std::uint64_t hash_bytes(std::string_view s) {
 StringPool::StringPool() : table_(16, 0) {}
 
 std::string_view StringPool::get(std::uint32_t offset) const {
-  std::uint32_t len;
-  std::memcpy(&len, arena_.data() + offset, 4);
-  return {arena_.data() + offset + 4, len};
+  // [varint length][bytes]
+  const auto* p = reinterpret_cast<const unsigned char*>(arena_.data() + offset);
+  std::uint32_t len = 0;
+  int shift = 0;
+  while (*p & 0x80) {
+    len |= static_cast<std::uint32_t>(*p++ & 0x7f) << shift;
+    shift += 7;
+  }
+  len |= static_cast<std::uint32_t>(*p++) << shift;
+  return {reinterpret_cast<const char*>(p), len};
 }
 
 void StringPool::grow() {
@@ -51,23 +58,27 @@ void StringPool::grow() {
 }
 
 Status StringPool::check_room(std::size_t n) const {
-  if (n > 0x7fffffffu || arena_.size() + n + 4 > 0xfffffff0u) return LimitExceeded("string pool is full (4 GiB)");
+  if (n > 0x7fffffffu || arena_.size() + n + 5 > 0xfffffff0u) return LimitExceeded("string pool is full (4 GiB)");
   return Status::Ok();
 }
 
 std::uint32_t StringPool::put(std::string_view s) {
   const auto offset = static_cast<std::uint32_t>(arena_.size());
-  const auto len = static_cast<std::uint32_t>(s.size());
-  const std::size_t need = arena_.size() + 4 + s.size();
+  char prefix[5];
+  std::size_t n = 0;
+  for (std::size_t len = s.size(); ; len >>= 7) {
+    prefix[n++] = static_cast<char>((len & 0x7f) | (len >= 0x80 ? 0x80 : 0));
+    if (len < 0x80) break;
+  }
+  const std::size_t need = arena_.size() + n + s.size();
   if (need > arena_.capacity()) arena_.reserve(std::max(need, arena_.capacity() + arena_.capacity() / 4));
-  arena_.resize(need);
-  std::memcpy(arena_.data() + offset, &len, 4);
-  if (!s.empty()) std::memcpy(arena_.data() + offset + 4, s.data(), s.size());
+  arena_.insert(arena_.end(), prefix, prefix + n);
+  arena_.insert(arena_.end(), s.begin(), s.end());
   return offset;
 }
 
 void StringPool::reserve(std::size_t strings, std::size_t bytes) {
-  arena_.reserve(arena_.size() + bytes + 4 * strings);
+  arena_.reserve(arena_.size() + bytes + 2 * strings);
 }
 
 Result<std::uint32_t> StringPool::append(std::string_view s) {
@@ -83,7 +94,7 @@ Result<std::uint32_t> StringPool::intern_new(std::string_view s) {
 }
 
 void StringPool::rebuild() {
-  while ((count_ + unindexed_.size()) * 2 > table_.size()) grow();
+  while ((count_ + unindexed_.size()) * 4 > table_.size() * 3) grow();
   const std::size_t mask = table_.size() - 1;
   for (std::uint32_t offset : unindexed_) {
     std::size_t i = hash_bytes(get(offset)) & mask;
@@ -97,7 +108,7 @@ void StringPool::rebuild() {
 Result<std::uint32_t> StringPool::intern(std::string_view s) {
   MYC_TRY(check_room(s.size()));
   if (!unindexed_.empty()) rebuild();
-  if ((count_ + 1) * 2 > table_.size()) grow();
+  if ((count_ + 1) * 4 > table_.size() * 3) grow();
   const std::size_t mask = table_.size() - 1;
   std::size_t i = hash_bytes(s) & mask;
   while (table_[i] != 0) {

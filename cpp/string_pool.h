@@ -1,8 +1,9 @@
 // StringPool: interns byte strings of a store into one arena.
 //
-// Each distinct string is stored once as [u32 length][bytes] and named by its
-// offset. An open-addressing table of offsets finds duplicates. Offsets stay
-// valid for the pool's life; string_views do not survive the next intern().
+// Each distinct string is stored once as [varint length][bytes] and named by
+// its offset. An open-addressing table of offsets (at most 3/4 full) finds
+// duplicates. Offsets stay valid for the pool's life; string_views do not
+// survive the next intern().
 #pragma once
 
 #include <cstdint>

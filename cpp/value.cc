@@ -129,7 +129,7 @@ Result<StoredValue> store_value(const ValueView& v, StringPool& pool) {
     s.set_bits(v.tag == ValueTag::kBool ? (v.bits != 0) : v.bits);
     return s;
   }
-  if (v.str.size() <= 8) {
+  if (v.str.size() <= kMaxInline) {
     s.vtag |= static_cast<std::uint8_t>(8 | (v.str.size() << 4));
     if (!v.str.empty()) std::memcpy(s.payload, v.str.data(), v.str.size());
     return s;
@@ -139,17 +139,17 @@ Result<StoredValue> store_value(const ValueView& v, StringPool& pool) {
   return s;
 }
 
-ValueView load_value(const StoredValue& s, const StringPool& pool) {
+ValueView load_value(const char* payload, std::uint8_t vtag, const StringPool& pool) {
   ValueView v;
-  v.tag = s.tag();
+  v.tag = static_cast<ValueTag>(vtag & 7);
+  std::uint64_t bits;
+  std::memcpy(&bits, payload, 8);
   if (v.tag != ValueTag::kString && v.tag != ValueTag::kBytes) {
-    v.bits = s.bits();
-    return v;
-  }
-  if (s.vtag & 8) {
-    v.str = std::string_view(s.payload, s.vtag >> 4);
+    v.bits = bits;
+  } else if (vtag & 8) {
+    v.str = std::string_view(payload, (vtag >> 4) & 7);
   } else {
-    v.str = pool.get(static_cast<std::uint32_t>(s.bits()));
+    v.str = pool.get(static_cast<std::uint32_t>(bits));
   }
   return v;
 }

@@ -7,7 +7,7 @@
 // Three forms:
 //   Value       owned, for API results (std::variant; index() is the tag)
 //   ValueView   non-owning, for API input and decoding (no allocation)
-//   StoredValue 9 bytes inside a store cell: strings of <= 8 bytes inline,
+//   StoredValue 9 bytes inside a store cell: strings of <= 7 bytes inline,
 //               longer ones interned in the store's StringPool.
 #pragma once
 
@@ -61,10 +61,10 @@ bool valid_utf8(std::string_view s);
 // Human-readable: null, true, 42, 1.5, "text", b"\x00\xff".
 std::string to_string(const Value& v);
 
-// Compact form inside a cell (9 bytes, byte-aligned so cells can be packed).
-// vtag: bits 0-2 the ValueTag, bit 3 set when a string/bytes is inline, bits
-// 4-7 its inline length (0..8). payload: the scalar bits, the inline bytes or
-// the pool offset.
+// Compact form inside a cell (9 bytes). vtag: bits 0-2 the ValueTag, bit 3
+// set when a string/bytes is inline, bits 4-6 its inline length (0..7); bit 7
+// is always clear (cells use it). payload: the scalar bits, the inline bytes
+// or the pool offset.
 struct StoredValue {
   char payload[8] = {};
   std::uint8_t vtag = 0;
@@ -78,9 +78,15 @@ struct StoredValue {
   void set_bits(std::uint64_t b) { std::memcpy(payload, &b, 8); }
 };
 
-// Strings longer than 8 bytes are interned into pool.
+inline constexpr std::size_t kMaxInline = 7;
+
+// Strings longer than 7 bytes are interned into pool.
 Result<StoredValue> store_value(const ValueView& v, StringPool& pool);
-// The view of an inline string points into `s`, which must outlive it.
-ValueView load_value(const StoredValue& s, const StringPool& pool);
+// The view of an inline string points into `payload` (8 bytes), which must
+// outlive it.
+ValueView load_value(const char* payload, std::uint8_t vtag, const StringPool& pool);
+inline ValueView load_value(const StoredValue& s, const StringPool& pool) {
+  return load_value(s.payload, s.vtag, pool);
+}
 
 }  // namespace mycelium

@@ -5,19 +5,57 @@
 namespace mycelium {
 namespace {
 
-Cell entry(std::uint8_t field, std::uint16_t actor, std::uint32_t seq) {
+Cell entry(std::uint8_t field, std::uint16_t actor, std::uint32_t seq, CellType type = CellType::kPresence) {
   Cell c;
+  c.type = type;
   c.field = field;
   c.actor = actor;
   c.seq = seq;
   return c;
 }
 
+Cell offset(std::uint8_t field, std::uint16_t actor, std::uint32_t seq, std::uint64_t total) {
+  Cell c = entry(field, actor, seq, CellType::kOffset);
+  c.aux = total;
+  return c;
+}
+
 bool has(const CellList& cells, std::uint16_t actor, std::uint32_t seq) {
-  for (const Cell& c : cells) {
-    if (!c.is_offset() && c.actor == actor && c.seq == seq) return true;
+  for (CellRef c : cells) {
+    if (!c.is_offset() && c.actor() == actor && c.seq() == seq) return true;
   }
   return false;
+}
+
+TEST(CellList, EveryCellTypeRoundTripsThroughTheCompactLayout) {
+  StringPool pool;
+  Cell value = entry(3, 7, 99, CellType::kValue);
+  value.aux = 0x123456789abcdefull;
+  value.value = *store_value(ValueView::string("inline"), pool);
+  Cell element = entry(4, 8, 100, CellType::kElement);
+  element.value = *store_value(ValueView::string("a pooled element"), pool);
+  Cell counter = entry(5, 9, 101, CellType::kCounter);
+  counter.aux = static_cast<std::uint64_t>(-3);
+  const Cell cells[] = {value, element, counter, offset(5, 10, 7, 42), entry(255, 65535, 0xffffffffu)};
+  CellList list;
+  for (const Cell& c : cells) list.push_back(c);
+  EXPECT_EQ(list.size(), 5u);
+  EXPECT_EQ(list.bytes_used() >= (3 + 2 + 2 + 2 + 1) * 8u, true);
+  std::size_t i = 0;
+  for (CellRef r : list) {
+    const Cell& want = cells[i++];
+    EXPECT_EQ(r.type(), want.type);
+    EXPECT_EQ(r.seq(), want.seq);
+    EXPECT_EQ(r.actor(), want.actor);
+    EXPECT_EQ(r.field(), want.field);
+    EXPECT_EQ(r.aux(), want.aux);
+    if (want.type == CellType::kValue || want.type == CellType::kElement) {
+      EXPECT_TRUE(equal(r.value(pool), load_value(want.value, pool)));
+    }
+  }
+  list.erase_if([](CellRef r) { return r.type() == CellType::kElement || r.is_offset(); });
+  EXPECT_EQ(list.size(), 3u);
+  EXPECT_EQ((*list.begin()).value(pool).str, "inline");
 }
 
 TEST(JoinRecord, KeepsLocalDotsTheSenderHasNotSeen) {
@@ -48,20 +86,16 @@ TEST(JoinRecord, SharedDotsAreKeptOnce) {
 }
 
 TEST(JoinRecord, OffsetsJoinByTheGreaterSeq) {
-  Cell old_off = entry(1, 2, 3);
-  old_off.mark_offset();
-  old_off.aux = 10;
-  Cell new_off = entry(1, 2, 6);
-  new_off.mark_offset();
-  new_off.aux = 15;
+  const Cell old_off = offset(1, 2, 3, 10);
+  const Cell new_off = offset(1, 2, 6, 15);
   CellList local = {old_off};
   join_record(local, std::vector<Cell>{new_off}, {0, 0, 6}, {0, 0, 3});
   ASSERT_EQ(local.size(), 1u);
-  EXPECT_EQ(local[0].aux, 15u);
+  EXPECT_EQ((*local.begin()).aux(), 15u);
   CellList other = {new_off};
   join_record(other, std::vector<Cell>{old_off}, {0, 0, 3}, {0, 0, 6});
   ASSERT_EQ(other.size(), 1u);
-  EXPECT_EQ(other[0].aux, 15u);
+  EXPECT_EQ((*other.begin()).aux(), 15u);
 }
 
 }  // namespace

@@ -31,9 +31,10 @@ TEST(Value, StoredFormRoundTripsInlineAndPooled) {
     ASSERT_TRUE(s.ok());
     EXPECT_TRUE(compare(to_value(load_value(*s, pool)), v) == 0) << to_string(v);
   }
-  EXPECT_EQ(pool.size(), 2u);  // only the two strings longer than 8 bytes
-  auto inline_string = *store_value(ValueView::string("12345678"), pool);
+  EXPECT_EQ(pool.size(), 3u);  // only the three strings longer than 7 bytes
+  auto inline_string = *store_value(ValueView::string("1234567"), pool);
   EXPECT_TRUE(inline_string.vtag & 8);
+  EXPECT_FALSE(inline_string.vtag & 0x80) << "bit 7 belongs to the cell layout";
 }
 
 TEST(Value, Utf8Validation) {
