@@ -59,6 +59,15 @@ bool Reader::bytes(std::string_view& s, const char* what) {
   return true;
 }
 
+bool Reader::column(Reader& out, const char* what) {
+  std::uint64_t n;
+  if (!varint(n, what)) return false;
+  if (n > remaining()) return fail(std::string("column length overruns input: ") + what);
+  out = Reader(std::span<const std::uint8_t>(p_, static_cast<std::size_t>(n)));
+  p_ += n;
+  return true;
+}
+
 bool Reader::count(std::uint64_t& n, const char* what, std::size_t min_item_bytes) {
   if (!varint(n, what)) return false;
   if (min_item_bytes > 0 && n > remaining() / min_item_bytes) {

@@ -96,6 +96,9 @@ class Reader {
     return true;
   }
 
+  // A length-prefixed sub-slice, read by its own Reader.
+  bool column(Reader& out, const char* what);
+
   bool fail(const std::string& message);
   bool ok() const { return status_.ok(); }
   std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }

@@ -40,8 +40,8 @@ AuxKind aux_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData
 }
 
 std::uint8_t tag_byte(const DeltaData::Cell& c) {
-  auto t = static_cast<std::uint8_t>(c.value.tag);
-  if (c.value.tag == ValueTag::kBool && c.value.bits) t |= kTagBoolBit;
+  auto t = static_cast<std::uint8_t>(c.tag);
+  if (c.tag == ValueTag::kBool && c.bits) t |= kTagBoolBit;
   if (c.offset) t |= kTagOffsetBit;
   return t;
 }
@@ -49,10 +49,10 @@ std::uint8_t tag_byte(const DeltaData::Cell& c) {
 }  // namespace
 
 // Order of cells inside a record: (field, role, value, actor, seq).
-std::strong_ordering cell_order(const DeltaData::Cell& a, const DeltaData::Cell& b) {
+std::strong_ordering cell_order(const DeltaData& d, const DeltaData::Cell& a, const DeltaData::Cell& b) {
   if (auto c = a.field <=> b.field; c != 0) return c;
   if (auto c = a.offset <=> b.offset; c != 0) return c;
-  if (auto c = compare(a.value, b.value); c != 0) return c;
+  if (auto c = compare(d.value(a), d.value(b)); c != 0) return c;
   if (auto c = a.actor <=> b.actor; c != 0) return c;
   return a.seq <=> b.seq;
 }
@@ -72,7 +72,7 @@ ByteVec encode_delta(const DeltaData& d) {
   }
   for (const auto& r : d.records) strings.id(r.id);
   for (const auto& c : d.cells) {
-    if (c.value.tag == ValueTag::kString || c.value.tag == ValueTag::kBytes) strings.id(c.value.str);
+    if (c.string != DeltaData::kNoString) strings.id(d.strings[c.string]);
   }
 
   Writer w;
@@ -109,38 +109,40 @@ ByteVec encode_delta(const DeltaData& d) {
     }
   }
   for (const auto& r : d.records) w.varint(r.cell_count);
-  for (const auto& c : d.cells) w.u8(c.field);
-  for (const auto& c : d.cells) w.u8(tag_byte(c));
-  for (const auto& c : d.cells) w.varint(c.actor);
-  std::uint64_t prev_seq = 0;
-  for (const auto& c : d.cells) {
-    w.zigzag(static_cast<std::int64_t>(c.seq - prev_seq));
-    prev_seq = c.seq;
-  }
-  // aux by kind: lww/mvr HLCs as deltas, counter totals as zigzag; set
-  // elements and presences carry none.
-  std::uint64_t prev_hlc = 0;
+  // Cell columns, each prefixed by its byte length so a decoder can read
+  // them side by side in one pass.
+  Writer fields, tags, actors, seqs, auxs, values;
+  std::uint64_t prev_seq = 0, prev_hlc = 0;
   for (const auto& r : d.records) {
     for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
       const auto& c = d.cells[i];
+      fields.u8(c.field);
+      tags.u8(tag_byte(c));
+      actors.varint(c.actor);
+      seqs.zigzag(static_cast<std::int64_t>(c.seq - prev_seq));
+      prev_seq = c.seq;
+      // aux by kind: lww/mvr HLCs as deltas, counter totals as zigzag; set
+      // elements and presences carry none.
       switch (aux_kind(d, r, c)) {
         case AuxKind::kHlc:
-          w.zigzag(static_cast<std::int64_t>(c.aux - prev_hlc));
+          auxs.zigzag(static_cast<std::int64_t>(c.aux - prev_hlc));
           prev_hlc = c.aux;
           break;
-        case AuxKind::kTotal: w.zigzag(static_cast<std::int64_t>(c.aux)); break;
+        case AuxKind::kTotal: auxs.zigzag(static_cast<std::int64_t>(c.aux)); break;
         case AuxKind::kNone: break;
+      }
+      switch (c.tag) {
+        case ValueTag::kInt: values.zigzag(static_cast<std::int64_t>(c.bits)); break;
+        case ValueTag::kDouble: values.fixed64(c.bits); break;
+        case ValueTag::kString:
+        case ValueTag::kBytes: values.varint(strings.id(d.strings[c.string])); break;
+        default: break;
       }
     }
   }
-  for (const auto& c : d.cells) {
-    switch (c.value.tag) {
-      case ValueTag::kInt: w.zigzag(static_cast<std::int64_t>(c.value.bits)); break;
-      case ValueTag::kDouble: w.fixed64(c.value.bits); break;
-      case ValueTag::kString:
-      case ValueTag::kBytes: w.varint(strings.id(c.value.str)); break;
-      default: break;
-    }
+  for (Writer* col : {&fields, &tags, &actors, &seqs, &auxs, &values}) {
+    w.varint(col->buffer().size());
+    w.buffer().insert(w.buffer().end(), col->buffer().begin(), col->buffer().end());
   }
   return frame(d.kind, w.buffer());
 }
@@ -151,11 +153,11 @@ Status decode_payload(Reader& r, DeltaData& d) {
   std::uint64_t n;
   // Strings.
   if (!r.count(n, "string count")) return r.status();
-  std::vector<std::string_view> strings(static_cast<std::size_t>(n));
-  for (auto& s : strings) {
+  d.strings.resize(static_cast<std::size_t>(n));
+  for (auto& s : d.strings) {
     if (!r.bytes(s, "string")) return r.status();
   }
-  d.string_count = static_cast<std::uint32_t>(strings.size());
+  const auto& strings = d.strings;
   std::uint64_t last_string = 0;
   auto string_at = [&](std::string_view& out, const char* what) {
     if (!r.index(last_string, strings.size(), what)) return false;
@@ -291,7 +293,8 @@ Status decode_payload(Reader& r, DeltaData& d) {
     return d.events[lo].record;
   };
 
-  // Cells.
+  // Cells: a count per record, then six length-prefixed columns that are
+  // read side by side, so each cell is built and checked in one pass.
   std::uint64_t cell_total = 0;
   for (auto& rec : d.records) {
     if (!r.count(n, "cell count", 4)) return r.status();  // field, tag, actor, seq
@@ -300,136 +303,134 @@ Status decode_payload(Reader& r, DeltaData& d) {
     cell_total += n;
     if (cell_total > r.remaining() / 4) return Corrupt("more cells than the input can hold");
   }
-  d.cells.resize(static_cast<std::size_t>(cell_total));
-  for (auto& c : d.cells) {
-    if (!r.u8(c.field, "cell field")) return r.status();
-  }
-  for (auto& c : d.cells) {
-    std::uint8_t t;
-    if (!r.u8(t, "cell tag")) return r.status();
-    const std::uint8_t tag = t & 7;
-    if (tag >= kValueTagCount || (t & ~(7 | kTagBoolBit | kTagOffsetBit)) ||
-        ((t & kTagBoolBit) && tag != static_cast<std::uint8_t>(ValueTag::kBool))) {
-      return Corrupt("bad cell tag " + std::to_string(t));
-    }
-    c.value.tag = static_cast<ValueTag>(tag);
-    c.value.bits = (t & kTagBoolBit) ? 1 : 0;
-    c.offset = (t & kTagOffsetBit) != 0;
-  }
-  for (auto& c : d.cells) {
-    std::uint64_t a;
-    if (!r.index(a, d.actors.size(), "cell actor")) return r.status();
-    c.actor = static_cast<std::uint32_t>(a);
-  }
-  std::uint64_t prev_seq = 0;
-  for (auto& c : d.cells) {
-    std::int64_t delta;
-    if (!r.zigzag(delta, "cell seq")) return r.status();
-    c.seq = prev_seq + static_cast<std::uint64_t>(delta);
-    prev_seq = c.seq;
-  }
-  for (const auto& rec : d.records) {
-    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
-      if (d.cells[i].field != kPresenceField && d.cells[i].field >= d.collections[rec.collection].fields.size()) {
-        return Corrupt("cell field out of range");
-      }
-    }
-  }
-  std::uint64_t prev_hlc = 0;
-  for (const auto& rec : d.records) {
-    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
-      auto& c = d.cells[i];
-      std::int64_t v = 0;
-      switch (aux_kind(d, rec, c)) {
-        case AuxKind::kHlc:
-          if (!r.zigzag(v, "cell hlc")) return r.status();
-          c.aux = prev_hlc + static_cast<std::uint64_t>(v);
-          prev_hlc = c.aux;
-          break;
-        case AuxKind::kTotal:
-          if (!r.zigzag(v, "counter total")) return r.status();
-          c.aux = static_cast<std::uint64_t>(v);
-          break;
-        case AuxKind::kNone: c.aux = 0; break;
-      }
-    }
-  }
-  for (auto& c : d.cells) {
-    switch (c.value.tag) {
-      case ValueTag::kInt: {
-        std::int64_t v;
-        if (!r.zigzag(v, "int value")) return r.status();
-        c.value.bits = static_cast<std::uint64_t>(v);
-        break;
-      }
-      case ValueTag::kDouble:
-        if (!r.fixed64(c.value.bits, "double value")) return r.status();
-        break;
-      case ValueTag::kString:
-        if (!string_at(c.value.str, "string value")) return r.status();
-        if (!valid_utf8(c.value.str)) return Corrupt("string value is not valid UTF-8");
-        c.string = static_cast<std::uint32_t>(last_string);
-        break;
-      case ValueTag::kBytes:
-        if (!string_at(c.value.str, "bytes value")) return r.status();
-        c.string = static_cast<std::uint32_t>(last_string);
-        break;
-      default: break;
-    }
+  Reader fcol(std::span<const std::uint8_t>{}), tcol = fcol, acol = fcol, scol = fcol, xcol = fcol, vcol = fcol;
+  if (!r.column(fcol, "field column") || !r.column(tcol, "tag column") || !r.column(acol, "actor column") ||
+      !r.column(scol, "seq column") || !r.column(xcol, "aux column") || !r.column(vcol, "value column")) {
+    return r.status();
   }
   if (r.remaining() != 0) return Corrupt("trailing bytes after cells");
+  if (fcol.remaining() != cell_total || tcol.remaining() != cell_total) {
+    return Corrupt("field and tag columns must hold one byte per cell");
+  }
+  auto string_in = [&](Reader& col, std::uint32_t& index, const char* what) {
+    std::uint64_t i;
+    if (!col.index(i, d.strings.size(), what)) return false;
+    index = static_cast<std::uint32_t>(i);
+    return true;
+  };
+  auto column_error = [](const Reader& col, const char* column) {
+    return Corrupt(std::string(column) + " column: " + col.status().message());
+  };
 
-  // Semantic checks per record.
+  d.cells.resize(static_cast<std::size_t>(cell_total));
+  std::uint64_t prev_seq = 0, prev_hlc = 0;
   std::vector<std::pair<std::uint32_t, std::uint64_t>> dots;
+  std::vector<std::tuple<std::uint8_t, std::uint32_t, std::uint64_t>> offsets;
   for (std::uint32_t ri = 0; ri < d.records.size(); ++ri) {
     const auto& rec = d.records[ri];
     const auto& fields = d.collections[rec.collection].fields;
     dots.clear();
+    offsets.clear();
     for (std::uint32_t ci = rec.first_cell; ci < rec.first_cell + rec.cell_count; ++ci) {
-      const auto& c = d.cells[ci];
+      auto& c = d.cells[ci];
+      std::uint8_t t;
+      fcol.u8(c.field, "field");
+      tcol.u8(t, "tag");
       if (c.field != kPresenceField && c.field >= fields.size()) return Corrupt("cell field out of range");
+      const std::uint8_t tag = t & 7;
+      if (tag >= kValueTagCount || (t & ~(7 | kTagBoolBit | kTagOffsetBit)) ||
+          ((t & kTagBoolBit) && tag != static_cast<std::uint8_t>(ValueTag::kBool))) {
+        return Corrupt("bad cell tag " + std::to_string(t));
+      }
+      c.tag = static_cast<ValueTag>(tag);
+      c.bits = (t & kTagBoolBit) ? 1 : 0;
+      c.offset = (t & kTagOffsetBit) != 0;
       const Kind kind = cell_kind(d, rec, c);
       const bool valueless = c.field == kPresenceField || kind == Kind::kCounter;
-      if (valueless && c.value.tag != ValueTag::kNull) return Corrupt("value on a valueless cell");
+      if (valueless && c.tag != ValueTag::kNull) return Corrupt("value on a valueless cell");
       if (c.offset && (c.field == kPresenceField || kind != Kind::kCounter)) {
         return Corrupt("offset cell outside a counter");
       }
-      if (c.seq == 0 || c.seq > ctx[c.actor]) return Corrupt("cell dot not covered by the context");
+
+      std::uint64_t a;
+      if (!acol.index(a, d.actors.size(), "cell actor")) return column_error(acol, "actor");
+      c.actor = static_cast<std::uint32_t>(a);
+      std::int64_t delta;
+      if (!scol.zigzag(delta, "cell seq")) return column_error(scol, "seq");
+      const std::uint64_t seq = prev_seq + static_cast<std::uint64_t>(delta);
+      prev_seq = seq;
+      if (seq == 0 || seq > ctx[c.actor]) return Corrupt("cell dot not covered by the context");
+      c.seq = static_cast<std::uint32_t>(seq);  // the context's seqs are <= kMaxSeq
+
+      std::int64_t v = 0;
+      switch (aux_kind(d, rec, c)) {
+        case AuxKind::kHlc:
+          if (!xcol.zigzag(v, "cell hlc")) return column_error(xcol, "aux");
+          c.aux = prev_hlc + static_cast<std::uint64_t>(v);
+          prev_hlc = c.aux;
+          break;
+        case AuxKind::kTotal:
+          if (!xcol.zigzag(v, "counter total")) return column_error(xcol, "aux");
+          c.aux = static_cast<std::uint64_t>(v);
+          break;
+        case AuxKind::kNone: c.aux = 0; break;
+      }
+      switch (c.tag) {
+        case ValueTag::kInt:
+          if (!vcol.zigzag(v, "int value")) return column_error(vcol, "value");
+          c.bits = static_cast<std::uint64_t>(v);
+          break;
+        case ValueTag::kDouble:
+          if (!vcol.fixed64(c.bits, "double value")) return column_error(vcol, "value");
+          break;
+        case ValueTag::kString:
+          if (!string_in(vcol, c.string, "string value")) return column_error(vcol, "value");
+          if (!valid_utf8(d.strings[c.string])) return Corrupt("string value is not valid UTF-8");
+          break;
+        case ValueTag::kBytes:
+          if (!string_in(vcol, c.string, "bytes value")) return column_error(vcol, "value");
+          break;
+        default: break;
+      }
+
       if (ci > rec.first_cell) {
         const auto& p = d.cells[ci - 1];
-        if (cell_order(p, c) >= 0) return Corrupt("cells not in canonical order");
+        if (cell_order(d, p, c) >= 0) return Corrupt("cells not in canonical order");
         if (kind == Kind::kCounter && p.field == c.field && p.offset == c.offset && p.actor == c.actor) {
           return Corrupt("two counter cells of one actor");
         }
       }
-      if (c.offset) continue;
+      if (c.offset) {
+        offsets.emplace_back(c.field, c.actor, c.seq);  // sorted: canonical order
+        continue;
+      }
       dots.emplace_back(c.actor, c.seq);
       if (c.seq > base[c.actor] && event_record(c.actor, c.seq) != ri) {
         return Corrupt("cell dot belongs to another record's event");
       }
     }
-    std::sort(dots.begin(), dots.end());
-    if (std::adjacent_find(dots.begin(), dots.end()) != dots.end()) return Corrupt("duplicate dot in record");
-  }
-  // A counter entry must be newer than its actor's offset. Within a field,
-  // entries precede offsets and both are sorted by actor (canonical order).
-  std::vector<std::tuple<std::uint8_t, std::uint32_t, std::uint64_t>> offsets;
-  for (const auto& rec : d.records) {
-    offsets.clear();
-    const auto cells = std::span(d.cells).subspan(rec.first_cell, rec.cell_count);
-    for (const auto& c : cells) {
-      if (c.offset) offsets.emplace_back(c.field, c.actor, c.seq);
+    if (dots.size() <= 16) {  // the usual record: compare pairwise, no sort
+      for (std::size_t i = 1; i < dots.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+          if (dots[i] == dots[j]) return Corrupt("duplicate dot in record");
+        }
+      }
+    } else {
+      std::sort(dots.begin(), dots.end());
+      if (std::adjacent_find(dots.begin(), dots.end()) != dots.end()) return Corrupt("duplicate dot in record");
     }
-    if (offsets.empty()) continue;
-    for (const auto& c : cells) {
+    // A counter entry must be newer than its actor's offset.
+    for (const auto& c : std::span(d.cells).subspan(rec.first_cell, rec.cell_count)) {
+      if (offsets.empty()) break;
       if (c.offset) continue;
-      auto it = std::lower_bound(offsets.begin(), offsets.end(),
-                                 std::make_tuple(c.field, c.actor, std::uint64_t{0}));
-      if (it != offsets.end() && std::get<0>(*it) == c.field && std::get<1>(*it) == c.actor &&
-          c.seq <= std::get<2>(*it)) {
+      auto it = std::lower_bound(offsets.begin(), offsets.end(), std::make_tuple(c.field, c.actor, std::uint64_t{0}));
+      if (it != offsets.end() && std::get<0>(*it) == c.field && std::get<1>(*it) == c.actor && c.seq <= std::get<2>(*it)) {
         return Corrupt("counter entry older than its offset");
       }
     }
+  }
+  for (const Reader* col : {&acol, &scol, &xcol, &vcol}) {
+    if (col->remaining() != 0) return Corrupt("trailing bytes in a cell column");
   }
   return Status::Ok();
 }

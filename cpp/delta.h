@@ -56,16 +56,19 @@ struct DeltaData {
     std::uint32_t first_cell;
     std::uint32_t cell_count;
   };
-  struct Cell {
-    std::uint8_t field;   // kPresenceField for presence
-    bool offset;          // counter offset recorded by a record delete
-    std::uint32_t actor;  // index into actors
-    std::uint64_t seq;
-    std::uint64_t aux;    // lww/mvr: HLC; counter: running total
-    ValueView value;
-    std::uint32_t string = kNoString;  // decoded: index of value.str in the string table
-  };
   static constexpr std::uint32_t kNoString = 0xffffffffu;
+
+  // 32 bytes: snapshots decode into hundreds of thousands of these.
+  struct Cell {
+    std::uint64_t aux = 0;   // lww/mvr: HLC; counter: running total
+    std::uint64_t bits = 0;  // bool, int64, double value bits
+    std::uint32_t seq = 0;
+    std::uint32_t actor = 0;                 // index into actors
+    std::uint32_t string = kNoString;        // string/bytes value: index into strings
+    std::uint8_t field = 0;                  // kPresenceField for presence
+    ValueTag tag = ValueTag::kNull;
+    bool offset = false;                     // counter offset recorded by a record delete
+  };
   // Consecutive seqs of one actor that touched one record.
   struct EventRun {
     std::uint32_t actor;   // index into actors
@@ -83,7 +86,33 @@ struct DeltaData {
   std::vector<Record> records;
   std::vector<EventRun> events;  // in context order; each actor's runs cover (base, context]
   std::vector<Cell> cells;
-  std::uint32_t string_count = 0;  // decoded: size of the string table
+  std::vector<std::string_view> strings;  // string and bytes values of cells
+
+  ValueView value(const Cell& c) const {
+    ValueView v{c.tag, c.bits, {}};
+    if (c.string != kNoString) v.str = strings[c.string];
+    return v;
+  }
+  void set_value(Cell& c, const ValueView& v) {
+    c.tag = v.tag;
+    c.bits = v.bits;
+    c.string = kNoString;
+    if (v.tag == ValueTag::kString || v.tag == ValueTag::kBytes) {
+      c.string = static_cast<std::uint32_t>(strings.size());
+      strings.push_back(v.str);
+    }
+  }
+  Cell make_cell(std::uint8_t field, bool offset, std::uint32_t actor, std::uint32_t seq, std::uint64_t aux,
+                 const ValueView& v) {
+    Cell c;
+    c.field = field;
+    c.offset = offset;
+    c.actor = actor;
+    c.seq = seq;
+    c.aux = aux;
+    set_value(c, v);
+    return c;
+  }
 };
 
 // Kind of the field a cell belongs to (presence counts as an mvr without values).
@@ -92,7 +121,7 @@ inline Kind cell_kind(const DeltaData& d, const DeltaData::Record& r, const Delt
 }
 
 // Canonical order of cells inside a record: (field, role, value, actor, seq).
-std::strong_ordering cell_order(const DeltaData::Cell& a, const DeltaData::Cell& b);
+std::strong_ordering cell_order(const DeltaData& d, const DeltaData::Cell& a, const DeltaData::Cell& b);
 // Canonical order of records: (collection, id bytes).
 std::strong_ordering record_order(const DeltaData::Record& a, const DeltaData::Record& b);
 

@@ -343,11 +343,11 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     DeltaData::Record dr{static_cast<std::uint32_t>(coll_map[rec.collection]), ids_.get(rec.id),
                          static_cast<std::uint32_t>(d.cells.size()), 0};
     for (CellRef c : rec.cells) {
-      d.cells.push_back({c.field(), c.is_offset(), to_delta[c.actor()], c.seq(), c.aux(), c.value(strings_)});
+      d.cells.push_back(d.make_cell(c.field(), c.is_offset(), to_delta[c.actor()], c.seq(), c.aux(), c.value(strings_)));
     }
     dr.cell_count = static_cast<std::uint32_t>(d.cells.size() - dr.first_cell);
     std::sort(d.cells.begin() + dr.first_cell, d.cells.end(),
-              [](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(x, y) < 0; });
+              [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
     d.records.push_back(dr);
   }
   std::sort(rec_index.begin(), rec_index.end());
@@ -389,10 +389,15 @@ Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
       fm.push_back(f ? *f : -1);
     }
   }
+  std::vector<bool> partial(d.collections.size(), false);  // has a field this store lacks
+  for (std::size_t c = 0; c < d.collections.size(); ++c) {
+    partial[c] = std::find(m.field[c].begin(), m.field[c].end(), -1) != m.field[c].end();
+  }
   for (const auto& rec : d.records) {
     if (m.collection[rec.collection] < 0) {
       return SchemaMismatch("unknown collection '" + std::string(d.collections[rec.collection].name) + "'");
     }
+    if (!partial[rec.collection]) continue;
     for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
       const auto& c = d.cells[i];
       if (c.field != kPresenceField && m.field[rec.collection][c.field] < 0) {
@@ -430,47 +435,27 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
     if (a < 0) return LimitExceeded("a store holds at most 65,535 actors");
     actor[i] = static_cast<std::uint16_t>(a);
   }
-  std::vector<Cell> cells(d.cells.size());
-  std::uint64_t max_hlc = 0;
+  // Strings longer than the inline size go to the pool now (the only part
+  // of a cell's conversion that can fail); each distinct string of the delta
+  // once. Into an empty pool, the delta's deduplicated table needs no lookups.
   const bool fresh = strings_.size() == 0;
-  std::vector<std::uint32_t> pooled(d.string_count, DeltaData::kNoString);
+  std::vector<std::uint32_t> pooled(d.strings.size(), DeltaData::kNoString);
   if (records_.empty()) {
-    std::size_t n = 0, bytes = 0;
-    for (const auto& dc : d.cells) {
-      if (dc.value.str.size() > kMaxInline) ++n, bytes += dc.value.str.size();
-    }
-    strings_.reserve(n, bytes);
+    std::size_t bytes = 0;
+    for (auto str : d.strings) bytes += str.size();
+    strings_.reserve(d.strings.size(), bytes);
   }
+  std::uint64_t max_hlc = 0;
   for (const auto& rec : d.records) {
     for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
       const auto& dc = d.cells[i];
-      Cell& c = cells[i];
-      c.field = dc.field == kPresenceField ? kPresenceField
-                                           : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
-      c.actor = actor[dc.actor];
-      c.seq = static_cast<std::uint32_t>(dc.seq);
-      c.aux = dc.aux;
-      const Kind k = cell_kind(d, rec, dc);
-      c.type = dc.field == kPresenceField ? CellType::kPresence
-               : dc.offset                ? CellType::kOffset
-               : k == Kind::kCounter      ? CellType::kCounter
-               : k == Kind::kSet          ? CellType::kElement
-                                          : CellType::kValue;
-      if (c.type != CellType::kValue && c.type != CellType::kElement) {
-        // no value
-      } else if (dc.string != DeltaData::kNoString && dc.value.str.size() > kMaxInline) {
-        // Each distinct string of the delta is interned once. Into an empty
-        // pool, the delta's deduplicated table needs no lookups at all.
-        std::uint32_t& slot = pooled[dc.string];
-        if (slot == DeltaData::kNoString) {
-          MYC_ASSIGN_OR_RETURN(slot, fresh ? strings_.intern_new(dc.value.str) : strings_.intern(dc.value.str));
-        }
-        c.value.vtag = static_cast<std::uint8_t>(dc.value.tag);
-        c.value.set_bits(slot);
-      } else {
-        MYC_ASSIGN_OR_RETURN(c.value, store_value(dc.value, strings_));
+      if (dc.string != DeltaData::kNoString && d.strings[dc.string].size() > kMaxInline &&
+          pooled[dc.string] == DeltaData::kNoString) {
+        const std::string_view str = d.strings[dc.string];
+        MYC_ASSIGN_OR_RETURN(pooled[dc.string], fresh ? strings_.intern_new(str) : strings_.intern(str));
       }
-      if (c.type == CellType::kValue) max_hlc = std::max(max_hlc, dc.aux);
+      const Kind k = cell_kind(d, rec, dc);
+      if (dc.field != kPresenceField && (k == Kind::kLww || k == Kind::kMvr)) max_hlc = std::max(max_hlc, dc.aux);
     }
   }
 
@@ -480,6 +465,28 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
       return std::pair{records_[i].collection, ids_.get(records_[i].id)};
     });
   }
+  auto to_cell = [&](const DeltaData::Record& rec, const DeltaData::Cell& dc) {
+    Cell c;
+    c.field = dc.field == kPresenceField ? kPresenceField : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
+    c.actor = actor[dc.actor];
+    c.seq = static_cast<std::uint32_t>(dc.seq);
+    c.aux = dc.aux;
+    const Kind k = cell_kind(d, rec, dc);
+    c.type = dc.field == kPresenceField ? CellType::kPresence
+             : dc.offset                ? CellType::kOffset
+             : k == Kind::kCounter      ? CellType::kCounter
+             : k == Kind::kSet          ? CellType::kElement
+                                        : CellType::kValue;
+    if (c.type != CellType::kValue && c.type != CellType::kElement) return c;
+    const ValueView v = d.value(dc);
+    if (v.str.size() > kMaxInline) {
+      c.value.vtag = static_cast<std::uint8_t>(v.tag);
+      c.value.set_bits(pooled[dc.string]);
+    } else {
+      c.value = *store_value(v, strings_);  // inline or scalar: cannot fail
+    }
+    return c;
+  };
   Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
   for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
   for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
@@ -487,12 +494,16 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   // can add them without looking each one up first.
   const bool no_records = records_.empty();
   std::vector<std::uint32_t> local(d.records.size());
+  std::vector<Cell> incoming;
   for (std::size_t i = 0; i < d.records.size(); ++i) {
     const auto& rec = d.records[i];
     const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
     local[i] = no_records ? add_record(coll, rec.id) : create_record(coll, rec.id);
-    join_record(records_[local[i]].cells, std::span(cells).subspan(rec.first_cell, rec.cell_count), sender,
-                receiver);
+    incoming.clear();
+    for (std::uint32_t c = rec.first_cell; c < rec.first_cell + rec.cell_count; ++c) {
+      incoming.push_back(to_cell(rec, d.cells[c]));
+    }
+    join_record(records_[local[i]].cells, incoming, sender, receiver);
   }
   for (const auto& run : d.events) {
     EventLog& log = events_[actor[run.actor]];

@@ -15,9 +15,9 @@ DeltaData sample() {
   d.records.push_back({0, "milk", 0, 3});
   // events: actor 0 seqs 2,3; actor 1 seq 1 — all on record 0
   d.events = {{0, 0, 2, 2}, {1, 0, 1, 1}};
-  d.cells.push_back({0, false, 0, 3, 77, ValueView::string("buy milk today")});
-  d.cells.push_back({1, false, 1, 1, 5, ValueView::null()});
-  d.cells.push_back({kPresenceField, false, 0, 2, 70, ValueView::null()});
+  d.cells.push_back(d.make_cell(0, false, 0, 3, 77, ValueView::string("buy milk today")));
+  d.cells.push_back(d.make_cell(1, false, 1, 1, 5, ValueView::null()));
+  d.cells.push_back(d.make_cell(kPresenceField, false, 0, 2, 0, ValueView::null()));
   return d;
 }
 
@@ -30,7 +30,7 @@ TEST(Delta, EncodeDecodeRoundTrip) {
   EXPECT_EQ(back->base, d.base);
   EXPECT_EQ(back->context, d.context);
   ASSERT_EQ(back->cells.size(), 3u);
-  EXPECT_EQ(back->cells[0].value.str, "buy milk today");
+  EXPECT_EQ(back->value(back->cells[0]).str, "buy milk today");
   EXPECT_EQ(back->cells[0].aux, 77u);
   EXPECT_EQ(back->records[0].id, "milk");
   EXPECT_EQ(encode_delta(*back), bytes);  // canonical
@@ -54,9 +54,9 @@ TEST(Delta, SemanticChecksNameTheProblem) {
   expect_corrupt([](DeltaData& d) { d.base = {{0, 4}}; }, "base vector is ahead");
   expect_corrupt([](DeltaData& d) { std::swap(d.cells[0], d.cells[1]); }, "canonical order");
   expect_corrupt([](DeltaData& d) { d.actors = {0x20, 0x10}; }, "strictly increasing");
-  expect_corrupt([](DeltaData& d) { d.cells[1].value = ValueView::integer(3); }, "valueless");
+  expect_corrupt([](DeltaData& d) { d.set_value(d.cells[1], ValueView::integer(3)); }, "valueless");
   expect_corrupt([](DeltaData& d) { d.cells[0].offset = true; }, "offset cell outside a counter");
-  expect_corrupt([](DeltaData& d) { d.cells[0].value = ValueView::string("\xff"); }, "UTF-8");
+  expect_corrupt([](DeltaData& d) { d.set_value(d.cells[0], ValueView::string("\xff")); }, "UTF-8");
   expect_corrupt([](DeltaData& d) { d.records[0].id = ""; }, "1 to 256 bytes");
   expect_corrupt([](DeltaData& d) { d.kind = PayloadKind::kSnapshot; }, "empty base");
   expect_corrupt(
@@ -75,7 +75,7 @@ TEST(Delta, SemanticChecksNameTheProblem) {
       [](DeltaData& d) {
         d.cells[2] = d.cells[0];
         d.cells[2].field = 1;  // the same dot on two keys
-        d.cells[2].value = ValueView::null();
+        d.set_value(d.cells[2], ValueView::null());
         std::swap(d.cells[1], d.cells[2]);
         d.cells[2].field = 1;
       },
@@ -83,7 +83,7 @@ TEST(Delta, SemanticChecksNameTheProblem) {
   expect_corrupt(
       [](DeltaData& d) {
         d.cells[1].offset = true;  // offset at seq 1, then an entry of the same actor at seq 1
-        d.cells.insert(d.cells.begin() + 1, DeltaData::Cell{1, false, 1, 1, 5, ValueView::null()});
+        d.cells.insert(d.cells.begin() + 1, d.make_cell(1, false, 1, 1, 5, ValueView::null()));
         d.records[0].cell_count = 4;
       },
       "older than its offset");
