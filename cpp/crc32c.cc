@@ -22,9 +22,36 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// SSE4.2 has a CRC32C instruction: ~8 bytes per cycle. Chosen at run time;
+// other targets (WebAssembly included) use the tables.
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hw(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
+  std::uint64_t c = ~crc;
+  while (n >= 8) {
+    std::uint64_t w;
+    __builtin_memcpy(&w, p, 8);
+    c = __builtin_ia32_crc32di(c, w);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return ~c32;
+}
+
+const bool kHaveSse42 = (__builtin_cpu_init(), __builtin_cpu_supports("sse4.2"));
+#endif
+
 }  // namespace
 
 std::uint32_t crc32c(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (kHaveSse42) return crc32c_hw(p, n, crc);
+#endif
+  return crc32c_table(p, n, crc);
+}
+
+std::uint32_t crc32c_table(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
   crc = ~crc;
   while (n >= 8) {
     const std::uint32_t lo = crc ^ (std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 |

@@ -22,6 +22,15 @@ TEST(Crc32c, KnownVectors) {
   EXPECT_EQ(crc(""), 0u);
 }
 
+TEST(Crc32c, HardwareAndTableAgree) {
+  std::string s;
+  for (int i = 0; i < 1000; ++i) {
+    s += static_cast<char>(i * 37);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+    ASSERT_EQ(crc32c(p, s.size(), 7), crc32c_table(p, s.size(), 7)) << s.size();
+  }
+}
+
 TEST(Crc32c, IncrementalEqualsWhole) {
   const std::string s = "the quick brown fox jumps over the lazy dog, twice over";
   for (std::size_t cut = 0; cut <= s.size(); ++cut) {
