@@ -125,9 +125,9 @@ std::uint32_t Store::create_record(std::uint16_t collection, std::string_view id
 }
 
 std::uint32_t Store::add_record(std::uint16_t collection, std::string_view id) {
-  auto offset = ids_.append(id);  // ids are <= 256 bytes; the arena only fails past 4 GiB
+  // Callers check ids_.has_room() first, so the append cannot fail.
   Record r;
-  r.id = offset.ok() ? *offset : 0;
+  r.id = *ids_.append(id);
   r.collection = collection;
   const auto index = static_cast<std::uint32_t>(records_.size());
   records_.push_back(std::move(r));
@@ -155,7 +155,7 @@ Status Store::insert(CollectionRef c, std::string_view id) {
     return AlreadyExists("record '" + std::string(id) + "' already exists");
   }
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
-  if (records_.size() >= 0xfffffffeu) return LimitExceeded("too many records");
+  if (records_.size() >= 0xfffffffeu || !ids_.has_room(id.size())) return LimitExceeded("too many records");
   const std::uint32_t r = create_record(c.index, id);
   Cell cell;
   cell.type = CellType::kPresence;
@@ -215,8 +215,7 @@ Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   auto& cells = records_[r].cells;
   if (!kinds::contains(cells, f.field, v, strings_)) return Status::Ok();  // nothing observed, nothing to remove
-  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
-  (void)seq;
+  MYC_TRY(next_seq().status());
   kinds::set_remove(cells, f.field, v, strings_);
   record_event(r);
   return Status::Ok();
@@ -225,8 +224,7 @@ Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
 Status Store::remove_record(CollectionRef c, std::string_view id) {
   if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
-  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
-  (void)seq;
+  MYC_TRY(next_seq().status());
   kinds::delete_record(records_[r].cells);
   record_event(r);
   return Status::Ok();
@@ -428,7 +426,11 @@ bool Store::covers_context(const DeltaData& d) const {
 Status Store::join(const DeltaData& d, const Mapping& m) {
   // Phase 1: everything that can fail. Interning actors and strings has no
   // visible effect (actors without events are not part of the state).
-  if (records_.size() + d.records.size() >= 0xfffffffeu) return LimitExceeded("too many records");
+  std::size_t id_bytes = 0;
+  for (const auto& rec : d.records) id_bytes += rec.id.size() + 2;  // + the varint length
+  if (records_.size() + d.records.size() >= 0xfffffffeu || !ids_.has_room(id_bytes)) {
+    return LimitExceeded("too many records");
+  }
   std::vector<std::uint16_t> actor(d.actors.size());
   for (std::size_t i = 0; i < d.actors.size(); ++i) {
     const std::int32_t a = intern_actor(d.actors[i]);
@@ -521,9 +523,11 @@ Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes) {
   MYC_ASSIGN_OR_RETURN(Mapping m, map_schema(d));
   if (covers_context(d)) return ApplyOutcome::kAlreadyCovered;
   if (!covers_base(d)) {
-    if (pending_.size() >= options_.max_pending) {
-      return LimitExceeded("too many pending deltas (" + std::to_string(pending_.size()) +
-                           "); ask the peer for deltaSince(version())");
+    std::size_t held_bytes = bytes.size();
+    for (const Pending& p : pending_) held_bytes += p.bytes.size();
+    if (pending_.size() >= options_.max_pending || held_bytes > options_.max_pending_bytes) {
+      return LimitExceeded("too many pending deltas (" + std::to_string(pending_.size()) + ", " +
+                           std::to_string(held_bytes) + " bytes); ask the peer for deltaSince(version())");
     }
     Pending p;
     p.bytes.assign(bytes.begin(), bytes.end());

@@ -47,6 +47,7 @@ struct StoreOptions {
   ActorId actor = 0;                       // 0: a fresh random actor
   std::function<std::uint64_t()> now;      // wall clock in ms; default: system clock
   std::size_t max_pending = 1024;          // held deltas before apply() refuses more
+  std::size_t max_pending_bytes = 64u << 20;  // and their bytes
 };
 
 class Store {

@@ -24,7 +24,9 @@ class StringPool {
   Result<std::uint32_t> intern_new(std::string_view s);
   // Stores s without looking for a duplicate (and without the table).
   Result<std::uint32_t> append(std::string_view s);
-  void reserve(std::size_t strings, std::size_t bytes);  // arena room for strings totalling bytes
+  void reserve(std::size_t strings, std::size_t bytes);
+  // Whether strings totalling `bytes` (lengths included) still fit.
+  bool has_room(std::size_t bytes) const { return arena_.size() + bytes + 5 <= 0xfffffff0u; }  // arena room for strings totalling bytes
   std::string_view get(std::uint32_t offset) const;
   std::size_t size() const { return count_ + unindexed_.size(); }
   std::size_t bytes_used() const {

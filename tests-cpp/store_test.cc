@@ -190,6 +190,17 @@ TEST_F(StoreTest, PendingQueueIsBounded) {
     }
   }
   EXPECT_EQ(small->pending_count(), 2u);
+  // The bytes held are bounded too.
+  o.actor = 0x78;
+  o.max_pending = 100;
+  o.max_pending_bytes = 10;
+  auto tiny = std::move(Store::open(test_schema(), o)).value();
+  const VersionVector v = a->version();
+  must(a->set(title, "r", ValueView::integer(9)));
+  auto r = tiny->apply(a->delta_since(v));
+  EXPECT_EQ(r.status().code(), Code::kLimitExceeded);
+  EXPECT_NE(r.status().message().find("bytes"), std::string::npos);
+  EXPECT_EQ(tiny->pending_count(), 0u);
 }
 
 // Case 5: a counter incremented concurrently with its record's delete reads
