@@ -13,6 +13,7 @@ declare -A NEED=(
   [ninja-build]=/usr/bin/ninja
   [libgtest-dev]=/usr/include/gtest/gtest.h
   [libbenchmark-dev]=/usr/include/benchmark/benchmark.h
+  [libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 )
 
 missing=()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the engine's GoogleTest suite, built twice (debug, and ASan +
-# UBSan), each run through ctest. Prints one summary line at the end.
+# UBSan), each run through ctest; then the libFuzzer target for apply/load
+# (ASan + UBSan) for MYC_FUZZ_SECONDS (default 60) from a corpus of real
+# deltas. Prints one summary line at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -28,6 +30,31 @@ for preset in native-debug native-asan; do
   rm -f "$log"
   [ "$rc" -eq 0 ] || echo "== $preset: FAILED"
 done
+
+echo "== native-fuzz: build"
+cmake --preset native-fuzz >/dev/null
+cmake --build --preset native-fuzz -j "$jobs"
+corpus=build/native-fuzz/corpus
+rm -rf "$corpus" && mkdir -p "$corpus"
+./build/native-fuzz/make_seeds "$corpus"
+echo "== native-fuzz: apply_fuzzer for ${MYC_FUZZ_SECONDS:-60} s"
+# A single allocation over 64 MiB from an input of at most 64 KiB counts as a
+# blow-up; the fuzzer reports it like a crash.
+set +e
+ASAN_OPTIONS=detect_leaks=1 ./build/native-fuzz/apply_fuzzer "$corpus" -max_total_time="${MYC_FUZZ_SECONDS:-60}" \
+  -max_len=65536 -malloc_limit_mb=64 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix=build/native-fuzz/ 2>build/native-fuzz/fuzz.log
+rc=$?
+set -e
+grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^Done|ERROR|invariant' build/native-fuzz/fuzz.log || true
+if [ "$rc" -eq 0 ]; then
+  echo "apply_fuzzer: passed"
+  passed=$((passed + 1))
+else
+  echo "apply_fuzzer: FAILED (exit $rc); log: build/native-fuzz/fuzz.log"
+  tail -40 build/native-fuzz/fuzz.log
+  failed=$((failed + 1))
+fi
 
 echo
 echo "${passed} passed, ${failed} failed"
