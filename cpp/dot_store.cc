@@ -63,13 +63,11 @@ CellList::CellList(std::initializer_list<Cell> cells) {
 }
 
 CellList& CellList::operator=(CellList&& o) noexcept {
-  std::swap(w_, o.w_);
-  std::swap(n_, o.n_);
-  std::swap(cap_, o.cap_);
+  std::swap(p_, o.p_);
   return *this;
 }
 
-CellList::~CellList() { ::operator delete(w_); }
+CellList::~CellList() { ::operator delete(p_); }
 
 std::size_t CellList::size() const {
   std::size_t n = 0;
@@ -77,13 +75,14 @@ std::size_t CellList::size() const {
   return n;
 }
 
-void CellList::reserve_words(std::size_t words) {
-  if (words <= cap_) return;
-  auto* w = static_cast<std::uint64_t*>(::operator new(sizeof(std::uint64_t) * words));
-  if (n_) std::memcpy(w, w_, sizeof(std::uint64_t) * n_);
-  ::operator delete(w_);
-  w_ = w;
-  cap_ = static_cast<std::uint32_t>(words);
+void CellList::reserve_words(std::size_t cap) {
+  if (cap <= capacity_words()) return;
+  const std::size_t n = words();
+  auto* p = static_cast<std::uint64_t*>(::operator new(sizeof(std::uint64_t) * (cap + 1)));
+  p[0] = n | (std::uint64_t{cap} << 32);
+  if (n) std::memcpy(p + 1, data(), sizeof(std::uint64_t) * n);
+  ::operator delete(p_);
+  p_ = p;
 }
 
 std::size_t CellList::words_of(const Cell& c) {
@@ -98,13 +97,14 @@ void CellList::push_back(const Cell& c) {
                std::uint64_t{code_of(c)} << 56;
   if (c.type == CellType::kValue || c.type == CellType::kCounter || c.type == CellType::kOffset) words[n++] = c.aux;
   if (c.type == CellType::kValue || c.type == CellType::kElement) words[n++] = c.value.bits();
-  if (n_ + n > cap_) {
+  const std::size_t used = this->words();
+  if (used + n > capacity_words()) {
     // Small records (most of them) grow to fit exactly; large ones by half.
-    const std::size_t need = n_ + n;
-    reserve_words(need <= 32 ? need : std::max(need, std::size_t{cap_} + cap_ / 2));
+    const std::size_t need = used + n;
+    reserve_words(need <= 32 ? need : std::max(need, capacity_words() + capacity_words() / 2));
   }
-  std::memcpy(w_ + n_, words, n * sizeof(std::uint64_t));
-  n_ += static_cast<std::uint32_t>(n);
+  std::memcpy(data() + used, words, n * sizeof(std::uint64_t));
+  set_words(used + n);
 }
 
 void join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,

@@ -68,15 +68,16 @@ class CellRef {
   const std::uint64_t* p_;
 };
 
-// The cells of one record in the layout above: 16 bytes when empty; small
-// lists grow to fit exactly, large ones by half.
+// The cells of one record in the layout above. One pointer: the word count
+// and capacity live in the allocation's first word, so a record costs 16
+// bytes plus its cells. Small lists grow to fit exactly, large ones by half.
 class CellList {
  public:
   CellList() = default;
   CellList(std::initializer_list<Cell> cells);
   CellList(const CellList&) = delete;
   CellList& operator=(const CellList&) = delete;
-  CellList(CellList&& o) noexcept : w_(o.w_), n_(o.n_), cap_(o.cap_) { o.w_ = nullptr, o.n_ = o.cap_ = 0; }
+  CellList(CellList&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
   CellList& operator=(CellList&& o) noexcept;
   ~CellList();
 
@@ -93,34 +94,39 @@ class CellList {
    private:
     const std::uint64_t* p_;
   };
-  Iterator begin() const { return Iterator(w_); }
-  Iterator end() const { return Iterator(w_ + n_); }
-  bool empty() const { return n_ == 0; }
+  Iterator begin() const { return Iterator(data()); }
+  Iterator end() const { return Iterator(data() + words()); }
+  bool empty() const { return words() == 0; }
   std::size_t size() const;  // number of cells (walks the list)
-  std::size_t bytes_used() const { return cap_ * sizeof(std::uint64_t); }
+  std::size_t words() const { return p_ ? static_cast<std::uint32_t>(p_[0]) : 0; }
+  std::size_t capacity_words() const { return p_ ? static_cast<std::uint32_t>(p_[0] >> 32) : 0; }
+  std::size_t bytes_used() const { return p_ ? (capacity_words() + 1) * sizeof(std::uint64_t) : 0; }
 
   void push_back(const Cell& c);
   void reserve_words(std::size_t words);
-  std::size_t words() const { return n_; }
   static std::size_t words_of(const Cell& c);
   template <typename Pred>
   void erase_if(Pred pred) {  // pred(CellRef)
-    std::uint32_t out = 0;
-    for (std::uint32_t i = 0; i < n_;) {
-      const std::size_t n = CellRef(w_ + i).words();
-      if (!pred(CellRef(w_ + i))) {
-        if (out != i) std::memmove(w_ + out, w_ + i, n * sizeof(std::uint64_t));
-        out += static_cast<std::uint32_t>(n);
+    std::uint64_t* w = data();
+    const std::size_t n = words();
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < n;) {
+      const std::size_t k = CellRef(w + i).words();
+      if (!pred(CellRef(w + i))) {
+        if (out != i) std::memmove(w + out, w + i, k * sizeof(std::uint64_t));
+        out += k;
       }
-      i += static_cast<std::uint32_t>(n);
+      i += k;
     }
-    n_ = out;
+    set_words(out);
   }
 
  private:
-  std::uint64_t* w_ = nullptr;
-  std::uint32_t n_ = 0;  // words used
-  std::uint32_t cap_ = 0;
+  std::uint64_t* data() const { return p_ ? p_ + 1 : nullptr; }
+  void set_words(std::size_t n) {
+    if (p_) p_[0] = (p_[0] & 0xffffffff00000000ull) | n;
+  }
+  std::uint64_t* p_ = nullptr;  // [words used | capacity << 32][cells...]
 };
 
 struct Record {
@@ -128,6 +134,7 @@ struct Record {
   std::uint32_t id = 0;  // offset in the store's id arena
   std::uint16_t collection = 0;
 };
+static_assert(sizeof(Record) == 16, "a record is a pointer, an id and a collection");
 
 // Seq of each interned actor that a context covers.
 using Coverage = std::vector<std::uint64_t>;
