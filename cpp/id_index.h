@@ -35,6 +35,34 @@ class IdIndex {
     ++count_;
   }
 
+  // Inserts records first..first+n-1 (all new keys) in one pass, hashing a
+  // few records ahead and prefetching their slots so the cache misses of
+  // random slots overlap instead of queueing.
+  template <typename KeyOf>
+  void insert_all(std::uint32_t first, std::uint32_t n, const KeyOf& key_of) {
+    reserve(n, key_of);
+    constexpr std::uint32_t kAhead = 8;
+    std::uint64_t ring[kAhead];
+    const std::size_t mask = slots_.size() - 1;
+    auto hash_of = [&](std::uint32_t r) {
+      const auto [c, k] = key_of(r);
+      return hash(c, k);
+    };
+    for (std::uint32_t i = 0; i < n && i < kAhead; ++i) {
+      ring[i] = hash_of(first + i);
+      __builtin_prefetch(&slots_[ring[i] & mask]);
+    }
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::uint64_t h = ring[i % kAhead];
+      if (i + kAhead < n) {
+        ring[i % kAhead] = hash_of(first + i + kAhead);
+        __builtin_prefetch(&slots_[ring[i % kAhead] & mask]);
+      }
+      place(h, first + i);
+    }
+    count_ += n;
+  }
+
   template <typename KeyOf>
   void reserve(std::size_t n, const KeyOf& key_of) {
     while ((count_ + n) * 4 > slots_.size() * 3) grow(key_of);

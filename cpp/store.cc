@@ -105,9 +105,7 @@ std::int32_t Store::intern_actor(ActorId a) {
 }
 
 std::int64_t Store::find_record(std::uint16_t collection, std::string_view id) const {
-  return index_.find(collection, id, [this](std::uint32_t r) {
-    return std::pair{records_[r].collection, ids_.get(records_[r].id)};
-  });
+  return index_.find(collection, id, [this](std::uint32_t r) { return record_key(r); });
 }
 
 Result<std::uint32_t> Store::visible_record(std::uint16_t collection, std::string_view id) const {
@@ -121,20 +119,22 @@ Result<std::uint32_t> Store::visible_record(std::uint16_t collection, std::strin
 std::uint32_t Store::create_record(std::uint16_t collection, std::string_view id) {
   const std::int64_t found = find_record(collection, id);
   if (found >= 0) return static_cast<std::uint32_t>(found);
-  return add_record(collection, id);
+  return add_record(collection, id, /*index=*/true);
 }
 
-std::uint32_t Store::add_record(std::uint16_t collection, std::string_view id) {
+std::uint32_t Store::add_record(std::uint16_t collection, std::string_view id, bool index) {
   // Callers check ids_.has_room() first, so the append cannot fail.
   Record r;
   r.id = *ids_.append(id);
   r.collection = collection;
-  const auto index = static_cast<std::uint32_t>(records_.size());
+  const auto at = static_cast<std::uint32_t>(records_.size());
   records_.push_back(std::move(r));
-  index_.insert(collection, id, index, [this](std::uint32_t i) {
-    return std::pair{records_[i].collection, ids_.get(records_[i].id)};
-  });
-  return index;
+  if (index) index_.insert(collection, id, at, [this](std::uint32_t i) { return record_key(i); });
+  return at;
+}
+
+std::pair<std::uint16_t, std::string_view> Store::record_key(std::uint32_t r) const {
+  return {records_[r].collection, ids_.get(records_[r].id)};
 }
 
 Result<std::uint32_t> Store::next_seq() const {
@@ -462,11 +462,6 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   }
 
   // Phase 2: join. Nothing below fails.
-  if (records_.empty()) {  // loading a snapshot: size the index once
-    index_.reserve(d.records.size(), [this](std::uint32_t i) {
-      return std::pair{records_[i].collection, ids_.get(records_[i].id)};
-    });
-  }
   auto to_cell = [&](const DeltaData::Record& rec, const DeltaData::Cell& dc) {
     Cell c;
     c.field = dc.field == kPresenceField ? kPresenceField : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
@@ -493,19 +488,31 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
   for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
   // Records of a delta are distinct (canonical order), so an empty store
-  // can add them without looking each one up first.
+  // adds them without looking each one up, and indexes them all at the end.
   const bool no_records = records_.empty();
   std::vector<std::uint32_t> local(d.records.size());
   std::vector<Cell> incoming;
   for (std::size_t i = 0; i < d.records.size(); ++i) {
     const auto& rec = d.records[i];
     const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
-    local[i] = no_records ? add_record(coll, rec.id) : create_record(coll, rec.id);
+    local[i] = no_records ? add_record(coll, rec.id, /*index=*/false) : create_record(coll, rec.id);
     incoming.clear();
+    std::size_t words = 0;
     for (std::uint32_t c = rec.first_cell; c < rec.first_cell + rec.cell_count; ++c) {
       incoming.push_back(to_cell(rec, d.cells[c]));
+      words += CellList::words_of(incoming.back());
     }
-    join_record(records_[local[i]].cells, incoming, sender, receiver);
+    CellList& cells = records_[local[i]].cells;
+    if (no_records) {
+      // Nothing local and nothing covered yet: the join is the incoming cells.
+      cells.reserve_words(words);
+      for (const Cell& c : incoming) cells.push_back(c);
+    } else {
+      join_record(cells, incoming, sender, receiver);
+    }
+  }
+  if (no_records) {
+    index_.insert_all(0, static_cast<std::uint32_t>(records_.size()), [this](std::uint32_t r) { return record_key(r); });
   }
   for (const auto& run : d.events) {
     EventLog& log = events_[actor[run.actor]];

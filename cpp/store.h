@@ -111,7 +111,9 @@ class Store {
   std::int64_t find_record(std::uint16_t collection, std::string_view id) const;
   Result<std::uint32_t> visible_record(std::uint16_t collection, std::string_view id) const;
   std::uint32_t create_record(std::uint16_t collection, std::string_view id);  // find or add
-  std::uint32_t add_record(std::uint16_t collection, std::string_view id);     // must be new
+  // Must be new; index=false leaves it to the caller to index it.
+  std::uint32_t add_record(std::uint16_t collection, std::string_view id, bool index);
+  std::pair<std::uint16_t, std::string_view> record_key(std::uint32_t record) const;
   Result<std::uint32_t> next_seq() const;
   void record_event(std::uint32_t record);
   Status check_kind(FieldRef f, Kind a, Kind b, const char* op) const;
