@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
     if (r.target > 0) std::snprintf(target, sizeof target, "<= %g", r.target);
     std::printf("%-26s %14.4f %12s  %s\n", r.key, r.value, target, r.target == 0 ? "" : (pass ? "ok" : "MISSED"));
     char line[128];
-    std::snprintf(line, sizeof line, "  \"%s\": %.6g,\n", r.key, r.value);
+    std::snprintf(line, sizeof line, "  \"%s\": %.10g,\n", r.key, r.value);
     json += line;
   }
   json += "  \"engine\": \"native\"\n}\n";
