@@ -15,13 +15,16 @@
 //                strictly increasing by (collection, id bytes)
 //   events       for each context entry, runs covering its (base, context]:
 //                (zigzag record-index delta, run length - 1)
-//   cells        column count-per-record[], then columns over all cells:
-//                field:u8[], tag:u8[], actor[], seq (zigzag delta)[],
-//                aux[] (lww/mvr: zigzag HLC delta; counter: zigzag total;
-//                set and presence: absent), value[] (int zigzag, double
-//                fixed64, string/bytes string index)
+//   cells        count per record, then six columns over all cells, each
+//                prefixed by its byte length (so a decoder reads them side
+//                by side in one pass): field:u8, tag:u8 (value tag, bit 3
+//                bool value, bit 4 counter offset), actor index, seq (zigzag
+//                delta from the previous cell), aux (lww/mvr: zigzag HLC
+//                delta; counter: zigzag total; set and presence: absent),
+//                value (int zigzag, double fixed64, string/bytes string index)
 // Cells within a record are strictly increasing by (field, role, value,
-// actor, seq), which makes the encoding canonical.
+// actor, seq), which makes the encoding canonical. The string table is in
+// order of first use (names, record ids, values).
 #pragma once
 
 #include <cstdint>
