@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <tuple>
-#include <unordered_map>
+#include "string_pool.h"
 
 namespace mycelium {
 namespace {
@@ -11,18 +11,66 @@ namespace {
 constexpr std::uint8_t kTagBoolBit = 8;
 constexpr std::uint8_t kTagOffsetBit = 16;
 
+// Numbers distinct strings by first use: open addressing over 32-bit slots,
+// at most half full.
 class StringTable {
  public:
+  explicit StringTable(std::size_t expected) {
+    std::size_t n = 16;
+    while (n < expected * 2) n *= 2;
+    slots_.assign(n, 0);
+    order_.reserve(expected);
+  }
   std::uint32_t id(std::string_view s) {
-    auto [it, inserted] = ids_.try_emplace(s, static_cast<std::uint32_t>(order_.size()));
-    if (inserted) order_.push_back(s);
-    return it->second;
+    if ((order_.size() + 1) * 2 > slots_.size()) grow();
+    return find_or_add(s, hash_bytes(s), slots_.size() - 1);
+  }
+  // id() for many strings, in order: hashes a few ahead and prefetches
+  // their slots so the cache misses overlap.
+  template <typename Get>
+  void ids(std::size_t n, const Get& get, std::uint32_t* out) {
+    constexpr std::size_t kAhead = 8;
+    while ((order_.size() + n + 1) * 2 > slots_.size()) grow();
+    const std::size_t mask = slots_.size() - 1;
+    std::uint64_t ring[kAhead];
+    for (std::size_t i = 0; i < n && i < kAhead; ++i) {
+      ring[i] = hash_bytes(get(i));
+      __builtin_prefetch(&slots_[ring[i] & mask]);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t h = ring[i % kAhead];
+      if (i + kAhead < n) {
+        ring[i % kAhead] = hash_bytes(get(i + kAhead));
+        __builtin_prefetch(&slots_[ring[i % kAhead] & mask]);
+      }
+      out[i] = find_or_add(get(i), h, mask);
+    }
   }
   const std::vector<std::string_view>& order() const { return order_; }
-  void reserve(std::size_t n) { ids_.reserve(n); order_.reserve(n); }
 
  private:
-  std::unordered_map<std::string_view, std::uint32_t> ids_;
+  std::uint32_t find_or_add(std::string_view s, std::uint64_t h, std::size_t mask) {
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == 0) {
+        order_.push_back(s);
+        slots_[i] = static_cast<std::uint32_t>(order_.size());
+        return slots_[i] - 1;
+      }
+      if (order_[slots_[i] - 1] == s) return slots_[i] - 1;
+    }
+  }
+  void grow() {
+    std::vector<std::uint32_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::uint32_t v : old) {
+      if (v == 0) continue;
+      std::size_t i = hash_bytes(order_[v - 1]) & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = v;
+    }
+  }
+  std::vector<std::uint32_t> slots_;
   std::vector<std::string_view> order_;
 };
 
@@ -63,17 +111,25 @@ std::strong_ordering record_order(const DeltaData::Record& a, const DeltaData::R
 }
 
 ByteVec encode_delta(const DeltaData& d) {
-  // Strings are numbered by first use in the canonical order below.
-  StringTable strings;
-  strings.reserve(d.records.size() * 2 + 16);
+  // Strings are numbered by first use in the canonical order below; each
+  // string is looked up once.
+  StringTable strings(d.records.size() + d.strings.size() + 16);
   for (const auto& c : d.collections) {
     strings.id(c.name);
     for (const auto& f : c.fields) strings.id(f.name);
   }
-  for (const auto& r : d.records) strings.id(r.id);
+  std::vector<std::uint32_t> record_ids(d.records.size());
+  strings.ids(d.records.size(), [&](std::size_t i) { return d.records[i].id; }, record_ids.data());
+  // Values in cell order (the canonical order of first use).
+  std::vector<std::uint32_t> value_refs;
+  value_refs.reserve(d.strings.size());
   for (const auto& c : d.cells) {
-    if (c.string != DeltaData::kNoString) strings.id(d.strings[c.string]);
+    if (c.string != DeltaData::kNoString) value_refs.push_back(c.string);
   }
+  std::vector<std::uint32_t> found(value_refs.size());
+  strings.ids(value_refs.size(), [&](std::size_t i) { return d.strings[value_refs[i]]; }, found.data());
+  std::vector<std::uint32_t> value_ids(d.strings.size(), 0);
+  for (std::size_t i = 0; i < value_refs.size(); ++i) value_ids[value_refs[i]] = found[i];
 
   Writer w;
   w.buffer().reserve(64 + d.records.size() * 16 + d.cells.size() * 8 + d.events.size() * 2);
@@ -99,7 +155,7 @@ ByteVec encode_delta(const DeltaData& d) {
   }
   w.varint(d.records.size());
   for (const auto& r : d.records) w.varint(r.collection);
-  for (const auto& r : d.records) w.varint(strings.id(r.id));
+  for (std::uint32_t id : record_ids) w.varint(id);
   {
     std::int64_t prev_record = 0;
     for (const auto& run : d.events) {
@@ -112,6 +168,13 @@ ByteVec encode_delta(const DeltaData& d) {
   // Cell columns, each prefixed by its byte length so a decoder can read
   // them side by side in one pass.
   Writer fields, tags, actors, seqs, auxs, values;
+  const std::size_t n = d.cells.size();
+  fields.buffer().reserve(n);
+  tags.buffer().reserve(n);
+  actors.buffer().reserve(n);
+  seqs.buffer().reserve(2 * n);
+  auxs.buffer().reserve(3 * n);
+  values.buffer().reserve(2 * n);
   std::uint64_t prev_seq = 0, prev_hlc = 0;
   for (const auto& r : d.records) {
     for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
@@ -135,7 +198,7 @@ ByteVec encode_delta(const DeltaData& d) {
         case ValueTag::kInt: values.zigzag(static_cast<std::int64_t>(c.bits)); break;
         case ValueTag::kDouble: values.fixed64(c.bits); break;
         case ValueTag::kString:
-        case ValueTag::kBytes: values.varint(strings.id(d.strings[c.string])); break;
+        case ValueTag::kBytes: values.varint(value_ids[c.string]); break;
         default: break;
       }
     }

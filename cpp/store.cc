@@ -313,12 +313,31 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   }
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  std::sort(touched.begin(), touched.end(), [&](std::uint32_t x, std::uint32_t y) {
-    const Record& rx = records_[x];
-    const Record& ry = records_[y];
-    if (rx.collection != ry.collection) return rx.collection < ry.collection;
-    return ids_.get(rx.id) < ids_.get(ry.id);
-  });
+  {
+    // Sort by (collection, first 8 id bytes big-endian), then the full id:
+    // most comparisons never touch the id arena.
+    struct Key {
+      std::uint64_t prefix;
+      std::uint32_t record;
+      std::uint16_t collection;
+    };
+    std::vector<Key> keys(touched.size());
+    for (std::size_t i = 0; i < touched.size(); ++i) {
+      const Record& r = records_[touched[i]];
+      const std::string_view id = ids_.get(r.id);
+      std::uint64_t p = 0;
+      for (std::size_t k = 0; k < 8; ++k) {
+        p = (p << 8) | (k < id.size() ? static_cast<unsigned char>(id[k]) : 0u);
+      }
+      keys[i] = {p, touched[i], r.collection};
+    }
+    std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
+      if (x.collection != y.collection) return x.collection < y.collection;
+      if (x.prefix != y.prefix) return x.prefix < y.prefix;
+      return ids_.get(records_[x.record].id) < ids_.get(records_[y.record].id);
+    });
+    for (std::size_t i = 0; i < keys.size(); ++i) touched[i] = keys[i].record;
+  }
 
   // Collections used, renumbered in schema order.
   std::vector<std::int32_t> coll_map(schema_.collections().size(), -1);
@@ -335,6 +354,10 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   // Records and their cells.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> rec_index;  // local -> delta
   rec_index.reserve(touched.size());
+  std::size_t words = 0;
+  for (std::uint32_t r : touched) words += records_[r].cells.words();
+  d.cells.reserve(words / 2);  // cells take 1 to 3 words
+  d.strings.reserve(words / 4);
   for (std::uint32_t i = 0; i < touched.size(); ++i) {
     const Record& rec = records_[touched[i]];
     rec_index.emplace_back(touched[i], i);
