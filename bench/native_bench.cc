@@ -211,6 +211,10 @@ int main(int argc, char** argv) {
       {"merge_10k_min_ms", best("BM_merge_10k"), 0, "ms"},
       {"snapshot_load_100k_min_ms", best("BM_snapshot_load_100k"), 0, "ms"},
   };
+  const auto use = b.store->memory_use();
+  std::printf("\nmemory of the 100k store by part (container capacity, bytes): records %zu, cells %zu, "
+              "events %zu, ids %zu, strings %zu, index %zu\n",
+              use.records, use.cells, use.events, use.ids, use.strings, use.index);
   std::printf("\n%-26s %14s %12s  %s\n", "budget (median of runs)", "measured", "target", "");
   std::string json = "{\n";
   for (const Row& r : rows) {

@@ -25,7 +25,11 @@ inline std::unique_ptr<Store> open_people(ActorId actor) {
   return std::move(Store::open(people_schema(), o)).value();
 }
 
-inline std::string record_id(int i) { return "p" + std::to_string(i); }
+inline std::string record_id(int i) {
+  std::string id = "p";  // not "p" + to_string(i): GCC 12 warns falsely (-Wrestrict) on that at -O3
+  id += std::to_string(i);
+  return id;
+}
 
 // merge_10k: 1,000 records inserted, then 10,000 ops: 70 % lww sets, 20 %
 // counter increments, 10 % set adds, over those records.
