@@ -109,7 +109,19 @@ void CellList::push_back(const Cell& c) {
 
 void join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
                  const Coverage& receiver) {
+  // Whether the delta has a local entry's dot: a scan for the usual few
+  // cells, a sorted lookup for large records (a set of thousands).
+  std::vector<std::uint64_t> sorted;
+  if (incoming.size() > 16) {
+    for (const Cell& d : incoming) {
+      if (!d.is_offset()) sorted.push_back(std::uint64_t{d.actor} << 32 | d.seq);
+    }
+    std::sort(sorted.begin(), sorted.end());
+  }
   auto in_delta = [&](CellRef l) {
+    if (incoming.size() > 16) {
+      return std::binary_search(sorted.begin(), sorted.end(), std::uint64_t{l.actor()} << 32 | l.seq());
+    }
     return std::any_of(incoming.begin(), incoming.end(), [&](const Cell& d) {
       return !d.is_offset() && d.actor == l.actor() && d.seq == l.seq();
     });

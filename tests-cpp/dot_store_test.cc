@@ -85,6 +85,23 @@ TEST(JoinRecord, SharedDotsAreKeptOnce) {
   EXPECT_EQ(local.size(), 1u);
 }
 
+TEST(JoinRecord, LargeRecordsUseTheSameRule) {
+  // 40 local elements; the sender saw all of them, kept the even ones and
+  // added 10 of its own.
+  CellList local;
+  std::vector<Cell> incoming;
+  for (std::uint32_t s = 1; s <= 40; ++s) {
+    local.push_back(entry(2, 0, s, CellType::kPresence));
+    if (s % 2 == 0) incoming.push_back(entry(2, 0, s, CellType::kPresence));
+  }
+  for (std::uint32_t s = 1; s <= 10; ++s) incoming.push_back(entry(2, 1, s, CellType::kPresence));
+  join_record(local, incoming, {40, 10}, {40, 0});
+  EXPECT_EQ(local.size(), 30u);
+  EXPECT_FALSE(has(local, 0, 1));
+  EXPECT_TRUE(has(local, 0, 2));
+  EXPECT_TRUE(has(local, 1, 10));
+}
+
 TEST(JoinRecord, OffsetsJoinByTheGreaterSeq) {
   const Cell old_off = offset(1, 2, 3, 10);
   const Cell new_off = offset(1, 2, 6, 15);
