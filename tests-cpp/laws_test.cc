@@ -2,7 +2,7 @@
 // B's snapshot applied (a snapshot has the empty base, so it always joins).
 #include <random>
 
-#include "random_ops.h"
+#include "test_util.h"
 
 namespace mycelium::testing {
 namespace {

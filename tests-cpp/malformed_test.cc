@@ -4,7 +4,7 @@
 #include <random>
 
 #include "crc32c.h"
-#include "random_ops.h"
+#include "test_util.h"
 
 namespace mycelium::testing {
 namespace {

@@ -1,13 +1,23 @@
-// Random writes for property tests: builds varied states with every kind,
-// deletes and long/short strings.
+// The test schema and random writes for property tests and the fuzzer:
+// varied states with every kind, deletes, long and short strings. No
+// GoogleTest here, so the libFuzzer target can use it too.
 #pragma once
 
 #include <random>
 #include <string>
 
-#include "test_util.h"
+#include "store.h"
 
 namespace mycelium::testing {
+
+// items: title lww, votes counter, tags set, owner mvr; notes: body lww.
+inline Schema test_schema() {
+  return *Schema::create({
+      {"items",
+       {{"title", Kind::kLww}, {"votes", Kind::kCounter}, {"tags", Kind::kSet}, {"owner", Kind::kMvr}}},
+      {"notes", {{"body", Kind::kLww}}},
+  });
+}
 
 inline void random_writes(Store& s, std::mt19937_64& rng, int count, int records = 6) {
   auto items = *s.collection("items");

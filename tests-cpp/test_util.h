@@ -7,20 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "random_ops.h"
 #include "store.h"
 
 namespace mycelium::testing {
-
-// items: title lww, votes counter, tags set, owner mvr; notes: body lww.
-inline Schema test_schema() {
-  auto s = Schema::create({
-      {"items",
-       {{"title", Kind::kLww}, {"votes", Kind::kCounter}, {"tags", Kind::kSet}, {"owner", Kind::kMvr}}},
-      {"notes", {{"body", Kind::kLww}}},
-  });
-  EXPECT_TRUE(s.ok()) << s.status().to_string();
-  return *s;
-}
 
 // A deterministic clock: each call advances by `step` ms (0 = stands still).
 struct FakeClock {
