@@ -1,5 +1,6 @@
 #include "codec.h"
 
+#include "compression.h"
 #include "crc32c.h"
 
 namespace mycelium {
@@ -77,13 +78,15 @@ bool Reader::count(std::uint64_t& n, const char* what, std::size_t min_item_byte
 }
 
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
+  const auto compressed = compress(payload);
+  if (compressed) payload = *compressed;
   Writer w;
   w.buffer().reserve(payload.size() + 16);
   w.u8('M');
   w.u8('Y');
   w.u8('C');
   w.u8(kFormatVersion);
-  w.u8(static_cast<std::uint8_t>(static_cast<std::uint8_t>(kind) << 4));
+  w.u8(static_cast<std::uint8_t>((static_cast<std::uint8_t>(kind) << 4) | (compressed ? kFlagCompressed : 0)));
   w.varint(payload.size());
   w.fixed32(crc32c(payload.data(), payload.size()));
   w.buffer().insert(w.buffer().end(), payload.begin(), payload.end());
@@ -108,9 +111,6 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes) {
       kind != static_cast<std::uint8_t>(PayloadKind::kSnapshot)) {
     return Corrupt("unknown payload kind " + std::to_string(kind));
   }
-  if (flags & kFlagCompressed) {
-    return UnsupportedVersion("payload is zstd-compressed and this build has no decompressor");
-  }
   std::uint64_t length;
   std::uint32_t crc;
   if (!r.varint(length, "payload length") || !r.fixed32(crc, "checksum")) return r.status();
@@ -118,7 +118,12 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes) {
   if (length < r.remaining()) return Corrupt("trailing bytes after payload");
   const auto payload = bytes.subspan(r.offset());
   if (crc32c(payload.data(), payload.size()) != crc) return Corrupt("checksum mismatch");
-  return Unframed{static_cast<PayloadKind>(kind), payload};
+  Unframed u{static_cast<PayloadKind>(kind), payload, {}};
+  if (flags & kFlagCompressed) {
+    MYC_ASSIGN_OR_RETURN(u.storage, decompress(payload));
+    u.payload = u.storage;
+  }
+  return u;
 }
 
 }  // namespace mycelium

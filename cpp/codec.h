@@ -1,8 +1,9 @@
 // Byte-level codec shared by deltas, snapshots and (later) sync messages.
 //
 // Frame:  'M' 'Y' 'C'  version:u8  flags:u8  length:varint  crc32c:u32le  payload
-//   flags bit 0      payload is zstd-compressed (the build reports it unsupported
-//                    until compression lands)
+//   flags bit 0      payload is one zstd frame (compression.h); length and
+//                    checksum are of the bytes as stored, so corruption is
+//                    caught before anything is decompressed
 //   flags bits 4..7  PayloadKind
 //   other bits       must be zero
 // Varints are LEB128 (at most 10 bytes, no overlong final byte); signed values
@@ -115,14 +116,16 @@ class Reader {
   Status status_;
 };
 
-// Wraps a payload in a frame.
+// Wraps a payload in a frame, compressed when compression.h says so.
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
 
 struct Unframed {
   PayloadKind kind;
-  std::span<const std::uint8_t> payload;
+  std::span<const std::uint8_t> payload;  // into the input, or into storage
+  ByteVec storage;                        // the decompressed payload, if any
 };
-// Checks magic, version, flags, length, checksum and trailing bytes.
+// Checks magic, version, flags, length, checksum and trailing bytes, and
+// decompresses a compressed payload.
 Result<Unframed> unframe(std::span<const std::uint8_t> bytes);
 
 }  // namespace mycelium

@@ -504,6 +504,7 @@ Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes) {
   MYC_ASSIGN_OR_RETURN(Unframed u, unframe(bytes));
   DeltaData d;
   d.kind = u.kind;
+  d.storage = std::move(u.storage);  // the views below point into it (a move keeps the buffer)
   Reader r(u.payload);
   MYC_TRY(decode_payload(r, d));
   return d;

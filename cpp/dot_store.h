@@ -97,6 +97,7 @@ class CellList {
   Iterator begin() const { return Iterator(data()); }
   Iterator end() const { return Iterator(data() + words()); }
   bool empty() const { return words() == 0; }
+  std::span<const std::uint64_t> raw() const { return {data(), words()}; }  // the packed cells
   std::size_t size() const;  // number of cells (walks the list)
   std::size_t words() const { return p_ ? static_cast<std::uint32_t>(p_[0]) : 0; }
   std::size_t capacity_words() const { return p_ ? static_cast<std::uint32_t>(p_[0] >> 32) : 0; }

@@ -54,6 +54,10 @@ Result<Schema> Schema::create(std::vector<CollectionSchema> collections) {
         return InvalidArgument("duplicate field '" + f.name + "' in '" + c.name + "'");
       }
       if (static_cast<int>(f.kind) >= kKindCount) return InvalidArgument("bad field kind");
+      if (!kind_enabled(f.kind)) {
+        return InvalidArgument("field '" + f.name + "' is a " + std::string(kind_name(f.kind)) +
+                               ", a kind this build leaves out");
+      }
       canonical += f.name;
       canonical += '\0';
       canonical += kind_name(f.kind);

@@ -14,6 +14,26 @@ namespace mycelium {
 enum class Kind : std::uint8_t { kLww = 0, kCounter = 1, kMvr = 2, kSet = 3 };
 inline constexpr int kKindCount = 4;
 
+// Builds may leave optional kinds out (CMake MYC_KIND_*; lww is always in).
+#ifndef MYC_KIND_COUNTER
+#define MYC_KIND_COUNTER 1
+#endif
+#ifndef MYC_KIND_MVR
+#define MYC_KIND_MVR 1
+#endif
+#ifndef MYC_KIND_SET
+#define MYC_KIND_SET 1
+#endif
+constexpr bool kind_enabled(Kind kind) {
+  switch (kind) {
+    case Kind::kLww: return true;
+    case Kind::kCounter: return MYC_KIND_COUNTER;
+    case Kind::kMvr: return MYC_KIND_MVR;
+    case Kind::kSet: return MYC_KIND_SET;
+  }
+  return false;
+}
+
 std::string_view kind_name(Kind kind);
 Result<Kind> kind_from_name(std::string_view name);
 

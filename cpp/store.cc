@@ -8,6 +8,44 @@
 namespace mycelium {
 namespace {
 
+// The fields (kPresenceField included) whose cells differ between two packed
+// cell lists of one record. Cells are sorted by field, so one merge pass.
+std::vector<std::uint8_t> changed_fields(std::span<const std::uint64_t> a, std::span<const std::uint64_t> b) {
+  struct Run {
+    std::uint8_t field;
+    std::span<const std::uint64_t> words;
+  };
+  auto runs = [](std::span<const std::uint64_t> w) {
+    std::vector<Run> out;
+    for (std::size_t i = 0; i < w.size();) {
+      const CellRef c(w.data() + i);
+      if (out.empty() || out.back().field != c.field()) {
+        out.push_back({c.field(), w.subspan(i, 0)});
+      }
+      out.back().words = std::span(out.back().words.data(), out.back().words.size() + c.words());
+      i += c.words();
+    }
+    return out;
+  };
+  const auto ra = runs(a), rb = runs(b);
+  std::vector<std::uint8_t> out;
+  std::size_t i = 0, j = 0;
+  while (i < ra.size() || j < rb.size()) {
+    if (j == rb.size() || (i < ra.size() && ra[i].field < rb[j].field)) {
+      out.push_back(ra[i++].field);
+    } else if (i == ra.size() || rb[j].field < ra[i].field) {
+      out.push_back(rb[j++].field);
+    } else {
+      if (!std::equal(ra[i].words.begin(), ra[i].words.end(), rb[j].words.begin(), rb[j].words.end())) {
+        out.push_back(ra[i].field);
+      }
+      ++i, ++j;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::uint64_t system_millis() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
@@ -185,6 +223,7 @@ Status Store::set(FieldRef f, std::string_view id, const ValueView& v) {
 }
 
 Status Store::increment(FieldRef f, std::string_view id, std::int64_t n) {
+  if constexpr (!kind_enabled(Kind::kCounter)) return WrongKind("this build leaves out the counter kind");
   MYC_TRY(check_kind(f, Kind::kCounter, Kind::kCounter, "increment"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
@@ -194,6 +233,7 @@ Status Store::increment(FieldRef f, std::string_view id, std::int64_t n) {
 }
 
 Status Store::add(FieldRef f, std::string_view id, const ValueView& v) {
+  if constexpr (!kind_enabled(Kind::kSet)) return WrongKind("this build leaves out the set kind");
   MYC_TRY(check_kind(f, Kind::kSet, Kind::kSet, "add"));
   MYC_TRY(check_value(v));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
@@ -210,6 +250,7 @@ Status Store::add(FieldRef f, std::string_view id, const ValueView& v) {
 }
 
 Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
+  if constexpr (!kind_enabled(Kind::kSet)) return WrongKind("this build leaves out the set kind");
   MYC_TRY(check_kind(f, Kind::kSet, Kind::kSet, "remove"));
   MYC_TRY(check_value(v));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
@@ -261,12 +302,14 @@ Result<Value> Store::lww(FieldRef f, std::string_view id) const {
 }
 
 Result<std::int64_t> Store::counter(FieldRef f, std::string_view id) const {
+  if constexpr (!kind_enabled(Kind::kCounter)) return WrongKind("this build leaves out the counter kind");
   MYC_TRY(check_kind(f, Kind::kCounter, Kind::kCounter, "reading a counter"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   return kinds::counter_value(records_[r].cells, f.field);
 }
 
 Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const {
+  if constexpr (!kind_enabled(Kind::kMvr) && !kind_enabled(Kind::kSet)) return WrongKind("this build leaves out the mvr and set kinds");
   MYC_TRY(check_kind(f, Kind::kMvr, Kind::kSet, "reading values"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   std::vector<Value> out;
@@ -385,6 +428,17 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
 }
 
 ByteVec Store::delta_since(const VersionVector& vv) const { return encode_delta(build_delta(vv)); }
+
+std::vector<Store::Change> Store::take_changes() {
+  std::vector<Change> out;
+  out.reserve(changes_.size());
+  for (auto& [record, fields] : changes_) {
+    const auto [collection, id] = record_key(record);
+    out.push_back({collection, id, std::move(fields)});
+  }
+  changes_.clear();
+  return out;
+}
 
 ByteVec Store::save() const {
   DeltaData d = build_delta(VersionVector());
@@ -515,6 +569,7 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   const bool no_records = records_.empty();
   std::vector<std::uint32_t> local(d.records.size());
   std::vector<Cell> incoming;
+  std::vector<std::uint64_t> before;  // a record's cells before the join, when capturing
   for (std::size_t i = 0; i < d.records.size(); ++i) {
     const auto& rec = d.records[i];
     const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
@@ -526,12 +581,17 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
       words += CellList::words_of(incoming.back());
     }
     CellList& cells = records_[local[i]].cells;
+    if (capture_) before.assign(cells.raw().begin(), cells.raw().end());
     if (no_records) {
       // Nothing local and nothing covered yet: the join is the incoming cells.
       cells.reserve_words(words);
       for (const Cell& c : incoming) cells.push_back(c);
     } else {
       join_record(cells, incoming, sender, receiver);
+    }
+    if (capture_) {
+      auto fields = changed_fields(before, cells.raw());
+      if (!fields.empty()) changes_.emplace_back(local[i], std::move(fields));
     }
   }
   if (no_records) {

@@ -91,6 +91,17 @@ class Store {
   std::vector<Status> take_dropped_errors() { return std::exchange(dropped_, {}); }
   ByteVec save() const;
 
+  // What apply() changed, for subscriptions. While capture is on, every
+  // record a join touched is listed with the fields whose dot store changed
+  // (kPresenceField among them when the record's presence changed).
+  struct Change {
+    std::uint16_t collection;
+    std::string_view id;  // valid until the next write or apply
+    std::vector<std::uint8_t> fields;  // increasing
+  };
+  void capture_changes(bool on) { capture_ = on; changes_.clear(); }
+  std::vector<Change> take_changes();
+
   // Heap bytes held by the store's containers (capacity, not size), by part.
   struct MemoryUse {
     std::size_t records, cells, events, ids, strings, index;
@@ -146,6 +157,8 @@ class Store {
   IdIndex index_;
   std::vector<Pending> pending_;
   std::vector<Status> dropped_;
+  bool capture_ = false;
+  std::vector<std::pair<std::uint32_t, std::vector<std::uint8_t>>> changes_;  // (record, fields)
 };
 
 }  // namespace mycelium

@@ -126,8 +126,8 @@ TEST(Malformed, HeaderErrorsSayWhatIsWrong) {
   m[3] = 9;
   expect_msg(m, Code::kUnsupportedVersion, "version 9");
   m = d;
-  m[4] |= kFlagCompressed;
-  expect_msg(m, Code::kUnsupportedVersion, "compressed");
+  m[4] |= kFlagCompressed;  // claims compression, but the checksummed payload is no zstd frame
+  expect_msg(m, Code::kCorrupt, "zstd");
   m = d;
   m.back() ^= 0x40;
   expect_msg(m, Code::kCorrupt, "checksum");

@@ -1,0 +1,51 @@
+#include "compression.h"
+
+#include <string>
+
+#include "zstd.h"
+
+namespace mycelium {
+
+bool can_compress() {
+#ifdef MYC_WITH_COMPRESSOR
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> in) {
+#ifdef MYC_WITH_COMPRESSOR
+  if (in.size() <= kCompressMinBytes) return std::nullopt;
+  std::vector<std::uint8_t> out(ZSTD_compressBound(in.size()));
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), kCompressLevel);
+  if (ZSTD_isError(n) || n >= in.size()) return std::nullopt;
+  out.resize(n);
+  out.shrink_to_fit();
+  return out;
+#else
+  (void)in;
+  return std::nullopt;
+#endif
+}
+
+Result<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> in) {
+  const std::size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
+  if (ZSTD_isError(frame)) return Corrupt("compressed payload is not a zstd frame");
+  if (frame != in.size()) return Corrupt("trailing bytes after the compressed payload");
+  const unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR) {
+    return Corrupt("compressed payload does not declare its size");
+  }
+  if (size > kMaxDecompressedBytes || size > in.size() * kMaxRatio) {
+    return LimitExceeded("compressed payload declares " + std::to_string(size) +
+                         " bytes, more than its size justifies");
+  }
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(size));
+  const std::size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) return Corrupt(std::string("compressed payload: ") + ZSTD_getErrorName(n));
+  if (n != out.size()) return Corrupt("compressed payload is shorter than it declares");
+  return out;
+}
+
+}  // namespace mycelium

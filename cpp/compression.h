@@ -1,0 +1,37 @@
+// zstd compression of frame payloads (DESIGN.md, Binary formats).
+//
+// Payloads over kCompressMinBytes are compressed at kCompressLevel when the
+// result is smaller. The decompressor is in every build; the compressor only
+// where MYC_WITH_COMPRESSOR is defined (native builds; the WebAssembly core
+// leaves it to a second module loaded by the TypeScript layer, which frames
+// the same way). Both compile the same pinned zstd sources, so the bytes agree.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "status.h"
+
+namespace mycelium {
+
+inline constexpr std::size_t kCompressMinBytes = 1024;
+inline constexpr int kCompressLevel = 1;
+// A decompressed payload is at most this large, and at most kMaxRatio times
+// its compressed size: a decoder never allocates more than its input justifies.
+inline constexpr std::size_t kMaxDecompressedBytes = std::size_t{256} << 20;
+inline constexpr std::size_t kMaxRatio = 1024;
+
+// True when this build links the compressor.
+bool can_compress();
+
+// The compressed form of `in`, or nothing when compression is not built in,
+// `in` is not over kCompressMinBytes, or the result would not be smaller.
+std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> in);
+
+// Decompresses exactly one zstd frame that declares its content size.
+Result<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> in);
+
+}  // namespace mycelium

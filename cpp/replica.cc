@@ -1,0 +1,283 @@
+#include "replica.h"
+
+#include <vector>
+
+namespace mycelium {
+namespace {
+
+enum Op : std::uint8_t { kInsert = 1, kSet, kIncrement, kAdd, kRemove, kDelete };
+
+bool read_value(Reader& r, ValueView& v) {
+  std::uint8_t tag;
+  if (!r.u8(tag, "value tag")) return false;
+  switch (tag) {
+    case 0: v = ValueView::null(); return true;
+    case 1: v = ValueView::boolean(false); return true;
+    case 2: v = ValueView::boolean(true); return true;
+    case 3: {
+      std::int64_t i;
+      if (!r.zigzag(i, "integer")) return false;
+      v = ValueView::integer(i);
+      return true;
+    }
+    case 4: {
+      std::uint64_t b;
+      if (!r.fixed64(b, "number")) return false;
+      v = {ValueTag::kDouble, b, {}};
+      return true;
+    }
+    case 5:
+    case 6: {
+      std::string_view s;
+      if (!r.bytes(s, "string")) return false;
+      v = tag == 5 ? ValueView::string(s) : ValueView::bytes(s);
+      return true;
+    }
+    default: return r.fail("unsupported value type " + std::to_string(tag));
+  }
+}
+
+void write_value(Writer& w, const ValueView& v) {
+  switch (v.tag) {
+    case ValueTag::kNull: w.u8(0); break;
+    case ValueTag::kBool: w.u8(v.bits ? 2 : 1); break;
+    case ValueTag::kInt: w.u8(3); w.zigzag(static_cast<std::int64_t>(v.bits)); break;
+    case ValueTag::kDouble: w.u8(4); w.fixed64(v.bits); break;
+    case ValueTag::kString: w.u8(5); w.bytes(v.str); break;
+    case ValueTag::kBytes: w.u8(6); w.bytes(v.str); break;
+  }
+}
+
+struct ParsedOp {
+  Op op;
+  std::uint16_t collection;
+  FieldRef field;
+  std::string_view id;
+  ValueView value;
+  std::int64_t n = 0;
+};
+
+Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
+  std::uint8_t op;
+  std::uint64_t coll;
+  if (!r.u8(op, "op") || !r.varint(coll, "collection")) return r.status();
+  if (op < kInsert || op > kDelete) return InvalidArgument("unknown write op " + std::to_string(op));
+  p.op = static_cast<Op>(op);
+  const auto& collections = store.schema().collections();
+  if (coll >= collections.size()) return UnknownField("unknown collection " + std::to_string(coll));
+  p.collection = static_cast<std::uint16_t>(coll);
+  if (p.op != kInsert && p.op != kDelete) {
+    std::uint8_t f;
+    if (!r.u8(f, "field")) return r.status();
+    const auto& fields = collections[coll].fields;
+    if (f >= fields.size()) return UnknownField("unknown field " + std::to_string(f));
+    p.field = FieldRef{p.collection, f, fields[f].kind};
+    const Kind k = p.field.kind;
+    const bool fits = p.op == kSet         ? (k == Kind::kLww || k == Kind::kMvr)
+                      : p.op == kIncrement ? k == Kind::kCounter
+                                           : k == Kind::kSet;
+    if (!fits) {
+      static const char* names[] = {"", "insert", "set", "increment", "add", "remove", "delete"};
+      return WrongKind(std::string("cannot ") + names[op] + " field '" + fields[f].name + "' of kind " +
+                       std::string(kind_name(k)));
+    }
+  }
+  if (!r.bytes(p.id, "record id")) return r.status();
+  if (p.op == kIncrement) {
+    if (!r.zigzag(p.n, "increment")) return r.status();
+  } else if (p.op == kSet || p.op == kAdd || p.op == kRemove) {
+    if (!read_value(r, p.value)) return r.status();
+    if (p.value.tag == ValueTag::kString && !valid_utf8(p.value.str)) {
+      return InvalidArgument("string is not valid UTF-8");
+    }
+  }
+  if (p.id.empty() || p.id.size() > kMaxIdBytes) return InvalidArgument("record id must be 1 to 256 bytes");
+  return Status::Ok();
+}
+
+Status run_op(Store& s, const ParsedOp& p) {
+  switch (p.op) {
+    case kInsert: return s.insert(CollectionRef{p.collection}, p.id);
+    case kSet: return s.set(p.field, p.id, p.value);
+    case kIncrement: return s.increment(p.field, p.id, p.n);
+    case kAdd: return s.add(p.field, p.id, p.value);
+    case kRemove: return s.remove(p.field, p.id, p.value);
+    case kDelete: return s.remove_record(CollectionRef{p.collection}, p.id);
+  }
+  return InvalidArgument("unknown write op");
+}
+
+Result<Schema> read_schema(Reader& r) {
+  std::uint64_t ncoll;
+  if (!r.count(ncoll, "collections", 2)) return r.status();
+  std::vector<CollectionSchema> collections(ncoll);
+  for (auto& c : collections) {
+    std::string_view name;
+    std::uint64_t nfields;
+    if (!r.bytes(name, "collection name") || !r.count(nfields, "fields", 2)) return r.status();
+    c.name = std::string(name);
+    c.fields.resize(nfields);
+    for (auto& f : c.fields) {
+      std::uint8_t kind;
+      if (!r.bytes(name, "field name") || !r.u8(kind, "kind")) return r.status();
+      if (kind >= kKindCount) return InvalidArgument("unknown field kind " + std::to_string(kind));
+      f.name = std::string(name);
+      f.kind = static_cast<Kind>(kind);
+    }
+  }
+  return Schema::create(std::move(collections));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Replica>> Replica::open(std::span<const std::uint8_t> input) {
+  Reader r(input);
+  MYC_ASSIGN_OR_RETURN(Schema schema, read_schema(r));
+  std::uint64_t actor, snapshot_len;
+  if (!r.fixed64(actor, "actor") || !r.varint(snapshot_len, "snapshot length")) return r.status();
+  if (snapshot_len != r.remaining()) return InvalidArgument("snapshot length does not match the input");
+  std::unique_ptr<Replica> rep(new Replica(nullptr));
+  StoreOptions options;
+  options.actor = actor;
+  Replica* self = rep.get();
+  options.now = [self] { return self->now_; };
+  if (snapshot_len == 0) {
+    MYC_ASSIGN_OR_RETURN(rep->store_, Store::open(std::move(schema), std::move(options)));
+  } else {
+    MYC_ASSIGN_OR_RETURN(rep->store_, Store::load(std::move(schema), input.subspan(r.offset()), std::move(options)));
+  }
+  return rep;
+}
+
+Status Replica::write(std::span<const std::uint8_t> batch) {
+  Reader r(batch);
+  if (!r.varint(now_, "clock")) return r.status();
+  const std::size_t start = r.offset();
+  // Check everything first (a batch with a bad op changes nothing), then
+  // parse again and run: cheaper than keeping the parsed ops.
+  ParsedOp p;
+  while (r.remaining() > 0) MYC_TRY(parse_op(*store_, r, p));
+  Reader again(batch.subspan(start));
+  while (again.remaining() > 0) {
+    MYC_TRY(parse_op(*store_, again, p));
+    MYC_TRY(run_op(*store_, p));
+  }
+  return Status::Ok();
+}
+
+namespace {
+Status write_record(const Store& s, std::uint16_t collection, std::string_view id, Writer& w) {
+  const auto& fields = s.schema().collections()[collection].fields;
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    const FieldRef ref{collection, static_cast<std::uint8_t>(f), fields[f].kind};
+    switch (fields[f].kind) {
+      case Kind::kLww: {
+        MYC_ASSIGN_OR_RETURN(Value v, s.lww(ref, id));
+        write_value(w, view_of(v));
+        break;
+      }
+      case Kind::kCounter: {
+        MYC_ASSIGN_OR_RETURN(std::int64_t n, s.counter(ref, id));
+        w.zigzag(n);
+        break;
+      }
+      case Kind::kMvr:
+      case Kind::kSet: {
+        MYC_ASSIGN_OR_RETURN(std::vector<Value> vs, s.values(ref, id));
+        w.varint(vs.size());
+        for (const Value& v : vs) write_value(w, view_of(v));
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Status Replica::get(std::uint16_t collection, std::string_view id, ByteVec& out) const {
+  if (collection >= store_->schema().collections().size()) return UnknownField("unknown collection");
+  Writer w;
+  std::swap(w.buffer(), out);
+  w.buffer().clear();
+  Status st = Status::Ok();
+  if (!store_->exists(CollectionRef{collection}, id)) {
+    w.u8(0);
+  } else {
+    w.u8(1);
+    st = write_record(*store_, collection, id, w);
+  }
+  out = w.take();
+  return st;
+}
+
+Status Replica::all(std::uint16_t collection, ByteVec& out) const {
+  if (collection >= store_->schema().collections().size()) return UnknownField("unknown collection");
+  const auto ids = store_->ids(CollectionRef{collection});
+  Writer w;
+  std::swap(w.buffer(), out);
+  w.buffer().clear();
+  w.varint(ids.size());
+  for (const auto& id : ids) {
+    w.bytes(id);
+    MYC_TRY(write_record(*store_, collection, id, w));
+  }
+  out = w.take();
+  return Status::Ok();
+}
+
+Result<std::size_t> Replica::count(std::uint16_t collection) const {
+  if (collection >= store_->schema().collections().size()) return UnknownField("unknown collection");
+  return store_->size(CollectionRef{collection});
+}
+
+void Replica::version(ByteVec& out) const {
+  Writer w;
+  const VersionVector vv = store_->version();
+  w.varint(vv.entries().size());
+  for (const auto& [actor, seq] : vv.entries()) {
+    w.fixed64(actor);
+    w.varint(seq);
+  }
+  out = w.take();
+}
+
+Status Replica::delta_since(std::span<const std::uint8_t> version, ByteVec& out) const {
+  Reader r(version);
+  std::uint64_t n;
+  if (!r.count(n, "version entries", 9)) return r.status();
+  std::vector<VersionVector::Entry> entries(n);
+  for (auto& [actor, seq] : entries) {
+    if (!r.fixed64(actor, "actor") || !r.varint(seq, "seq")) return r.status();
+  }
+  if (r.remaining() != 0) return Corrupt("trailing bytes after the version");
+  out = store_->delta_since(VersionVector::from_entries(std::move(entries)));
+  return Status::Ok();
+}
+
+Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes) { return store_->apply(bytes); }
+
+void Replica::changes(ByteVec& out) {
+  Writer w;
+  const auto changes = store_->take_changes();
+  w.varint(changes.size());
+  for (const auto& c : changes) {
+    w.varint(c.collection);
+    w.bytes(c.id);
+    w.varint(c.fields.size());
+    for (std::uint8_t f : c.fields) w.u8(f);
+  }
+  out = w.take();
+}
+
+void Replica::dropped(ByteVec& out) {
+  Writer w;
+  const auto errors = store_->take_dropped_errors();
+  w.varint(errors.size());
+  for (const Status& e : errors) {
+    w.u8(static_cast<std::uint8_t>(e.code()));
+    w.bytes(e.message());
+  }
+  out = w.take();
+}
+
+}  // namespace mycelium

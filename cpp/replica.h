@@ -1,0 +1,66 @@
+// Replica: the store behind a byte-level interface, for a host language (the
+// WebAssembly bindings; native tools). Every call takes one input buffer and
+// leaves its result in one output buffer, so a batch of writes or a delta
+// crosses the boundary once, never one call per operation.
+//
+// Values (input and output):  tag:u8 then
+//   0 null | 1 false | 2 true | 3 int (zigzag varint) | 4 double (fixed64)
+//   | 5 string (varint length, UTF-8) | 6 bytes (varint length, bytes)
+// Schema:   varint collections; each: name, varint fields; each: name, kind:u8
+//           (names are varint length + UTF-8; kinds as schema.h)
+// Open:     schema, actor:fixed64 (0 = random), varint snapshot length, snapshot
+// Writes:   now:varint (ms), then ops until the end, each
+//             1 insert  coll:varint id
+//             2 set     coll:varint field:u8 id value      (lww, mvr)
+//             3 incr    coll:varint field:u8 id zigzag     (counter)
+//             4 add     coll:varint field:u8 id value      (set)
+//             5 remove  coll:varint field:u8 id value      (set)
+//             6 delete  coll:varint id
+//           The whole batch is checked (ops, fields, kinds, values) before
+//           any op runs; ops then run in order and the first that fails
+//           stops the batch (ops before it stay applied).
+// Record:   per field in schema order: lww value | counter zigzag |
+//           mvr/set varint count, values
+// Version:  varint count, then (actor:fixed64, seq:varint), actors increasing
+// Changes:  varint count, then (coll:varint, id, varint n, field:u8 × n),
+//           field 255 meaning the record's presence
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "codec.h"
+#include "status.h"
+#include "store.h"
+
+namespace mycelium {
+
+class Replica {
+ public:
+  static Result<std::unique_ptr<Replica>> open(std::span<const std::uint8_t> input);
+
+  Status write(std::span<const std::uint8_t> batch);
+  // Output: u8 0 (no such visible record) or 1 then the record.
+  Status get(std::uint16_t collection, std::string_view id, ByteVec& out) const;
+  // Output: varint count, then (id, record) for every visible record, ids sorted.
+  Status all(std::uint16_t collection, ByteVec& out) const;
+  Result<std::size_t> count(std::uint16_t collection) const;
+  void version(ByteVec& out) const;
+  Status delta_since(std::span<const std::uint8_t> version, ByteVec& out) const;
+  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes);
+  void changes(ByteVec& out);  // what the last apply changed (capture must be on)
+  void capture_changes(bool on) { store_->capture_changes(on); }
+  // Output: varint count, then (code:u8, message) per dropped pending delta.
+  void dropped(ByteVec& out);
+  ByteVec save() const { return store_->save(); }
+  const Store& store() const { return *store_; }
+
+ private:
+  explicit Replica(std::unique_ptr<Store> s) : store_(std::move(s)) {}
+  std::unique_ptr<Store> store_;
+  std::uint64_t now_ = 0;  // the clock of the batch being written
+};
+
+}  // namespace mycelium

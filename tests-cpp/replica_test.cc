@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include "replica.h"
+
+namespace mycelium {
+namespace {
+
+// todos: title lww, votes counter, owner mvr, tags set
+ByteVec open_input(std::uint64_t actor, std::span<const std::uint8_t> snapshot = {}) {
+  Writer w;
+  w.varint(1);
+  w.bytes("todos");
+  w.varint(4);
+  w.bytes("title"); w.u8(0);
+  w.bytes("votes"); w.u8(1);
+  w.bytes("owner"); w.u8(2);
+  w.bytes("tags"); w.u8(3);
+  w.fixed64(actor);
+  w.varint(snapshot.size());
+  w.buffer().insert(w.buffer().end(), snapshot.begin(), snapshot.end());
+  return w.take();
+}
+
+struct Batch {
+  Writer w;
+  explicit Batch(std::uint64_t now = 1000) { w.varint(now); }
+  Batch& insert(std::string_view id) { w.u8(1); w.varint(0); w.bytes(id); return *this; }
+  Batch& set_str(std::uint8_t f, std::string_view id, std::string_view v) {
+    w.u8(2); w.varint(0); w.u8(f); w.bytes(id); w.u8(5); w.bytes(v); return *this;
+  }
+  Batch& incr(std::string_view id, std::int64_t n) { w.u8(3); w.varint(0); w.u8(1); w.bytes(id); w.zigzag(n); return *this; }
+  Batch& add_int(std::string_view id, std::int64_t v) { w.u8(4); w.varint(0); w.u8(3); w.bytes(id); w.u8(3); w.zigzag(v); return *this; }
+  Batch& del(std::string_view id) { w.u8(6); w.varint(0); w.bytes(id); return *this; }
+  ByteVec bytes() { return w.buffer(); }
+};
+
+std::unique_ptr<Replica> make(std::uint64_t actor) {
+  auto r = Replica::open(open_input(actor));
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return std::move(*r);
+}
+
+TEST(Replica, WritesAndReadsARecordInOneBufferEach) {
+  auto a = make(1);
+  ASSERT_TRUE(a->write(Batch().insert("t1").set_str(0, "t1", "Milk").incr("t1", 5).add_int("t1", 7).bytes()).ok());
+  ByteVec out;
+  ASSERT_TRUE(a->get(0, "t1", out).ok());
+  Writer want;  // found, title "Milk", votes 5, owner [], tags [7]
+  want.u8(1);
+  want.u8(5); want.bytes("Milk");
+  want.zigzag(5);
+  want.varint(0);
+  want.varint(1); want.u8(3); want.zigzag(7);
+  EXPECT_EQ(out, want.buffer());
+  ASSERT_TRUE(a->get(0, "nope", out).ok());
+  EXPECT_EQ(out, ByteVec{0});
+}
+
+TEST(Replica, ABatchWithABadOpChangesNothing) {
+  auto a = make(1);
+  ASSERT_TRUE(a->write(Batch().insert("t1").bytes()).ok());
+  const ByteVec before = a->save();
+  Batch wrong;  // a good op, then an increment of the lww title
+  wrong.set_str(0, "t1", "x");
+  wrong.w.u8(3); wrong.w.varint(0); wrong.w.u8(0); wrong.w.bytes("t1"); wrong.w.zigzag(1);
+  Status st = a->write(wrong.bytes());
+  EXPECT_EQ(st.code(), Code::kWrongKind) << st.to_string();
+  EXPECT_EQ(a->save(), before);
+
+  Batch unknown;
+  unknown.w.u8(2); unknown.w.varint(0); unknown.w.u8(9); unknown.w.bytes("t1"); unknown.w.u8(0);
+  EXPECT_EQ(a->write(unknown.bytes()).code(), Code::kUnknownField);
+  Batch badtype;
+  badtype.w.u8(2); badtype.w.varint(0); badtype.w.u8(0); badtype.w.bytes("t1"); badtype.w.u8(9);
+  EXPECT_EQ(a->write(badtype.bytes()).code(), Code::kCorrupt);
+  Batch truncated = Batch().set_str(0, "t1", "Milk");
+  ByteVec t = truncated.bytes();
+  t.pop_back();
+  EXPECT_EQ(a->write(t).code(), Code::kCorrupt);
+  EXPECT_EQ(a->save(), before);
+
+  EXPECT_EQ(a->write(Batch().set_str(0, "ghost", "x").bytes()).code(), Code::kNotFound);
+  EXPECT_EQ(a->write(Batch().insert("t1").bytes()).code(), Code::kAlreadyExists);
+  EXPECT_EQ(a->save(), before);
+}
+
+TEST(Replica, DeltasFlowAndReportWhatChanged) {
+  auto a = make(1), b = make(2);
+  ASSERT_TRUE(a->write(Batch().insert("t1").set_str(0, "t1", "Milk").insert("t2").bytes()).ok());
+  ByteVec vv, delta;
+  b->version(vv);
+  EXPECT_EQ(vv, ByteVec{0});
+  ASSERT_TRUE(a->delta_since(vv, delta).ok());
+  b->capture_changes(true);
+  auto o = b->apply(delta);
+  ASSERT_TRUE(o.ok()) << o.status().to_string();
+  EXPECT_EQ(*o, ApplyOutcome::kApplied);
+  ByteVec ch;
+  b->changes(ch);
+  Writer want;  // t1: title + presence; t2: presence
+  want.varint(2);
+  want.varint(0); want.bytes("t1"); want.varint(2); want.u8(0); want.u8(255);
+  want.varint(0); want.bytes("t2"); want.varint(1); want.u8(255);
+  EXPECT_EQ(ch, want.buffer());
+  EXPECT_EQ(a->save(), b->save());
+
+  // An update touches only its field; a delete touches presence and fields.
+  b->version(vv);
+  ASSERT_TRUE(a->write(Batch(2000).incr("t1", 2).del("t2").bytes()).ok());
+  ASSERT_TRUE(a->delta_since(vv, delta).ok());
+  ASSERT_TRUE(b->apply(delta).ok());
+  b->changes(ch);
+  Writer want2;
+  want2.varint(2);
+  want2.varint(0); want2.bytes("t1"); want2.varint(1); want2.u8(1);
+  want2.varint(0); want2.bytes("t2"); want2.varint(1); want2.u8(255);
+  EXPECT_EQ(ch, want2.buffer());
+  ASSERT_TRUE(b->count(0).ok());
+  EXPECT_EQ(*b->count(0), 1u);
+
+  ByteVec bad = {1, 2, 3};
+  EXPECT_EQ(b->delta_since(bad, delta).code(), Code::kCorrupt);
+}
+
+TEST(Replica, OpensFromASnapshotAndRejectsBadInput) {
+  auto a = make(1);
+  ASSERT_TRUE(a->write(Batch().insert("t1").set_str(0, "t1", "Milk").bytes()).ok());
+  const ByteVec snap = a->save();
+  auto b = Replica::open(open_input(7, snap));
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  EXPECT_EQ((*b)->save(), snap);
+  EXPECT_EQ((*b)->store().actor(), 7u);
+
+  ByteVec cut = open_input(7, snap);
+  cut.pop_back();
+  EXPECT_FALSE(Replica::open(cut).ok());
+  ByteVec flipped(snap);
+  flipped.back() ^= 1;
+  auto f = Replica::open(open_input(7, flipped));
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), Code::kCorrupt);
+}
+
+}  // namespace
+}  // namespace mycelium
