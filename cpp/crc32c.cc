@@ -7,7 +7,7 @@ namespace {
 
 using Tables = std::array<std::array<std::uint32_t, 256>, 8>;
 
-constexpr Tables make_tables() {
+Tables make_tables() {
   Tables t{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
@@ -20,7 +20,12 @@ constexpr Tables make_tables() {
   return t;
 }
 
-constexpr Tables kTables = make_tables();
+// Built on first use rather than stored: 8 KiB of tables would be 8 KiB of
+// incompressible bytes in the WebAssembly download.
+const Tables& tables() {
+  static const Tables t = make_tables();
+  return t;
+}
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 // SSE4.2 has a CRC32C instruction: ~8 bytes per cycle. Chosen at run time;
@@ -52,6 +57,7 @@ std::uint32_t crc32c(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
 }
 
 std::uint32_t crc32c_table(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
+  const Tables& kTables = tables();
   crc = ~crc;
   while (n >= 8) {
     const std::uint32_t lo = crc ^ (std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 |

@@ -135,7 +135,7 @@ struct Record {
   std::uint32_t id = 0;  // offset in the store's id arena
   std::uint16_t collection = 0;
 };
-static_assert(sizeof(Record) == 16, "a record is a pointer, an id and a collection");
+static_assert(sizeof(Record) == (sizeof(void*) == 8 ? 16 : 12), "a record is a pointer, an id and a collection");
 
 // Seq of each interned actor that a context covers.
 using Coverage = std::vector<std::uint64_t>;

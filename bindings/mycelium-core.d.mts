@@ -1,0 +1,43 @@
+// Hand-written types of the Emscripten module built from
+// bindings/mycelium_wasm.cc (Emscripten 3.1.6 has no --emit-tsd). Checked by
+// `tsc` through the TypeScript layer that uses it, and at run time by
+// tests-js/raw-module.test.ts, which calls every function declared here.
+
+/** Functions return a length or value (>= 0), or -code with the message in the output buffer. */
+export interface CoreModule {
+  /** The module's memory as bytes; replaced when memory grows. */
+  HEAPU8: Uint8Array;
+  /** Address of an input buffer of at least n bytes. */
+  input(n: number): number;
+  /** Address of the output buffer (valid until the next call). */
+  output(): number;
+  /** Bytes in the output buffer (the error message after a failed call). */
+  outputSize(): number;
+  open(n: number): number;
+  close(handle: number): void;
+  write(handle: number, n: number): number;
+  get(handle: number, collection: number, n: number): number;
+  all(handle: number, collection: number): number;
+  count(handle: number, collection: number): number;
+  version(handle: number): number;
+  deltaSince(handle: number, n: number): number;
+  /** 0 applied, 1 pending, 2 already covered. */
+  apply(handle: number, n: number, captureChanges: boolean): number;
+  changes(handle: number): number;
+  dropped(handle: number): number;
+  save(handle: number): number;
+  pending(handle: number): number;
+  memory(handle: number): number;
+  actorHi(handle: number): number;
+  actorLo(handle: number): number;
+  crc32c(n: number): number;
+}
+
+export interface CoreModuleOptions {
+  instantiateWasm(
+    imports: WebAssembly.Imports,
+    receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void,
+  ): WebAssembly.Exports | Record<string, never>;
+}
+
+export default function createCore(options: CoreModuleOptions): Promise<CoreModule>;

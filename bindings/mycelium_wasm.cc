@@ -1,0 +1,106 @@
+// Embind bindings: the Replica interface (cpp/replica.h) as free functions
+// over integers. No logic here. Bulk data crosses as bytes in two module-wide
+// buffers: the caller writes into input(n) and reads results from output().
+// A function returns a length or value (>= 0), or -code on error with the
+// message in the output buffer.
+#include <emscripten/bind.h>
+
+#include <cstdint>
+#include <span>
+
+#include "crc32c.h"
+#include "replica.h"
+
+namespace {
+using mycelium::ByteVec;
+using mycelium::Replica;
+using mycelium::Status;
+
+ByteVec g_in, g_out;
+
+std::span<const std::uint8_t> in(std::size_t n) { return {g_in.data(), n < g_in.size() ? n : g_in.size()}; }
+Replica* rep(double h) { return reinterpret_cast<Replica*>(static_cast<std::uintptr_t>(h)); }
+
+int fail(const Status& s) {
+  g_out.assign(s.message().begin(), s.message().end());
+  return -static_cast<int>(s.code());
+}
+int done(const Status& s) { return s.ok() ? static_cast<int>(g_out.size()) : fail(s); }
+
+std::uintptr_t input(std::size_t n) {
+  if (g_in.size() < n) g_in.resize(n);
+  return reinterpret_cast<std::uintptr_t>(g_in.data());
+}
+std::uintptr_t output() { return reinterpret_cast<std::uintptr_t>(g_out.data()); }
+std::size_t output_size() { return g_out.size(); }
+
+// Returns the handle (a pointer) as a double: handles may pass 2^31.
+double open(std::size_t n) {
+  auto r = Replica::open(in(n));
+  if (!r.ok()) return fail(r.status());
+  return static_cast<double>(reinterpret_cast<std::uintptr_t>(r->release()));
+}
+void close(double h) { delete rep(h); }
+int write(double h, std::size_t n) { return done(rep(h)->write(in(n))); }
+int get(double h, int coll, std::size_t n) {
+  return done(rep(h)->get(static_cast<std::uint16_t>(coll), {reinterpret_cast<const char*>(g_in.data()), n}, g_out));
+}
+int all(double h, int coll) { return done(rep(h)->all(static_cast<std::uint16_t>(coll), g_out)); }
+int count(double h, int coll) {
+  auto r = rep(h)->count(static_cast<std::uint16_t>(coll));
+  return r.ok() ? static_cast<int>(*r) : fail(r.status());
+}
+int version(double h) {
+  rep(h)->version(g_out);
+  return static_cast<int>(g_out.size());
+}
+int delta_since(double h, std::size_t n) { return done(rep(h)->delta_since(in(n), g_out)); }
+// 0 applied, 1 pending, 2 already covered.
+int apply(double h, std::size_t n, bool capture) {
+  rep(h)->capture_changes(capture);
+  auto r = rep(h)->apply(in(n));
+  return r.ok() ? static_cast<int>(*r) : fail(r.status());
+}
+int changes(double h) {
+  rep(h)->changes(g_out);
+  return static_cast<int>(g_out.size());
+}
+int dropped(double h) {
+  rep(h)->dropped(g_out);
+  return static_cast<int>(g_out.size());
+}
+int save(double h) {
+  g_out = rep(h)->save();
+  return static_cast<int>(g_out.size());
+}
+int pending(double h) { return static_cast<int>(rep(h)->store().pending_count()); }
+double memory(double h) { return static_cast<double>(rep(h)->store().memory_use().total()); }
+// CRC32C of the input, for frames the TypeScript layer compresses.
+double crc(std::size_t n) { return mycelium::crc32c(g_in.data(), n); }
+double actor_hi(double h) { return static_cast<double>(rep(h)->store().actor() >> 32); }
+double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() & 0xffffffffu); }
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(mycelium) {
+  using emscripten::function;
+  function("input", &input);
+  function("output", &output);
+  function("outputSize", &output_size);
+  function("open", &open);
+  function("close", &close);
+  function("write", &write);
+  function("get", &get);
+  function("all", &all);
+  function("count", &count);
+  function("version", &version);
+  function("deltaSince", &delta_since);
+  function("apply", &apply);
+  function("changes", &changes);
+  function("dropped", &dropped);
+  function("save", &save);
+  function("pending", &pending);
+  function("memory", &memory);
+  function("actorHi", &actor_hi);
+  function("actorLo", &actor_lo);
+  function("crc32c", &crc);
+}

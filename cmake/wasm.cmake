@@ -1,0 +1,57 @@
+# WebAssembly targets (Emscripten). Included from CMakeLists.txt when EMSCRIPTEN.
+#   mycelium_core_wasm  -> mycelium-core.mjs + mycelium-core.wasm (Embind)
+#   mycelium_zstd       -> mycelium-zstd.wasm, the compressor as a second,
+#                          standalone module (no JS glue, no imports to speak of)
+option(MYC_WASM_DEBUG "Assertions and names in the WebAssembly build" OFF)
+
+set(MYC_WASM_SIZE_FLAGS -Oz -flto)
+if(MYC_WASM_DEBUG)
+  set(MYC_WASM_SIZE_FLAGS -O1 -g)
+endif()
+set(MYC_WASM_CXX_FLAGS ${MYC_WASM_SIZE_FLAGS})
+target_compile_options(mycelium_core PRIVATE ${MYC_WASM_CXX_FLAGS})
+target_compile_options(zstd_decompress PRIVATE ${MYC_WASM_SIZE_FLAGS})
+target_compile_options(zstd_compress PRIVATE ${MYC_WASM_SIZE_FLAGS})
+
+set(MYC_WASM_LINK
+  ${MYC_WASM_SIZE_FLAGS}
+  -fno-exceptions
+  -sMALLOC=emmalloc
+  -sFILESYSTEM=0
+  -sWASM_BIGINT
+  -sALLOW_MEMORY_GROWTH=1
+  -sMAXIMUM_MEMORY=2GB)
+
+add_executable(mycelium_core_wasm bindings/mycelium_wasm.cc)
+target_compile_options(mycelium_core_wasm PRIVATE ${MYC_WASM_CXX_FLAGS})
+target_link_libraries(mycelium_core_wasm PRIVATE mycelium_core)
+set_target_properties(mycelium_core_wasm PROPERTIES OUTPUT_NAME mycelium-core SUFFIX .mjs)
+target_link_options(mycelium_core_wasm PRIVATE
+  ${MYC_WASM_LINK}
+  --bind
+  -sMODULARIZE=1
+  -sEXPORT_ES6=1
+  -sEXPORT_NAME=createCore
+  -sENVIRONMENT=web,worker
+  # Embind without new Function: runs under a CSP without 'unsafe-eval'.
+  -sDYNAMIC_EXECUTION=0
+  -sINCOMING_MODULE_JS_API=[instantiateWasm,wasmMemory]
+  -sSUPPORT_LONGJMP=0
+  -sTEXTDECODER=2)
+if(MYC_WASM_DEBUG)
+  target_link_options(mycelium_core_wasm PRIVATE -sASSERTIONS=2)
+elseif(MYC_CLOSURE)
+  target_link_options(mycelium_core_wasm PRIVATE --closure 1)
+endif()
+
+add_executable(mycelium_zstd bindings/zstd_module.cc cpp/compression.cc cpp/status.cc)
+set_target_properties(mycelium_zstd PROPERTIES OUTPUT_NAME mycelium-zstd SUFFIX .wasm)
+target_include_directories(mycelium_zstd PRIVATE cpp)
+target_compile_definitions(mycelium_zstd PRIVATE MYC_WITH_COMPRESSOR)
+target_link_libraries(mycelium_zstd PRIVATE zstd_compress)
+target_compile_options(mycelium_zstd PRIVATE ${MYC_WASM_CXX_FLAGS})
+target_link_options(mycelium_zstd PRIVATE
+  ${MYC_WASM_LINK}
+  -sSTANDALONE_WASM=1
+  --no-entry
+  -sEXPORTED_FUNCTIONS=[_malloc,_free,_myc_compress])

@@ -1,0 +1,255 @@
+// Collection: the records of one collection of a store. Writes are checked
+// here (fields, kinds, value types) and in the engine, then cross to it as
+// one batch per call; reads decode straight from engine memory.
+import type { ByteReader, ByteWriter, Value } from './bytes.js';
+import { isValue } from './bytes.js';
+import type { Change } from './changes.js';
+import { MyceliumError } from './errors.js';
+import { newId } from './ids.js';
+import type { CollectionInfo, FieldInfo, Fields, FieldsOf, InsertOf, Kind, RecordOf } from './schema.js';
+import type { CollectionHost } from './store.js';
+import { Op } from './store.js';
+
+/** Field names usable with an operation; any string when the schema is not known statically. */
+type Named<F extends Fields, K extends Kind> = string extends keyof F ? string : FieldsOf<F, K>;
+
+/** Writes to one record inside update(). */
+export interface RecordWriter<F extends Fields> {
+  /** lww: the new value. mvr: the value that replaces every value this replica has seen. */
+  set(field: Named<F, 'lww' | 'mvr'>, value: Value): this;
+  /** counter: add n (default 1, may be negative). */
+  increment(field: Named<F, 'counter'>, n?: number | bigint): this;
+  /** set: add an element. */
+  add(field: Named<F, 'set'>, value: Value): this;
+  /** set: remove an element (every add of it this replica has seen). */
+  remove(field: Named<F, 'set'>, value: Value): this;
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new MyceliumError('invalid_argument', 'a record id is a non-empty string');
+  }
+}
+
+function checkValue(c: CollectionInfo, f: FieldInfo, v: unknown): asserts v is Value {
+  if (!isValue(v)) {
+    throw new MyceliumError(
+      'invalid_argument',
+      `${c.name}.${f.name}: unsupported value type ${v === undefined ? 'undefined' : typeof v}`,
+    );
+  }
+}
+
+const OP_KINDS: Record<number, readonly Kind[]> = {
+  [Op.Set]: ['lww', 'mvr'],
+  [Op.Increment]: ['counter'],
+  [Op.Add]: ['set'],
+  [Op.Remove]: ['set'],
+};
+const OP_NAMES: Record<number, string> = { [Op.Set]: 'set', [Op.Increment]: 'increment', [Op.Add]: 'add', [Op.Remove]: 'remove' };
+
+export class Collection<F extends Fields = Fields> {
+  readonly name: string;
+  readonly #store: CollectionHost;
+  readonly #info: CollectionInfo;
+
+  /** @internal Use store.collection(name). */
+  constructor(store: CollectionHost, info: CollectionInfo) {
+    this.#store = store;
+    this.#info = info;
+    this.name = info.name;
+  }
+
+  #field(name: string, op: Op): FieldInfo {
+    const f = this.#info.byName.get(name);
+    if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${this.name}'`);
+    if (!OP_KINDS[op]!.includes(f.kind)) {
+      throw new MyceliumError('wrong_kind', `cannot ${OP_NAMES[op]} field '${this.name}.${name}' of kind ${f.kind}`);
+    }
+    return f;
+  }
+
+  #write(w: ByteWriter, op: Op, f: FieldInfo, id: string, v: Value | number | bigint): void {
+    this.#store.op(w, op, this.#info, f.index, id);
+    if (op === Op.Increment) {
+      if (typeof v === 'number' ? !Number.isSafeInteger(v) : typeof v !== 'bigint') {
+        throw new MyceliumError('invalid_argument', `${this.name}.${f.name}: an increment is an integer`);
+      }
+      w.zigzag(v as number | bigint);
+    } else {
+      checkValue(this.#info, f, v);
+      w.value(v);
+    }
+  }
+
+  /**
+   * Adds a record and returns its id (generated unless `id` is given).
+   * Throws 'already_exists' when a record with that id is visible.
+   */
+  insert(record: InsertOf<F>): string {
+    if (typeof record !== 'object' || record === null) {
+      throw new MyceliumError('invalid_argument', 'insert takes an object of fields');
+    }
+    const given = (record as { id?: unknown }).id;
+    let id: string;
+    if (given === undefined) id = newId();
+    else {
+      checkId(given);
+      id = given;
+    }
+    const w = this.#store.beginBatch();
+    this.#store.op(w, Op.Insert, this.#info, 0, id);
+    const fields: string[] = [];
+    const values = record as Record<string, unknown>;
+    for (const name in values) {
+      if (name === 'id') continue;
+      const v = values[name];
+      if (v === undefined) continue;
+      const f = this.#info.byName.get(name);
+      if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${this.name}'`);
+      fields.push(name);
+      switch (f.kind) {
+        case 'lww':
+        case 'mvr':
+          this.#write(w, Op.Set, f, id, v as Value);
+          break;
+        case 'counter':
+          this.#write(w, Op.Increment, f, id, v as number);
+          break;
+        case 'set':
+          if (!Array.isArray(v)) {
+            throw new MyceliumError('invalid_argument', `${this.name}.${name} is a set: insert it as an array`);
+          }
+          for (const e of v as unknown[]) this.#write(w, Op.Add, f, id, e as Value);
+          break;
+      }
+    }
+    this.#store.commit(w);
+    this.#store.notify(this.#info, id, fields, false);
+    return id;
+  }
+
+  /**
+   * Changes fields of a visible record; the writes made in `fn` apply
+   * together, or (on any error) not at all. Throws 'not_found' when the
+   * record is not visible.
+   */
+  update(id: string, fn: (record: RecordWriter<F>) => void): void {
+    checkId(id);
+    const w = this.#store.beginBatch();
+    const changed = new Set<string>();
+    let open = true;
+    const op = (o: Op, field: string, v: Value | number | bigint): void => {
+      if (!open) throw new MyceliumError('invalid_argument', 'a record writer is only valid inside update()');
+      const f = this.#field(field, o);
+      this.#write(w, o, f, id, v);
+      changed.add(field);
+    };
+    const writer: RecordWriter<F> = {
+      set(field, value) {
+        op(Op.Set, field, value);
+        return this;
+      },
+      increment(field, n = 1) {
+        op(Op.Increment, field, n);
+        return this;
+      },
+      add(field, value) {
+        op(Op.Add, field, value);
+        return this;
+      },
+      remove(field, value) {
+        op(Op.Remove, field, value);
+        return this;
+      },
+    };
+    try {
+      fn(writer);
+    } finally {
+      open = false;
+    }
+    if (changed.size === 0) {
+      if (!this.has(id)) throw new MyceliumError('not_found', `no record '${id}' in '${this.name}'`);
+      return;
+    }
+    this.#store.commit(w);
+    this.#store.notify(this.#info, id, [...changed], false);
+  }
+
+  /** Deletes a record: every field entry this replica has seen. Throws 'not_found' when it is not visible. */
+  delete(id: string): void {
+    checkId(id);
+    const w = this.#store.beginBatch();
+    this.#store.op(w, Op.Delete, this.#info, 0, id);
+    this.#store.commit(w);
+    this.#store.notify(
+      this.#info,
+      id,
+      this.#info.fields.map((f) => f.name),
+      true,
+    );
+  }
+
+  /** The record, read from the engine now; undefined when it does not exist. */
+  get(id: string): RecordOf<F> | undefined {
+    checkId(id);
+    const r = this.#store.read(this.#info, id);
+    return r ? this.#decode(id, r) : undefined;
+  }
+
+  has(id: string): boolean {
+    checkId(id);
+    return this.#store.read(this.#info, id) !== null;
+  }
+
+  /** Every visible record, ordered by id (bytewise). */
+  all(): RecordOf<F>[] {
+    const r = this.#store.readAll(this.#info);
+    const n = r.varint();
+    const out: RecordOf<F>[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = r.string();
+      out[i] = this.#decode(id, r);
+    }
+    return out;
+  }
+
+  /** The ids of the visible records, ordered bytewise. */
+  ids(): string[] {
+    return this.all().map((r) => r.id);
+  }
+
+  /** Number of visible records. */
+  get size(): number {
+    return this.#store.count(this.#info);
+  }
+
+  /** Calls `listener` once per microtask with the records that changed. Returns the unsubscribe function. */
+  subscribe(listener: (changes: Change[]) => void): () => void {
+    if (typeof listener !== 'function') throw new MyceliumError('invalid_argument', 'subscribe takes a function');
+    return this.#store.subscribe(this.#info, listener);
+  }
+
+  #decode(id: string, r: ByteReader): RecordOf<F> {
+    const out: Record<string, unknown> = { id };
+    for (const f of this.#info.fields) {
+      switch (f.kind) {
+        case 'lww':
+          out[f.name] = r.value();
+          break;
+        case 'counter': {
+          const v = r.zigzag();
+          out[f.name] = v;
+          break;
+        }
+        default: {
+          const n = r.varint();
+          const list: Value[] = new Array(n);
+          for (let i = 0; i < n; i++) list[i] = r.value();
+          out[f.name] = list;
+        }
+      }
+    }
+    return out as RecordOf<F>;
+  }
+}

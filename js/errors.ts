@@ -1,0 +1,41 @@
+/** Stable error codes. The first nine are the engine's (cpp/status.h), in its order. */
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'unknown_field'
+  | 'wrong_kind'
+  | 'not_found'
+  | 'already_exists'
+  | 'corrupt'
+  | 'unsupported_version'
+  | 'schema_mismatch'
+  | 'limit_exceeded'
+  | 'closed'
+  | 'load_failed';
+
+const ENGINE_CODES: readonly ErrorCode[] = [
+  'invalid_argument',
+  'unknown_field',
+  'wrong_kind',
+  'not_found',
+  'already_exists',
+  'corrupt',
+  'unsupported_version',
+  'schema_mismatch',
+  'limit_exceeded',
+];
+
+/** Every error mycelium-sync throws. `code` is stable; `message` says what was wrong. */
+export class MyceliumError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'MyceliumError';
+    this.code = code;
+  }
+}
+
+/** The error for an engine code (1-based, as the bindings return it negated). */
+export function engineError(code: number, message: string): MyceliumError {
+  return new MyceliumError(ENGINE_CODES[code - 1] ?? 'corrupt', message);
+}

@@ -1,0 +1,123 @@
+// Loading: compile the core (and the compressor) once per page, as early as
+// the app likes (preload), instantiate on first open(). Browsers compile
+// while downloading (compileStreaming) and fall back to compiling the bytes
+// when a server sends the wrong MIME type; Node reads the files from disk.
+import createCore from './generated/mycelium-core.mjs';
+import type { CoreModule } from './generated/mycelium-core.mjs';
+import { Compressor } from './compression.js';
+import { MyceliumError } from './errors.js';
+
+/** Where the WebAssembly comes from, for apps that host the files themselves. */
+export interface LoadOptions {
+  /** URL of mycelium.wasm (default: next to the script, via import.meta.url). */
+  wasmUrl?: string | URL;
+  /** The core's bytes or compiled module, instead of fetching wasmUrl. */
+  wasmBinary?: BufferSource | WebAssembly.Module;
+  /** URL of mycelium-zstd.wasm, the compressor. */
+  compressorUrl?: string | URL;
+  compressorBinary?: BufferSource | WebAssembly.Module;
+  /** false: never load the compressor; deltas and snapshots stay uncompressed. Default true. */
+  compression?: boolean;
+}
+
+/** How the module was loaded, for diagnostics and tests. */
+export interface LoadInfo {
+  /** 'streaming': compileStreaming; 'bytes': fetched, then compiled (wrong MIME type or no streaming); 'binary': given by the app or read from disk. */
+  readonly path: 'streaming' | 'bytes' | 'binary';
+  readonly compression: boolean;
+  readonly compileMs: number;
+  readonly instantiateMs: number;
+}
+
+/** What a platform (browser, Node) provides. */
+export interface Platform {
+  coreUrl(): URL;
+  compressorUrl(): URL;
+  compile(url: string | URL): Promise<{ module: WebAssembly.Module; path: LoadInfo['path'] }>;
+}
+
+export interface Engine {
+  readonly core: CoreModule;
+  readonly compressor: Compressor | null;
+  readonly info: LoadInfo;
+}
+
+let platform: Platform | null = null;
+let compiling: Promise<{ core: WebAssembly.Module; zstd: WebAssembly.Module | null; path: LoadInfo['path']; compileMs: number }> | null = null;
+let engine: Promise<Engine> | null = null;
+
+export function setPlatform(p: Platform): void {
+  platform = p;
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+async function compileGiven(
+  binary: BufferSource | WebAssembly.Module | undefined,
+  url: string | URL | undefined,
+  fallback: () => URL,
+): Promise<{ module: WebAssembly.Module; path: LoadInfo['path'] }> {
+  if (binary instanceof WebAssembly.Module) return { module: binary, path: 'binary' };
+  if (binary) return { module: await WebAssembly.compile(binary), path: 'binary' };
+  if (!platform) throw new MyceliumError('load_failed', 'no platform loader is set');
+  return platform.compile(url ?? fallback());
+}
+
+/**
+ * Starts downloading and compiling the WebAssembly now, so open() only
+ * instantiates. Safe to call many times; the first call's options win.
+ */
+export function preload(options: LoadOptions = {}): Promise<void> {
+  if (!compiling) {
+    const start = now();
+    const p = platform;
+    const core = compileGiven(options.wasmBinary, options.wasmUrl, () => p!.coreUrl());
+    const zstd =
+      options.compression === false
+        ? Promise.resolve(null)
+        : compileGiven(options.compressorBinary, options.compressorUrl, () => p!.compressorUrl());
+    compiling = Promise.all([core, zstd]).then(
+      ([c, z]) => ({ core: c.module, zstd: z ? z.module : null, path: c.path, compileMs: now() - start }),
+      (e: unknown) => {
+        compiling = null;
+        throw e instanceof MyceliumError
+          ? e
+          : new MyceliumError('load_failed', `could not load the WebAssembly module: ${String(e)}`);
+      },
+    );
+    compiling.catch(() => undefined); // the caller of open() sees the error
+  }
+  return compiling.then(() => undefined);
+}
+
+/** The engine, instantiated once per page. */
+export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
+  if (!engine) {
+    engine = (async () => {
+      await preload(options);
+      const compiled = await compiling!;
+      const start = now();
+      const core = await createCore({
+        instantiateWasm(imports, receive) {
+          WebAssembly.instantiate(compiled.core, imports).then(
+            (instance) => receive(instance, compiled.core),
+            () => undefined, // createCore's promise rejects through its own abort path
+          );
+          return {};
+        },
+      });
+      const compressor = compiled.zstd
+        ? new Compressor(await WebAssembly.instantiate(compiled.zstd, Compressor.imports))
+        : null;
+      return {
+        core,
+        compressor,
+        info: { path: compiled.path, compression: compressor !== null, compileMs: compiled.compileMs, instantiateMs: now() - start },
+      };
+    })();
+    engine.catch(() => {
+      engine = null;
+    });
+  }
+  return engine;
+}

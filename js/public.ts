@@ -1,0 +1,15 @@
+// The public surface, shared by the browser and Node entry points.
+export { open, load, loadInfo } from './api.js';
+export type { OpenOptions } from './api.js';
+export { preload } from './loader.js';
+export type { LoadInfo, LoadOptions } from './loader.js';
+export { Store } from './store.js';
+export type { ApplyResult } from './store.js';
+export { Collection } from './collection.js';
+export type { RecordWriter } from './collection.js';
+export type { Change } from './changes.js';
+export { MyceliumError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type { Value } from './bytes.js';
+export type { Kind, Fields, Schema, RecordOf, InsertOf, FieldValue } from './schema.js';
+export type { Version } from './version.js';

@@ -1,0 +1,341 @@
+// Store: one replica in this page. Owns a handle into the WebAssembly engine;
+// every call crosses the boundary once with its bytes (cpp/replica.h).
+import type { CoreModule } from './generated/mycelium-core.mjs';
+import { ByteReader, ByteWriter } from './bytes.js';
+import type { Value } from './bytes.js';
+import { Collection } from './collection.js';
+import type { Change } from './changes.js';
+import { ChangeQueue } from './changes.js';
+import type { Compressor } from './compression.js';
+import { engineError, MyceliumError } from './errors.js';
+import type { Engine } from './loader.js';
+import type { CollectionInfo, Fields, Schema } from './schema.js';
+import { SchemaInfo } from './schema.js';
+import type { Version } from './version.js';
+import { actorHex, decodeVersion, encodeVersion, parseActor } from './version.js';
+
+/** What applyDelta did: joined it, held it until the deltas before it arrive, or had it all already. */
+export type ApplyResult = 'applied' | 'pending' | 'covered';
+const OUTCOMES: readonly ApplyResult[] = ['applied', 'pending', 'covered'];
+
+const enum Op {
+  Insert = 1,
+  Set = 2,
+  Increment = 3,
+  Add = 4,
+  Remove = 5,
+  Delete = 6,
+}
+
+/** The module-wide input buffer of one engine, its address cached. */
+class Io {
+  private ptr = 0;
+  private cap = 0;
+  constructor(readonly core: CoreModule) {}
+
+  /** Copies bytes into the engine's input buffer; returns their length. */
+  send(bytes: Uint8Array): number {
+    const n = bytes.length;
+    if (n > this.cap) {
+      this.cap = Math.max(n, 2 * this.cap, 4096);
+      this.ptr = this.core.input(this.cap);
+    }
+    this.core.HEAPU8.set(bytes, this.ptr);
+    return n;
+  }
+
+  /** Throws the engine's error for a negative result; otherwise returns it. */
+  check(r: number): number {
+    if (r >= 0) return r;
+    const p = this.core.output();
+    const n = this.core.outputSize();
+    const message = new TextDecoder().decode(this.core.HEAPU8.subarray(p, p + n));
+    throw engineError(-r, message);
+  }
+
+  /** A view of the output buffer (valid until the next engine call). */
+  out(n: number): Uint8Array {
+    const p = this.core.output();
+    return this.core.HEAPU8.subarray(p, p + n);
+  }
+}
+
+const ios = new WeakMap<CoreModule, Io>();
+function ioOf(core: CoreModule): Io {
+  let io = ios.get(core);
+  if (!io) ios.set(core, (io = new Io(core)));
+  return io;
+}
+
+// The safety net: a store the app forgot to close frees its engine memory
+// when it is collected.
+const registry = new FinalizationRegistry<{ core: CoreModule; handle: number }>(({ core, handle }) => core.close(handle));
+
+export interface StoreInit {
+  readonly schema: Schema;
+  readonly name?: string;
+  readonly actor?: string;
+  readonly now?: () => number;
+  readonly snapshot?: Uint8Array;
+}
+
+/** @internal What a Collection needs from its store. */
+export interface CollectionHost {
+  beginBatch(): ByteWriter;
+  op(w: ByteWriter, op: Op, c: CollectionInfo, field: number, id: string): void;
+  commit(w: ByteWriter): void;
+  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean): void;
+  subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void;
+  read(c: CollectionInfo, id: string): ByteReader | null;
+  readAll(c: CollectionInfo): ByteReader;
+  count(c: CollectionInfo): number;
+}
+
+type CollectionsOf<S extends Schema> = { [N in keyof S & string]: Collection<S[N]> };
+
+export class Store<S extends Schema = Schema> {
+  /** The store's name (the app's; used by persistence and sync). */
+  readonly name: string;
+  /** This replica's actor: 16 lowercase hex digits. */
+  readonly actor: string;
+  readonly schema: S;
+
+  readonly #io: Io;
+  readonly #core: CoreModule;
+  readonly #compressor: Compressor | null;
+  readonly #info: SchemaInfo;
+  readonly #now: () => number;
+  readonly #batch = new ByteWriter(256);
+  readonly #scratch = new ByteWriter(256);
+  readonly #changes: ChangeQueue;
+  readonly #collections = new Map<string, Collection<Fields>>();
+  readonly #errorListeners = new Set<(error: MyceliumError) => void>();
+  #handle: number;
+
+  /** @internal Use open(). */
+  constructor(engine: Engine, init: StoreInit) {
+    this.#core = engine.core;
+    this.#io = ioOf(engine.core);
+    this.#compressor = engine.compressor;
+    this.#info = new SchemaInfo(init.schema);
+    this.schema = init.schema as S;
+    this.name = init.name ?? 'default';
+    this.#now = init.now ?? Date.now;
+    this.#changes = new ChangeQueue(this.#info);
+    const w = this.#scratch.reset();
+    this.#info.encode(w);
+    const { hi, lo } = parseActor(init.actor ?? randomActor());
+    w.fixed64(lo, hi);
+    const snapshot = init.snapshot;
+    if (snapshot !== undefined && !(snapshot instanceof Uint8Array)) {
+      throw new MyceliumError('invalid_argument', 'a snapshot is a Uint8Array');
+    }
+    w.varint(snapshot ? snapshot.length : 0);
+    if (snapshot) w.raw(snapshot);
+    const h = this.#core.open(this.#io.send(w.bytes()));
+    this.#io.check(h);
+    this.#handle = h;
+    this.actor = actorHex(this.#core.actorHi(h), this.#core.actorLo(h));
+    registry.register(this, { core: this.#core, handle: h }, this);
+  }
+
+  #h(): number {
+    if (this.#handle < 0) throw new MyceliumError('closed', `store '${this.name}' is closed`);
+    return this.#handle;
+  }
+
+  /** A collection of the schema. */
+  collection<N extends keyof S & string>(name: N): Collection<S[N]> {
+    let c = this.#collections.get(name);
+    if (!c) {
+      c = new Collection<Fields>(this, this.#info.collection(name));
+      this.#collections.set(name, c);
+    }
+    return c as unknown as Collection<S[N]>;
+  }
+
+  /** Every collection by name. */
+  get collections(): CollectionsOf<S> {
+    const out: Record<string, Collection<Fields>> = {};
+    for (const c of this.#info.collections) out[c.name] = this.collection(c.name as keyof S & string) as unknown as Collection<Fields>;
+    return out as unknown as CollectionsOf<S>;
+  }
+
+  /** The causal context: actor -> highest seq this replica has seen. */
+  version(): Version {
+    const h = this.#h();
+    return decodeVersion(this.#io.out(this.#core.version(h)));
+  }
+
+  /** Everything this replica has that `since` does not cover, as one delta (compressed when that pays). */
+  deltaSince(since: Version = {}): Uint8Array {
+    const h = this.#h();
+    const w = this.#scratch.reset();
+    encodeVersion(since, w);
+    const n = this.#io.check(this.#core.deltaSince(h, this.#io.send(w.bytes())));
+    return this.#compress(this.#io.out(n).slice());
+  }
+
+  /**
+   * Joins a delta (or a snapshot) from another replica. Throws MyceliumError
+   * for bytes it cannot accept, and then the store is unchanged.
+   */
+  applyDelta(bytes: Uint8Array): ApplyResult {
+    const h = this.#h();
+    if (!(bytes instanceof Uint8Array)) throw new MyceliumError('invalid_argument', 'a delta is a Uint8Array');
+    const held = this.#core.pending(h);
+    const capture = this.#changes.active;
+    const r = this.#io.check(this.#core.apply(h, this.#io.send(bytes), capture));
+    if (capture && r === 0) this.#remoteChanges(h);
+    if (held > 0 && r === 0) this.#reportDropped(h);
+    return OUTCOMES[r]!;
+  }
+
+  /** Deltas held until the ones they depend on arrive. */
+  get pending(): number {
+    return this.#core.pending(this.#h());
+  }
+
+  /** The whole state as a canonical snapshot: equal states give equal bytes. */
+  save(): Uint8Array {
+    const h = this.#h();
+    return this.#compress(this.#io.out(this.#core.save(h)).slice());
+  }
+
+  /** Resolves when the changes made so far have been delivered to subscribers. */
+  flush(): Promise<void> {
+    this.#h();
+    return this.#changes.flushed();
+  }
+
+  /** Bytes of engine memory the store's state holds. */
+  memoryBytes(): number {
+    return this.#core.memory(this.#h());
+  }
+
+  /** Errors that happen outside a call: a held delta that turned out invalid when its turn came. */
+  onError(listener: (error: MyceliumError) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  /** Frees the engine memory. Further calls throw MyceliumError('closed'). */
+  close(): void {
+    if (this.#handle < 0) return;
+    registry.unregister(this);
+    this.#core.close(this.#handle);
+    this.#handle = -1;
+    this.#changes.clear();
+  }
+
+  get closed(): boolean {
+    return this.#handle < 0;
+  }
+
+  // --- for Collection -----------------------------------------------------
+
+  /** @internal Starts a write batch: the clock, then ops. */
+  beginBatch(): ByteWriter {
+    this.#h();
+    const w = this.#batch.reset();
+    w.varint(this.#now());
+    return w;
+  }
+
+  /** @internal */
+  op(w: ByteWriter, op: Op, c: CollectionInfo, field: number, id: string): void {
+    w.u8(op);
+    w.varint(c.index);
+    if (op !== Op.Insert && op !== Op.Delete) w.u8(field);
+    w.string(id);
+  }
+
+  /** @internal Runs a batch: all of it, or (for a bad op) none of it. */
+  commit(w: ByteWriter): void {
+    this.#io.check(this.#core.write(this.#handle, this.#io.send(w.bytes())));
+  }
+
+  /** @internal */
+  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean): void {
+    if (this.#changes.active) this.#changes.push(c.index, { id, fields, deleted, origin: 'local' });
+  }
+
+  /** @internal */
+  subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void {
+    this.#h();
+    return this.#changes.subscribe(c.index, listener);
+  }
+
+  /** @internal The record's bytes, or null when it is not visible. */
+  read(c: CollectionInfo, id: string): ByteReader | null {
+    const h = this.#h();
+    const w = this.#scratch.reset();
+    w.utf8(id);
+    const n = this.#io.check(this.#core.get(h, c.index, this.#io.send(w.bytes())));
+    const r = new ByteReader(this.#io.out(n));
+    return r.u8() === 1 ? r : null;
+  }
+
+  /** @internal Every visible record: count, then (id, record). */
+  readAll(c: CollectionInfo): ByteReader {
+    const h = this.#h();
+    return new ByteReader(this.#io.out(this.#io.check(this.#core.all(h, c.index))));
+  }
+
+  /** @internal */
+  count(c: CollectionInfo): number {
+    return this.#io.check(this.#core.count(this.#h(), c.index));
+  }
+
+  #compress(frame: Uint8Array): Uint8Array {
+    if (!this.#compressor) return frame;
+    return this.#compressor.compressFrame(frame, (payload) => {
+      const n = this.#io.send(payload);
+      return this.#core.crc32c(n);
+    });
+  }
+
+  #remoteChanges(h: number): void {
+    const r = new ByteReader(this.#io.out(this.#core.changes(h)));
+    const n = r.varint();
+    const batch: { c: CollectionInfo; id: string; fields: string[]; presence: boolean }[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = this.#info.collections[r.varint()]!;
+      const id = r.string();
+      const k = r.varint();
+      const fields: string[] = [];
+      let presence = false;
+      for (let j = 0; j < k; j++) {
+        const f = r.u8();
+        if (f === 255) presence = true;
+        else fields.push(c.fields[f]!.name);
+      }
+      batch.push({ c, id, fields, presence });
+    }
+    for (const { c, id, fields, presence } of batch) {
+      const deleted = presence && this.read(c, id) === null;
+      this.#changes.push(c.index, { id, fields, deleted, origin: 'remote' });
+    }
+  }
+
+  #reportDropped(h: number): void {
+    const r = new ByteReader(this.#io.out(this.#core.dropped(h)));
+    const n = r.varint();
+    const errors: MyceliumError[] = [];
+    for (let i = 0; i < n; i++) {
+      const code = r.u8();
+      errors.push(engineError(code, `a held delta was dropped: ${r.string()}`));
+    }
+    for (const e of errors) for (const l of this.#errorListeners) l(e);
+  }
+}
+
+function randomActor(): string {
+  const b = new Uint32Array(2);
+  do crypto.getRandomValues(b);
+  while (b[0] === 0 && b[1] === 0);
+  return actorHex(b[0]!, b[1]!);
+}
+
+export { Op };
+export type { Value };

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the npm package into dist/: the WebAssembly (Debian's Emscripten
+# through emcmake), wasm-opt, the TypeScript declarations and the bundles.
+# MYC_WASM_PRESET=wasm-debug builds with assertions instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${MYC_WASM_PRESET:-wasm-release}"
+
+for tool in emcmake em++ cmake ninja; do
+  command -v "$tool" >/dev/null || { echo "error: $tool not found: run scripts/setup.sh" >&2; exit 1; }
+done
+export NODE_PATH=/usr/share/nodejs  # Debian's emcc needs it to find acorn
+export EM_CLOSURE_COMPILER="$PWD/node_modules/.bin/google-closure-compiler"
+
+emcmake cmake --preset "$preset" -DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node >/dev/null
+cmake --build --preset "$preset"
+scripts/optimize-wasm.sh "build/$preset" build/wasm
+
+mkdir -p js/generated
+cp build/wasm/mycelium-core.mjs js/generated/
+cp bindings/mycelium-core.d.mts js/generated/
+
+rm -rf dist
+npx tsc -p tsconfig.json
+node scripts/bundle.mjs
+cp build/wasm/mycelium-core.wasm dist/mycelium.wasm
+cp build/wasm/mycelium-zstd.wasm dist/mycelium-zstd.wasm
+echo "built dist/: $(cd dist && ls | tr '\n' ' ')"

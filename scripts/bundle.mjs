@@ -1,0 +1,23 @@
+// Bundles js/ into dist/: ESM for browsers (index.js) and Node (node.js),
+// and a minified IIFE (mycelium.global.js, global `Mycelium`) for a <script> tag.
+import { build } from 'esbuild';
+
+const common = { bundle: true, target: 'es2022', legalComments: 'none', logLevel: 'warning' };
+
+await build({ ...common, entryPoints: ['js/index.ts'], outfile: 'dist/index.js', format: 'esm', platform: 'browser', minify: true });
+await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true });
+// A classic script has no import.meta: the .wasm files are found next to the
+// script itself (document.currentScript, read while the script first runs).
+await build({
+  ...common,
+  entryPoints: ['js/index.ts'],
+  outfile: 'dist/mycelium.global.js',
+  format: 'iife',
+  globalName: 'Mycelium',
+  platform: 'browser',
+  minify: true,
+  define: { 'import.meta.url': '__mycScriptUrl' },
+  banner: {
+    js: 'var __mycScriptUrl=typeof document<"u"&&document.currentScript?document.currentScript.src:typeof location<"u"?location.href:"";',
+  },
+});
