@@ -22,7 +22,7 @@ inline constexpr int kCompressLevel = 1;
 // A decompressed payload is at most this large, and at most kMaxRatio times
 // its compressed size: a decoder never allocates more than its input justifies.
 inline constexpr std::size_t kMaxDecompressedBytes = std::size_t{256} << 20;
-inline constexpr std::size_t kMaxRatio = 1024;
+inline constexpr std::size_t kMaxRatio = 256;
 
 // True when this build links the compressor.
 bool can_compress();

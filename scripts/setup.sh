@@ -14,6 +14,11 @@ declare -A NEED=(
   [libgtest-dev]=/usr/include/gtest/gtest.h
   [libbenchmark-dev]=/usr/include/benchmark/benchmark.h
   [libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+  [emscripten]=/usr/bin/emcc
+  [binaryen]=/usr/bin/wasm-opt
+  [wabt]=/usr/bin/wasm-objdump
+  [brotli]=/usr/bin/brotli
+  [chromium]=/usr/bin/chromium
 )
 
 missing=()
