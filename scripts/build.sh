@@ -22,6 +22,7 @@ cp bindings/mycelium-core.d.mts js/generated/
 
 rm -rf dist
 npx tsc -p tsconfig.json
+mkdir -p dist/types/generated && cp bindings/mycelium-core.d.mts dist/types/generated/
 node scripts/bundle.mjs
 cp build/wasm/mycelium-core.wasm dist/mycelium.wasm
 cp build/wasm/mycelium-zstd.wasm dist/mycelium-zstd.wasm

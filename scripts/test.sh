@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every test: the engine's GoogleTest suite, built twice (debug, and ASan +
-# UBSan), each run through ctest; then the libFuzzer target for apply/load
+# UBSan), each run through ctest; the libFuzzer target for apply/load
 # (ASan + UBSan) for MYC_FUZZ_SECONDS (default 60) from a corpus of real
-# deltas. Prints one summary line at the end.
+# deltas; then the WebAssembly package: build, type checks (tsc), the Vitest
+# suites on the real module, and the pack smoke test (Node, Chromium, Vite).
+# Prints one summary line at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -53,6 +55,45 @@ if [ "$rc" -eq 0 ]; then
 else
   echo "apply_fuzzer: FAILED (exit $rc); log: build/native-fuzz/fuzz.log"
   tail -40 build/native-fuzz/fuzz.log
+  failed=$((failed + 1))
+fi
+
+count() {  # count <name> <command...>: one test that passes or fails
+  local name=$1
+  shift
+  if "$@"; then
+    echo "$name: passed"
+    passed=$((passed + 1))
+  else
+    echo "$name: FAILED"
+    failed=$((failed + 1))
+  fi
+}
+
+echo "== wasm: build (emcmake, wasm-opt, tsc, esbuild)"
+if bash scripts/build.sh; then
+  count "tsc: public types and tests (js/tests/types)" npx tsc -p js/tests
+  echo "== vitest"
+  set +e
+  npx vitest run js/tests --reporter=default --reporter=json --outputFile=build/vitest.json
+  set -e
+  if [ -f build/vitest.json ]; then
+    read -r vp vf < <(node -e 'const r=require("./build/vitest.json");console.log(r.numPassedTests, r.numFailedTests + r.numPendingTests + r.numTodoTests + r.testResults.filter((t) => t.status !== "passed").length)')
+    passed=$((passed + vp))
+    failed=$((failed + vf))
+  else
+    echo "vitest: no report"
+    failed=$((failed + 1))
+  fi
+  echo "== pack smoke test"
+  set +e
+  node scripts/pack-smoke.mjs | tee build/pack-smoke.log
+  set -e
+  passed=$((passed + $(grep -c '^ok ' build/pack-smoke.log || true)))
+  failed=$((failed + $(grep -c '^FAIL ' build/pack-smoke.log || true)))
+  grep -q '^pack smoke: .* passed, 0 failed' build/pack-smoke.log || failed=$((failed + 1))
+else
+  echo "wasm build: FAILED"
   failed=$((failed + 1))
 fi
 

@@ -86,7 +86,7 @@ describe('convergence through the TypeScript API', () => {
     const totals = { pending: 0, covered: 0, applied: 0 };
     for (let seed = 1; seed <= SCHEDULES; seed++) {
       const { stores, stats } = await schedule(seed);
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += stats[k];
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += stats[k] ?? 0;
       const snap = stores[0]!.save();
       const records = stores[0]!.collection('todos').all();
       for (const s of stores) {

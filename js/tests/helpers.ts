@@ -1,9 +1,10 @@
-// Tests run against the built package (dist/node.js): the real WebAssembly
-// module, the real compressor, the bundle users get.
-import * as M from '../../dist/node.js';
-import type * as Types from '../../dist/types/index.js';
+// Tests run against the built package, imported by its own name through
+// package.json `exports` (Node: dist/node.js; types: dist/types): the real
+// WebAssembly module, the real compressor, the bundle users get.
+import * as mycelium from 'mycelium-sync';
+import type * as Types from 'mycelium-sync';
 
-export const mycelium = M as unknown as typeof Types;
+export { mycelium };
 export type { Types };
 
 export const todoSchema = {

@@ -1,0 +1,154 @@
+// Pack smoke test: the package as a user gets it. `npm pack`, install the
+// tarball into an empty folder, then
+//   (a) import it from Node ESM and sync two stores;
+//   (b) load the IIFE build with a <script> tag in Chromium under a strict
+//       Content-Security-Policy (no 'unsafe-eval', only 'wasm-unsafe-eval')
+//       and sync two stores in the page; the ESM build too, once with the
+//       right MIME type (streaming) and once with the wrong one (fallback);
+//   (c) bundle a tiny app with Vite, check the .wasm files are emitted, and
+//       run the bundle in Chromium.
+// Prints one line per check and "N passed, N failed".
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { launchChromium } from './chromium.mjs';
+import { serve } from './static-server.mjs';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const work = mkdtempSync(join(tmpdir(), 'myc-pack-'));
+let passed = 0;
+let failed = 0;
+
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    console.log(`ok   ${name}${detail ? ` (${detail})` : ''}`);
+    passed++;
+  } catch (e) {
+    console.log(`FAIL ${name}: ${e instanceof Error ? e.stack ?? e.message : e}`);
+    failed++;
+  }
+}
+const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+// The same little program everywhere: two stores, writes on both, deltas
+// both ways, equal snapshots and records.
+const PROGRAM = `
+  const schema = { todos: { title: 'lww', votes: 'counter', tags: 'set', owner: 'mvr' } };
+  const a = await M.open({ schema }), b = await M.open({ schema });
+  const id = a.collection('todos').insert({ title: 'Milk', votes: 1, tags: ['home'] });
+  b.collection('todos').insert({ id: 'b1', title: 'Eggs' });
+  b.applyDelta(a.deltaSince(b.version()));
+  a.applyDelta(b.deltaSince(a.version()));
+  b.collection('todos').update(id, (r) => r.increment('votes', 2).set('owner', 'bob'));
+  a.applyDelta(b.deltaSince(a.version()));
+  const sa = a.save(), sb = b.save();
+  const same = sa.length === sb.length && sa.every((x, i) => x === sb[i]);
+  const info = await M.loadInfo();
+  result = { same, record: a.collection('todos').get(id), size: b.collection('todos').size, path: info.path };
+`;
+function expectSynced(r) {
+  if (!r || !r.same) throw new Error(`stores differ: ${JSON.stringify(r)}`);
+  if (r.record.votes !== 3 || r.record.owner[0] !== 'bob' || r.size !== 2) throw new Error(`wrong records: ${JSON.stringify(r)}`);
+}
+
+try {
+  await check('npm pack + install into an empty folder', () => {
+    const out = sh('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], root).trim().split('\n').pop();
+    const app = join(work, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(work, out)], app);
+    const files = readdirSync(join(app, 'node_modules/mycelium-sync/dist'));
+    for (const f of ['index.js', 'node.js', 'mycelium.global.js', 'mycelium.wasm', 'mycelium-zstd.wasm', 'types']) {
+      if (!files.includes(f)) throw new Error(`${f} missing from the package: ${files.join(', ')}`);
+    }
+    return out;
+  });
+  const app = join(work, 'app');
+
+  await check('(a) Node ESM: import and sync two stores', () => {
+    writeFileSync(join(app, 'node-test.mjs'), `import * as M from 'mycelium-sync'; let result; ${PROGRAM} console.log(JSON.stringify(result));`);
+    const r = JSON.parse(sh('node', ['node-test.mjs'], app));
+    expectSynced(r);
+    return `loaded from ${r.path}`;
+  });
+
+  const browser = await launchChromium();
+  try {
+    const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'";
+    const pkg = join(app, 'node_modules/mycelium-sync');
+    writeFileSync(join(pkg, 'dist/iife.html'), '<!doctype html><script src="mycelium.global.js"></script><script src="iife-app.js"></script>');
+    writeFileSync(join(pkg, 'dist/iife-app.js'), `(async () => { const M = window.Mycelium; let result; ${PROGRAM} window.__result = result; })().catch((e) => { window.__result = { error: String(e) }; });`);
+    writeFileSync(join(pkg, 'dist/esm.html'), '<!doctype html><script type="module" src="esm-app.js"></script>');
+    writeFileSync(join(pkg, 'dist/esm-app.js'), `import * as M from './index.js'; let result; try { ${PROGRAM} } catch (e) { result = { error: String(e) }; } window.__result = result;`);
+
+    const inPage = async (server, path) => {
+      const page = await browser.newPage();
+      const violations = [];
+      page.on('console', (m) => { if (/Content.Security.Policy|unsafe-eval/i.test(m.text())) violations.push(m.text()); });
+      await page.goto(`${server.url}/dist/${path}`);
+      const r = await page.waitForFunction(() => window.__result, null, { timeout: 20000 }).then((h) => h.jsonValue());
+      await page.close();
+      if (violations.length) throw new Error(`CSP violations: ${violations.join(' | ')}`);
+      if (r.error) throw new Error(r.error);
+      return r;
+    };
+
+    const strict = await serve(pkg, { headers: { 'content-security-policy': csp } });
+    await check("(b) <script> tag (IIFE) in Chromium under CSP script-src 'self' 'wasm-unsafe-eval'", async () => {
+      const r = await inPage(strict, 'iife.html');
+      expectSynced(r);
+      if (r.path !== 'streaming') throw new Error(`expected streaming compilation, got ${r.path}`);
+      return 'compileStreaming';
+    });
+    await check('(b) ESM build in Chromium under the same CSP', async () => {
+      const r = await inPage(strict, 'esm.html');
+      expectSynced(r);
+      return r.path;
+    });
+    await strict.close();
+    const wrongType = await serve(pkg, { headers: { 'content-security-policy': csp }, wrongWasmType: true });
+    await check('(b) server sends .wasm as application/octet-stream: the loader falls back', async () => {
+      const r = await inPage(wrongType, 'esm.html');
+      expectSynced(r);
+      if (r.path !== 'bytes') throw new Error(`expected the fallback path, got ${r.path}`);
+      return 'fetched bytes, then compiled';
+    });
+    await wrongType.close();
+
+    await check('(c) Vite bundles the package, emits the .wasm files, and the bundle runs', async () => {
+      const site = join(app, 'site');
+      mkdirSync(site);
+      writeFileSync(join(site, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>');
+      writeFileSync(join(site, 'main.js'), `import * as M from 'mycelium-sync'; let result; try { ${PROGRAM} } catch (e) { result = { error: String(e) }; } window.__result = result;`);
+      sh(join(root, 'node_modules/.bin/vite'), ['build', '--logLevel', 'error', '--outDir', 'out'], site);
+      const assets = readdirSync(join(site, 'out/assets'));
+      const wasm = assets.filter((f) => f.endsWith('.wasm'));
+      if (!wasm.some((f) => f.startsWith('mycelium-zstd')) || !wasm.some((f) => /^mycelium-[^z]/.test(f) || f.startsWith('mycelium.'))) {
+        throw new Error(`expected both .wasm files in the bundle, got ${assets.join(', ')}`);
+      }
+      const server = await serve(join(site, 'out'), { headers: { 'content-security-policy': csp } });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}/index.html`);
+        const r = await page.waitForFunction(() => window.__result, null, { timeout: 20000 }).then((h) => h.jsonValue());
+        await page.close();
+        if (r.error) throw new Error(r.error);
+        expectSynced(r);
+      } finally {
+        await server.close();
+      }
+      return wasm.join(', ');
+    });
+  } finally {
+    await browser.close();
+  }
+} finally {
+  if (!process.env.MYC_KEEP_PACK) rmSync(work, { recursive: true, force: true });
+  else console.log(`kept ${work}`);
+}
+
+console.log(`pack smoke: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,47 @@
+// A small static file server for browser tests: correct MIME types
+// (application/wasm), optional extra headers (CSP, COOP/COEP), and a switch
+// that serves .wasm with the wrong type to exercise the loader's fallback.
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * serve(root, { headers, wrongWasmType }) -> Promise<{ url, close() }>
+ * Listens on 127.0.0.1 on a free port.
+ */
+export function serve(root, { headers = {}, wrongWasmType = false } = {}) {
+  const server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      let file = normalize(join(root, path));
+      if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) {
+        res.writeHead(403).end();
+        return;
+      }
+      if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      let type = TYPES[extname(file)] ?? 'application/octet-stream';
+      if (wrongWasmType && extname(file) === '.wasm') type = 'application/octet-stream';
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...headers });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) });
+    });
+  });
+}
