@@ -1,6 +1,7 @@
 #include "schema.h"
 
-#include <unordered_set>
+#include <algorithm>
+
 
 #include "string_pool.h"
 
@@ -35,24 +36,32 @@ Status check_name(std::string_view what, std::string_view name) {
 
 Result<Schema> Schema::create(std::vector<CollectionSchema> collections) {
   if (collections.size() > kMaxCollections) return InvalidArgument("too many collections");
-  std::unordered_set<std::string_view> names;
+  // Duplicates sit next to each other once sorted (no hash table in the download).
+  auto first_duplicate = [](std::vector<std::string_view> names) -> std::string_view {
+    std::sort(names.begin(), names.end());
+    auto it = std::adjacent_find(names.begin(), names.end());
+    return it == names.end() ? std::string_view() : *it;
+  };
+  std::vector<std::string_view> names;
+  for (const auto& c : collections) names.push_back(c.name);
+  if (auto dup = first_duplicate(std::move(names)); !dup.empty()) {
+    return InvalidArgument("duplicate collection '" + std::string(dup) + "'");
+  }
   std::string canonical;
   for (const auto& c : collections) {
     MYC_TRY(check_name("collection", c.name));
-    if (!names.insert(c.name).second) {
-      return InvalidArgument("duplicate collection '" + c.name + "'");
-    }
     if (c.fields.size() > kMaxFields - 1) {
       return InvalidArgument("collection '" + c.name + "' has more than 254 fields");
     }
-    std::unordered_set<std::string_view> fields;
+    std::vector<std::string_view> fields;
+    for (const auto& f : c.fields) fields.push_back(f.name);
+    if (auto dup = first_duplicate(std::move(fields)); !dup.empty()) {
+      return InvalidArgument("duplicate field '" + std::string(dup) + "' in '" + c.name + "'");
+    }
     canonical += c.name;
     canonical += '\0';
     for (const auto& f : c.fields) {
       MYC_TRY(check_name("field", f.name));
-      if (!fields.insert(f.name).second) {
-        return InvalidArgument("duplicate field '" + f.name + "' in '" + c.name + "'");
-      }
       if (static_cast<int>(f.kind) >= kKindCount) return InvalidArgument("bad field kind");
       if (!kind_enabled(f.kind)) {
         return InvalidArgument("field '" + f.name + "' is a " + std::string(kind_name(f.kind)) +

@@ -42,8 +42,7 @@ std::vector<std::uint8_t> changed_fields(std::span<const std::uint64_t> a, std::
       ++i, ++j;
     }
   }
-  std::sort(out.begin(), out.end());
-  return out;
+  return out;  // the merge visits fields in increasing order
 }
 
 std::uint64_t system_millis() {
@@ -132,11 +131,18 @@ Status Store::check_kind(FieldRef f, Kind a, Kind b, const char* op) const {
 
 // --- records and events ----------------------------------------------------
 
+const std::uint32_t* Store::find_actor(ActorId a) const {
+  auto it = std::lower_bound(actor_index_.begin(), actor_index_.end(), a,
+                             [](const std::pair<ActorId, std::uint32_t>& e, ActorId x) { return e.first < x; });
+  return it != actor_index_.end() && it->first == a ? &it->second : nullptr;
+}
+
 std::int32_t Store::intern_actor(ActorId a) {
-  auto it = actor_index_.find(a);
-  if (it != actor_index_.end()) return static_cast<std::int32_t>(it->second);
+  if (const std::uint32_t* i = find_actor(a)) return static_cast<std::int32_t>(*i);
   if (actors_.size() >= kMaxActors) return -1;
-  actor_index_.emplace(a, static_cast<std::uint32_t>(actors_.size()));
+  auto at = std::lower_bound(actor_index_.begin(), actor_index_.end(), a,
+                             [](const std::pair<ActorId, std::uint32_t>& e, ActorId x) { return e.first < x; });
+  actor_index_.insert(at, {a, static_cast<std::uint32_t>(actors_.size())});
   actors_.push_back(a);
   events_.emplace_back();
   return static_cast<std::int32_t>(actors_.size() - 1);
@@ -486,16 +492,16 @@ Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
 
 bool Store::covers_base(const DeltaData& d) const {
   for (const auto& [a, seq] : d.base) {
-    auto it = actor_index_.find(d.actors[a]);
-    if (it == actor_index_.end() || events_[it->second].size() < seq) return false;
+    const std::uint32_t* i = find_actor(d.actors[a]);
+    if (i == nullptr || events_[*i].size() < seq) return false;
   }
   return true;
 }
 
 bool Store::covers_context(const DeltaData& d) const {
   for (const auto& [a, seq] : d.context) {
-    auto it = actor_index_.find(d.actors[a]);
-    if (it == actor_index_.end() || events_[it->second].size() < seq) return false;
+    const std::uint32_t* i = find_actor(d.actors[a]);
+    if (i == nullptr || events_[*i].size() < seq) return false;
   }
   return true;
 }

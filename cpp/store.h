@@ -10,7 +10,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -148,7 +147,9 @@ class Store {
   HybridClock hlc_;
   std::uint16_t self_ = 0;
   std::vector<ActorId> actors_;
-  std::unordered_map<ActorId, std::uint32_t> actor_index_;
+  // (actor, index) sorted by actor: a handful of entries per store.
+  std::vector<std::pair<ActorId, std::uint32_t>> actor_index_;
+  const std::uint32_t* find_actor(ActorId a) const;
   std::vector<EventLog> events_;  // per actor: the record each seq touched
   static constexpr std::size_t kMaxActors = 65535;
   std::deque<Record> records_;  // blocks, not one array: no doubling, no moves
