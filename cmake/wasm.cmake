@@ -3,8 +3,10 @@
 #   mycelium_zstd       -> mycelium-zstd.wasm, the compressor as a second,
 #                          standalone module (no JS glue, no imports to speak of)
 option(MYC_WASM_DEBUG "Assertions and names in the WebAssembly build" OFF)
+set(MYC_WASM_MALLOC emmalloc CACHE STRING "Emscripten allocator: emmalloc (small) or dlmalloc (faster with many small allocations)")
 
-set(MYC_WASM_SIZE_FLAGS -Oz -flto)
+set(MYC_WASM_OPT -Oz CACHE STRING "Optimization level of the WebAssembly build (-Oz: smallest)")
+set(MYC_WASM_SIZE_FLAGS ${MYC_WASM_OPT} -flto)
 if(MYC_WASM_DEBUG)
   set(MYC_WASM_SIZE_FLAGS -O1 -g)
 endif()
@@ -16,10 +18,14 @@ target_compile_options(zstd_compress PRIVATE ${MYC_WASM_SIZE_FLAGS})
 set(MYC_WASM_LINK
   ${MYC_WASM_SIZE_FLAGS}
   -fno-exceptions
-  -sMALLOC=emmalloc
+  -sMALLOC=${MYC_WASM_MALLOC}
   -sFILESYSTEM=0
   -sWASM_BIGINT
   -sALLOW_MEMORY_GROWTH=1
+  # Start small (Emscripten 3.1.6 defaults to 16 MB with a 5 MB stack): a
+  # page pays for what its stores hold, and growth measures the stores.
+  -sINITIAL_MEMORY=1MB
+  -sTOTAL_STACK=256KB
   -sMAXIMUM_MEMORY=2GB)
 
 add_executable(mycelium_core_wasm bindings/mycelium_wasm.cc)

@@ -45,6 +45,7 @@ export interface Engine {
 let platform: Platform | null = null;
 let compiling: Promise<{ core: WebAssembly.Module; zstd: WebAssembly.Module | null; path: LoadInfo['path']; compileMs: number }> | null = null;
 let engine: Promise<Engine> | null = null;
+let loaded: Engine | null = null;
 
 export function setPlatform(p: Platform): void {
   platform = p;
@@ -109,15 +110,21 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
       const compressor = compiled.zstd
         ? new Compressor(await WebAssembly.instantiate(compiled.zstd, Compressor.imports))
         : null;
-      return {
+      loaded = {
         core,
         compressor,
         info: { path: compiled.path, compression: compressor !== null, compileMs: compiled.compileMs, instantiateMs: now() - start },
       };
+      return loaded;
     })();
     engine.catch(() => {
       engine = null;
     });
   }
   return engine;
+}
+
+/** Bytes of WebAssembly linear memory the engine holds (it grows, never shrinks); null before the first open(). */
+export function wasmMemoryBytes(): number | null {
+  return loaded ? loaded.core.HEAPU8.buffer.byteLength : null;
 }

@@ -1,7 +1,7 @@
 // The public surface, shared by the browser and Node entry points.
 export { open, load, loadInfo } from './api.js';
 export type { OpenOptions } from './api.js';
-export { preload } from './loader.js';
+export { preload, wasmMemoryBytes } from './loader.js';
 export type { LoadInfo, LoadOptions } from './loader.js';
 export { Store } from './store.js';
 export type { ApplyResult } from './store.js';

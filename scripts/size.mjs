@@ -1,0 +1,74 @@
+// npm run size: raw, gzip and brotli bytes of every artifact of the package
+// (dist/, built by scripts/build.sh), and of each kind variant (CMake
+// MYC_KIND_* options; built here into build/wasm-variant-*). Prints a table
+// and writes bench/results/size.json.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+const root = new URL('..', import.meta.url).pathname;
+process.chdir(root);
+const sizes = (file) => {
+  const b = readFileSync(file);
+  return {
+    raw: b.length,
+    gz: gzipSync(b, { level: 9 }).length,
+    br: brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+};
+const run = (cmd, args, env = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+
+if (!existsSync('dist/mycelium.wasm') || process.argv.includes('--build')) run('bash', ['scripts/build.sh']);
+
+const rows = [];
+const row = (name, file) => {
+  const s = sizes(file);
+  rows.push({ name, file, ...s });
+  return s;
+};
+const wasm = row('core wasm (engine + zstd decompressor)', 'dist/mycelium.wasm');
+const js = row('core js (Embind glue + TypeScript, ESM)', 'dist/index.js');
+row('core js (IIFE for <script>)', 'dist/mycelium.global.js');
+row('core js (Node entry)', 'dist/node.js');
+const zstd = row('compressor wasm (zstd levels 1-3, a second module)', 'dist/mycelium-zstd.wasm');
+
+const result = {
+  core_wasm_gz: wasm.gz,
+  core_js_gz: js.gz,
+  core_total_gz: wasm.gz + js.gz,
+  compressor_wasm_gz: zstd.gz,
+  with_compressor_total_gz: wasm.gz + js.gz + zstd.gz,
+  core_wasm_br: wasm.br,
+  core_total_br: wasm.br + js.br,
+};
+
+// Kind variants: the same core with optional kinds left out.
+const variants = {
+  'no-counter': { MYC_KIND_COUNTER: 'OFF' },
+  'no-mvr': { MYC_KIND_MVR: 'OFF' },
+  'no-set': { MYC_KIND_SET: 'OFF' },
+  'lww-only': { MYC_KIND_COUNTER: 'OFF', MYC_KIND_MVR: 'OFF', MYC_KIND_SET: 'OFF' },
+};
+const env = { NODE_PATH: '/usr/share/nodejs', EM_CLOSURE_COMPILER: `${root}node_modules/.bin/google-closure-compiler` };
+for (const [name, opts] of Object.entries(variants)) {
+  const dir = `build/wasm-variant-${name}`;
+  const defs = Object.entries(opts).map(([k, v]) => `-D${k}=${v}`);
+  run('emcmake', ['cmake', '--preset', 'wasm-release', '-B', dir, ...defs, '-DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node'], env);
+  run('cmake', ['--build', dir, '--target', 'mycelium_core_wasm'], env);
+  mkdirSync(`${dir}/opt`, { recursive: true });
+  run('node_modules/.bin/wasm-opt', ['-Oz', '--converge', '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals',
+    '--enable-nontrapping-float-to-int', '--strip-debug', '--strip-producers', `${dir}/mycelium-core.wasm`, '-o', `${dir}/opt/mycelium-core.wasm`]);
+  const s = row(`variant ${name} wasm`, `${dir}/opt/mycelium-core.wasm`);
+  result[`variant_${name.replace(/-/g, '_')}_wasm_gz`] = s.gz;
+  result[`variant_${name.replace(/-/g, '_')}_total_gz`] = s.gz + js.gz;
+}
+
+const kb = (n) => (n / 1024).toFixed(1).padStart(7);
+console.log(`${'artifact'.padEnd(58)} ${'raw KB'.padStart(7)} ${'gz KB'.padStart(7)} ${'br KB'.padStart(7)}`);
+for (const r of rows) console.log(`${r.name.padEnd(58)} ${kb(r.raw)} ${kb(r.gz)} ${kb(r.br)}`);
+console.log();
+console.log(`core_total_gz ${kb(result.core_total_gz)} KB   (target <= 60 KB: wasm + glue + TypeScript, decompressor included)`);
+console.log(`with compressor ${kb(result.with_compressor_total_gz)} KB   (target <= 100 KB)`);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/size.json', `${JSON.stringify({ date: new Date().toISOString(), ...result }, null, 2)}\n`);
+console.log('wrote bench/results/size.json');
