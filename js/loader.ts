@@ -98,14 +98,17 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
       await preload(options);
       const compiled = await compiling!;
       const start = now();
-      const core = await createCore({
-        instantiateWasm(imports, receive) {
-          WebAssembly.instantiate(compiled.core, imports).then(
-            (instance) => receive(instance, compiled.core),
-            () => undefined, // createCore's promise rejects through its own abort path
-          );
-          return {};
-        },
+      // createCore never settles when instantiation fails: reject ourselves.
+      const core = await new Promise<CoreModule>((resolve, reject) => {
+        createCore({
+          instantiateWasm(imports, receive) {
+            WebAssembly.instantiate(compiled.core, imports).then(
+              (instance) => receive(instance, compiled.core),
+              (e: unknown) => reject(new MyceliumError('load_failed', `could not instantiate the WebAssembly module: ${String(e)}`)),
+            );
+            return {};
+          },
+        }).then(resolve, reject);
       });
       const compressor = compiled.zstd
         ? new Compressor(await WebAssembly.instantiate(compiled.zstd, Compressor.imports))

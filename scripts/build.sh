@@ -10,6 +10,11 @@ for tool in emcmake em++ cmake ninja; do
   command -v "$tool" >/dev/null || { echo "error: $tool not found: run scripts/setup.sh" >&2; exit 1; }
 done
 export NODE_PATH=/usr/share/nodejs  # Debian's emcc needs it to find acorn
+# Emscripten must not see npm's binaryen (node_modules/.bin, which `npm run`
+# puts first on PATH): with it, the glue's import names stop matching the
+# wasm's. Only optimize-wasm.sh uses the npm wasm-opt, by its path.
+PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'node_modules/.bin' | paste -sd: -)"
+export PATH
 export EM_CLOSURE_COMPILER="$PWD/node_modules/.bin/google-closure-compiler"
 
 emcmake cmake --preset "$preset" -DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node >/dev/null
@@ -26,4 +31,5 @@ mkdir -p dist/types/generated && cp bindings/mycelium-core.d.mts dist/types/gene
 node scripts/bundle.mjs
 cp build/wasm/mycelium-core.wasm dist/mycelium.wasm
 cp build/wasm/mycelium-zstd.wasm dist/mycelium-zstd.wasm
+node scripts/check-dist.mjs
 echo "built dist/: $(cd dist && ls | tr '\n' ' ')"
