@@ -49,7 +49,12 @@ const variants = {
   'no-set': { MYC_KIND_SET: 'OFF' },
   'lww-only': { MYC_KIND_COUNTER: 'OFF', MYC_KIND_MVR: 'OFF', MYC_KIND_SET: 'OFF' },
 };
-const env = { NODE_PATH: '/usr/share/nodejs', EM_CLOSURE_COMPILER: `${root}node_modules/.bin/google-closure-compiler` };
+// As in scripts/build.sh: Emscripten must not find npm's binaryen on PATH.
+const env = {
+  NODE_PATH: '/usr/share/nodejs',
+  EM_CLOSURE_COMPILER: `${root}node_modules/.bin/google-closure-compiler`,
+  PATH: process.env.PATH.split(':').filter((p) => !p.includes('node_modules/.bin')).join(':'),
+};
 for (const [name, opts] of Object.entries(variants)) {
   const dir = `build/wasm-variant-${name}`;
   const defs = Object.entries(opts).map(([k, v]) => `-D${k}=${v}`);
