@@ -82,6 +82,17 @@ export class Collection<F extends Fields = Fields> {
     }
   }
 
+  /** Runs `fill` into a fresh batch, then commits it: all of it or (on any error) none of it. */
+  #batch(fill: (w: ByteWriter) => void): void {
+    const w = this.#store.beginBatch();
+    try {
+      fill(w);
+      this.#store.commit(w);
+    } finally {
+      this.#store.endBatch(w);
+    }
+  }
+
   /**
    * Adds a record and returns its id (generated unless `id` is given).
    * Throws 'already_exists' when a record with that id is visible.
@@ -97,34 +108,34 @@ export class Collection<F extends Fields = Fields> {
       checkId(given);
       id = given;
     }
-    const w = this.#store.beginBatch();
-    this.#store.op(w, Op.Insert, this.#info, 0, id);
     const fields: string[] = [];
-    const values = record as Record<string, unknown>;
-    for (const name in values) {
-      if (name === 'id') continue;
-      const v = values[name];
-      if (v === undefined) continue;
-      const f = this.#info.byName.get(name);
-      if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${this.name}'`);
-      fields.push(name);
-      switch (f.kind) {
-        case 'lww':
-        case 'mvr':
-          this.#write(w, Op.Set, f, id, v as Value);
-          break;
-        case 'counter':
-          this.#write(w, Op.Increment, f, id, v as number);
-          break;
-        case 'set':
-          if (!Array.isArray(v)) {
-            throw new MyceliumError('invalid_argument', `${this.name}.${name} is a set: insert it as an array`);
-          }
-          for (const e of v as unknown[]) this.#write(w, Op.Add, f, id, e as Value);
-          break;
+    this.#batch((w) => {
+      this.#store.op(w, Op.Insert, this.#info, 0, id);
+      const values = record as Record<string, unknown>;
+      for (const name in values) {
+        if (name === 'id') continue;
+        const v = values[name];
+        if (v === undefined) continue;
+        const f = this.#info.byName.get(name);
+        if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${this.name}'`);
+        fields.push(name);
+        switch (f.kind) {
+          case 'lww':
+          case 'mvr':
+            this.#write(w, Op.Set, f, id, v as Value);
+            break;
+          case 'counter':
+            this.#write(w, Op.Increment, f, id, v as number);
+            break;
+          case 'set':
+            if (!Array.isArray(v)) {
+              throw new MyceliumError('invalid_argument', `${this.name}.${name} is a set: insert it as an array`);
+            }
+            for (const e of v as unknown[]) this.#write(w, Op.Add, f, id, e as Value);
+            break;
+        }
       }
-    }
-    this.#store.commit(w);
+    });
     this.#store.notify(this.#info, id, fields, false);
     return id;
   }
@@ -136,52 +147,37 @@ export class Collection<F extends Fields = Fields> {
    */
   update(id: string, fn: (record: RecordWriter<F>) => void): void {
     checkId(id);
+    // One writer per collection, reused: an update allocates (almost) nothing.
+    // An update() inside another's callback gets its own.
+    let writer = this.#writer;
+    if (writer.busy) writer = new UpdateWriter(this);
     const w = this.#store.beginBatch();
-    const changed = new Set<string>();
-    let open = true;
-    const op = (o: Op, field: string, v: Value | number | bigint): void => {
-      if (!open) throw new MyceliumError('invalid_argument', 'a record writer is only valid inside update()');
-      const f = this.#field(field, o);
-      this.#write(w, o, f, id, v);
-      changed.add(field);
-    };
-    const writer: RecordWriter<F> = {
-      set(field, value) {
-        op(Op.Set, field, value);
-        return this;
-      },
-      increment(field, n = 1) {
-        op(Op.Increment, field, n);
-        return this;
-      },
-      add(field, value) {
-        op(Op.Add, field, value);
-        return this;
-      },
-      remove(field, value) {
-        op(Op.Remove, field, value);
-        return this;
-      },
-    };
+    writer.begin(w, id);
     try {
-      fn(writer);
+      fn(writer as unknown as RecordWriter<F>);
+      if (writer.changed.length === 0) {
+        if (!this.has(id)) throw new MyceliumError('not_found', `no record '${id}' in '${this.name}'`);
+        return;
+      }
+      this.#store.commit(w);
     } finally {
-      open = false;
+      writer.end();
+      this.#store.endBatch(w);
     }
-    if (changed.size === 0) {
-      if (!this.has(id)) throw new MyceliumError('not_found', `no record '${id}' in '${this.name}'`);
-      return;
-    }
-    this.#store.commit(w);
-    this.#store.notify(this.#info, id, [...changed], false);
+    this.#store.notify(this.#info, id, writer.changed, false);
   }
+
+  /** @internal For UpdateWriter: checks one op and appends it. */
+  writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void {
+    this.#write(w, op, this.#field(field, op), id, v);
+  }
+
+  readonly #writer = new UpdateWriter(this);
 
   /** Deletes a record: every field entry this replica has seen. Throws 'not_found' when it is not visible. */
   delete(id: string): void {
     checkId(id);
-    const w = this.#store.beginBatch();
-    this.#store.op(w, Op.Delete, this.#info, 0, id);
-    this.#store.commit(w);
+    this.#batch((w) => this.#store.op(w, Op.Delete, this.#info, 0, id));
     this.#store.notify(
       this.#info,
       id,
@@ -251,5 +247,52 @@ export class Collection<F extends Fields = Fields> {
       }
     }
     return out as RecordOf<F>;
+  }
+}
+
+/** What UpdateWriter needs from its collection. */
+interface OpSink {
+  writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void;
+}
+
+/** The record writer update() hands out; valid only during its callback. */
+class UpdateWriter {
+  busy = false;
+  changed: string[] = [];
+  private w: ByteWriter | null = null;
+  private id = '';
+
+  constructor(private readonly owner: OpSink) {}
+
+  begin(w: ByteWriter, id: string): void {
+    this.busy = true;
+    this.w = w;
+    this.id = id;
+    this.changed = [];
+  }
+
+  end(): void {
+    this.busy = false;
+    this.w = null;
+  }
+
+  private op(op: Op, field: string, v: Value | number | bigint): this {
+    if (!this.w) throw new MyceliumError('invalid_argument', 'a record writer is only valid inside update()');
+    this.owner.writeOp(this.w, op, field, this.id, v);
+    if (!this.changed.includes(field)) this.changed.push(field);
+    return this;
+  }
+
+  set(field: string, value: Value): this {
+    return this.op(Op.Set, field, value);
+  }
+  increment(field: string, n: number | bigint = 1): this {
+    return this.op(Op.Increment, field, n);
+  }
+  add(field: string, value: Value): this {
+    return this.op(Op.Add, field, value);
+  }
+  remove(field: string, value: Value): this {
+    return this.op(Op.Remove, field, value);
   }
 }

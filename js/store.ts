@@ -84,6 +84,7 @@ export interface CollectionHost {
   beginBatch(): ByteWriter;
   op(w: ByteWriter, op: Op, c: CollectionInfo, field: number, id: string): void;
   commit(w: ByteWriter): void;
+  endBatch(w: ByteWriter): void;
   notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean): void;
   subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void;
   read(c: CollectionInfo, id: string): ByteReader | null;
@@ -106,6 +107,7 @@ export class Store<S extends Schema = Schema> {
   readonly #info: SchemaInfo;
   readonly #now: () => number;
   readonly #batch = new ByteWriter(256);
+  #batching = false; // the shared batch buffer is in use (an update() callback may write again)
   readonly #scratch = new ByteWriter(256);
   readonly #changes: ChangeQueue;
   readonly #collections = new Map<string, Collection<Fields>>();
@@ -237,9 +239,19 @@ export class Store<S extends Schema = Schema> {
   /** @internal Starts a write batch: the clock, then ops. */
   beginBatch(): ByteWriter {
     this.#h();
-    const w = this.#batch.reset();
+    let w: ByteWriter;
+    if (this.#batching) w = new ByteWriter(64);
+    else {
+      this.#batching = true;
+      w = this.#batch.reset();
+    }
     w.varint(this.#now());
     return w;
+  }
+
+  /** @internal Every beginBatch() ends here, committed or not. */
+  endBatch(w: ByteWriter): void {
+    if (w === this.#batch) this.#batching = false;
   }
 
   /** @internal */

@@ -111,6 +111,29 @@ describe('records', () => {
     expect(todos.get(id)!.title).toBe('Milk');
   });
 
+  it('an update inside another update callback is its own batch; a writer kept past its update is refused', async () => {
+    const { a } = await pair();
+    const todos = a.collection('todos');
+    const x = todos.insert({ id: 'x', title: 'x' });
+    const y = todos.insert({ id: 'y', title: 'y' });
+    let kept: Parameters<Parameters<typeof todos.update>[1]>[0] | undefined;
+    todos.update(x, (r) => {
+      r.set('title', 'outer');
+      todos.update(y, (inner) => inner.set('title', 'inner').increment('votes', 2));
+      r.increment('votes', 1);
+      kept = r;
+    });
+    expect(todos.get(x)).toMatchObject({ title: 'outer', votes: 1 });
+    expect(todos.get(y)).toMatchObject({ title: 'inner', votes: 2 });
+    expectCode(() => kept!.set('title', 'late'), 'invalid_argument');
+    // A failing inner update leaves the outer one intact.
+    todos.update(x, (r) => {
+      r.set('done', true);
+      expectCode(() => todos.update('ghost', (g) => g.set('title', 'no')), 'not_found');
+    });
+    expect(todos.get(x)!.done).toBe(true);
+  });
+
   it('rejects bad options: schema, actor, version', async () => {
     await expect(open({ schema: { t: { f: 'nope' as any } } })).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(open({ schema: { t: { id: 'lww' } } })).rejects.toMatchObject({ code: 'invalid_argument' });
