@@ -57,7 +57,10 @@ std::uint32_t crc32c(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
 }
 
 std::uint32_t crc32c_table(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
-  const Tables& kTables = tables();
+  const Tables& all = tables();
+  // Plain row pointers: at -Oz, std::array's operator[] stays a call.
+  const std::uint32_t* kTables[8];
+  for (int i = 0; i < 8; ++i) kTables[i] = all[static_cast<std::size_t>(i)].data();
   crc = ~crc;
   while (n >= 8) {
     const std::uint32_t lo = crc ^ (std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 |

@@ -304,6 +304,10 @@ Status decode_payload(Reader& r, DeltaData& d) {
   // the input bounds and what gets allocated.
   std::vector<std::pair<std::size_t, std::size_t>> runs_of(d.actors.size(), {0, 0});
   std::vector<bool> touched(d.records.size(), false);
+  std::uint64_t event_count = 0;
+  for (const auto& [a, seq] : d.context) event_count += seq - base[a];
+  // At most one run per event, and each run takes at least two bytes.
+  d.events.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(event_count, r.remaining() / 2)));
   {
     std::int64_t prev_record = 0;
     for (const auto& [a, seq] : d.context) {
@@ -330,16 +334,15 @@ Status decode_payload(Reader& r, DeltaData& d) {
   // The record an event of actor a at seq (base, context] touched. When the
   // events are few next to the input (as in snapshots), a dense table answers
   // in O(1); otherwise a binary search over the actor's runs.
-  std::uint64_t event_count = 0;
-  for (const auto& [a, seq] : d.context) event_count += seq - base[a];
   std::vector<std::uint32_t> dense;
   std::vector<std::uint64_t> dense_start(d.actors.size(), 0);
   if (event_count <= 4 * static_cast<std::uint64_t>(r.offset() + r.remaining())) {
-    dense.reserve(static_cast<std::size_t>(event_count));
+    dense.resize(static_cast<std::size_t>(event_count));
+    std::uint32_t* out = dense.data();  // plain stores: no per-run vector calls
     for (const auto& [a, seq] : d.context) {
-      dense_start[a] = dense.size();
+      dense_start[a] = static_cast<std::uint64_t>(out - dense.data());
       for (std::size_t i = runs_of[a].first; i < runs_of[a].second; ++i) {
-        dense.insert(dense.end(), static_cast<std::size_t>(d.events[i].count), d.events[i].record);
+        for (std::uint64_t k = 0; k < d.events[i].count; ++k) *out++ = d.events[i].record;
       }
     }
   }

@@ -603,6 +603,13 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   if (no_records) {
     index_.insert_all(0, static_cast<std::uint32_t>(records_.size()), [this](std::uint32_t r) { return record_key(r); });
   }
+  {
+    std::vector<std::uint32_t> runs(d.actors.size(), 0);
+    for (const auto& run : d.events) ++runs[run.actor];
+    for (std::size_t a = 0; a < runs.size(); ++a) {
+      if (runs[a] > 0) events_[actor[a]].reserve_runs(runs[a]);
+    }
+  }
   for (const auto& run : d.events) {
     EventLog& log = events_[actor[run.actor]];
     const std::uint64_t end = run.first + run.count;  // one past the run
