@@ -31,6 +31,10 @@ export interface CoreModule {
   actorHi(handle: number): number;
   actorLo(handle: number): number;
   crc32c(n: number): number;
+  /** write() as a plain export, without Embind's per-call invoker. */
+  _myc_write(handle: number, n: number): number;
+  /** get() as a plain export. */
+  _myc_get(handle: number, collection: number, n: number): number;
 }
 
 export interface CoreModuleOptions {

@@ -264,7 +264,7 @@ export class Store<S extends Schema = Schema> {
 
   /** @internal Runs a batch: all of it, or (for a bad op) none of it. */
   commit(w: ByteWriter): void {
-    this.#io.check(this.#core.write(this.#handle, this.#io.send(w.bytes())));
+    this.#io.check(this.#core._myc_write(this.#handle, this.#io.send(w.bytes())));
   }
 
   /** @internal */
@@ -283,7 +283,7 @@ export class Store<S extends Schema = Schema> {
     const h = this.#h();
     const w = this.#scratch.reset();
     w.utf8(id);
-    const n = this.#io.check(this.#core.get(h, c.index, this.#io.send(w.bytes())));
+    const n = this.#io.check(this.#core._myc_get(h, c.index, this.#io.send(w.bytes())));
     const r = new ByteReader(this.#io.out(n));
     return r.u8() === 1 ? r : null;
   }

@@ -8,6 +8,7 @@ import type { CoreModule } from '../generated/mycelium-core.mjs';
 const DECLARED: (keyof CoreModule)[] = [
   'input', 'output', 'outputSize', 'open', 'close', 'write', 'get', 'all', 'count', 'version',
   'deltaSince', 'apply', 'changes', 'dropped', 'save', 'pending', 'memory', 'actorHi', 'actorLo', 'crc32c',
+  '_myc_write', '_myc_get',
 ];
 
 async function core(): Promise<CoreModule> {
@@ -41,6 +42,14 @@ describe('raw module', () => {
     m.HEAPU8.set([0x72], m.input(1));
     const n = m.get(h, 0, 1);
     expect([...m.HEAPU8.subarray(m.output(), m.output() + n)]).toEqual([1, 5, 1, 0x76]);
+    expect(m._myc_get(h, 0, 1)).toBe(n);
+    const again = [6, 2, 0, 0, 1, 0x72, 5, 1, 0x77]; // now=6; set f="w"
+    m.HEAPU8.set(again, m.input(again.length));
+    expect(m._myc_write(h, again.length)).toBe(0);
+    m.HEAPU8.set([0x72], m.input(1));
+    expect([...m.HEAPU8.subarray(m.output(), m.output() + m._myc_get(h, 0, 1))]).toEqual([1, 5, 1, 0x77]);
+    m.HEAPU8.set([2, 2, 0, 0, 1, 0x73, 5, 1, 0x77], m.input(9)); // set on a missing record
+    expect(m._myc_write(h, 9)).toBe(-4); // not_found
     expect(m.count(h, 0)).toBe(1);
     expect(m.version(h)).toBe(1 + 8 + 1);
     m.HEAPU8.set([0], m.input(1));
