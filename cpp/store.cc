@@ -514,11 +514,29 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   if (records_.size() + d.records.size() >= 0xfffffffeu || !ids_.has_room(id_bytes)) {
     return LimitExceeded("too many records");
   }
+  // Intern the delta's actors in one pass: they are sorted, so the new ones
+  // are appended and merged into the index once (one insert each would be
+  // quadratic in a delta naming thousands of actors).
   std::vector<std::uint16_t> actor(d.actors.size());
-  for (std::size_t i = 0; i < d.actors.size(); ++i) {
-    const std::int32_t a = intern_actor(d.actors[i]);
-    if (a < 0) return LimitExceeded("a store holds at most 65,535 actors");
-    actor[i] = static_cast<std::uint16_t>(a);
+  {
+    std::size_t fresh_actors = 0;
+    for (std::size_t i = 0; i < d.actors.size(); ++i) fresh_actors += find_actor(d.actors[i]) == nullptr;
+    if (actors_.size() + fresh_actors > kMaxActors) return LimitExceeded("a store holds at most 65,535 actors");
+    const std::size_t sorted = actor_index_.size();
+    for (std::size_t i = 0; i < d.actors.size(); ++i) {
+      auto known = std::lower_bound(actor_index_.begin(), actor_index_.begin() + static_cast<std::ptrdiff_t>(sorted),
+                                    d.actors[i], [](const auto& e, ActorId x) { return e.first < x; });
+      if (known != actor_index_.begin() + static_cast<std::ptrdiff_t>(sorted) && known->first == d.actors[i]) {
+        actor[i] = static_cast<std::uint16_t>(known->second);
+        continue;
+      }
+      actor[i] = static_cast<std::uint16_t>(actors_.size());
+      actor_index_.push_back({d.actors[i], static_cast<std::uint32_t>(actors_.size())});
+      actors_.push_back(d.actors[i]);
+      events_.emplace_back();
+    }
+    std::inplace_merge(actor_index_.begin(), actor_index_.begin() + static_cast<std::ptrdiff_t>(sorted),
+                       actor_index_.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   }
   // Strings longer than the inline size go to the pool now (the only part
   // of a cell's conversion that can fail); each distinct string of the delta

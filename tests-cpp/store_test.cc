@@ -291,3 +291,34 @@ TEST_F(StoreTest, DeltaSinceAForeignOrFutureVectorIsStillComplete) {
 
 }  // namespace
 }  // namespace mycelium::testing
+
+namespace mycelium {
+namespace {
+
+using testing::open_store;
+using testing::reopen;
+
+// A delta naming thousands of actors joins in one pass and keeps the actor
+// index sorted (lookups after it find every actor).
+TEST(StoreActors, ADeltaWithThousandsOfActorsJoinsAndIndexesThemAll) {
+  constexpr int kActors = 3000;
+  auto hub = open_store(1);
+  const CollectionRef items = *hub->collection("items");
+  for (int i = 0; i < kActors; ++i) {
+    auto s = open_store(static_cast<ActorId>(1'000'003) * static_cast<ActorId>(kActors - i) + 7);  // not in order
+    ASSERT_TRUE(s->insert(items, "r" + std::to_string(i)).ok());
+    ASSERT_TRUE(hub->apply(s->delta_since(VersionVector())).ok());
+  }
+  auto fresh = open_store(2);
+  auto r = fresh->apply(hub->delta_since(VersionVector()));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(fresh->version(), hub->version());
+  EXPECT_EQ(fresh->version().entries().size(), static_cast<std::size_t>(kActors));
+  EXPECT_EQ(fresh->size(items), static_cast<std::size_t>(kActors));
+  // Every actor is found again: the same delta is now covered.
+  EXPECT_EQ(*fresh->apply(hub->delta_since(VersionVector())), ApplyOutcome::kAlreadyCovered);
+  EXPECT_EQ(reopen(*fresh)->save(), hub->save());
+}
+
+}  // namespace
+}  // namespace mycelium
