@@ -13,7 +13,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-const REPS = Number(process.env.MYC_BENCH_REPS ?? 9);
+const REPS = Number(process.env.MYC_BENCH_REPS ?? 15);
+const WARMUP = 3; // unmeasured rounds first: V8 compiles WebAssembly in tiers
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const now = () => performance.now();
 
@@ -71,16 +72,16 @@ async function mycelium() {
       apply(other, mixedOps(2));
       const baseSnap = other.save();
       const plain = [], conc = [];
-      for (let i = 0; i < REPS; i++) {
+      for (let i = -WARMUP; i < REPS; i++) {
         const s = await open('0000000000002222');
         let t = now();
         s.applyDelta(delta);
-        plain.push(now() - t);
+        if (i >= 0) plain.push(now() - t);
         s.close();
         const c = await M.open({ schema, actor: '0000000000003333', snapshot: baseSnap });
         t = now();
         c.applyDelta(delta);
-        conc.push(now() - t);
+        if (i >= 0) conc.push(now() - t);
         c.close();
       }
       return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: delta.length };
@@ -144,16 +145,16 @@ async function yjs() {
       apply(other, mixedOps(2));
       const base = Y.encodeStateAsUpdate(other);
       const plain = [], conc = [];
-      for (let i = 0; i < REPS; i++) {
+      for (let i = -WARMUP; i < REPS; i++) {
         const d = build(2222);
         let t = now();
         Y.applyUpdate(d, update);
-        plain.push(now() - t);
+        if (i >= 0) plain.push(now() - t);
         const c = build(3333);
         Y.applyUpdate(c, base);
         t = now();
         Y.applyUpdate(c, update);
-        conc.push(now() - t);
+        if (i >= 0) conc.push(now() - t);
       }
       return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: update.length };
     },
@@ -221,14 +222,14 @@ async function automerge() {
       const full = A.save(src);
       const other = apply(A.clone(base0, { actor: actor(0x3333) }), mixedOps(2));
       const plain = [], conc = [];
-      for (let i = 0; i < REPS; i++) {
+      for (let i = -WARMUP; i < REPS; i++) {
         let t = now();
         A.loadIncremental(A.init({ actor: actor(0x2222) }), full);
-        plain.push(now() - t);
+        if (i >= 0) plain.push(now() - t);
         const c = A.clone(other);
         t = now();
         A.applyChanges(c, changes);
-        conc.push(now() - t);
+        if (i >= 0) conc.push(now() - t);
       }
       return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: full.length };
     },
@@ -304,16 +305,16 @@ async function loro() {
       apply(other, mixedOps(2));
       const base = other.export({ mode: 'snapshot' });
       const plain = [], conc = [];
-      for (let i = 0; i < REPS; i++) {
+      for (let i = -WARMUP; i < REPS; i++) {
         const d = build(0x2222);
         let t = now();
         d.import(update);
-        plain.push(now() - t);
+        if (i >= 0) plain.push(now() - t);
         const c = build(0x3333);
         c.import(base);
         t = now();
         c.import(update);
-        conc.push(now() - t);
+        if (i >= 0) conc.push(now() - t);
       }
       return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: update.length };
     },
