@@ -121,7 +121,7 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes) {
   Unframed u{static_cast<PayloadKind>(kind), payload, {}};
   if (flags & kFlagCompressed) {
     MYC_ASSIGN_OR_RETURN(u.storage, decompress(payload));
-    u.payload = u.storage;
+    u.payload = u.storage.span();
   }
   return u;
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compression.h"
 #include "status.h"
 
 namespace mycelium {
@@ -122,7 +123,7 @@ ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
 struct Unframed {
   PayloadKind kind;
   std::span<const std::uint8_t> payload;  // into the input, or into storage
-  ByteVec storage;                        // the decompressed payload, if any
+  Buffer storage;                         // the decompressed payload, if any
 };
 // Checks magic, version, flags, length, checksum and trailing bytes, and
 // decompresses a compressed payload.

@@ -29,7 +29,7 @@ std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> 
 #endif
 }
 
-Result<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> in) {
+Result<Buffer> decompress(std::span<const std::uint8_t> in) {
   const std::size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
   if (ZSTD_isError(frame)) return Corrupt("compressed payload is not a zstd frame");
   if (frame != in.size()) return Corrupt("trailing bytes after the compressed payload");
@@ -41,7 +41,7 @@ Result<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> in) {
     return LimitExceeded("compressed payload declares " + std::to_string(size) +
                          " bytes, more than its size justifies");
   }
-  std::vector<std::uint8_t> out(static_cast<std::size_t>(size));
+  Buffer out(static_cast<std::size_t>(size));
   const std::size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
   if (ZSTD_isError(n)) return Corrupt(std::string("compressed payload: ") + ZSTD_getErrorName(n));
   if (n != out.size()) return Corrupt("compressed payload is shorter than it declares");

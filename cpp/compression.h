@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -24,6 +25,22 @@ inline constexpr int kCompressLevel = 1;
 inline constexpr std::size_t kMaxDecompressedBytes = std::size_t{256} << 20;
 inline constexpr std::size_t kMaxRatio = 256;
 
+// Bytes that are not zero-filled first (std::vector(n) is): a decompressed
+// payload overwrites all of them.
+class Buffer {
+ public:
+  Buffer() = default;
+  explicit Buffer(std::size_t n) : data_(new std::uint8_t[n]), size_(n) {}
+  std::uint8_t* data() { return data_.get(); }
+  const std::uint8_t* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+  std::span<const std::uint8_t> span() const { return {data_.get(), size_}; }
+
+ private:
+  std::unique_ptr<std::uint8_t[]> data_;
+  std::size_t size_ = 0;
+};
+
 // True when this build links the compressor.
 bool can_compress();
 
@@ -32,6 +49,6 @@ bool can_compress();
 std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> in);
 
 // Decompresses exactly one zstd frame that declares its content size.
-Result<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> in);
+Result<Buffer> decompress(std::span<const std::uint8_t> in);
 
 }  // namespace mycelium

@@ -89,7 +89,7 @@ struct DeltaData {
   std::vector<Record> records;
   std::vector<EventRun> events;  // in context order; each actor's runs cover (base, context]
   std::vector<Cell> cells;
-  ByteVec storage;  // a decompressed payload that the views above point into
+  Buffer storage;  // a decompressed payload that the views above point into
   std::vector<std::string_view> strings;  // string and bytes values of cells
 
   ValueView value(const Cell& c) const {

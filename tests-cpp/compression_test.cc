@@ -38,7 +38,7 @@ TEST(Compression, RoundTripsAndOnlyWhenItPays) {
   EXPECT_LT(c->size(), big.size() / 3);
   auto d = decompress(*c);
   ASSERT_TRUE(d.ok()) << d.status().to_string();
-  EXPECT_EQ(*d, big);
+  EXPECT_TRUE(std::equal(d->data(), d->data() + d->size(), big.begin(), big.end()));
   EXPECT_FALSE(compress(text(kCompressMinBytes)).has_value()) << "1 KiB and less stays as is";
   EXPECT_TRUE(compress(text(kCompressMinBytes + 1)).has_value());
   EXPECT_FALSE(compress(noise(10'000)).has_value()) << "incompressible input is not grown";
