@@ -16,12 +16,20 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
   now?: () => number;
   /** Start from a snapshot made by save(). */
   snapshot?: Uint8Array;
+  /**
+   * Persistence (IndexedDB) is not part of this version: `true` is refused
+   * rather than ignored, so no app believes its data is stored when it is not.
+   */
+  persist?: false;
 }
 
 /** Opens a store: loads the engine on first use, then creates the replica. */
 export async function open<const S extends Schema>(options: OpenOptions<S>): Promise<Store<S>> {
   if (typeof options !== 'object' || options === null || typeof options.schema !== 'object' || options.schema === null) {
     throw new MyceliumError('invalid_argument', 'open() takes { schema, ... }');
+  }
+  if ((options as { persist?: unknown }).persist) {
+    throw new MyceliumError('invalid_argument', 'persist: true is not available in this version of mycelium-sync (no storage adapter yet)');
   }
   const engine = await loadEngine(options);
   return new Store<S>(engine, options);

@@ -230,6 +230,11 @@ export class Store<S extends Schema = Schema> {
     this.#changes.clear();
   }
 
+  /** The same as close(). */
+  dispose(): void {
+    this.close();
+  }
+
   get closed(): boolean {
     return this.#handle < 0;
   }

@@ -281,6 +281,21 @@ describe('lifetime', () => {
     expectCode(() => a.version(), 'closed');
     expectCode(() => a.collection('todos').insert({ title: 'y' }), 'closed');
     a.close(); // idempotent
+    const b = await open({ schema: todoSchema });
+    b.dispose();
+    expect(b.closed).toBe(true);
+  });
+
+  it('refuses persist: true instead of silently not persisting', async () => {
+    await expect(open({ schema: todoSchema, persist: true as any })).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('applyDelta takes a snapshot too (a delta since the empty version)', async () => {
+    const { a, b } = await pair();
+    a.collection('todos').insert({ id: 's', title: 'from a snapshot', tags: [1, 2] });
+    expect(b.applyDelta(a.save())).toBe('applied');
+    expect(b.collection('todos').get('s')).toEqual(a.collection('todos').get('s'));
+    expect(equalBytes(a.save(), b.save())).toBe(true);
   });
 
   it('loads once per process and reports how', async () => {
