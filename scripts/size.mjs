@@ -68,12 +68,28 @@ for (const [name, opts] of Object.entries(variants)) {
   result[`variant_${name.replace(/-/g, '_')}_total_gz`] = s.gz + js.gz;
 }
 
+// Peers, measured the same way in the same run: yjs as a minified bundle of
+// its ESM build (lib0 included), automerge and loro as their web .wasm.
+const peerRows = [];
+{
+  const { buildSync } = await import('esbuild');
+  const out = buildSync({ entryPoints: ['node_modules/yjs/dist/yjs.mjs'], bundle: true, minify: true, write: false, format: 'esm', logLevel: 'silent' });
+  const b = out.outputFiles[0].contents;
+  peerRows.push({ name: 'yjs (minified JS bundle)', raw: b.length, gz: gzipSync(b, { level: 9 }).length,
+    br: brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length });
+  peerRows.push({ name: '@automerge/automerge (wasm)', ...sizes('node_modules/@automerge/automerge/dist/mjs/wasm_bindgen_output/web/automerge_wasm_bg.wasm') });
+  peerRows.push({ name: 'loro-crdt (wasm)', ...sizes('node_modules/loro-crdt/web/loro_wasm_bg.wasm') });
+  result.peers = Object.fromEntries(peerRows.map((r) => [r.name, { raw: r.raw, gz: r.gz, br: r.br }]));
+}
+
 const kb = (n) => (n / 1024).toFixed(1).padStart(7);
 console.log(`${'artifact'.padEnd(58)} ${'raw KB'.padStart(7)} ${'gz KB'.padStart(7)} ${'br KB'.padStart(7)}`);
 for (const r of rows) console.log(`${r.name.padEnd(58)} ${kb(r.raw)} ${kb(r.gz)} ${kb(r.br)}`);
+console.log('peers, same run:');
+for (const r of peerRows) console.log(`  ${r.name.padEnd(56)} ${kb(r.raw)} ${kb(r.gz)} ${kb(r.br)}`);
 console.log();
-console.log(`core_total_gz ${kb(result.core_total_gz)} KB   (target <= 60 KB: wasm + glue + TypeScript, decompressor included)`);
-console.log(`with compressor ${kb(result.with_compressor_total_gz)} KB   (target <= 100 KB)`);
+console.log(`core_total_gz   ${result.core_total_gz} bytes (${kb(result.core_total_gz).trim()} KiB; target <= 60 KB: wasm + glue + TypeScript, decompressor included)`);
+console.log(`with compressor ${result.with_compressor_total_gz} bytes (${kb(result.with_compressor_total_gz).trim()} KiB; target <= 100 KB)`);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/size.json', `${JSON.stringify({ date: new Date().toISOString(), ...result }, null, 2)}\n`);
 console.log('wrote bench/results/size.json');
