@@ -47,7 +47,8 @@ int write(double h, std::size_t n) {
   return s.ok() ? 0 : fail(s);
 }
 int get(double h, int coll, std::size_t n) {
-  return done(rep(h)->get(static_cast<std::uint16_t>(coll), {reinterpret_cast<const char*>(g_in.data()), n}, g_out));
+  const auto id = in(n);
+  return done(rep(h)->get(static_cast<std::uint16_t>(coll), {reinterpret_cast<const char*>(id.data()), id.size()}, g_out));
 }
 int all(double h, int coll) { return done(rep(h)->all(static_cast<std::uint16_t>(coll), g_out)); }
 int count(double h, int coll) {

@@ -2,7 +2,6 @@
 // every call crosses the boundary once with its bytes (cpp/replica.h).
 import type { CoreModule } from './generated/mycelium-core.mjs';
 import { ByteReader, ByteWriter } from './bytes.js';
-import type { Value } from './bytes.js';
 import { Collection } from './collection.js';
 import type { Change } from './changes.js';
 import { ChangeQueue } from './changes.js';
@@ -355,4 +354,3 @@ function randomActor(): string {
 }
 
 export { Op };
-export type { Value };
