@@ -191,10 +191,6 @@ export class ByteReader {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
 
-  get done(): boolean {
-    return this.pos >= this.buf.length;
-  }
-
   u8(): number {
     return this.buf[this.pos++]!;
   }

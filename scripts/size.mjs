@@ -49,20 +49,10 @@ const variants = {
   'no-set': { MYC_KIND_SET: 'OFF' },
   'lww-only': { MYC_KIND_COUNTER: 'OFF', MYC_KIND_MVR: 'OFF', MYC_KIND_SET: 'OFF' },
 };
-// As in scripts/build.sh: Emscripten must not find npm's binaryen on PATH.
-const env = {
-  NODE_PATH: '/usr/share/nodejs',
-  EM_CLOSURE_COMPILER: `${root}node_modules/.bin/google-closure-compiler`,
-  PATH: process.env.PATH.split(':').filter((p) => !p.includes('node_modules/.bin')).join(':'),
-};
 for (const [name, opts] of Object.entries(variants)) {
   const dir = `build/wasm-variant-${name}`;
   const defs = Object.entries(opts).map(([k, v]) => `-D${k}=${v}`);
-  run('emcmake', ['cmake', '--preset', 'wasm-release', '-B', dir, ...defs, '-DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node'], env);
-  run('cmake', ['--build', dir, '--target', 'mycelium_core_wasm'], env);
-  mkdirSync(`${dir}/opt`, { recursive: true });
-  run('node_modules/.bin/wasm-opt', ['-Oz', '--converge', '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals',
-    '--enable-nontrapping-float-to-int', '--strip-debug', '--strip-producers', `${dir}/mycelium-core.wasm`, '-o', `${dir}/opt/mycelium-core.wasm`]);
+  run('bash', ['scripts/build-wasm.sh', 'wasm-release', dir, `${dir}/opt`, ...defs]);
   const s = row(`variant ${name} wasm`, `${dir}/opt/mycelium-core.wasm`);
   result[`variant_${name.replace(/-/g, '_')}_wasm_gz`] = s.gz;
   result[`variant_${name.replace(/-/g, '_')}_total_gz`] = s.gz + js.gz;
