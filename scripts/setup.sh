@@ -19,6 +19,10 @@ declare -A NEED=(
   [wabt]=/usr/bin/wasm-objdump
   [brotli]=/usr/bin/brotli
   [chromium]=/usr/bin/chromium
+  [firefox-esr]=/usr/bin/firefox-esr
+  [webkit2gtk-driver]=/usr/bin/WebKitWebDriver
+  [xvfb]=/usr/bin/xvfb-run
+  [xauth]=/usr/bin/xauth
 )
 
 missing=()

@@ -1,6 +1,8 @@
 // A small static file server for browser tests: correct MIME types
 // (application/wasm), optional extra headers (CSP, COOP/COEP), and a switch
 // that serves .wasm with the wrong type to exercise the loader's fallback.
+// Paths under /__wrong-mime/ serve the same files with .wasm sent as
+// application/octet-stream, so one server covers both loader paths.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -15,6 +17,8 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 
+const WRONG_MIME = '/__wrong-mime/';
+
 /**
  * serve(root, { headers, wrongWasmType }) -> Promise<{ url, close() }>
  * Listens on 127.0.0.1 on a free port.
@@ -22,7 +26,12 @@ const TYPES = {
 export function serve(root, { headers = {}, wrongWasmType = false } = {}) {
   const server = createServer(async (req, res) => {
     try {
-      const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      let wrong = wrongWasmType;
+      if (path.startsWith(WRONG_MIME)) {
+        path = path.slice(WRONG_MIME.length - 1);
+        wrong = true;
+      }
       let file = normalize(join(root, path));
       if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) {
         res.writeHead(403).end();
@@ -31,7 +40,7 @@ export function serve(root, { headers = {}, wrongWasmType = false } = {}) {
       if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       let type = TYPES[extname(file)] ?? 'application/octet-stream';
-      if (wrongWasmType && extname(file) === '.wasm') type = 'application/octet-stream';
+      if (wrong && extname(file) === '.wasm') type = 'application/octet-stream';
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...headers });
       res.end(body);
     } catch {

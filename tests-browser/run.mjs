@@ -1,0 +1,216 @@
+// The cross-browser test suite: every test file under tests-browser/tests
+// runs in Chromium, Firefox ESR and WebKitGTK, each browser launched once.
+//   *.test.js   page-level tests, loaded by page/runner.html in one page
+//               per file (a fresh context per file where the driver can);
+//   *.host.mjs  tests that drive several pages or contexts from here.
+// Prints one line per test per engine, a summary per engine and overall, and
+// writes build/browser-tests.json. A test needing a feature the engine lacks
+// is "not available in <engine>": listed, never counted as passed.
+//
+//   node tests-browser/run.mjs [--engines chromium,firefox,webkit] [--grep text]
+// Needs dist/ (npm run build). WebKit needs an X display; without DISPLAY the
+// script re-runs itself under xvfb-run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ENGINES, launch, missingFor } from '../scripts/browsers.mjs';
+import { serve } from '../scripts/static-server.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const engines = opt('--engines', process.env.MYC_BROWSERS ?? ENGINES.join(',')).split(',').filter(Boolean);
+const grep = opt('--grep', '');
+const TEST_TIMEOUT_MS = Number(process.env.MYC_BROWSER_TEST_TIMEOUT_MS ?? 180_000);
+
+if (engines.includes('webkit') && !process.env.DISPLAY) {
+  const xvfb = '/usr/bin/xvfb-run';
+  if (!existsSync(xvfb)) {
+    console.error('browser tests: WebKitGTK needs an X display and xvfb-run is missing (apt-get install -y xvfb xauth)');
+    process.exit(1);
+  }
+  const r = spawnSync(xvfb, ['-a', '-s', '-screen 0 1280x1024x24', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+    stdio: 'inherit',
+  });
+  process.exit(r.status ?? 1);
+}
+if (!existsSync(join(root, 'dist/index.js'))) {
+  console.error('browser tests: dist/ is missing; run npm run build first');
+  process.exit(1);
+}
+
+const testDir = join(root, 'tests-browser/tests');
+const files = readdirSync(testDir).sort();
+const pageFiles = files.filter((f) => f.endsWith('.test.js'));
+const hostFiles = files.filter((f) => f.endsWith('.host.mjs'));
+
+const server = await serve(root, {
+  headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
+});
+const runnerUrl = (file) => `${server.url}/tests-browser/page/runner.html${file ? `?file=${encodeURIComponent(file)}` : ''}`;
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms / 1000} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+const pad = (s, n) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const results = {};
+
+function report(engine, file, name, r) {
+  const label = `${pad(engine, 8)} ${file.replace(/\.(test\.js|host\.mjs)$/, '')} › ${name}`;
+  const rec = results[engine];
+  if (r.status === 'passed') {
+    rec.passed++;
+    console.log(`${label} … passed (${Math.round(r.ms)} ms)`);
+  } else if (r.status === 'unavailable') {
+    rec.unavailable.push(`${name} (${r.missing.join(', ')})`);
+    console.log(`${label} … not available in ${engine} (${r.missing.join(', ')})`);
+  } else {
+    rec.failed++;
+    rec.failures.push(name);
+    console.log(`${label} … FAILED${r.ms ? ` (${Math.round(r.ms)} ms)` : ''}\n    ${String(r.error).split('\n').slice(0, 12).join('\n    ')}`);
+  }
+}
+
+/** Waits for the runner page's module to load, returns its test list. */
+const READY = async () => {
+  for (let i = 0; i < 2000 && !window.__myc; i++) await new Promise((r) => setTimeout(r, 10));
+  if (!window.__myc) throw new Error('runner.js did not load');
+  return window.__myc.ready;
+};
+
+async function runPageFile(state, file) {
+  const engine = state.browser.engine;
+  const context = state.browser.mainContext ? state.browser.mainContext() : await state.browser.newContext();
+  let page = null;
+  try {
+    page = await context.newPage(runnerUrl(file));
+    let tests;
+    try {
+      tests = await withTimeout(page.evaluate(READY), 60_000, `${file}: loading`);
+    } catch (e) {
+      report(engine, file, '(loading the file)', { status: 'failed', ms: 0, error: e });
+      return;
+    }
+    for (const t of tests) {
+      if (grep && !`${file} ${t.name}`.includes(grep)) continue;
+      let r;
+      try {
+        r = await withTimeout(page.evaluate((name) => window.__myc.run(name), t.name), TEST_TIMEOUT_MS, t.name);
+      } catch (e) {
+        report(engine, file, t.name, { status: 'failed', ms: 0, error: e });
+        // The page may be stuck: start the engine again for what follows.
+        await state.restart();
+        return;
+      }
+      const errors = page.errors();
+      if (r.status === 'passed' && errors.length > 0) r = { status: 'failed', ms: r.ms, error: `uncaught in the page: ${errors.join('; ')}` };
+      report(engine, file, t.name, r);
+    }
+  } finally {
+    if (page) await page.close().catch(() => undefined);
+    if (!state.browser.mainContext) await context.close().catch(() => undefined);
+  }
+}
+
+async function runHostFile(state, file) {
+  const engine = state.browser.engine;
+  const mod = await import(pathToFileURL(join(testDir, file)).href);
+  // Which features this engine has, asked of a real page.
+  const probeContext = state.browser.mainContext ? state.browser.mainContext() : await state.browser.newContext();
+  const probe = await probeContext.newPage(runnerUrl(''));
+  await probe.evaluate(READY);
+  for (const t of mod.tests) {
+    if (grep && !`${file} ${t.name}`.includes(grep)) continue;
+    const lacks = await probe.evaluate((needs) => window.__myc.missing(needs), t.needs ?? []);
+    if (lacks.length > 0) {
+      report(engine, file, t.name, { status: 'unavailable', missing: lacks });
+      continue;
+    }
+    const opened = [];
+    const env = {
+      engine,
+      url: (path) => `${server.url}${path}`,
+      /** A page in a new, separate browser context (own storage, own process where the engine has one). */
+      async newContextPage(path) {
+        const context = await state.browser.newContext();
+        opened.push(context);
+        const page = await context.newPage(`${server.url}${path}`);
+        return page;
+      },
+    };
+    const start = performance.now();
+    let r;
+    try {
+      await withTimeout(t.run(env), TEST_TIMEOUT_MS, t.name);
+      r = { status: 'passed', ms: performance.now() - start };
+    } catch (e) {
+      r = { status: 'failed', ms: performance.now() - start, error: (e && e.stack) || e };
+    }
+    for (const c of opened) await c.close().catch(() => undefined);
+    report(engine, file, t.name, r);
+  }
+  await probe.close().catch(() => undefined);
+  if (!state.browser.mainContext) await probeContext.close().catch(() => undefined);
+}
+
+const started = performance.now();
+for (const engine of engines) {
+  results[engine] = { passed: 0, failed: 0, unavailable: [], failures: [], version: '' };
+  const missing = missingFor(engine);
+  if (missing) {
+    results[engine].failed++;
+    results[engine].failures.push(`launch: missing ${missing}`);
+    console.log(`${engine}: FAILED to start, missing ${missing}`);
+    continue;
+  }
+  const t0 = performance.now();
+  const state = {
+    browser: null,
+    async restart() {
+      await this.browser.close().catch(() => undefined);
+      this.browser = await launch(engine);
+    },
+  };
+  try {
+    state.browser = await launch(engine);
+  } catch (e) {
+    results[engine].failed++;
+    results[engine].failures.push(`launch: ${String(e)}`);
+    console.log(`${engine}: FAILED to launch: ${String(e)}`);
+    continue;
+  }
+  results[engine].version = state.browser.version;
+  console.log(`== ${engine} ${state.browser.version} (launched in ${Math.round(performance.now() - t0)} ms)`);
+  for (const file of pageFiles) await runPageFile(state, file);
+  for (const file of hostFiles) await runHostFile(state, file);
+  await state.browser.close().catch(() => undefined);
+  results[engine].seconds = Math.round((performance.now() - t0) / 100) / 10;
+}
+await server.close();
+
+console.log('');
+let passed = 0;
+let failed = 0;
+let unavailable = 0;
+for (const [engine, r] of Object.entries(results)) {
+  passed += r.passed;
+  failed += r.failed;
+  unavailable += r.unavailable.length;
+  const na = r.unavailable.length > 0 ? `, ${r.unavailable.length} not available in ${engine}: ${r.unavailable.join('; ')}` : '';
+  console.log(`${pad(engine, 8)} ${r.passed} passed, ${r.failed} failed${na}${r.seconds ? ` (${r.seconds} s)` : ''}`);
+}
+console.log(`browsers ${passed} passed, ${failed} failed, ${unavailable} not available (${Math.round((performance.now() - started) / 1000)} s)`);
+mkdirSync(join(root, 'build'), { recursive: true });
+writeFileSync(join(root, 'build/browser-tests.json'), JSON.stringify({ passed, failed, unavailable, engines: results }, null, 2));
+process.exit(failed > 0 ? 1 : 0);

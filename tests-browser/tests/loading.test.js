@@ -1,0 +1,82 @@
+// Loading: streaming compilation when the server sends application/wasm, the
+// fallback when it does not, the <script>-tag build, preload(), and a clear
+// error when the module cannot be fetched. Each path imports the package
+// under its own URL, so each gets a loader that has not loaded yet.
+import { eq, ok, rejectsCode } from '../page/assert.js';
+import { todoSchema } from '../page/fixtures.js';
+import { test } from '../page/harness.js';
+
+async function fresh(tag) {
+  return import(`/dist/index.js?fresh=${tag}`);
+}
+
+test('compiles while downloading (compileStreaming) from an application/wasm response', async () => {
+  const m = await fresh('streaming');
+  const store = await m.open({ schema: todoSchema });
+  const info = await m.loadInfo();
+  eq(info.path, 'streaming');
+  eq(info.compression, true);
+  ok(info.compileMs >= 0 && info.instantiateMs >= 0, 'timings reported');
+  const wasm = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/dist/mycelium.wasm'));
+  ok(wasm, 'mycelium.wasm was fetched from next to the script');
+  store.collection('notes').insert({ body: 'streamed' });
+  eq(store.collection('notes').all().length, 1);
+}, { needs: ['streaming'] });
+
+test('falls back to compiling the bytes when the server sends the wrong MIME type', async () => {
+  const m = await import('/__wrong-mime/dist/index.js');
+  const head = await fetch('/__wrong-mime/dist/mycelium.wasm');
+  eq(head.headers.get('content-type'), 'application/octet-stream', 'the server really sends the wrong type');
+  const store = await m.open({ schema: todoSchema });
+  eq((await m.loadInfo()).path, 'bytes');
+  store.collection('todos').insert({ id: 'x', title: 'fallback', votes: 2 });
+  eq(store.collection('todos').get('x').votes, 2);
+});
+
+test('preload() starts compiling early; open() then only instantiates', async () => {
+  const m = await fresh('preload');
+  const p = m.preload();
+  eq(m.wasmMemoryBytes(), null, 'nothing instantiated before open()');
+  await p;
+  await m.preload(); // idempotent
+  const store = await m.open({ schema: todoSchema });
+  ok(m.wasmMemoryBytes() >= 1 << 20, 'linear memory of at least the 1 MB initial size');
+  eq(store.version(), {});
+});
+
+test('wasmBinary given by the app, and compression: false', async () => {
+  const m = await fresh('binary');
+  const bytes = new Uint8Array(await (await fetch('/dist/mycelium.wasm')).arrayBuffer());
+  const store = await m.open({ schema: todoSchema, wasmBinary: bytes, compression: false });
+  const info = await m.loadInfo();
+  eq(info.path, 'binary');
+  eq(info.compression, false);
+  const todos = store.collection('todos');
+  for (let i = 0; i < 500; i++) todos.insert({ title: `todo number ${i} `.repeat(4) });
+  eq(store.save()[4] & 1, 0, 'without the compressor, snapshots stay uncompressed');
+});
+
+test('a module that cannot be fetched rejects open() with load_failed, and a later open() can retry', async () => {
+  const m = await fresh('missing');
+  await rejectsCode(m.open({ schema: todoSchema, wasmUrl: '/dist/no-such-file.wasm' }), 'load_failed');
+  const store = await m.open({ schema: todoSchema, wasmUrl: '/dist/mycelium.wasm' });
+  eq(store.collection('todos').size, 0);
+});
+
+test('the <script> tag build (dist/mycelium.global.js) defines Mycelium and finds its wasm', async () => {
+  await new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = '/dist/mycelium.global.js';
+    s.onload = resolve;
+    s.onerror = () => reject(new Error('mycelium.global.js failed to load'));
+    document.head.append(s);
+  });
+  const M = globalThis.Mycelium;
+  ok(M && typeof M.open === 'function', 'window.Mycelium.open');
+  const a = await M.open({ schema: todoSchema });
+  const b = await M.open({ schema: todoSchema });
+  const id = a.collection('todos').insert({ title: 'from a script tag', tags: ['x'] });
+  eq(b.applyDelta(a.deltaSince(b.version())), 'applied');
+  eq(b.collection('todos').get(id).tags, ['x']);
+  ok((await M.loadInfo()).path === 'streaming' || typeof WebAssembly.compileStreaming !== 'function', 'streamed');
+});
