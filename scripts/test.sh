@@ -12,6 +12,7 @@ bash scripts/setup.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
+unavailable=0
 for preset in native-debug native-asan; do
   echo "== $preset: build"
   cmake --preset "$preset" >/dev/null
@@ -92,11 +93,31 @@ if bash scripts/build.sh; then
   passed=$((passed + $(grep -c '^ok ' build/pack-smoke.log || true)))
   failed=$((failed + $(grep -c '^FAIL ' build/pack-smoke.log || true)))
   grep -q '^pack smoke: .* passed, 0 failed' build/pack-smoke.log || failed=$((failed + 1))
+  echo "== browsers: the page-level suite in Chromium, Firefox ESR and WebKitGTK"
+  rm -f build/browser-tests.json
+  set +e
+  node tests-browser/run.mjs
+  set -e
+  if [ -f build/browser-tests.json ]; then
+    read -r bp bf bn < <(node -e 'const r=require("./build/browser-tests.json");console.log(r.passed, r.failed, r.unavailable)')
+    passed=$((passed + bp))
+    failed=$((failed + bf))
+    unavailable=$((unavailable + bn))
+  else
+    echo "browsers: no report"
+    failed=$((failed + 1))
+  fi
+  echo "== bench smoke: a tiny npm run bench in Chromium"
+  count "bench smoke (Chromium, tiny workloads)" node bench/browser-bench.mjs --smoke
 else
   echo "wasm build: FAILED"
   failed=$((failed + 1))
 fi
 
 echo
-echo "${passed} passed, ${failed} failed"
+if [ "$unavailable" -gt 0 ]; then
+  echo "${passed} passed, ${failed} failed, ${unavailable} not available in an engine (listed above, not counted as passed)"
+else
+  echo "${passed} passed, ${failed} failed"
+fi
 [ "$failed" -eq 0 ]

@@ -14,7 +14,10 @@ async function run(name) {
     await t.fn();
     return { status: 'passed', ms: performance.now() - start };
   } catch (e) {
-    return { status: 'failed', ms: performance.now() - start, error: String((e && e.stack) || e) };
+    // JavaScriptCore's stack does not repeat the message.
+    const stack = (e && e.stack) || '';
+    const text = stack.includes(String(e && e.message)) ? stack : `${String(e)}\n${stack}`;
+    return { status: 'failed', ms: performance.now() - start, error: text };
   }
 }
 
