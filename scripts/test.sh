@@ -3,8 +3,11 @@
 # UBSan), each run through ctest; the libFuzzer target for apply/load
 # (ASan + UBSan) for MYC_FUZZ_SECONDS (default 60) from a corpus of real
 # deltas; then the WebAssembly package: build, type checks (tsc), the Vitest
-# suites on the real module, and the pack smoke test (Node, Chromium, Vite).
-# Prints one summary line at the end.
+# suites on the real module, the pack smoke test (Node, Chromium, Vite), the
+# page-level browser suite in Chromium, Firefox ESR and WebKitGTK
+# (tests-browser/run.mjs), and a tiny run of the browser bench in Chromium.
+# Prints one summary line at the end; tests an engine cannot run are listed
+# as not available, never counted as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,0 +1,223 @@
+// npm run bench — the budget benchmarks in Chromium, Firefox ESR and
+// WebKitGTK, with yjs, @automerge/automerge and loro-crdt run on the same
+// workloads (bench/workloads.js) in the same browser in the same run.
+// Writes bench/results/<engine>.json and bench/report.html (from those and
+// bench/results/size.json), and prints a table per engine.
+//
+//   merge_10k_ms, merge_10k_concurrent_ms   median of --reps, after warm-ups
+//   memory_100k_bytes   100,000 records x 5 fields in a fresh context: growth
+//                       of every WebAssembly memory the page made, plus JS heap
+//                       growth after GC where the engine can measure it
+//                       (Chromium, over CDP; Firefox and WebKit: wasm only)
+//   cold_start_ms       navigation start -> library loaded and an empty
+//                       document ready, fresh context each sample (empty cache)
+//   local_writes_per_sec  100,000 single-field writes, one API call each
+//   wasm_total_gz       from npm run size (gzip of the download)
+//
+//   node bench/browser-bench.mjs [--engines chromium,firefox] [--smoke]
+// --smoke: Chromium, tiny workloads, results under build/bench-smoke/, and a
+// check that every figure is a real number (run by npm test).
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ENGINES, launch } from '../scripts/browsers.mjs';
+import { serve } from '../scripts/static-server.mjs';
+import { median } from './workloads.js';
+import { renderReport, TARGETS } from './report.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const smoke = args.includes('--smoke');
+const engines = opt('--engines', smoke ? 'chromium' : ENGINES.join(',')).split(',').filter(Boolean);
+const LIBS = ['mycelium', 'yjs', 'automerge', 'loro'];
+const NAMES = { mycelium: 'mycelium-sync', yjs: 'yjs', automerge: '@automerge/automerge', loro: 'loro-crdt' };
+const W = smoke
+  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1 }
+  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 5)) };
+const outDir = smoke ? join(root, 'build/bench-smoke') : join(root, 'bench/results');
+const reportPath = smoke ? join(outDir, 'report.html') : join(root, 'bench/report.html');
+
+if (engines.includes('webkit') && !process.env.DISPLAY) {
+  const r = spawnSync('/usr/bin/xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', process.execPath, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+if (!existsSync(join(root, 'dist/index.js'))) {
+  console.error('bench: dist/ is missing; run npm run build first');
+  process.exit(1);
+}
+
+// Peer bundles, each compiling its wasm by streaming from next to itself.
+const bundleDir = join(root, 'build/bench');
+mkdirSync(bundleDir, { recursive: true });
+const require = createRequire(import.meta.url);
+const esbuild = await import('esbuild');
+await esbuild.build({
+  entryPoints: { yjs: 'bench/browser/peer-yjs.js', automerge: 'bench/browser/peer-automerge.js', loro: 'bench/browser/peer-loro.js' },
+  absWorkingDir: root,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  minify: true,
+  outdir: bundleDir,
+  logLevel: 'warning',
+});
+copyFileSync(join(dirname(require.resolve('@automerge/automerge/automerge.wasm')), 'automerge.wasm'), join(bundleDir, 'automerge.wasm'));
+copyFileSync(join(root, 'node_modules/loro-crdt/web/loro_wasm_bg.wasm'), join(bundleDir, 'loro_wasm_bg.wasm'));
+
+const server = await serve(root, {
+  headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
+});
+const url = (path) => `${server.url}${path}`;
+const READY = async () => {
+  for (let i = 0; i < 3000 && !window.__ready; i++) await new Promise((r) => setTimeout(r, 10));
+  if (!window.__ready) throw new Error('bench page did not load');
+  return true;
+};
+
+async function heapUsed(page) {
+  if (!page.cdp) return null;
+  const cdp = await page.cdp();
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+  await cdp.detach();
+  return usedSize;
+}
+
+/** A fresh context with the bench page, the library loaded. */
+async function benchPage(browser, lib) {
+  const context = await browser.newContext();
+  const page = await context.newPage(url('/bench/browser/bench.html'));
+  await page.evaluate(READY);
+  await page.evaluate(([name, opts]) => window.__bench.load(name, opts), [lib, { reps: W.reps, warmup: W.warmup }]);
+  return { context, page };
+}
+
+/** One cold start: a fresh context (empty cache) navigates to cold.html. */
+async function coldStart(browser, lib) {
+  const context = await browser.newContext();
+  const page = await context.newPage(url(`/bench/browser/cold.html?lib=${lib}`));
+  const r = await page.evaluate(async () => {
+    for (let k = 0; k < 3000 && !window.__cold; k++) await new Promise((res) => setTimeout(res, 5));
+    return window.__cold;
+  });
+  await context.close();
+  if (!r || r.error) throw new Error(`${lib} cold start: ${r ? r.error : 'no result'}`);
+  return r;
+}
+
+async function measure(browser, lib) {
+  const out = {};
+  {
+    const { context, page } = await benchPage(browser, lib);
+    const merge = await page.evaluate(() => window.__bench.merge());
+    out.merge_10k_ms = merge.merge_10k_ms;
+    out.merge_10k_concurrent_ms = merge.merge_10k_concurrent_ms;
+    out.merge_delta_bytes = merge.delta_bytes;
+    await page.evaluate((n) => window.__bench.writes(n), Math.min(10_000, W.writes)); // warm up
+    const ms = await page.evaluate((n) => window.__bench.writes(n), W.writes);
+    out.local_writes_per_sec = Math.round(W.writes / (ms / 1000));
+    await context.close();
+  }
+  {
+    const { context, page } = await benchPage(browser, lib);
+    const heap0 = await heapUsed(page);
+    const wasm0 = await page.evaluate(() => window.__bench.wasmBytes());
+    await page.evaluate((n) => window.__bench.fill(n), W.records);
+    const heap1 = await heapUsed(page);
+    const wasm1 = await page.evaluate(() => window.__bench.wasmBytes());
+    out.memory_100k_wasm_bytes = wasm1 - wasm0;
+    out.memory_100k_heap_bytes = heap0 === null ? null : heap1 - heap0;
+    // Without a JS heap figure the total is only comparable for libraries
+    // that keep their data in wasm: it is left out rather than understated.
+    out.memory_100k_bytes = heap0 === null ? (lib === 'yjs' ? null : out.memory_100k_wasm_bytes) : out.memory_100k_wasm_bytes + out.memory_100k_heap_bytes;
+    await context.close();
+  }
+  return out;
+}
+
+const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
+const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec'];
+const higher = new Set(['local_writes_per_sec']);
+const fmt = (k, v) => (v === null || v === undefined ? 'n/a' : k.endsWith('_bytes') ? `${(v / 1e6).toFixed(2)} MB` : k.endsWith('_ms') ? `${v.toFixed(2)} ms` : Math.round(v).toLocaleString('en-US'));
+
+mkdirSync(outDir, { recursive: true });
+let bad = 0;
+for (const engine of engines) {
+  const t0 = performance.now();
+  const browser = await launch(engine, { chromiumArgs: ['--enable-blink-features=ForceEagerMeasureMemory'] });
+  const results = {};
+  for (const lib of LIBS) {
+    process.stderr.write(`bench ${engine}: ${NAMES[lib]}…\n`);
+    results[NAMES[lib]] = await measure(browser, lib);
+  }
+  // Cold starts round-robin over the libraries, after one unmeasured start
+  // (the browser's first context also starts its helper processes).
+  process.stderr.write(`bench ${engine}: cold starts…\n`);
+  await coldStart(browser, 'yjs');
+  // 'none': the same page loading no library, the floor every row stands on.
+  const cold = Object.fromEntries([...LIBS, 'none'].map((l) => [l, []]));
+  for (let i = 0; i < W.cold; i++) for (const lib of [...LIBS, 'none']) cold[lib].push(await coldStart(browser, lib));
+  const pageFloorMs = median(cold.none.map((c) => c.ms));
+  for (const lib of LIBS) {
+    results[NAMES[lib]].cold_start_ms = median(cold[lib].map((c) => c.ms));
+    results[NAMES[lib]].cold_start_import_ms = median(cold[lib].map((c) => c.importMs));
+  }
+  await browser.close();
+  const ours = results['mycelium-sync'];
+  const peers = LIBS.slice(1).map((l) => NAMES[l]);
+  const ratios = {};
+  console.log(`\n== ${engine} ${browser.version} (${Math.round((performance.now() - t0) / 1000)} s)`);
+  console.log(`${'key'.padEnd(26)}${['mycelium-sync', ...peers].map((p) => p.padStart(22)).join('')}  best peer / ours  target`);
+  for (const k of KEYS) {
+    const vals = peers.map((p) => results[p][k]).filter((v) => typeof v === 'number');
+    const best = vals.length === 0 ? null : higher.has(k) ? Math.max(...vals) : Math.min(...vals);
+    ratios[k] = best === null || typeof ours[k] !== 'number' ? null : higher.has(k) ? ours[k] / best : best / ours[k];
+    const target = engine === 'chromium' && TARGETS[k] !== undefined ? `≤ ${fmt(k, TARGETS[k])}` : '';
+    console.log(`${k.padEnd(26)}${['mycelium-sync', ...peers].map((p) => fmt(k, results[p][k]).padStart(22)).join('')}  ${ratios[k] === null ? 'n/a' : `${ratios[k].toFixed(2)}x`}  ${target}`);
+    if (smoke) {
+      for (const p of ['mycelium-sync', ...peers]) {
+        const v = results[p][k];
+        if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
+          console.log(`bench smoke: ${engine} ${p} ${k} is ${v}`);
+          bad++;
+        }
+      }
+    }
+  }
+  const doc = {
+    date: new Date().toISOString(),
+    engine,
+    browser_version: browser.version,
+    workload: W,
+    wasm_total_gz: size ? size.core_total_gz : null,
+    ...Object.fromEntries(KEYS.map((k) => [k, ours[k]])),
+    memory_100k_wasm_bytes: ours.memory_100k_wasm_bytes,
+    memory_100k_heap_bytes: ours.memory_100k_heap_bytes,
+    cold_start_page_floor_ms: pageFloorMs,
+    ratio_to_best_peer: ratios,
+    peers: Object.fromEntries(peers.map((p) => [p, results[p]])),
+  };
+  writeFileSync(join(outDir, `${engine}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+  console.log(`cold start of the same page loading no library: ${pageFloorMs.toFixed(1)} ms (median)`);
+  console.log(`wrote ${join(outDir, `${engine}.json`).slice(root.length + 1)}`);
+}
+await server.close();
+
+writeFileSync(reportPath, renderReport({ dir: outDir, size, engines: ENGINES }));
+console.log(`wrote ${reportPath.slice(root.length + 1)} (open it in a browser)`);
+if (smoke) {
+  const html = readFileSync(reportPath, 'utf8');
+  if (!html.includes('merge_10k_ms') || /https?:\/\/(?!127\.0\.0\.1)/.test(html.replace(/<a [^>]*>/g, ''))) {
+    console.log('bench smoke: the report is incomplete or loads something from outside');
+    bad++;
+  }
+  console.log(bad === 0 ? 'bench smoke: passed' : `bench smoke: ${bad} problems`);
+  process.exit(bad === 0 ? 0 : 1);
+}

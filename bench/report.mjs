@@ -1,0 +1,104 @@
+// bench/report.html: one self-contained page (inline CSS, no scripts, no
+// CDN) showing, per engine, each budget against its target and the peers
+// side by side as bars, from bench/results/<engine>.json and size.json.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Targets in Chromium on this machine (issue: cross-browser suite and budgets). */
+export const TARGETS = { merge_10k_ms: 3, memory_100k_bytes: 32e6, cold_start_ms: 150, wasm_total_gz: 60e3 };
+/** Every engine: these rows at least this many times better than the best peer. */
+export const PEER_FACTOR = 2;
+
+const ROWS = [
+  ['merge_10k_ms', 'merge 10k ops into an empty replica', 'lower'],
+  ['merge_10k_concurrent_ms', 'merge 10k ops into a replica with 10k concurrent ops', 'lower'],
+  ['memory_100k_bytes', 'memory for 100,000 records × 5 fields', 'lower'],
+  ['cold_start_ms', 'navigation start → empty store ready (fresh context, no cache)', 'lower'],
+  ['local_writes_per_sec', 'single-field writes per second, one API call each', 'higher'],
+];
+const PEER_ROWS = new Set(['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec']);
+
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+function fmt(key, v) {
+  if (v === null || v === undefined) return 'n/a';
+  if (key.endsWith('_bytes') || key.endsWith('_gz')) return v >= 1e6 ? `${(v / 1e6).toFixed(2)} MB` : `${(v / 1e3).toFixed(1)} KB`;
+  if (key.endsWith('_ms')) return `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`;
+  return Math.round(v).toLocaleString('en-US');
+}
+
+function bars(key, entries, direction) {
+  const nums = entries.map(([, v]) => v).filter((v) => typeof v === 'number');
+  const max = Math.max(...nums, 1e-9);
+  const best = direction === 'higher' ? Math.max(...nums) : Math.min(...nums);
+  return entries
+    .map(([name, v]) => {
+      const w = typeof v === 'number' ? Math.max(0.5, (v / max) * 100) : 0;
+      const cls = name === 'mycelium-sync' ? 'ours' : 'peer';
+      return `<div class="bar"><span class="lib">${esc(name)}</span><span class="track"><span class="fill ${cls}${v === best ? ' best' : ''}" style="width:${w.toFixed(1)}%"></span></span><span class="val">${esc(fmt(key, v))}</span></div>`;
+    })
+    .join('');
+}
+
+function engineSection(r) {
+  const ours = r;
+  const peers = Object.keys(r.peers);
+  let html = `<section><h2>${esc(r.engine)} <small>${esc(r.browser_version)} · ${esc(r.date)}</small></h2><table><tr><th>budget</th><th>target</th><th>mycelium-sync and peers</th><th>best peer ÷ ours</th></tr>`;
+  for (const [key, what, direction] of ROWS) {
+    const v = ours[key];
+    const entries = [['mycelium-sync', v], ...peers.map((p) => [p, r.peers[p][key]])];
+    const target = r.engine === 'chromium' ? TARGETS[key] : undefined;
+    let verdict = '';
+    if (target !== undefined && typeof v === 'number') {
+      const okT = direction === 'higher' ? v >= target : v <= target;
+      verdict = `<span class="${okT ? 'pass' : 'miss'}">${direction === 'higher' ? '≥' : '≤'} ${esc(fmt(key, target))} ${okT ? 'met' : 'missed'}</span>`;
+    }
+    const ratio = r.ratio_to_best_peer ? r.ratio_to_best_peer[key] : null;
+    let ratioCell = 'n/a';
+    if (typeof ratio === 'number') {
+      const good = !PEER_ROWS.has(key) || ratio >= PEER_FACTOR;
+      ratioCell = `<span class="${good ? 'pass' : 'miss'}">${ratio.toFixed(2)}×</span><br><small>goal ≥ ${PEER_FACTOR}×</small>`;
+    }
+    html += `<tr><td><code>${esc(key)}</code><br><small>${esc(what)}</small></td><td>${verdict || '—'}</td><td>${bars(key, entries, direction)}</td><td>${ratioCell}</td></tr>`;
+  }
+  const memNote = ours.memory_100k_heap_bytes === null
+    ? `<p class="note">${esc(r.engine)} has no JS heap measurement a page or driver can read: memory is WebAssembly linear memory only, and not reported for yjs (all its data is JS heap).</p>`
+    : '<p class="note">memory = growth of every WebAssembly memory in the page + JS heap growth after GC (CDP).</p>';
+  const floor = typeof r.cold_start_page_floor_ms === 'number'
+    ? `<p class="note">cold start of the same page loading no library (the floor under every cold-start bar): ${esc(fmt('cold_start_ms', r.cold_start_page_floor_ms))}.</p>`
+    : '';
+  return `${html}</table>${memNote}${floor}<p class="note">workload: ${esc(JSON.stringify(r.workload))}</p></section>`;
+}
+
+export function renderReport({ dir, size, engines }) {
+  const sections = [];
+  for (const e of engines) {
+    const f = join(dir, `${e}.json`);
+    if (existsSync(f)) sections.push(engineSection(JSON.parse(readFileSync(f, 'utf8'))));
+    else sections.push(`<section><h2>${esc(e)}</h2><p class="note">not run (no ${esc(f.split('/').slice(-2).join('/'))})</p></section>`);
+  }
+  let sizeHtml = '<p class="note">no size.json: run npm run size</p>';
+  if (size) {
+    const entries = [['mycelium-sync (core: wasm + glue + TS)', size.core_total_gz], ['mycelium-sync + compressor', size.with_compressor_total_gz],
+      ...Object.entries(size.peers).map(([k, v]) => [k, v.gz])];
+    const okT = size.core_total_gz <= TARGETS.wasm_total_gz;
+    sizeHtml = `<table><tr><th>budget</th><th>target</th><th>gzip bytes</th></tr><tr><td><code>wasm_total_gz</code><br><small>download, gzip (measured in Node, ${esc(size.date)})</small></td><td><span class="${okT ? 'pass' : 'miss'}">≤ ${fmt('wasm_total_gz', TARGETS.wasm_total_gz)} ${okT ? 'met' : 'missed'}</span></td><td>${bars('wasm_total_gz', entries, 'lower')}</td></tr></table>`;
+  }
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mycelium-sync bench report</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+h1{font-size:1.5em}h2{margin-top:2em;border-bottom:1px solid #ddd}h2 small{font-weight:normal;color:#777;font-size:.6em}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.5em;border-bottom:1px solid #eee}
+td:nth-child(3){width:55%}.bar{display:flex;align-items:center;gap:.5em;margin:2px 0}
+.lib{width:13em;font-size:.85em;color:#555;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.track{flex:1;background:#f3f3f3;height:12px;border-radius:2px}.fill{display:block;height:12px;border-radius:2px}
+.ours{background:#2e7d32}.peer{background:#90a4ae}.best.peer{background:#546e7a}.val{width:7em;text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#2e7d32;font-weight:600}.miss{color:#c62828;font-weight:600}.note{color:#666;font-size:.85em}code{font-size:.95em}
+</style></head><body>
+<h1>mycelium-sync — budgets in the browsers</h1>
+<p class="note">Produced by <code>npm run bench</code> (bench/browser-bench.mjs). Every library ran the same workloads (bench/workloads.js) in the same browser in the same run. Targets apply in Chromium; in every engine the goal is ≥ ${PEER_FACTOR}× better than the best peer on each row. Shorter bars are better except for writes per second.</p>
+<h2>Download size</h2>${sizeHtml}
+${sections.join('\n')}
+</body></html>
+`;
+}

@@ -1,0 +1,347 @@
+// The bench workloads, one adapter per library, shared by the Node bench
+// (bench/node-bench.mjs) and the browser bench (bench/browser-bench.mjs).
+// Each adapter gets its library's module and { reps, warmup } and offers:
+//   merge()      merge_10k_ms / merge_10k_concurrent_ms: apply a delta of
+//                1,000 inserts + 10,000 mixed ops (70 % lww, 20 % counter,
+//                10 % set add) into an empty replica / into one that made
+//                10,000 concurrent ops of its own (the native bench's workloads)
+//   fill(n)      n records x 5 fields, kept alive by the caller (memory)
+//   writes(n)    n single-field writes through the public API, one call each
+//   instantiate() the first document/store after the module is loaded
+// Peers get the closest equivalent (Yjs has no counter: a number is set).
+const now = () => performance.now();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export { median };
+
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+/** The op stream shared by every library: [kind, record, value]. */
+function mixedOps(seed) {
+  const r = rng(seed);
+  const ops = [];
+  for (let i = 0; i < 10_000; i++) {
+    const id = `p${Math.floor(r() * 1000)}`;
+    const k = Math.floor(r() * 10);
+    if (k < 7) ops.push(k % 2 ? ['name', id, `name-${Math.floor(r() * 100000)}`] : ['age', id, Math.floor(r() * 100)]);
+    else if (k < 9) ops.push(['visits', id, 1]);
+    else ops.push(['tags', id, `tag${Math.floor(r() * 8)}`]);
+  }
+  return ops;
+}
+const person = (i) => ({ name: `Person ${String(i).padStart(6, '0')}`, email: `user${String(i).padStart(6, '0')}@mail.test`, age: i % 90, visits: i % 7, tags: [i % 2 ? 'admin' : 'user', i % 3 ? 'active' : 'idle'] });
+
+// --- libraries: each implements the same five workloads ------------------
+
+export async function mycelium(M, { reps, warmup }) {
+  const schema = { people: { name: 'lww', email: 'lww', age: 'lww', visits: 'counter', tags: 'set' } };
+  const open = (actor) => M.open({ schema, actor });
+  const apply = (s, ops) => {
+    const people = s.collection('people');
+    for (const [f, id, v] of ops) {
+      people.update(id, (r) => (f === 'visits' ? r.increment(f, v) : f === 'tags' ? r.add(f, v) : r.set(f, v)));
+    }
+  };
+  const inserts = async (actor) => {
+    const s = await open(actor);
+    for (let i = 0; i < 1000; i++) s.collection('people').insert({ id: `p${i}` });
+    return s;
+  };
+  return {
+    name: 'mycelium-sync',
+    async merge() {
+      const src = await inserts('0000000000001111');
+      apply(src, mixedOps(1));
+      const delta = src.deltaSince();
+      const base = await inserts('0000000000001111');
+      const other = await open('0000000000003333');
+      other.applyDelta(base.save());
+      apply(other, mixedOps(2));
+      const baseSnap = other.save();
+      const plain = [], conc = [];
+      for (let i = -warmup; i < reps; i++) {
+        const s = await open('0000000000002222');
+        let t = now();
+        s.applyDelta(delta);
+        if (i >= 0) plain.push(now() - t);
+        s.close();
+        const c = await M.open({ schema, actor: '0000000000003333', snapshot: baseSnap });
+        t = now();
+        c.applyDelta(delta);
+        if (i >= 0) conc.push(now() - t);
+        c.close();
+      }
+      return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: delta.length };
+    },
+    async fill(n) {
+      const s = await open('0000000000004444');
+      const people = s.collection('people');
+      for (let i = 0; i < n; i++) people.insert({ id: `p${i}`, ...person(i) });
+      return { keep: s, engine: () => s.memoryBytes() };
+    },
+    async writes(n) {
+      const s = await inserts('0000000000005555');
+      const people = s.collection('people');
+      const t = now();
+      for (let i = 0; i < n; i++) people.update(`p${i % 1000}`, (r) => r.set('age', i));
+      return now() - t;
+    },
+    async instantiate() {
+      const t = now();
+      await open('0000000000006666');
+      return now() - t;
+    },
+    wasm: () => M.wasmMemoryBytes(),
+  };
+}
+
+export async function yjs(Y, { reps, warmup }) {
+  const build = (clientID) => {
+    const doc = new Y.Doc();
+    doc.clientID = clientID;
+    return doc;
+  };
+  const inserts = (doc) => {
+    const people = doc.getMap('people');
+    doc.transact(() => {
+      for (let i = 0; i < 1000; i++) people.set(`p${i}`, new Y.Map());
+    });
+    return doc;
+  };
+  const apply = (doc, ops) => {
+    const people = doc.getMap('people');
+    for (const [f, id, v] of ops) {
+      const rec = people.get(id);
+      if (f === 'visits') rec.set(f, (rec.get(f) ?? 0) + v);
+      else if (f === 'tags') {
+        let arr = rec.get('tags');
+        if (!arr) rec.set('tags', (arr = new Y.Array()));
+        arr.push([v]);
+      } else rec.set(f, v);
+    }
+  };
+  return {
+    name: 'yjs',
+    async merge() {
+      const src = inserts(build(1111));
+      apply(src, mixedOps(1));
+      const update = Y.encodeStateAsUpdate(src);
+      const other = build(3333);
+      Y.applyUpdate(other, Y.encodeStateAsUpdate(inserts(build(1111))));
+      apply(other, mixedOps(2));
+      const base = Y.encodeStateAsUpdate(other);
+      const plain = [], conc = [];
+      for (let i = -warmup; i < reps; i++) {
+        const d = build(2222);
+        let t = now();
+        Y.applyUpdate(d, update);
+        if (i >= 0) plain.push(now() - t);
+        const c = build(3333);
+        Y.applyUpdate(c, base);
+        t = now();
+        Y.applyUpdate(c, update);
+        if (i >= 0) conc.push(now() - t);
+      }
+      return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: update.length };
+    },
+    async fill(n) {
+      const doc = build(4444);
+      const people = doc.getMap('people');
+      for (let start = 0; start < n; start += 1000) {
+        doc.transact(() => {
+          for (let i = start; i < Math.min(n, start + 1000); i++) {
+            const p = person(i);
+            const m = new Y.Map();
+            people.set(`p${i}`, m);
+            m.set('name', p.name);
+            m.set('email', p.email);
+            m.set('age', p.age);
+            m.set('visits', p.visits);
+            const tags = new Y.Array();
+            m.set('tags', tags);
+            tags.push(p.tags);
+          }
+        });
+      }
+      return { keep: doc };
+    },
+    async writes(n) {
+      const doc = inserts(build(5555));
+      const people = doc.getMap('people');
+      const t = now();
+      for (let i = 0; i < n; i++) people.get(`p${i % 1000}`).set('age', i);
+      return now() - t;
+    },
+    async instantiate() {
+      const t = now();
+      build(6666);
+      return now() - t;
+    },
+  };
+}
+
+export async function automerge(A, { reps, warmup }) {
+  const actor = (n) => n.toString(16).padStart(32, '0');
+  const inserts = (n) =>
+    A.change(A.init({ actor: actor(n) }), (d) => {
+      d.people = {};
+      for (let i = 0; i < 1000; i++) d.people[`p${i}`] = { visits: new A.Counter(0), tags: [] };
+    });
+  const apply = (doc, ops) => {
+    for (const [f, id, v] of ops) {
+      doc = A.change(doc, (d) => {
+        const rec = d.people[id];
+        if (f === 'visits') rec.visits.increment(v);
+        else if (f === 'tags') rec.tags.push(v);
+        else rec[f] = v;
+      });
+    }
+    return doc;
+  };
+  return {
+    name: '@automerge/automerge',
+    async merge() {
+      const base0 = inserts(0x1111);
+      const src = apply(A.clone(base0), mixedOps(1));
+      const changes = A.getChanges(base0, src);
+      const full = A.save(src);
+      const other = apply(A.clone(base0, { actor: actor(0x3333) }), mixedOps(2));
+      const plain = [], conc = [];
+      for (let i = -warmup; i < reps; i++) {
+        let t = now();
+        A.loadIncremental(A.init({ actor: actor(0x2222) }), full);
+        if (i >= 0) plain.push(now() - t);
+        const c = A.clone(other);
+        t = now();
+        A.applyChanges(c, changes);
+        if (i >= 0) conc.push(now() - t);
+      }
+      return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: full.length };
+    },
+    async fill(n) {
+      let doc = A.change(A.init({ actor: actor(0x4444) }), (d) => {
+        d.people = {};
+      });
+      for (let start = 0; start < n; start += 1000) {
+        doc = A.change(doc, (d) => {
+          for (let i = start; i < Math.min(n, start + 1000); i++) {
+            const p = person(i);
+            d.people[`p${i}`] = { ...p, visits: new A.Counter(p.visits) };
+          }
+        });
+      }
+      return { keep: doc };
+    },
+    async writes(n) {
+      let doc = inserts(0x5555);
+      const t = now();
+      for (let i = 0; i < n; i++) {
+        doc = A.change(doc, (d) => {
+          d.people[`p${i % 1000}`].age = i;
+        });
+      }
+      return now() - t;
+    },
+    async instantiate() {
+      const t = now();
+      A.init();
+      return now() - t;
+    },
+  };
+}
+
+export async function loro(L, { reps, warmup, wasmMemory }) {
+  const { LoroDoc, LoroMap, LoroCounter, LoroList } = L;
+  const build = (peer) => {
+    const doc = new LoroDoc();
+    doc.setPeerId(BigInt(peer));
+    return doc;
+  };
+  const inserts = (doc) => {
+    const people = doc.getMap('people');
+    for (let i = 0; i < 1000; i++) {
+      const m = people.setContainer(`p${i}`, new LoroMap());
+      m.setContainer('visits', new LoroCounter());
+      m.setContainer('tags', new LoroList());
+    }
+    doc.commit();
+    return doc;
+  };
+  const apply = (doc, ops) => {
+    const people = doc.getMap('people');
+    for (const [f, id, v] of ops) {
+      const rec = people.get(id);
+      if (f === 'visits') rec.get('visits').increment(v);
+      else if (f === 'tags') rec.get('tags').push(v);
+      else rec.set(f, v);
+      doc.commit();
+    }
+  };
+  return {
+    name: 'loro-crdt',
+    async merge() {
+      const src = inserts(build(0x1111));
+      apply(src, mixedOps(1));
+      const update = src.export({ mode: 'update' });
+      const other = build(0x3333);
+      other.import(inserts(build(0x1111)).export({ mode: 'update' }));
+      apply(other, mixedOps(2));
+      const base = other.export({ mode: 'snapshot' });
+      const plain = [], conc = [];
+      for (let i = -warmup; i < reps; i++) {
+        const d = build(0x2222);
+        let t = now();
+        d.import(update);
+        if (i >= 0) plain.push(now() - t);
+        const c = build(0x3333);
+        c.import(base);
+        t = now();
+        c.import(update);
+        if (i >= 0) conc.push(now() - t);
+      }
+      return { merge_10k_ms: median(plain), merge_10k_concurrent_ms: median(conc), delta_bytes: update.length };
+    },
+    async fill(n) {
+      const doc = build(0x4444);
+      const people = doc.getMap('people');
+      for (let i = 0; i < n; i++) {
+        const p = person(i);
+        const m = people.setContainer(`p${i}`, new LoroMap());
+        m.set('name', p.name);
+        m.set('email', p.email);
+        m.set('age', p.age);
+        m.setContainer('visits', new LoroCounter()).increment(p.visits);
+        const tags = m.setContainer('tags', new LoroList());
+        for (const t of p.tags) tags.push(t);
+        if (i % 1000 === 999) doc.commit();
+      }
+      doc.commit();
+      return { keep: doc };
+    },
+    async writes(n) {
+      const doc = inserts(build(0x5555));
+      const people = doc.getMap('people');
+      const t = now();
+      for (let i = 0; i < n; i++) {
+        people.get(`p${i % 1000}`).set('age', i);
+        doc.commit();
+      }
+      return now() - t;
+    },
+    async instantiate() {
+      const t = now();
+      build(0x6666);
+      return now() - t;
+    },
+    wasm: wasmMemory,
+  };
+}
+
+export const ADAPTERS = { mycelium, yjs, automerge, loro };
