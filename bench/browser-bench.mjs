@@ -39,7 +39,7 @@ const LIBS = ['mycelium', 'yjs', 'automerge', 'loro'];
 const NAMES = { mycelium: 'mycelium-sync', yjs: 'yjs', automerge: '@automerge/automerge', loro: 'loro-crdt' };
 const W = smoke
   ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1 }
-  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 5)) };
+  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)) };
 const outDir = smoke ? join(root, 'build/bench-smoke') : join(root, 'bench/results');
 const reportPath = smoke ? join(outDir, 'report.html') : join(root, 'bench/report.html');
 

@@ -2,17 +2,8 @@
 // build, the peers from bundles that bench/browser-bench.mjs builds into
 // build/bench/ (each compiles its wasm by streaming, as ours does).
 export async function loadLib(name) {
-  if (name === 'none') return null;
   if (name === 'mycelium') return import('/dist/index.js');
   if (name === 'yjs' || name === 'automerge' || name === 'loro') return (await import(`/build/bench/${name}.js`)).load();
   throw new Error(`unknown library ${name}`);
 }
 
-/** An empty document or store: what cold start waits for. */
-export async function firstDocument(name, lib) {
-  if (name === 'none') return null;
-  if (name === 'mycelium') return lib.open({ schema: { people: { name: 'lww', email: 'lww', age: 'lww', visits: 'counter', tags: 'set' } } });
-  if (name === 'yjs') return new lib.Doc();
-  if (name === 'automerge') return lib.init();
-  return new lib.LoroDoc();
-}
