@@ -11,10 +11,15 @@
 //                       (Chromium, over CDP; Firefox and WebKit: wasm only)
 //   cold_start_ms       navigation start -> library loaded and an empty
 //                       document ready, fresh context each sample (empty cache)
-//   local_writes_per_sec  100,000 single-field writes, one API call each
+//   local_writes_per_sec  100,000 single-field writes, one API call each (a
+//                       library that needs more than ~10 s gets fewer)
 //   wasm_total_gz       from npm run size (gzip of the download)
 //
-//   node bench/browser-bench.mjs [--engines chromium,firefox] [--smoke]
+// chromium-cpu4x is Chromium with the CPU throttled 4x through CDP
+// (Emulation.setCPUThrottlingRate), DESIGN.md's stand-in for a mid-range
+// phone; the budgets must hold there too.
+//
+//   node bench/browser-bench.mjs [--engines chromium,chromium-cpu4x,firefox,webkit] [--smoke]
 // --smoke: Chromium, tiny workloads, results under build/bench-smoke/, and a
 // check that every figure is a real number (run by npm test).
 import { spawnSync } from 'node:child_process';
@@ -22,7 +27,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENGINES, launch } from '../scripts/browsers.mjs';
+import { launch } from '../scripts/browsers.mjs';
 import { serve } from '../scripts/static-server.mjs';
 import { median } from './workloads.js';
 import { renderReport, TARGETS } from './report.mjs';
@@ -34,7 +39,10 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const smoke = args.includes('--smoke');
-const engines = opt('--engines', smoke ? 'chromium' : ENGINES.join(',')).split(',').filter(Boolean);
+const PROFILES = ['chromium', 'chromium-cpu4x', 'firefox', 'webkit'];
+const engines = opt('--engines', smoke ? 'chromium' : PROFILES.join(',')).split(',').filter(Boolean);
+const browserOf = (profile) => (profile === 'chromium-cpu4x' ? 'chromium' : profile);
+const throttleOf = (profile) => (profile === 'chromium-cpu4x' ? 4 : 1);
 const LIBS = ['mycelium', 'yjs', 'automerge', 'loro'];
 const NAMES = { mycelium: 'mycelium-sync', yjs: 'yjs', automerge: '@automerge/automerge', loro: 'loro-crdt' };
 const W = smoke
@@ -91,18 +99,18 @@ async function heapUsed(page) {
 }
 
 /** A fresh context with the bench page, the library loaded. */
-async function benchPage(browser, lib) {
+async function benchPage(browser, lib, cpuThrottle) {
   const context = await browser.newContext();
-  const page = await context.newPage(url('/bench/browser/bench.html'));
+  const page = await context.newPage(url('/bench/browser/bench.html'), { cpuThrottle });
   await page.evaluate(READY);
   await page.evaluate(([name, opts]) => window.__bench.load(name, opts), [lib, { reps: W.reps, warmup: W.warmup }]);
   return { context, page };
 }
 
 /** One cold start: a fresh context (empty cache) navigates to cold.html. */
-async function coldStart(browser, lib) {
+async function coldStart(browser, lib, cpuThrottle) {
   const context = await browser.newContext();
-  const page = await context.newPage(url(`/bench/browser/cold.html?lib=${lib}`));
+  const page = await context.newPage(url(`/bench/browser/cold.html?lib=${lib}`), { cpuThrottle });
   const r = await page.evaluate(async () => {
     for (let k = 0; k < 3000 && !window.__cold; k++) await new Promise((res) => setTimeout(res, 5));
     return window.__cold;
@@ -112,21 +120,26 @@ async function coldStart(browser, lib) {
   return r;
 }
 
-async function measure(browser, lib) {
+async function measure(browser, lib, cpuThrottle) {
   const out = {};
   {
-    const { context, page } = await benchPage(browser, lib);
+    const { context, page } = await benchPage(browser, lib, cpuThrottle);
     const merge = await page.evaluate(() => window.__bench.merge());
     out.merge_10k_ms = merge.merge_10k_ms;
     out.merge_10k_concurrent_ms = merge.merge_10k_concurrent_ms;
     out.merge_delta_bytes = merge.delta_bytes;
-    await page.evaluate((n) => window.__bench.writes(n), Math.min(10_000, W.writes)); // warm up
-    const ms = await page.evaluate((n) => window.__bench.writes(n), W.writes);
-    out.local_writes_per_sec = Math.round(W.writes / (ms / 1000));
+    // Warm up, and size the run: a library slower than ~10,000 writes/s
+    // (automerge: one change per write) gets as many writes as fit in ~10 s.
+    const probeMs = await page.evaluate((n) => window.__bench.writes(n), Math.min(2_000, W.writes));
+    if (probeMs * 5 < 2_000) await page.evaluate((k) => window.__bench.writes(k), Math.min(10_000, W.writes)); // tier-up
+    const n = Math.max(Math.min(2_000, W.writes), Math.min(W.writes, Math.round((10_000 / Math.max(probeMs, 1e-3)) * 2_000)));
+    const ms = await page.evaluate((k) => window.__bench.writes(k), n);
+    out.local_writes_per_sec = Math.round(n / (ms / 1000));
+    out.local_writes_n = n;
     await context.close();
   }
   {
-    const { context, page } = await benchPage(browser, lib);
+    const { context, page } = await benchPage(browser, lib, cpuThrottle);
     const heap0 = await heapUsed(page);
     const wasm0 = await page.evaluate(() => window.__bench.wasmBytes());
     await page.evaluate((n) => window.__bench.fill(n), W.records);
@@ -151,19 +164,20 @@ mkdirSync(outDir, { recursive: true });
 let bad = 0;
 for (const engine of engines) {
   const t0 = performance.now();
-  const browser = await launch(engine, { chromiumArgs: ['--enable-blink-features=ForceEagerMeasureMemory'] });
+  const browser = await launch(browserOf(engine));
+  const cpu = throttleOf(engine);
   const results = {};
   for (const lib of LIBS) {
     process.stderr.write(`bench ${engine}: ${NAMES[lib]}…\n`);
-    results[NAMES[lib]] = await measure(browser, lib);
+    results[NAMES[lib]] = await measure(browser, lib, cpu);
   }
   // Cold starts round-robin over the libraries, after one unmeasured start
   // (the browser's first context also starts its helper processes).
   process.stderr.write(`bench ${engine}: cold starts…\n`);
-  await coldStart(browser, 'yjs');
+  await coldStart(browser, 'yjs', cpu);
   // 'none': the same page loading no library, the floor every row stands on.
   const cold = Object.fromEntries([...LIBS, 'none'].map((l) => [l, []]));
-  for (let i = 0; i < W.cold; i++) for (const lib of [...LIBS, 'none']) cold[lib].push(await coldStart(browser, lib));
+  for (let i = 0; i < W.cold; i++) for (const lib of [...LIBS, 'none']) cold[lib].push(await coldStart(browser, lib, cpu));
   const pageFloorMs = median(cold.none.map((c) => c.ms));
   for (const lib of LIBS) {
     results[NAMES[lib]].cold_start_ms = median(cold[lib].map((c) => c.ms));
@@ -179,7 +193,7 @@ for (const engine of engines) {
     const vals = peers.map((p) => results[p][k]).filter((v) => typeof v === 'number');
     const best = vals.length === 0 ? null : higher.has(k) ? Math.max(...vals) : Math.min(...vals);
     ratios[k] = best === null || typeof ours[k] !== 'number' ? null : higher.has(k) ? ours[k] / best : best / ours[k];
-    const target = engine === 'chromium' && TARGETS[k] !== undefined ? `≤ ${fmt(k, TARGETS[k])}` : '';
+    const target = browserOf(engine) === 'chromium' && TARGETS[k] !== undefined ? `≤ ${fmt(k, TARGETS[k])}` : '';
     console.log(`${k.padEnd(26)}${['mycelium-sync', ...peers].map((p) => fmt(k, results[p][k]).padStart(22)).join('')}  ${ratios[k] === null ? 'n/a' : `${ratios[k].toFixed(2)}x`}  ${target}`);
     if (smoke) {
       for (const p of ['mycelium-sync', ...peers]) {
@@ -195,6 +209,7 @@ for (const engine of engines) {
     date: new Date().toISOString(),
     engine,
     browser_version: browser.version,
+    cpu_throttle: cpu,
     workload: W,
     wasm_total_gz: size ? size.core_total_gz : null,
     ...Object.fromEntries(KEYS.map((k) => [k, ours[k]])),
@@ -210,7 +225,7 @@ for (const engine of engines) {
 }
 await server.close();
 
-writeFileSync(reportPath, renderReport({ dir: outDir, size, engines: ENGINES }));
+writeFileSync(reportPath, renderReport({ dir: outDir, size, engines: smoke ? engines : PROFILES }));
 console.log(`wrote ${reportPath.slice(root.length + 1)} (open it in a browser)`);
 if (smoke) {
   const html = readFileSync(reportPath, 'utf8');

@@ -2,7 +2,7 @@
 // browser test suite and the browser bench:
 //   launch(engine) -> Browser { engine, version, newContext(), close() }
 //   Context { newPage(url), close() }      a fresh profile: no cache, no storage
-//   Page { evaluate(fn, arg), goto(url), cdp(), close() }
+//   Page { evaluate(fn, arg), goto(url), cdp(), kill(), close() }; newPage(url, { cpuThrottle }) on Chromium
 // evaluate(fn, arg) sends fn's source and a JSON argument and returns the
 // JSON result of its promise, in every engine.
 //   chromium  Debian's Chromium through playwright-core (CDP)
@@ -67,10 +67,17 @@ function playwrightBrowser(engine, browser) {
     async newContext() {
       const context = await browser.newContext();
       return {
-        async newPage(url) {
+        /** cpuThrottle (Chromium): slow the page's CPU this many times (CDP), from before the navigation. */
+        async newPage(url, { cpuThrottle = 1 } = {}) {
           const page = await context.newPage();
           const pageErrors = [];
           page.on('pageerror', (e) => pageErrors.push(String(e)));
+          if (cpuThrottle !== 1) {
+            if (engine !== 'chromium') throw new Error(`CPU throttling is not available in ${engine}`);
+            // The override lasts while this session stays attached: as long as the page.
+            const session = await context.newCDPSession(page);
+            await session.send('Emulation.setCPUThrottlingRate', { rate: cpuThrottle });
+          }
           if (url) await page.goto(url);
           return {
             goto: (u) => page.goto(u).then(() => undefined),
@@ -78,6 +85,16 @@ function playwrightBrowser(engine, browser) {
             cdp: engine === 'chromium' ? () => context.newCDPSession(page) : null,
             errors: () => pageErrors.splice(0),
             close: () => page.close(),
+            // Ends the page abruptly: Chromium crashes its renderer (CDP
+            // Page.crash); Firefox closes the tab without unload handlers.
+            async kill() {
+              if (engine === 'chromium') {
+                const cdp = await context.newCDPSession(page);
+                void cdp.send('Page.crash').catch(() => undefined);
+                await new Promise((r) => setTimeout(r, 50));
+              }
+              await page.close({ runBeforeUnload: false }).catch(() => undefined);
+            },
           };
         },
         close: () => context.close(),
@@ -142,35 +159,78 @@ async function webkitBrowser() {
   let main = await webkitSession();
   const version = (await main.driver.getCapabilities()).get('browserVersion') ?? '';
   const contexts = new Set();
-  const makeContext = (session) => ({
-    async newPage(url) {
-      // One window per context: a new page is the same window, navigated.
-      const page = {
-        goto: (u) => session.driver.get(u),
-        async evaluate(fn, arg) {
-          const r = await session.driver.executeAsyncScript(WEBKIT_EVAL, fn.toString(), arg === undefined ? null : arg);
-          if (!r || !r.ok) throw new Error(r ? r.error : 'no result from the page');
-          return r.value;
-        },
-        cdp: null,
-        errors: () => [],
-        close: () => session.driver.get('about:blank'),
-      };
-      if (url) await page.goto(url);
-      return page;
-    },
-    async close() {
-      if (session === main) return;
-      contexts.delete(session);
-      await session.quit();
-    },
-  });
+  const makeContext = (session) => {
+    // Several pages of one context are windows of its session; the driver
+    // talks to one window at a time, so every command switches first and
+    // commands are serialized. A page's evaluate() holds the driver until its
+    // promise settles: start long work and poll, as TOOLCHAIN.md says.
+    let queue = Promise.resolve();
+    let current = null;
+    let firstFree = true;
+    const serial = (handle, f) => {
+      const run = queue.then(async () => {
+        if (current !== handle) {
+          await session.driver.switchTo().window(handle);
+          current = handle;
+        }
+        return f();
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    };
+    return {
+      async newPage(url) {
+        let handle;
+        if (firstFree) {
+          firstFree = false;
+          handle = await session.driver.getWindowHandle();
+        } else {
+          await queue;
+          await session.driver.switchTo().newWindow('tab');
+          handle = await session.driver.getWindowHandle();
+        }
+        current = handle;
+        const page = {
+          goto: (u) => serial(handle, () => session.driver.get(u)),
+          evaluate: (fn, arg) =>
+            serial(handle, async () => {
+              const r = await session.driver.executeAsyncScript(WEBKIT_EVAL, fn.toString(), arg === undefined ? null : arg);
+              if (!r || !r.ok) throw new Error(r ? r.error : 'no result from the page');
+              return r.value;
+            }),
+          cdp: null,
+          errors: () => [],
+          // WebKit: the window is closed (or, if it is the last, navigated away) mid-work.
+          kill: () => page.close(),
+          async close() {
+            const handles = await serial(handle, () => session.driver.getAllWindowHandles());
+            if (handles.length > 1) {
+              await serial(handle, () => session.driver.close());
+              current = null;
+            } else {
+              // The session's last window stays, blank, for the next page.
+              await serial(handle, () => session.driver.get('about:blank'));
+              firstFree = true;
+            }
+          },
+        };
+        if (url) await page.goto(url);
+        return page;
+      },
+      async close() {
+        if (session === main) return;
+        contexts.delete(session);
+        await session.quit();
+      },
+    };
+  };
+  const mainContext = makeContext(main);
   return {
     engine: 'webkit',
     version,
     // The first context is the session launched above; later ones are new
     // driver processes, closed with their context.
-    mainContext: () => makeContext(main),
+    mainContext: () => mainContext,
     async newContext() {
       const session = await webkitSession();
       contexts.add(session);
