@@ -2,8 +2,18 @@
 import { MyceliumError } from './errors.js';
 import type { LoadInfo, LoadOptions } from './loader.js';
 import { loadEngine } from './loader.js';
+import type { Migration } from './persistence.js';
+import { openPersisted } from './persistence.js';
 import type { Schema } from './schema.js';
+import type { StorageAdapter } from './storage.js';
 import { Store } from './store.js';
+
+let defaultStorage: (() => StorageAdapter) | null = null;
+
+/** @internal The entry point's storage for persist: true (IndexedDB in browsers, files in Node). */
+export function setDefaultStorage(factory: () => StorageAdapter): void {
+  defaultStorage = factory;
+}
 
 export interface OpenOptions<S extends Schema> extends LoadOptions {
   /** Collections, each a map of field name to kind. */
@@ -17,10 +27,23 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
   /** Start from a snapshot made by save(). */
   snapshot?: Uint8Array;
   /**
-   * Persistence (IndexedDB) is not part of this version: `true` is refused
-   * rather than ignored, so no app believes its data is stored when it is not.
+   * Keep the store's data: `true` uses IndexedDB in browsers (one database
+   * per store name) and files under ./.mycelium in Node; or pass an adapter
+   * (indexedDBStorage(), fileStorage(dir), memoryStorage(), your own).
+   * open() resolves once the stored data is loaded.
    */
-  persist?: false;
+  persist?: boolean | StorageAdapter;
+  /** With persist: open what is readable of damaged stored data instead of failing; store.recovered lists what was skipped. */
+  recover?: boolean;
+  /** With persist: needed when a field's kind changed since the data was stored (see Migration). */
+  migrate?: Migration;
+  /** With persist: compact the log once it holds more than this many bytes and more than the snapshot (default 64 KiB). */
+  compactAfterBytes?: number;
+}
+
+function isAdapter(x: unknown): x is StorageAdapter {
+  const a = x as Partial<StorageAdapter> | null;
+  return typeof a === 'object' && a !== null && ['load', 'setMeta', 'append', 'compact', 'clear', 'close'].every((k) => typeof (a as Record<string, unknown>)[k] === 'function');
 }
 
 /** Opens a store: loads the engine on first use, then creates the replica. */
@@ -28,11 +51,18 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   if (typeof options !== 'object' || options === null || typeof options.schema !== 'object' || options.schema === null) {
     throw new MyceliumError('invalid_argument', 'open() takes { schema, ... }');
   }
-  if ((options as { persist?: unknown }).persist) {
-    throw new MyceliumError('invalid_argument', 'persist: true is not available in this version of mycelium-sync (no storage adapter yet)');
+  const persist: unknown = options.persist;
+  if (persist !== undefined && persist !== false && persist !== true && !isAdapter(persist)) {
+    throw new MyceliumError('invalid_argument', 'persist is true, false or a storage adapter');
+  }
+  if (persist && options.snapshot !== undefined) {
+    throw new MyceliumError('invalid_argument', 'a persisted store starts from its stored data, not from a snapshot: applyDelta(snapshot) after open()');
   }
   const engine = await loadEngine(options);
-  return new Store<S>(engine, options);
+  if (!persist) return new Store<S>(engine, options);
+  if (persist === true && !defaultStorage) throw new MyceliumError('storage_unavailable', 'no default storage on this platform: pass persist: <adapter>');
+  const adapter = persist === true ? defaultStorage!() : persist;
+  return openPersisted(engine, options, adapter, persist === true);
 }
 
 /** Opens a store from a snapshot (save()): open({ ...options, snapshot }). */

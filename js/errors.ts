@@ -10,7 +10,10 @@ export type ErrorCode =
   | 'schema_mismatch'
   | 'limit_exceeded'
   | 'closed'
-  | 'load_failed';
+  | 'load_failed'
+  | 'quota_exceeded'
+  | 'storage_unavailable'
+  | 'storage_failed';
 
 const ENGINE_CODES: readonly ErrorCode[] = [
   'invalid_argument',

@@ -91,6 +91,23 @@ export interface CollectionHost {
   count(c: CollectionInfo): number;
 }
 
+/** Something that open({ recover: true }) skipped because it could not be read. */
+export interface RecoveryIssue {
+  /** 'snapshot' or 'log entry N'. */
+  readonly what: string;
+  readonly error: MyceliumError;
+}
+
+/** @internal What persistence (persistence.ts) hears from its store. */
+export interface PersistenceHooks {
+  /** The state changed (a local write or a joined delta). */
+  changed(): void;
+  /** Resolves when every change so far is durable. */
+  flush(): Promise<void>;
+  /** The store is closing: last chance to read its state. */
+  closing(): void;
+}
+
 type CollectionsOf<S extends Schema> = { [N in keyof S & string]: Collection<S[N]> };
 
 export class Store<S extends Schema = Schema> {
@@ -111,6 +128,8 @@ export class Store<S extends Schema = Schema> {
   readonly #changes: ChangeQueue;
   readonly #collections = new Map<string, Collection<Fields>>();
   readonly #errorListeners = new Set<(error: MyceliumError) => void>();
+  #persistence: PersistenceHooks | null = null;
+  #recovered: readonly RecoveryIssue[] = [];
   #handle: number;
 
   /** @internal Use open(). */
@@ -189,6 +208,7 @@ export class Store<S extends Schema = Schema> {
     const r = this.#io.check(this.#core.apply(h, this.#io.send(bytes), capture));
     if (capture && r === 0) this.#remoteChanges(h);
     if (held > 0 && r === 0) this.#reportDropped(h);
+    if (r === 0 && this.#persistence) this.#persistence.changed();
     return OUTCOMES[r]!;
   }
 
@@ -203,10 +223,17 @@ export class Store<S extends Schema = Schema> {
     return this.#compress(this.#io.out(this.#core.save(h)).slice());
   }
 
-  /** Resolves when the changes made so far have been delivered to subscribers. */
+  /**
+   * Resolves when the changes made so far have been delivered to
+   * subscribers and, for a persisted store, are durable (their storage
+   * transaction has committed). Rejects with the storage error
+   * (quota_exceeded, storage_failed) when a write failed; the changes stay
+   * in memory and the next flush() tries again.
+   */
   flush(): Promise<void> {
     this.#h();
-    return this.#changes.flushed();
+    const delivered = this.#changes.flushed();
+    return this.#persistence ? Promise.all([delivered, this.#persistence.flush()]).then(() => undefined) : delivered;
   }
 
   /** Bytes of engine memory the store's state holds. */
@@ -214,15 +241,20 @@ export class Store<S extends Schema = Schema> {
     return this.#core.memory(this.#h());
   }
 
-  /** Errors that happen outside a call: a held delta that turned out invalid when its turn came. */
+  /** Errors that happen outside a call: a held delta that turned out invalid when its turn came, a failed background write to storage. */
   onError(listener: (error: MyceliumError) => void): () => void {
     this.#errorListeners.add(listener);
     return () => this.#errorListeners.delete(listener);
   }
 
-  /** Frees the engine memory. Further calls throw MyceliumError('closed'). */
+  /**
+   * Frees the engine memory. Further calls throw MyceliumError('closed'). A
+   * persisted store hands its last unwritten changes to storage first; await
+   * flush() before close() to know they are durable.
+   */
   close(): void {
     if (this.#handle < 0) return;
+    if (this.#persistence) this.#persistence.closing();
     registry.unregister(this);
     this.#core.close(this.#handle);
     this.#handle = -1;
@@ -269,6 +301,28 @@ export class Store<S extends Schema = Schema> {
   /** @internal Runs a batch: all of it, or (for a bad op) none of it. */
   commit(w: ByteWriter): void {
     this.#io.check(this.#core._myc_write(this.#handle, this.#io.send(w.bytes())));
+    if (this.#persistence) this.#persistence.changed();
+  }
+
+  /** @internal Connects persistence; one per store. */
+  attachPersistence(hooks: PersistenceHooks, recovered: readonly RecoveryIssue[]): void {
+    this.#persistence = hooks;
+    this.#recovered = recovered;
+  }
+
+  /** True when the store keeps its data in a storage adapter (open({ persist })). */
+  get persisted(): boolean {
+    return this.#persistence !== null;
+  }
+
+  /** What open({ recover: true }) skipped as unreadable ([] when nothing was). */
+  get recovered(): readonly RecoveryIssue[] {
+    return this.#recovered;
+  }
+
+  /** @internal Reports an error that no call can throw (a failed background write). */
+  reportError(error: MyceliumError): void {
+    for (const l of this.#errorListeners) l(error);
   }
 
   /** @internal */

@@ -132,7 +132,8 @@ async function runHostFile(state, file) {
   await probe.evaluate(READY);
   for (const t of mod.tests) {
     if (grep && !`${file} ${t.name}`.includes(grep)) continue;
-    const lacks = await probe.evaluate((needs) => window.__myc.missing(needs), t.needs ?? []);
+    // A test can need a driver feature an engine's driver lacks (CDP).
+    const lacks = t.unavailableIn && t.unavailableIn[engine] ? [t.unavailableIn[engine]] : await probe.evaluate((needs) => window.__myc.missing(needs), t.needs ?? []);
     if (lacks.length > 0) {
       report(engine, file, t.name, { status: 'unavailable', missing: lacks });
       continue;
@@ -147,6 +148,12 @@ async function runHostFile(state, file) {
         opened.push(context);
         const page = await context.newPage(`${server.url}${path}`);
         return page;
+      },
+      /** A new browser context whose pages (tabs) share storage: newPage(path). */
+      async newContext() {
+        const context = await state.browser.newContext();
+        opened.push(context);
+        return { newPage: (path) => context.newPage(`${server.url}${path}`) };
       },
     };
     const start = performance.now();

@@ -286,8 +286,25 @@ describe('lifetime', () => {
     expect(b.closed).toBe(true);
   });
 
-  it('refuses persist: true instead of silently not persisting', async () => {
-    await expect(open({ schema: todoSchema, persist: true as any })).rejects.toMatchObject({ code: 'invalid_argument' });
+  it('persist: true in Node keeps the store under ./.mycelium/<name>', async () => {
+    const { mkdtempSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'myc-cwd-'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const a = await open({ name: 'default-storage', schema: todoSchema, persist: true });
+      a.collection('notes').insert({ id: 'n', body: 'on disk' });
+      await a.flush();
+      a.close();
+      expect(existsSync(join(dir, '.mycelium', 'default-storage', 'log.bin'))).toBe(true);
+      const b = await open({ name: 'default-storage', schema: todoSchema, persist: true });
+      expect(b.collection('notes').get('n')!.body).toBe('on disk');
+      b.close();
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('applyDelta takes a snapshot too (a delta since the empty version)', async () => {

@@ -113,7 +113,7 @@ test('bad options: schema, actor, version', async () => {
   await rejectsCode(open({ schema: { t: { f: 'nope' } } }), 'invalid_argument', 'unknown kind');
   await rejectsCode(open({ schema: { t: { id: 'lww' } } }), 'invalid_argument', 'field named id');
   await rejectsCode(open({ schema: todoSchema, actor: 'XYZ' }), 'invalid_argument', 'bad actor');
-  await rejectsCode(open({ schema: todoSchema, persist: true }), 'invalid_argument', 'persist');
+  await rejectsCode(open({ schema: todoSchema, persist: 'yes' }), 'invalid_argument', 'persist');
   await rejectsCode(open(), 'invalid_argument', 'no options');
   const { a } = await pair();
   throwsCode(() => a.deltaSince({ zz: 1 }), 'invalid_argument');

@@ -1,0 +1,318 @@
+// Persistence: a store kept in a StorageAdapter (DESIGN.md, Persistence).
+// open() loads the snapshot and the log and is ready only then. Changes
+// (local writes and joined deltas) are written as one delta blob per task:
+// deltaSince(what storage already has), appended in one transaction; flush()
+// resolves when that transaction has committed. When the log outgrows the
+// snapshot, compaction folds it into a new snapshot in one atomic write.
+// Tabs of one origin with the same store share each committed blob through
+// a BroadcastChannel, so they see each other's changes live and never write
+// them twice. Each open() is its own actor unless the app gives one.
+import { MyceliumError } from './errors.js';
+import type { Engine } from './loader.js';
+import type { Kind, Schema } from './schema.js';
+import type { StorageAdapter, StoredMeta } from './storage.js';
+import { STORAGE_FORMAT } from './storage.js';
+import type { RecoveryIssue, StoreInit } from './store.js';
+import { Store } from './store.js';
+import type { Version } from './version.js';
+
+/** Rewrites one record of the stored data for a changed schema; null drops it. */
+export type Migration = (collection: string, record: { readonly id: string; readonly [field: string]: unknown }) => Record<string, unknown> | null;
+
+export interface PersistInit extends StoreInit {
+  /** Open what is readable of damaged stored data instead of failing; see Store.recovered. */
+  readonly recover?: boolean;
+  /**
+   * Needed when a field's kind changed since the data was stored: every
+   * record of the old data goes through it and is written anew, as this
+   * replica's writes, under the new schema.
+   */
+  readonly migrate?: Migration;
+  /** Compact when the log holds more than this many bytes and more than the snapshot (default 64 KiB). */
+  readonly compactAfterBytes?: number;
+}
+
+
+function covers(a: Version, b: Version): boolean {
+  for (const [actor, seq] of Object.entries(b)) if ((a[actor] ?? 0) < seq) return false;
+  return true;
+}
+
+function join(a: Version, b: Version): Version {
+  const out: Record<string, number> = { ...a };
+  for (const [actor, seq] of Object.entries(b)) if ((out[actor] ?? 0) < seq) out[actor] = seq;
+  return out;
+}
+
+/** Fields whose kind differs between the stored schema and the app's. */
+function kindChanges(stored: Schema, wanted: Schema): string[] {
+  const out: string[] = [];
+  for (const [c, fields] of Object.entries(wanted)) {
+    const old = stored[c];
+    if (!old) continue;
+    for (const [f, kind] of Object.entries(fields)) {
+      const was: Kind | undefined = old[f];
+      if (was !== undefined && was !== kind) out.push(`${c}.${f} was ${was}, is now ${kind}`);
+    }
+  }
+  return out;
+}
+
+function sameSchema(a: Schema, b: Schema): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+interface BlobMessage {
+  readonly type: 'blob';
+  readonly from: string;
+  readonly blob: Uint8Array;
+  readonly version: Version;
+}
+
+class Persister {
+  /** What storage holds for sure: nothing outside it needs writing. */
+  private persisted: Version;
+  /** What the other tabs have been sent or sent us: nothing outside it needs broadcasting. */
+  private told: Version;
+  private scheduled = false;
+  private chain: Promise<void> = Promise.resolve();
+  private logBytes: number;
+  private snapshotBytes: number;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly adapter: StorageAdapter,
+    private readonly ownsAdapter: boolean,
+    private readonly channel: BroadcastChannel | null,
+    private readonly init: PersistInit,
+    loaded: { logBytes: number; snapshotBytes: number },
+  ) {
+    this.persisted = store.version();
+    this.told = this.persisted;
+    this.logBytes = loaded.logBytes;
+    this.snapshotBytes = loaded.snapshotBytes;
+  }
+
+  changed(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    // One blob per task: every write of this synchronous run goes together.
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.write();
+    });
+  }
+
+  /** Queues a write of everything not yet persisted; resolves when it committed. */
+  private write(): Promise<void> {
+    if (this.closed) return this.chain;
+    const next = this.chain.then(() => this.writeNow());
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(): Promise<void> {
+    if (this.store.closed) return;
+    const version = this.store.version();
+    if (covers(this.persisted, version)) return;
+    const blob = this.store.deltaSince(this.persisted);
+    try {
+      await this.adapter.append(this.store.name, [blob]);
+    } catch (e) {
+      const err = e instanceof MyceliumError ? e : new MyceliumError('storage_failed', String(e));
+      this.store.reportError(err);
+      throw err;
+    }
+    this.persisted = join(this.persisted, version);
+    this.logBytes += blob.length;
+    this.tell(blob, version);
+    if (this.logBytes > Math.max(this.init.compactAfterBytes ?? 64 * 1024, this.snapshotBytes)) await this.compactNow();
+  }
+
+  /**
+   * Folds the whole log (this tab's and others') into a new snapshot. With
+   * `replaceWith`, the log is old data a migration has rewritten: it is
+   * dropped, and the meta record replaced, in the same atomic write.
+   */
+  async compactNow(replaceWith?: StoredMeta): Promise<number> {
+    let version: Version = {};
+    let size = 0;
+    const folded = await this.adapter.compact(
+      this.store.name,
+      (log, stored) => {
+        // The stored snapshot may hold another tab's changes this tab has not
+        // heard of yet: the new one must include it, not replace it.
+        for (const blob of replaceWith ? [] : stored ? [stored, ...log] : log) {
+          try {
+            this.store.applyDelta(blob);
+          } catch (e) {
+            // Kept only in recover mode, where open() skipped it already.
+            if (!this.init.recover) throw e;
+          }
+        }
+        const snapshot = this.store.save();
+        version = this.store.version();
+        size = snapshot.length;
+        return snapshot;
+      },
+      replaceWith,
+    );
+    this.persisted = join(this.persisted, version);
+    this.logBytes = 0;
+    this.snapshotBytes = size;
+    // Changes that reached storage through the snapshot, not the log, still
+    // have to reach the other tabs.
+    if (!this.store.closed && !covers(this.told, version)) this.tell(this.store.deltaSince(this.told), version);
+    return folded;
+  }
+
+  private tell(blob: Uint8Array, version: Version): void {
+    this.told = join(this.told, version);
+    this.channel?.postMessage({ type: 'blob', from: this.store.actor, blob, version } satisfies BlobMessage);
+  }
+
+  flush(): Promise<void> {
+    // Writes now; a write already scheduled for this task finds nothing left.
+    return this.write();
+  }
+
+  /** A blob another tab committed: join it; storage has it already. */
+  received(msg: BlobMessage): void {
+    if (this.store.closed || msg.from === this.store.actor) return;
+    try {
+      this.store.applyDelta(msg.blob);
+      this.persisted = join(this.persisted, msg.version);
+      this.told = join(this.told, msg.version);
+    } catch (e) {
+      if (e instanceof MyceliumError) this.store.reportError(e);
+    }
+  }
+
+  closing(): void {
+    if (this.closed) return;
+    // The last changes, read while the store still exists, then written.
+    const version = this.store.version();
+    const blob = covers(this.persisted, version) ? null : this.store.deltaSince(this.persisted);
+    this.closed = true;
+    const name = this.store.name;
+    const last = this.chain.then(async () => {
+      if (blob) {
+        await this.adapter.append(name, [blob]);
+        this.tell(blob, version);
+      }
+    });
+    void last.catch(() => undefined).finally(() => {
+      this.channel?.close();
+      if (this.ownsAdapter) this.adapter.close();
+    });
+  }
+}
+
+/** open() for a store with `persist`: load, check the schema, attach. */
+export async function openPersisted<S extends Schema>(
+  engine: Engine,
+  init: PersistInit & { schema: S },
+  adapter: StorageAdapter,
+  ownsAdapter: boolean,
+): Promise<Store<S>> {
+  const name = init.name ?? 'default';
+  // Listen before loading, so nothing another tab commits meanwhile is missed.
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(`mycelium:${name}`) : null;
+  // Node: an open store must not keep the process alive.
+  (channel as { unref?: () => void } | null)?.unref?.();
+  const early: BlobMessage[] = [];
+  let persister: Persister | null = null;
+  if (channel) {
+    channel.onmessage = (ev: MessageEvent<BlobMessage>) => {
+      if (!ev.data || ev.data.type !== 'blob') return;
+      if (persister) persister.received(ev.data);
+      else early.push(ev.data);
+    };
+  }
+  try {
+    const stored = await adapter.load(name);
+    const issues: RecoveryIssue[] = [];
+    const meta = stored.meta;
+    if (meta && (typeof meta.format !== 'number' || meta.format > STORAGE_FORMAT)) {
+      throw new MyceliumError('unsupported_version', `stored data of '${name}' is in storage format ${String(meta.format)}; this version of mycelium-sync reads format ${STORAGE_FORMAT}`);
+    }
+    const changes = meta ? kindChanges(meta.schema, init.schema) : [];
+    if (changes.length > 0 && !init.migrate) {
+      throw new MyceliumError('schema_mismatch', `the stored data of '${name}' has other field kinds (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
+    }
+
+    // Opens a store from the stored snapshot and log under `schema`.
+    const build = (schema: Schema, storeInit: StoreInit): Store => {
+      let store: Store;
+      try {
+        store = new Store(engine, { ...storeInit, schema, name, snapshot: stored.snapshot ?? undefined });
+      } catch (e) {
+        if (!(e instanceof MyceliumError)) throw e;
+        const err = new MyceliumError(e.code, `the stored snapshot of '${name}': ${e.message}`);
+        if (!init.recover || e.code === 'schema_mismatch') throw err;
+        issues.push({ what: 'snapshot', error: err });
+        store = new Store(engine, { ...storeInit, schema, name, snapshot: undefined });
+      }
+      stored.log.forEach((blob, i) => {
+        try {
+          store.applyDelta(blob);
+        } catch (e) {
+          if (!(e instanceof MyceliumError)) throw e;
+          const err = new MyceliumError(e.code, `entry ${i + 1} of ${stored.log.length} in the stored log of '${name}': ${e.message}`);
+          if (!init.recover || e.code === 'schema_mismatch') {
+            store.close();
+            throw err;
+          }
+          issues.push({ what: `log entry ${i + 1}`, error: err });
+        }
+      });
+      return store;
+    };
+
+    let store: Store;
+    let migrated = false;
+    if (changes.length > 0 && meta) {
+      // Read the old data under its own schema, write it anew under the new one.
+      const old = build(meta.schema, { schema: meta.schema, now: init.now });
+      store = new Store(engine, { ...init, name, snapshot: undefined });
+      try {
+        for (const c of Object.keys(init.schema)) {
+          if (!meta.schema[c]) continue;
+          const target = store.collection(c);
+          for (const record of old.collection(c).all()) {
+            const next = init.migrate!(c, record);
+            if (next) target.insert({ ...next, id: record.id });
+          }
+        }
+      } catch (e) {
+        store.close();
+        throw e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', `migrate() failed: ${String(e)}`);
+      } finally {
+        old.close();
+      }
+      migrated = true;
+    } else {
+      store = build(init.schema, init);
+    }
+
+    const p = new Persister(store, adapter, ownsAdapter, channel, init, {
+      logBytes: stored.log.reduce((n, b) => n + b.length, 0),
+      snapshotBytes: stored.snapshot ? stored.snapshot.length : 0,
+    });
+    if (migrated) {
+      // The new snapshot replaces the old data and schema in one write.
+      await p.compactNow({ format: STORAGE_FORMAT, schema: init.schema });
+    } else if (!meta || !sameSchema(meta.schema, init.schema)) {
+      await adapter.setMeta(name, { format: STORAGE_FORMAT, schema: init.schema });
+    }
+    store.attachPersistence(p, issues);
+    persister = p;
+    for (const m of early.splice(0)) p.received(m);
+    return store as unknown as Store<S>;
+  } catch (e) {
+    channel?.close();
+    if (ownsAdapter) adapter.close();
+    throw e;
+  }
+}

@@ -1,0 +1,100 @@
+// Storage adapters: where a persisted store keeps its bytes. A store's data
+// is a meta record (format version, schema), one compacted snapshot and an
+// append-only log of delta blobs; every blob is a complete, checksummed
+// engine frame, so an adapter only moves bytes and never interprets them.
+// Adapters in this package: indexedDBStorage() (browsers), fileStorage(dir)
+// (Node) and memoryStorage() (tests, and apps that want a throwaway store).
+import type { Schema } from './schema.js';
+
+/** What a store records about itself next to its data. */
+export interface StoredMeta {
+  /** The storage layout's version (this package writes 1). */
+  readonly format: number;
+  readonly schema: Schema;
+}
+
+/** Everything an adapter holds for one store. */
+export interface Stored {
+  readonly meta: StoredMeta | null;
+  readonly snapshot: Uint8Array | null;
+  /** The log's blobs, oldest first. */
+  readonly log: readonly Uint8Array[];
+}
+
+/**
+ * The storage adapter interface. Each method concerns one store, by name;
+ * an adapter may hold many stores. Every promise resolves only once its
+ * write is durable, and every write is atomic: it happens whole or not at all.
+ */
+export interface StorageAdapter {
+  /** Everything stored under `name` (empty when nothing is). */
+  load(name: string): Promise<Stored>;
+  /** Replaces the meta record. */
+  setMeta(name: string, meta: StoredMeta): Promise<void>;
+  /** Appends blobs to the log, all in one atomic write. */
+  append(name: string, blobs: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Compaction, atomically: reads the snapshot and the whole log, calls
+   * fold(log, snapshot) (synchronous: it returns a snapshot that includes the
+   * stored one and every blob it was given), stores that snapshot and deletes
+   * exactly those blobs.
+   * Blobs appended concurrently (another tab) are either all in `log` or all
+   * kept. With `meta`, the meta record is replaced in the same atomic write
+   * (a schema migration). Resolves with the number of blobs folded.
+   */
+  compact(name: string, fold: (log: readonly Uint8Array[], snapshot: Uint8Array | null) => Uint8Array, meta?: StoredMeta): Promise<number>;
+  /** Deletes everything stored under `name`. */
+  clear(name: string): Promise<void>;
+  /** Releases connections and handles. */
+  close(): void;
+}
+
+export const STORAGE_FORMAT = 1;
+
+/**
+ * An in-memory adapter: the same semantics with nothing durable. Stores
+ * survive close() and reopen for as long as the adapter object lives, which
+ * is what tests of reopening need; `failNext` injects a failed write.
+ */
+export function memoryStorage(): StorageAdapter & { failNext(error: Error): void; readonly stores: ReadonlyMap<string, Stored> } {
+  const stores = new Map<string, { meta: StoredMeta | null; snapshot: Uint8Array | null; log: Uint8Array[] }>();
+  let failure: Error | null = null;
+  const entry = (name: string) => {
+    let e = stores.get(name);
+    if (!e) stores.set(name, (e = { meta: null, snapshot: null, log: [] }));
+    return e;
+  };
+  const write = async <T>(f: () => T): Promise<T> => {
+    await Promise.resolve();
+    if (failure) {
+      const e = failure;
+      failure = null;
+      throw e;
+    }
+    return f();
+  };
+  return {
+    stores,
+    failNext(error) {
+      failure = error;
+    },
+    async load(name) {
+      await Promise.resolve();
+      const e = stores.get(name);
+      return e ? { meta: e.meta, snapshot: e.snapshot && e.snapshot.slice(), log: e.log.map((b) => b.slice()) } : { meta: null, snapshot: null, log: [] };
+    },
+    setMeta: (name, meta) => write(() => void (entry(name).meta = structuredClone(meta))),
+    append: (name, blobs) => write(() => void entry(name).log.push(...blobs.map((b) => b.slice()))),
+    compact: (name, fold, meta) =>
+      write(() => {
+        const e = entry(name);
+        const log = e.log.map((b) => b.slice());
+        e.snapshot = fold(log, e.snapshot && e.snapshot.slice()).slice();
+        e.log.splice(0, log.length);
+        if (meta) e.meta = structuredClone(meta);
+        return log.length;
+      }),
+    clear: (name) => write(() => void stores.delete(name)),
+    close() {},
+  };
+}

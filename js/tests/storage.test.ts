@@ -1,0 +1,256 @@
+// Persistence in Node: the adapter contract against memoryStorage and
+// fileStorage, then stores opened with persist: reopen, compaction, stores
+// sharing a name (BroadcastChannel, as tabs do), schema changes, damaged
+// data, failed writes, and real crashes (SIGKILL) of a writing process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain JS shared with the browser suite
+import { adapterContract } from '../../tests-browser/shared/adapter-contract.js';
+import type { Types } from './helpers.js';
+import { clock, equalBytes, mycelium, rng, todoSchema } from './helpers.js';
+import { fileStorage } from 'mycelium-sync';
+
+const { open, memoryStorage, MyceliumError } = mycelium;
+type Contract = [string, (make: () => Types.StorageAdapter, prefix: string) => Promise<void>][];
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'myc-storage-'));
+
+describe('the adapter contract', () => {
+  for (const [name, run] of adapterContract as Contract) {
+    it(`memoryStorage: ${name}`, async () => {
+      const a = memoryStorage();
+      await run(() => a, 't-');
+    });
+    it(`fileStorage: ${name}`, async () => {
+      const dir = tmp();
+      await run(() => fileStorage(dir), 't-');
+    });
+  }
+});
+
+async function fill(store: Types.Store<typeof todoSchema>, n: number, from = 0) {
+  const todos = store.collection('todos');
+  for (let i = from; i < from + n; i++) todos.insert({ id: `t${i}`, title: `todo ${i}`, votes: i % 7, tags: [i % 3], owner: 'me' });
+}
+
+describe('persisted stores', () => {
+  it('write, flush, close, reopen: every record is there (fileStorage, 100,000 records)', async () => {
+    const dir = tmp();
+    const a = await open({ name: 'big', schema: todoSchema, persist: fileStorage(dir), now: clock() });
+    expect(a.persisted).toBe(true);
+    await fill(a, 100_000);
+    a.collection('notes').insert({ id: 'n', body: 'hello' });
+    await a.flush();
+    const snap = a.save();
+    a.close();
+    const b = await open({ name: 'big', schema: todoSchema, persist: fileStorage(dir) });
+    expect(b.collection('todos').size).toBe(100_000);
+    expect(b.collection('todos').get('t99999')).toEqual({ id: 't99999', title: 'todo 99999', done: null, votes: 99999 % 7, tags: [0], owner: ['me'] });
+    expect(equalBytes(b.save(), snap)).toBe(true);
+    expect(b.actor).not.toBe(a.actor); // every open is its own actor
+    b.close();
+  }, 60_000);
+
+  it('close() without flush() still hands the last changes to storage', async () => {
+    const storage = memoryStorage();
+    const a = await open({ name: 'c', schema: todoSchema, persist: storage });
+    a.collection('todos').insert({ id: 'late', title: 'written at close' });
+    a.close();
+    await new Promise((r) => setTimeout(r, 20));
+    const b = await open({ name: 'c', schema: todoSchema, persist: storage });
+    expect(b.collection('todos').get('late')?.title).toBe('written at close');
+  });
+
+  it('one blob per task, and compaction folds the log into the snapshot', async () => {
+    const storage = memoryStorage();
+    const a = await open({ name: 'k', schema: todoSchema, persist: storage, compactAfterBytes: 4096 });
+    await fill(a, 10);
+    await a.flush();
+    expect(storage.stores.get('k')!.log.length).toBe(1); // ten inserts, one blob
+    for (let round = 0; round < 30; round++) {
+      await fill(a, 20, 100 + round * 20);
+      await a.flush();
+    }
+    const st = storage.stores.get('k')!;
+    expect(st.snapshot).not.toBeNull();
+    expect(st.log.length).toBeLessThan(31);
+    const b = await open({ name: 'k', schema: todoSchema, persist: storage });
+    expect(b.collection('todos').size).toBe(610);
+    expect(equalBytes(b.save(), a.save())).toBe(true);
+  });
+
+  it('stores sharing a name share changes live and compaction keeps both exactly once', async () => {
+    const storage = memoryStorage();
+    const a = await open({ name: 'tabs', schema: todoSchema, persist: storage, compactAfterBytes: 2048 });
+    const b = await open({ name: 'tabs', schema: todoSchema, persist: storage, compactAfterBytes: 2048 });
+    const seen: string[] = [];
+    const errors: string[] = [];
+    a.onError((e) => errors.push(`a: ${e.message}`));
+    b.onError((e) => errors.push(`b: ${e.message}`));
+    b.collection('todos').subscribe((cs) => seen.push(...cs.filter((c) => c.origin === 'remote').map((c) => c.id)));
+    const r = rng(7);
+    for (let round = 0; round < 40; round++) {
+      // Both write in the same task, then both flush: concurrent appends and compactions.
+      await fill(a, 3, round * 10);
+      await fill(b, 3, 5000 + round * 10);
+      a.collection('todos').update(`t${round * 10}`, (w) => w.increment('votes', 1));
+      if (r() < 0.5) b.collection('notes').insert({ body: `b${round}` });
+      await Promise.all([a.flush(), b.flush()]);
+    }
+    await new Promise((res) => setTimeout(res, 50)); // BroadcastChannel delivery
+    expect(errors).toEqual([]);
+    expect(seen).toContain('t0');
+    expect(b.version()).toEqual(a.version());
+    expect(b.collection('todos').all()).toEqual(a.collection('todos').all());
+    expect(equalBytes(a.save(), b.save())).toBe(true);
+    const c = await open({ name: 'tabs', schema: todoSchema, persist: storage });
+    expect(c.collection('todos').size).toBe(240);
+    expect(equalBytes(c.save(), a.save())).toBe(true);
+    expect(c.collection('todos').get('t0')!.votes).toBe(1); // counted once
+  });
+
+  it('schema changes: a new field or collection opens; a kind change needs migrate', async () => {
+    const storage = memoryStorage();
+    const a = await open({ name: 's', schema: todoSchema, persist: storage });
+    a.collection('todos').insert({ id: 'x', title: 'keep', votes: 3, owner: 'ann' });
+    await a.flush();
+    a.close();
+    const grown = { ...todoSchema, todos: { ...todoSchema.todos, due: 'lww' }, tags: { name: 'lww' } } as const;
+    const b = await open({ name: 's', schema: grown, persist: storage });
+    expect(b.collection('todos').get('x')).toMatchObject({ title: 'keep', votes: 3, due: null });
+    b.collection('tags').insert({ id: 'g', name: 'new collection' });
+    await b.flush();
+    b.close();
+    const changed = { todos: { title: 'lww', done: 'lww', votes: 'lww', tags: 'set', owner: 'mvr', due: 'lww' }, notes: { body: 'lww' }, tags: { name: 'lww' } } as const;
+    await expect(open({ name: 's', schema: changed, persist: storage })).rejects.toMatchObject({ code: 'schema_mismatch' });
+    const m = await open({
+      name: 's',
+      schema: changed,
+      persist: storage,
+      migrate: (collection, r) => (collection === 'todos' ? { title: r.title, votes: `${String(r.votes)} votes`, tags: r.tags, owner: (r.owner as unknown[])[0] ?? null } : { ...r }),
+    });
+    expect(m.collection('todos').get('x')).toMatchObject({ title: 'keep', votes: '3 votes', owner: ['ann'] });
+    expect(m.collection('tags').get('g')!.name).toBe('new collection');
+    await m.flush();
+    m.close();
+    const again = await open({ name: 's', schema: changed, persist: storage }); // no migrate needed now
+    expect(again.collection('todos').get('x')!.votes).toBe('3 votes');
+  });
+
+  it('damaged data: a clear code, nothing lost; recover opens what is readable', async () => {
+    const dir = tmp();
+    const a = await open({ name: 'd', schema: todoSchema, persist: fileStorage(dir), compactAfterBytes: 1 << 30 });
+    a.collection('todos').insert({ id: 'one', title: 'first batch' });
+    await a.flush();
+    a.collection('todos').insert({ id: 'two', title: 'second batch' });
+    await a.flush();
+    a.close();
+    await new Promise((r) => setTimeout(r, 20));
+    const logPath = join(dir, 'd', 'log.bin');
+    const good = readFileSync(logPath);
+    const bad = Buffer.from(good);
+    bad[bad.length - 3]! ^= 0x55; // inside the second blob's payload
+    writeFileSync(logPath, bad);
+    const err = await open({ name: 'd', schema: todoSchema, persist: fileStorage(dir) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MyceliumError);
+    expect((err as InstanceType<typeof MyceliumError>).code).toBe('corrupt');
+    expect(String((err as Error).message)).toMatch(/entry 2 of 2/);
+    expect(equalBytes(readFileSync(logPath), bad)).toBe(true); // the failed open changed nothing
+    const r = await open({ name: 'd', schema: todoSchema, persist: fileStorage(dir), recover: true });
+    expect(r.collection('todos').get('one')?.title).toBe('first batch');
+    expect(r.collection('todos').has('two')).toBe(false);
+    expect(r.recovered.map((i) => i.what)).toEqual(['log entry 2']);
+    r.close();
+    // A torn last record (a crash mid-append) is not an error: it was never acknowledged.
+    writeFileSync(logPath, Buffer.concat([good, Buffer.from([200, 0, 0, 0, 1, 2, 3])]));
+    const t = await open({ name: 'd', schema: todoSchema, persist: fileStorage(dir) });
+    expect(t.collection('todos').ids()).toEqual(['one', 'two']);
+    t.close();
+  });
+
+  it('data from a newer storage format is refused with unsupported_version', async () => {
+    const storage = memoryStorage();
+    await storage.setMeta('future', { format: 2, schema: todoSchema });
+    await expect(open({ name: 'future', schema: todoSchema, persist: storage })).rejects.toMatchObject({ code: 'unsupported_version' });
+    const s = await open({ name: 'blobs', schema: todoSchema });
+    s.collection('todos').insert({ title: 'x' });
+    const blob = s.deltaSince();
+    blob[3] = 9; // the frame's format version
+    await storage.append('blobs', [blob]);
+    await expect(open({ name: 'blobs', schema: todoSchema, persist: storage })).rejects.toMatchObject({ code: 'unsupported_version' });
+  });
+
+  it('a failed write (quota) rejects flush() with its code, keeps the changes and retries', async () => {
+    const storage = memoryStorage();
+    const a = await open({ name: 'q', schema: todoSchema, persist: storage });
+    const errors: string[] = [];
+    a.onError((e) => errors.push(e.code));
+    storage.failNext(new MyceliumError('quota_exceeded', 'test: no room'));
+    a.collection('todos').insert({ id: 'kept', title: 'in memory' });
+    await expect(a.flush()).rejects.toMatchObject({ code: 'quota_exceeded' });
+    expect(errors).toContain('quota_exceeded');
+    expect(a.collection('todos').get('kept')?.title).toBe('in memory');
+    await a.flush(); // storage has room again
+    const b = await open({ name: 'q', schema: todoSchema, persist: storage });
+    expect(b.collection('todos').get('kept')?.title).toBe('in memory');
+  });
+
+  it('persist takes true, false or an adapter; not a snapshot as well', async () => {
+    await expect(open({ schema: todoSchema, persist: 'yes' as never })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(open({ schema: todoSchema, persist: memoryStorage(), snapshot: new Uint8Array() })).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+});
+
+describe('crash safety (fileStorage)', () => {
+  // A child process writes batches and prints each batch number once its
+  // flush() resolved; it is killed with SIGKILL at a random moment. Every
+  // printed batch must be there after reopening, and the store opens cleanly.
+  const child = `
+    const { open, fileStorage } = await import(${JSON.stringify(new URL('../../dist/node.js', import.meta.url).href)});
+    const schema = ${JSON.stringify(todoSchema)};
+    const store = await open({ name: 'crash', schema, persist: fileStorage(process.argv[1]), compactAfterBytes: 8192 });
+    for (let batch = 0; ; batch++) {
+      const todos = store.collection('todos');
+      for (let i = 0; i < 20; i++) todos.insert({ id: 'b' + batch + '-' + i, title: 'x'.repeat(i), votes: i });
+      await store.flush();
+      process.stdout.write(batch + '\\n');
+    }`;
+
+  it('20 random kill points: every acknowledged batch survives', async () => {
+    const r = rng(2026);
+    for (let run = 0; run < 20; run++) {
+      const dir = tmp();
+      const acked = await new Promise<number[]>((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', child, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const got: number[] = [];
+        let buf = '';
+        p.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const lines = buf.split('\n');
+          buf = lines.pop()!;
+          for (const l of lines) got.push(Number(l));
+        });
+        // Killed a random moment after a random number of acknowledged batches:
+        // mid-write, mid-fsync or mid-compaction.
+        const target = 1 + Math.floor(r() * 40);
+        const delay = Math.floor(r() * 15);
+        let killing = false;
+        p.stdout.on('data', () => {
+          if (!killing && got.length >= target) {
+            killing = true;
+            setTimeout(() => p.kill('SIGKILL'), delay);
+          }
+        });
+        p.on('exit', () => resolve(got));
+      });
+      const s = await open({ name: 'crash', schema: todoSchema, persist: fileStorage(dir) });
+      expect(acked.length, `run ${run}`).toBeGreaterThan(0);
+      for (const b of acked) expect(s.collection('todos').has(`b${b}-19`), `run ${run}: batch ${b}`).toBe(true);
+      s.close();
+    }
+  }, 120_000);
+});
+
