@@ -14,6 +14,11 @@
 //   local_writes_per_sec  100,000 single-field writes, one API call each (a
 //                       library that needs more than ~10 s gets fewer)
 //   wasm_total_gz       from npm run size (gzip of the download)
+// Persistence (IndexedDB; peers: yjs + y-indexeddb, automerge-repo with its
+// IndexedDB adapter), each library in a fresh context:
+//   persist_10k_ms      10,000 single-field writes until they are durable
+//   reopen_100k_ms      a new page opens the stored 100,000 records until readable
+//   idb_bytes_100k      bytes of the values IndexedDB holds for them
 //
 // chromium-cpu4x is Chromium with the CPU throttled 4x through CDP
 // (Emulation.setCPUThrottlingRate), DESIGN.md's stand-in for a mid-range
@@ -46,8 +51,8 @@ const throttleOf = (profile) => (profile === 'chromium-cpu4x' ? 4 : 1);
 const LIBS = ['mycelium', 'yjs', 'automerge', 'loro'];
 const NAMES = { mycelium: 'mycelium-sync', yjs: 'yjs', automerge: '@automerge/automerge', loro: 'loro-crdt' };
 const W = smoke
-  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1 }
-  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)) };
+  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1, persistWrites: 300 }
+  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)), persistWrites: 10_000 };
 const outDir = smoke ? join(root, 'build/bench-smoke') : join(root, 'bench/results');
 const reportPath = smoke ? join(outDir, 'report.html') : join(root, 'bench/report.html');
 
@@ -66,7 +71,13 @@ mkdirSync(bundleDir, { recursive: true });
 const require = createRequire(import.meta.url);
 const esbuild = await import('esbuild');
 await esbuild.build({
-  entryPoints: { yjs: 'bench/browser/peer-yjs.js', automerge: 'bench/browser/peer-automerge.js', loro: 'bench/browser/peer-loro.js' },
+  entryPoints: {
+    yjs: 'bench/browser/peer-yjs.js',
+    automerge: 'bench/browser/peer-automerge.js',
+    loro: 'bench/browser/peer-loro.js',
+    yidb: 'bench/browser/peer-yidb.js',
+    amrepo: 'bench/browser/peer-amrepo.js',
+  },
   absWorkingDir: root,
   bundle: true,
   format: 'esm',
@@ -120,6 +131,30 @@ async function coldStart(browser, lib, cpuThrottle) {
   return r;
 }
 
+const PERSIST_LIBS = ['mycelium', 'yjs', 'automerge'];
+
+/** The persistence rows, in a fresh context: writes, a fill, then a new page reopens. */
+async function measurePersistence(browser, lib, cpuThrottle) {
+  const context = await browser.newContext();
+  const page = await context.newPage(url('/bench/browser/bench.html'), { cpuThrottle });
+  await page.evaluate(READY);
+  await page.evaluate((name) => window.__bench.persistLoad(name), lib);
+  const out = {};
+  out.persist_10k_ms = await page.evaluate((args) => window.__bench.persist10k(args), ['writes', W.persistWrites]);
+  await page.evaluate((args) => window.__bench.persistFill(args), ['big', W.records]);
+  out.idb_bytes_100k = await page.evaluate((store) => window.__bench.persistBytes(store), 'big');
+  await page.close();
+  // A new page: the library loads (not timed), then the stored data opens.
+  const again = await context.newPage(url('/bench/browser/bench.html'), { cpuThrottle });
+  await again.evaluate(READY);
+  await again.evaluate((name) => window.__bench.persistLoad(name), lib);
+  const r = await again.evaluate((store) => window.__bench.persistReopen(store), 'big');
+  if (r.size !== W.records) throw new Error(`${lib}: reopened ${r.size} records, stored ${W.records}`);
+  out.reopen_100k_ms = r.ms;
+  await context.close();
+  return out;
+}
+
 async function measure(browser, lib, cpuThrottle) {
   const out = {};
   {
@@ -156,9 +191,10 @@ async function measure(browser, lib, cpuThrottle) {
 }
 
 const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
-const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec'];
+const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k'];
 const higher = new Set(['local_writes_per_sec']);
-const fmt = (k, v) => (v === null || v === undefined ? 'n/a' : k.endsWith('_bytes') ? `${(v / 1e6).toFixed(2)} MB` : k.endsWith('_ms') ? `${v.toFixed(2)} ms` : Math.round(v).toLocaleString('en-US'));
+const PERSISTENCE_KEYS = new Set(['reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k']);
+const fmt = (k, v) => (v === null || v === undefined ? 'n/a' : k.endsWith('_bytes') || k.startsWith('idb_bytes') ? `${(v / 1e6).toFixed(2)} MB` : k.endsWith('_ms') ? `${v.toFixed(2)} ms` : Math.round(v).toLocaleString('en-US'));
 
 mkdirSync(outDir, { recursive: true });
 let bad = 0;
@@ -170,6 +206,10 @@ for (const engine of engines) {
   for (const lib of LIBS) {
     process.stderr.write(`bench ${engine}: ${NAMES[lib]}…\n`);
     results[NAMES[lib]] = await measure(browser, lib, cpu);
+  }
+  for (const lib of PERSIST_LIBS) {
+    process.stderr.write(`bench ${engine}: ${NAMES[lib]} persistence…\n`);
+    Object.assign(results[NAMES[lib]], await measurePersistence(browser, lib, cpu));
   }
   // Cold starts round-robin over the libraries, after one unmeasured start
   // (the browser's first context also starts its helper processes).
@@ -197,6 +237,7 @@ for (const engine of engines) {
     console.log(`${k.padEnd(26)}${['mycelium-sync', ...peers].map((p) => fmt(k, results[p][k]).padStart(22)).join('')}  ${ratios[k] === null ? 'n/a' : `${ratios[k].toFixed(2)}x`}  ${target}`);
     if (smoke) {
       for (const p of ['mycelium-sync', ...peers]) {
+        if (PERSISTENCE_KEYS.has(k) && !PERSIST_LIBS.some((l) => NAMES[l] === p)) continue;
         const v = results[p][k];
         if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
           console.log(`bench smoke: ${engine} ${p} ${k} is ${v}`);

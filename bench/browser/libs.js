@@ -7,3 +7,11 @@ export async function loadLib(name) {
   throw new Error(`unknown library ${name}`);
 }
 
+
+/** A library with its IndexedDB persistence, for the persistence workloads. */
+export async function loadPersistLib(name) {
+  if (name === 'mycelium') return import('/dist/index.js');
+  if (name === 'yjs') return (await import('/build/bench/yidb.js')).load();
+  if (name === 'automerge') return (await import('/build/bench/amrepo.js')).load();
+  throw new Error(`no persistence workload for ${name}`);
+}

@@ -2,7 +2,8 @@
 // library's linear memory is measured the same way), loads one library and
 // runs the workloads of bench/workloads.js on it when the host asks.
 import { ADAPTERS } from '../workloads.js';
-import { loadLib } from './libs.js';
+import * as P from '../persist-workloads.js';
+import { loadLib, loadPersistLib } from './libs.js';
 
 const memories = new Set();
 function track(result, imports) {
@@ -18,6 +19,7 @@ if (streaming) WebAssembly.instantiateStreaming = (source, imports) => streaming
 
 const wasmBytes = () => [...memories].reduce((n, m) => n + m.buffer.byteLength, 0);
 let adapter = null;
+let persisted = null;
 const kept = [];
 
 window.__bench = {
@@ -35,5 +37,19 @@ window.__bench = {
     kept.push(await adapter.fill(n));
     return true;
   },
+  // Persistence: load(name) is not needed first.
+  async persistLoad(name) {
+    persisted = P[name](await loadPersistLib(name));
+    await persisted.warm();
+    return true;
+  },
+  persist10k: ([store, writes]) => persisted.persist10k(store, writes),
+  persistFill: ([store, n]) => persisted.fill(store, n).then(() => true),
+  async persistReopen(store) {
+    const t = performance.now();
+    const size = await persisted.reopen(store);
+    return { ms: performance.now() - t, size };
+  },
+  persistBytes: (store) => P.idbBytes(persisted.databases(store)),
 };
 window.__ready = true;
