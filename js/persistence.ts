@@ -127,7 +127,15 @@ class Persister {
     this.persisted = join(this.persisted, version);
     this.logBytes += blob.length;
     this.tell(blob, version);
-    if (this.logBytes > Math.max(this.init.compactAfterBytes ?? 64 * 1024, this.snapshotBytes)) await this.compactNow();
+    if (this.logBytes > Math.max(this.init.compactAfterBytes ?? 64 * 1024, this.snapshotBytes)) {
+      // The blob is durable whatever happens here: a failed compaction is
+      // reported, leaves snapshot and log as they were, and runs again later.
+      try {
+        await this.compactNow();
+      } catch (e) {
+        this.store.reportError(e instanceof MyceliumError ? e : new MyceliumError('storage_failed', `compaction: ${String(e)}`));
+      }
+    }
   }
 
   /**
@@ -138,6 +146,7 @@ class Persister {
   async compactNow(replaceWith?: StoredMeta): Promise<number> {
     let version: Version = {};
     let size = 0;
+    const held = this.store.pending; // deltas from peers waiting for others: not the log's
     const folded = await this.adapter.compact(
       this.store.name,
       (log, stored) => {
@@ -150,6 +159,11 @@ class Persister {
             // Kept only in recover mode, where open() skipped it already.
             if (!this.init.recover) throw e;
           }
+        }
+        // Every folded blob must be in the state: one still waiting for a
+        // predecessor would vanish with the log. (Recover mode skipped some.)
+        if (this.store.pending > held && !this.init.recover) {
+          throw new MyceliumError('corrupt', `compaction of '${this.store.name}': ${this.store.pending - held} stored deltas are missing their predecessors`);
         }
         const snapshot = this.store.save();
         version = this.store.version();

@@ -198,6 +198,34 @@ describe('persisted stores', () => {
     expect(b.collection('todos').get('kept')?.title).toBe('in memory');
   });
 
+  it('a failed compaction is reported, loses nothing, and the write it followed still resolves', async () => {
+    const inner = memoryStorage();
+    let failCompaction = true;
+    const storage: Types.StorageAdapter = {
+      ...inner,
+      compact: (name, fold, meta) => {
+        if (failCompaction) {
+          failCompaction = false;
+          return Promise.reject(new MyceliumError('quota_exceeded', 'test: no room for the snapshot'));
+        }
+        return inner.compact(name, fold, meta);
+      },
+    };
+    const a = await open({ name: 'cf', schema: todoSchema, persist: storage, compactAfterBytes: 1024 });
+    const errors: string[] = [];
+    a.onError((e) => errors.push(e.code));
+    await fill(a, 200);
+    await a.flush(); // the append succeeded; the compaction after it failed
+    expect(errors).toEqual(['quota_exceeded']);
+    expect(inner.stores.get('cf')!.snapshot).toBeNull();
+    await fill(a, 200, 1000);
+    await a.flush(); // compacts this time
+    expect(inner.stores.get('cf')!.snapshot).not.toBeNull();
+    expect(inner.stores.get('cf')!.log.length).toBe(0);
+    const b = await open({ name: 'cf', schema: todoSchema, persist: storage });
+    expect(b.collection('todos').size).toBe(400);
+  });
+
   it('persist takes true, false or an adapter; not a snapshot as well', async () => {
     await expect(open({ schema: todoSchema, persist: 'yes' as never })).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(open({ schema: todoSchema, persist: memoryStorage(), snapshot: new Uint8Array() })).rejects.toMatchObject({ code: 'invalid_argument' });
