@@ -10,6 +10,7 @@
 import { MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
 import type { Kind, Schema } from './schema.js';
+import { schemaHash } from './schema.js';
 import type { StorageAdapter, StoredMeta } from './storage.js';
 import { STORAGE_FORMAT } from './storage.js';
 import type { RecoveryIssue, StoreInit } from './store.js';
@@ -58,9 +59,6 @@ function kindChanges(stored: Schema, wanted: Schema): string[] {
   return out;
 }
 
-function sameSchema(a: Schema, b: Schema): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
 
 interface BlobMessage {
   readonly type: 'blob';
@@ -251,7 +249,11 @@ export async function openPersisted<S extends Schema>(
     if (meta && (typeof meta.format !== 'number' || meta.format > STORAGE_FORMAT)) {
       throw new MyceliumError('unsupported_version', `stored data of '${name}' is in storage format ${String(meta.format)}; this version of mycelium-sync reads format ${STORAGE_FORMAT}`);
     }
-    const changes = meta ? kindChanges(meta.schema, init.schema) : [];
+    if (meta && (typeof meta.schema !== 'object' || meta.schema === null || meta.schemaHash !== schemaHash(meta.schema))) {
+      throw new MyceliumError('corrupt', `the stored meta record of '${name}' is damaged (its schema does not match its schema hash)`);
+    }
+    const hash = schemaHash(init.schema);
+    const changes = meta && meta.schemaHash !== hash ? kindChanges(meta.schema, init.schema) : [];
     if (changes.length > 0 && !init.migrate) {
       throw new MyceliumError('schema_mismatch', `the stored data of '${name}' has other field kinds (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
     }
@@ -316,9 +318,9 @@ export async function openPersisted<S extends Schema>(
     });
     if (migrated) {
       // The new snapshot replaces the old data and schema in one write.
-      await p.compactNow({ format: STORAGE_FORMAT, schema: init.schema });
-    } else if (!meta || !sameSchema(meta.schema, init.schema)) {
-      await adapter.setMeta(name, { format: STORAGE_FORMAT, schema: init.schema });
+      await p.compactNow({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash });
+    } else if (!meta || meta.schemaHash !== hash) {
+      await adapter.setMeta(name, { format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash });
     }
     store.attachPersistence(p, issues);
     persister = p;

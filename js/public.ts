@@ -16,4 +16,5 @@ export { MyceliumError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Value } from './bytes.js';
 export type { Kind, Fields, Schema, RecordOf, InsertOf, FieldValue } from './schema.js';
+export { schemaHash } from './schema.js';
 export type { Version } from './version.js';

@@ -95,3 +95,22 @@ export class SchemaInfo {
     }
   }
 }
+
+/**
+ * A short, stable fingerprint of a schema: FNV-1a (64-bit) over its
+ * collections and fields in name order, so declaration order does not
+ * matter. Stored with persisted data; peers compare it before syncing.
+ */
+export function schemaHash(schema: Schema): string {
+  const parts: string[] = [];
+  for (const c of Object.keys(schema).sort()) {
+    const fields = schema[c]!;
+    parts.push(`${c}{${Object.keys(fields).sort().map((f) => `${f}:${fields[f]!}`).join(',')}}`);
+  }
+  let h = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(parts.join(';'))) {
+    h ^= BigInt(byte);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}

@@ -11,6 +11,8 @@ export interface StoredMeta {
   /** The storage layout's version (this package writes 1). */
   readonly format: number;
   readonly schema: Schema;
+  /** schemaHash(schema): a meta record whose hash does not match its schema is damaged. */
+  readonly schemaHash: string;
 }
 
 /** Everything an adapter holds for one store. */

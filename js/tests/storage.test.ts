@@ -171,9 +171,25 @@ describe('persisted stores', () => {
     t.close();
   });
 
+  it('a meta record whose schema does not match its hash is corrupt; the hash ignores declaration order', async () => {
+    const reordered = { notes: { body: 'lww' }, todos: { owner: 'mvr', tags: 'set', votes: 'counter', done: 'lww', title: 'lww' } } as const;
+    expect(mycelium.schemaHash(reordered)).toBe(mycelium.schemaHash(todoSchema));
+    expect(mycelium.schemaHash({ ...todoSchema, notes: { body: 'mvr' } })).not.toBe(mycelium.schemaHash(todoSchema));
+    const storage = memoryStorage();
+    const a = await open({ name: 'm', schema: todoSchema, persist: storage });
+    a.collection('notes').insert({ body: 'x' });
+    await a.flush();
+    a.close();
+    const b = await open({ name: 'm', schema: reordered, persist: storage }); // same schema, other order: no rewrite needed
+    expect(b.collection('notes').size).toBe(1);
+    b.close();
+    await storage.setMeta('m', { format: 1, schema: { ...todoSchema, notes: { body: 'counter' } }, schemaHash: mycelium.schemaHash(todoSchema) });
+    await expect(open({ name: 'm', schema: todoSchema, persist: storage })).rejects.toMatchObject({ code: 'corrupt' });
+  });
+
   it('data from a newer storage format is refused with unsupported_version', async () => {
     const storage = memoryStorage();
-    await storage.setMeta('future', { format: 2, schema: todoSchema });
+    await storage.setMeta('future', { format: 2, schema: todoSchema, schemaHash: mycelium.schemaHash(todoSchema) });
     await expect(open({ name: 'future', schema: todoSchema, persist: storage })).rejects.toMatchObject({ code: 'unsupported_version' });
     const s = await open({ name: 'blobs', schema: todoSchema });
     s.collection('todos').insert({ title: 'x' });

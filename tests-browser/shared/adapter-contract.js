@@ -26,7 +26,7 @@ function sameLog(log, want, what) {
   log.forEach((b, i) => same(b, want[i], `${what}: blob ${i}`));
 }
 
-const META = { format: 1, schema: { todos: { title: 'lww', votes: 'counter', tags: 'set', owner: 'mvr' } } };
+const META = { format: 1, schema: { todos: { title: 'lww', votes: 'counter', tags: 'set', owner: 'mvr' } }, schemaHash: '0123456789abcdef' };
 
 export const adapterContract = [
   ['an unknown store loads empty', async (make, p) => {
@@ -81,7 +81,7 @@ export const adapterContract = [
     const a = make();
     await a.setMeta(`${p}m`, META);
     await a.append(`${p}m`, [bytes(9, 1)]);
-    const next = { format: 1, schema: { todos: { title: 'lww', votes: 'lww' } } };
+    const next = { format: 1, schema: { todos: { title: 'lww', votes: 'lww' } }, schemaHash: 'fedcba9876543210' };
     await a.compact(`${p}m`, () => bytes(3, 2), next);
     const s = await make().load(`${p}m`);
     if (JSON.stringify(s.meta) !== JSON.stringify(next)) throw new Error(`meta: ${JSON.stringify(s.meta)}`);

@@ -42,7 +42,7 @@ function rng(seed) {
 
 export const tests = [
   {
-    name: 'write, flush, reload the page, reopen: every record is there',
+    name: 'write, flush, reload the page, reopen: all 100,000 records are there',
     needs: ['indexeddb'],
     async run(env) {
       const ctx = await env.newContext();
@@ -50,13 +50,13 @@ export const tests = [
       check((await page.evaluate(OPEN, { name: 'reload' })) === 0, 'a new store starts empty');
       await page.evaluate(async () => {
         const t = window.__s.collection('todos');
-        for (let i = 0; i < 2000; i++) t.insert({ id: `r${i}`, title: `row ${i}`, votes: i, tags: [i % 4] });
+        for (let i = 0; i < 100_000; i++) t.insert({ id: `r${i}`, title: `row ${i}`, votes: i, tags: [i % 4] });
         t.update('r7', (w) => w.set('owner', 'ann'));
         await window.__s.flush();
       });
       const before = await page.evaluate(SNAP);
       await page.goto(env.url(RUNNER));
-      check((await page.evaluate(OPEN, { name: 'reload' })) === 2000, 'all 2,000 records after the reload');
+      check((await page.evaluate(OPEN, { name: 'reload' })) === 100_000, 'all 100,000 records after the reload');
       check((await page.evaluate(SNAP)) === before, 'the same state after the reload');
       const r7 = await page.evaluate(() => window.__s.collection('todos').get('r7').owner);
       check(JSON.stringify(r7) === '["ann"]', `r7.owner ${JSON.stringify(r7)}`);

@@ -99,7 +99,7 @@ test('data from a newer storage format or engine format is refused with unsuppor
   blob[3] = 9;
   await rawPut(name, 'log', blob, 1);
   await rejectsCode(open({ name, schema: todoSchema, persist: true }), 'unsupported_version', 'blob format');
-  await rawPut(name, 'meta', { format: 2, schema: todoSchema }, 'meta');
+  await rawPut(name, 'meta', { format: 2, schema: todoSchema, schemaHash: '0000000000000000' }, 'meta');
   await rejectsCode(open({ name, schema: todoSchema, persist: true }), 'unsupported_version', 'storage format');
 }, { needs: ['indexeddb'] });
 
