@@ -3,9 +3,10 @@ import { MyceliumError } from './errors.js';
 import type { LoadInfo, LoadOptions } from './loader.js';
 import { loadEngine } from './loader.js';
 import type { Migration } from './persistence.js';
-import { openPersisted } from './persistence.js';
 import type { Schema } from './schema.js';
+import { schemaHash } from './schema.js';
 import type { StorageAdapter } from './storage.js';
+import { STORAGE_FORMAT } from './storage.js';
 import { Store } from './store.js';
 
 let defaultStorage: (() => StorageAdapter) | null = null;
@@ -62,7 +63,9 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   if (!persist) return new Store<S>(engine, options);
   if (persist === true && !defaultStorage) throw new MyceliumError('storage_unavailable', 'no default storage on this platform: pass persist: <adapter>');
   const adapter = persist === true ? defaultStorage!() : persist;
-  return openPersisted(engine, options, adapter, persist === true);
+  // Loaded on first use: apps that never persist never download it.
+  const { openPersisted } = await import('./persistence.js');
+  return openPersisted({ Store, MyceliumError, schemaHash, storageFormat: STORAGE_FORMAT }, engine, options, adapter, persist === true);
 }
 
 /** Opens a store from a snapshot (save()): open({ ...options, snapshot }). */

@@ -1,175 +1,21 @@
-// IndexedDB adapter: one database per store name ("mycelium:<name>") with
-// three object stores: meta (one record), log (auto-increment keys, one
-// delta blob per batch) and snapshot (one record). Each method is one
-// transaction; compaction reads the log, folds it and deletes it in a single
-// readwrite transaction over log and snapshot, which IndexedDB serializes
-// against every other tab's appends — so no blob is ever deleted unfolded.
+// indexedDBStorage(): the IndexedDB storage adapter (storage-idb-impl.ts).
+// Its implementation is fetched on first use, so pages that never persist
+// do not download it; the adapter object itself is created synchronously.
 import { MyceliumError } from './errors.js';
-import type { StorageAdapter, Stored, StoredMeta } from './storage.js';
+import type { StorageAdapter } from './storage.js';
 
-const DB_VERSION = 1;
-const META = 'meta';
-const LOG = 'log';
-const SNAPSHOT = 'snapshot';
-
-/** The database name of a store. */
-export const databaseName = (name: string): string => `mycelium:${name}`;
-
-function storageError(e: unknown, what: string): MyceliumError {
-  if (e instanceof MyceliumError) return e;
-  const name = e instanceof DOMException || e instanceof Error ? e.name : '';
-  const detail = e instanceof Error || e instanceof DOMException ? e.message : String(e);
-  if (name === 'QuotaExceededError') return new MyceliumError('quota_exceeded', `${what}: the browser's storage quota is exhausted (${detail})`);
-  return new MyceliumError('storage_failed', `${what}: ${name ? `${name}: ` : ''}${detail}`);
-}
-
-const request = <T>(r: IDBRequest<T>): Promise<T> =>
-  new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-
-/** Resolves when the transaction has committed; rejects when it aborts. */
-const done = (tx: IDBTransaction): Promise<void> =>
-  new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(tx.error ?? new DOMException('transaction aborted', 'AbortError'));
-    tx.onerror = (ev) => ev.preventDefault(); // the abort event reports it
-  });
-
-export function indexedDBStorage(factory: IDBFactory | undefined = globalThis.indexedDB): StorageAdapter {
-  const dbs = new Map<string, Promise<IDBDatabase>>();
-
-  function db(name: string): Promise<IDBDatabase> {
-    let p = dbs.get(name);
-    if (!p) {
-      p = new Promise<IDBDatabase>((resolve, reject) => {
-        if (!factory) {
-          reject(new MyceliumError('storage_unavailable', 'IndexedDB is not available here (no indexedDB global)'));
-          return;
-        }
-        let open: IDBOpenDBRequest;
-        try {
-          open = factory.open(databaseName(name), DB_VERSION);
-        } catch (e) {
-          reject(new MyceliumError('storage_unavailable', `IndexedDB refused to open '${name}': ${String(e)}`));
-          return;
-        }
-        open.onupgradeneeded = () => {
-          const d = open.result;
-          if (!d.objectStoreNames.contains(META)) d.createObjectStore(META);
-          if (!d.objectStoreNames.contains(LOG)) d.createObjectStore(LOG, { autoIncrement: true });
-          if (!d.objectStoreNames.contains(SNAPSHOT)) d.createObjectStore(SNAPSHOT);
-        };
-        open.onsuccess = () => {
-          const d = open.result;
-          // Another tab deleting or upgrading the database: let it.
-          d.onversionchange = () => {
-            d.close();
-            dbs.delete(name);
-          };
-          resolve(d);
-        };
-        open.onerror = () => {
-          const e = open.error;
-          reject(
-            e && e.name === 'VersionError'
-              ? new MyceliumError('unsupported_version', `IndexedDB database '${databaseName(name)}' was written by a newer version of mycelium-sync`)
-              : new MyceliumError('storage_unavailable', `IndexedDB could not open '${databaseName(name)}' (private browsing or storage disabled?): ${String(e)}`),
-          );
-        };
-        open.onblocked = () => undefined; // waits for other tabs to close older versions
-      });
-      dbs.set(name, p);
-      p.catch(() => dbs.delete(name));
-    }
-    return p;
-  }
-
-  async function tx<T>(name: string, stores: string[], mode: IDBTransactionMode, what: string, body: (t: IDBTransaction) => Promise<T> | T): Promise<T> {
-    const d = await db(name);
-    let t: IDBTransaction;
-    try {
-      t = d.transaction(stores, mode, { durability: 'strict' });
-    } catch (e) {
-      throw storageError(e, what);
-    }
-    const committed = done(t);
-    try {
-      const result = await body(t);
-      await committed;
-      return result;
-    } catch (e) {
-      try {
-        t.abort();
-      } catch {
-        // already finished
-      }
-      await committed.catch(() => undefined);
-      throw storageError(e, what);
-    }
-  }
-
+export function indexedDBStorage(factory: IDBFactory | null = globalThis.indexedDB ?? null): StorageAdapter {
+  let impl: Promise<StorageAdapter> | null = null;
+  const get = (): Promise<StorageAdapter> =>
+    (impl ??= import('./storage-idb-impl.js').then(({ createIndexedDBStorage }) => createIndexedDBStorage(factory, MyceliumError)));
   return {
-    load: (name) =>
-      tx(name, [META, LOG, SNAPSHOT], 'readonly', `loading '${name}'`, async (t) => {
-        const [meta, snapshot, log] = await Promise.all([
-          request(t.objectStore(META).get(META)) as Promise<StoredMeta | undefined>,
-          request(t.objectStore(SNAPSHOT).get(SNAPSHOT)) as Promise<unknown>,
-          request(t.objectStore(LOG).getAll()) as Promise<unknown[]>,
-        ]);
-        const bytes = (v: unknown, where: string): Uint8Array => {
-          if (v instanceof Uint8Array) return v;
-          if (v instanceof ArrayBuffer) return new Uint8Array(v);
-          throw new MyceliumError('corrupt', `IndexedDB '${databaseName(name)}': ${where} is not bytes`);
-        };
-        return {
-          meta: meta ?? null,
-          snapshot: snapshot === undefined ? null : bytes(snapshot, 'the snapshot'),
-          log: log.map((v, i) => bytes(v, `log entry ${i}`)),
-        } satisfies Stored;
-      }),
-    setMeta: (name, meta) =>
-      tx(name, [META], 'readwrite', `writing the meta record of '${name}'`, (t) => {
-        t.objectStore(META).put(meta, META);
-      }),
-    append: (name, blobs) =>
-      tx(name, [LOG], 'readwrite', `appending to '${name}'`, (t) => {
-        const log = t.objectStore(LOG);
-        for (const b of blobs) log.add(b);
-      }),
-    compact: (name, fold, meta) =>
-      tx(name, [META, LOG, SNAPSHOT], 'readwrite', `compacting '${name}'`, async (t) => {
-        const log = t.objectStore(LOG);
-        // Keys and values from one cursor-free pair of requests in one
-        // transaction: nothing can be appended between them.
-        const [keys, values, old] = await Promise.all([
-          request(log.getAllKeys()),
-          request(log.getAll()),
-          request(t.objectStore(SNAPSHOT).get(SNAPSHOT)) as Promise<unknown>,
-        ]);
-        const asBytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array(v as ArrayBuffer));
-        const snapshot = fold(values.map(asBytes), old === undefined ? null : asBytes(old));
-        t.objectStore(SNAPSHOT).put(snapshot, SNAPSHOT);
-        if (meta) t.objectStore(META).put(meta, META);
-        if (keys.length > 0) log.delete(IDBKeyRange.bound(keys[0]!, keys[keys.length - 1]!));
-        return keys.length;
-      }),
-    clear: async (name) => {
-      const d = dbs.get(name);
-      dbs.delete(name);
-      if (d) (await d.catch(() => null))?.close();
-      if (!factory) throw new MyceliumError('storage_unavailable', 'IndexedDB is not available here');
-      const r = factory.deleteDatabase(databaseName(name));
-      await new Promise<void>((resolve, reject) => {
-        r.onsuccess = () => resolve();
-        r.onerror = () => reject(storageError(r.error, `deleting '${databaseName(name)}'`));
-        r.onblocked = () => undefined; // resolves once other tabs close it
-      });
-    },
+    load: (name) => get().then((a) => a.load(name)),
+    setMeta: (name, meta) => get().then((a) => a.setMeta(name, meta)),
+    append: (name, blobs) => get().then((a) => a.append(name, blobs)),
+    compact: (name, fold, meta) => get().then((a) => a.compact(name, fold, meta)),
+    clear: (name) => get().then((a) => a.clear(name)),
     close() {
-      for (const p of dbs.values()) void p.then((d) => d.close(), () => undefined);
-      dbs.clear();
+      if (impl) void impl.then((a) => a.close(), () => undefined);
     },
   };
 }

@@ -153,7 +153,7 @@ const WEBKIT_EVAL = `
   const fn = (0, eval)('(' + arguments[0] + ')');
   Promise.resolve().then(() => fn(arguments[1])).then(
     (value) => done({ ok: true, value: value === undefined ? null : value }),
-    (e) => done({ ok: false, error: String((e && e.stack) || e) }));`;
+    (e) => done({ ok: false, error: String(e) + (e && e.stack ? '\\n' + e.stack : '') }));`;
 
 async function webkitBrowser() {
   let main = await webkitSession();

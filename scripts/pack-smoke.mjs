@@ -108,6 +108,23 @@ try {
       expectSynced(r);
       return r.path;
     });
+    writeFileSync(join(pkg, 'dist/persist.html'), '<!doctype html><script type="module" src="persist-app.js"></script>');
+    writeFileSync(join(pkg, 'dist/persist-app.js'), `import * as M from './index.js';
+      const schema = { todos: { title: 'lww' } };
+      try {
+        const a = await M.open({ name: 'smoke', schema, persist: true });
+        a.collection('todos').insert({ id: 'x', title: 'stored' });
+        await a.flush();
+        a.close();
+        const b = await M.open({ name: 'smoke', schema, persist: true });
+        window.__result = { title: b.collection('todos').get('x')?.title, chunks: performance.getEntriesByType('resource').map((e) => e.name.split('/').pop()).filter((n) => /^(persistence|storage-idb-impl)-/.test(n)) };
+      } catch (e) { window.__result = { error: String(e) }; }`);
+    await check('(b) persist: true from the package under the same CSP: the persistence chunks load on first use', async () => {
+      const r = await inPage(strict, 'persist.html');
+      if (r.title !== 'stored') throw new Error(`reopened store has ${JSON.stringify(r)}`);
+      if (r.chunks.length !== 2) throw new Error(`expected the two lazy chunks, saw ${JSON.stringify(r.chunks)}`);
+      return r.chunks.join(', ');
+    });
     await strict.close();
     const wrongType = await serve(pkg, { headers: { 'content-security-policy': csp }, wrongWasmType: true });
     await check('(b) server sends .wasm as application/octet-stream: the loader falls back', async () => {
