@@ -50,11 +50,19 @@ test('100,000 records: write, flush, close, reopen from IndexedDB', async () => 
   for (let i = 0; i < 100_000; i++) todos.insert({ id: `t${i}`, title: `todo ${i}`, votes: i % 5, tags: ['x'] });
   await a.flush();
   const snap = a.save();
+  const versionBefore = a.version();
   a.close();
   const b = await open({ name, schema: todoSchema, persist: true });
   eq(b.collection('todos').size, 100_000);
   eq(b.collection('todos').get('t4242'), { id: 't4242', title: 'todo 4242', done: null, votes: 2, tags: ['x'], owner: [] });
-  ok(bytesEqual(b.save(), snap), 'same snapshot bytes after reopening');
+  const again = b.save();
+  if (!bytesEqual(again, snap)) {
+    const va = JSON.stringify(versionBefore);
+    const vb = JSON.stringify(b.version());
+    let firstDiff = -1;
+    for (let i = 0; i < Math.min(again.length, snap.length); i++) if (again[i] !== snap[i]) { firstDiff = i; break; }
+    throw new Error(`snapshot bytes differ after reopening: ${snap.length} vs ${again.length} bytes, first difference at ${firstDiff}; versions ${va} / ${vb}; pending ${b.pending}; recovered ${JSON.stringify(b.recovered)}`);
+  }
   b.close();
 }, { needs: ['indexeddb'] });
 
