@@ -64,8 +64,13 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   if (persist === true && !defaultStorage) throw new MyceliumError('storage_unavailable', 'no default storage on this platform: pass persist: <adapter>');
   const adapter = persist === true ? defaultStorage!() : persist;
   // Loaded on first use: apps that never persist never download it.
-  const { openPersisted } = await import('./persistence.js');
-  return openPersisted({ Store, MyceliumError, schemaHash, storageFormat: STORAGE_FORMAT }, engine, options, adapter, persist === true);
+  let persistence: typeof import('./persistence.js');
+  try {
+    persistence = await import('./persistence.js');
+  } catch (e) {
+    throw new MyceliumError('load_failed', `could not load mycelium-sync's persistence module: ${String(e)}`);
+  }
+  return persistence.openPersisted({ Store, MyceliumError, schemaHash, storageFormat: STORAGE_FORMAT }, engine, options, adapter, persist === true);
 }
 
 /** Opens a store from a snapshot (save()): open({ ...options, snapshot }). */
