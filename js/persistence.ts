@@ -59,20 +59,23 @@ function join(a: Version, b: Version): Version {
   return out;
 }
 
-/** Fields whose kind differs between the stored schema and the app's. */
+/** What the stored data has that the app's schema cannot take: changed kinds, removed fields and collections. */
 function kindChanges(stored: Schema, wanted: Schema): string[] {
   const out: string[] = [];
-  for (const [c, fields] of Object.entries(wanted)) {
-    const old = stored[c];
-    if (!old) continue;
-    for (const [f, kind] of Object.entries(fields)) {
-      const was: Kind | undefined = old[f];
-      if (was !== undefined && was !== kind) out.push(`${c}.${f} was ${was}, is now ${kind}`);
+  for (const [c, old] of Object.entries(stored)) {
+    const fields = wanted[c];
+    if (!fields) {
+      out.push(`collection ${c} was removed`);
+      continue;
+    }
+    for (const [f, was] of Object.entries(old)) {
+      const kind: Kind | undefined = fields[f];
+      if (kind === undefined) out.push(`${c}.${f} was removed`);
+      else if (was !== kind) out.push(`${c}.${f} was ${was}, is now ${kind}`);
     }
   }
   return out;
 }
-
 
 interface BlobMessage {
   readonly type: 'blob';
@@ -271,7 +274,7 @@ export async function openPersisted<S extends Schema>(
     const hash = core.schemaHash(init.schema);
     const changes = meta && meta.schemaHash !== hash ? kindChanges(meta.schema, init.schema) : [];
     if (changes.length > 0 && !init.migrate) {
-      throw new core.MyceliumError('schema_mismatch', `the stored data of '${name}' has other field kinds (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
+      throw new core.MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
     }
 
     // Opens a store from the stored snapshot and log under `schema`.

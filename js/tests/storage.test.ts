@@ -138,6 +138,12 @@ describe('persisted stores', () => {
     m.close();
     const again = await open({ name: 's', schema: changed, persist: storage }); // no migrate needed now
     expect(again.collection('todos').get('x')!.votes).toBe('3 votes');
+    again.close();
+    // A removed field or collection is refused too, and migrate handles it.
+    const smaller = { todos: { title: 'lww', votes: 'lww' } } as const;
+    await expect(open({ name: 's', schema: smaller, persist: storage })).rejects.toMatchObject({ code: 'schema_mismatch' });
+    const s2 = await open({ name: 's', schema: smaller, persist: storage, migrate: (c, r) => (c === 'todos' ? { title: r.title, votes: r.votes } : null) });
+    expect(s2.collection('todos').get('x')).toEqual({ id: 'x', title: 'keep', votes: '3 votes' });
   });
 
   it('damaged data: a clear code, nothing lost; recover opens what is readable', async () => {
