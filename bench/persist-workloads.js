@@ -9,8 +9,9 @@
 //   fill(name, n)     n records x 5 fields stored durably, then closed
 //   reopen(name)      open the stored data until it is readable; returns its size
 //   databases(name)   the IndexedDB databases that hold it (for idb_bytes)
+import { person } from './workloads.js';
+
 const now = () => performance.now();
-const person = (i) => ({ name: `Person ${String(i).padStart(6, '0')}`, email: `user${String(i).padStart(6, '0')}@mail.test`, age: i % 90, visits: i % 7, tags: [i % 2 ? 'admin' : 'user', i % 3 ? 'active' : 'idle'] });
 const schema = { people: { name: 'lww', email: 'lww', age: 'lww', visits: 'counter', tags: 'set' } };
 
 export function mycelium(M) {

@@ -36,7 +36,7 @@ function mixedOps(seed) {
   }
   return ops;
 }
-const person = (i) => ({ name: `Person ${String(i).padStart(6, '0')}`, email: `user${String(i).padStart(6, '0')}@mail.test`, age: i % 90, visits: i % 7, tags: [i % 2 ? 'admin' : 'user', i % 3 ? 'active' : 'idle'] });
+export const person = (i) => ({ name: `Person ${String(i).padStart(6, '0')}`, email: `user${String(i).padStart(6, '0')}@mail.test`, age: i % 90, visits: i % 7, tags: [i % 2 ? 'admin' : 'user', i % 3 ? 'active' : 'idle'] });
 
 // --- libraries: each implements the same five workloads ------------------
 

@@ -99,15 +99,26 @@ export function fileStorage(dir: string): StorageAdapter {
     return wrapped;
   }
 
+  // Where each log's last whole record ends, once this adapter has checked
+  // (or written) it: an append then writes there without reading the log.
+  const ends = new Map<string, number>();
+
   async function appendRecords(d: string, blobs: readonly Uint8Array[]): Promise<void> {
     await mkdir(d, { recursive: true });
     const path = join(d, 'log.bin');
-    // A torn record from a crash is cut off before anything follows it.
-    const existing = await readOrNull(path);
-    const { end } = parseLog(existing);
+    let end = ends.get(d);
+    let existing = true;
+    let torn = false;
+    if (end === undefined) {
+      // A torn record from a crash is cut off before anything follows it.
+      const bytes = await readOrNull(path);
+      existing = bytes !== null;
+      end = parseLog(bytes).end;
+      torn = bytes !== null && end !== bytes.length;
+    }
     const f = await open(path, existing ? 'r+' : 'w');
     try {
-      if (existing && end !== existing.length) await f.truncate(end);
+      if (torn) await f.truncate(end);
       const total = blobs.reduce((n, b) => n + 4 + b.length, 0);
       const buf = new Uint8Array(total);
       const view = new DataView(buf.buffer);
@@ -119,6 +130,10 @@ export function fileStorage(dir: string): StorageAdapter {
       }
       await f.write(buf, 0, buf.length, end);
       await f.datasync();
+      ends.set(d, end + total);
+    } catch (e) {
+      ends.delete(d); // unknown again: the next append checks the file
+      throw e;
     } finally {
       await f.close();
     }
@@ -128,7 +143,10 @@ export function fileStorage(dir: string): StorageAdapter {
     load: (name) =>
       serial(name, `loading '${name}'`, async (d) => {
         const [state, log] = await Promise.all([readOrNull(join(d, 'state.bin')), readOrNull(join(d, 'log.bin'))]);
-        return { ...decodeState(state, join(d, 'state.bin')), log: parseLog(log).blobs };
+        const parsed = parseLog(log);
+        if (log && parsed.end === log.length) ends.set(d, parsed.end);
+        else ends.delete(d);
+        return { ...decodeState(state, join(d, 'state.bin')), log: parsed.blobs };
       }),
     setMeta: (name, meta) =>
       serial(name, `writing the meta record of '${name}'`, async (d) => {
@@ -147,9 +165,14 @@ export function fileStorage(dir: string): StorageAdapter {
         await writeAtomic(path, encodeState(meta ?? old.meta, snapshot));
         // Nothing else appends while this runs (one operation at a time).
         await writeAtomic(join(d, 'log.bin'), new Uint8Array(0));
+        ends.set(d, 0);
         return blobs.length;
       }),
-    clear: (name) => serial(name, `deleting '${name}'`, (d) => rm(d, { recursive: true, force: true })),
+    clear: (name) =>
+      serial(name, `deleting '${name}'`, (d) => {
+        ends.delete(d);
+        return rm(d, { recursive: true, force: true });
+      }),
     close() {},
   };
 }

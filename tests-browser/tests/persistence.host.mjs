@@ -3,6 +3,8 @@
 // compacting at once, and a real storage quota running out (Chromium, CDP).
 // Page functions are sent as source: each is self-contained.
 
+import { rng } from '../page/fixtures.js';
+
 const RUNNER = '/tests-browser/page/runner.html';
 
 const OPEN = async ({ name, compact }) => {
@@ -27,17 +29,6 @@ async function poll(page, fn, arg, what, ms = 30_000) {
     if (Date.now() > end) throw new Error(`${what}: not after ${ms / 1000} s`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const tests = [
