@@ -10,6 +10,9 @@ import { engineError, MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
 import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
+import { Sync } from './sync/network.js';
+import type { SyncOptions } from './sync/store-sync.js';
+import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';
 import { actorHex, decodeVersion, encodeVersion, parseActor } from './version.js';
 
@@ -129,6 +132,8 @@ export class Store<S extends Schema = Schema> {
   readonly #collections = new Map<string, Collection<Fields>>();
   readonly #errorListeners = new Set<(error: MyceliumError) => void>();
   #persistence: PersistenceHooks | null = null;
+  readonly #watchers = new Set<() => void>();
+  readonly #syncs = new Set<Sync>();
   #recovered: readonly RecoveryIssue[] = [];
   #handle: number;
 
@@ -208,7 +213,7 @@ export class Store<S extends Schema = Schema> {
     const r = this.#io.check(this.#core.apply(h, this.#io.send(bytes), capture));
     if (capture && r === 0) this.#remoteChanges(h);
     if (held > 0 && r === 0) this.#reportDropped(h);
-    if (r === 0 && this.#persistence) this.#persistence.changed();
+    if (r === 0) this.#changed();
     return OUTCOMES[r]!;
   }
 
@@ -236,6 +241,19 @@ export class Store<S extends Schema = Schema> {
     return this.#persistence ? Promise.all([delivered, this.#persistence.flush()]).then(() => undefined) : delivered;
   }
 
+  /**
+   * Syncs this store with the peers an adapter finds (webrtc(), broadcastChannel(),
+   * webSocket(), webSocketServer(), messagePort(), ...). Several stores can share one
+   * adapter: they travel over the same connections. close() on the result, or on the
+   * store, stops it.
+   */
+  connect(adapter: NetworkAdapter, options?: SyncOptions): Sync {
+    this.#h();
+    const sync = new Sync(this as unknown as Store, adapter, options);
+    this.#syncs.add(sync);
+    return sync;
+  }
+
   /** Bytes of engine memory the store's state holds. */
   memoryBytes(): number {
     return this.#core.memory(this.#h());
@@ -254,6 +272,7 @@ export class Store<S extends Schema = Schema> {
    */
   close(): void {
     if (this.#handle < 0) return;
+    for (const sync of this.#syncs) sync.close();
     if (this.#persistence) this.#persistence.closing();
     registry.unregister(this);
     this.#core.close(this.#handle);
@@ -301,7 +320,18 @@ export class Store<S extends Schema = Schema> {
   /** @internal Runs a batch: all of it, or (for a bad op) none of it. */
   commit(w: ByteWriter): void {
     this.#io.check(this.#core._myc_write(this.#handle, this.#io.send(w.bytes())));
+    this.#changed();
+  }
+
+  #changed(): void {
     if (this.#persistence) this.#persistence.changed();
+    for (const w of this.#watchers) w();
+  }
+
+  /** @internal Calls `listener` after every change of state (a write, a joined delta). */
+  watch(listener: () => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
   }
 
   /** @internal Connects persistence; one per store. */

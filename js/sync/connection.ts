@@ -1,0 +1,229 @@
+// One link to one peer, shared by every store synced over it: frames each
+// message, splits messages larger than a chunk (≤ 64 KiB) and reassembles
+// them, interleaves the stores' queues so they sync in parallel, and waits
+// on the link's buffered amount (flow control).
+import { MyceliumError } from '../errors.js';
+import type { Link } from './transport.js';
+import type { Chunk, Message } from './wire.js';
+import { CHUNK_OVERHEAD, decodeFrame, encodeChunk, encodeMessage } from './wire.js';
+
+/** Largest message payload on the wire: a larger message is chunked. */
+export const CHUNK_BYTES = 64 * 1024;
+/** Stop handing the link more once this much is buffered. */
+const HIGH_WATER = 1024 * 1024;
+/** Incomplete chunked messages kept per link before the oldest is dropped. */
+const MAX_PARTIAL = 32;
+
+export interface ConnectionLimits {
+  /** Largest message (after reassembly) accepted from a peer. Default 256 MiB. */
+  readonly maxMessageBytes?: number;
+}
+
+export interface ConnectionEvents {
+  /** A whole message; `bytes` is what it took on the wire. */
+  message(conn: Connection, message: Message, bytes: number): void;
+  /** A chunk of a larger message arrived (for progress reports). */
+  progress(conn: Connection): void;
+  /** The peer sent something unreadable: the connection is closed after this. */
+  failed(conn: Connection, error: MyceliumError): void;
+}
+
+interface Partial {
+  readonly count: number;
+  readonly parts: Map<number, Uint8Array>;
+  bytes: number;
+  key: string;
+}
+
+interface Outgoing {
+  readonly key: string; // the store ('' for the connection itself)
+  readonly frames: Uint8Array[];
+  next: number;
+}
+
+export class Connection {
+  /** Bytes handed to the link, and received from it. */
+  bytesSent = 0;
+  bytesReceived = 0;
+  private readonly queues = new Map<string, Outgoing[]>();
+  private order: string[] = [];
+  private turn = 0;
+  private waiting = false;
+  private nextId = 1;
+  private readonly partial = new Map<number, Partial>();
+  private closed = false;
+  private readonly chunkBytes: number;
+  private readonly maxMessageBytes: number;
+
+  constructor(
+    readonly link: Link,
+    private readonly events: ConnectionEvents,
+    limits: ConnectionLimits = {},
+  ) {
+    this.chunkBytes = Math.max(1024, Math.min(CHUNK_BYTES, (link.maxMessageSize || CHUNK_BYTES) - CHUNK_OVERHEAD));
+    this.maxMessageBytes = limits.maxMessageBytes ?? 256 * 1024 * 1024;
+  }
+
+  get peer(): string {
+    return this.link.peer;
+  }
+
+  /** Queues a message for `key`'s lane (a store name); returns its bytes on the wire. */
+  send(key: string, m: Message): number {
+    if (this.closed) return 0;
+    const bytes = encodeMessage(m);
+    let frames: Uint8Array[];
+    if (bytes.length <= this.chunkBytes + CHUNK_OVERHEAD) frames = [bytes];
+    else {
+      const id = this.nextId++;
+      const count = Math.ceil(bytes.length / this.chunkBytes);
+      frames = [];
+      for (let i = 0; i < count; i++) {
+        frames.push(encodeChunk({ id, index: i, count, bytes: bytes.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes) }));
+      }
+    }
+    let q = this.queues.get(key);
+    if (!q) {
+      this.queues.set(key, (q = []));
+      this.order.push(key);
+    }
+    q.push({ key, frames, next: 0 });
+    this.pump();
+    return frames.reduce((n, f) => n + f.length, 0);
+  }
+
+  /** Bytes of `key`'s messages still waiting to go out. */
+  queued(key: string): number {
+    let n = 0;
+    for (const o of this.queues.get(key) ?? []) for (let i = o.next; i < o.frames.length; i++) n += o.frames[i]!.length;
+    return n;
+  }
+
+  /** Bytes of chunked messages for `key` still on their way here: [received, expected]. */
+  incoming(key: string): [number, number] {
+    let got = 0;
+    let total = 0;
+    for (const p of this.partial.values()) {
+      if (p.key !== key) continue;
+      got += p.bytes;
+      total += p.count * this.chunkBytes;
+    }
+    return [got, total];
+  }
+
+  private pump(): void {
+    if (this.waiting || this.closed) return;
+    while (this.order.length > 0) {
+      if (this.link.bufferedAmount > HIGH_WATER) {
+        this.waiting = true;
+        this.link.onDrain(() => {
+          this.waiting = false;
+          this.pump();
+        });
+        return;
+      }
+      // Round robin over stores, one frame each: many stores sync at once.
+      this.turn %= this.order.length;
+      const key = this.order[this.turn]!;
+      const q = this.queues.get(key)!;
+      const o = q[0]!;
+      const frame = o.frames[o.next++]!;
+      if (o.next === o.frames.length) q.shift();
+      if (q.length === 0) {
+        this.queues.delete(key);
+        this.order.splice(this.turn, 1);
+      } else this.turn++;
+      this.bytesSent += frame.length;
+      try {
+        this.link.send(frame);
+      } catch (e) {
+        this.close(`send failed: ${String(e)}`);
+        return;
+      }
+    }
+  }
+
+  /** A message arrived from the link. */
+  receive(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.bytesReceived += bytes.length;
+    try {
+      if (bytes.length > CHUNK_BYTES + CHUNK_OVERHEAD) {
+        throw new MyceliumError('limit_exceeded', `a ${bytes.length}-byte frame is larger than a chunk (${CHUNK_BYTES} bytes)`);
+      }
+      const f = decodeFrame(bytes);
+      if ('chunk' in f) {
+        const whole = this.reassemble(f.chunk);
+        if (!whole) {
+          this.events.progress(this);
+          return;
+        }
+        const g = decodeFrame(whole);
+        if (!('message' in g)) throw new MyceliumError('corrupt', 'sync message: a chunk inside a chunk');
+        this.events.message(this, g.message, whole.length + f.chunk.count * CHUNK_OVERHEAD);
+      } else this.events.message(this, f.message, bytes.length);
+    } catch (e) {
+      const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', `sync message: ${String(e)}`);
+      this.events.failed(this, err);
+    }
+  }
+
+  private reassemble(c: Chunk): Uint8Array | null {
+    if (c.bytes.length > CHUNK_BYTES) throw new MyceliumError('limit_exceeded', `a chunk of ${c.bytes.length} bytes is larger than ${CHUNK_BYTES}`);
+    let p = this.partial.get(c.id);
+    if (!p) {
+      if (c.count > Math.ceil(this.maxMessageBytes / 1024)) {
+        throw new MyceliumError('limit_exceeded', `a message of ${c.count} chunks is larger than the ${this.maxMessageBytes}-byte limit`);
+      }
+      if (this.partial.size >= MAX_PARTIAL) this.partial.delete(this.partial.keys().next().value!);
+      p = { count: c.count, parts: new Map(), bytes: 0, key: '' };
+      this.partial.set(c.id, p);
+    }
+    if (c.count !== p.count) throw new MyceliumError('corrupt', `sync message: chunk ${c.index} of message ${c.id} says ${c.count} chunks, not ${p.count}`);
+    if (p.parts.has(c.index)) return null; // a duplicate
+    if (c.index === 0) p.key = storeOf(c);
+    p.parts.set(c.index, c.bytes);
+    p.bytes += c.bytes.length;
+    if (p.bytes > this.maxMessageBytes) throw new MyceliumError('limit_exceeded', `a message larger than the ${this.maxMessageBytes}-byte limit`);
+    if (p.parts.size < p.count) return null;
+    this.partial.delete(c.id);
+    const out = new Uint8Array(p.bytes);
+    let at = 0;
+    for (let i = 0; i < p.count; i++) {
+      const part = p.parts.get(i)!;
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  close(reason = 'closed'): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queues.clear();
+    this.order = [];
+    this.partial.clear();
+    this.link.close(reason);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** The store a chunked message is for, read from its first chunk (for progress reports); '' when unknown. */
+function storeOf(c: Chunk): string {
+  if (c.index !== 0) return '';
+  // frame header: magic(3) version flags length(varint) crc(4), then type, then the store name.
+  const b = c.bytes;
+  let i = 5;
+  while (i < b.length && b[i]! >= 0x80) i++;
+  i += 1 + 4 + 1;
+  if (i >= b.length || b[i]! >= 0x80) return '';
+  const n = b[i]!;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(i + 1, i + 1 + n));
+  } catch {
+    return '';
+  }
+}

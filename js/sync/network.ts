@@ -1,0 +1,186 @@
+// A network adapter shared by every store connected through it: one
+// Connection per peer, messages routed to stores by name (many stores over
+// one connection, synced in parallel).
+import type { MyceliumError as MyceliumErrorType } from '../errors.js';
+import { MyceliumError } from '../errors.js';
+import type { Store } from '../store.js';
+import { Connection } from './connection.js';
+import type { PeerStatus, SyncErrorEvent, SyncOptions, SyncStats, SyncStatus } from './store-sync.js';
+import { StoreSync } from './store-sync.js';
+import type { Link, NetworkAdapter } from './transport.js';
+import type { Message } from './wire.js';
+import { MessageType, PROTOCOL_VERSION } from './wire.js';
+
+class SyncNetwork {
+  private readonly conns = new Map<string, Connection>();
+  private readonly stores = new Map<string, StoreSync>();
+  /** Hellos for stores not connected here (yet), per connection. */
+  private readonly early = new WeakMap<Connection, Map<string, Message>>();
+  private started = false;
+
+  constructor(
+    readonly adapter: NetworkAdapter,
+    private readonly options: SyncOptions,
+  ) {}
+
+  attach(sync: StoreSync): void {
+    if (this.stores.has(sync.name)) {
+      throw new MyceliumError('already_exists', `a store named '${sync.name}' is already connected through this ${this.adapter.kind} adapter`);
+    }
+    this.stores.set(sync.name, sync);
+    for (const conn of this.conns.values()) sync.addPeer(conn, this.early.get(conn)?.get(sync.name));
+    if (!this.started) {
+      this.started = true;
+      this.adapter.start({
+        peerCandidate: (link) => this.candidate(link),
+        message: (peer, bytes) => this.conns.get(peer)?.receive(bytes),
+        peerDisconnected: (peer) => this.disconnected(peer),
+      });
+    }
+  }
+
+  detach(sync: StoreSync): void {
+    if (this.stores.get(sync.name) !== sync) return;
+    this.stores.delete(sync.name);
+    if (this.stores.size === 0) this.stop();
+  }
+
+  stop(): void {
+    for (const conn of this.conns.values()) conn.close('stopped');
+    this.conns.clear();
+    if (this.started) this.adapter.stop();
+    this.started = false;
+    networks.delete(this.adapter);
+  }
+
+  private candidate(link: Link): void {
+    const old = this.conns.get(link.peer);
+    if (old) this.disconnected(link.peer);
+    const conn = new Connection(
+      link,
+      {
+        message: (c, m, bytes) => this.message(c, m, bytes),
+        failed: (c, err) => this.failed(c, err, false),
+        progress: () => {
+          for (const sync of this.stores.values()) sync.scheduleStatus();
+        },
+      },
+      { maxMessageBytes: this.options.maxMessageBytes },
+    );
+    this.conns.set(link.peer, conn);
+    for (const sync of this.stores.values()) sync.addPeer(conn, undefined);
+  }
+
+  private disconnected(peer: string): void {
+    const conn = this.conns.get(peer);
+    if (!conn) return;
+    this.conns.delete(peer);
+    for (const sync of this.stores.values()) sync.removePeer(conn);
+    conn.close('peer disconnected');
+  }
+
+  private message(conn: Connection, m: Message, bytes: number): void {
+    if (m.type === MessageType.Hello && m.protocol !== PROTOCOL_VERSION) {
+      this.failed(conn, new MyceliumError('unsupported_version', `peer ${conn.peer} speaks sync protocol ${m.protocol}; this replica speaks ${PROTOCOL_VERSION}`), false);
+      return;
+    }
+    if (m.type === MessageType.Error && m.store === '') {
+      this.failed(conn, new MyceliumError(m.code, `peer ${conn.peer} ended the connection: ${m.message}`), true);
+      return;
+    }
+    const sync = this.stores.get(m.store);
+    if (sync) sync.message(conn, m, bytes);
+    else if (m.type === MessageType.Hello) {
+      let early = this.early.get(conn);
+      if (!early) this.early.set(conn, (early = new Map()));
+      if (early.size < 1024) early.set(m.store, m);
+    }
+  }
+
+  /** The connection cannot go on: every store hears why, the peer is told, the link closes. */
+  private failed(conn: Connection, error: MyceliumErrorType, remote: boolean): void {
+    if (conn.isClosed) return;
+    if (!remote) conn.send('', { type: MessageType.Error, store: '', code: error.code, message: error.message });
+    for (const sync of this.stores.values()) sync.connectionFailed(conn, error, remote);
+    // Let the error message leave before the link goes.
+    setTimeout(() => {
+      if (this.conns.get(conn.peer) === conn) this.disconnected(conn.peer);
+      else conn.close('failed');
+    }, 50);
+  }
+}
+
+const networks = new Map<NetworkAdapter, SyncNetwork>();
+
+/** A store's sync through one network adapter: what store.connect() returns. */
+export class Sync {
+  readonly #sync: StoreSync;
+  readonly #net: SyncNetwork;
+  #closed = false;
+
+  /** @internal Use store.connect(). */
+  constructor(store: Store, adapter: NetworkAdapter, options: SyncOptions = {}) {
+    if (!adapter || typeof adapter.start !== 'function' || typeof adapter.stop !== 'function') {
+      throw new MyceliumError('invalid_argument', 'connect() takes a network adapter: webrtc(), broadcastChannel(), webSocket(), ...');
+    }
+    let net = networks.get(adapter);
+    if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options)));
+    this.#net = net;
+    this.#sync = new StoreSync(store, options);
+    net.attach(this.#sync);
+  }
+
+  /** This replica's id on the network. */
+  get peerId(): string {
+    return this.#net.adapter.peerId;
+  }
+
+  /** Every connected peer and how far along it is. */
+  status(): SyncStatus {
+    return this.#sync.status();
+  }
+
+  /** The connected peers. */
+  peers(): readonly PeerStatus[] {
+    return this.#sync.status().peers;
+  }
+
+  /** Calls `listener` with the status whenever it changes (at most once per task), and once now. */
+  subscribe(listener: (status: SyncStatus) => void): () => void {
+    return this.#sync.onStatus(listener);
+  }
+
+  /** A peer's session ended with an error: bad bytes, another protocol version, another schema. The store is unchanged. */
+  onError(listener: (event: SyncErrorEvent) => void): () => void {
+    return this.#sync.onError(listener);
+  }
+
+  /** Resolves when at least one peer is connected and every connected peer is synced. */
+  whenSynced(): Promise<void> {
+    if (this.#sync.status().synced) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.#sync.onStatus((s) => {
+        if (!s.synced) return;
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Bytes and deltas sent and received since connect(). */
+  stats(): Readonly<SyncStats> {
+    return { ...this.#sync.stats };
+  }
+
+  /** Stops syncing this store; the adapter stops when no store uses it any more. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sync.close();
+    this.#net.detach(this.#sync);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+}

@@ -1,0 +1,452 @@
+// One store synced with every peer of one network (DESIGN.md, Sync protocol).
+//
+// Per peer (a Session) it keeps three versions:
+//   acked     what the peer has told us it has (hello, acks, the versions on its deltas);
+//   sent      what the peer will have once what we sent arrives (each delta's base was
+//             covered by acked + sent, so the peer can join it at once);
+//   sentHeld  what it will have once it also gets other replicas' changes we did not
+//             relay (see below).
+// A live delta is deltaSince(acked ⊔ sent ⊔ sentHeld): nothing the peer has, or will
+// have from us, is sent again. The peer joins it at once, or holds it as pending
+// while a gap fills (causal delivery), and acks with its version.
+//
+// Mesh: what to do with changes that came from another peer? Every replica sends its
+// own changes to every peer at once, and changes it learned from others only after
+// `relayDelay` (jittered), and only what the peer still has not acknowledged by then.
+// Acks go to every peer, so in a full mesh a peer has acked the author's changes
+// long before the relay timer fires and nothing travels twice; in a star (a server
+// peer between browsers) the relay fires, and the session relays at once from then
+// on. Deltas already covered by the receiver's version are dropped without being
+// joined: the causal context (the version on every delta) decides, exactly — a Bloom
+// filter would be smaller on the wire but probabilistic, and versions stay as small as
+// the number of actors.
+//
+// Lost messages (the fault-injection tests drop, duplicate and reorder them): a peer
+// whose acks stop short of what we sent for `ackTimeout` is sent everything since its
+// last ack again; duplicates are dropped as covered.
+import type { MyceliumError as MyceliumErrorType } from '../errors.js';
+import { MyceliumError } from '../errors.js';
+import { schemaHash } from '../schema.js';
+import type { Store } from '../store.js';
+import type { Version } from '../version.js';
+import type { Connection } from './connection.js';
+import { covers, isEmpty, join, newer, without } from './versions.js';
+import type { Message } from './wire.js';
+import { MessageType, PROTOCOL_VERSION } from './wire.js';
+
+export interface SyncOptions {
+  /** Wait this long (ms, jittered up to 2×) before relaying other replicas' changes to a peer that has not acknowledged them. Default 40. */
+  readonly relayDelay?: number;
+  /** Resend everything since a peer's last ack when its acks stop short of what was sent for this long (ms). Default 10000. */
+  readonly ackTimeout?: number;
+  /** Resend hello this often (ms) until the peer answers. Default 2000. */
+  readonly helloInterval?: number;
+  /** Largest message accepted from a peer, in bytes after reassembly. Default 256 MiB. */
+  readonly maxMessageBytes?: number;
+}
+
+/** connecting: hello sent, no answer yet. syncing: bytes on their way. synced: both sides have the same version. failed: see error. */
+export type PeerState = 'connecting' | 'syncing' | 'synced' | 'failed';
+
+export interface PeerStatus {
+  /** The peer's id on the network. */
+  readonly peer: string;
+  readonly state: PeerState;
+  /** Bytes of this store's messages still waiting to go to the peer. */
+  readonly sendingBytes: number;
+  /** A large message from the peer on its way: bytes received so far, and about how many it has. */
+  readonly receivingBytes: number;
+  readonly receivingTotal: number;
+  /** Why the session failed. */
+  readonly error?: MyceliumErrorType;
+}
+
+export interface SyncStatus {
+  readonly store: string;
+  readonly peers: readonly PeerStatus[];
+  /** At least one peer is connected and every connected peer is synced. */
+  readonly synced: boolean;
+}
+
+/** An error in the sync with one peer: that peer's session for this store has ended; the store is unchanged. */
+export interface SyncErrorEvent {
+  readonly peer: string;
+  readonly store: string;
+  readonly error: MyceliumErrorType;
+  /** True when the peer reported the error (it could not accept what we sent). */
+  readonly remote: boolean;
+}
+
+/** Counters since connect(). */
+export interface SyncStats {
+  bytesSent: number;
+  bytesReceived: number;
+  deltasSent: number;
+  deltaBytesSent: number;
+  deltasJoined: number;
+  deltaBytesJoined: number;
+  /** Deltas dropped without joining because this replica already had them. */
+  deltasDropped: number;
+  acksSent: number;
+}
+
+class Session {
+  ready = false;
+  helloSent = false;
+  acked: Version = {};
+  sent: Version = {};
+  sentHeld: Version = {};
+  /** What we last told the peer we have (acks and delta versions). */
+  told: Version = {};
+  fullAckDue = false;
+  peerHolding = false;
+  /** Relays to this peer go at once: it once lacked others' changes when the relay timer fired. */
+  eagerRelay = false;
+  error: MyceliumErrorType | null = null;
+  /** Others' changes held back from this peer when the relay timer was armed, and since. */
+  holdMark: Version | null = null;
+  holdNext: Version | null = null;
+  relayTimer: ReturnType<typeof setTimeout> | null = null;
+  ackTimer: ReturnType<typeof setTimeout> | null = null;
+  ackMark: Version = {};
+  helloTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(readonly conn: Connection) {}
+
+  stop(): void {
+    if (this.relayTimer) clearTimeout(this.relayTimer);
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    if (this.helloTimer) clearInterval(this.helloTimer);
+    this.relayTimer = this.ackTimer = this.helloTimer = null;
+  }
+}
+
+export class StoreSync {
+  readonly stats: SyncStats = { bytesSent: 0, bytesReceived: 0, deltasSent: 0, deltaBytesSent: 0, deltasJoined: 0, deltaBytesJoined: 0, deltasDropped: 0, acksSent: 0 };
+  private readonly sessions = new Map<Connection, Session>();
+  private readonly hash: string;
+  private readonly relayDelay: number;
+  private readonly ackTimeout: number;
+  private readonly helloInterval: number;
+  private pumpScheduled = false;
+  private acksScheduled = false;
+  private statusScheduled = false;
+  private lastStatus = '';
+  private readonly statusListeners = new Set<(s: SyncStatus) => void>();
+  private readonly errorListeners = new Set<(e: SyncErrorEvent) => void>();
+  private readonly unwatch: () => void;
+  private closed = false;
+
+  constructor(
+    readonly store: Store,
+    options: SyncOptions,
+  ) {
+    this.hash = schemaHash(store.schema);
+    this.relayDelay = options.relayDelay ?? 40;
+    this.ackTimeout = options.ackTimeout ?? 10_000;
+    this.helloInterval = options.helloInterval ?? 2000;
+    this.unwatch = store.watch(() => this.changed());
+  }
+
+  get name(): string {
+    return this.store.name;
+  }
+
+  // --- connections ---------------------------------------------------------
+
+  addPeer(conn: Connection, earlyHello: Message | undefined): void {
+    if (this.closed || this.sessions.has(conn)) return;
+    const s = new Session(conn);
+    this.sessions.set(conn, s);
+    this.sendHello(s, false);
+    // Until the peer answers (a hello can be lost), ask again now and then.
+    s.helloTimer = setInterval(() => {
+      if (s.ready || s.error || conn.isClosed) {
+        if (s.helloTimer) clearInterval(s.helloTimer);
+        s.helloTimer = null;
+      } else this.sendHello(s, false);
+    }, this.helloInterval);
+    if (earlyHello) this.message(conn, earlyHello, 0);
+    this.scheduleStatus();
+  }
+
+  removePeer(conn: Connection): void {
+    const s = this.sessions.get(conn);
+    if (!s) return;
+    s.stop();
+    this.sessions.delete(conn);
+    this.scheduleStatus();
+  }
+
+  private send(s: Session, m: Message): void {
+    this.stats.bytesSent += s.conn.send(this.name, m);
+  }
+
+  private sendHello(s: Session, reply: boolean): void {
+    if (this.store.closed) return;
+    const version = this.store.version();
+    this.send(s, { type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schemaHash: this.hash, version });
+    s.told = join(s.told, version);
+    s.helloSent = true;
+  }
+
+  // --- messages ------------------------------------------------------------
+
+  message(conn: Connection, m: Message, bytes: number): void {
+    const s = this.sessions.get(conn);
+    if (!s || s.error || this.store.closed) return;
+    this.stats.bytesReceived += bytes;
+    switch (m.type) {
+      case MessageType.Hello:
+        this.hello(s, m);
+        break;
+      case MessageType.Delta:
+        if (s.ready) this.delta(s, m);
+        break;
+      case MessageType.Ack:
+        if (!s.ready) break;
+        s.acked = join(s.acked, m.version);
+        s.peerHolding = m.holding;
+        this.scheduleStatus();
+        break;
+      case MessageType.Error:
+        this.fail(s, new MyceliumError(m.code, `peer ${conn.peer} ended the sync of '${this.name}': ${m.message}`), true);
+        break;
+    }
+  }
+
+  private hello(s: Session, m: Message & { type: MessageType.Hello }): void {
+    if (m.schemaHash !== this.hash) {
+      const err = new MyceliumError('schema_mismatch', `peer ${s.conn.peer} has store '${this.name}' with another schema (hash ${m.schemaHash}, ours ${this.hash})`);
+      this.send(s, { type: MessageType.Error, store: this.name, code: 'schema_mismatch', message: `store '${this.name}' has schema hash ${this.hash} here, ${m.schemaHash} there` });
+      this.fail(s, err, false);
+      return;
+    }
+    // The peer has not heard our hello yet (or it was lost): answer it.
+    if (!m.reply) this.sendHello(s, true);
+    s.acked = join(s.acked, m.version);
+    if (!s.ready) {
+      s.ready = true;
+      s.sent = s.acked;
+      s.sentHeld = {};
+      this.pump(s, false);
+    }
+    this.scheduleStatus();
+  }
+
+  private delta(s: Session, m: Message & { type: MessageType.Delta }): void {
+    s.acked = join(s.acked, m.version);
+    const mine = this.store.version();
+    if (covers(mine, m.version)) {
+      // Everything in it is here already: drop it unread, and tell the peer exactly what we have.
+      this.stats.deltasDropped++;
+      s.fullAckDue = true;
+      this.scheduleAcks();
+      return;
+    }
+    let result;
+    try {
+      result = this.store.applyDelta(m.delta);
+    } catch (e) {
+      const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
+      if (err.code === 'limit_exceeded' && err.message.includes('too many pending deltas')) {
+        // Our queue of held deltas is full: not the peer's fault. Drop it; the
+        // peer resends from our ack once the gap is filled.
+        s.fullAckDue = true;
+        this.scheduleAcks();
+        return;
+      }
+      this.send(s, { type: MessageType.Error, store: this.name, code: err.code, message: `could not join a delta for '${this.name}': ${err.message}` });
+      this.fail(s, new MyceliumError(err.code, `peer ${s.conn.peer} sent a delta for '${this.name}' that was refused: ${err.message}`), false);
+      return;
+    }
+    if (result === 'covered') {
+      this.stats.deltasDropped++;
+      s.fullAckDue = true;
+    } else {
+      this.stats.deltasJoined++;
+      this.stats.deltaBytesJoined += m.delta.length;
+    }
+    this.scheduleAcks();
+  }
+
+  private fail(s: Session, error: MyceliumErrorType, remote: boolean): void {
+    if (s.error) return;
+    s.error = error;
+    s.stop();
+    this.scheduleStatus();
+    const event: SyncErrorEvent = { peer: s.conn.peer, store: this.name, error, remote };
+    for (const l of this.errorListeners) l(event);
+  }
+
+  /** The whole connection failed (unreadable bytes, another protocol version, a peer's connection-level error). */
+  connectionFailed(conn: Connection, error: MyceliumErrorType, remote: boolean): void {
+    const s = this.sessions.get(conn);
+    if (s) this.fail(s, error, remote);
+  }
+
+  // --- sending -------------------------------------------------------------
+
+  /** The store changed (a local write, a joined delta): tell every peer, once per task. */
+  private changed(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      for (const s of this.sessions.values()) this.pump(s, false);
+      this.scheduleStatus();
+    });
+  }
+
+  /**
+   * Sends the peer what it lacks. Eager: this replica's own changes, with other
+   * replicas' changes held back (they are in the delta's base) unless this peer
+   * needs relays. Relay: everything the peer has not acknowledged.
+   */
+  private pump(s: Session, relay: boolean): void {
+    if (!s.ready || s.error || s.conn.isClosed || this.store.closed) return;
+    const mine = this.store.version();
+    let base = join(s.acked, s.sent);
+    let held: Version = {};
+    if (relay) {
+      // Held-back changes that the peer has since received let it join what we sent with them.
+      if (covers(s.acked, without(s.sentHeld, this.store.actor))) base = join(base, s.sentHeld);
+    } else {
+      base = join(base, s.sentHeld);
+      if (!s.eagerRelay && this.relayDelay > 0) {
+        held = without(newer(mine, base), this.store.actor);
+        base = join(base, held);
+      }
+    }
+    if (!covers(base, mine)) {
+      const delta = this.store.deltaSince(base);
+      this.send(s, { type: MessageType.Delta, store: this.name, version: mine, delta });
+      this.stats.deltasSent++;
+      this.stats.deltaBytesSent += delta.length;
+      s.told = join(s.told, mine);
+      if (isEmpty(held)) {
+        s.sent = join(s.sent, mine);
+        if (relay) s.sentHeld = {};
+      } else s.sentHeld = join(s.sentHeld, mine);
+      this.armAckTimer(s);
+    }
+    if (!isEmpty(held)) {
+      if (s.relayTimer) s.holdNext = join(s.holdNext ?? {}, held);
+      else {
+        s.holdMark = held;
+        this.armRelayTimer(s);
+      }
+    }
+  }
+
+  private armRelayTimer(s: Session): void {
+    if (s.relayTimer) return;
+    s.relayTimer = setTimeout(() => {
+      s.relayTimer = null;
+      const mark = s.holdMark;
+      // Changes held since the timer was armed get their own full delay.
+      s.holdMark = s.holdNext;
+      s.holdNext = null;
+      if (s.holdMark) this.armRelayTimer(s);
+      // The peer got them from their authors (or another relay): nothing to do.
+      if (!mark || covers(s.acked, mark)) return;
+      // It did not: it is not hearing them directly. Relay now, and at once from now on.
+      s.eagerRelay = true;
+      this.pump(s, true);
+      this.scheduleStatus();
+    }, this.relayDelay * (1 + Math.random()));
+  }
+
+  private armAckTimer(s: Session): void {
+    if (s.ackTimer) return;
+    s.ackMark = s.acked;
+    s.ackTimer = setTimeout(() => {
+      s.ackTimer = null;
+      if (!s.ready || s.error || s.conn.isClosed || this.store.closed) return;
+      if (covers(s.acked, join(s.sent, s.sentHeld))) return;
+      // Still sending, or acks still coming: wait another round.
+      if (s.conn.queued(this.name) > 0 || s.conn.link.bufferedAmount > 0 || !covers(s.ackMark, s.acked)) {
+        this.armAckTimer(s);
+        return;
+      }
+      // Acks stopped short: something was lost. Start again from the last ack.
+      s.sent = s.acked;
+      s.sentHeld = {};
+      this.pump(s, true);
+    }, this.ackTimeout);
+  }
+
+  private scheduleAcks(): void {
+    if (this.acksScheduled) return;
+    this.acksScheduled = true;
+    queueMicrotask(() => {
+      this.acksScheduled = false;
+      if (this.store.closed) return;
+      const mine = this.store.version();
+      const holding = this.store.pending > 0;
+      for (const s of this.sessions.values()) {
+        if (!s.ready || s.error || s.conn.isClosed) continue;
+        // Only the entries the peer has not heard from us, unless it needs the whole picture.
+        const version = s.fullAckDue ? mine : newer(mine, s.told);
+        if (isEmpty(version) && !s.fullAckDue && !holding) continue;
+        this.send(s, { type: MessageType.Ack, store: this.name, version, holding });
+        this.stats.acksSent++;
+        s.told = join(s.told, mine);
+        s.fullAckDue = false;
+      }
+      this.scheduleStatus();
+    });
+  }
+
+  // --- status --------------------------------------------------------------
+
+  status(): SyncStatus {
+    const peers: PeerStatus[] = [];
+    const mine = this.store.closed ? {} : this.store.version();
+    let synced = this.sessions.size > 0;
+    for (const s of this.sessions.values()) {
+      const sendingBytes = s.conn.queued(this.name);
+      const [receivingBytes, receivingTotal] = s.conn.incoming(this.name);
+      let state: PeerState;
+      if (s.error) state = 'failed';
+      else if (!s.ready) state = 'connecting';
+      else if (sendingBytes > 0 || receivingTotal > 0 || !covers(s.acked, mine) || !covers(mine, s.acked)) state = 'syncing';
+      else state = 'synced';
+      if (state !== 'synced' && state !== 'failed') synced = false;
+      peers.push(s.error ? { peer: s.conn.peer, state, sendingBytes, receivingBytes, receivingTotal, error: s.error } : { peer: s.conn.peer, state, sendingBytes, receivingBytes, receivingTotal });
+    }
+    return { store: this.name, peers, synced };
+  }
+
+  scheduleStatus(): void {
+    if (this.statusScheduled || this.statusListeners.size === 0) return;
+    this.statusScheduled = true;
+    queueMicrotask(() => {
+      this.statusScheduled = false;
+      const s = this.status();
+      const key = JSON.stringify(s, (k, v: unknown) => (k === 'error' ? String(v) : v));
+      if (key === this.lastStatus) return;
+      this.lastStatus = key;
+      for (const l of this.statusListeners) l(s);
+    });
+  }
+
+  onStatus(listener: (s: SyncStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    this.scheduleStatus();
+    return () => this.statusListeners.delete(listener);
+  }
+
+  onError(listener: (e: SyncErrorEvent) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch();
+    for (const s of this.sessions.values()) s.stop();
+    this.sessions.clear();
+  }
+}

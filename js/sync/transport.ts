@@ -1,0 +1,46 @@
+// Network adapters: how sync reaches other replicas. A transport offers
+// links to peers — ordered, reliable, message-based duplex channels — and
+// reports three events: a peer became reachable (peer-candidate), a message
+// arrived (message), a peer went away (peer-disconnected). Everything the
+// protocol does sits above this interface (connection.ts, session.ts).
+
+/** One open channel to one peer. */
+export interface Link {
+  /** The peer's id on this network (unique per open adapter). */
+  readonly peer: string;
+  /** Sends one message. Messages arrive whole, in order, at most once. */
+  send(bytes: Uint8Array): void;
+  /** Bytes queued for sending and not yet on the wire (0 when the transport cannot tell). */
+  readonly bufferedAmount: number;
+  /** Calls `resume` once bufferedAmount has fallen well below its mark (bufferedamountlow). */
+  onDrain(resume: () => void): void;
+  /** The largest message this link carries. */
+  readonly maxMessageSize: number;
+  /** Closes the channel (the adapter reports peer-disconnected). */
+  close(reason?: string): void;
+}
+
+export interface NetworkEvents {
+  peerCandidate(link: Link): void;
+  message(peer: string, bytes: Uint8Array): void;
+  peerDisconnected(peer: string, reason: string): void;
+}
+
+/** A transport: WebRTC, BroadcastChannel, WebSocket, MessagePort, in-memory. */
+export interface NetworkAdapter {
+  /** 'webrtc', 'broadcast-channel', 'websocket', 'websocket-server', 'message-port', 'memory'. */
+  readonly kind: string;
+  /** This replica's id on the network. */
+  readonly peerId: string;
+  /** Starts finding peers; events arrive from now on. Called once. */
+  start(events: NetworkEvents): void;
+  /** Closes every link and stops finding peers. */
+  stop(): void;
+}
+
+/** A peer id: random, 16 hex digits. */
+export function randomPeerId(): string {
+  const b = new Uint32Array(2);
+  crypto.getRandomValues(b);
+  return b[0]!.toString(16).padStart(8, '0') + b[1]!.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,239 @@
+// Sync messages on the wire (DESIGN.md, Sync protocol). Each message is one
+// frame of the shared codec (cpp/codec.h): 'MYC', format version, flags with
+// the payload kind (3 = sync message, 4 = chunk of a larger one), payload
+// length, CRC32C, payload. Sync payloads are never compressed themselves:
+// the delta inside a message is a complete engine frame, compressed already.
+//
+// Message payloads (varints LEB128, strings length-prefixed UTF-8):
+//   hello  1  protocol, reply:u8, store, schema hash, version
+//   delta  2  store, version (the sender's, which the delta brings the peer to), delta frame
+//   ack    3  store, version, holding:u8 (the receiver holds deltas it cannot join yet)
+//   error  4  store ('' for the whole connection), code, message
+// Chunk payload: message id, index, count, bytes. A message larger than a
+// chunk travels as `count` chunks and is reassembled before it is read.
+import { ByteWriter } from '../bytes.js';
+import type { ErrorCode } from '../errors.js';
+import { MyceliumError } from '../errors.js';
+import type { Version } from '../version.js';
+import { encodeVersion } from '../version.js';
+import { crc32c } from './crc32c.js';
+
+/** The sync protocol this build speaks. A peer with another one gets an error and nothing changes. */
+export const PROTOCOL_VERSION = 1;
+const FORMAT_VERSION = 1; // cpp/codec.h kFormatVersion
+const KIND_MESSAGE = 3;
+const KIND_CHUNK = 4;
+const HEADER_MAX = 3 + 1 + 1 + 5 + 4;
+
+export const enum MessageType {
+  Hello = 1,
+  Delta = 2,
+  Ack = 3,
+  Error = 4,
+}
+
+export type Message =
+  | { type: MessageType.Hello; protocol: number; reply: boolean; store: string; schemaHash: string; version: Version }
+  | { type: MessageType.Delta; store: string; version: Version; delta: Uint8Array }
+  | { type: MessageType.Ack; store: string; version: Version; holding: boolean }
+  | { type: MessageType.Error; store: string; code: ErrorCode; message: string };
+
+export interface Chunk {
+  readonly id: number;
+  readonly index: number;
+  readonly count: number;
+  readonly bytes: Uint8Array;
+}
+
+function frame(kind: number, payload: Uint8Array): Uint8Array {
+  const w = new ByteWriter(payload.length + HEADER_MAX);
+  w.u8(0x4d);
+  w.u8(0x59);
+  w.u8(0x43);
+  w.u8(FORMAT_VERSION);
+  w.u8(kind << 4);
+  w.varint(payload.length);
+  const crc = crc32c(payload);
+  w.u8(crc & 0xff);
+  w.u8((crc >>> 8) & 0xff);
+  w.u8((crc >>> 16) & 0xff);
+  w.u8(crc >>> 24);
+  w.raw(payload);
+  return w.bytes();
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  const w = new ByteWriter(m.type === MessageType.Delta ? m.delta.length + 64 : 64);
+  w.u8(m.type);
+  switch (m.type) {
+    case MessageType.Hello:
+      w.varint(m.protocol);
+      w.u8(m.reply ? 1 : 0);
+      w.string(m.store);
+      w.string(m.schemaHash);
+      encodeVersion(m.version, w);
+      break;
+    case MessageType.Delta:
+      w.string(m.store);
+      encodeVersion(m.version, w);
+      w.raw(m.delta);
+      break;
+    case MessageType.Ack:
+      w.string(m.store);
+      encodeVersion(m.version, w);
+      w.u8(m.holding ? 1 : 0);
+      break;
+    case MessageType.Error:
+      w.string(m.store);
+      w.string(m.code);
+      w.string(m.message);
+      break;
+  }
+  return frame(KIND_MESSAGE, w.bytes());
+}
+
+export function encodeChunk(c: Chunk): Uint8Array {
+  const w = new ByteWriter(c.bytes.length + 16);
+  w.varint(c.id);
+  w.varint(c.index);
+  w.varint(c.count);
+  w.raw(c.bytes);
+  return frame(KIND_CHUNK, w.bytes());
+}
+
+/** Bytes a chunk frame adds around its data, at most. */
+export const CHUNK_OVERHEAD = HEADER_MAX + 3 * 5;
+
+const corrupt = (what: string) => new MyceliumError('corrupt', `sync message: ${what}`);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A bounds-checked reader for bytes from a peer. */
+class In {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+
+  u8(what: string): number {
+    if (this.pos >= this.buf.length) throw corrupt(`truncated ${what}`);
+    return this.buf[this.pos++]!;
+  }
+
+  varint(what: string): number {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8(what);
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(v)) break;
+        return v;
+      }
+      scale *= 128;
+    }
+    throw corrupt(`${what} is not a valid varint`);
+  }
+
+  raw(n: number, what: string): Uint8Array {
+    if (n > this.buf.length - this.pos) throw corrupt(`${what} overruns the message`);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  string(what: string, max: number): string {
+    const n = this.varint(what);
+    if (n > max) throw corrupt(`${what} is longer than ${max} bytes`);
+    try {
+      return utf8.decode(this.raw(n, what));
+    } catch (e) {
+      throw e instanceof MyceliumError ? e : corrupt(`${what} is not UTF-8`);
+    }
+  }
+
+  version(): Version {
+    const n = this.varint('version');
+    if (n > (this.buf.length - this.pos) / 9) throw corrupt('version longer than the message');
+    const out: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const b = this.raw(8, 'actor');
+      const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+      const hi = (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0;
+      out[hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')] = this.varint('seq');
+    }
+    return out;
+  }
+
+  end(): void {
+    if (this.pos !== this.buf.length) throw corrupt('trailing bytes after message');
+  }
+}
+
+/** Reads one frame: a message or a chunk. Throws MyceliumError (corrupt, unsupported_version) for anything else. */
+export function decodeFrame(bytes: Uint8Array): { message: Message } | { chunk: Chunk } {
+  if (!(bytes instanceof Uint8Array)) throw corrupt('not binary');
+  const r = new In(bytes);
+  if (bytes.length < 5 || bytes[0] !== 0x4d || bytes[1] !== 0x59 || bytes[2] !== 0x43) throw corrupt('bad magic: not a mycelium frame');
+  if (bytes[3] !== FORMAT_VERSION) {
+    throw new MyceliumError('unsupported_version', `sync frame format version ${bytes[3]!} is not supported (this build reads version ${FORMAT_VERSION})`);
+  }
+  const flags = bytes[4]!;
+  const kind = flags >> 4;
+  if ((flags & 0x0f) !== 0) throw corrupt('unknown flag bits set');
+  if (kind !== KIND_MESSAGE && kind !== KIND_CHUNK) throw corrupt(`payload kind ${kind} is not a sync message`);
+  r.pos = 5;
+  const length = r.varint('payload length');
+  const c = r.raw(4, 'checksum');
+  const crc = (c[0]! | (c[1]! << 8) | (c[2]! << 16) | (c[3]! << 24)) >>> 0;
+  if (length > bytes.length - r.pos) throw corrupt('payload length overruns input');
+  if (length < bytes.length - r.pos) throw corrupt('trailing bytes after payload');
+  const payload = bytes.subarray(r.pos);
+  if (crc32c(payload) !== crc) throw corrupt('checksum mismatch');
+  return kind === KIND_CHUNK ? { chunk: readChunk(payload) } : { message: readMessage(payload) };
+}
+
+function readChunk(p: Uint8Array): Chunk {
+  const r = new In(p);
+  const id = r.varint('chunk id');
+  const index = r.varint('chunk index');
+  const count = r.varint('chunk count');
+  if (count === 0 || index >= count) throw corrupt(`chunk ${index} of ${count}`);
+  return { id, index, count, bytes: p.subarray(r.pos) };
+}
+
+const NAME_MAX = 1024;
+
+function readMessage(p: Uint8Array): Message {
+  const r = new In(p);
+  const type = r.u8('message type');
+  let m: Message;
+  switch (type) {
+    case MessageType.Hello: {
+      const protocol = r.varint('protocol version');
+      // Another protocol version may lay out the rest differently: stop here.
+      if (protocol !== PROTOCOL_VERSION) return { type, protocol, reply: false, store: '', schemaHash: '', version: {} };
+      const reply = r.u8('hello flags');
+      if (reply > 1) throw corrupt('bad hello flags');
+      m = { type, protocol, reply: reply === 1, store: r.string('store name', NAME_MAX), schemaHash: r.string('schema hash', 64), version: r.version() };
+      break;
+    }
+    case MessageType.Delta: {
+      const store = r.string('store name', NAME_MAX);
+      const version = r.version();
+      return { type, store, version, delta: p.subarray(r.pos) };
+    }
+    case MessageType.Ack: {
+      const store = r.string('store name', NAME_MAX);
+      const version = r.version();
+      const holding = r.u8('ack flags');
+      if (holding > 1) throw corrupt('bad ack flags');
+      m = { type, store, version, holding: holding === 1 };
+      break;
+    }
+    case MessageType.Error:
+      m = { type, store: r.string('store name', NAME_MAX), code: r.string('error code', 64) as ErrorCode, message: r.string('error message', 4096) };
+      break;
+    default:
+      throw corrupt(`unknown message type ${type}`);
+  }
+  r.end();
+  return m;
+}
