@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'load_failed'
   | 'quota_exceeded'
   | 'storage_unavailable'
-  | 'storage_failed';
+  | 'storage_failed'
+  | 'transport_unavailable';
 
 const ENGINE_CODES: readonly ErrorCode[] = [
   'invalid_argument',

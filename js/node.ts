@@ -1,12 +1,29 @@
-// Node entry point: the same API, loading the .wasm files from disk.
+// Node entry point (mycelium-sync/node, and `mycelium-sync` under Node): the
+// same API, loading the .wasm files from disk, plus what only a server has —
+// file storage, a WebSocket server peer and the signalling server.
 import { join } from 'node:path';
 import { setDefaultStorage } from './api.js';
 import { setPlatform } from './loader.js';
+import { NodeWebSocket } from './node/websocket.js';
 import { nodePlatform } from './platform-node.js';
 import { fileStorage } from './storage-fs.js';
+import type { WebSocketLike, WebSocketOptions } from './sync/adapters/websocket.js';
+import { webSocket as webSocketAdapter } from './sync/adapters/websocket.js';
+import type { NetworkAdapter } from './sync/transport.js';
 
 setPlatform(nodePlatform);
 setDefaultStorage(() => fileStorage(join(process.cwd(), '.mycelium')));
 
 export * from './public.js';
 export { fileStorage } from './storage-fs.js';
+export { webSocketServer } from './node/websocket-server.js';
+export type { WebSocketServerAdapter, WebSocketServerOptions } from './node/websocket-server.js';
+export { startSignalServer } from './node/signal-server.js';
+export type { SignalServer, SignalServerOptions } from './node/signal-server.js';
+export { NodeWebSocket } from './node/websocket.js';
+
+/** webSocket() for Node: uses the built-in WebSocket where Node has one (22+), this package's client otherwise. */
+export function webSocket(url: string, options: WebSocketOptions = {}): NetworkAdapter {
+  const builtIn = (globalThis as unknown as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  return webSocketAdapter(url, { WebSocket: builtIn ?? (NodeWebSocket as unknown as new (url: string) => WebSocketLike), ...options });
+}

@@ -18,6 +18,18 @@ await build({
   minify: true,
 });
 await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true });
+// `npx mycelium-sync signal|peer`: imports the Node entry point, not a copy of it.
+await build({
+  ...common,
+  entryPoints: ['js/cli.ts'],
+  outfile: 'dist/cli.js',
+  format: 'esm',
+  platform: 'node',
+  minify: true,
+  external: ['./node.js'],
+  plugins: [{ name: 'node-entry', setup: (b) => b.onResolve({ filter: /^\.\/node\.js$/ }, () => ({ path: './node.js', external: true })) }],
+  banner: { js: '#!/usr/bin/env node' },
+});
 // A classic script has no import.meta: the .wasm files are found next to the
 // script itself (document.currentScript, read while the script first runs).
 await build({

@@ -31,11 +31,18 @@ class SyncNetwork {
     for (const conn of this.conns.values()) sync.addPeer(conn, this.early.get(conn)?.get(sync.name));
     if (!this.started) {
       this.started = true;
-      this.adapter.start({
+      try {
+        this.adapter.start({
         peerCandidate: (link) => this.candidate(link),
         message: (peer, bytes) => this.conns.get(peer)?.receive(bytes),
         peerDisconnected: (peer) => this.disconnected(peer),
-      });
+        });
+      } catch (e) {
+        this.started = false;
+        this.stores.delete(sync.name);
+        networks.delete(this.adapter);
+        throw e instanceof MyceliumError ? e : new MyceliumError('transport_unavailable', `the ${this.adapter.kind} adapter cannot start: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   }
 
@@ -127,7 +134,12 @@ export class Sync {
     if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options)));
     this.#net = net;
     this.#sync = new StoreSync(store, options);
-    net.attach(this.#sync);
+    try {
+      net.attach(this.#sync);
+    } catch (e) {
+      this.#sync.close();
+      throw e;
+    }
   }
 
   /** This replica's id on the network. */

@@ -44,3 +44,28 @@ export function randomPeerId(): string {
   crypto.getRandomValues(b);
   return b[0]!.toString(16).padStart(8, '0') + b[1]!.toString(16).padStart(8, '0');
 }
+
+/** For transports without a bufferedamountlow event: checks every few ms until the buffer is low. */
+export function pollDrain(buffered: () => number, resume: () => void, low = 256 * 1024): void {
+  const check = () => {
+    if (buffered() <= low) resume();
+    else setTimeout(check, 5);
+  };
+  setTimeout(check, 1);
+}
+
+/** The first message each way on a WebSocket link: who is speaking. */
+export function greeting(peerId: string): string {
+  return JSON.stringify({ mycelium: 'peer', peer: peerId });
+}
+
+/** The peer id from a greeting, or null. */
+export function readGreeting(data: unknown): string | null {
+  if (typeof data !== 'string' || data.length > 256) return null;
+  try {
+    const m = JSON.parse(data) as { mycelium?: unknown; peer?: unknown };
+    return m.mycelium === 'peer' && typeof m.peer === 'string' && /^[A-Za-z0-9_.:@-]{1,128}$/.test(m.peer) ? m.peer : null;
+  } catch {
+    return null;
+  }
+}
