@@ -1,0 +1,181 @@
+// Sync between real browsers: WebRTC data channels between two contexts
+// through the bundled signalling server, BroadcastChannel between two tabs,
+// and a browser with the Node peer over WebSocket — plus a peer that sends
+// garbage or another protocol version to a browser.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const root = join(import.meta.dirname, '..', '..');
+const node = () => import(pathToFileURL(join(root, 'dist/node.js')).href);
+
+const PAGE = '/tests-browser/page/runner.html';
+
+// In the page: open a store and connect it with the adapter `how` describes.
+const OPEN = async ({ n, how, name }) => {
+  const m = await import('/dist/index.js');
+  const f = await import('/tests-browser/page/fixtures.js');
+  const store = await m.open({ schema: f.todoSchema, name: name ?? 'todo', actor: f.actor(n), now: f.clock(1_700_000_000_000 + n * 100) });
+  const adapter =
+    how.kind === 'webrtc' ? m.webrtc({ signaling: how.url, room: how.room }) : how.kind === 'websocket' ? m.webSocket(how.url) : m.broadcastChannel({ channel: how.channel });
+  const sync = store.connect(adapter, { relayDelay: 20 });
+  const errors = [];
+  sync.onError((e) => errors.push({ peer: e.peer, code: e.error.code, message: e.error.message }));
+  window.__s = { m, f, store, sync, errors, kind: adapter.kind };
+  return adapter.peerId;
+};
+
+const WRITE = ({ seed, ops }) => {
+  const { f, store } = window.__s;
+  const r = f.rng(seed);
+  const todos = store.collection('todos');
+  for (let k = 0; k < ops; k++) {
+    const id = `t${Math.floor(r() * 12)}`;
+    if (!todos.has(id)) todos.insert({ id, title: `${seed}:${k}`, tags: [k % 4] });
+    else if (r() < 0.1) todos.delete(id);
+    else todos.update(id, (w) => (r() < 0.5 ? w.increment('votes', 1).set('owner', seed) : w.add('tags', k % 5).remove('tags', (k + 2) % 5).set('title', `${seed}:${k}`)));
+  }
+  for (let k = 0; k < ops; k++) store.collection('notes').insert({ body: `note ${seed}:${k}` });
+};
+
+const STATE = () => {
+  const { f, store, sync, errors, kind } = window.__s;
+  return { snap: f.toBase64(store.save()), version: store.version(), notes: store.collection('notes').size, peers: sync.peers().map((p) => p.state), errors, kind };
+};
+
+async function until(what, ok, ms = 20_000) {
+  const start = Date.now();
+  for (;;) {
+    if (await ok()) return;
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function converge(pages, notes) {
+  let states = [];
+  await until(`${pages.length} pages to converge`, async () => {
+    states = [];
+    for (const p of pages) states.push(await p.evaluate(STATE));
+    return states.every((s) => s.notes === notes && s.snap === states[0].snap && s.peers.length > 0 && s.peers.every((x) => x === 'synced'));
+  });
+  return states;
+}
+
+export const tests = [
+  {
+    name: 'WebRTC: two contexts sync through the bundled signalling server, concurrent edits converge',
+    needs: ['webrtc'],
+    async run(env) {
+      const { startSignalServer } = await node();
+      const server = await startSignalServer({ port: 0 });
+      try {
+        const how = { kind: 'webrtc', url: server.url, room: `room-${Date.now()}` };
+        const a = await env.newContextPage(PAGE);
+        const b = await env.newContextPage(PAGE);
+        await a.evaluate(OPEN, { n: 1, how });
+        await b.evaluate(OPEN, { n: 2, how });
+        await a.evaluate(WRITE, { seed: 1, ops: 200 });
+        await b.evaluate(WRITE, { seed: 2, ops: 200 });
+        const [sa] = await converge([a, b], 400);
+        if (sa.kind !== 'webrtc') throw new Error(`synced over ${sa.kind}`);
+        // Live: more concurrent edits on both sides after the initial sync.
+        for (let round = 0; round < 5; round++) {
+          await Promise.all([a.evaluate(WRITE, { seed: 10 + round, ops: 20 }), b.evaluate(WRITE, { seed: 20 + round, ops: 20 })]);
+        }
+        const [fa] = await converge([a, b], 600);
+        if (fa.errors.length > 0) throw new Error(`errors: ${JSON.stringify(fa.errors)}`);
+        if (server.rooms()[how.room] !== 2) throw new Error(`room has ${server.rooms()[how.room]} peers`);
+      } finally {
+        await server.close();
+      }
+    },
+  },
+  {
+    name: 'BroadcastChannel: two tabs of one origin sync with no configuration',
+    async run(env) {
+      const ctx = await env.newContext();
+      const a = await ctx.newPage(PAGE);
+      const b = await ctx.newPage(PAGE);
+      const how = { kind: 'broadcast', channel: `bc-${Date.now()}` };
+      await a.evaluate(OPEN, { n: 3, how });
+      await b.evaluate(OPEN, { n: 4, how });
+      await a.evaluate(WRITE, { seed: 3, ops: 150 });
+      await b.evaluate(WRITE, { seed: 4, ops: 150 });
+      const [s] = await converge([a, b], 300);
+      if (s.kind !== 'broadcast-channel') throw new Error(`synced over ${s.kind}`);
+    },
+  },
+  {
+    name: 'WebSocket: a browser and the Node peer sync both ways; the Node peer persists to files',
+    async run(env) {
+      const m = await node();
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = mkdtempSync(join(tmpdir(), 'myc-ws-'));
+      const fixtures = await import(pathToFileURL(join(root, 'tests-browser/page/fixtures.js')).href);
+      const store = await m.open({ schema: fixtures.todoSchema, name: 'todo', persist: m.fileStorage(dir) });
+      const adapter = m.webSocketServer({ port: 0 });
+      const sync = store.connect(adapter);
+      try {
+        store.collection('todos').insert({ id: 'from-node', title: 'written in Node' });
+        const how = { kind: 'websocket', url: await adapter.listening };
+        const a = await env.newContextPage(PAGE);
+        const b = await env.newContextPage(PAGE);
+        await a.evaluate(OPEN, { n: 5, how });
+        await b.evaluate(OPEN, { n: 6, how });
+        await a.evaluate(WRITE, { seed: 5, ops: 100 });
+        await b.evaluate(WRITE, { seed: 6, ops: 100 });
+        const [s] = await converge([a, b], 200);
+        await until('the Node peer to be synced', () => sync.status().synced && store.collection('notes').size === 200);
+        if (Buffer.from(store.save()).toString('base64') !== s.snap) throw new Error('the Node peer differs from the browsers');
+        await store.flush();
+        // What the Node peer stored is all there when it is opened again.
+        const again = await m.open({ schema: fixtures.todoSchema, name: 'todo', persist: m.fileStorage(join(dir)) });
+        const same = Buffer.from(again.save()).toString('base64') === s.snap;
+        again.close();
+        if (!same) throw new Error('the reopened Node store differs');
+      } finally {
+        store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'a peer that sends garbage or another protocol version: error event, the browser store unchanged',
+    async run(env) {
+      const m = await node();
+      // A rogue server peer: speaks the greeting, then sends what the test says.
+      const payloads = [
+        ['garbage', new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7]), 'corrupt'],
+        // A well-formed hello of protocol version 99.
+        ['protocol 99', frame(3, new Uint8Array([1, 99, 0])), 'unsupported_version'],
+      ];
+      for (const [what, bytes, code] of payloads) {
+        const rogue = m.webSocketServer({ port: 0 });
+        rogue.start({ peerCandidate: (link) => setTimeout(() => link.send(bytes), 100), message() {}, peerDisconnected() {} });
+        try {
+          const page = await env.newContextPage(PAGE);
+          await page.evaluate(OPEN, { n: 7, how: { kind: 'websocket', url: await rogue.listening } });
+          await page.evaluate(WRITE, { seed: 7, ops: 30 });
+          const before = (await page.evaluate(STATE)).snap;
+          await until(`an error event for ${what}`, async () => (await page.evaluate(STATE)).errors.length > 0);
+          const after = await page.evaluate(STATE);
+          if (after.errors[0].code !== code) throw new Error(`${what}: expected ${code}, got ${JSON.stringify(after.errors)}`);
+          if (after.snap !== before) throw new Error(`${what}: the store changed`);
+        } finally {
+          rogue.stop();
+        }
+      }
+    },
+  },
+];
+
+function frame(kind, payload) {
+  let c = 0xffffffff;
+  for (const x of payload) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  const crc = (c ^ 0xffffffff) >>> 0;
+  return new Uint8Array([0x4d, 0x59, 0x43, 1, kind << 4, payload.length, crc & 255, (crc >>> 8) & 255, (crc >>> 16) & 255, crc >>> 24, ...payload]);
+}
