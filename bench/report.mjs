@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Targets in Chromium on this machine (issue: cross-browser suite and budgets). */
-export const TARGETS = { merge_10k_ms: 3, memory_100k_bytes: 32e6, cold_start_ms: 150, wasm_total_gz: 60e3, reopen_100k_ms: 250, persist_10k_ms: 100 };
+export const TARGETS = { merge_10k_ms: 3, memory_100k_bytes: 32e6, cold_start_ms: 150, wasm_total_gz: 60e3, reopen_100k_ms: 250, persist_10k_ms: 100, sync_ops_per_sec: 500e3, sync_initial_100k_ms: 1500 };
 /** Every engine: these rows at least this many times better than the best peer. */
 export const PEER_FACTOR = 2;
 
@@ -18,6 +18,9 @@ const ROWS = [
   ['reopen_100k_ms', 'a new page opens 100,000 stored records until readable (IndexedDB)', 'lower'],
   ['persist_10k_ms', '10,000 writes until durable in IndexedDB (flush)', 'lower'],
   ['idb_bytes_100k', 'bytes IndexedDB holds for 100,000 records × 5 fields', 'lower'],
+  ['sync_ops_per_sec', '100,000 writes in batches of 1,000, over a real RTCDataChannel between two contexts, until the receiver has the last', 'higher'],
+  ['sync_initial_100k_ms', 'a fresh peer joins a 100,000-record store over WebRTC (signalling included) until it has every record', 'lower'],
+  ['sync_bytes_per_op', 'bytes the writer sent on the data channel per write (sync_ops_per_sec workload)', 'lower'],
 ];
 const PEER_ROWS = new Set(['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec']);
 
@@ -26,6 +29,7 @@ function fmt(key, v) {
   if (v === null || v === undefined) return 'n/a';
   if (key.endsWith('_bytes') || key.endsWith('_gz') || key.startsWith('idb_bytes')) return v >= 1e6 ? `${(v / 1e6).toFixed(2)} MB` : `${(v / 1e3).toFixed(1)} KB`;
   if (key.endsWith('_ms')) return `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`;
+  if (key === 'sync_bytes_per_op') return `${v.toFixed(2)} B`;
   return Math.round(v).toLocaleString('en-US');
 }
 
@@ -73,7 +77,10 @@ function engineSection(r) {
   const floor = typeof r.cold_start_page_floor_ms === 'number'
     ? `<p class="note">cold start of the same page loading no library (the floor under every cold-start bar): ${esc(fmt('cold_start_ms', r.cold_start_page_floor_ms))}.</p>`
     : '';
-  return `${html}</table>${memNote}${floor}<p class="note">workload: ${esc(JSON.stringify(r.workload))}</p></section>`;
+  const syncErrors = [['mycelium-sync', ours], ...peers.map((p) => [p, r.peers[p]])].filter(([, x]) => x.sync_error);
+  const syncNote = syncErrors.map(([name, x]) => `<p class="note">${esc(name)} sync: ${esc(x.sync_error)}${name === 'yjs' && /initial|timed out/.test(x.sync_error) ? ' — y-webrtc sends the whole document as one message (16.5 MB for this store), over the data channel’s message limit (yjs/y-webrtc#20)' : ''}</p>`).join('');
+  const webrtcNote = r.engine === 'webkit' ? '<p class="note">sync rows: not available in webkit (WebKitGTK is built without WebRTC).</p>' : '';
+  return `${html}</table>${memNote}${floor}${syncNote}${webrtcNote}<p class="note">workload: ${esc(JSON.stringify(r.workload))}</p></section>`;
 }
 
 export function renderReport({ dir, size, engines }) {

@@ -39,6 +39,8 @@ export interface SyncOptions {
   readonly relayDelay?: number;
   /** Resend everything since a peer's last ack when its acks stop short of what was sent for this long (ms). Default 10000. */
   readonly ackTimeout?: number;
+  /** While changes keep coming, send at most one delta per peer this often (ms). Default 10; 0 sends at the end of every task. */
+  readonly batchInterval?: number;
   /** Resend hello this often (ms) until the peer answers. Default 2000. */
   readonly helloInterval?: number;
   /** Largest message accepted from a peer, in bytes after reassembly. Default 256 MiB. */
@@ -90,6 +92,13 @@ export interface SyncStats {
   acksSent: number;
 }
 
+/** Runs `fn` at the end of this task, or at time `at` (performance.now()) if that is later. */
+function later(at: number, fn: () => void): void {
+  const wait = at - performance.now();
+  if (wait <= 0) queueMicrotask(fn);
+  else setTimeout(fn, wait);
+}
+
 class Session {
   ready = false;
   helloSent = false;
@@ -129,7 +138,11 @@ export class StoreSync {
   private readonly ackTimeout: number;
   private readonly helloInterval: number;
   private pumpScheduled = false;
+  private lastPump = -Infinity;
+  private readonly batchInterval: number;
   private acksScheduled = false;
+  private lastAck = -Infinity;
+  private readonly ackInterval: number;
   private statusScheduled = false;
   private lastStatus = '';
   private readonly statusListeners = new Set<(s: SyncStatus) => void>();
@@ -145,6 +158,9 @@ export class StoreSync {
     this.relayDelay = options.relayDelay ?? 40;
     this.ackTimeout = options.ackTimeout ?? 10_000;
     this.helloInterval = options.helloInterval ?? 2000;
+    this.batchInterval = options.batchInterval ?? 10;
+    // Acks must reach the other peers well within their relay delay.
+    this.ackInterval = Math.min(this.batchInterval, this.relayDelay / 4);
     this.unwatch = store.watch(() => this.changed());
   }
 
@@ -287,12 +303,18 @@ export class StoreSync {
 
   // --- sending -------------------------------------------------------------
 
-  /** The store changed (a local write, a joined delta): tell every peer, once per task. */
+  /**
+   * The store changed (a local write, a joined delta): tell every peer — at the
+   * end of this task, or, while changes keep coming, at most once per
+   * `batchInterval` (a stream of writes travels as a few large deltas rather
+   * than one per task).
+   */
   private changed(): void {
     if (this.pumpScheduled || this.closed) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
+    later(this.lastPump + this.batchInterval, () => {
       this.pumpScheduled = false;
+      this.lastPump = performance.now();
       for (const s of this.sessions.values()) this.pump(s, false);
       this.scheduleStatus();
     });
@@ -376,11 +398,13 @@ export class StoreSync {
     }, this.ackTimeout);
   }
 
+  /** Acks, like deltas, go at the end of the task, or at most once per ackInterval while deltas keep coming. */
   private scheduleAcks(): void {
     if (this.acksScheduled) return;
     this.acksScheduled = true;
-    queueMicrotask(() => {
+    later(this.lastAck + this.ackInterval, () => {
       this.acksScheduled = false;
+      this.lastAck = performance.now();
       if (this.store.closed) return;
       const mine = this.store.version();
       const holding = this.store.pending > 0;
