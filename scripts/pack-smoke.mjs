@@ -8,7 +8,7 @@
 //   (c) bundle a tiny app with Vite, check the .wasm files are emitted, and
 //       run the bundle in Chromium.
 // Prints one line per check and "N passed, N failed".
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -73,6 +73,38 @@ try {
     const r = JSON.parse(sh('node', ['node-test.mjs'], app));
     expectSynced(r);
     return `loaded from ${r.path}`;
+  });
+
+  await check('(a) npx mycelium-sync signal starts the bundled signalling server; mycelium-sync/node syncs over WebSocket', async () => {
+    writeFileSync(
+      join(app, 'ws-test.mjs'),
+      `import * as M from 'mycelium-sync/node';
+       const schema = { t: { v: 'lww' } };
+       const server = await M.open({ schema, name: 'x' });
+       const adapter = M.webSocketServer({ port: 0 });
+       server.connect(adapter);
+       const client = await M.open({ schema, name: 'x' });
+       client.collection('t').insert({ id: 'a', v: 'over a socket' });
+       const sync = client.connect(M.webSocket(await adapter.listening));
+       await sync.whenSynced();
+       console.log(JSON.stringify(server.collection('t').get('a')));
+       client.close(); server.close();`,
+    );
+    const got = sh('node', ['ws-test.mjs'], app).trim();
+    if (!got.includes('over a socket')) throw new Error(`the Node peer got ${got}`);
+    const child = spawn('npx', ['--no-install', 'mycelium-sync', 'signal', '--port', '0'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      for (let i = 0; i < 200 && !/ws:\/\/\S+/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const url = /ws:\/\/\S+/.exec(out)?.[0];
+      if (!url) throw new Error(`no URL from npx mycelium-sync signal: ${out}`);
+      const res = await fetch(url.replace('ws:', 'http:'));
+      if (res.status !== 426) throw new Error(`the signalling server answered plain HTTP with ${res.status}`);
+      return url;
+    } finally {
+      child.kill();
+    }
   });
 
   const browser = await launchChromium();
