@@ -8,7 +8,7 @@ import { NodeWebSocket } from './node/websocket.js';
 import { nodePlatform } from './platform-node.js';
 import { fileStorage } from './storage-fs.js';
 import type { WebSocketLike, WebSocketOptions } from './sync/adapters/websocket.js';
-import { webSocket as webSocketAdapter } from './sync/adapters/websocket.js';
+import { webSocket as webSocketAdapter } from './sync/facade.js';
 import type { NetworkAdapter } from './sync/transport.js';
 
 setPlatform(nodePlatform);
@@ -21,6 +21,7 @@ export type { WebSocketServerAdapter, WebSocketServerOptions } from './node/webs
 export { startSignalServer } from './node/signal-server.js';
 export type { SignalServer, SignalServerOptions } from './node/signal-server.js';
 export { NodeWebSocket } from './node/websocket.js';
+export { MemoryHub } from './sync/adapters/memory.js';
 
 /** webSocket() for Node: uses the built-in WebSocket where Node has one (22+), this package's client otherwise. */
 export function webSocket(url: string, options: WebSocketOptions = {}): NetworkAdapter {

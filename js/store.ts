@@ -10,7 +10,7 @@ import { engineError, MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
 import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
-import { Sync } from './sync/network.js';
+import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
 import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';

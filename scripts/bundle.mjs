@@ -1,6 +1,10 @@
 // Bundles js/ into dist/: ESM for browsers (index.js) and Node (node.js),
 // and a minified IIFE (mycelium.global.js, global `Mycelium`) for a <script> tag.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunks of an earlier build have other hashes: remove them, or a pack would ship them.
+if (existsSync('dist')) for (const f of readdirSync('dist')) if (/^[a-z-]+-[A-Z0-9]{8}\.js$/.test(f)) rmSync(`dist/${f}`);
 
 const common = { bundle: true, target: 'es2022', legalComments: 'none', logLevel: 'warning' };
 
@@ -18,6 +22,8 @@ await build({
   minify: true,
 });
 await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true });
+// The in-memory transport with fault injection, for tests in browsers ('mycelium-sync/memory').
+await build({ ...common, entryPoints: ['js/sync/adapters/memory.ts'], outfile: 'dist/memory.js', format: 'esm', platform: 'neutral', minify: true });
 // `npx mycelium-sync signal|peer`: imports the Node entry point, not a copy of it.
 await build({
   ...common,

@@ -46,11 +46,19 @@ const PROGRAM = `
   const sa = a.save(), sb = b.save();
   const same = sa.length === sb.length && sa.every((x, i) => x === sb[i]);
   const info = await M.loadInfo();
-  result = { same, record: a.collection('todos').get(id), size: b.collection('todos').size, path: info.path };
+  // Live sync through store.connect() (the lazily loaded sync engine), over a MessageChannel.
+  const { port1, port2 } = new MessageChannel();
+  const c = await M.open({ schema });
+  const syncC = c.connect(M.messagePort(port1)), syncA = a.connect(M.messagePort(port2));
+  await syncC.whenSynced();
+  const live = c.collection('todos').get(id);
+  syncC.close(); syncA.close(); port1.close(); port2.close();
+  result = { same, record: a.collection('todos').get(id), size: b.collection('todos').size, path: info.path, live };
 `;
 function expectSynced(r) {
   if (!r || !r.same) throw new Error(`stores differ: ${JSON.stringify(r)}`);
   if (r.record.votes !== 3 || r.record.owner[0] !== 'bob' || r.size !== 2) throw new Error(`wrong records: ${JSON.stringify(r)}`);
+  if (!r.live || r.live.votes !== 3) throw new Error(`connect() did not sync: ${JSON.stringify(r.live)}`);
 }
 
 try {
@@ -68,7 +76,7 @@ try {
   });
   const app = join(work, 'app');
 
-  await check('(a) Node ESM: import and sync two stores', () => {
+  await check('(a) Node ESM: import and sync two stores (deltas, then connect() over a MessageChannel)', () => {
     writeFileSync(join(app, 'node-test.mjs'), `import * as M from 'mycelium-sync'; let result; ${PROGRAM} console.log(JSON.stringify(result));`);
     const r = JSON.parse(sh('node', ['node-test.mjs'], app));
     expectSynced(r);

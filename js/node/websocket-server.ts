@@ -5,7 +5,8 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Link, NetworkAdapter, NetworkEvents } from '../sync/transport.js';
-import { greeting, pollDrain, randomPeerId, readGreeting } from '../sync/transport.js';
+import { randomPeerId } from '../sync/facade.js';
+import { greeting, pollDrain, readGreeting } from '../sync/transport.js';
 import type { WsConnection } from './websocket.js';
 import { acceptUpgrade } from './websocket.js';
 

@@ -2,7 +2,8 @@
 // message, splits messages larger than a chunk (≤ 64 KiB) and reassembles
 // them, interleaves the stores' queues so they sync in parallel, and waits
 // on the link's buffered amount (flow control).
-import { MyceliumError } from '../errors.js';
+import type { MyceliumError as MyceliumErrorType } from '../errors.js';
+import { MyceliumError } from './deps.js';
 import type { Link } from './transport.js';
 import type { Chunk, Message } from './wire.js';
 import { CHUNK_OVERHEAD, decodeFrame, encodeChunk, encodeMessage } from './wire.js';
@@ -25,7 +26,7 @@ export interface ConnectionEvents {
   /** A chunk of a larger message arrived (for progress reports). */
   progress(conn: Connection): void;
   /** The peer sent something unreadable: the connection is closed after this. */
-  failed(conn: Connection, error: MyceliumError): void;
+  failed(conn: Connection, error: MyceliumErrorType): void;
 }
 
 interface Partial {

@@ -2,14 +2,14 @@
 // Connection per peer, messages routed to stores by name (many stores over
 // one connection, synced in parallel).
 import type { MyceliumError as MyceliumErrorType } from '../errors.js';
-import { MyceliumError } from '../errors.js';
 import type { Store } from '../store.js';
 import { Connection } from './connection.js';
-import type { PeerStatus, SyncErrorEvent, SyncOptions, SyncStats, SyncStatus } from './store-sync.js';
+import { MyceliumError, PROTOCOL_VERSION } from './deps.js';
+import type { SyncOptions } from './store-sync.js';
 import { StoreSync } from './store-sync.js';
 import type { Link, NetworkAdapter } from './transport.js';
 import type { Message } from './wire.js';
-import { MessageType, PROTOCOL_VERSION } from './wire.js';
+import { MessageType } from './wire.js';
 
 class SyncNetwork {
   private readonly conns = new Map<string, Connection>();
@@ -119,80 +119,22 @@ class SyncNetwork {
 
 const networks = new Map<NetworkAdapter, SyncNetwork>();
 
-/** A store's sync through one network adapter: what store.connect() returns. */
-export class Sync {
-  readonly #sync: StoreSync;
-  readonly #net: SyncNetwork;
-  #closed = false;
-
-  /** @internal Use store.connect(). */
-  constructor(store: Store, adapter: NetworkAdapter, options: SyncOptions = {}) {
-    if (!adapter || typeof adapter.start !== 'function' || typeof adapter.stop !== 'function') {
-      throw new MyceliumError('invalid_argument', 'connect() takes a network adapter: webrtc(), broadcastChannel(), webSocket(), ...');
-    }
-    let net = networks.get(adapter);
-    if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options)));
-    this.#net = net;
-    this.#sync = new StoreSync(store, options);
-    try {
-      net.attach(this.#sync);
-    } catch (e) {
-      this.#sync.close();
-      throw e;
-    }
+/** Connects a store through an adapter (the adapter's network is shared by every store using it). */
+export function connectStore(store: Store, adapter: NetworkAdapter, options: SyncOptions): StoreSync {
+  let net = networks.get(adapter);
+  if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options)));
+  const sync = new StoreSync(store, options);
+  try {
+    net.attach(sync);
+  } catch (e) {
+    sync.close();
+    throw e;
   }
+  return sync;
+}
 
-  /** This replica's id on the network. */
-  get peerId(): string {
-    return this.#net.adapter.peerId;
-  }
-
-  /** Every connected peer and how far along it is. */
-  status(): SyncStatus {
-    return this.#sync.status();
-  }
-
-  /** The connected peers. */
-  peers(): readonly PeerStatus[] {
-    return this.#sync.status().peers;
-  }
-
-  /** Calls `listener` with the status whenever it changes (at most once per task), and once now. */
-  subscribe(listener: (status: SyncStatus) => void): () => void {
-    return this.#sync.onStatus(listener);
-  }
-
-  /** A peer's session ended with an error: bad bytes, another protocol version, another schema. The store is unchanged. */
-  onError(listener: (event: SyncErrorEvent) => void): () => void {
-    return this.#sync.onError(listener);
-  }
-
-  /** Resolves when at least one peer is connected and every connected peer is synced. */
-  whenSynced(): Promise<void> {
-    if (this.#sync.status().synced) return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.#sync.onStatus((s) => {
-        if (!s.synced) return;
-        off();
-        resolve();
-      });
-    });
-  }
-
-  /** Bytes and deltas sent and received since connect(). */
-  stats(): Readonly<SyncStats> {
-    return { ...this.#sync.stats };
-  }
-
-  /** Stops syncing this store; the adapter stops when no store uses it any more. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#sync.close();
-    this.#net.detach(this.#sync);
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
+/** Stops syncing a store; the adapter stops when no store uses it any more. */
+export function disconnectStore(sync: StoreSync, adapter: NetworkAdapter): void {
+  sync.close();
+  networks.get(adapter)?.detach(sync);
 }

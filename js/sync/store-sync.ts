@@ -25,14 +25,13 @@
 // whose acks stop short of what we sent for `ackTimeout` is sent everything since its
 // last ack again; duplicates are dropped as covered.
 import type { MyceliumError as MyceliumErrorType } from '../errors.js';
-import { MyceliumError } from '../errors.js';
-import { schemaHash } from '../schema.js';
 import type { Store } from '../store.js';
 import type { Version } from '../version.js';
 import type { Connection } from './connection.js';
 import { covers, isEmpty, join, newer, without } from './versions.js';
 import type { Message } from './wire.js';
-import { MessageType, PROTOCOL_VERSION } from './wire.js';
+import { MyceliumError, PROTOCOL_VERSION, schemaHash } from './deps.js';
+import { MessageType } from './wire.js';
 
 export interface SyncOptions {
   /** Wait this long (ms, jittered up to 2×) before relaying other replicas' changes to a peer that has not acknowledged them. Default 40. */

@@ -38,13 +38,6 @@ export interface NetworkAdapter {
   stop(): void;
 }
 
-/** A peer id: random, 16 hex digits. */
-export function randomPeerId(): string {
-  const b = new Uint32Array(2);
-  crypto.getRandomValues(b);
-  return b[0]!.toString(16).padStart(8, '0') + b[1]!.toString(16).padStart(8, '0');
-}
-
 /** For transports without a bufferedamountlow event: checks every few ms until the buffer is low. */
 export function pollDrain(buffered: () => number, resume: () => void, low = 256 * 1024): void {
   const check = () => {

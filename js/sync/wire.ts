@@ -11,15 +11,64 @@
 //   error  4  store ('' for the whole connection), code, message
 // Chunk payload: message id, index, count, bytes. A message larger than a
 // chunk travels as `count` chunks and is reassembled before it is read.
-import { ByteWriter } from '../bytes.js';
 import type { ErrorCode } from '../errors.js';
-import { MyceliumError } from '../errors.js';
 import type { Version } from '../version.js';
-import { encodeVersion } from '../version.js';
 import { crc32c } from './crc32c.js';
+import { MyceliumError, PROTOCOL_VERSION } from './deps.js';
 
-/** The sync protocol this build speaks. A peer with another one gets an error and nothing changes. */
-export const PROTOCOL_VERSION = 1;
+const utf8Encoder = new TextEncoder();
+
+/** A growable byte buffer (the engine chunk's own: it imports no core module). */
+class Out {
+  buf: Uint8Array;
+  pos = 0;
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(Math.max(capacity, 16));
+  }
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.pos++] = v;
+  }
+  varint(v: number): void {
+    this.room(10);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+  raw(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  string(s: string): void {
+    const b = utf8Encoder.encode(s);
+    this.varint(b.length);
+    this.raw(b);
+  }
+  /** actor (16 hex digits) -> seq, as the engine writes versions: count, then (fixed64 actor, varint seq). */
+  version(v: Version): void {
+    const entries = Object.entries(v);
+    this.varint(entries.length);
+    for (const [actor, seq] of entries) {
+      const hi = parseInt(actor.slice(0, 8), 16);
+      const lo = parseInt(actor.slice(8), 16);
+      this.room(8);
+      for (const w of [lo, hi]) for (let k = 0; k < 4; k++) this.buf[this.pos++] = (w >>> (8 * k)) & 0xff;
+      this.varint(seq);
+    }
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
 const FORMAT_VERSION = 1; // cpp/codec.h kFormatVersion
 const KIND_MESSAGE = 3;
 const KIND_CHUNK = 4;
@@ -46,7 +95,7 @@ export interface Chunk {
 }
 
 function frame(kind: number, payload: Uint8Array): Uint8Array {
-  const w = new ByteWriter(payload.length + HEADER_MAX);
+  const w = new Out(payload.length + HEADER_MAX);
   w.u8(0x4d);
   w.u8(0x59);
   w.u8(0x43);
@@ -63,7 +112,7 @@ function frame(kind: number, payload: Uint8Array): Uint8Array {
 }
 
 export function encodeMessage(m: Message): Uint8Array {
-  const w = new ByteWriter(m.type === MessageType.Delta ? m.delta.length + 64 : 64);
+  const w = new Out(m.type === MessageType.Delta ? m.delta.length + 64 : 64);
   w.u8(m.type);
   switch (m.type) {
     case MessageType.Hello:
@@ -71,16 +120,16 @@ export function encodeMessage(m: Message): Uint8Array {
       w.u8(m.reply ? 1 : 0);
       w.string(m.store);
       w.string(m.schemaHash);
-      encodeVersion(m.version, w);
+      w.version(m.version);
       break;
     case MessageType.Delta:
       w.string(m.store);
-      encodeVersion(m.version, w);
+      w.version(m.version);
       w.raw(m.delta);
       break;
     case MessageType.Ack:
       w.string(m.store);
-      encodeVersion(m.version, w);
+      w.version(m.version);
       w.u8(m.holding ? 1 : 0);
       break;
     case MessageType.Error:
@@ -93,7 +142,7 @@ export function encodeMessage(m: Message): Uint8Array {
 }
 
 export function encodeChunk(c: Chunk): Uint8Array {
-  const w = new ByteWriter(c.bytes.length + 16);
+  const w = new Out(c.bytes.length + 16);
   w.varint(c.id);
   w.varint(c.index);
   w.varint(c.count);

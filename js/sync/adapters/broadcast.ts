@@ -3,7 +3,7 @@
 // every message names its sender and receiver; a peer that stops
 // answering (a tab killed without a goodbye) is dropped after `timeout`.
 import type { Link, NetworkAdapter, NetworkEvents } from '../transport.js';
-import { randomPeerId } from '../transport.js';
+
 
 export interface BroadcastChannelOptions {
   /** The channel's name (default 'mycelium-sync'): only adapters on the same channel meet. */
@@ -21,7 +21,7 @@ type Note =
   | { t: 'bye'; from: string };
 
 export function broadcastChannel(options: BroadcastChannelOptions = {}): NetworkAdapter {
-  const peerId = options.peerId ?? randomPeerId();
+  const peerId = options.peerId ?? '';
   const timeout = options.timeout ?? 6000;
   let channel: BroadcastChannel | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;

@@ -1,9 +1,12 @@
 // In-memory network for tests and for replicas in one page, with fault
 // injection: dropped, duplicated and reordered messages, partitions, links
 // cut in the middle of a chunked message. Every peer of a hub sees every
-// other peer that is not partitioned from it.
+// other peer that is not partitioned from it. Self-contained: browsers get
+// it from 'mycelium-sync/memory' (dist/memory.js), Node from the main entry.
 import type { Link, NetworkAdapter, NetworkEvents } from '../transport.js';
-import { randomPeerId } from '../transport.js';
+
+let nextPeer = 1;
+const randomPeerId = () => `memory-${nextPeer++}`;
 
 export interface MemoryFaults {
   /** Probability that a message is lost. */
@@ -201,61 +204,3 @@ export class MemoryHub {
   }
 }
 
-/**
- * One link over a MessagePort (a worker, an iframe, a MessageChannel): the two
- * ends greet each other with their ids, then carry sync messages.
- */
-export function messagePort(port: MessagePort, options: { peerId?: string } = {}): NetworkAdapter {
-  const peerId = options.peerId ?? randomPeerId();
-  let remote: string | null = null;
-  let events: NetworkEvents | null = null;
-  const link = (id: string): Link => ({
-    peer: id,
-    maxMessageSize: 256 * 1024,
-    bufferedAmount: 0,
-    send(bytes) {
-      port.postMessage(bytes);
-    },
-    onDrain(resume) {
-      queueMicrotask(resume);
-    },
-    close() {
-      port.postMessage({ bye: peerId });
-      if (remote && events) events.peerDisconnected(remote, 'closed');
-      remote = null;
-    },
-  });
-  return {
-    kind: 'message-port',
-    peerId,
-    start(e) {
-      events = e;
-      port.onmessage = (ev: MessageEvent<unknown>) => {
-        const d = ev.data;
-        if (d instanceof Uint8Array) {
-          if (remote) e.message(remote, d);
-        } else if (typeof d === 'object' && d !== null && 'hi' in d && typeof d.hi === 'string') {
-          const first = remote === null;
-          if (remote !== d.hi) {
-            if (remote) e.peerDisconnected(remote, 'replaced');
-            remote = d.hi;
-            e.peerCandidate(link(d.hi));
-          }
-          if (first && !('again' in d)) port.postMessage({ hi: peerId, again: true });
-        } else if (typeof d === 'object' && d !== null && 'bye' in d && remote) {
-          const was = remote;
-          remote = null;
-          e.peerDisconnected(was, 'closed');
-        }
-      };
-      port.start();
-      port.postMessage({ hi: peerId });
-    },
-    stop() {
-      port.postMessage({ bye: peerId });
-      if (remote && events) events.peerDisconnected(remote, 'stopped');
-      remote = null;
-      port.onmessage = null;
-    },
-  };
-}

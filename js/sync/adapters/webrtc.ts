@@ -6,7 +6,7 @@
 // is called again (by the peer with the smaller id) while both are in the
 // room; the signalling socket reconnects with backoff.
 import type { Link, NetworkAdapter, NetworkEvents } from '../transport.js';
-import { randomPeerId } from '../transport.js';
+
 
 export interface WebRTCOptions {
   /** The signalling server, e.g. 'ws://127.0.0.1:8787'. */
@@ -31,8 +31,13 @@ interface PeerConn {
   open: boolean;
 }
 
+/** Names one negotiation, so late signals of an abandoned one are ignored. */
+function sessionId(): string {
+  return crypto.getRandomValues(new Uint32Array(2)).join('-');
+}
+
 export function webrtc(options: WebRTCOptions): NetworkAdapter {
-  const peerId = options.peerId ?? randomPeerId();
+  const peerId = options.peerId ?? '';
   const WS = options.WebSocket ?? globalThis.WebSocket;
   const conns = new Map<string, PeerConn>();
   const present = new Set<string>(); // peers in the room, as the server last said
@@ -106,7 +111,7 @@ export function webrtc(options: WebRTCOptions): NetworkAdapter {
   };
 
   const call = async (peer: string) => {
-    const c = create(peer, randomPeerId());
+    const c = create(peer, sessionId());
     try {
       await c.pc.setLocalDescription(await c.pc.createOffer());
       signal(peer, { sdp: c.pc.localDescription!.toJSON(), session: c.session });

@@ -3,7 +3,7 @@
 // with backoff after the connection drops; the sync resumes from the
 // peer's hello, so nothing the peer acknowledged is sent again.
 import type { Link, NetworkAdapter, NetworkEvents } from '../transport.js';
-import { greeting, pollDrain, randomPeerId, readGreeting } from '../transport.js';
+import { greeting, pollDrain, readGreeting } from '../transport.js';
 
 /** The parts of the WebSocket API this adapter uses. */
 export interface WebSocketLike {
@@ -27,7 +27,7 @@ export interface WebSocketOptions {
 }
 
 export function webSocket(url: string, options: WebSocketOptions = {}): NetworkAdapter {
-  const peerId = options.peerId ?? randomPeerId();
+  const peerId = options.peerId ?? '';
   const Ctor = options.WebSocket ?? (globalThis as unknown as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
   let stopped = false;
   let ws: WebSocketLike | null = null;

@@ -1,0 +1,206 @@
+// store.connect() and the transports' factories, as the core bundle holds
+// them: small shells over the sync engine (engine.ts), which is imported on
+// first use and handed what it needs from the core (deps.ts).
+import { MyceliumError } from '../errors.js';
+import { schemaHash } from '../schema.js';
+import type { Store } from '../store.js';
+import type { BroadcastChannelOptions } from './adapters/broadcast.js';
+import type { WebRTCOptions } from './adapters/webrtc.js';
+import type { WebSocketOptions } from './adapters/websocket.js';
+import type { PeerStatus, StoreSync, SyncErrorEvent, SyncOptions, SyncStats, SyncStatus } from './store-sync.js';
+import type { NetworkAdapter, NetworkEvents } from './transport.js';
+
+/** The sync protocol this build speaks. A peer with another one gets an error and nothing changes. */
+export const PROTOCOL_VERSION = 1;
+
+type Engine = typeof import('./engine.js');
+let engine: Promise<Engine> | null = null;
+
+function loadEngine(): Promise<Engine> {
+  engine ??= import('./engine.js').then(
+    (m) => {
+      m.setDeps({ MyceliumError, schemaHash, protocolVersion: PROTOCOL_VERSION });
+      return m;
+    },
+    (e: unknown) => {
+      engine = null;
+      throw new MyceliumError('load_failed', `could not load mycelium-sync's sync module: ${String(e)}`);
+    },
+  );
+  return engine;
+}
+
+/** A peer id: random, 16 hex digits. */
+export function randomPeerId(): string {
+  const b = new Uint32Array(2);
+  crypto.getRandomValues(b);
+  return b[0]!.toString(16).padStart(8, '0') + b[1]!.toString(16).padStart(8, '0');
+}
+
+/** An adapter whose implementation lives in the sync engine. */
+function lazyAdapter(kind: string, peerId: string, make: (m: Engine) => NetworkAdapter): NetworkAdapter {
+  let inner: NetworkAdapter | null = null;
+  let stopped = false;
+  return {
+    kind,
+    peerId,
+    start(events: NetworkEvents) {
+      void loadEngine().then((m) => {
+        if (stopped) return;
+        inner = make(m);
+        inner.start(events);
+      });
+    },
+    stop() {
+      stopped = true;
+      inner?.stop();
+    },
+  };
+}
+
+/** WebRTC data channels to the peers of a room, found through a signalling server (`npx mycelium-sync signal`). */
+export function webrtc(options: WebRTCOptions): NetworkAdapter {
+  if (typeof RTCPeerConnection !== 'function') {
+    throw new MyceliumError('transport_unavailable', 'RTCPeerConnection is not available in this environment (no WebRTC)');
+  }
+  if (!options || typeof options.signaling !== 'string' || typeof options.room !== 'string') {
+    throw new MyceliumError('invalid_argument', "webrtc() takes { signaling: 'ws://…', room }");
+  }
+  const peerId = options.peerId ?? randomPeerId();
+  return lazyAdapter('webrtc', peerId, (m) => m.webrtc({ ...options, peerId }));
+}
+
+/** Tabs, windows and workers of one origin, with no configuration. */
+export function broadcastChannel(options: BroadcastChannelOptions = {}): NetworkAdapter {
+  if (typeof BroadcastChannel !== 'function') throw new MyceliumError('transport_unavailable', 'BroadcastChannel is not available in this environment');
+  const peerId = options.peerId ?? randomPeerId();
+  return lazyAdapter('broadcast-channel', peerId, (m) => m.broadcastChannel({ ...options, peerId }));
+}
+
+/** A WebSocket to a server peer (mycelium-sync/node's webSocketServer(), `npx mycelium-sync peer`). Reconnects by itself. */
+export function webSocket(url: string, options: WebSocketOptions = {}): NetworkAdapter {
+  if (typeof url !== 'string') throw new MyceliumError('invalid_argument', "webSocket() takes a URL: 'ws://…'");
+  const peerId = options.peerId ?? randomPeerId();
+  return lazyAdapter('websocket', peerId, (m) => m.webSocket(url, { ...options, peerId }));
+}
+
+/**
+ * One link over a MessagePort (a worker, an iframe, a MessageChannel): the two
+ * ends greet each other with their ids, then carry sync messages.
+ */
+export function messagePort(port: MessagePort, options: { peerId?: string } = {}): NetworkAdapter {
+  const peerId = options.peerId ?? randomPeerId();
+  return lazyAdapter('message-port', peerId, (m) => m.messagePort(port, { peerId }));
+}
+
+const ZERO: SyncStats = { bytesSent: 0, bytesReceived: 0, deltasSent: 0, deltaBytesSent: 0, deltasJoined: 0, deltaBytesJoined: 0, deltasDropped: 0, acksSent: 0 };
+const names = new WeakMap<NetworkAdapter, Set<string>>();
+
+/** A store's sync through one network adapter: what store.connect() returns. */
+export class Sync {
+  readonly #store: Store;
+  readonly #adapter: NetworkAdapter;
+  #impl: StoreSync | null = null;
+  #closed = false;
+  readonly #statusListeners = new Set<(s: SyncStatus) => void>();
+  readonly #errorListeners = new Set<(e: SyncErrorEvent) => void>();
+  readonly #offs: (() => void)[] = [];
+  readonly #ready: Promise<void>;
+
+  /** @internal Use store.connect(). */
+  constructor(store: Store, adapter: NetworkAdapter, options: SyncOptions = {}) {
+    if (!adapter || typeof adapter.start !== 'function' || typeof adapter.stop !== 'function') {
+      throw new MyceliumError('invalid_argument', 'connect() takes a network adapter: webrtc(), broadcastChannel(), webSocket(), ...');
+    }
+    let used = names.get(adapter);
+    if (!used) names.set(adapter, (used = new Set()));
+    if (used.has(store.name)) throw new MyceliumError('already_exists', `a store named '${store.name}' is already connected through this ${adapter.kind} adapter`);
+    used.add(store.name);
+    this.#store = store;
+    this.#adapter = adapter;
+    this.#ready = loadEngine().then((m) => {
+      if (this.#closed || store.closed) return;
+      try {
+        this.#impl = m.connectStore(store, adapter, options);
+      } catch (e) {
+        used.delete(store.name);
+        const error = e instanceof MyceliumError ? e : new MyceliumError('transport_unavailable', String(e));
+        for (const l of this.#errorListeners) l({ peer: '', store: store.name, error, remote: false });
+        throw error;
+      }
+      for (const l of this.#statusListeners) this.#offs.push(this.#impl.onStatus(l));
+      for (const l of this.#errorListeners) this.#offs.push(this.#impl.onError(l));
+    });
+    this.#ready.catch(() => undefined);
+  }
+
+  /** Resolves once the sync engine is loaded and the adapter started (rejects with why it could not). */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** This replica's id on the network. */
+  get peerId(): string {
+    return this.#adapter.peerId;
+  }
+
+  /** Every connected peer and how far along it is. */
+  status(): SyncStatus {
+    return this.#impl ? this.#impl.status() : { store: this.#store.name, peers: [], synced: false };
+  }
+
+  /** The connected peers. */
+  peers(): readonly PeerStatus[] {
+    return this.status().peers;
+  }
+
+  /** Calls `listener` with the status whenever it changes (at most once per task). */
+  subscribe(listener: (status: SyncStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    const off = this.#impl?.onStatus(listener);
+    return () => {
+      this.#statusListeners.delete(listener);
+      off?.();
+    };
+  }
+
+  /** A peer's session ended with an error: bad bytes, another protocol version, another schema. The store is unchanged. */
+  onError(listener: (event: SyncErrorEvent) => void): () => void {
+    this.#errorListeners.add(listener);
+    const off = this.#impl?.onError(listener);
+    return () => {
+      this.#errorListeners.delete(listener);
+      off?.();
+    };
+  }
+
+  /** Resolves when at least one peer is connected and every connected peer is synced. */
+  whenSynced(): Promise<void> {
+    if (this.status().synced) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.subscribe((s) => {
+        if (!s.synced) return;
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Bytes and deltas sent and received since connect(). */
+  stats(): Readonly<SyncStats> {
+    return { ...(this.#impl ? this.#impl.stats : ZERO) };
+  }
+
+  /** Stops syncing this store; the adapter stops when no store uses it any more. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    names.get(this.#adapter)?.delete(this.#store.name);
+    for (const off of this.#offs) off();
+    if (this.#impl) void loadEngine().then((m) => m.disconnectStore(this.#impl!, this.#adapter));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+}
