@@ -142,6 +142,7 @@ class Persister {
     this.persisted = join(this.persisted, version);
     this.logBytes += blob.length;
     this.tell(blob, version);
+    if (!this.store.closed) this.store.committed();
     if (this.logBytes > Math.max(this.init.compactAfterBytes ?? 64 * 1024, this.snapshotBytes)) {
       // The blob is durable whatever happens here: a failed compaction is
       // reported, leaves snapshot and log as they were, and runs again later.
@@ -190,6 +191,7 @@ class Persister {
     this.persisted = join(this.persisted, version);
     this.logBytes = 0;
     this.snapshotBytes = size;
+    if (!this.store.closed) this.store.committed();
     // Changes that reached storage through the snapshot, not the log, still
     // have to reach the other tabs.
     if (!this.store.closed && !covers(this.told, version)) this.tell(this.store.deltaSince(this.told), version);
@@ -204,6 +206,10 @@ class Persister {
   flush(): Promise<void> {
     // Writes now; a write already scheduled for this task finds nothing left.
     return this.write();
+  }
+
+  durable(): Version {
+    return this.persisted;
   }
 
   /** A blob another tab committed: join it; storage has it already. */

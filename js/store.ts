@@ -109,6 +109,8 @@ export interface PersistenceHooks {
   flush(): Promise<void>;
   /** The store is closing: last chance to read its state. */
   closing(): void;
+  /** What storage holds for sure. */
+  durable(): Version;
 }
 
 type CollectionsOf<S extends Schema> = { [N in keyof S & string]: Collection<S[N]> };
@@ -328,7 +330,21 @@ export class Store<S extends Schema = Schema> {
     for (const w of this.#watchers) w();
   }
 
-  /** @internal Calls `listener` after every change of state (a write, a joined delta). */
+  /**
+   * @internal What sync may send of this replica's own writes: for a persisted
+   * store only what storage holds (DESIGN.md, Persistence: a delta leaves the
+   * replica only after the batch holding it has committed); null when not persisted.
+   */
+  durableVersion(): Version | null {
+    return this.#persistence ? this.#persistence.durable() : null;
+  }
+
+  /** @internal Persistence calls this after each committed write. */
+  committed(): void {
+    for (const w of this.#watchers) w();
+  }
+
+  /** @internal Calls `listener` after every change of state (a write, a joined delta) and every commit to storage. */
   watch(listener: () => void): () => void {
     this.#watchers.add(listener);
     return () => this.#watchers.delete(listener);

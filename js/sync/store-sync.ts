@@ -327,6 +327,12 @@ export class StoreSync {
   private pump(s: Session, relay: boolean): void {
     if (!s.ready || s.error || s.conn.isClosed || this.store.closed) return;
     const mine = this.store.version();
+    // A persisted store sends its own writes only once they are durable (the
+    // store calls back after each commit): a replica that crashed must never
+    // have handed out a seq it can no longer remember.
+    const durable = this.store.durableVersion();
+    const me = this.store.actor;
+    if (durable && (durable[me] ?? 0) < (mine[me] ?? 0)) return;
     let base = join(s.acked, s.sent);
     let held: Version = {};
     if (relay) {

@@ -219,6 +219,44 @@ describe('sync over the in-memory transport', () => {
     for (const s of [a!, b!, c!]) s.close();
   });
 
+  it('a persisted store sends its own writes only after they are durable', async () => {
+    // Storage whose appends wait until the test lets them commit.
+    const inner = mycelium.memoryStorage();
+    let release: () => void = () => undefined;
+    let gate = Promise.resolve();
+    const slow: Types.StorageAdapter = {
+      ...inner,
+      load: (n) => inner.load(n),
+      setMeta: (n, m) => inner.setMeta(n, m),
+      compact: (n, f, m) => inner.compact(n, f, m),
+      clear: (n) => inner.clear(n),
+      close: () => inner.close(),
+      append: async (n, blobs) => {
+        await gate;
+        return inner.append(n, blobs);
+      },
+    };
+    const a = await mycelium.open({ schema: todoSchema, name: 'todo', actor: actor(0x71), persist: slow });
+    const [b] = await openStores(1, 7);
+    const hub = new mycelium.MemoryHub();
+    a.connect(hub.adapter('A'), FAST);
+    b!.connect(hub.adapter('B'), FAST);
+    await converged([a, b!], hub);
+    gate = new Promise((r) => (release = r));
+    a.collection('todos').insert({ id: 'd', title: 'durable first' });
+    await sleep(60);
+    expect(b!.collection('todos').get('d')).toBeUndefined(); // not committed yet: not sent
+    release();
+    await a.flush();
+    await converged([a, b!], hub);
+    expect(b!.collection('todos').get('d')?.title).toBe('durable first');
+    // Writes from peers are not held back: they are durable where they came from.
+    b!.collection('todos').insert({ id: 'e', title: 'from b' });
+    await converged([a, b!], hub);
+    a.close();
+    b!.close();
+  });
+
   it('over a MessageChannel', async () => {
     const [a, b] = await openStores(2);
     const { port1, port2 } = new MessageChannel();
