@@ -100,7 +100,8 @@ try {
     );
     const got = sh('node', ['ws-test.mjs'], app).trim();
     if (!got.includes('over a socket')) throw new Error(`the Node peer got ${got}`);
-    const child = spawn('npx', ['--no-install', 'mycelium-sync', 'signal', '--port', '0'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: npx starts node as a child, and both must go at the end.
+    const child = spawn('npx', ['--no-install', 'mycelium-sync', 'signal', '--port', '0'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     try {
       let out = '';
       child.stdout.on('data', (d) => (out += d));
@@ -111,7 +112,7 @@ try {
       if (res.status !== 426) throw new Error(`the signalling server answered plain HTTP with ${res.status}`);
       return url;
     } finally {
-      child.kill();
+      process.kill(-child.pid, 'SIGTERM');
     }
   });
 
