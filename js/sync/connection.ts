@@ -185,7 +185,10 @@ export class Connection {
     if (c.index === 0) p.key = storeOf(c);
     p.parts.set(c.index, c.bytes);
     p.bytes += c.bytes.length;
-    if (p.bytes > this.maxMessageBytes) throw new MyceliumError('limit_exceeded', `a message larger than the ${this.maxMessageBytes}-byte limit`);
+    // All unfinished messages together, so many half-sent ones cannot add up either.
+    let held = 0;
+    for (const q of this.partial.values()) held += q.bytes;
+    if (held > this.maxMessageBytes) throw new MyceliumError('limit_exceeded', `unfinished messages hold more than the ${this.maxMessageBytes}-byte limit`);
     if (p.parts.size < p.count) return null;
     this.partial.delete(c.id);
     const out = new Uint8Array(p.bytes);
