@@ -1,10 +1,11 @@
-// Byte-level codec shared by deltas, snapshots and (later) sync messages.
+// Byte-level codec shared by deltas, snapshots and sync messages.
 //
 // Frame:  'M' 'Y' 'C'  version:u8  flags:u8  length:varint  crc32c:u32le  payload
 //   flags bit 0      payload is one zstd frame (compression.h); length and
 //                    checksum are of the bytes as stored, so corruption is
 //                    caught before anything is decompressed
-//   flags bits 4..7  PayloadKind
+//   flags bits 4..7  PayloadKind (3 and 4 are sync messages and chunks, read
+//                    and written by the TypeScript layer: js/sync/wire.ts)
 //   other bits       must be zero
 // Varints are LEB128 (at most 10 bytes, no overlong final byte); signed values
 // are zigzag-encoded; fixed-width values are little-endian.

@@ -2,7 +2,8 @@
 // browser test suite and the browser bench:
 //   launch(engine) -> Browser { engine, version, newContext(), close() }
 //   Context { newPage(url), close() }      a fresh profile: no cache, no storage
-//   Page { evaluate(fn, arg), goto(url), cdp(), kill(), close() }; newPage(url, { cpuThrottle }) on Chromium
+//   Page { evaluate(fn, arg), goto(url), cdp(), pw, kill(), close() }; newPage(url, { cpuThrottle }) on Chromium;
+//   pw is the Playwright page (Chromium, Firefox; null in WebKit)
 // evaluate(fn, arg) sends fn's source and a JSON argument and returns the
 // JSON result of its promise, in every engine.
 //   chromium  Debian's Chromium through playwright-core (CDP)
@@ -83,6 +84,8 @@ function playwrightBrowser(engine, browser) {
             goto: (u) => page.goto(u).then(() => undefined),
             evaluate: (fn, arg) => page.evaluate(fn, arg),
             cdp: engine === 'chromium' ? () => context.newCDPSession(page) : null,
+            /** The Playwright page itself (Chromium, Firefox): clicks, typing, screenshots. */
+            pw: page,
             errors: () => pageErrors.splice(0),
             close: () => page.close(),
             // Ends the page abruptly: Chromium crashes its renderer (CDP
@@ -199,6 +202,7 @@ async function webkitBrowser() {
               return r.value;
             }),
           cdp: null,
+          pw: null,
           errors: () => [],
           // WebKit: the window is closed (or, if it is the last, navigated away) mid-work.
           kill: () => page.close(),

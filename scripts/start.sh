@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The main job: builds the engine (Release) and runs the native demo, which
-# shows two replicas diverging offline and converging after one delta each way.
+# npm start: set-up, the package build, then the demo — the signalling server
+# and a static server on 127.0.0.1 serving the collaborative todo list
+# (examples/todo-script-tag/). It prints the URL to open in two windows and
+# runs until Ctrl-C.
+#   npm start -- --headless   drive two Chromium contexts through the demo,
+#                             print a transcript, exit (used by npm test)
+#   npm start -- --port 8080 --signal-port 8787   (the defaults)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cmake --preset native-release >/dev/null
-cmake --build --preset native-release -j "$(nproc 2>/dev/null || echo 2)" --target mycelium_demo
-./build/native-release/mycelium_demo
+bash scripts/build.sh
+exec node scripts/demo.mjs "$@"

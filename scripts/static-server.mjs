@@ -21,9 +21,9 @@ const WRONG_MIME = '/__wrong-mime/';
 
 /**
  * serve(root, { headers, wrongWasmType }) -> Promise<{ url, close() }>
- * Listens on 127.0.0.1 on a free port.
+ * Listens on 127.0.0.1 on `port` (default: a free one).
  */
-export function serve(root, { headers = {}, wrongWasmType = false } = {}) {
+export function serve(root, { headers = {}, wrongWasmType = false, port = 0 } = {}) {
   const server = createServer(async (req, res) => {
     try {
       let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -48,7 +48,7 @@ export function serve(root, { headers = {}, wrongWasmType = false } = {}) {
     }
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const { port } = server.address();
       resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) });
     });

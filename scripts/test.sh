@@ -110,6 +110,8 @@ if bash scripts/build.sh; then
     echo "browsers: no report"
     failed=$((failed + 1))
   fi
+  echo "== npm start -- --headless: the demo driven through two Chromium contexts"
+  count "demo (headless)" node scripts/demo.mjs --headless
   echo "== bench smoke: a tiny npm run bench in Chromium"
   count "bench smoke (Chromium, tiny workloads)" node bench/browser-bench.mjs --smoke
 else

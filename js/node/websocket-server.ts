@@ -4,9 +4,9 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Link, NetworkAdapter, NetworkEvents } from '../sync/transport.js';
+import type { NetworkAdapter, NetworkEvents } from '../sync/transport.js';
 import { randomPeerId } from '../sync/facade.js';
-import { greeting, pollDrain, readGreeting } from '../sync/transport.js';
+import { greeting, readGreeting, socketLink } from '../sync/transport.js';
 import type { WsConnection } from './websocket.js';
 import { acceptUpgrade } from './websocket.js';
 
@@ -52,17 +52,7 @@ export function webSocketServer(options: WebSocketServerOptions = {}): WebSocket
       if (remote === null) {
         remote = readGreeting(data);
         if (remote === null) return ws.close(1002, 'expected a mycelium-sync greeting');
-        const link: Link = {
-          peer: remote,
-          maxMessageSize: 1024 * 1024,
-          get bufferedAmount() {
-            return ws.bufferedAmount;
-          },
-          send: (bytes) => ws.send(bytes),
-          onDrain: (resume) => pollDrain(() => ws.bufferedAmount, resume),
-          close: () => ws.close(1000, 'closed'),
-        };
-        ev.peerCandidate(link);
+        ev.peerCandidate(socketLink(remote, ws));
         return;
       }
       ev.message(remote, typeof data === 'string' ? new Uint8Array(0) : data);

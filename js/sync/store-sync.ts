@@ -100,14 +100,12 @@ function later(at: number, fn: () => void): void {
 
 class Session {
   ready = false;
-  helloSent = false;
   acked: Version = {};
   sent: Version = {};
   sentHeld: Version = {};
   /** What we last told the peer we have (acks and delta versions). */
   told: Version = {};
   fullAckDue = false;
-  peerHolding = false;
   /** Relays to this peer go at once: it once lacked others' changes when the relay timer fired. */
   eagerRelay = false;
   error: MyceliumErrorType | null = null;
@@ -202,7 +200,6 @@ export class StoreSync {
     const version = this.store.version();
     this.send(s, { type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schemaHash: this.hash, version });
     s.told = join(s.told, version);
-    s.helloSent = true;
   }
 
   // --- messages ------------------------------------------------------------
@@ -220,8 +217,8 @@ export class StoreSync {
         break;
       case MessageType.Ack:
         if (!s.ready) break;
+        // (m.holding: the peer waits for deltas it cannot join yet; the ack timer and relays see to it.)
         s.acked = join(s.acked, m.version);
-        s.peerHolding = m.holding;
         this.scheduleStatus();
         break;
       case MessageType.Error:

@@ -47,6 +47,20 @@ export function pollDrain(buffered: () => number, resume: () => void, low = 256 
   setTimeout(check, 1);
 }
 
+/** A link over a WebSocket (the browser's, or mycelium-sync/node's on either side). */
+export function socketLink(peer: string, socket: { readonly bufferedAmount: number; send(bytes: Uint8Array): void; close(code: number, reason: string): void }): Link {
+  return {
+    peer,
+    maxMessageSize: 1024 * 1024,
+    get bufferedAmount() {
+      return socket.bufferedAmount;
+    },
+    send: (bytes) => socket.send(bytes),
+    onDrain: (resume) => pollDrain(() => socket.bufferedAmount, resume),
+    close: () => socket.close(1000, 'closed'),
+  };
+}
+
 /** The first message each way on a WebSocket link: who is speaking. */
 export function greeting(peerId: string): string {
   return JSON.stringify({ mycelium: 'peer', peer: peerId });

@@ -2,8 +2,8 @@
 // mycelium-sync/node, or any server speaking the same frames). Reconnects
 // with backoff after the connection drops; the sync resumes from the
 // peer's hello, so nothing the peer acknowledged is sent again.
-import type { Link, NetworkAdapter, NetworkEvents } from '../transport.js';
-import { greeting, pollDrain, readGreeting } from '../transport.js';
+import type { NetworkAdapter, NetworkEvents } from '../transport.js';
+import { greeting, readGreeting, socketLink } from '../transport.js';
 
 /** The parts of the WebSocket API this adapter uses. */
 export interface WebSocketLike {
@@ -50,17 +50,7 @@ export function webSocket(url: string, options: WebSocketOptions = {}): NetworkA
           return;
         }
         delay = 250;
-        const link: Link = {
-          peer: remote,
-          maxMessageSize: 1024 * 1024,
-          get bufferedAmount() {
-            return socket.bufferedAmount;
-          },
-          send: (bytes) => socket.send(bytes),
-          onDrain: (resume) => pollDrain(() => socket.bufferedAmount, resume),
-          close: () => socket.close(1000, 'closed'),
-        };
-        events.peerCandidate(link);
+        events.peerCandidate(socketLink(remote, socket));
         return;
       }
       const d = ev.data;
