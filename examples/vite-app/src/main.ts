@@ -57,11 +57,21 @@ Object.assign(window, { __demo: { store, todos, syncs } });
 const rows = new Map<string, HTMLLIElement>();
 const list = $<HTMLUListElement>('#list');
 
+/** A text field's edit is written on Enter or when the field loses focus, once. */
+function onCommit(input: HTMLInputElement, commit: () => void): void {
+  input.onchange = commit;
+  input.onkeydown = (ev) => {
+    if (ev.key === 'Enter') commit();
+  };
+}
+
 function row(id: string): HTMLLIElement {
   const done = el('input', { type: 'checkbox', className: 'done' });
   done.onchange = () => todos.update(id, (r) => r.set('done', done.checked));
   const title = el('input', { className: 'title' });
-  title.onchange = () => todos.update(id, (r) => r.set('title', title.value));
+  onCommit(title, () => {
+    if (todos.get(id)?.title !== title.value) todos.update(id, (r) => r.set('title', title.value));
+  });
   const del = el('button', { className: 'delete', title: 'delete', textContent: '✕' });
   del.onclick = () => todos.delete(id);
   const up = el('button', { className: 'up', textContent: '▲' });
@@ -114,7 +124,10 @@ function fill(li: HTMLLIElement, t: Todo): void {
   let input = a.querySelector('input');
   if (!input) {
     const i = el('input', { placeholder: 'assignee' });
-    i.onchange = () => todos.update(t.id, (r) => r.set('assignee', i.value));
+    onCommit(i, () => {
+      const now = todos.get(t.id)?.assignee ?? [];
+      if (now.length !== 1 || now[0] !== i.value) todos.update(t.id, (r) => r.set('assignee', i.value));
+    });
     a.replaceChildren('@', i);
     a.dataset.mode = 'one';
     input = i;
