@@ -10,7 +10,7 @@
 // Times are absolute (performance.timeOrigin + now()): both pages share the
 // machine's clock. Bytes are counted on RTCDataChannel.prototype.send, the
 // same way for both libraries.
-import { person } from './workloads.js';
+import { person, yjsFill } from './workloads.js';
 
 const now = () => performance.timeOrigin + performance.now();
 // A new task without setTimeout's 4 ms clamp on nested timers.
@@ -111,22 +111,7 @@ export async function yjs({ Y, WebrtcProvider }, { signaling, room, actor, timeo
     },
     waitOps: (n) => waitFor(() => people.get(`p${(n - 1) % 1000}`)?.get('age') === n - 1),
     async fill(n) {
-      for (let start = 0; start < n; start += 1000) {
-        doc.transact(() => {
-          for (let i = start; i < Math.min(n, start + 1000); i++) {
-            const p = person(i);
-            const m = new Y.Map();
-            people.set(`p${i}`, m);
-            m.set('name', p.name);
-            m.set('email', p.email);
-            m.set('age', p.age);
-            m.set('visits', p.visits);
-            const tags = new Y.Array();
-            m.set('tags', tags);
-            tags.push(p.tags);
-          }
-        });
-      }
+      yjsFill(Y, doc, n);
     },
     waitFill: (n) => waitFor(() => people.size >= n),
     syncBytes: () => bytesSent,

@@ -102,6 +102,27 @@ export async function mycelium(M, { reps, warmup }) {
   };
 }
 
+/** n people(i) into doc's 'people' map, a Y.Map each, 1,000 per transaction (the memory and sync workloads). */
+export function yjsFill(Y, doc, n) {
+  const people = doc.getMap('people');
+  for (let start = 0; start < n; start += 1000) {
+    doc.transact(() => {
+      for (let i = start; i < Math.min(n, start + 1000); i++) {
+        const p = person(i);
+        const m = new Y.Map();
+        people.set(`p${i}`, m);
+        m.set('name', p.name);
+        m.set('email', p.email);
+        m.set('age', p.age);
+        m.set('visits', p.visits);
+        const tags = new Y.Array();
+        m.set('tags', tags);
+        tags.push(p.tags);
+      }
+    });
+  }
+}
+
 export async function yjs(Y, { reps, warmup }) {
   const build = (clientID) => {
     const doc = new Y.Doc();
@@ -153,23 +174,7 @@ export async function yjs(Y, { reps, warmup }) {
     },
     async fill(n) {
       const doc = build(4444);
-      const people = doc.getMap('people');
-      for (let start = 0; start < n; start += 1000) {
-        doc.transact(() => {
-          for (let i = start; i < Math.min(n, start + 1000); i++) {
-            const p = person(i);
-            const m = new Y.Map();
-            people.set(`p${i}`, m);
-            m.set('name', p.name);
-            m.set('email', p.email);
-            m.set('age', p.age);
-            m.set('visits', p.visits);
-            const tags = new Y.Array();
-            m.set('tags', tags);
-            tags.push(p.tags);
-          }
-        });
-      }
+      yjsFill(Y, doc, n);
       return { keep: doc };
     },
     async writes(n) {
