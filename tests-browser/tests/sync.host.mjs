@@ -91,6 +91,49 @@ export const tests = [
     },
   },
   {
+    name: 'WebRTC: a dropped connection is called again and the sync resumes without resending what the peer has',
+    needs: ['webrtc'],
+    async run(env) {
+      const { startSignalServer } = await node();
+      const server = await startSignalServer({ port: 0 });
+      // Keep every RTCPeerConnection the page makes, to cut one.
+      const CAPTURE = () => {
+        const Original = window.RTCPeerConnection;
+        window.__pcs = [];
+        window.RTCPeerConnection = class extends Original {
+          constructor(...args) {
+            super(...args);
+            window.__pcs.push(this);
+          }
+        };
+      };
+      try {
+        const how = { kind: 'webrtc', url: server.url, room: `drop-${Date.now()}` };
+        const a = await env.newContextPage(PAGE);
+        const b = await env.newContextPage(PAGE);
+        for (const [p, n] of [[a, 11], [b, 12]]) {
+          await p.evaluate(CAPTURE);
+          await p.evaluate(OPEN, { n, how });
+        }
+        await a.evaluate(WRITE, { seed: 31, ops: 300 });
+        await b.evaluate(WRITE, { seed: 32, ops: 300 });
+        await converge([a, b], 600);
+        const sent = () => a.evaluate(() => window.__s.sync.stats().deltaBytesSent);
+        const before = await sent();
+        // Cut the connection under the sync, from a's side.
+        await a.evaluate(() => window.__pcs.forEach((pc) => pc.close()));
+        await a.evaluate(WRITE, { seed: 33, ops: 5 });
+        await converge([a, b], 605);
+        const resent = (await sent()) - before;
+        const calls = (await a.evaluate(() => window.__pcs.length)) + (await b.evaluate(() => window.__pcs.length));
+        if (calls < 4) throw new Error(`no new connection was made (${calls} peer connections in the two pages)`);
+        if (resent * 10 > before) throw new Error(`resent ${resent} bytes after the drop, of ${before} sent before it`);
+      } finally {
+        await server.close();
+      }
+    },
+  },
+  {
     name: 'BroadcastChannel: two tabs of one origin sync with no configuration',
     async run(env) {
       const ctx = await env.newContext();

@@ -20,7 +20,10 @@ export interface WebRTCOptions {
   readonly WebSocket?: new (url: string) => WebSocket;
 }
 
-type Signal = { sdp: RTCSessionDescriptionInit; session: string } | { candidate: RTCIceCandidateInit | null; session: string };
+type Signal =
+  | { sdp: RTCSessionDescriptionInit; session: string }
+  | { candidate: RTCIceCandidateInit | null; session: string }
+  | { restart: true; session: string };
 
 interface PeerConn {
   readonly pc: RTCPeerConnection;
@@ -120,15 +123,24 @@ export function webrtc(options: WebRTCOptions): NetworkAdapter {
     }
   };
 
+  // A connection to `peer` was lost. One side calls again, so the two never
+  // cross offers: the one with the smaller id; the other asks it to (it may
+  // not have noticed yet).
   const retry = (peer: string) => {
-    // One side calls again, so the two never cross offers.
-    if (!stopped && present.has(peer) && peerId < peer) setTimeout(() => present.has(peer) && !conns.has(peer) && void call(peer), 500);
+    if (stopped || !present.has(peer)) return;
+    if (peerId < peer) setTimeout(() => present.has(peer) && !conns.get(peer)?.open && void call(peer), 500);
+    else signal(peer, { restart: true, session: '' });
   };
 
   const onSignal = async (from: string, data: Signal) => {
     if (typeof data !== 'object' || data === null || typeof data.session !== 'string') return;
     try {
-      if ('sdp' in data) {
+      if ('restart' in data) {
+        if (peerId < from) {
+          drop(from, 'the peer lost the connection');
+          void call(from);
+        }
+      } else if ('sdp' in data) {
         if (data.sdp.type === 'offer') {
           const c = create(from, data.session);
           await c.pc.setRemoteDescription(data.sdp);
