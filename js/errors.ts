@@ -1,22 +1,5 @@
-/** Stable error codes. The first nine are the engine's (cpp/status.h), in its order. */
-export type ErrorCode =
-  | 'invalid_argument'
-  | 'unknown_field'
-  | 'wrong_kind'
-  | 'not_found'
-  | 'already_exists'
-  | 'corrupt'
-  | 'unsupported_version'
-  | 'schema_mismatch'
-  | 'limit_exceeded'
-  | 'closed'
-  | 'load_failed'
-  | 'quota_exceeded'
-  | 'storage_unavailable'
-  | 'storage_failed'
-  | 'transport_unavailable';
-
-const ENGINE_CODES: readonly ErrorCode[] = [
+/** Every error code, at run time. Stable; the first nine are the engine's (cpp/status.h), in its order. */
+export const ERROR_CODES = [
   'invalid_argument',
   'unknown_field',
   'wrong_kind',
@@ -26,7 +9,18 @@ const ENGINE_CODES: readonly ErrorCode[] = [
   'unsupported_version',
   'schema_mismatch',
   'limit_exceeded',
-];
+  'closed',
+  'load_failed',
+  'quota_exceeded',
+  'storage_unavailable',
+  'storage_failed',
+  'transport_unavailable',
+] as const;
+
+/** Stable error codes. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const ENGINE_CODES = ERROR_CODES.slice(0, 9);
 
 /** Every error mycelium-sync throws. `code` is stable; `message` says what was wrong. */
 export class MyceliumError extends Error {

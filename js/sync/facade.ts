@@ -1,7 +1,7 @@
 // store.connect() and the transports' factories, as the core bundle holds
 // them: small shells over the sync engine (engine.ts), which is imported on
 // first use and handed what it needs from the core (deps.ts).
-import { MyceliumError } from '../errors.js';
+import { ERROR_CODES, MyceliumError } from '../errors.js';
 import { schemaHash } from '../schema.js';
 import type { Store } from '../store.js';
 import type { BroadcastChannelOptions } from './adapters/broadcast.js';
@@ -19,7 +19,7 @@ let engine: Promise<Engine> | null = null;
 function loadEngine(): Promise<Engine> {
   engine ??= import('./engine.js').then(
     (m) => {
-      m.setDeps({ MyceliumError, schemaHash, protocolVersion: PROTOCOL_VERSION });
+      m.setDeps({ MyceliumError, schemaHash, protocolVersion: PROTOCOL_VERSION, errorCodes: ERROR_CODES });
       return m;
     },
     (e: unknown) => {

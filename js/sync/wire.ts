@@ -14,7 +14,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { Version } from '../version.js';
 import { crc32c } from './crc32c.js';
-import { MyceliumError, PROTOCOL_VERSION } from './deps.js';
+import { knownCode, MyceliumError, PROTOCOL_VERSION } from './deps.js';
 
 const utf8Encoder = new TextEncoder();
 
@@ -278,7 +278,7 @@ function readMessage(p: Uint8Array): Message {
       break;
     }
     case MessageType.Error:
-      m = { type, store: r.string('store name', NAME_MAX), code: r.string('error code', 64) as ErrorCode, message: r.string('error message', 4096) };
+      m = { type, store: r.string('store name', NAME_MAX), code: knownCode(r.string('error code', 64)), message: r.string('error message', 4096) };
       break;
     default:
       throw corrupt(`unknown message type ${type}`);
