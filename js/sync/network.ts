@@ -23,10 +23,8 @@ class SyncNetwork {
     private readonly options: SyncOptions,
   ) {}
 
+  /** One store per name: facade.ts refuses a second one before the engine is loaded. */
   attach(sync: StoreSync): void {
-    if (this.stores.has(sync.name)) {
-      throw new MyceliumError('already_exists', `a store named '${sync.name}' is already connected through this ${this.adapter.kind} adapter`);
-    }
     this.stores.set(sync.name, sync);
     for (const conn of this.conns.values()) sync.addPeer(conn, this.early.get(conn)?.get(sync.name));
     if (!this.started) {

@@ -311,7 +311,10 @@ export class StoreSync {
     later(this.lastPump + this.batchInterval, () => {
       this.pumpScheduled = false;
       this.lastPump = performance.now();
-      for (const s of this.sessions.values()) this.pump(s, false);
+      if (this.store.closed) return;
+      // One version for the round: every session compares against the same state.
+      const mine = this.store.version();
+      for (const s of this.sessions.values()) this.pump(s, false, mine);
       this.scheduleStatus();
     });
   }
@@ -321,9 +324,9 @@ export class StoreSync {
    * replicas' changes held back (they are in the delta's base) unless this peer
    * needs relays. Relay: everything the peer has not acknowledged.
    */
-  private pump(s: Session, relay: boolean): void {
+  private pump(s: Session, relay: boolean, version?: Version): void {
     if (!s.ready || s.error || s.conn.isClosed || this.store.closed) return;
-    const mine = this.store.version();
+    const mine = version ?? this.store.version();
     // A persisted store sends its own writes only once they are durable (the
     // store calls back after each commit): a replica that crashed must never
     // have handed out a seq it can no longer remember.

@@ -38,10 +38,3 @@ export function without(v: Version, actor: string): Version {
   delete out[actor];
   return out;
 }
-
-/** Events in `v` that `base` does not cover: the sum of seq differences. */
-export function distance(v: Version, base: Version): number {
-  let n = 0;
-  for (const actor in v) n += Math.max(0, v[actor]! - (base[actor] ?? 0));
-  return n;
-}
