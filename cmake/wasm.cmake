@@ -17,6 +17,7 @@ target_compile_options(mycelium_core PRIVATE ${MYC_WASM_CXX_FLAGS})
 target_compile_options(zstd_decompress PRIVATE ${MYC_WASM_SIZE_FLAGS})
 target_compile_options(zstd_compress PRIVATE ${MYC_WASM_SIZE_FLAGS})
 
+set(MYC_WASM_INITIAL_MEMORY 1MB CACHE STRING "Initial WebAssembly memory (Emscripten's INITIAL_MEMORY)")
 set(MYC_WASM_LINK
   ${MYC_WASM_SIZE_FLAGS}
   -fno-exceptions
@@ -26,7 +27,7 @@ set(MYC_WASM_LINK
   -sALLOW_MEMORY_GROWTH=1
   # Start small (Emscripten 3.1.6 defaults to 16 MB with a 5 MB stack): a
   # page pays for what its stores hold, and growth measures the stores.
-  -sINITIAL_MEMORY=1MB
+  -sINITIAL_MEMORY=${MYC_WASM_INITIAL_MEMORY}
   -sTOTAL_STACK=256KB
   -sMAXIMUM_MEMORY=2GB)
 

@@ -36,7 +36,11 @@ export function missingFor(engine) {
   return null;
 }
 
-export async function launch(engine, { chromiumArgs = [] } = {}) {
+/**
+ * Launches an engine. `jsc` sets JavaScriptCore options of WebKitGTK's web
+ * process (as JSC_<name>=<value> in its environment), e.g. { useConcurrentJIT: false }.
+ */
+export async function launch(engine, { chromiumArgs = [], jsc = {} } = {}) {
   const missing = missingFor(engine);
   if (missing) throw new Error(`${engine}: missing ${missing}`);
   if (engine === 'chromium') return playwrightBrowser('chromium', await launchChromium(chromiumArgs));
@@ -56,7 +60,7 @@ export async function launch(engine, { chromiumArgs = [] } = {}) {
     });
     return playwrightBrowser('firefox', browser);
   }
-  if (engine === 'webkit') return webkitBrowser();
+  if (engine === 'webkit') return webkitBrowser(jsc);
   throw new Error(`unknown engine ${engine} (one of ${ENGINES.join(', ')})`);
 }
 
@@ -119,10 +123,12 @@ function freePort() {
   });
 }
 
-async function webkitSession() {
+async function webkitSession(jsc) {
   const { Builder } = await import('selenium-webdriver');
   const port = await freePort();
-  const driverProcess = spawn(WEBKIT_DRIVER, [`--port=${port}`], { stdio: 'ignore' });
+  const env = { ...process.env };
+  for (const [k, v] of Object.entries(jsc)) env[`JSC_${k}`] = String(v);
+  const driverProcess = spawn(WEBKIT_DRIVER, [`--port=${port}`], { stdio: 'ignore', env });
   const caps = {
     browserName: 'MiniBrowser',
     'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
@@ -158,8 +164,8 @@ const WEBKIT_EVAL = `
     (value) => done({ ok: true, value: value === undefined ? null : value }),
     (e) => done({ ok: false, error: String(e) + (e && e.stack ? '\\n' + e.stack : '') }));`;
 
-async function webkitBrowser() {
-  let main = await webkitSession();
+async function webkitBrowser(jsc) {
+  let main = await webkitSession(jsc);
   const version = (await main.driver.getCapabilities()).get('browserVersion') ?? '';
   const contexts = new Set();
   const makeContext = (session) => {
@@ -236,7 +242,7 @@ async function webkitBrowser() {
     // driver processes, closed with their context.
     mainContext: () => mainContext,
     async newContext() {
-      const session = await webkitSession();
+      const session = await webkitSession(jsc);
       contexts.add(session);
       return makeContext(session);
     },
