@@ -174,7 +174,7 @@ async function runHostFile(state, file) {
 const started = performance.now();
 // WebKitGTK 2.50 miscomputes WebAssembly while JavaScriptCore compiles it on
 // background threads: a fresh instance loading a 100,000-record snapshot fails
-// about 1 time in 10 (data read wrong, out-of-bounds traps, zstd errors) and
+// 6–10 % of the time (data read wrong, out-of-bounds traps, zstd errors) and
 // never with concurrent compilation off, nor in Chromium or Firefox
 // (tests-browser/webkit-concurrent-jit.mjs measures it). The suite runs WebKit
 // with useConcurrentJIT=false and says so; MYC_WEBKIT_AS_SHIPPED=1 runs it as shipped.
