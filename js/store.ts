@@ -251,7 +251,7 @@ export class Store<S extends Schema = Schema> {
    */
   connect(adapter: NetworkAdapter, options?: SyncOptions): Sync {
     this.#h();
-    const sync = new Sync(this as unknown as Store, adapter, options);
+    const sync: Sync = new Sync(this as unknown as Store, adapter, options, () => this.#syncs.delete(sync));
     this.#syncs.add(sync);
     return sync;
   }

@@ -106,9 +106,10 @@ export class Sync {
   readonly #errorListeners = new Set<(e: SyncErrorEvent) => void>();
   readonly #offs: (() => void)[] = [];
   readonly #ready: Promise<void>;
+  readonly #released: () => void;
 
-  /** @internal Use store.connect(). */
-  constructor(store: Store, adapter: NetworkAdapter, options: SyncOptions = {}) {
+  /** @internal Use store.connect(); `released` runs once, on close(). */
+  constructor(store: Store, adapter: NetworkAdapter, options: SyncOptions = {}, released: () => void = () => undefined) {
     if (!adapter || typeof adapter.start !== 'function' || typeof adapter.stop !== 'function') {
       throw new MyceliumError('invalid_argument', 'connect() takes a network adapter: webrtc(), broadcastChannel(), webSocket(), ...');
     }
@@ -118,6 +119,7 @@ export class Sync {
     used.add(store.name);
     this.#store = store;
     this.#adapter = adapter;
+    this.#released = released;
     this.#ready = loadEngine().then((m) => {
       if (this.#closed || store.closed) return;
       try {
@@ -196,6 +198,7 @@ export class Sync {
     if (this.#closed) return;
     this.#closed = true;
     names.get(this.#adapter)?.delete(this.#store.name);
+    this.#released();
     for (const off of this.#offs) off();
     if (this.#impl) void loadEngine().then((m) => m.disconnectStore(this.#impl!, this.#adapter));
   }
