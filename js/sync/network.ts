@@ -31,9 +31,9 @@ class SyncNetwork {
       this.started = true;
       try {
         this.adapter.start({
-        peerCandidate: (link) => this.candidate(link),
-        message: (peer, bytes) => this.conns.get(peer)?.receive(bytes),
-        peerDisconnected: (peer) => this.disconnected(peer),
+          peerCandidate: (link) => this.candidate(link),
+          message: (peer, bytes) => this.conns.get(peer)?.receive(bytes),
+          peerDisconnected: (peer) => this.disconnected(peer),
         });
       } catch (e) {
         this.started = false;
