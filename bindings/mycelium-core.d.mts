@@ -22,7 +22,8 @@ export interface CoreModule {
   version(handle: number): number;
   deltaSince(handle: number, n: number): number;
   /** 0 applied, 1 pending, 2 already covered. */
-  apply(handle: number, n: number, captureChanges: boolean): number;
+  /** maxNewActors < 0: bytes this replica wrote itself (trusted); else a peer's, 0 meaning no actor limit. */
+  apply(handle: number, n: number, captureChanges: boolean, maxNewActors: number): number;
   changes(handle: number): number;
   dropped(handle: number): number;
   save(handle: number): number;

@@ -60,10 +60,13 @@ int version(double h) {
   return static_cast<int>(g_out.size());
 }
 int delta_since(double h, std::size_t n) { return done(rep(h)->delta_since(in(n), g_out)); }
-// 0 applied, 1 pending, 2 already covered.
-int apply(double h, std::size_t n, bool capture) {
+// 0 applied, 1 pending, 2 already covered. max_new_actors < 0: bytes this
+// replica wrote itself (trusted); else a peer's, 0 meaning no actor limit.
+int apply(double h, std::size_t n, bool capture, int max_new_actors) {
   rep(h)->capture_changes(capture);
-  auto r = rep(h)->apply(in(n));
+  const mycelium::ApplyLimits limits = max_new_actors < 0 ? mycelium::ApplyLimits::trusted()
+                                                           : mycelium::ApplyLimits{true, static_cast<std::size_t>(max_new_actors)};
+  auto r = rep(h)->apply(in(n), limits);
   return r.ok() ? static_cast<int>(*r) : fail(r.status());
 }
 int changes(double h) {

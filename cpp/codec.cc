@@ -93,7 +93,7 @@ ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
   return w.take();
 }
 
-Result<Unframed> unframe(std::span<const std::uint8_t> bytes) {
+Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_decompressed) {
   Reader r(bytes);
   std::uint8_t m0, m1, m2, version, flags;
   if (!r.u8(m0, "magic") || !r.u8(m1, "magic") || !r.u8(m2, "magic")) return r.status();
@@ -120,7 +120,7 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes) {
   if (crc32c(payload.data(), payload.size()) != crc) return Corrupt("checksum mismatch");
   Unframed u{static_cast<PayloadKind>(kind), payload, {}};
   if (flags & kFlagCompressed) {
-    MYC_ASSIGN_OR_RETURN(u.storage, decompress(payload));
+    MYC_ASSIGN_OR_RETURN(u.storage, decompress(payload, max_decompressed));
     u.payload = u.storage.span();
   }
   return u;

@@ -127,7 +127,7 @@ struct Unframed {
   Buffer storage;                         // the decompressed payload, if any
 };
 // Checks magic, version, flags, length, checksum and trailing bytes, and
-// decompresses a compressed payload.
-Result<Unframed> unframe(std::span<const std::uint8_t> bytes);
+// decompresses a compressed payload (of at most max_decompressed bytes).
+Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_decompressed = kMaxDecompressedBytes);
 
 }  // namespace mycelium

@@ -29,7 +29,7 @@ std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> 
 #endif
 }
 
-Result<Buffer> decompress(std::span<const std::uint8_t> in) {
+Result<Buffer> decompress(std::span<const std::uint8_t> in, std::size_t max_bytes) {
   const std::size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
   if (ZSTD_isError(frame)) return Corrupt("compressed payload is not a zstd frame");
   if (frame != in.size()) return Corrupt("trailing bytes after the compressed payload");
@@ -37,7 +37,7 @@ Result<Buffer> decompress(std::span<const std::uint8_t> in) {
   if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR) {
     return Corrupt("compressed payload does not declare its size");
   }
-  if (size > kMaxDecompressedBytes || size > in.size() * kMaxRatio) {
+  if (size > kMaxDecompressedBytes || size > max_bytes || size > in.size() * kMaxRatio) {
     return LimitExceeded("compressed payload declares " + std::to_string(size) +
                          " bytes, more than its size justifies");
   }

@@ -48,7 +48,8 @@ bool can_compress();
 // `in` is not over kCompressMinBytes, or the result would not be smaller.
 std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> in);
 
-// Decompresses exactly one zstd frame that declares its content size.
-Result<Buffer> decompress(std::span<const std::uint8_t> in);
+// Decompresses exactly one zstd frame that declares its content size; a
+// declared size over max_bytes (or the limits above) is limit_exceeded.
+Result<Buffer> decompress(std::span<const std::uint8_t> in, std::size_t max_bytes = kMaxDecompressedBytes);
 
 }  // namespace mycelium

@@ -210,12 +210,42 @@ ByteVec encode_delta(const DeltaData& d) {
   return frame(d.kind, w.buffer());
 }
 
+std::size_t decode_budget(std::size_t input_bytes) {
+  const std::size_t scaled = input_bytes > kDecodeMaxBytes / kDecodeBytesPerInputByte
+                                 ? kDecodeMaxBytes
+                                 : input_bytes * kDecodeBytesPerInputByte;
+  return std::min(kDecodeMaxBytes, std::max(kDecodeFloorBytes, scaled));
+}
+
 namespace {
 
-Status decode_payload(Reader& r, DeltaData& d) {
+// Bytes the decoder may still allocate; every table is charged before it is
+// built.
+class Budget {
+ public:
+  explicit Budget(std::size_t bytes) : left_(bytes), total_(bytes) {}
+  template <typename T>
+  bool take(std::uint64_t count) {
+    const std::uint64_t limit = left_ / sizeof(T);
+    if (count > limit) return false;
+    left_ -= static_cast<std::size_t>(count) * sizeof(T);
+    return true;
+  }
+  Status error() const {
+    return LimitExceeded("decoding this input would allocate more than the " + std::to_string(total_) +
+                         " bytes its size justifies");
+  }
+
+ private:
+  std::size_t left_;
+  std::size_t total_;
+};
+
+Status decode_payload(Reader& r, DeltaData& d, Budget& budget) {
   std::uint64_t n;
   // Strings.
   if (!r.count(n, "string count")) return r.status();
+  if (!budget.take<std::string_view>(n)) return budget.error();
   d.strings.resize(static_cast<std::size_t>(n));
   for (auto& s : d.strings) {
     if (!r.bytes(s, "string")) return r.status();
@@ -231,11 +261,13 @@ Status decode_payload(Reader& r, DeltaData& d) {
   // Collections.
   if (!r.count(n, "collection count", 2)) return r.status();
   if (n > kMaxCollections) return Corrupt("too many collections");
+  if (!budget.take<DeltaData::Collection>(n)) return budget.error();
   d.collections.resize(static_cast<std::size_t>(n));
   for (auto& c : d.collections) {
     if (!string_at(c.name, "collection name")) return r.status();
     if (!r.count(n, "field count", 2)) return r.status();
     if (n > kMaxFields - 1) return Corrupt("too many fields in collection");
+    if (!budget.take<DeltaData::Field>(n)) return budget.error();
     c.fields.resize(static_cast<std::size_t>(n));
     for (auto& f : c.fields) {
       std::uint8_t k;
@@ -247,6 +279,11 @@ Status decode_payload(Reader& r, DeltaData& d) {
 
   // Actors.
   if (!r.count(n, "actor count", 8)) return r.status();
+  // The actor table and the per-actor tables built from it below.
+  if (!budget.take<ActorId>(n) || !budget.take<std::uint64_t>(2 * n) ||
+      !budget.take<std::pair<std::size_t, std::size_t>>(n)) {
+    return budget.error();
+  }
   d.actors.resize(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < d.actors.size(); ++i) {
     if (!r.fixed64(d.actors[i], "actor id")) return r.status();
@@ -259,6 +296,7 @@ Status decode_payload(Reader& r, DeltaData& d) {
   for (auto* vv : {&d.base, &d.context}) {
     const char* what = vv == &d.base ? "base vector" : "context vector";
     if (!r.count(n, what, 2)) return r.status();
+    if (!budget.take<DeltaData::VvEntries::value_type>(n)) return budget.error();
     vv->resize(static_cast<std::size_t>(n));
     for (std::size_t i = 0; i < vv->size(); ++i) {
       std::uint64_t a, seq;
@@ -283,6 +321,7 @@ Status decode_payload(Reader& r, DeltaData& d) {
 
   // Records.
   if (!r.count(n, "record count", 2)) return r.status();
+  if (!budget.take<DeltaData::Record>(n) || !budget.take<std::uint64_t>(n / 64 + 1)) return budget.error();
   d.records.resize(static_cast<std::size_t>(n));
   for (auto& rec : d.records) {
     std::uint64_t c;
@@ -307,7 +346,9 @@ Status decode_payload(Reader& r, DeltaData& d) {
   std::uint64_t event_count = 0;
   for (const auto& [a, seq] : d.context) event_count += seq - base[a];
   // At most one run per event, and each run takes at least two bytes.
-  d.events.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(event_count, r.remaining() / 2)));
+  const std::uint64_t max_runs = std::min<std::uint64_t>(event_count, r.remaining() / 2);
+  if (!budget.take<DeltaData::EventRun>(max_runs)) return budget.error();
+  d.events.reserve(static_cast<std::size_t>(max_runs));
   {
     std::int64_t prev_record = 0;
     for (const auto& [a, seq] : d.context) {
@@ -336,7 +377,8 @@ Status decode_payload(Reader& r, DeltaData& d) {
   // in O(1); otherwise a binary search over the actor's runs.
   std::vector<std::uint32_t> dense;
   std::vector<std::uint64_t> dense_start(d.actors.size(), 0);
-  if (event_count <= 4 * static_cast<std::uint64_t>(r.offset() + r.remaining())) {
+  if (event_count <= 4 * static_cast<std::uint64_t>(r.offset() + r.remaining()) &&
+      budget.take<std::uint32_t>(event_count)) {
     dense.resize(static_cast<std::size_t>(event_count));
     std::uint32_t* out = dense.data();  // plain stores: no per-run vector calls
     for (const auto& [a, seq] : d.context) {
@@ -388,6 +430,7 @@ Status decode_payload(Reader& r, DeltaData& d) {
     return Corrupt(std::string(column) + " column: " + col.status().message());
   };
 
+  if (!budget.take<DeltaData::Cell>(cell_total)) return budget.error();
   d.cells.resize(static_cast<std::size_t>(cell_total));
   std::uint64_t prev_seq = 0, prev_hlc = 0;
   std::vector<std::pair<std::uint32_t, std::uint64_t>> dots;
@@ -504,12 +547,14 @@ Status decode_payload(Reader& r, DeltaData& d) {
 }  // namespace
 
 Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes) {
-  MYC_ASSIGN_OR_RETURN(Unframed u, unframe(bytes));
+  const std::size_t allowed = decode_budget(bytes.size());
+  MYC_ASSIGN_OR_RETURN(Unframed u, unframe(bytes, allowed));
+  Budget budget(allowed - u.storage.size());
   DeltaData d;
   d.kind = u.kind;
   d.storage = std::move(u.storage);  // the views below point into it (a move keeps the buffer)
   Reader r(u.payload);
-  MYC_TRY(decode_payload(r, d));
+  MYC_TRY(decode_payload(r, d, budget));
   return d;
 }
 

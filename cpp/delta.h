@@ -44,6 +44,20 @@ namespace mycelium {
 inline constexpr std::uint8_t kPresenceField = 255;
 inline constexpr std::uint64_t kMaxSeq = 0xffffffffu;
 
+// What decoding one input may allocate (the decompressed payload and every
+// table built from it), as SQLite bounds what a corrupt input may cost: at
+// most kDecodeBytesPerInputByte times the input as it arrived (compressed),
+// never less than kDecodeFloorBytes, never more than kDecodeMaxBytes. Real
+// snapshots need 10-110x their compressed size (the most compressible one we
+// know, sequential ids and one value everywhere, about 3 bytes a record
+// compressed and 300 decoded: tests-cpp/store_test.cc); a decompression bomb
+// is refused with limit_exceeded before its tables are built (it could cost
+// ~2,600x before).
+inline constexpr std::size_t kDecodeBytesPerInputByte = 256;
+inline constexpr std::size_t kDecodeFloorBytes = std::size_t{16} << 20;
+inline constexpr std::size_t kDecodeMaxBytes = std::size_t{1} << 30;
+std::size_t decode_budget(std::size_t input_bytes);
+
 struct DeltaData {
   struct Field {
     std::string_view name;
@@ -133,7 +147,8 @@ ByteVec encode_delta(const DeltaData& delta);
 // Decodes and checks everything that does not need the receiving store:
 // bounds, indexes, canonical order, dots covered by the context, events
 // naming the records that hold their dots, kinds of cells. String views point
-// into `bytes`, which must outlive the result.
+// into `bytes`, which must outlive the result. Allocates at most
+// decode_budget(bytes.size()) bytes, else limit_exceeded.
 Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes);
 
 }  // namespace mycelium

@@ -254,7 +254,9 @@ Status Replica::delta_since(std::span<const std::uint8_t> version, ByteVec& out)
   return Status::Ok();
 }
 
-Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes) { return store_->apply(bytes); }
+Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits) {
+  return store_->apply(bytes, limits);
+}
 
 void Replica::changes(ByteVec& out) {
   Writer w;

@@ -49,7 +49,7 @@ class Replica {
   Result<std::size_t> count(std::uint16_t collection) const;
   void version(ByteVec& out) const;
   Status delta_since(std::span<const std::uint8_t> version, ByteVec& out) const;
-  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes);
+  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {});
   void changes(ByteVec& out);  // what the last apply changed (capture must be on)
   void capture_changes(bool on) { store_->capture_changes(on); }
   // Output: varint count, then (code:u8, message) per dropped pending delta.

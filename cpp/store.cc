@@ -639,9 +639,51 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   return Status::Ok();
 }
 
-Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes) {
+namespace {
+std::vector<std::pair<ActorId, std::uint64_t>> named(const DeltaData& d, const DeltaData::VvEntries& vv) {
+  std::vector<std::pair<ActorId, std::uint64_t>> out;
+  out.reserve(vv.size());
+  for (const auto& [a, seq] : vv) out.emplace_back(d.actors[a], seq);
+  return out;
+}
+}  // namespace
+
+bool Store::covers(const std::vector<std::pair<ActorId, std::uint64_t>>& vv) const {
+  for (const auto& [actor, seq] : vv) {
+    const std::uint32_t* i = find_actor(actor);
+    if (i == nullptr || events_[*i].size() < seq) return false;
+  }
+  return true;
+}
+
+Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const {
+  if (limits.from_peer) {
+    // Only this replica writes its actor's events: a peer that claims more
+    // of them than it has written would make every later local write look
+    // covered (and the actor unable to write again).
+    const ActorId me = actors_[self_];
+    for (const auto& [a, seq] : d.context) {
+      if (d.actors[a] == me && seq > events_[self_].size()) {
+        return Corrupt("the delta claims events " + std::to_string(events_[self_].size() + 1) + ".." +
+                       std::to_string(seq) + " of this replica's own actor, which it has not written");
+      }
+    }
+  }
+  if (limits.max_new_actors > 0) {
+    std::size_t fresh = 0;
+    for (const auto& [a, seq] : d.context) fresh += find_actor(d.actors[a]) == nullptr;
+    if (fresh > limits.max_new_actors) {
+      return LimitExceeded("the delta adds " + std::to_string(fresh) + " actors; at most " +
+                           std::to_string(limits.max_new_actors) + " may come in one delta");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits) {
   MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(bytes));
   MYC_ASSIGN_OR_RETURN(Mapping m, map_schema(d));
+  MYC_TRY(check_limits(d, limits));
   if (covers_context(d)) return ApplyOutcome::kAlreadyCovered;
   if (!covers_base(d)) {
     std::size_t held_bytes = bytes.size();
@@ -652,9 +694,8 @@ Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes) {
     }
     Pending p;
     p.bytes.assign(bytes.begin(), bytes.end());
-    auto held = decode_delta(p.bytes);  // views into the owned copy
-    if (!held.ok()) return held.status();
-    p.delta = std::move(held).value();
+    p.base = named(d, d.base);
+    p.context = named(d, d.context);
     pending_.push_back(std::move(p));
     return ApplyOutcome::kPending;
   }
@@ -668,11 +709,17 @@ Status Store::drain_pending() {
   while (progress) {
     progress = false;
     for (std::size_t i = 0; i < pending_.size(); ++i) {
-      const DeltaData& d = pending_[i].delta;
-      if (!covers_context(d) && !covers_base(d)) continue;
-      if (!covers_context(d)) {
-        auto m = map_schema(d);
-        Status st = m.ok() ? join(d, *m) : m.status();
+      const Pending& p = pending_[i];
+      if (!covers(p.context) && !covers(p.base)) continue;
+      if (!covers(p.context)) {
+        // Its limits were checked when it arrived, and cannot fail now: the
+        // store has only gained actors and seqs since.
+        Status st = Status::Ok();
+        auto d = decode_delta(p.bytes);
+        if (!d.ok()) st = d.status();
+        auto m = st.ok() ? map_schema(*d) : Result<Mapping>(st);
+        if (st.ok() && !m.ok()) st = m.status();
+        if (st.ok()) st = join(*d, *m);
         if (!st.ok()) dropped_.push_back(st);
         progress = progress || st.ok();
       }

@@ -42,6 +42,16 @@ enum class ApplyOutcome : std::uint8_t {
   kAlreadyCovered,  // the store has every event of the delta; nothing to do
 };
 
+// What apply() accepts from where the bytes came from. A peer's delta is
+// checked against what only this replica can know (its own actor's seqs) and
+// may introduce only so many actors; bytes this replica wrote itself (its
+// storage, a tab of the same origin holding the same actor pool) are trusted.
+struct ApplyLimits {
+  bool from_peer = true;  // refuse events of this replica's actor beyond its own seq
+  std::size_t max_new_actors = 1024;  // actors one delta may add to the store; 0: no limit
+  static ApplyLimits trusted() { return {false, 0}; }
+};
+
 struct StoreOptions {
   ActorId actor = 0;                       // 0: a fresh random actor
   std::function<std::uint64_t()> now;      // wall clock in ms; default: system clock
@@ -84,7 +94,10 @@ class Store {
   ByteVec delta_since(const VersionVector& vv) const;
   // Validates fully, then joins (or holds the delta until its base is
   // covered). On error the store is byte-identical to before.
-  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes);
+  // A peer's delta claiming events of this store's actor beyond its own seq
+  // is corrupt; one adding more than limits.max_new_actors actors (counting
+  // a held delta's when it is joined) is limit_exceeded.
+  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {});
   std::size_t pending_count() const { return pending_.size(); }
   // Errors of held deltas that failed when their turn came (and were dropped).
   std::vector<Status> take_dropped_errors() { return std::exchange(dropped_, {}); }
@@ -109,9 +122,12 @@ class Store {
   MemoryUse memory_use() const;
 
  private:
+  // A held delta keeps its bytes and its two vectors, not its decoded
+  // tables (those cost up to decode_budget() each): it is decoded again when
+  // its turn comes.
   struct Pending {
     ByteVec bytes;
-    DeltaData delta;  // views into bytes
+    std::vector<std::pair<ActorId, std::uint64_t>> base, context;
   };
 
   Store(Schema schema, StoreOptions options);
@@ -139,6 +155,9 @@ class Store {
   Result<Mapping> map_schema(const DeltaData& d) const;
   bool covers_base(const DeltaData& d) const;
   bool covers_context(const DeltaData& d) const;
+  bool covers(const std::vector<std::pair<ActorId, std::uint64_t>>& vv) const;
+  // The limits a peer's delta must meet before anything of it is kept.
+  Status check_limits(const DeltaData& d, const ApplyLimits& limits) const;
   Status join(const DeltaData& d, const Mapping& m);
   Status drain_pending();
 

@@ -170,7 +170,7 @@ class Persister {
         // heard of yet: the new one must include it, not replace it.
         for (const blob of replaceWith ? [] : stored ? [stored, ...log] : log) {
           try {
-            this.store.applyDelta(blob);
+            this.store.applyOwn(blob);
           } catch (e) {
             // Kept only in recover mode, where open() skipped it already.
             if (!this.init.recover) throw e;
@@ -216,7 +216,7 @@ class Persister {
   received(msg: BlobMessage): void {
     if (this.store.closed || msg.from === this.store.actor) return;
     try {
-      this.store.applyDelta(msg.blob);
+      this.store.applyOwn(msg.blob);
       this.persisted = join(this.persisted, msg.version);
       this.told = join(this.told, msg.version);
     } catch (e) {
@@ -297,7 +297,7 @@ export async function openPersisted<S extends Schema>(
       }
       stored.log.forEach((blob, i) => {
         try {
-          store.applyDelta(blob);
+          store.applyOwn(blob);
         } catch (e) {
           if (!(e instanceof core.MyceliumError)) throw e;
           const err = new core.MyceliumError(e.code, `entry ${i + 1} of ${stored.log.length} in the stored log of '${name}': ${e.message}`);

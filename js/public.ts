@@ -4,7 +4,7 @@ export type { OpenOptions } from './api.js';
 export { preload, wasmMemoryBytes } from './loader.js';
 export type { LoadInfo, LoadOptions } from './loader.js';
 export { Store } from './store.js';
-export type { ApplyResult, RecoveryIssue } from './store.js';
+export type { ApplyOptions, ApplyResult, RecoveryIssue } from './store.js';
 export { memoryStorage } from './storage.js';
 export type { StorageAdapter, Stored, StoredMeta } from './storage.js';
 export { indexedDBStorage } from './storage-idb.js';

@@ -20,6 +20,13 @@ import { actorHex, decodeVersion, encodeVersion, parseActor } from './version.js
 export type ApplyResult = 'applied' | 'pending' | 'covered';
 const OUTCOMES: readonly ApplyResult[] = ['applied', 'pending', 'covered'];
 
+/** How applyDelta() treats a peer's bytes. */
+export interface ApplyOptions {
+  /** Most actors one delta may add to the store (default 1,024; 0: no limit). */
+  readonly maxNewActors?: number;
+}
+const DEFAULT_MAX_NEW_ACTORS = 1024;
+
 const enum Op {
   Insert = 1,
   Set = 2,
@@ -205,14 +212,31 @@ export class Store<S extends Schema = Schema> {
 
   /**
    * Joins a delta (or a snapshot) from another replica. Throws MyceliumError
-   * for bytes it cannot accept, and then the store is unchanged.
+   * for bytes it cannot accept, and then the store is unchanged: `corrupt`
+   * also for a delta claiming writes of this replica's own actor that it
+   * never made, `limit_exceeded` for one that adds more than `maxNewActors`
+   * actors (default 1,024; 0 for no limit).
    */
-  applyDelta(bytes: Uint8Array): ApplyResult {
+  applyDelta(bytes: Uint8Array, options: ApplyOptions = {}): ApplyResult {
+    const max = options.maxNewActors ?? DEFAULT_MAX_NEW_ACTORS;
+    if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) throw new MyceliumError('invalid_argument', 'maxNewActors is a whole number >= 0');
+    return this.#apply(bytes, max);
+  }
+
+  /**
+   * @internal Bytes this replica wrote itself (its storage, a tab holding the
+   * same store): not checked against its own actor, no actor limit.
+   */
+  applyOwn(bytes: Uint8Array): ApplyResult {
+    return this.#apply(bytes, -1);
+  }
+
+  #apply(bytes: Uint8Array, maxNewActors: number): ApplyResult {
     const h = this.#h();
     if (!(bytes instanceof Uint8Array)) throw new MyceliumError('invalid_argument', 'a delta is a Uint8Array');
     const held = this.#core.pending(h);
     const capture = this.#changes.active;
-    const r = this.#io.check(this.#core.apply(h, this.#io.send(bytes), capture));
+    const r = this.#io.check(this.#core.apply(h, this.#io.send(bytes), capture, maxNewActors));
     if (capture && r === 0) this.#remoteChanges(h);
     if (held > 0 && r === 0) this.#reportDropped(h);
     if (r === 0) this.#changed();

@@ -109,5 +109,44 @@ TEST(Delta, UnknownKindAndFieldOutOfRange) {
   EXPECT_NE(r.status().message().find("unknown field kind"), std::string::npos) << r.status().to_string();
 }
 
+
+// --- allocation bounded by the input (issue 13) -------------------------------
+
+// A payload of `n` strings, mostly empty, every 512th one byte of noise: it
+// compresses 20-200x, and its string table would take 16 bytes per
+// input byte.
+ByteVec string_bomb(std::size_t n) {
+  Writer w;
+  w.varint(n);
+  std::uint32_t x = 12345;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i % 512 == 0) {
+      x = x * 1103515245u + 12345u;
+      w.varint(1);
+      w.u8(static_cast<std::uint8_t>(x >> 16));
+    } else {
+      w.varint(0);
+    }
+  }
+  return frame(PayloadKind::kDelta, w.buffer());
+}
+
+TEST(DeltaBudget, ACompressedInputThatWouldDecodeIntoMoreThanItsBudgetIsLimitExceeded) {
+  if (!can_compress()) GTEST_SKIP() << "this build has no compressor";
+  const ByteVec bomb = string_bomb(std::size_t{24} << 20);
+  ASSERT_EQ(bomb[4] & kFlagCompressed, kFlagCompressed);
+  const std::size_t decoded_tables = (std::size_t{24} << 20) * sizeof(std::string_view);
+  ASSERT_GT(decoded_tables, decode_budget(bomb.size())) << "the bomb must outgrow its budget";
+  auto r = decode_delta(bomb);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kLimitExceeded) << r.status().to_string();
+}
+
+TEST(DeltaBudget, TheBudgetIsAFloorOrAConstantTimesTheInputWithAHardCap) {
+  EXPECT_EQ(decode_budget(0), kDecodeFloorBytes);
+  EXPECT_EQ(decode_budget(std::size_t{1} << 20), (std::size_t{1} << 20) * kDecodeBytesPerInputByte);
+  EXPECT_EQ(decode_budget(std::size_t{1} << 40), kDecodeMaxBytes);
+}
+
 }  // namespace
 }  // namespace mycelium

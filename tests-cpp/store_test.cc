@@ -310,14 +310,133 @@ TEST(StoreActors, ADeltaWithThousandsOfActorsJoinsAndIndexesThemAll) {
     ASSERT_TRUE(hub->apply(s->delta_since(VersionVector())).ok());
   }
   auto fresh = open_store(2);
-  auto r = fresh->apply(hub->delta_since(VersionVector()));
+  const ApplyLimits unlimited{true, 0};
+  auto r = fresh->apply(hub->delta_since(VersionVector()), unlimited);
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(fresh->version(), hub->version());
   EXPECT_EQ(fresh->version().entries().size(), static_cast<std::size_t>(kActors));
   EXPECT_EQ(fresh->size(items), static_cast<std::size_t>(kActors));
   // Every actor is found again: the same delta is now covered.
-  EXPECT_EQ(*fresh->apply(hub->delta_since(VersionVector())), ApplyOutcome::kAlreadyCovered);
+  EXPECT_EQ(*fresh->apply(hub->delta_since(VersionVector()), unlimited), ApplyOutcome::kAlreadyCovered);
   EXPECT_EQ(reopen(*fresh)->save(), hub->save());
+}
+
+// --- hostile peers (issue 13) ------------------------------------------------
+
+// The 57-byte attack: a delta that claims this replica's own actor at seq
+// 2^32-1 would make every later local write look covered, forever.
+DeltaData claims_actor(ActorId actor, std::uint64_t seq) {
+  DeltaData d;
+  d.collections.push_back({"notes", {{"body", Kind::kLww}}});
+  d.actors = {actor};
+  d.context = {{0, seq}};
+  d.records.push_back({0, "x", 0, 1});
+  d.events = {{0, 0, 1, seq}};
+  d.cells.push_back(d.make_cell(kPresenceField, false, 0, static_cast<std::uint32_t>(seq), 0, ValueView::null()));
+  return d;
+}
+
+TEST(StoreHostile, ADeltaClaimingThisReplicasOwnUnwrittenSeqsIsCorruptAndTheStoreStillWrites) {
+  auto s = open_store(0x7a);
+  const CollectionRef notes = *s->collection("notes");
+  testing::must(s->insert(notes, "a"));
+  const ByteVec before = s->save();
+  const ByteVec attack = encode_delta(claims_actor(0x7a, kMaxSeq));
+  auto r = s->apply(attack);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("own actor"), std::string::npos);
+  EXPECT_EQ(s->save(), before);
+  // A replica with the same actor that wrote more (a clone, a replayed
+  // backup) is refused the same way.
+  auto clone = open_store(0x7a);
+  for (int i = 0; i < 3; ++i) testing::must(clone->insert(notes, "c" + std::to_string(i)));
+  EXPECT_EQ(s->apply(clone->delta_since(VersionVector())).status().code(), Code::kCorrupt);
+  // Still writes, and its next seq is 2.
+  testing::must(s->insert(notes, "b"));
+  EXPECT_EQ(s->version().get(0x7a), 2u);
+  // Its own events up to its seq are fine (a peer echoing them back).
+  auto peer = open_store(0x5e);
+  ASSERT_TRUE(peer->apply(s->delta_since(VersionVector())).ok());
+  EXPECT_EQ(*s->apply(peer->delta_since(VersionVector())), ApplyOutcome::kAlreadyCovered);
+}
+
+TEST(StoreHostile, TrustedBytesOfTheOwnActorReplayAsWritten) {
+  // A replica's own log, replayed into a store that reuses its actor.
+  auto s = open_store(0x7a);
+  const CollectionRef notes = *s->collection("notes");
+  testing::must(s->insert(notes, "a"));
+  testing::must(s->insert(notes, "b"));
+  auto again = open_store(0x7a);
+  EXPECT_FALSE(again->apply(s->delta_since(VersionVector())).ok());
+  ASSERT_TRUE(again->apply(s->delta_since(VersionVector()), ApplyLimits::trusted()).ok());
+  EXPECT_EQ(again->save(), s->save());
+}
+
+TEST(StoreHostile, ADeltaAddingMoreActorsThanTheLimitIsRefusedWhole) {
+  auto hub = open_store(1);
+  const CollectionRef items = *hub->collection("items");
+  for (int i = 0; i < 40; ++i) {
+    auto s = open_store(static_cast<ActorId>(1000 + i));
+    testing::must(s->insert(items, "r" + std::to_string(i)));
+    ASSERT_TRUE(hub->apply(s->delta_since(VersionVector())).ok());
+  }
+  auto fresh = open_store(2);
+  const ByteVec before = fresh->save();
+  auto r = fresh->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 39});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kLimitExceeded);
+  EXPECT_EQ(fresh->save(), before);
+  EXPECT_EQ(fresh->pending_count(), 0u);
+  ASSERT_TRUE(fresh->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 40}).ok());
+  EXPECT_EQ(fresh->version(), hub->version());
+}
+
+TEST(StoreHostile, AHeldDeltaIsCheckedAgainstTheLimitsWhenItArrives) {
+  auto a = open_store(1), b = open_store(2), c = open_store(3);
+  const CollectionRef items = *a->collection("items");
+  testing::must(a->insert(items, "x"));
+  ASSERT_TRUE(b->apply(a->delta_since(VersionVector())).ok());
+  testing::must(b->insert(items, "y"));
+  ASSERT_TRUE(c->apply(b->delta_since(VersionVector())).ok());
+  testing::must(c->insert(items, "z"));
+  // c's delta since a's version waits for a's events; it names 3 new actors.
+  auto strict = open_store(9);
+  auto held = strict->apply(c->delta_since(a->version()), ApplyLimits{true, 2});
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.status().code(), Code::kLimitExceeded);
+  EXPECT_EQ(strict->pending_count(), 0u);
+  auto target = open_store(9);
+  EXPECT_EQ(*target->apply(c->delta_since(a->version()), ApplyLimits{true, 3}), ApplyOutcome::kPending);
+  EXPECT_EQ(*target->apply(a->delta_since(VersionVector()), ApplyLimits{true, 3}), ApplyOutcome::kApplied);
+  EXPECT_EQ(target->pending_count(), 0u);
+  EXPECT_EQ(target->version(), c->version());
+}
+
+// The decode budget (delta.h) must never refuse a real store: the most
+// compressible one we know — sequential ids, one value everywhere — loads
+// from its snapshot, and so does the first sync of it.
+TEST(StoreHostile, TheMostCompressibleRealSnapshotDecodesWithinItsBudget) {
+  auto s = open_store(0x11);
+  const CollectionRef items = *s->collection("items");
+  const FieldRef title = *s->field(items, "title");
+  const FieldRef votes = *s->field(items, "votes");
+  const FieldRef tags = *s->field(items, "tags");
+  for (int i = 0; i < 60'000; ++i) {
+    const std::string id = "todo-" + std::to_string(i);
+    testing::must(s->insert(items, id));
+    testing::must(s->set(title, id, ValueView::string("same")));
+    testing::must(s->increment(votes, id, 1));
+    testing::must(s->add(tags, id, ValueView::boolean(true)));
+  }
+  const ByteVec snapshot = s->save();
+  if (can_compress()) {
+    ASSERT_EQ(snapshot[4] & kFlagCompressed, kFlagCompressed);
+  }
+  EXPECT_EQ(reopen(*s)->save(), snapshot);
+  auto peer = open_store(0x12);
+  ASSERT_TRUE(peer->apply(s->delta_since(VersionVector())).ok());
+  EXPECT_EQ(peer->size(items), 60'000u);
 }
 
 }  // namespace
