@@ -34,6 +34,23 @@ int main(int argc, char** argv) {
     write(peer->delta_since(peer->version()));    // empty
     write(peer->save());
   }
+  // A decompression bomb, as is (mode byte odd): a compressed payload of
+  // mostly empty strings that would decode into tables 16x its size.
+  {
+    Writer w;
+    const std::size_t count = std::size_t{5} << 20;
+    w.varint(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      w.varint(i % 128 == 0 ? 1 : 0);
+      if (i % 128 == 0) w.u8(static_cast<std::uint8_t>(i * 2654435761u >> 24));
+    }
+    ByteVec seed = {1};
+    const ByteVec bomb = frame(PayloadKind::kDelta, w.buffer());
+    seed.insert(seed.end(), bomb.begin(), bomb.end());
+    std::ofstream(std::string(argv[1]) + "/seed-bomb", std::ios::binary)
+        .write(reinterpret_cast<const char*>(seed.data()), static_cast<std::streamsize>(seed.size()));
+    std::printf("bomb seed: %zu bytes\n", seed.size());
+  }
   std::printf("%d seeds\n", n);
   return 0;
 }
