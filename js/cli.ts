@@ -2,78 +2,124 @@
 // an always-on Node peer that browsers sync with over WebSocket.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { Schema } from './schema.js';
 import type { Store } from './store.js';
 import { fileStorage, open, startSignalServer, webSocketServer } from './node.js';
 
 const USAGE = `usage:
-  mycelium-sync signal [--port 8787] [--host 127.0.0.1]
+  mycelium-sync signal [--port 8787] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
       WebRTC signalling: peers meet in rooms and exchange offers; nothing is stored.
   mycelium-sync peer --schema schema.json [--name todo[,other]] [--port 8788] [--host 127.0.0.1] [--dir .mycelium]
+                     [--token T] [--allow-origin URL]... [--cert F --key F]
       An always-on replica: browsers connect with webSocket('ws://host:port');
-      every store is persisted under --dir.`;
+      every store is persisted under --dir.
 
-function args(argv: string[]): { command: string | undefined; flags: Map<string, string> } {
-  const flags = new Map<string, string>();
-  let command: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') flags.set('help', '1');
-    else if (a.startsWith('--')) {
-      const [k, v] = a.includes('=') ? [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a.slice(2), argv[++i]];
-      if (v === undefined) fail(`--${k} needs a value`);
-      flags.set(k, v);
-    } else if (command === undefined) command = a;
-    else fail(`unexpected argument '${a}'`);
-  }
-  return { command, flags };
-}
+  --token T          clients must present T (?token=T in the URL, or Authorization: Bearer T);
+                     default: the MYCELIUM_TOKEN environment variable, else no token
+  --allow-origin O   a browser Origin allowed to connect (repeat, or comma-separate; '*': any).
+                     peer default: none (no web page can connect); signal default: any
+  --cert F --key F   PEM certificate and key: serve wss:// (TLS)
+  --max-connections N  most connections at once (default 1024)`;
 
 function fail(message: string): never {
   console.error(`mycelium-sync: ${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
-function port(flags: Map<string, string>, fallback: number): number {
-  const p = Number(flags.get('port') ?? fallback);
-  if (!Number.isInteger(p) || p < 0 || p > 65535) fail(`--port must be 0-65535, got ${flags.get('port')}`);
+function port(value: string | undefined, fallback: number): number {
+  const p = Number(value ?? fallback);
+  if (!Number.isInteger(p) || p < 0 || p > 65535) fail(`--port must be 0-65535, got ${value}`);
   return p;
 }
 
+function count(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a whole number >= 1, got ${value}`);
+  return n;
+}
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(resolve(path));
+  } catch (e) {
+    fail(`cannot read the ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { command, flags } = args(process.argv.slice(2));
-  if (flags.has('help') || command === undefined) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        token: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'max-connections': { type: 'string' },
+        schema: { type: 'string' },
+        name: { type: 'string' },
+        dir: { type: 'string' },
+        quiet: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  const { values: v, positionals } = parsed;
+  const command = positionals[0];
+  if (positionals.length > 1) fail(`unexpected argument '${positionals[1]}'`);
+  if (v.help || command === undefined) {
     console.log(USAGE);
     return;
   }
-  const host = flags.get('host') ?? '127.0.0.1';
+  const host = v.host ?? '127.0.0.1';
+  if ((v.cert === undefined) !== (v.key === undefined)) fail('--cert and --key go together');
+  const tls = v.cert !== undefined && v.key !== undefined ? { cert: readFile(v.cert, 'certificate'), key: readFile(v.key, 'key') } : undefined;
+  const originList = (v['allow-origin'] ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+  const allowOrigins = originList.includes('*') ? ('*' as const) : originList.length > 0 ? originList : undefined;
+  const maxConnections = count(v['max-connections'], 'max-connections');
+  const token = v.token;
+  if (token !== undefined && token.length < 16) fail('--token must be at least 16 characters');
+  const quiet = v.quiet === true;
+
   if (command === 'signal') {
-    const server = await startSignalServer({ port: port(flags, 8787), host, log: flags.has('quiet') ? undefined : (l) => console.log(l) });
-    console.log(`mycelium-sync signalling server on ${server.url} (Ctrl-C to stop)`);
-    process.on('SIGINT', () => void server.close().then(() => process.exit(0)));
-    process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+    const server = await startSignalServer({ port: port(v.port, 8787), host, tls, token, allowOrigins, maxConnections, log: quiet ? undefined : (l) => console.log(l) });
+    const auth = token ?? process.env.MYCELIUM_TOKEN ? 'token required' : 'no token';
+    console.log(`mycelium-sync signalling server on ${server.url} (${auth}; Ctrl-C to stop)`);
+    const stop = () => void server.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     return;
   }
   if (command === 'peer') {
-    const file = flags.get('schema') ?? fail('peer needs --schema <file.json>');
+    const file = v.schema ?? fail('peer needs --schema <file.json>');
     let schema: Schema;
     try {
-      schema = JSON.parse(readFileSync(resolve(file), 'utf8')) as Schema;
+      schema = JSON.parse(readFile(file, 'schema').toString('utf8')) as Schema;
     } catch (e) {
       fail(`cannot read the schema from ${file}: ${String(e)}`);
     }
-    const dir = resolve(flags.get('dir') ?? '.mycelium');
-    const names = (flags.get('name') ?? 'default').split(',').filter(Boolean);
-    const adapter = webSocketServer({ port: port(flags, 8788), host });
+    const dir = resolve(v.dir ?? '.mycelium');
+    const names = (v.name ?? 'default').split(',').filter(Boolean);
+    const adapter = webSocketServer({ port: port(v.port, 8788), host, tls, token, allowOrigins, maxConnections });
     const stores: Store[] = [];
     for (const name of names) {
       const store = await open({ schema, name, persist: fileStorage(dir) });
       const sync = store.connect(adapter);
       sync.onError((e) => console.error(`${name}: peer ${e.peer}: ${e.error.message}`));
-      sync.subscribe((s) => console.log(`${name}: ${s.peers.map((p) => `${p.peer} ${p.state}`).join(', ') || 'no peers'}`));
+      if (!quiet) sync.subscribe((s) => console.log(`${name}: ${s.peers.map((p) => `${p.peer} ${p.state}`).join(', ') || 'no peers'}`));
       stores.push(store);
     }
-    console.log(`mycelium-sync peer: stores ${names.join(', ')} in ${dir}, on ${await adapter.listening} (Ctrl-C to stop)`);
+    const url = await adapter.listening;
+    const auth = token ?? process.env.MYCELIUM_TOKEN ? 'token required' : 'no token';
+    const origins = allowOrigins === '*' ? 'any browser origin' : allowOrigins ? `origins ${allowOrigins.join(', ')}` : 'no browser origin';
+    console.log(`mycelium-sync peer: stores ${names.join(', ')} in ${dir}, on ${url} (${auth}, ${origins}; Ctrl-C to stop)`);
     const stop = async () => {
       for (const s of stores) {
         await s.flush().catch(() => undefined);

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'storage_unavailable',
   'storage_failed',
   'transport_unavailable',
+  'forbidden',
+  'timeout',
 ] as const;
 
 /** Stable error codes. */

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { setDefaultStorage } from './api.js';
 import { setPlatform } from './loader.js';
-import { NodeWebSocket } from './node/websocket.js';
+import { WebSocket as NodeWebSocket } from 'ws';
 import { nodePlatform } from './platform-node.js';
 import { fileStorage } from './storage-fs.js';
 import type { WebSocketLike, WebSocketOptions } from './sync/adapters/websocket.js';
@@ -20,7 +20,9 @@ export { webSocketServer } from './node/websocket-server.js';
 export type { WebSocketServerAdapter, WebSocketServerOptions } from './node/websocket-server.js';
 export { startSignalServer } from './node/signal-server.js';
 export type { SignalServer, SignalServerOptions } from './node/signal-server.js';
-export { NodeWebSocket } from './node/websocket.js';
+/** The `ws` library's client, with the browser WebSocket's shape: webSocket() uses it where Node has no WebSocket of its own. */
+export { WebSocket as NodeWebSocket } from 'ws';
+export type { Authenticate, Principal } from './node/server-guard.js';
 export { MemoryHub } from './sync/adapters/memory.js';
 
 /** webSocket() for Node: uses the built-in WebSocket where Node has one (22+), this package's client otherwise. */

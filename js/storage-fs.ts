@@ -7,9 +7,23 @@
 // one, so meta and snapshot change together. Compaction renames the new
 // state in before it empties the log: a crash between the two leaves blobs
 // that are already in the snapshot, and joining them again changes nothing.
+// Folders are fsynced after a rename or a new entry, as SQLite does, so the
+// rename itself survives a power cut. A tail of zeros (a file extended but
+// never written before a crash) is dropped like a short record.
 // Operations on one store run one at a time.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+//
+// One process at a time: the first operation on a store takes its LOCK file
+// (pid, host, time); another live process on the same folder is refused with
+// storage_failed naming who holds it; a lock whose process is gone is taken
+// over. close() (and the process's exit) gives the locks back.
+//
+// Store names become one folder name each: a name that is empty, '.', '..',
+// longer than 200 characters or holding a control character is refused
+// (invalid_argument) before anything touches the disk.
+import { readFileSync, unlinkSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { MyceliumError } from './errors.js';
 import type { StorageAdapter, StoredMeta } from './storage.js';
 
@@ -31,6 +45,30 @@ async function readOrNull(path: string): Promise<Buffer | null> {
   }
 }
 
+/** Makes a folder's entries (a rename, a new file) durable. */
+async function syncDir(path: string): Promise<void> {
+  const f = await open(path, 'r');
+  try {
+    await f.sync();
+  } catch (e) {
+    // Some file systems cannot fsync a folder; their renames are as durable as they get.
+    const code = (e as { code?: string }).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw e;
+  } finally {
+    await f.close();
+  }
+}
+
+/** mkdir -p, then fsyncs the parent of every folder it made. */
+async function makeDir(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true });
+  if (first === undefined) return;
+  for (let d = path; ; d = dirname(d)) {
+    await syncDir(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
+}
+
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
   const f = await open(tmp, 'w');
@@ -41,6 +79,88 @@ async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
     await f.close();
   }
   await rename(tmp, path);
+  await syncDir(dirname(path));
+}
+
+const NAME_MAX = 200;
+
+/** The folder name for a store name, or an invalid_argument error. */
+export function storeFolderName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX || name === '.' || name === '..' || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new MyceliumError('invalid_argument', `store name ${JSON.stringify(String(name)).slice(0, 80)} cannot be a folder name: 1-${NAME_MAX} characters, not '.' or '..', no control characters`);
+  }
+  // '/' and '\\' are escaped; what is left is one path segment.
+  return encodeURIComponent(name);
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Takes the store folder's LOCK for this process, or throws naming who holds it. */
+async function takeLock(d: string): Promise<string> {
+  const path = join(d, 'LOCK');
+  const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const f = await open(path, 'wx');
+      try {
+        await f.writeFile(JSON.stringify(mine));
+        await f.datasync();
+      } finally {
+        await f.close();
+      }
+      await syncDir(d);
+      return path;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+    let held: LockInfo | null = null;
+    try {
+      held = JSON.parse(await readFile(path, 'utf8')) as LockInfo;
+    } catch {
+      held = null; // half-written by a process that died: stale
+    }
+    if (held && held.pid === process.pid && held.host === mine.host) return path; // this process already holds it
+    if (held && typeof held.pid === 'number' && (held.host !== mine.host || alive(held.pid))) {
+      throw new MyceliumError(
+        'storage_failed',
+        `${d} is in use by process ${held.pid} on ${held.host} since ${held.since}: one process at a time may open a store folder (if that process is gone, delete ${path})`,
+      );
+    }
+    await unlink(path).catch(() => undefined); // stale: its process is gone
+  }
+  throw new MyceliumError('storage_failed', `${path}: could not take the lock`);
+}
+
+// Locks this process holds, given back when it exits however it exits.
+const heldLocks = new Set<string>();
+let exitHook = false;
+function releaseOnExit(path: string): void {
+  heldLocks.add(path);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const p of heldLocks) {
+      try {
+        const held = JSON.parse(readFileSync(p, 'utf8')) as LockInfo;
+        if (held.pid === process.pid) unlinkSync(p);
+      } catch {
+        // already gone
+      }
+    }
+  });
 }
 
 function encodeState(meta: StoredMeta | null, snapshot: Uint8Array | null): Uint8Array {
@@ -67,7 +187,16 @@ function decodeState(bytes: Uint8Array | null, path: string): { meta: StoredMeta
   return { meta, snapshot: bytes.length > 4 + n ? bytes.slice(4 + n) : null };
 }
 
-/** Splits log.bin into blobs; a torn last record (a crash mid-append) is dropped. */
+function zerosFrom(bytes: Uint8Array, at: number): boolean {
+  for (let i = at; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Splits log.bin into blobs; a torn last record (a crash mid-append) is
+ * dropped: one cut short, or a tail of zeros (no blob starts with a zero
+ * byte: each is a frame starting 'MYC').
+ */
 function parseLog(bytes: Uint8Array | null): { blobs: Uint8Array[]; end: number } {
   const blobs: Uint8Array[] = [];
   if (!bytes) return { blobs, end: 0 };
@@ -76,6 +205,7 @@ function parseLog(bytes: Uint8Array | null): { blobs: Uint8Array[]; end: number 
   while (at + 4 <= bytes.length) {
     const n = view.getUint32(at, true);
     if (n > MAX_RECORD || at + 4 + n > bytes.length) break;
+    if ((n === 0 || bytes[at + 4] === 0) && zerosFrom(bytes, at + 4)) break;
     blobs.push(bytes.slice(at + 4, at + 4 + n));
     at += 4 + n;
   }
@@ -84,14 +214,26 @@ function parseLog(bytes: Uint8Array | null): { blobs: Uint8Array[]; end: number 
 
 export function fileStorage(dir: string): StorageAdapter {
   const queues = new Map<string, Promise<unknown>>();
-  const folder = (name: string) => join(dir, encodeURIComponent(name));
-  // One operation at a time per store.
+  const locks = new Map<string, string>(); // folder -> its LOCK, held by this adapter
+  // One operation at a time per store, each under the store's lock.
   function serial<T>(name: string, what: string, f: (d: string) => Promise<T>): Promise<T> {
+    let d: string;
+    try {
+      d = join(dir, storeFolderName(name));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = async () => {
+      if (!locks.has(d)) {
+        await makeDir(d);
+        const lock = await takeLock(d);
+        locks.set(d, lock);
+        releaseOnExit(lock);
+      }
+      return f(d);
+    };
     const prev = queues.get(name) ?? Promise.resolve();
-    const next = prev.then(
-      () => f(folder(name)),
-      () => f(folder(name)),
-    );
+    const next = prev.then(run, run);
     const wrapped = next.catch((e: unknown) => {
       throw fsError(e, what);
     });
@@ -104,7 +246,6 @@ export function fileStorage(dir: string): StorageAdapter {
   const ends = new Map<string, number>();
 
   async function appendRecords(d: string, blobs: readonly Uint8Array[]): Promise<void> {
-    await mkdir(d, { recursive: true });
     const path = join(d, 'log.bin');
     let end = ends.get(d);
     let existing = true;
@@ -130,6 +271,7 @@ export function fileStorage(dir: string): StorageAdapter {
       }
       await f.write(buf, 0, buf.length, end);
       await f.datasync();
+      if (!existing) await syncDir(d);
       ends.set(d, end + total);
     } catch (e) {
       ends.delete(d); // unknown again: the next append checks the file
@@ -150,14 +292,12 @@ export function fileStorage(dir: string): StorageAdapter {
       }),
     setMeta: (name, meta) =>
       serial(name, `writing the meta record of '${name}'`, async (d) => {
-        await mkdir(d, { recursive: true });
         const path = join(d, 'state.bin');
         await writeAtomic(path, encodeState(meta, decodeState(await readOrNull(path), path).snapshot));
       }),
     append: (name, blobs) => serial(name, `appending to '${name}'`, (d) => appendRecords(d, blobs)),
     compact: (name, fold, meta) =>
       serial(name, `compacting '${name}'`, async (d) => {
-        await mkdir(d, { recursive: true });
         const path = join(d, 'state.bin');
         const old = decodeState(await readOrNull(path), path);
         const { blobs } = parseLog(await readOrNull(join(d, 'log.bin')));
@@ -169,10 +309,22 @@ export function fileStorage(dir: string): StorageAdapter {
         return blobs.length;
       }),
     clear: (name) =>
-      serial(name, `deleting '${name}'`, (d) => {
+      serial(name, `deleting '${name}'`, async (d) => {
         ends.delete(d);
-        return rm(d, { recursive: true, force: true });
+        locks.delete(d);
+        await rm(d, { recursive: true, force: true });
+        await syncDir(dir).catch(() => undefined);
       }),
-    close() {},
+    close() {
+      for (const lock of locks.values()) {
+        heldLocks.delete(lock);
+        try {
+          unlinkSync(lock);
+        } catch {
+          // gone already
+        }
+      }
+      locks.clear();
+    },
   };
 }

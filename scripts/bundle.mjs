@@ -21,7 +21,8 @@ await build({
   platform: 'browser',
   minify: true,
 });
-await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true });
+// `ws` is the Node entry's one dependency (package.json), imported, not bundled.
+await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true, external: ['ws'] });
 // The in-memory transport with fault injection, for tests in browsers ('mycelium-sync/memory').
 await build({ ...common, entryPoints: ['js/sync/adapters/memory.ts'], outfile: 'dist/memory.js', format: 'esm', platform: 'neutral', minify: true });
 // `npx mycelium-sync signal|peer`: imports the Node entry point, not a copy of it.

@@ -1,23 +1,47 @@
 // The Node peer's transport: a WebSocket server that every browser (or
 // other Node peer) connects to with webSocket(url). Each connection is one
-// link; many stores travel over it.
+// link; many stores travel over it. Admission (TLS, Origins, the token or the
+// app's authenticate hook, connection and buffer caps, heartbeats) is
+// server-guard.ts's; per-store access is the app's authorize hook.
+//
+// A client names itself in its greeting, but the server keys each
+// connection by a name of its own (the claimed id and a counter): a client
+// cannot take over, or disconnect, another client's connection by claiming
+// its id.
 import type { Server } from 'node:http';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { NetworkAdapter, NetworkEvents } from '../sync/transport.js';
 import { randomPeerId } from '../sync/facade.js';
+import type { Access, NetworkAdapter, NetworkEvents } from '../sync/transport.js';
 import { greeting, readGreeting, socketLink } from '../sync/transport.js';
-import type { WsConnection } from './websocket.js';
-import { acceptUpgrade } from './websocket.js';
+import type { Authenticate, GuardedServer, Principal } from './server-guard.js';
+import { guardServer } from './server-guard.js';
 
 export interface WebSocketServerOptions {
   /** Port to listen on (0: any free one; see `listening`). */
   readonly port?: number;
   /** Default 127.0.0.1. */
   readonly host?: string;
-  /** An http.Server of the app to attach to instead of listening on a port of our own. */
+  /** An http(s).Server of the app to attach to instead of listening on a port of our own. */
   readonly server?: Server;
   readonly peerId?: string;
+  /** PEM certificate and key: wss://. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** A token every client must present (`?token=` or `Authorization: Bearer`); default: MYCELIUM_TOKEN, else none. */
+  readonly token?: string;
+  /** Decides who a connection is, before any data flows (replaces the token check). */
+  readonly authenticate?: Authenticate;
+  /** May this principal read (be sent) or write (have its deltas joined) this store? Default: yes. */
+  readonly authorize?: (principal: Principal, store: string, access: Access) => boolean;
+  /**
+   * Browser Origins allowed to connect (default none: no web page can reach
+   * this peer unless listed; '*' any). Clients without an Origin (Node) pass.
+   */
+  readonly allowOrigins?: readonly string[] | '*';
+  /** Most connections at once (default 1,024). */
+  readonly maxConnections?: number;
+  /** Most unsent bytes queued to one client before it is closed (default 4 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** Heartbeat interval in ms (default 30,000). */
+  readonly heartbeatMs?: number;
 }
 
 export interface WebSocketServerAdapter extends NetworkAdapter {
@@ -25,68 +49,70 @@ export interface WebSocketServerAdapter extends NetworkAdapter {
   readonly listening: Promise<string>;
 }
 
+/** A frame is at most a 64 KiB chunk and its header (connection.ts); a greeting is smaller. */
+const MAX_FRAME = 64 * 1024 + 64;
+
 export function webSocketServer(options: WebSocketServerOptions = {}): WebSocketServerAdapter {
   const peerId = options.peerId ?? randomPeerId();
-  const own = !options.server;
-  const server = options.server ?? createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' });
-    res.end('mycelium-sync peer: connect with a WebSocket\n');
-  });
-  const conns = new Set<WsConnection>();
-  let events: NetworkEvents | null = null;
+  let guarded: GuardedServer | null = null;
   let resolveUrl!: (url: string) => void;
-  const listening = new Promise<string>((r) => (resolveUrl = r));
+  let rejectUrl!: (e: unknown) => void;
+  const listening = new Promise<string>((resolve, reject) => {
+    resolveUrl = resolve;
+    rejectUrl = reject;
+  });
+  listening.catch(() => undefined);
+  let counter = 0;
 
-  const onUpgrade = (req: Parameters<typeof acceptUpgrade>[0], socket: Parameters<typeof acceptUpgrade>[1], head: Buffer) => {
-    if (!events) {
-      socket.destroy();
-      return;
-    }
-    const ev = events;
-    const ws = acceptUpgrade(req, socket, head, { maxMessageBytes: 1024 * 1024 });
-    if (!ws) return;
-    conns.add(ws);
-    let remote: string | null = null;
-    ws.send(greeting(peerId));
-    ws.onmessage = (data) => {
-      if (remote === null) {
-        remote = readGreeting(data);
-        if (remote === null) return ws.close(1002, 'expected a mycelium-sync greeting');
-        ev.peerCandidate(socketLink(remote, ws));
-        return;
-      }
-      ev.message(remote, typeof data === 'string' ? new Uint8Array(0) : data);
-    };
-    ws.onclose = () => {
-      conns.delete(ws);
-      if (remote !== null) ev.peerDisconnected(remote, 'websocket closed');
-    };
+  const start = (events: NetworkEvents) => {
+    guarded = guardServer(
+      'mycelium-sync peer',
+      {
+        port: options.port,
+        host: options.host,
+        server: options.server,
+        tls: options.tls,
+        token: options.token,
+        authenticate: options.authenticate,
+        allowOrigins: options.allowOrigins ?? [],
+        maxPayload: MAX_FRAME,
+        maxConnections: options.maxConnections,
+        maxBufferedBytes: options.maxBufferedBytes,
+        heartbeatMs: options.heartbeatMs,
+      },
+      (conn) => {
+        let remote: string | null = null;
+        conn.send(greeting(peerId));
+        const authorize = options.authorize;
+        const may = authorize ? (store: string, access: Access) => authorize(conn.principal, store, access) : undefined;
+        return {
+          message(data) {
+            if (remote === null) {
+              const claimed = readGreeting(data);
+              if (claimed === null) return conn.close(1002, 'expected a mycelium-sync greeting');
+              remote = `${claimed}~${++counter}`;
+              events.peerCandidate(socketLink(remote, conn, may));
+              return;
+            }
+            events.message(remote, typeof data === 'string' ? new Uint8Array(0) : data);
+          },
+          close() {
+            if (remote !== null) events.peerDisconnected(remote, 'websocket closed');
+          },
+        };
+      },
+    );
+    guarded.listening.then(resolveUrl, rejectUrl);
   };
 
   return {
     kind: 'websocket-server',
     peerId,
     listening,
-    start(e) {
-      events = e;
-      server.on('upgrade', onUpgrade);
-      if (own) {
-        server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-          const { port } = server.address() as AddressInfo;
-          resolveUrl(`ws://${options.host ?? '127.0.0.1'}:${port}`);
-        });
-      } else {
-        const a = server.address() as AddressInfo | null;
-        if (a) resolveUrl(`ws://${options.host ?? '127.0.0.1'}:${a.port}`);
-        else server.once('listening', () => resolveUrl(`ws://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`));
-      }
-    },
+    start,
     stop() {
-      server.off('upgrade', onUpgrade);
-      for (const ws of conns) ws.close(1001, 'stopped');
-      conns.clear();
-      if (own) server.close();
-      events = null;
+      void guarded?.close();
+      guarded = null;
     },
   };
 }

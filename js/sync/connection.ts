@@ -2,6 +2,13 @@
 // message, splits messages larger than a chunk (≤ 64 KiB) and reassembles
 // them, interleaves the stores' queues so they sync in parallel, and waits
 // on the link's buffered amount (flow control).
+//
+// What a peer can make this process hold: the chunks of its unfinished
+// messages, each counted at what it costs here (its frame and a fixed
+// overhead per chunk, so 200,000 one-byte chunks count as what they take,
+// not as 200,000 bytes), against one budget shared by every connection of
+// the process (INCOMING_BUDGET), and against its own message limit. Every
+// chunk but a message's last must carry at least MIN_CHUNK bytes.
 import type { MyceliumError as MyceliumErrorType } from '../errors.js';
 import { MyceliumError } from './deps.js';
 import type { Link } from './transport.js';
@@ -14,9 +21,23 @@ export const CHUNK_BYTES = 64 * 1024;
 const HIGH_WATER = 1024 * 1024;
 /** Incomplete chunked messages kept per link before the oldest is dropped. */
 const MAX_PARTIAL = 32;
+/** Every chunk but the last of a message carries at least this many bytes. */
+export const MIN_CHUNK = 1024;
+/** What one held chunk costs beyond its bytes (the Map entry, the view object). */
+const CHUNK_COST = 160;
+/** Default largest message after reassembly. */
+export const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+
+/** Bytes of unfinished messages the whole process holds, shared by every connection. */
+class Budget {
+  used = 0;
+  constructor(readonly limit: number) {}
+}
+/** All connections of the process together hold at most this many bytes of unfinished messages. */
+export const INCOMING_BUDGET = new Budget(128 * 1024 * 1024);
 
 export interface ConnectionLimits {
-  /** Largest message (after reassembly) accepted from a peer. Default 256 MiB. */
+  /** Largest message (after reassembly) accepted from a peer. Default 64 MiB. */
   readonly maxMessageBytes?: number;
 }
 
@@ -32,7 +53,10 @@ export interface ConnectionEvents {
 interface Partial {
   readonly count: number;
   readonly parts: Map<number, Uint8Array>;
+  /** Bytes of data received. */
   bytes: number;
+  /** What the held chunks cost (counted in INCOMING_BUDGET). */
+  cost: number;
   key: string;
 }
 
@@ -62,7 +86,7 @@ export class Connection {
     limits: ConnectionLimits = {},
   ) {
     this.chunkBytes = Math.max(1024, Math.min(CHUNK_BYTES, (link.maxMessageSize || CHUNK_BYTES) - CHUNK_OVERHEAD));
-    this.maxMessageBytes = limits.maxMessageBytes ?? 256 * 1024 * 1024;
+    this.maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
   }
 
   get peer(): string {
@@ -154,7 +178,7 @@ export class Connection {
       }
       const f = decodeFrame(bytes);
       if ('chunk' in f) {
-        const whole = this.reassemble(f.chunk);
+        const whole = this.reassemble(f.chunk, bytes.length);
         if (!whole) {
           this.events.progress(this);
           return;
@@ -169,28 +193,38 @@ export class Connection {
     }
   }
 
-  private reassemble(c: Chunk): Uint8Array | null {
+  private reassemble(c: Chunk, frameBytes: number): Uint8Array | null {
     if (c.bytes.length > CHUNK_BYTES) throw new MyceliumError('limit_exceeded', `a chunk of ${c.bytes.length} bytes is larger than ${CHUNK_BYTES}`);
+    if (c.count > Math.ceil(this.maxMessageBytes / MIN_CHUNK)) {
+      throw new MyceliumError('limit_exceeded', `a message of ${c.count} chunks is larger than the ${this.maxMessageBytes}-byte limit`);
+    }
+    if (c.index < c.count - 1 && c.bytes.length < MIN_CHUNK) {
+      throw new MyceliumError('corrupt', `sync message: chunk ${c.index} of ${c.count} carries ${c.bytes.length} bytes; every chunk but the last carries at least ${MIN_CHUNK}`);
+    }
     let p = this.partial.get(c.id);
     if (!p) {
-      if (c.count > Math.ceil(this.maxMessageBytes / 1024)) {
-        throw new MyceliumError('limit_exceeded', `a message of ${c.count} chunks is larger than the ${this.maxMessageBytes}-byte limit`);
-      }
-      if (this.partial.size >= MAX_PARTIAL) this.partial.delete(this.partial.keys().next().value!);
-      p = { count: c.count, parts: new Map(), bytes: 0, key: '' };
+      if (this.partial.size >= MAX_PARTIAL) this.forget(this.partial.keys().next().value!);
+      p = { count: c.count, parts: new Map(), bytes: 0, cost: 0, key: '' };
       this.partial.set(c.id, p);
     }
     if (c.count !== p.count) throw new MyceliumError('corrupt', `sync message: chunk ${c.index} of message ${c.id} says ${c.count} chunks, not ${p.count}`);
     if (p.parts.has(c.index)) return null; // a duplicate
+    const cost = frameBytes + CHUNK_COST;
+    // All unfinished messages of this connection together, so many half-sent ones cannot add up either.
+    let held = cost;
+    for (const q of this.partial.values()) held += q.cost;
+    if (held > this.maxMessageBytes) throw new MyceliumError('limit_exceeded', `unfinished messages would hold more than the ${this.maxMessageBytes}-byte limit`);
+    if (INCOMING_BUDGET.used + cost > INCOMING_BUDGET.limit) {
+      throw new MyceliumError('limit_exceeded', `this process holds ${INCOMING_BUDGET.used} bytes of unfinished messages from its peers, the most it holds (${INCOMING_BUDGET.limit}); try again later`);
+    }
     if (c.index === 0) p.key = storeOf(c);
-    p.parts.set(c.index, c.bytes);
+    // A copy: a view would keep the whole received buffer alive.
+    p.parts.set(c.index, c.bytes.slice());
     p.bytes += c.bytes.length;
-    // All unfinished messages together, so many half-sent ones cannot add up either.
-    let held = 0;
-    for (const q of this.partial.values()) held += q.bytes;
-    if (held > this.maxMessageBytes) throw new MyceliumError('limit_exceeded', `unfinished messages hold more than the ${this.maxMessageBytes}-byte limit`);
+    p.cost += cost;
+    INCOMING_BUDGET.used += cost;
     if (p.parts.size < p.count) return null;
-    this.partial.delete(c.id);
+    this.forget(c.id);
     const out = new Uint8Array(p.bytes);
     let at = 0;
     for (let i = 0; i < p.count; i++) {
@@ -201,12 +235,20 @@ export class Connection {
     return out;
   }
 
+  /** Drops an unfinished message and gives its bytes back to the budget. */
+  private forget(id: number): void {
+    const p = this.partial.get(id);
+    if (!p) return;
+    INCOMING_BUDGET.used -= p.cost;
+    this.partial.delete(id);
+  }
+
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.closed = true;
     this.queues.clear();
     this.order = [];
-    this.partial.clear();
+    for (const id of [...this.partial.keys()]) this.forget(id);
     this.link.close(reason);
   }
 

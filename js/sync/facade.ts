@@ -176,15 +176,28 @@ export class Sync {
     };
   }
 
-  /** Resolves when at least one peer is connected and every connected peer is synced. */
-  whenSynced(): Promise<void> {
+  /**
+   * Resolves when at least one peer is connected and every connected peer
+   * that has not failed is synced (a failed peer is no reason to resolve).
+   * With `timeout` (ms), rejects with a `timeout` MyceliumError if that has
+   * not happened by then.
+   */
+  whenSynced(options: { timeout?: number } = {}): Promise<void> {
     if (this.status().synced) return Promise.resolve();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | null = null;
       const off = this.subscribe((s) => {
         if (!s.synced) return;
         off();
+        if (timer) clearTimeout(timer);
         resolve();
       });
+      if (options.timeout !== undefined) {
+        timer = setTimeout(() => {
+          off();
+          reject(new MyceliumError('timeout', `'${this.#store.name}' was not synced with a peer within ${options.timeout} ms`));
+        }, options.timeout);
+      }
     });
   }
 

@@ -14,8 +14,6 @@ import { MessageType } from './wire.js';
 class SyncNetwork {
   private readonly conns = new Map<string, Connection>();
   private readonly stores = new Map<string, StoreSync>();
-  /** Hellos for stores not connected here (yet), per connection. */
-  private readonly early = new WeakMap<Connection, Map<string, Message>>();
   private started = false;
 
   constructor(
@@ -26,7 +24,9 @@ class SyncNetwork {
   /** One store per name: facade.ts refuses a second one before the engine is loaded. */
   attach(sync: StoreSync): void {
     this.stores.set(sync.name, sync);
-    for (const conn of this.conns.values()) sync.addPeer(conn, this.early.get(conn)?.get(sync.name));
+    // A hello that came before the store was connected here is not kept:
+    // ours asks the peer for another.
+    for (const conn of this.conns.values()) sync.addPeer(conn);
     if (!this.started) {
       this.started = true;
       try {
@@ -73,7 +73,7 @@ class SyncNetwork {
       { maxMessageBytes: this.options.maxMessageBytes },
     );
     this.conns.set(link.peer, conn);
-    for (const sync of this.stores.values()) sync.addPeer(conn, undefined);
+    for (const sync of this.stores.values()) sync.addPeer(conn);
   }
 
   private disconnected(peer: string): void {
@@ -93,13 +93,7 @@ class SyncNetwork {
       this.failed(conn, new MyceliumError(m.code, `peer ${conn.peer} ended the connection: ${m.message}`), true);
       return;
     }
-    const sync = this.stores.get(m.store);
-    if (sync) sync.message(conn, m, bytes);
-    else if (m.type === MessageType.Hello) {
-      let early = this.early.get(conn);
-      if (!early) this.early.set(conn, (early = new Map()));
-      if (early.size < 1024) early.set(m.store, m);
-    }
+    this.stores.get(m.store)?.message(conn, m, bytes);
   }
 
   /** The connection cannot go on: every store hears why, the peer is told, the link closes. */

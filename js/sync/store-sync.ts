@@ -23,15 +23,26 @@
 //
 // Lost messages (the fault-injection tests drop, duplicate and reorder them): a peer
 // whose acks stop short of what we sent for `ackTimeout` is sent everything since its
-// last ack again; duplicates are dropped as covered.
+// last ack again, waiting twice as long before each further resend; one that has not
+// acknowledged anything after `maxResends` resends is dropped (its connection closed,
+// status 'failed', error 'timeout'). Hellos are repeated the same way, from
+// `helloInterval` doubling up to a minute, until the peer answers. Duplicates are
+// dropped as covered.
+//
+// Hostile peers: a session holds the peer's version capped at MAX_VERSION_ENTRIES
+// actors; the peer's deltas may add at most `maxNewActorsPerDelta` actors each and
+// `maxNewActorsPerPeer` in all (limit_exceeded: the session ends, the store is
+// unchanged); a link that carries an authorization (the Node peer's authorize hook)
+// is asked before the peer is sent anything ('read') and before its deltas are
+// joined ('write'); a refusal ends the session with 'forbidden'.
 import type { MyceliumError as MyceliumErrorType } from '../errors.js';
 import type { Store } from '../store.js';
 import type { Version } from '../version.js';
 import type { Connection } from './connection.js';
-import { covers, isEmpty, join, newer, without } from './versions.js';
+import { covers, isEmpty, join, newer, size, without } from './versions.js';
 import type { Message } from './wire.js';
 import { MyceliumError, PROTOCOL_VERSION, schemaHash } from './deps.js';
-import { MessageType } from './wire.js';
+import { MAX_VERSION_ENTRIES, MessageType } from './wire.js';
 
 export interface SyncOptions {
   /** Wait this long (ms, jittered up to 2×) before relaying other replicas' changes to a peer that has not acknowledged them. Default 40. */
@@ -42,9 +53,18 @@ export interface SyncOptions {
   readonly batchInterval?: number;
   /** Resend hello this often (ms) until the peer answers. Default 2000. */
   readonly helloInterval?: number;
-  /** Largest message accepted from a peer, in bytes after reassembly. Default 256 MiB. */
+  /** Largest message accepted from a peer, in bytes after reassembly. Default 64 MiB. */
   readonly maxMessageBytes?: number;
+  /** Resends to a peer that acknowledges nothing before it is dropped. Default 5. */
+  readonly maxResends?: number;
+  /** Actors one delta from a peer may add to the store. Default 1,024. */
+  readonly maxNewActorsPerDelta?: number;
+  /** Actors one peer's deltas may add to the store while connected. Default 4,096. */
+  readonly maxNewActorsPerPeer?: number;
 }
+
+/** The longest wait between two hellos to a peer that does not answer. */
+const MAX_HELLO_INTERVAL = 60_000;
 
 /** connecting: hello sent, no answer yet. syncing: bytes on their way. synced: both sides have the same version. failed: see error. */
 export type PeerState = 'connecting' | 'syncing' | 'synced' | 'failed';
@@ -65,7 +85,7 @@ export interface PeerStatus {
 export interface SyncStatus {
   readonly store: string;
   readonly peers: readonly PeerStatus[];
-  /** At least one peer is connected and every connected peer is synced. */
+  /** At least one peer is connected and not failed, and every such peer is synced. */
   readonly synced: boolean;
 }
 
@@ -115,14 +135,24 @@ class Session {
   relayTimer: ReturnType<typeof setTimeout> | null = null;
   ackTimer: ReturnType<typeof setTimeout> | null = null;
   ackMark: Version = {};
-  helloTimer: ReturnType<typeof setInterval> | null = null;
+  /** Resends since the peer last acknowledged something new; the next wait doubles with each. */
+  resends = 0;
+  helloTimer: ReturnType<typeof setTimeout> | null = null;
+  helloWait = 0;
+  /** Actors this peer's deltas may still add to the store. */
+  actorAllowance: number;
 
-  constructor(readonly conn: Connection) {}
+  constructor(
+    readonly conn: Connection,
+    actorAllowance: number,
+  ) {
+    this.actorAllowance = actorAllowance;
+  }
 
   stop(): void {
     if (this.relayTimer) clearTimeout(this.relayTimer);
     if (this.ackTimer) clearTimeout(this.ackTimer);
-    if (this.helloTimer) clearInterval(this.helloTimer);
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     this.relayTimer = this.ackTimer = this.helloTimer = null;
   }
 }
@@ -134,6 +164,9 @@ export class StoreSync {
   private readonly relayDelay: number;
   private readonly ackTimeout: number;
   private readonly helloInterval: number;
+  private readonly maxResends: number;
+  private readonly maxNewActorsPerDelta: number;
+  private readonly maxNewActorsPerPeer: number;
   private pumpScheduled = false;
   private lastPump = -Infinity;
   private readonly batchInterval: number;
@@ -156,6 +189,9 @@ export class StoreSync {
     this.ackTimeout = options.ackTimeout ?? 10_000;
     this.helloInterval = options.helloInterval ?? 2000;
     this.batchInterval = options.batchInterval ?? 10;
+    this.maxResends = options.maxResends ?? 5;
+    this.maxNewActorsPerDelta = options.maxNewActorsPerDelta ?? 1024;
+    this.maxNewActorsPerPeer = options.maxNewActorsPerPeer ?? 4096;
     // Acks must reach the other peers well within their relay delay.
     this.ackInterval = Math.min(this.batchInterval, this.relayDelay / 4);
     this.unwatch = store.watch(() => this.changed());
@@ -167,19 +203,22 @@ export class StoreSync {
 
   // --- connections ---------------------------------------------------------
 
-  addPeer(conn: Connection, earlyHello: Message | undefined): void {
+  addPeer(conn: Connection): void {
     if (this.closed || this.sessions.has(conn)) return;
-    const s = new Session(conn);
+    const s = new Session(conn, this.maxNewActorsPerPeer);
     this.sessions.set(conn, s);
     this.sendHello(s, false);
-    // Until the peer answers (a hello can be lost), ask again now and then.
-    s.helloTimer = setInterval(() => {
-      if (s.ready || s.error || conn.isClosed) {
-        if (s.helloTimer) clearInterval(s.helloTimer);
-        s.helloTimer = null;
-      } else this.sendHello(s, false);
-    }, this.helloInterval);
-    if (earlyHello) this.message(conn, earlyHello, 0);
+    // Until the peer answers (a hello can be lost, the peer may not have the
+    // store yet), ask again, each time waiting twice as long, up to a minute.
+    s.helloWait = this.helloInterval;
+    const again = () => {
+      s.helloTimer = null;
+      if (s.ready || s.error || conn.isClosed || this.closed) return;
+      this.sendHello(s, false);
+      s.helloWait = Math.min(s.helloWait * 2, Math.max(MAX_HELLO_INTERVAL, this.helloInterval));
+      s.helloTimer = setTimeout(again, s.helloWait);
+    };
+    s.helloTimer = setTimeout(again, s.helloWait);
     this.scheduleStatus();
   }
 
@@ -218,7 +257,7 @@ export class StoreSync {
       case MessageType.Ack:
         if (!s.ready) break;
         // (m.holding: the peer waits for deltas it cannot join yet; the ack timer and relays see to it.)
-        s.acked = join(s.acked, m.version);
+        this.acknowledged(s, m.version);
         this.scheduleStatus();
         break;
       case MessageType.Error:
@@ -227,7 +266,40 @@ export class StoreSync {
     }
   }
 
+  /** The peer has (at least) `version`: raise what we know of it, within the cap. */
+  private acknowledged(s: Session, version: Version): boolean {
+    const next = join(s.acked, version);
+    if (next !== s.acked && size(next) > MAX_VERSION_ENTRIES) {
+      this.refuse(s, new MyceliumError('limit_exceeded', `peer ${s.conn.peer} claims more than ${MAX_VERSION_ENTRIES} actors for '${this.name}'`));
+      return false;
+    }
+    if (next !== s.acked) s.resends = 0;
+    s.acked = next;
+    return true;
+  }
+
+  /** Tells the peer why its session for this store ends here, and ends it. */
+  private refuse(s: Session, error: MyceliumErrorType): void {
+    this.send(s, { type: MessageType.Error, store: this.name, code: error.code, message: error.message });
+    this.fail(s, error, false);
+  }
+
+  /** May the peer read or write this store? (The link's authorization; none: yes.) */
+  private allowed(s: Session, access: 'read' | 'write'): boolean {
+    const may = s.conn.link.may;
+    if (!may) return true;
+    try {
+      return may.call(s.conn.link, this.name, access) === true;
+    } catch {
+      return false;
+    }
+  }
+
   private hello(s: Session, m: Message & { type: MessageType.Hello }): void {
+    if (!this.allowed(s, 'read')) {
+      this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not read '${this.name}'`));
+      return;
+    }
     if (m.schemaHash !== this.hash) {
       const err = new MyceliumError('schema_mismatch', `peer ${s.conn.peer} has store '${this.name}' with another schema (hash ${m.schemaHash}, ours ${this.hash})`);
       this.send(s, { type: MessageType.Error, store: this.name, code: 'schema_mismatch', message: `store '${this.name}' has schema hash ${this.hash} here, ${m.schemaHash} there` });
@@ -236,7 +308,7 @@ export class StoreSync {
     }
     // The peer has not heard our hello yet (or it was lost): answer it.
     if (!m.reply) this.sendHello(s, true);
-    s.acked = join(s.acked, m.version);
+    if (!this.acknowledged(s, m.version)) return;
     if (!s.ready) {
       s.ready = true;
       s.sent = s.acked;
@@ -247,7 +319,11 @@ export class StoreSync {
   }
 
   private delta(s: Session, m: Message & { type: MessageType.Delta }): void {
-    s.acked = join(s.acked, m.version);
+    if (!this.allowed(s, 'write')) {
+      this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not write '${this.name}'`));
+      return;
+    }
+    if (!this.acknowledged(s, m.version)) return;
     const mine = this.store.version();
     if (covers(mine, m.version)) {
       // Everything in it is here already: drop it unread, and tell the peer exactly what we have.
@@ -257,8 +333,9 @@ export class StoreSync {
       return;
     }
     let result;
+    const before = size(mine);
     try {
-      result = this.store.applyDelta(m.delta);
+      result = this.store.applyDelta(m.delta, { maxNewActors: Math.max(1, Math.min(this.maxNewActorsPerDelta, s.actorAllowance)) });
     } catch (e) {
       const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
       if (err.code === 'limit_exceeded' && err.message.includes('too many pending deltas')) {
@@ -278,6 +355,11 @@ export class StoreSync {
     } else {
       this.stats.deltasJoined++;
       this.stats.deltaBytesJoined += m.delta.length;
+      if (result === 'applied') s.actorAllowance -= Math.max(0, size(this.store.version()) - before);
+      if (s.actorAllowance <= 0) {
+        this.refuse(s, new MyceliumError('limit_exceeded', `peer ${s.conn.peer} has added ${this.maxNewActorsPerPeer} actors to '${this.name}', the most one peer may add while connected`));
+        return;
+      }
     }
     this.scheduleAcks();
   }
@@ -387,6 +469,7 @@ export class StoreSync {
   private armAckTimer(s: Session): void {
     if (s.ackTimer) return;
     s.ackMark = s.acked;
+    // Each resend that brought no acknowledgement doubles the wait.
     s.ackTimer = setTimeout(() => {
       s.ackTimer = null;
       if (!s.ready || s.error || s.conn.isClosed || this.store.closed) return;
@@ -396,11 +479,18 @@ export class StoreSync {
         this.armAckTimer(s);
         return;
       }
+      if (s.resends >= this.maxResends) {
+        // It acknowledges nothing: stop spending bandwidth on it.
+        this.fail(s, new MyceliumError('timeout', `peer ${s.conn.peer} acknowledged nothing of '${this.name}' after ${s.resends} resends; dropped`), false);
+        s.conn.close('unresponsive');
+        return;
+      }
       // Acks stopped short: something was lost. Start again from the last ack.
+      s.resends++;
       s.sent = s.acked;
       s.sentHeld = {};
       this.pump(s, true);
-    }, this.ackTimeout);
+    }, this.ackTimeout * 2 ** s.resends);
   }
 
   /** Acks, like deltas, go at the end of the task, or at most once per ackInterval while deltas keep coming. */
@@ -432,7 +522,9 @@ export class StoreSync {
   status(): SyncStatus {
     const peers: PeerStatus[] = [];
     const mine = this.store.closed ? {} : this.store.version();
-    let synced = this.sessions.size > 0;
+    // Synced: at least one live peer, and every live peer has what we have and we what it has.
+    let live = 0;
+    let synced = true;
     for (const s of this.sessions.values()) {
       const sendingBytes = s.conn.queued(this.name);
       const [receivingBytes, receivingTotal] = s.conn.incoming(this.name);
@@ -441,10 +533,11 @@ export class StoreSync {
       else if (!s.ready) state = 'connecting';
       else if (sendingBytes > 0 || receivingTotal > 0 || !covers(s.acked, mine) || !covers(mine, s.acked)) state = 'syncing';
       else state = 'synced';
+      if (state !== 'failed') live++;
       if (state !== 'synced' && state !== 'failed') synced = false;
       peers.push(s.error ? { peer: s.conn.peer, state, sendingBytes, receivingBytes, receivingTotal, error: s.error } : { peer: s.conn.peer, state, sendingBytes, receivingBytes, receivingTotal });
     }
-    return { store: this.name, peers, synced };
+    return { store: this.name, peers, synced: synced && live > 0 };
   }
 
   scheduleStatus(): void {

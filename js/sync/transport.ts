@@ -18,7 +18,15 @@ export interface Link {
   readonly maxMessageSize: number;
   /** Closes the channel (the adapter reports peer-disconnected). */
   close(reason?: string): void;
+  /**
+   * May the peer read (be sent) or write (have its deltas joined) this store?
+   * Server-side links answer from the app's authorize hook; absent: yes.
+   */
+  may?(store: string, access: Access): boolean;
 }
+
+/** What a peer may do with a store. */
+export type Access = 'read' | 'write';
 
 export interface NetworkEvents {
   peerCandidate(link: Link): void;
@@ -48,9 +56,14 @@ export function pollDrain(buffered: () => number, resume: () => void, low = 256 
 }
 
 /** A link over a WebSocket (the browser's, or mycelium-sync/node's on either side). */
-export function socketLink(peer: string, socket: { readonly bufferedAmount: number; send(bytes: Uint8Array): void; close(code: number, reason: string): void }): Link {
+export function socketLink(
+  peer: string,
+  socket: { readonly bufferedAmount: number; send(bytes: Uint8Array): void; close(code: number, reason: string): void },
+  may?: (store: string, access: Access) => boolean,
+): Link {
   return {
     peer,
+    may,
     maxMessageSize: 1024 * 1024,
     get bufferedAmount() {
       return socket.bufferedAmount;

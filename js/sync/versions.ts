@@ -38,3 +38,10 @@ export function without(v: Version, actor: string): Version {
   delete out[actor];
   return out;
 }
+
+/** How many actors `v` names. */
+export function size(v: Version): number {
+  let n = 0;
+  for (const _ in v) n++;
+  return n;
+}

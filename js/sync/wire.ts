@@ -201,6 +201,7 @@ class In {
   version(): Version {
     const n = this.varint('version');
     if (n > (this.buf.length - this.pos) / 9) throw corrupt('version longer than the message');
+    if (n > MAX_VERSION_ENTRIES) throw new MyceliumError('limit_exceeded', `a version of ${n} actors; a store holds at most ${MAX_VERSION_ENTRIES}`);
     const out: Record<string, number> = {};
     for (let i = 0; i < n; i++) {
       const b = this.raw(8, 'actor');
@@ -249,6 +250,8 @@ function readChunk(p: Uint8Array): Chunk {
 }
 
 const NAME_MAX = 1024;
+/** A version names at most as many actors as a store can hold (cpp/store.h). */
+export const MAX_VERSION_ENTRIES = 65535;
 
 function readMessage(p: Uint8Array): Message {
   const r = new In(p);

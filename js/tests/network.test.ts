@@ -43,7 +43,7 @@ async function client(url: string) {
 }
 
 describe('signalling server', () => {
-  it('rooms: peers meet, signals reach only their room, leaving is announced', async () => {
+  it('rooms: peers meet, signals reach only their room, leaving is announced to the peers it signalled with', async () => {
     const server = await mycelium.startSignalServer({ port: 0 });
     const a = await client(server.url);
     const b = await client(server.url);
@@ -52,18 +52,23 @@ describe('signalling server', () => {
     expect((await a.wait('peers')).peers).toEqual([]);
     b.send({ type: 'join', room: 'r1', peer: 'b' });
     expect((await b.wait('peers')).peers).toEqual(['a']);
-    expect((await a.wait('joined')).peer).toBe('b');
     c.send({ type: 'join', room: 'r2', peer: 'c' });
     await c.wait('peers');
-    b.send({ type: 'signal', to: 'a', data: { sdp: 'offer' } });
-    expect(await a.wait('signal')).toEqual({ type: 'signal', from: 'b', data: { sdp: 'offer' } });
+    // A join is announced to nobody: the newcomer calls.
+    expect(a.got.map((m) => m.type)).toEqual(['peers']);
+    const offer = { sdp: { type: 'offer', sdp: 'v=0' }, session: 's1' };
+    b.send({ type: 'signal', to: 'a', data: { ...offer, extra: 'dropped' } });
+    // Only the checked fields are forwarded.
+    expect(await a.wait('signal')).toEqual({ type: 'signal', from: 'b', data: offer });
     // Another room's peer cannot be reached, even by name.
-    c.send({ type: 'signal', to: 'a', data: 'sneaky' });
+    c.send({ type: 'signal', to: 'a', data: offer });
     expect((await c.wait('error')).code).toBe('unknown_peer');
     expect(a.got.filter((m) => m.type === 'signal')).toHaveLength(1);
     expect(server.rooms()).toEqual({ r1: 2, r2: 1 });
     b.ws.close();
     expect((await a.wait('left')).peer).toBe('b');
+    // c never signalled with b: it hears nothing.
+    expect(c.got.some((m) => m.type === 'left')).toBe(false);
     for (const x of [a, c]) x.ws.close();
     await server.close();
   });

@@ -16,6 +16,10 @@ export interface WebRTCOptions {
   readonly peerId?: string;
   /** STUN/TURN servers (default none: host candidates only, enough on one network). */
   readonly iceServers?: RTCIceServer[];
+  /** A token for a signalling server that requires one (`--token`): sent as `?token=` in the URL. */
+  readonly token?: string;
+  /** A token for a room that requires one (the server's authorizeJoin hook decides). */
+  readonly roomToken?: string;
   /** The WebSocket constructor for the signalling connection (default globalThis.WebSocket). */
   readonly WebSocket?: new (url: string) => WebSocket;
 }
@@ -134,6 +138,8 @@ export function webrtc(options: WebRTCOptions): NetworkAdapter {
 
   const onSignal = async (from: string, data: Signal) => {
     if (typeof data !== 'object' || data === null || typeof data.session !== 'string') return;
+    // Joins are announced to nobody: a newcomer is known by its first signal.
+    present.add(from);
     try {
       if ('restart' in data) {
         if (peerId < from) {
@@ -169,15 +175,21 @@ export function webrtc(options: WebRTCOptions): NetworkAdapter {
 
   const connectSignaling = () => {
     if (stopped) return;
-    const socket = new WS(options.signaling);
+    let url = options.signaling;
+    if (options.token !== undefined) {
+      const u = new URL(url);
+      u.searchParams.set('token', options.token);
+      url = u.toString();
+    }
+    const socket = new WS(url);
     ws = socket;
     socket.onopen = () => {
       delay = 250;
-      socket.send(JSON.stringify({ type: 'join', room: options.room, peer: peerId }));
+      socket.send(JSON.stringify(options.roomToken === undefined ? { type: 'join', room: options.room, peer: peerId } : { type: 'join', room: options.room, peer: peerId, token: options.roomToken }));
     };
     socket.onmessage = (ev: MessageEvent<unknown>) => {
       if (typeof ev.data !== 'string') return;
-      let m: { type?: string; peers?: unknown; peer?: unknown; from?: unknown; data?: unknown; message?: unknown };
+      let m: { type?: string; peers?: unknown; peer?: unknown; from?: unknown; data?: unknown; message?: unknown; code?: unknown };
       try {
         m = JSON.parse(ev.data) as typeof m;
       } catch {
@@ -195,7 +207,11 @@ export function webrtc(options: WebRTCOptions): NetworkAdapter {
         present.delete(m.peer);
         drop(m.peer, 'left the room');
       } else if (m.type === 'signal' && typeof m.from === 'string') void onSignal(m.from, m.data as Signal);
-      else if (m.type === 'error') console.warn(`mycelium-sync signalling: ${String(m.message)}`);
+      else if (m.type === 'error' && m.code === 'unknown_peer' && typeof m.peer === 'string') {
+        // It left while we were calling it.
+        present.delete(m.peer);
+        drop(m.peer, 'left the room');
+      } else if (m.type === 'error') console.warn(`mycelium-sync signalling: ${String(m.message)}`);
     };
     socket.onclose = () => {
       if (ws === socket) ws = null;

@@ -20,6 +20,8 @@ export interface WebSocketLike {
 
 export interface WebSocketOptions {
   readonly peerId?: string;
+  /** A token for a server that requires one (`--token`): sent as `?token=` in the URL. */
+  readonly token?: string;
   /** Reconnect after the connection drops (default true), waiting 250 ms, doubling up to 5 s. */
   readonly reconnect?: boolean;
   /** The WebSocket constructor (default globalThis.WebSocket; mycelium-sync/node passes its own on Node < 22). */
@@ -37,7 +39,13 @@ export function webSocket(url: string, options: WebSocketOptions = {}): NetworkA
   const open = (events: NetworkEvents) => {
     if (stopped) return;
     if (!Ctor) throw new Error('no WebSocket in this environment: pass options.WebSocket');
-    const socket = new Ctor(url);
+    let target = url;
+    if (options.token !== undefined) {
+      const u = new URL(url);
+      u.searchParams.set('token', options.token);
+      target = u.toString();
+    }
+    const socket = new Ctor(target);
     ws = socket;
     socket.binaryType = 'arraybuffer';
     let remote: string | null = null;
