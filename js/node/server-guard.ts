@@ -129,7 +129,8 @@ export function guardServer(
     res.end(`${name}: connect with a WebSocket\n`);
   };
   const server: HttpServer = options.server ?? (options.tls ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, plain) as unknown as HttpServer) : createHttpServer(plain));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024, perMessageDeflate: false, clientTracking: false });
+  // Pongs are answered here, not by ws, so they count against the unsent-byte cap too.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024, perMessageDeflate: false, clientTracking: false, autoPong: false });
   const live = new Map<WebSocket, { alive: boolean; last: number }>();
   let pending = 0; // upgrades being authenticated
   let closed = false;
@@ -172,9 +173,8 @@ export function guardServer(
       send(data) {
         if (ws.readyState !== WebSocket.OPEN) return;
         if (ws.bufferedAmount + data.length > maxBuffered) {
-          ws.close(1008, 'not reading: too many unsent bytes');
-          // A client that does not read may not read the close frame either.
-          setTimeout(() => ws.terminate(), 1000).unref();
+          // Closed, not buffered for: a client that does not read will not read a close frame either.
+          ws.terminate();
           return;
         }
         ws.send(data);
@@ -192,6 +192,16 @@ export function guardServer(
       return;
     }
     ws.on('pong', () => (state.alive = true));
+    ws.on('ping', (data: Buffer) => {
+      state.alive = true;
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (ws.bufferedAmount + data.length > maxBuffered) {
+        // Pings from a client that reads nothing: its pongs would pile up here.
+        ws.terminate();
+        return;
+      }
+      ws.pong(data);
+    });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       greeted = true;
       state.last = Date.now();
