@@ -189,16 +189,22 @@ export function versionBytes(entries) {
 
 export const PROTOCOL = 1;
 
+/** A hello message (unframed: mycFrame(3, …) or chunks(…) it). */
+export function helloMessage(store, schemaHash, entries = [], reply = false) {
+  return new Uint8Array([1, ...varint(PROTOCOL), reply ? 1 : 0, ...str(store), ...str(schemaHash), ...versionBytes(entries)]);
+}
+
 export function hello(store, schemaHash, entries = [], reply = false) {
-  return mycFrame(3, new Uint8Array([1, ...varint(PROTOCOL), reply ? 1 : 0, ...str(store), ...str(schemaHash), ...versionBytes(entries)]));
+  return mycFrame(3, helloMessage(store, schemaHash, entries, reply));
 }
 
 export function deltaMessage(store, entries, delta) {
   return new Uint8Array([2, ...str(store), ...versionBytes(entries), ...delta]);
 }
 
-export function ack(store, entries) {
-  return mycFrame(3, new Uint8Array([3, ...str(store), ...versionBytes(entries), 0]));
+/** An ack message (unframed). */
+export function ackMessage(store, entries) {
+  return new Uint8Array([3, ...str(store), ...versionBytes(entries), 0]);
 }
 
 /** A message payload as chunk frames of `size` bytes. */

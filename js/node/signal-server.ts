@@ -69,7 +69,9 @@ interface Client {
   readonly contacts: Set<Client>;
   tokens: number;
   refilled: number;
+  /** An asynchronous authorizeJoin is deciding: further joins are refused until it has. */
   joining: boolean;
+  closed: boolean;
 }
 
 type Checked = Record<string, unknown>;
@@ -136,32 +138,40 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     c.room = c.peer = null;
   };
 
-  const join = async (c: Client, msg: Record<string, unknown>) => {
+  const join = (c: Client, msg: Record<string, unknown>) => {
     const { room, peer, token } = msg;
     if (!str(room, 128) || !NAME.test(room) || !str(peer, 128) || !NAME.test(peer)) {
       return refuse(c, 'bad_message', 'join needs room and peer: 1-128 of A-Z a-z 0-9 _ . : @ -');
     }
     if (token !== undefined && !str(token, 1024)) return refuse(c, 'bad_message', 'a join token is a string of at most 1024 characters');
     if (c.room || c.joining) return refuse(c, 'bad_message', `already in room '${c.room ?? room}'`);
-    c.joining = true;
-    let allowed: boolean;
-    try {
-      allowed = await authorizeJoin(c.conn.principal, room, token);
-    } catch {
-      allowed = false;
-    } finally {
+    const finish = (allowed: boolean) => {
       c.joining = false;
+      if (c.closed) return;
+      if (!allowed) return refuse(c, 'forbidden', `not allowed into room '${room}'`);
+      let members = rooms.get(room);
+      if (members?.has(peer)) return refuse(c, 'peer_taken', `peer '${peer}' is already in room '${room}'`);
+      if (members && members.size >= maxRoom) return refuse(c, 'room_full', `room '${room}' has ${maxRoom} peers`);
+      if (!members) rooms.set(room, (members = new Map()));
+      send(c, { type: 'peers', peers: [...members.keys()] });
+      members.set(peer, c);
+      c.room = room;
+      c.peer = peer;
+      log(`join ${room} ${peer} (${members.size} in room)`);
+    };
+    let verdict: boolean | Promise<boolean>;
+    try {
+      verdict = authorizeJoin(c.conn.principal, room, token);
+    } catch {
+      verdict = false;
     }
-    if (!allowed) return refuse(c, 'forbidden', `not allowed into room '${room}'`);
-    let members = rooms.get(room);
-    if (members?.has(peer)) return refuse(c, 'peer_taken', `peer '${peer}' is already in room '${room}'`);
-    if (members && members.size >= maxRoom) return refuse(c, 'room_full', `room '${room}' has ${maxRoom} peers`);
-    if (!members) rooms.set(room, (members = new Map()));
-    send(c, { type: 'peers', peers: [...members.keys()] });
-    members.set(peer, c);
-    c.room = room;
-    c.peer = peer;
-    log(`join ${room} ${peer} (${members.size} in room)`);
+    // A hook that answers at once joins at once: messages after the join see it.
+    if (typeof verdict === 'boolean') return finish(verdict);
+    c.joining = true;
+    verdict.then(
+      (v) => finish(v === true),
+      () => finish(false),
+    );
   };
 
   const handle = (c: Client, data: string | Uint8Array) => {
@@ -182,8 +192,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     const msg = m as Record<string, unknown>;
     switch (msg.type) {
       case 'join':
-        void join(c, msg).catch(() => c.conn.close(1011, 'internal error'));
-        return;
+        return join(c, msg);
       case 'signal': {
         if (!c.room || !c.peer) return refuse(c, 'bad_message', 'join a room first');
         if (!str(msg.to, 128)) return refuse(c, 'bad_message', 'signal needs to and data');
@@ -220,8 +229,14 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
       firstMessageMs: 30_000,
     },
     (conn) => {
-      const c: Client = { conn, room: null, peer: null, contacts: new Set(), tokens: burst, refilled: Date.now(), joining: false };
-      return { message: (data) => handle(c, data), close: () => leave(c) };
+      const c: Client = { conn, room: null, peer: null, contacts: new Set(), tokens: burst, refilled: Date.now(), joining: false, closed: false };
+      return {
+        message: (data) => handle(c, data),
+        close: () => {
+          c.closed = true;
+          leave(c);
+        },
+      };
     },
   );
   const url = await guarded.listening;

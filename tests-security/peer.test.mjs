@@ -1,0 +1,360 @@
+// The Node peer and the sync protocol against an attacker (issue 13,
+// findings 2-10). Memory is measured on `npx mycelium-sync peer` running in
+// its own process (peak RSS from /proc); what the stores hold is checked by
+// reopening their folder afterwards, or on an in-process server.
+import { afterEach, describe, expect, it } from 'vitest';
+import * as mycelium from 'mycelium-sync';
+import {
+  ackMessage,
+  chunks,
+  client,
+  deltaMessage,
+  hello,
+  helloMessage,
+  mycFrame,
+  presenceDelta,
+  rawSocket,
+  schemaFile,
+  sleep,
+  startCli,
+  syncClient,
+  tempDir,
+  until,
+  varint,
+  wsFrame,
+  zstdBomb,
+} from './helpers.mjs';
+
+const MiB = 1024 * 1024;
+const schema = { notes: { body: 'lww', votes: 'counter' } };
+const hash = mycelium.schemaHash(schema);
+const FIELDS = [['body', 0], ['votes', 1]];
+const cleanup = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** A store folder with a few records; returns its snapshot bytes. */
+async function seeded(dir) {
+  const storage = mycelium.fileStorage(dir);
+  const s = await mycelium.open({ schema, name: 'notes', persist: storage });
+  const notes = s.collection('notes');
+  for (let i = 0; i < 20; i++) notes.insert({ id: `n${i}`, body: `note ${i}`, votes: i });
+  await s.flush();
+  const snapshot = s.save();
+  s.close();
+  storage.close(); // gives the folder's lock back: the peer process takes it
+  return snapshot;
+}
+
+async function reopened(dir) {
+  const storage = mycelium.fileStorage(dir);
+  const s = await mycelium.open({ schema, name: 'notes', persist: storage });
+  const bytes = s.save();
+  s.close();
+  storage.close();
+  return bytes;
+}
+
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The peer from the CLI, on a seeded folder. */
+async function cliPeer(...args) {
+  const dir = tempDir();
+  const before = await seeded(dir);
+  const peer = await startCli(['peer', '--schema', schemaFile(schema), '--name', 'notes', '--dir', dir, '--port', '0', ...args]);
+  cleanup.push(() => peer.stop());
+  return { peer, dir, before };
+}
+
+/** An in-process server peer with one store. */
+async function serverPeer(serverOptions = {}, syncOptions = {}) {
+  const store = await mycelium.open({ schema, name: 'notes' });
+  store.collection('notes').insert({ id: 'mine', body: 'written here', votes: 1 });
+  const adapter = mycelium.webSocketServer({ port: 0, ...serverOptions });
+  const sync = store.connect(adapter, syncOptions);
+  const errors = [];
+  sync.onError((e) => errors.push(e.error));
+  const url = await adapter.listening;
+  cleanup.push(async () => {
+    store.close();
+    await sleep(20);
+  });
+  return { store, sync, url, errors };
+}
+
+describe('the Node peer: who may connect', () => {
+  it('a web page of another site cannot connect (403); an --allow-origin one can', async () => {
+    const { peer } = await cliPeer();
+    const evil = client(peer.url, { origin: 'https://evil.example' });
+    await evil.opening;
+    expect(evil.status).toBe(403);
+    const { peer: open } = await cliPeer('--allow-origin', 'https://app.example');
+    const good = client(open.url, { origin: 'https://app.example' });
+    await good.opening;
+    expect(good.opened).toBe(true);
+    const still = client(open.url, { origin: 'https://evil.example' });
+    await still.opening;
+    expect(still.status).toBe(403);
+  });
+
+  it('with --token: no token or a wrong one is 401; the right one syncs', async () => {
+    const token = 'a-long-shared-secret-token';
+    const { peer } = await cliPeer('--token', token);
+    for (const url of [peer.url, `${peer.url}/?token=wrong-wrong-wrong-wrong`]) {
+      const c = client(url);
+      await c.opening;
+      expect(c.status).toBe(401);
+    }
+    const s = await mycelium.open({ schema, name: 'notes' });
+    const sync = s.connect(mycelium.webSocket(peer.url, { token }));
+    await sync.whenSynced({ timeout: 10_000 });
+    expect(s.collection('notes').all().length).toBe(20);
+    s.close();
+  });
+
+  it('authorize: a reader may not write, a stranger may not read; the store is unchanged', async () => {
+    const principals = { 'reader-token-0000': 'reader', 'writer-token-0000': 'writer' };
+    const { store, url } = await serverPeer({
+      authenticate: (req) => principals[new URL(req.url, 'http://x').searchParams.get('token')] ?? (new URL(req.url, 'http://x').searchParams.get('token') === 'stranger' ? 'stranger' : null),
+      authorize: (who, name, access) => who === 'writer' || (who === 'reader' && access === 'read'),
+    });
+    const before = store.save();
+    // The stranger says hello and is refused; it receives no delta.
+    const stranger = await syncClient(`${url}/?token=stranger`);
+    stranger.send(hello('notes', hash));
+    await until('a refusal', () => stranger.errors().length > 0);
+    expect(stranger.errors()[0].code).toBe('forbidden');
+    expect(stranger.frames().some((f) => f.type === 2)).toBe(false);
+    // The reader gets the data, and is refused when it writes.
+    const reader = await syncClient(`${url}/?token=reader-token-0000`);
+    reader.send(hello('notes', hash));
+    await until('the reader gets a delta', () => reader.frames().some((f) => f.type === 2));
+    const other = await mycelium.open({ schema, name: 'notes' });
+    other.collection('notes').insert({ id: 'intruder', body: 'x' });
+    reader.send(mycFrame(3, deltaMessage('notes', [[`0x${other.actor}`, 2]], other.deltaSince({}))));
+    await until('a refusal', () => reader.errors().length > 0);
+    expect(reader.errors()[0].code).toBe('forbidden');
+    expect(same(store.save(), before)).toBe(true);
+    other.close();
+    // A writer's delta joins.
+    const w = await mycelium.open({ schema, name: 'notes' });
+    w.connect(mycelium.webSocket(`${url}/?token=writer-token-0000`));
+    w.collection('notes').insert({ id: 'ok', body: 'by the writer' });
+    await until('the writer joined', () => store.collection('notes').get('ok') !== undefined);
+    w.close();
+  });
+
+  it('a client claiming another client\'s peer id does not disconnect it', async () => {
+    const { store, sync, url } = await serverPeer();
+    const victim = await mycelium.open({ schema, name: 'notes' });
+    victim.connect(mycelium.webSocket(url, { peerId: 'victim' }));
+    await until('the victim synced', () => victim.collection('notes').get('mine') !== undefined);
+    const thief = await syncClient(url, { peer: 'victim' });
+    thief.send(hello('notes', hash));
+    await sleep(100);
+    victim.collection('notes').insert({ id: 'after', body: 'still connected' });
+    await until('the victim still syncs', () => store.collection('notes').get('after') !== undefined);
+    expect(sync.peers().filter((p) => p.peer.startsWith('victim')).length).toBe(2);
+    victim.close();
+  });
+});
+
+describe('a peer cannot poison a store', () => {
+  it('the 57-byte delta claiming this replica\'s own actor at seq 2^32-1: corrupt, unchanged, it still writes', async () => {
+    const { store, url } = await serverPeer();
+    const before = store.save();
+    const seq = store.version()[store.actor];
+    const attack = presenceDelta({ collection: 'notes', fields: FIELDS, actor: `0x${store.actor}`, count: 2 ** 32 - 1 });
+    const evil = await syncClient(url);
+    evil.send(hello('notes', hash));
+    await until('the session', () => evil.frames().some((f) => f.type === 1));
+    evil.send(mycFrame(3, deltaMessage('notes', [[`0x${store.actor}`, 2 ** 32 - 1]], attack)));
+    await until('a refusal', () => evil.errors().length > 0);
+    expect(evil.errors()[0].code).toBe('corrupt');
+    expect(same(store.save(), before)).toBe(true);
+    store.collection('notes').insert({ id: 'later', body: 'still writes' });
+    expect(store.version()[store.actor]).toBe(seq + 2);
+    // Its peers get the new write.
+    const friend = await mycelium.open({ schema, name: 'notes' });
+    friend.connect(mycelium.webSocket(url));
+    await until('the new write arrives', () => friend.collection('notes').get('later') !== undefined);
+    friend.close();
+  });
+
+  it('a delta inventing 1,100 actors is refused (limit_exceeded); the store is unchanged', async () => {
+    const { store, url } = await serverPeer();
+    const before = store.save();
+    const hub = await mycelium.open({ schema, name: 'notes' });
+    for (let i = 0; i < 1100; i++) {
+      const s = await mycelium.open({ schema, name: 'notes', actor: (0x1000 + i).toString(16).padStart(16, '0') });
+      s.collection('notes').insert({ id: `i${i}`, body: '' });
+      hub.applyDelta(s.deltaSince({}), { maxNewActors: 0 });
+      s.close();
+    }
+    const evil = await syncClient(url);
+    evil.send(hello('notes', hash));
+    await until('the session', () => evil.frames().some((f) => f.type === 1));
+    for (const c of chunks(deltaMessage('notes', [['0x1000', 1]], hub.deltaSince({})), 7)) evil.send(c);
+    await until('a refusal', () => evil.errors().length > 0);
+    expect(evil.errors()[0].code).toBe('limit_exceeded');
+    expect(same(store.save(), before)).toBe(true);
+    hub.close();
+  });
+
+  it('one peer may add 4,096 actors while connected: the delta past that is refused', async () => {
+    const { store, url, errors } = await serverPeer();
+    const evil = await syncClient(url);
+    evil.send(hello('notes', hash));
+    await until('the session', () => evil.frames().some((f) => f.type === 1));
+    let next = 0x10000;
+    for (let round = 0; round < 5; round++) {
+      const hub = await mycelium.open({ schema, name: 'notes' });
+      for (let i = 0; i < 1000; i++) {
+        const s = await mycelium.open({ schema, name: 'notes', actor: (next++).toString(16).padStart(16, '0') });
+        s.collection('notes').insert({ id: `r${round}-${i}`, body: '' });
+        hub.applyDelta(s.deltaSince({}), { maxNewActors: 0 });
+        s.close();
+      }
+      for (const c of chunks(deltaMessage('notes', Object.entries(hub.version()).map(([a, q]) => [`0x${a}`, q]), hub.deltaSince({})), 100 + round)) evil.send(c);
+      await sleep(150);
+      hub.close();
+    }
+    await until('a refusal', () => evil.errors().length > 0);
+    expect(evil.errors()[0].code).toBe('limit_exceeded');
+    expect(errors.map((e) => e.code)).toContain('limit_exceeded');
+    // Four rounds joined, not the fifth.
+    expect(Object.keys(store.version()).length).toBe(1 + 4000);
+  });
+
+  it('a decompression bomb (24 MB of strings in 0.25 MB) is limit_exceeded: peak RSS +160 MiB at most, store unchanged', async () => {
+    const { peer, dir, before } = await cliPeer();
+    await sleep(300);
+    const base = peer.memory().peak;
+    const evil = await syncClient(peer.url);
+    evil.send(hello('notes', hash));
+    await until('the session', () => evil.frames().some((f) => f.type === 1));
+    const n = 24 * MiB;
+    const bomb = mycFrame(1, zstdBomb(new Uint8Array(varint(n)), n, 100), true);
+    expect(bomb.length).toBeLessThan(300 * 1024);
+    for (const c of chunks(deltaMessage('notes', [['0x77', 5]], bomb), 9)) evil.send(c);
+    await until('a refusal', () => evil.errors().length > 0, 20_000);
+    expect(evil.errors()[0].code).toBe('limit_exceeded');
+    expect(peer.alive).toBe(true);
+    expect(peer.memory().peak - base).toBeLessThan(160 * MiB);
+    await peer.stop();
+    expect(same(await reopened(dir), before)).toBe(true);
+  });
+});
+
+describe('memory and bandwidth are bounded per process', () => {
+  it('a chunk of 1 byte that is not a message\'s last is refused', async () => {
+    const { peer } = await cliPeer();
+    const evil = await syncClient(peer.url);
+    evil.send(mycFrame(4, new Uint8Array([1, 0, 3, 42])));
+    await until('a refusal', () => evil.errors().length > 0 || evil.closed !== null);
+    expect(evil.errors()[0]?.code).toBe('corrupt');
+  });
+
+  it('unfinished messages of three connections share one 128 MiB budget: peak RSS +256 MiB at most', async () => {
+    const { peer } = await cliPeer();
+    await sleep(300);
+    const base = peer.memory().peak;
+    const body = new Uint8Array(60 * 1024).fill(7);
+    const evils = [];
+    for (let k = 0; k < 3; k++) {
+      const evil = await syncClient(peer.url, { peer: `e${k}` });
+      // 850 chunks of a 1,000-chunk message: 51 MB that never completes.
+      for (let i = 0; i < 850 && evil.closed === null && evil.errors().length === 0; i++) {
+        evil.send(mycFrame(4, new Uint8Array([...varint(1), ...varint(i), ...varint(1000), ...body])));
+        if (i % 50 === 49) await sleep(5);
+      }
+      evils.push(evil);
+    }
+    await until('the third is refused', () => evils[2].errors().length > 0 || evils[2].closed !== null, 30_000);
+    expect(evils[2].errors()[0]?.code).toBe('limit_exceeded');
+    expect(peer.alive).toBe(true);
+    expect(peer.memory().peak - base).toBeLessThan(256 * MiB);
+  });
+
+  it('empty continuation frames are cut off; a client that never reads is closed: peak RSS +96 MiB at most', async () => {
+    const { peer } = await cliPeer();
+    await sleep(300);
+    const base = peer.memory().peak;
+    const sock = await rawSocket(peer.url);
+    sock.on('error', () => undefined);
+    let closed = false;
+    sock.on('close', () => (closed = true));
+    sock.write(wsFrame(2, Buffer.from([1]), false));
+    const batch = Buffer.concat(Array.from({ length: 100_000 }, () => wsFrame(0, Buffer.alloc(0), false)));
+    for (let i = 0; i < 50 && !closed; i++) if (!sock.write(batch)) await Promise.race([new Promise((r) => sock.once('drain', r)), new Promise((r) => sock.once('close', r))]);
+    await until('cut off', () => closed);
+    const reader = await rawSocket(peer.url);
+    reader.on('error', () => undefined);
+    reader.pause();
+    let readerClosed = false;
+    reader.on('close', () => (readerClosed = true));
+    const pings = Buffer.concat(Array.from({ length: 10_000 }, () => wsFrame(9, Buffer.alloc(125, 1))));
+    for (let sent = 0; sent < 40 * MiB && !readerClosed; sent += pings.length) {
+      if (!reader.write(pings)) await Promise.race([new Promise((r) => reader.once('drain', r)), sleep(200)]);
+    }
+    await until('the non-reader closed', () => {
+      reader.resume();
+      return readerClosed;
+    }, 20_000);
+    expect(peer.alive).toBe(true);
+    expect(peer.memory().peak - base).toBeLessThan(96 * MiB);
+  });
+
+  it('versions are capped: a hello naming 70,000 actors, and acks that keep adding actors, end the session', async () => {
+    const { url } = await serverPeer();
+    const big = Array.from({ length: 70_000 }, (_, i) => [`0x${(i + 1).toString(16)}`, 1]);
+    const evil = await syncClient(url);
+    for (const c of chunks(helloMessage('notes', hash, big), 11)) evil.send(c);
+    await until('a refusal', () => evil.errors().length > 0 || evil.closed !== null);
+    expect(evil.errors()[0]?.code).toBe('limit_exceeded');
+    const acker = await syncClient(url, { peer: 'acker' });
+    acker.send(hello('notes', hash));
+    await until('the session', () => acker.frames().some((f) => f.type === 1));
+    for (let round = 0; round < 3; round++) {
+      const entries = Array.from({ length: 40_000 }, (_, i) => [`0x${(round * 40_000 + i + 1).toString(16)}`, 1]);
+      for (const c of chunks(ackMessage('notes', entries), 20 + round)) acker.send(c);
+    }
+    await until('a refusal', () => acker.errors().length > 0);
+    expect(acker.errors()[0].code).toBe('limit_exceeded');
+  });
+});
+
+describe('peers that do not answer', () => {
+  it('a peer that never acks is resent to with back-off, then dropped (timeout)', async () => {
+    const { errors, url } = await serverPeer({}, { ackTimeout: 100, maxResends: 3 });
+    const evil = await syncClient(url);
+    const start = Date.now();
+    evil.send(hello('notes', hash));
+    await until('dropped', () => evil.closed !== null, 10_000);
+    const deltas = evil.frames().filter((f) => f.type === 2).length;
+    expect(deltas).toBe(4); // the first send and three resends, 100, 200 and 400 ms apart
+    expect(errors.map((e) => e.code)).toContain('timeout');
+    // Dropped after the last wait (800 ms), not before: 100 + 200 + 400 + 800.
+    expect(Date.now() - start).toBeGreaterThanOrEqual(1400);
+  });
+
+  it('a silent peer is sent hellos with back-off', async () => {
+    const { url } = await serverPeer({}, { helloInterval: 50 });
+    const quiet = await syncClient(url);
+    await sleep(1700);
+    const hellos = quiet.frames().filter((f) => f.type === 1).length;
+    // 0, 50, 150, 350, 750, 1550 ms: 6 (34 at a fixed 50 ms).
+    expect(hellos).toBeGreaterThanOrEqual(4);
+    expect(hellos).toBeLessThanOrEqual(7);
+  });
+
+  it('whenSynced() does not resolve when the only peer failed; with a timeout it rejects', async () => {
+    const { url } = await serverPeer();
+    const other = await mycelium.open({ schema: { notes: { body: 'mvr' } }, name: 'notes' });
+    const sync = other.connect(mycelium.webSocket(url));
+    await until('the peer failed', () => sync.peers().some((p) => p.state === 'failed'));
+    await expect(sync.whenSynced({ timeout: 300 })).rejects.toMatchObject({ code: 'timeout' });
+    other.close();
+  });
+});
