@@ -3,7 +3,9 @@
 # UBSan), each run through ctest; the libFuzzer target for apply/load
 # (ASan + UBSan) for MYC_FUZZ_SECONDS (default 60) from a corpus of real
 # deltas; then the WebAssembly package: build, type checks (tsc), the Vitest
-# suites on the real module, the pack smoke test (Node, Chromium, Vite), the
+# suites on the real module (js/tests) and the security suite against the
+# built package (tests-security: attacks on the servers, the protocol and
+# the files, each with the memory bound it holds), the pack smoke test (Node, Chromium, Vite), the
 # page-level browser suite in Chromium, Firefox ESR and WebKitGTK
 # (tests-browser/run.mjs), and a tiny run of the browser bench in Chromium.
 # Prints one summary line at the end; tests an engine cannot run are listed
@@ -77,9 +79,9 @@ count() {  # count <name> <command...>: one test that passes or fails
 echo "== wasm: build (emcmake, wasm-opt, tsc, esbuild)"
 if bash scripts/build.sh; then
   count "tsc: public types and tests (js/tests/types)" npx tsc -p js/tests
-  echo "== vitest"
+  echo "== vitest: js/tests and tests-security"
   set +e
-  npx vitest run js/tests --reporter=default --reporter=json --outputFile=build/vitest.json
+  npx vitest run js/tests tests-security --testTimeout=60000 --reporter=default --reporter=json --outputFile=build/vitest.json
   set -e
   if [ -f build/vitest.json ]; then
     read -r vp vf < <(node -e 'const r=require("./build/vitest.json");console.log(r.numPassedTests, r.numFailedTests + r.numPendingTests + r.numTodoTests + r.testResults.filter((t) => t.status !== "passed").length)')

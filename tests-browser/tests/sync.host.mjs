@@ -157,7 +157,8 @@ export const tests = [
       const dir = mkdtempSync(join(tmpdir(), 'myc-ws-'));
       const fixtures = await import(pathToFileURL(join(root, 'tests-browser/page/fixtures.js')).href);
       const store = await m.open({ schema: fixtures.todoSchema, name: 'todo', persist: m.fileStorage(dir) });
-      const adapter = m.webSocketServer({ port: 0 });
+      // The pages' origin must be allowed: the Node peer refuses web pages by default.
+      const adapter = m.webSocketServer({ port: 0, allowOrigins: '*' });
       const sync = store.connect(adapter);
       try {
         store.collection('todos').insert({ id: 'from-node', title: 'written in Node' });
@@ -194,7 +195,7 @@ export const tests = [
         ['protocol 99', frame(3, new Uint8Array([1, 99, 0])), 'unsupported_version'],
       ];
       for (const [what, bytes, code] of payloads) {
-        const rogue = m.webSocketServer({ port: 0 });
+        const rogue = m.webSocketServer({ port: 0, allowOrigins: '*' });
         rogue.start({ peerCandidate: (link) => setTimeout(() => link.send(bytes), 100), message() {}, peerDisconnected() {} });
         try {
           const page = await env.newContextPage(PAGE);
