@@ -5,7 +5,8 @@
 # deltas; then the WebAssembly package: build, type checks (tsc), the Vitest
 # suites on the real module (js/tests) and the security suite against the
 # built package (tests-security: attacks on the servers, the protocol and
-# the files, each with the memory bound it holds), the pack smoke test (Node, Chromium, Vite), the
+# the files, each with the memory bound it holds), the sync-message fuzzer
+# (tests-security/fuzz-sync.mjs) for MYC_FUZZ_SECONDS, the pack smoke test (Node, Chromium, Vite), the
 # page-level browser suite in Chromium, Firefox ESR and WebKitGTK
 # (tests-browser/run.mjs), and a tiny run of the browser bench in Chromium.
 # Prints one summary line at the end; tests an engine cannot run are listed
@@ -89,6 +90,20 @@ if bash scripts/build.sh; then
     failed=$((failed + vf))
   else
     echo "vitest: no report"
+    failed=$((failed + 1))
+  fi
+  echo "== fuzz-sync: the sync protocol's messages for ${MYC_FUZZ_SECONDS:-60} s"
+  set +e
+  node --expose-gc tests-security/fuzz-sync.mjs > build/fuzz-sync.log 2>&1
+  rc=$?
+  set -e
+  grep -E '^(stat::|fuzz-sync|invariant)' build/fuzz-sync.log || true
+  if [ "$rc" -eq 0 ]; then
+    echo "fuzz-sync: passed"
+    passed=$((passed + 1))
+  else
+    echo "fuzz-sync: FAILED (exit $rc); log: build/fuzz-sync.log"
+    tail -20 build/fuzz-sync.log
     failed=$((failed + 1))
   fi
   echo "== pack smoke test"
