@@ -15,7 +15,11 @@
 // One process at a time: the first operation on a store takes its LOCK file
 // (pid, host, time); another live process on the same folder is refused with
 // storage_failed naming who holds it; a lock whose process is gone is taken
-// over. close() (and the process's exit) gives the locks back.
+// over. close() (and the process's exit) gives the locks back. Within one
+// process, every fileStorage() on a folder shares one queue of operations
+// and one record of where its log ends, so two adapters (a store reopened
+// with a new one before the old was closed) cannot interleave or overwrite
+// each other's appends.
 //
 // Store names become one folder name each: a name that is empty, '.', '..',
 // longer than 200 characters or holding a control character is refused
@@ -23,7 +27,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MyceliumError } from './errors.js';
 import type { StorageAdapter, StoredMeta } from './storage.js';
 
@@ -144,15 +148,18 @@ async function takeLock(d: string): Promise<string> {
   throw new MyceliumError('storage_failed', `${path}: could not take the lock`);
 }
 
-// Locks this process holds, given back when it exits however it exits.
-const heldLocks = new Set<string>();
+// Locks this process holds, with the adapters using each: given back when
+// the last of them closes, or when the process exits however it exits.
+const heldLocks = new Map<string, Set<object>>();
 let exitHook = false;
-function releaseOnExit(path: string): void {
-  heldLocks.add(path);
+function holdLock(path: string, user: object): void {
+  let users = heldLocks.get(path);
+  if (!users) heldLocks.set(path, (users = new Set()));
+  users.add(user);
   if (exitHook) return;
   exitHook = true;
   process.once('exit', () => {
-    for (const p of heldLocks) {
+    for (const p of heldLocks.keys()) {
       try {
         const held = JSON.parse(readFileSync(p, 'utf8')) as LockInfo;
         if (held.pid === process.pid) unlinkSync(p);
@@ -161,6 +168,17 @@ function releaseOnExit(path: string): void {
       }
     }
   });
+}
+
+function releaseLock(path: string, user: object): void {
+  const users = heldLocks.get(path);
+  if (!users?.delete(user) || users.size > 0) return;
+  heldLocks.delete(path);
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
 }
 
 function encodeState(meta: StoredMeta | null, snapshot: Uint8Array | null): Uint8Array {
@@ -212,9 +230,16 @@ function parseLog(bytes: Uint8Array | null): { blobs: Uint8Array[]; end: number 
   return { blobs, end: at };
 }
 
+// Per store folder, for every adapter of this process: the operation queue,
+// and where each log's last whole record ends once an adapter has checked (or
+// written) it: an append then writes there without reading the log.
+const queues = new Map<string, Promise<unknown>>();
+const ends = new Map<string, number>();
+
 export function fileStorage(dir: string): StorageAdapter {
-  const queues = new Map<string, Promise<unknown>>();
+  dir = resolve(dir);
   const locks = new Map<string, string>(); // folder -> its LOCK, held by this adapter
+  const self = {};
   // One operation at a time per store, each under the store's lock.
   function serial<T>(name: string, what: string, f: (d: string) => Promise<T>): Promise<T> {
     let d: string;
@@ -228,22 +253,22 @@ export function fileStorage(dir: string): StorageAdapter {
         await makeDir(d);
         const lock = await takeLock(d);
         locks.set(d, lock);
-        releaseOnExit(lock);
+        holdLock(lock, self);
       }
       return f(d);
     };
-    const prev = queues.get(name) ?? Promise.resolve();
+    const prev = queues.get(d) ?? Promise.resolve();
     const next = prev.then(run, run);
     const wrapped = next.catch((e: unknown) => {
       throw fsError(e, what);
     });
-    queues.set(name, wrapped.catch(() => undefined));
+    const settled = wrapped.catch(() => undefined);
+    queues.set(d, settled);
+    void settled.then(() => {
+      if (queues.get(d) === settled) queues.delete(d);
+    });
     return wrapped;
   }
-
-  // Where each log's last whole record ends, once this adapter has checked
-  // (or written) it: an append then writes there without reading the log.
-  const ends = new Map<string, number>();
 
   async function appendRecords(d: string, blobs: readonly Uint8Array[]): Promise<void> {
     const path = join(d, 'log.bin');
@@ -311,19 +336,14 @@ export function fileStorage(dir: string): StorageAdapter {
     clear: (name) =>
       serial(name, `deleting '${name}'`, async (d) => {
         ends.delete(d);
+        const lock = locks.get(d);
         locks.delete(d);
+        if (lock) heldLocks.delete(lock); // removed with the folder
         await rm(d, { recursive: true, force: true });
         await syncDir(dir).catch(() => undefined);
       }),
     close() {
-      for (const lock of locks.values()) {
-        heldLocks.delete(lock);
-        try {
-          unlinkSync(lock);
-        } catch {
-          // gone already
-        }
-      }
+      for (const lock of locks.values()) releaseLock(lock, self);
       locks.clear();
     },
   };
