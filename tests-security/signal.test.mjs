@@ -128,7 +128,7 @@ describe('signalling server under attack', () => {
     const a = await joined(s.url, 'r', 'a');
     const evil = client(s.url);
     await evil.opening;
-    for (let i = 0; i < 1000; i++) evil.send({ type: 'leave' });
+    for (let i = 0; i < 3000; i++) evil.send({ type: 'leave' });
     await until('the flood closed', () => evil.closed !== null);
     expect(evil.closed).toBe(1008);
     expect(a.closed).toBe(null);

@@ -41,7 +41,7 @@ export interface SignalServerOptions {
   readonly maxRoomSize?: number;
   /** Most connections at once (default 1,024). */
   readonly maxConnections?: number;
-  /** Messages one connection may send per second on average (default 50; bursts of 4x). */
+  /** Messages one connection may send per second on average (default 100), in bursts of up to 16 per peer a room may hold (a newcomer's offers and ICE candidates to a full room). */
   readonly messagesPerSecond?: number;
   readonly log?: (line: string) => void;
 }
@@ -113,8 +113,8 @@ export function checkSignal(data: unknown): Checked | null {
 export async function startSignalServer(options: SignalServerOptions = {}): Promise<SignalServer> {
   const rooms = new Map<string, Map<string, Client>>();
   const maxRoom = options.maxRoomSize ?? 64;
-  const rate = options.messagesPerSecond ?? 50;
-  const burst = rate * 4;
+  const rate = options.messagesPerSecond ?? 100;
+  const burst = Math.max(rate * 4, maxRoom * 16);
   const log = options.log ?? (() => undefined);
   const authorizeJoin = options.authorizeJoin ?? (() => true);
 
