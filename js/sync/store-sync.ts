@@ -65,6 +65,8 @@ export interface SyncOptions {
 
 /** The longest wait between two hellos to a peer that does not answer. */
 const MAX_HELLO_INTERVAL = 60_000;
+/** How long a session relays at once after its relay timer found the peer lacking others' changes. */
+const EAGER_RELAY_MS = 10_000;
 
 /** connecting: hello sent, no answer yet. syncing: bytes on their way. synced: both sides have the same version. failed: see error. */
 export type PeerState = 'connecting' | 'syncing' | 'synced' | 'failed';
@@ -111,6 +113,15 @@ export interface SyncStats {
   acksSent: number;
 }
 
+/** Did `after` come closer than `before` to covering `target`, on some actor of `target`? */
+function progressed(before: Version, after: Version, target: Version): boolean {
+  for (const actor in target) {
+    const was = before[actor] ?? 0;
+    if (was < target[actor]! && (after[actor] ?? 0) > was) return true;
+  }
+  return false;
+}
+
 /** Runs `fn` at the end of this task, or at time `at` (performance.now()) if that is later. */
 function later(at: number, fn: () => void): void {
   const wait = at - performance.now();
@@ -126,8 +137,12 @@ class Session {
   /** What we last told the peer we have (acks and delta versions). */
   told: Version = {};
   fullAckDue = false;
-  /** Relays to this peer go at once: it once lacked others' changes when the relay timer fired. */
-  eagerRelay = false;
+  /** Relays to this peer go at once until this time (performance.now()): it lacked others' changes when the relay timer fired. */
+  eagerUntil = 0;
+  /** When a holding ack last made us relay (at most once per relay delay). */
+  lastGapFill = -Infinity;
+  /** The peer's last ack said it holds deltas it cannot join (a gap: something was lost or held back). */
+  peerHolding = false;
   error: MyceliumErrorType | null = null;
   /** Others' changes held back from this peer when the relay timer was armed, and since. */
   holdMark: Version | null = null;
@@ -256,8 +271,12 @@ export class StoreSync {
         break;
       case MessageType.Ack:
         if (!s.ready) break;
-        // (m.holding: the peer waits for deltas it cannot join yet; the ack timer and relays see to it.)
-        this.acknowledged(s, m.version);
+        if (!this.acknowledged(s, m.version)) break;
+        // The peer holds deltas it cannot join yet. If what it lacks is what
+        // we held back from it (others' changes), it is not hearing them from
+        // their authors: relay now rather than when the timer says.
+        s.peerHolding = m.holding;
+        if (m.holding) this.fillGap(s);
         this.scheduleStatus();
         break;
       case MessageType.Error:
@@ -422,7 +441,7 @@ export class StoreSync {
       if (covers(s.acked, without(s.sentHeld, this.store.actor))) base = join(base, s.sentHeld);
     } else {
       base = join(base, s.sentHeld);
-      if (!s.eagerRelay && this.relayDelay > 0) {
+      if (performance.now() >= s.eagerUntil && this.relayDelay > 0) {
         held = without(newer(mine, base), this.store.actor);
         base = join(base, held);
       }
@@ -433,7 +452,13 @@ export class StoreSync {
       this.stats.deltasSent++;
       this.stats.deltaBytesSent += delta.length;
       s.told = join(s.told, mine);
-      if (isEmpty(held)) {
+      // What the peer can join at once: everything up to `mine` only when the
+      // delta's base holds nothing the peer lacks. An eager send's base holds
+      // what this and earlier sends held back; until the peer has that, the
+      // send only counts as held (advancing `sent` here made later relays skip
+      // the held-back changes: the peer waited for them until the ack timeout).
+      const clean = relay || (isEmpty(held) && covers(join(s.acked, s.sent), without(s.sentHeld, this.store.actor)));
+      if (clean) {
         s.sent = join(s.sent, mine);
         if (relay) s.sentHeld = {};
       } else s.sentHeld = join(s.sentHeld, mine);
@@ -448,6 +473,16 @@ export class StoreSync {
     }
   }
 
+  /** The peer says it holds deltas it cannot join: relay what we held back from it, now. */
+  private fillGap(s: Session): void {
+    const now = performance.now();
+    if (now - s.lastGapFill < this.relayDelay) return;
+    const heldBack = without(s.sentHeld, this.store.actor);
+    if (covers(join(s.acked, s.sent), heldBack)) return; // nothing of ours it could lack
+    s.lastGapFill = now;
+    this.pump(s, true);
+  }
+
   private armRelayTimer(s: Session): void {
     if (s.relayTimer) return;
     s.relayTimer = setTimeout(() => {
@@ -459,8 +494,10 @@ export class StoreSync {
       if (s.holdMark) this.armRelayTimer(s);
       // The peer got them from their authors (or another relay): nothing to do.
       if (!mark || covers(s.acked, mark)) return;
-      // It did not: it is not hearing them directly. Relay now, and at once from now on.
-      s.eagerRelay = true;
+      // It did not: it is not hearing them directly. Relay now, and at once for
+      // a while (a star around a server stays so; a mesh after a rejoin goes
+      // back to holding back, so nothing travels twice).
+      s.eagerUntil = performance.now() + EAGER_RELAY_MS;
       this.pump(s, true);
       this.scheduleStatus();
     }, this.relayDelay * (1 + Math.random()));
@@ -474,8 +511,17 @@ export class StoreSync {
       s.ackTimer = null;
       if (!s.ready || s.error || s.conn.isClosed || this.store.closed) return;
       if (covers(s.acked, join(s.sent, s.sentHeld))) return;
-      // Still sending, or acks still coming: wait another round.
-      if (s.conn.queued(this.name) > 0 || s.conn.link.bufferedAmount > 0 || !covers(s.ackMark, s.acked)) {
+      // Still sending, or acks still coming for what we sent: wait another
+      // round. Only those entries count: a peer that writes itself raises its
+      // own entry in every message, and must not keep a loss from being
+      // resent. Bytes still in the link's buffer count only while the peer
+      // has no gap: one that says it holds deltas it cannot join is waiting
+      // for something lost, however busy the link is.
+      // (The entries it lacks: not those it has at least as far as we sent
+      // them, such as its own, which it raises with every write.)
+      const lacking = newer(join(s.sent, s.sentHeld), s.acked);
+      const busy = s.conn.queued(this.name) > 0 || (s.conn.link.bufferedAmount > 0 && !s.peerHolding);
+      if (busy || progressed(s.ackMark, s.acked, lacking)) {
         this.armAckTimer(s);
         return;
       }

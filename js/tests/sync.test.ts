@@ -273,6 +273,117 @@ describe('sync over the in-memory transport', () => {
   });
 });
 
+describe('no stalled peer (issue 14)', () => {
+  const schema = { c: { v: 'lww' } } as const;
+
+  /** Two writers and a third peer; how long the third lags far behind the first. */
+  async function rejoinTrial(pause: number): Promise<{ worstLagMs: number }> {
+    const hub = new mycelium.MemoryHub();
+    const [a, b, c] = await Promise.all(['0a', '0b', '0c'].map((x) => mycelium.open({ schema, name: 's', actor: actor(parseInt(x, 16)) })));
+    a!.collection('c').insert({ id: 'a', v: 0 });
+    b!.collection('c').insert({ id: 'b', v: 0 });
+    a!.connect(hub.adapter('A'));
+    b!.connect(hub.adapter('B'));
+    let sc = c!.connect(hub.adapter('C1'));
+    let stop = false;
+    let i = 0;
+    const writer = (async () => {
+      while (!stop) {
+        i++;
+        a!.collection('c').update('a', (r) => r.set('v', i));
+        b!.collection('c').update('b', (r) => r.set('v', i));
+        await sleep(5);
+      }
+    })();
+    await sleep(200);
+    sc.close();
+    await sleep(pause);
+    sc = c!.connect(hub.adapter('C2'));
+    let worst = 0;
+    let since: number | null = null;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 2500) {
+      await sleep(20);
+      const lag = i - Number(c!.collection('c').get('a')?.v ?? 0);
+      if (lag > 40) {
+        since ??= Date.now();
+        worst = Math.max(worst, Date.now() - since);
+      } else since = null;
+    }
+    stop = true;
+    await writer;
+    for (const x of [a!, b!, c!]) x.close();
+    return { worstLagMs: worst };
+  }
+
+  it('a peer that rejoins while two others write catches up at once (held-back changes are relayed, not skipped)', async () => {
+    // Before the fix, an eager send whose base held others' changes counted
+    // them as sent; the relay then skipped them and the rejoined peer held
+    // every later delta as pending until the ack timeout (10 s): about half of
+    // these trials stalled for the whole window.
+    for (const pause of [100, 160, 220, 280]) {
+      const { worstLagMs } = await rejoinTrial(pause);
+      expect(worstLagMs, `rejoin after ${pause} ms`).toBeLessThan(1000);
+    }
+  }, 30_000);
+
+  it('a lost delta is resent while the peer keeps writing (its own writes are not acks of what was lost)', async () => {
+    const hub = new mycelium.MemoryHub();
+    const a = await mycelium.open({ schema, name: 's', actor: actor(0x1a) });
+    const c = await mycelium.open({ schema, name: 's', actor: actor(0x1c) });
+    a.collection('c').insert({ id: 'a', v: 0 });
+    c.collection('c').insert({ id: 'c', v: 0 });
+    // C's side of the network loses A's 20th delta.
+    let deltasFromA = 0;
+    const inner = hub.adapter('C');
+    const lossy: Types.NetworkAdapter = {
+      kind: inner.kind,
+      peerId: inner.peerId,
+      start: (ev) =>
+        inner.start({
+          peerCandidate: (l) => ev.peerCandidate(l),
+          peerDisconnected: (p, why) => ev.peerDisconnected(p, why),
+          message: (p, bytes) => {
+            let at = 5;
+            while (bytes[at]! >= 0x80) at++;
+            const isDelta = bytes[4]! >> 4 === 3 && bytes[at + 5] === 2;
+            if (p === 'A' && isDelta && ++deltasFromA === 20) return;
+            ev.message(p, bytes);
+          },
+        }),
+      stop: () => inner.stop(),
+    };
+    a.connect(hub.adapter('A'), { ackTimeout: 200 });
+    c.connect(lossy, { ackTimeout: 200 });
+    let stop = false;
+    let i = 0;
+    const writer = (async () => {
+      while (!stop) {
+        i++;
+        a.collection('c').update('a', (r) => r.set('v', i));
+        c.collection('c').update('c', (r) => r.set('v', i));
+        await sleep(5);
+      }
+    })();
+    await until(() => deltasFromA >= 20);
+    const lost = i;
+    // Still writing on both sides: C must get past the loss within a few ack timeouts.
+    await until(() => Number(c.collection('c').get('a')?.v ?? 0) > lost, 3000);
+    stop = true;
+    await writer;
+    a.close();
+    c.close();
+  }, 20_000);
+});
+
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!ok()) {
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
 describe('sync refuses bad peers and leaves the store unchanged', () => {
   /** A raw peer on the hub: sends whatever bytes the test gives it. */
   function rawPeer(hub: Types.MemoryHub, id: string) {
