@@ -162,15 +162,19 @@ class Persister {
   async compactNow(replaceWith?: StoredMeta): Promise<number> {
     let version: Version = {};
     let size = 0;
-    const held = this.store.pending; // deltas from peers waiting for others: not the log's
     const folded = await this.adapter.compact(
       this.store.name,
       (log, stored) => {
+        // Read here, inside the storage transaction, not before it began: a
+        // peer's delta that went pending while storage was busy is not the
+        // log's (it was blamed on storage, and compaction stopped for good).
+        const held = this.store.pending;
+        let waiting = false;
         // The stored snapshot may hold another tab's changes this tab has not
         // heard of yet: the new one must include it, not replace it.
         for (const blob of replaceWith ? [] : stored ? [stored, ...log] : log) {
           try {
-            this.store.applyOwn(blob);
+            if (this.store.applyOwn(blob) === 'pending') waiting = true;
           } catch (e) {
             // Kept only in recover mode, where open() skipped it already.
             if (!this.init.recover) throw e;
@@ -178,7 +182,7 @@ class Persister {
         }
         // Every folded blob must be in the state: one still waiting for a
         // predecessor would vanish with the log. (Recover mode skipped some.)
-        if (this.store.pending > held && !this.init.recover) {
+        if (waiting && this.store.pending > held && !this.init.recover) {
           throw new core.MyceliumError('corrupt', `compaction of '${this.store.name}': ${this.store.pending - held} stored deltas are missing their predecessors`);
         }
         const snapshot = this.store.save();

@@ -82,6 +82,54 @@ describe('persisted stores', () => {
     expect(equalBytes(b.save(), a.save())).toBe(true);
   });
 
+  it('a peer delta that goes pending while a compaction waits for storage is not blamed on the log (issue 14)', async () => {
+    // Compaction's fold is held until the test lets it run; meanwhile a peer's
+    // delta arrives that must wait for another (pending). Compaction must
+    // succeed: the pending delta is not the log's.
+    const inner = memoryStorage();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let compactions = 0;
+    let waiting = false;
+    const gated: Types.StorageAdapter = {
+      load: (n) => inner.load(n),
+      setMeta: (n, m) => inner.setMeta(n, m),
+      append: (n, b) => inner.append(n, b),
+      clear: (n) => inner.clear(n),
+      close: () => inner.close(),
+      compact: async (n, fold, m) => {
+        waiting = true;
+        await gate;
+        compactions++;
+        return inner.compact(n, fold, m);
+      },
+    };
+    const a = await open({ name: 'g', schema: todoSchema, persist: gated, compactAfterBytes: 512 });
+    const errors: string[] = [];
+    a.onError((e) => errors.push(e.message));
+    await fill(a, 40);
+    void a.flush();
+    await until(() => waiting); // the log outgrew 512 bytes: compaction waits at the gate
+    const peer = await open({ name: 'g', schema: todoSchema });
+    peer.collection('todos').insert({ id: 'p1', title: 'first' });
+    const seen = peer.version();
+    peer.collection('todos').insert({ id: 'p2', title: 'second' });
+    expect(a.applyDelta(peer.deltaSince(seen))).toBe('pending');
+    release();
+    await until(() => compactions > 0);
+    await a.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(errors).toEqual([]);
+    expect(inner.stores.get('g')!.snapshot).not.toBeNull();
+    expect(inner.stores.get('g')!.log.length).toBe(0);
+    // The held delta joins when its predecessor comes.
+    expect(a.applyDelta(peer.deltaSince({}))).toBe('applied');
+    expect(a.pending).toBe(0);
+    expect(a.collection('todos').get('p2')?.title).toBe('second');
+    peer.close();
+    a.close();
+  });
+
   it('stores sharing a name share changes live and compaction keeps both exactly once', async () => {
     const storage = memoryStorage();
     const a = await open({ name: 'tabs', schema: todoSchema, persist: storage, compactAfterBytes: 2048 });
@@ -304,3 +352,11 @@ describe('crash safety (fileStorage)', () => {
   }, 120_000);
 });
 
+
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!ok()) {
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
