@@ -27,11 +27,14 @@ const ENGINE_CODES = ERROR_CODES.slice(0, 9);
 /** Every error mycelium-sync throws. `code` is stable; `message` says what was wrong. */
 export class MyceliumError extends Error {
   readonly code: ErrorCode;
+  /** The message without the code in front: what to put in another error's message, so the code is said once. */
+  readonly reason: string;
 
   constructor(code: ErrorCode, message: string) {
     super(`${code}: ${message}`);
     this.name = 'MyceliumError';
     this.code = code;
+    this.reason = message;
   }
 }
 

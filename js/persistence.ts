@@ -294,7 +294,7 @@ export async function openPersisted<S extends Schema>(
         store = new core.Store(engine, { ...storeInit, schema, name, snapshot: stored.snapshot ?? undefined });
       } catch (e) {
         if (!(e instanceof core.MyceliumError)) throw e;
-        const err = new core.MyceliumError(e.code, `the stored snapshot of '${name}': ${e.message}`);
+        const err = new core.MyceliumError(e.code, `the stored snapshot of '${name}': ${e.reason}`);
         if (!init.recover || e.code === 'schema_mismatch') throw err;
         issues.push({ what: 'snapshot', error: err });
         store = new core.Store(engine, { ...storeInit, schema, name, snapshot: undefined });
@@ -304,7 +304,7 @@ export async function openPersisted<S extends Schema>(
           store.applyOwn(blob);
         } catch (e) {
           if (!(e instanceof core.MyceliumError)) throw e;
-          const err = new core.MyceliumError(e.code, `entry ${i + 1} of ${stored.log.length} in the stored log of '${name}': ${e.message}`);
+          const err = new core.MyceliumError(e.code, `entry ${i + 1} of ${stored.log.length} in the stored log of '${name}': ${e.reason}`);
           if (!init.recover || e.code === 'schema_mismatch') {
             store.close();
             throw err;

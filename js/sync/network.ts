@@ -99,7 +99,7 @@ class SyncNetwork {
   /** The connection cannot go on: every store hears why, the peer is told, the link closes. */
   private failed(conn: Connection, error: MyceliumErrorType, remote: boolean): void {
     if (conn.isClosed) return;
-    if (!remote) conn.send('', { type: MessageType.Error, store: '', code: error.code, message: error.message });
+    if (!remote) conn.send('', { type: MessageType.Error, store: '', code: error.code, message: error.reason });
     for (const sync of this.stores.values()) sync.connectionFailed(conn, error, remote);
     // Let the error message leave before the link goes.
     setTimeout(() => {

@@ -299,7 +299,7 @@ export class StoreSync {
 
   /** Tells the peer why its session for this store ends here, and ends it. */
   private refuse(s: Session, error: MyceliumErrorType): void {
-    this.send(s, { type: MessageType.Error, store: this.name, code: error.code, message: error.message });
+    this.send(s, { type: MessageType.Error, store: this.name, code: error.code, message: error.reason });
     this.fail(s, error, false);
   }
 
@@ -364,8 +364,8 @@ export class StoreSync {
         this.scheduleAcks();
         return;
       }
-      this.send(s, { type: MessageType.Error, store: this.name, code: err.code, message: `could not join a delta for '${this.name}': ${err.message}` });
-      this.fail(s, new MyceliumError(err.code, `peer ${s.conn.peer} sent a delta for '${this.name}' that was refused: ${err.message}`), false);
+      this.send(s, { type: MessageType.Error, store: this.name, code: err.code, message: `could not join a delta for '${this.name}': ${err.reason}` });
+      this.fail(s, new MyceliumError(err.code, `peer ${s.conn.peer} sent a delta for '${this.name}' that was refused: ${err.reason}`), false);
       return;
     }
     if (result === 'covered') {

@@ -280,9 +280,14 @@ function readMessage(p: Uint8Array): Message {
       m = { type, store, version, holding: holding === 1 };
       break;
     }
-    case MessageType.Error:
-      m = { type, store: r.string('store name', NAME_MAX), code: knownCode(r.string('error code', 64)), message: r.string('error message', 4096) };
+    case MessageType.Error: {
+      const store = r.string('store name', NAME_MAX);
+      const code = knownCode(r.string('error code', 64));
+      // Older peers sent the message with the code in front: say the code once.
+      const text = r.string('error message', 4096);
+      m = { type, store, code, message: text.startsWith(`${code}: `) ? text.slice(code.length + 2) : text };
       break;
+    }
     default:
       throw corrupt(`unknown message type ${type}`);
   }

@@ -455,6 +455,8 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
     evil.send(frame(3, new Uint8Array([2, ...str(enc.encode('todo')), ...ver, ...delta])));
     await sleep(50);
     expect(errors.map((e) => e.error.code)).toEqual(['corrupt']);
+    // The code is said once, also in an error that wraps the engine's.
+    expect(errors[0]!.error.message.match(/corrupt: /g)).toHaveLength(1);
     expect(equalBytes(a.save(), before)).toBe(true);
     expect(a.collection('todos').get('keep')?.title).toBe('me');
     b.collection('todos').insert({ id: 'after', title: 'fine' });
