@@ -93,8 +93,14 @@ export function messagePort(port: MessagePort, options: { peerId?: string } = {}
   return lazyAdapter('message-port', peerId, (m) => m.messagePort(port, { peerId }));
 }
 
-const ZERO: SyncStats = { bytesSent: 0, bytesReceived: 0, deltasSent: 0, deltaBytesSent: 0, deltasJoined: 0, deltaBytesJoined: 0, deltasDropped: 0, acksSent: 0 };
 const names = new WeakMap<NetworkAdapter, Set<string>>();
+/** Each store's sync counters, across every connect() of it. */
+const storeStats = new WeakMap<Store, SyncStats>();
+function statsOf(store: Store): SyncStats {
+  let s = storeStats.get(store);
+  if (!s) storeStats.set(store, (s = { bytesSent: 0, bytesReceived: 0, deltasSent: 0, deltaBytesSent: 0, deltasJoined: 0, deltaBytesJoined: 0, deltasDropped: 0, acksSent: 0 }));
+  return s;
+}
 
 /** A store's sync through one network adapter: what store.connect() returns. */
 export class Sync {
@@ -102,6 +108,7 @@ export class Sync {
   readonly #adapter: NetworkAdapter;
   #impl: StoreSync | null = null;
   #closed = false;
+  #paused = false;
   readonly #statusListeners = new Set<(s: SyncStatus) => void>();
   readonly #errorListeners = new Set<(e: SyncErrorEvent) => void>();
   readonly #offs: (() => void)[] = [];
@@ -123,7 +130,8 @@ export class Sync {
     this.#ready = loadEngine().then((m) => {
       if (this.#closed || store.closed) return;
       try {
-        this.#impl = m.connectStore(store, adapter, options);
+        this.#impl = m.connectStore(store, adapter, options, statsOf(store));
+        if (this.#paused) this.#impl.pause();
       } catch (e) {
         used.delete(store.name);
         const error = e instanceof MyceliumError ? e : new MyceliumError('transport_unavailable', String(e));
@@ -148,7 +156,24 @@ export class Sync {
 
   /** Every connected peer and how far along it is. */
   status(): SyncStatus {
-    return this.#impl ? this.#impl.status() : { store: this.#store.name, peers: [], synced: false };
+    return this.#impl ? this.#impl.status() : { store: this.#store.name, peers: [], synced: false, pending: this.#store.closed ? 0 : this.#store.pending, stalled: false, paused: this.#paused };
+  }
+
+  /**
+   * Goes offline for this store without closing the adapter or changing the
+   * peer id: nothing is sent, what peers send is ignored, local writes go on.
+   * resume() starts again from each peer's hello (nothing the peer has is
+   * sent again). A peer that goes unanswered for minutes may drop the
+   * connection; the adapter's reconnection brings it back.
+   */
+  pause(): void {
+    this.#paused = true;
+    this.#impl?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#impl?.resume();
   }
 
   /** The connected peers. */
@@ -201,9 +226,9 @@ export class Sync {
     });
   }
 
-  /** Bytes and deltas sent and received since connect(). */
+  /** Bytes and deltas sent and received by this store, across every connect() of it. */
   stats(): Readonly<SyncStats> {
-    return { ...(this.#impl ? this.#impl.stats : ZERO) };
+    return { ...statsOf(this.#store) };
   }
 
   /** Stops syncing this store; the adapter stops when no store uses it any more. */

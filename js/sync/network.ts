@@ -5,7 +5,7 @@ import type { MyceliumError as MyceliumErrorType } from '../errors.js';
 import type { Store } from '../store.js';
 import { Connection } from './connection.js';
 import { MyceliumError, PROTOCOL_VERSION } from './deps.js';
-import type { SyncOptions } from './store-sync.js';
+import type { SyncOptions, SyncStats } from './store-sync.js';
 import { StoreSync } from './store-sync.js';
 import type { Link, NetworkAdapter } from './transport.js';
 import type { Message } from './wire.js';
@@ -112,10 +112,10 @@ class SyncNetwork {
 const networks = new Map<NetworkAdapter, SyncNetwork>();
 
 /** Connects a store through an adapter (the adapter's network is shared by every store using it). */
-export function connectStore(store: Store, adapter: NetworkAdapter, options: SyncOptions): StoreSync {
+export function connectStore(store: Store, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats): StoreSync {
   let net = networks.get(adapter);
   if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options)));
-  const sync = new StoreSync(store, options);
+  const sync = new StoreSync(store, options, stats);
   try {
     net.attach(sync);
   } catch (e) {

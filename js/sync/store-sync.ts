@@ -68,8 +68,8 @@ const MAX_HELLO_INTERVAL = 60_000;
 /** How long a session relays at once after its relay timer found the peer lacking others' changes. */
 const EAGER_RELAY_MS = 10_000;
 
-/** connecting: hello sent, no answer yet. syncing: bytes on their way. synced: both sides have the same version. failed: see error. */
-export type PeerState = 'connecting' | 'syncing' | 'synced' | 'failed';
+/** connecting: hello sent, no answer yet. syncing: bytes on their way. synced: both sides have the same version. paused: sync.pause(). failed: see error. */
+export type PeerState = 'connecting' | 'syncing' | 'synced' | 'paused' | 'failed';
 
 export interface PeerStatus {
   /** The peer's id on the network. */
@@ -80,6 +80,12 @@ export interface PeerStatus {
   /** A large message from the peer on its way: bytes received so far, and about how many it has. */
   readonly receivingBytes: number;
   readonly receivingTotal: number;
+  /** The peer has changes this replica lacks (as far as its acknowledgements tell): it holds what is missing. */
+  readonly ahead: boolean;
+  /** The peer lacks changes this replica has. */
+  readonly behind: boolean;
+  /** The peer said (in its last ack) that it holds deltas it cannot join yet. */
+  readonly holding: boolean;
   /** Why the session failed. */
   readonly error?: MyceliumErrorType;
 }
@@ -89,7 +95,16 @@ export interface SyncStatus {
   readonly peers: readonly PeerStatus[];
   /** At least one peer is connected and not failed, and every such peer is synced. */
   readonly synced: boolean;
+  /** Deltas this replica holds because what they depend on has not arrived (store.pending). */
+  readonly pending: number;
+  /** Deltas have been held for longer than 2 s while a peer is connected: see `peers[].ahead` for who has what is missing. */
+  readonly stalled: boolean;
+  /** sync.pause() is in force. */
+  readonly paused: boolean;
 }
+
+/** How long held deltas may wait, with a peer connected, before the status says `stalled`. */
+const STALL_MS = 2000;
 
 /** An error in the sync with one peer: that peer's session for this store has ended; the store is unchanged. */
 export interface SyncErrorEvent {
@@ -173,7 +188,10 @@ class Session {
 }
 
 export class StoreSync {
-  readonly stats: SyncStats = { bytesSent: 0, bytesReceived: 0, deltasSent: 0, deltaBytesSent: 0, deltasJoined: 0, deltaBytesJoined: 0, deltasDropped: 0, acksSent: 0 };
+  private paused = false;
+  /** Since when this replica has held deltas (performance.now()), or null. */
+  private pendingSince: number | null = null;
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly sessions = new Map<Connection, Session>();
   private readonly hash: string;
   private readonly relayDelay: number;
@@ -195,9 +213,11 @@ export class StoreSync {
   private readonly unwatch: () => void;
   private closed = false;
 
+  /** `stats` are the store's, counted across every connect() (the facade keeps them). */
   constructor(
     readonly store: Store,
     options: SyncOptions,
+    readonly stats: SyncStats,
   ) {
     this.hash = schemaHash(store.schema);
     this.relayDelay = options.relayDelay ?? 40;
@@ -250,7 +270,7 @@ export class StoreSync {
   }
 
   private sendHello(s: Session, reply: boolean): void {
-    if (this.store.closed) return;
+    if (this.store.closed || this.paused) return;
     const version = this.store.version();
     this.send(s, { type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schemaHash: this.hash, version });
     s.told = join(s.told, version);
@@ -260,7 +280,7 @@ export class StoreSync {
 
   message(conn: Connection, m: Message, bytes: number): void {
     const s = this.sessions.get(conn);
-    if (!s || s.error || this.store.closed) return;
+    if (!s || s.error || this.store.closed || this.paused) return;
     this.stats.bytesReceived += bytes;
     switch (m.type) {
       case MessageType.Hello:
@@ -407,7 +427,7 @@ export class StoreSync {
    * than one per task).
    */
   private changed(): void {
-    if (this.pumpScheduled || this.closed) return;
+    if (this.pumpScheduled || this.closed || this.paused) return;
     this.pumpScheduled = true;
     later(this.lastPump + this.batchInterval, () => {
       this.pumpScheduled = false;
@@ -426,7 +446,7 @@ export class StoreSync {
    * needs relays. Relay: everything the peer has not acknowledged.
    */
   private pump(s: Session, relay: boolean, version?: Version): void {
-    if (!s.ready || s.error || s.conn.isClosed || this.store.closed) return;
+    if (!s.ready || s.error || s.conn.isClosed || this.store.closed || this.paused) return;
     const mine = version ?? this.store.version();
     // A persisted store sends its own writes only once they are durable (the
     // store calls back after each commit): a replica that crashed must never
@@ -568,25 +588,67 @@ export class StoreSync {
   status(): SyncStatus {
     const peers: PeerStatus[] = [];
     const mine = this.store.closed ? {} : this.store.version();
+    const pending = this.store.closed ? 0 : this.store.pending;
     // Synced: at least one live peer, and every live peer has what we have and we what it has.
     let live = 0;
-    let synced = true;
+    let synced = !this.paused;
     for (const s of this.sessions.values()) {
       const sendingBytes = s.conn.queued(this.name);
       const [receivingBytes, receivingTotal] = s.conn.incoming(this.name);
+      const ahead = s.ready && !covers(mine, s.acked);
+      const behind = s.ready && !covers(s.acked, mine);
       let state: PeerState;
       if (s.error) state = 'failed';
+      else if (this.paused) state = 'paused';
       else if (!s.ready) state = 'connecting';
-      else if (sendingBytes > 0 || receivingTotal > 0 || !covers(s.acked, mine) || !covers(mine, s.acked)) state = 'syncing';
+      else if (sendingBytes > 0 || receivingTotal > 0 || ahead || behind) state = 'syncing';
       else state = 'synced';
       if (state !== 'failed') live++;
       if (state !== 'synced' && state !== 'failed') synced = false;
-      peers.push(s.error ? { peer: s.conn.peer, state, sendingBytes, receivingBytes, receivingTotal, error: s.error } : { peer: s.conn.peer, state, sendingBytes, receivingBytes, receivingTotal });
+      const base = { peer: s.conn.peer, state, sendingBytes, receivingBytes, receivingTotal, ahead, behind, holding: s.peerHolding };
+      peers.push(s.error ? { ...base, error: s.error } : base);
     }
-    return { store: this.name, peers, synced: synced && live > 0 };
+    const stalled = pending > 0 && live > 0 && !this.paused && this.pendingSince !== null && performance.now() - this.pendingSince >= STALL_MS;
+    return { store: this.name, peers, synced: synced && live > 0 && pending === 0, pending, stalled, paused: this.paused };
+  }
+
+  /** Keeps `pendingSince` and wakes the status up when held deltas have waited STALL_MS. */
+  private watchPending(): void {
+    const pending = this.store.closed ? 0 : this.store.pending;
+    if (pending === 0) {
+      this.pendingSince = null;
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+      return;
+    }
+    if (this.pendingSince !== null) return;
+    this.pendingSince = performance.now();
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      this.scheduleStatus();
+    }, STALL_MS + 1);
+  }
+
+  /** Stops exchanging with peers (offline, without closing the adapter): nothing is sent, what arrives is ignored. */
+  pause(): void {
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    for (const s of this.sessions.values()) s.stop();
+    this.scheduleStatus();
+  }
+
+  /** Starts again from each peer's hello: what it has is not sent again. */
+  resume(): void {
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    const conns = [...this.sessions.keys()];
+    this.sessions.clear();
+    for (const conn of conns) if (!conn.isClosed) this.addPeer(conn);
+    this.scheduleStatus();
   }
 
   scheduleStatus(): void {
+    this.watchPending();
     if (this.statusScheduled || this.statusListeners.size === 0) return;
     this.statusScheduled = true;
     queueMicrotask(() => {
@@ -613,6 +675,7 @@ export class StoreSync {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     this.unwatch();
     for (const s of this.sessions.values()) s.stop();
     this.sessions.clear();

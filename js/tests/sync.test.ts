@@ -376,6 +376,90 @@ describe('no stalled peer (issue 14)', () => {
   }, 20_000);
 });
 
+describe('sync state is visible and controllable (issue 14)', () => {
+  const schema = { c: { v: 'lww' } } as const;
+
+  it('pause() goes offline without a new adapter or peer id; resume() catches up both ways', async () => {
+    const hub = new mycelium.MemoryHub();
+    const a = await mycelium.open({ schema, name: 's', actor: actor(0x2a) });
+    const b = await mycelium.open({ schema, name: 's', actor: actor(0x2b) });
+    const sa = a.connect(hub.adapter('A'), FAST);
+    const sb = b.connect(hub.adapter('B'), FAST);
+    a.collection('c').insert({ id: 'x', v: 1 });
+    await sb.whenSynced({ timeout: 5000 });
+    await until(() => b.collection('c').get('x')?.v === 1);
+    const peerId = sb.peerId;
+    sb.pause();
+    await sleep(20);
+    expect(sb.status().paused).toBe(true);
+    expect(sb.peers().map((p) => p.state)).toEqual(['paused']);
+    a.collection('c').update('x', (r) => r.set('v', 2));
+    b.collection('c').insert({ id: 'y', v: 3 });
+    await sleep(150);
+    expect(b.collection('c').get('x')?.v).toBe(1); // offline: nothing arrived
+    expect(a.collection('c').get('y')).toBeUndefined(); // and nothing left
+    sb.resume();
+    await until(() => b.collection('c').get('x')?.v === 2 && a.collection('c').get('y')?.v === 3);
+    expect(sb.peerId).toBe(peerId);
+    await sb.whenSynced({ timeout: 5000 });
+    expect(sb.status().paused).toBe(false);
+    sa.close();
+    a.close();
+    b.close();
+  });
+
+  it('stats() count across every connect() of a store', async () => {
+    const hub = new mycelium.MemoryHub();
+    const a = await mycelium.open({ schema, name: 's', actor: actor(0x3a) });
+    const b = await mycelium.open({ schema, name: 's', actor: actor(0x3b) });
+    b.connect(hub.adapter('B'), FAST);
+    let sa = a.connect(hub.adapter('A1'), FAST);
+    a.collection('c').insert({ id: 'x', v: 1 });
+    await until(() => b.collection('c').get('x') !== undefined);
+    const first = sa.stats().deltasSent;
+    expect(first).toBeGreaterThan(0);
+    sa.close();
+    sa = a.connect(hub.adapter('A2'), FAST);
+    a.collection('c').insert({ id: 'y', v: 2 });
+    await until(() => b.collection('c').get('y') !== undefined);
+    expect(sa.stats().deltasSent).toBeGreaterThan(first);
+    a.close();
+    b.close();
+  });
+
+  it('held deltas show in the status: pending, then stalled after 2 s (a status event), and which peer is ahead', async () => {
+    const hub = new mycelium.MemoryHub();
+    const a = await mycelium.open({ schema, name: 's', actor: actor(0x4a) });
+    const b = await mycelium.open({ schema, name: 's', actor: actor(0x4b) });
+    const d = await mycelium.open({ schema, name: 's', actor: actor(0x4d) }); // not connected
+    a.connect(hub.adapter('A'), FAST);
+    const sb = b.connect(hub.adapter('B'), FAST);
+    await sb.whenSynced({ timeout: 5000 });
+    const seen: boolean[] = [];
+    sb.subscribe((st) => seen.push(st.stalled));
+    d.collection('c').insert({ id: 'd1', v: 1 });
+    const v = d.version();
+    d.collection('c').insert({ id: 'd2', v: 2 });
+    expect(b.applyDelta(d.deltaSince(v))).toBe('pending');
+    a.collection('c').insert({ id: 'a1', v: 1 }); // traffic, so the status is recomputed
+    await until(() => sb.status().pending === 1);
+    expect(sb.status().stalled).toBe(false);
+    expect(sb.status().synced).toBe(false); // holding deltas is not synced
+    await until(() => seen.includes(true), 4000); // an event, not only a field
+    expect(sb.status().stalled).toBe(true);
+    expect(b.applyDelta(d.deltaSince({}))).toBe('applied');
+    a.collection('c').insert({ id: 'a2', v: 2 });
+    await until(() => !sb.status().stalled && sb.status().pending === 0);
+    // The connected peer lacks d's writes now: b is ahead of it until it has them.
+    await until(() => sb.peers()[0]?.behind === true || a.collection('c').get('d2') !== undefined);
+    await until(() => a.collection('c').get('d2') !== undefined);
+    await until(() => sb.peers().every((p) => !p.ahead && !p.behind));
+    a.close();
+    b.close();
+    d.close();
+  });
+});
+
 async function until(ok: () => boolean, ms = 10_000): Promise<void> {
   const start = Date.now();
   while (!ok()) {
