@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Schema } from './schema.js';
 import type { Store } from './store.js';
+import type { Sync } from './sync/facade.js';
 import { fileStorage, open, startSignalServer, webSocketServer } from './node.js';
 
 const USAGE = `usage:
@@ -107,11 +108,18 @@ async function main(): Promise<void> {
     }
     const dir = resolve(v.dir ?? '.mycelium');
     const names = (v.name ?? 'default').split(',').filter(Boolean);
-    const adapter = webSocketServer({ port: port(v.port, 8788), host, tls, token, allowOrigins, maxConnections });
     const stores: Store[] = [];
+    const syncs: Sync[] = [];
+    // GET /status (same token and origins as the WebSocket): what this peer holds and who it syncs with.
+    const status = () => ({
+      peer: adapter.peerId,
+      stores: stores.map((s, i) => ({ name: s.name, version: s.version(), pending: s.pending, sync: syncs[i]!.status(), stats: syncs[i]!.stats() })),
+    });
+    const adapter = webSocketServer({ port: port(v.port, 8788), host, tls, token, allowOrigins, maxConnections, status });
     for (const name of names) {
       const store = await open({ schema, name, persist: fileStorage(dir) });
       const sync = store.connect(adapter);
+      syncs.push(sync);
       sync.onError((e) => console.error(`${name}: peer ${e.peer}: ${e.error.message}`));
       if (!quiet) sync.subscribe((s) => console.log(`${name}: ${s.peers.map((p) => `${p.peer} ${p.state}`).join(', ') || 'no peers'}`));
       stores.push(store);

@@ -113,6 +113,25 @@ describe('the Node peer: who may connect', () => {
     s.close();
   });
 
+  it('GET /status answers with stores, versions and peers, behind the same token and origins (issue 14)', async () => {
+    const token = 'a-long-shared-secret-token';
+    const { peer } = await cliPeer('--token', token);
+    const http = peer.url.replace('ws:', 'http:');
+    expect((await fetch(`${http}/status`)).status).toBe(401);
+    expect((await fetch(`${http}/status`, { headers: { Authorization: `Bearer ${token}`, Origin: 'https://evil.example' } })).status).toBe(403);
+    const s = await mycelium.open({ schema, name: 'notes' });
+    const sync = s.connect(mycelium.webSocket(peer.url, { token, peerId: 'watcher' }));
+    await sync.whenSynced({ timeout: 10_000 });
+    const res = await fetch(`${http}/status?token=${token}`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.stores.map((x) => x.name)).toEqual(['notes']);
+    expect(Object.values(body.stores[0].version).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(body.stores[0].pending).toBe(0);
+    expect(body.stores[0].sync.peers.map((p) => p.peer.split('~')[0])).toEqual(['watcher']);
+    s.close();
+  });
+
   it('authorize: a reader may not write, a stranger may not read; the store is unchanged', async () => {
     const principals = { 'reader-token-0000': 'reader', 'writer-token-0000': 'writer' };
     const { store, url } = await serverPeer({

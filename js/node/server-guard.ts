@@ -55,6 +55,11 @@ export interface ServerGuardOptions {
   readonly firstMessageMs?: number;
   /** Close a connection that has sent nothing for this long (ms; default 0: never). */
   readonly idleTimeoutMs?: number;
+  /**
+   * Served as JSON at GET /status to a request that passes the same Origin
+   * and authentication checks as a WebSocket (else 403 / 401).
+   */
+  readonly status?: () => unknown;
 }
 
 export interface GuardedConnection {
@@ -124,9 +129,40 @@ export function guardServer(
   const firstMessage = options.firstMessageMs ?? DEFAULT_FIRST_MESSAGE;
   const idle = options.idleTimeoutMs ?? 0;
   const own = !options.server;
-  const plain = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
-    res.writeHead(426, { 'content-type': 'text/plain' });
-    res.end(`${name}: connect with a WebSocket\n`);
+  const admitted = async (req: IncomingMessage): Promise<number | Principal> => {
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && origins !== '*' && !origins.includes(origin)) return 403;
+    try {
+      const principal = await authenticate(req);
+      return typeof principal === 'string' && principal !== '' ? principal : 401;
+    } catch {
+      return 500;
+    }
+  };
+  const plain = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/status' || !options.status || req.method !== 'GET') {
+      res.writeHead(426, { 'content-type': 'text/plain' });
+      res.end(`${name}: connect with a WebSocket\n`);
+      return;
+    }
+    void admitted(req).then((who) => {
+      if (typeof who === 'number') {
+        res.writeHead(who, { 'content-type': 'text/plain' });
+        res.end(who === 401 ? 'Unauthorized\n' : who === 403 ? 'Forbidden\n' : 'Internal Server Error\n');
+        return;
+      }
+      let body: string;
+      try {
+        body = JSON.stringify(options.status!());
+      } catch (e) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`status failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(body);
+    });
   };
   const server: HttpServer = options.server ?? (options.tls ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, plain) as unknown as HttpServer) : createHttpServer(plain));
   // Pongs are answered here, not by ws, so they count against the unsent-byte cap too.

@@ -42,6 +42,8 @@ export interface WebSocketServerOptions {
   readonly maxBufferedBytes?: number;
   /** Heartbeat interval in ms (default 30,000). */
   readonly heartbeatMs?: number;
+  /** JSON served at GET /status to authenticated requests (the CLI's: stores, versions, peers). */
+  readonly status?: () => unknown;
 }
 
 export interface WebSocketServerAdapter extends NetworkAdapter {
@@ -79,6 +81,7 @@ export function webSocketServer(options: WebSocketServerOptions = {}): WebSocket
         maxConnections: options.maxConnections,
         maxBufferedBytes: options.maxBufferedBytes,
         heartbeatMs: options.heartbeatMs,
+        status: options.status,
       },
       (conn) => {
         let remote: string | null = null;
