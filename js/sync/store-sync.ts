@@ -348,10 +348,15 @@ export class StoreSync {
     // The peer has not heard our hello yet (or it was lost): answer it.
     if (!m.reply) this.sendHello(s, true);
     if (!this.acknowledged(s, m.version)) return;
-    if (!s.ready) {
+    // A new session, or the peer started over (it resumed after pause(), or
+    // repeats a hello we answered): whatever we sent before may not have been
+    // joined, so what it has is what its hello says. (Keeping `sent` made every
+    // later delta wait at the peer for what it had ignored, until resent.)
+    if (!s.ready || !m.reply) {
       s.ready = true;
       s.sent = s.acked;
       s.sentHeld = {};
+      s.resends = 0;
       this.pump(s, false);
     }
     this.scheduleStatus();

@@ -383,8 +383,9 @@ describe('sync state is visible and controllable (issue 14)', () => {
     const hub = new mycelium.MemoryHub();
     const a = await mycelium.open({ schema, name: 's', actor: actor(0x2a) });
     const b = await mycelium.open({ schema, name: 's', actor: actor(0x2b) });
-    const sa = a.connect(hub.adapter('A'), FAST);
-    const sb = b.connect(hub.adapter('B'), FAST);
+    const slowResend = { relayDelay: 10, helloInterval: 20 }; // ackTimeout stays 10 s: a stall would show
+    const sa = a.connect(hub.adapter('A'), slowResend);
+    const sb = b.connect(hub.adapter('B'), slowResend);
     a.collection('c').insert({ id: 'x', v: 1 });
     await sb.whenSynced({ timeout: 5000 });
     await until(() => b.collection('c').get('x')?.v === 1);
@@ -401,6 +402,14 @@ describe('sync state is visible and controllable (issue 14)', () => {
     sb.resume();
     await until(() => b.collection('c').get('x')?.v === 2 && a.collection('c').get('y')?.v === 3);
     expect(sb.peerId).toBe(peerId);
+    // What A sent while B ignored it does not count as B's: A's next writes
+    // join at B at once, not after an ack timeout (10 s here).
+    for (let k = 0; k < 5; k++) {
+      a.collection('c').update('x', (r) => r.set('v', 10 + k));
+      await sleep(10);
+    }
+    await until(() => b.collection('c').get('x')?.v === 14, 1000);
+    expect(b.pending).toBe(0);
     await sb.whenSynced({ timeout: 5000 });
     expect(sb.status().paused).toBe(false);
     sa.close();
