@@ -102,7 +102,10 @@ export function requestToken(req: IncomingMessage): string | null {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+function refuse(socket: Duplex, status: number): void {
+  const text = STATUS_TEXT[status] ?? 'Error';
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -149,7 +152,7 @@ export function guardServer(
     void admitted(req).then((who) => {
       if (typeof who === 'number') {
         res.writeHead(who, { 'content-type': 'text/plain' });
-        res.end(who === 401 ? 'Unauthorized\n' : who === 403 ? 'Forbidden\n' : 'Internal Server Error\n');
+        res.end(`${STATUS_TEXT[who] ?? 'Error'}\n`);
         return;
       }
       let body: string;
@@ -173,25 +176,14 @@ export function guardServer(
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (closed) return refuse(socket, 503, 'Service Unavailable');
-    const origin = req.headers.origin;
-    if (typeof origin === 'string' && origins !== '*' && !origins.includes(origin)) return refuse(socket, 403, 'Forbidden');
-    if (live.size + pending >= maxConnections) return refuse(socket, 503, 'Service Unavailable');
+    if (closed || live.size + pending >= maxConnections) return refuse(socket, 503);
     pending++;
-    Promise.resolve()
-      .then(() => authenticate(req))
-      .then(
-        (principal) => {
-          pending--;
-          if (closed || socket.destroyed) return socket.destroy();
-          if (typeof principal !== 'string' || principal === '') return refuse(socket, 401, 'Unauthorized');
-          wss.handleUpgrade(req, socket, head, (ws) => admit(ws, req, principal));
-        },
-        () => {
-          pending--;
-          refuse(socket, 500, 'Internal Server Error');
-        },
-      );
+    void admitted(req).then((who) => {
+      pending--;
+      if (closed || socket.destroyed) return socket.destroy();
+      if (typeof who === 'number') return refuse(socket, who);
+      wss.handleUpgrade(req, socket, head, (ws) => admit(ws, req, who));
+    });
   };
 
   const admit = (ws: WebSocket, req: IncomingMessage, principal: Principal) => {

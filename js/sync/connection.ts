@@ -210,9 +210,11 @@ export class Connection {
     if (c.count !== p.count) throw new MyceliumError('corrupt', `sync message: chunk ${c.index} of message ${c.id} says ${c.count} chunks, not ${p.count}`);
     if (p.parts.has(c.index)) return null; // a duplicate
     const cost = frameBytes + CHUNK_COST;
-    // All unfinished messages of this connection together, so many half-sent ones cannot add up either.
-    let held = cost;
-    for (const q of this.partial.values()) held += q.cost;
+    // All unfinished messages of this connection together, so many half-sent
+    // ones cannot add up either (their data: a message of the limit's size
+    // fits; the process budget below counts what they cost).
+    let held = c.bytes.length;
+    for (const q of this.partial.values()) held += q.bytes;
     if (held > this.maxMessageBytes) throw new MyceliumError('limit_exceeded', `unfinished messages would hold more than the ${this.maxMessageBytes}-byte limit`);
     if (INCOMING_BUDGET.used + cost > INCOMING_BUDGET.limit) {
       throw new MyceliumError('limit_exceeded', `this process holds ${INCOMING_BUDGET.used} bytes of unfinished messages from its peers, the most it holds (${INCOMING_BUDGET.limit}); try again later`);
