@@ -89,3 +89,11 @@ export function readGreeting(data: unknown): string | null {
     return null;
   }
 }
+
+/** `url` with `?token=` set (how a browser WebSocket presents a token: it cannot set headers). */
+export function withToken(url: string, token: string | undefined): string {
+  if (token === undefined) return url;
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.toString();
+}

@@ -6,6 +6,7 @@
 // is called again (by the peer with the smaller id) while both are in the
 // room; the signalling socket reconnects with backoff.
 import type { Link, NetworkAdapter, NetworkEvents } from '../transport.js';
+import { withToken } from '../transport.js';
 
 
 export interface WebRTCOptions {
@@ -175,13 +176,7 @@ export function webrtc(options: WebRTCOptions): NetworkAdapter {
 
   const connectSignaling = () => {
     if (stopped) return;
-    let url = options.signaling;
-    if (options.token !== undefined) {
-      const u = new URL(url);
-      u.searchParams.set('token', options.token);
-      url = u.toString();
-    }
-    const socket = new WS(url);
+    const socket = new WS(withToken(options.signaling, options.token));
     ws = socket;
     socket.onopen = () => {
       delay = 250;

@@ -3,7 +3,7 @@
 // with backoff after the connection drops; the sync resumes from the
 // peer's hello, so nothing the peer acknowledged is sent again.
 import type { NetworkAdapter, NetworkEvents } from '../transport.js';
-import { greeting, readGreeting, socketLink } from '../transport.js';
+import { greeting, readGreeting, socketLink, withToken } from '../transport.js';
 
 /** The parts of the WebSocket API this adapter uses. */
 export interface WebSocketLike {
@@ -39,13 +39,7 @@ export function webSocket(url: string, options: WebSocketOptions = {}): NetworkA
   const open = (events: NetworkEvents) => {
     if (stopped) return;
     if (!Ctor) throw new Error('no WebSocket in this environment: pass options.WebSocket');
-    let target = url;
-    if (options.token !== undefined) {
-      const u = new URL(url);
-      u.searchParams.set('token', options.token);
-      target = u.toString();
-    }
-    const socket = new Ctor(target);
+    const socket = new Ctor(withToken(url, options.token));
     ws = socket;
     socket.binaryType = 'arraybuffer';
     let remote: string | null = null;
