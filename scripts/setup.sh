@@ -23,6 +23,7 @@ declare -A NEED=(
   [webkit2gtk-driver]=/usr/bin/WebKitWebDriver
   [xvfb]=/usr/bin/xvfb-run
   [xauth]=/usr/bin/xauth
+  [openssl]=/usr/bin/openssl
 )
 
 missing=()

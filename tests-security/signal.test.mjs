@@ -2,8 +2,12 @@
 // the authentication of 3). The server runs as `npx mycelium-sync signal`
 // from the built package in its own process; each test states the memory
 // bound it holds the process to (peak RSS, /proc VmHWM).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, rawSocket, sleep, startCli, until, wsFrame } from './helpers.mjs';
+import * as mycelium from 'mycelium-sync';
+import { client, rawSocket, sleep, startCli, tempDir, until, wsFrame } from './helpers.mjs';
 
 const MiB = 1024 * 1024;
 const servers = [];
@@ -173,5 +177,38 @@ describe('signalling server under attack', () => {
     const good = client(s.url, { origin: 'https://app.example' });
     await good.opening;
     expect(good.opened).toBe(true);
+  });
+
+  it('--cert/--key serve wss:// (TLS): a TLS client joins, a plain one does not', async () => {
+    const dir = tempDir();
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1', '-days', '1'], { stdio: 'ignore' });
+    const s = await signal('--cert', cert, '--key', key);
+    expect(s.url.startsWith('wss://')).toBe(true);
+    const a = client(s.url, { ca: readFileSync(cert), rejectUnauthorized: false });
+    await a.opening;
+    expect(a.opened).toBe(true);
+    a.send({ type: 'join', room: 'r', peer: 'a' });
+    await until('joined over TLS', () => a.got.some((m) => m.type === 'peers'));
+    const plain = client(s.url.replace('wss:', 'ws:'));
+    await plain.opening;
+    expect(plain.opened).toBe(false);
+  });
+
+  it('a room can require its own token (authorizeJoin)', async () => {
+    const server = await mycelium.startSignalServer({ port: 0, authorizeJoin: (_who, room, token) => room !== 'secret' || token === 'let-me-in' });
+    try {
+      const a = client(server.url);
+      await a.opening;
+      a.send({ type: 'join', room: 'secret', peer: 'a' });
+      await until('a refusal', () => a.got.length > 0);
+      expect(a.got[0]).toMatchObject({ type: 'error', code: 'forbidden' });
+      a.send({ type: 'join', room: 'secret', peer: 'a', token: 'let-me-in' });
+      await until('joined', () => a.got.some((m) => m.type === 'peers'));
+      expect(server.rooms()).toEqual({ secret: 1 });
+    } finally {
+      await server.close();
+    }
   });
 });
