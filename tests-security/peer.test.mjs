@@ -260,7 +260,9 @@ describe('a peer cannot poison a store', () => {
     await until('a refusal', () => evil.errors().length > 0, 20_000);
     expect(evil.errors()[0].code).toBe('limit_exceeded');
     expect(peer.alive).toBe(true);
-    expect(peer.memory().peak - base).toBeLessThan(160 * MiB);
+    const grew = peer.memory().peak - base;
+    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 160 MiB)`);
+    expect(grew).toBeLessThan(160 * MiB);
     await peer.stop();
     expect(same(await reopened(dir), before)).toBe(true);
   });
@@ -293,7 +295,9 @@ describe('memory and bandwidth are bounded per process', () => {
     await until('the third is refused', () => evils[2].errors().length > 0 || evils[2].closed !== null, 30_000);
     expect(evils[2].errors()[0]?.code).toBe('limit_exceeded');
     expect(peer.alive).toBe(true);
-    expect(peer.memory().peak - base).toBeLessThan(256 * MiB);
+    const grew = peer.memory().peak - base;
+    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 256 MiB)`);
+    expect(grew).toBeLessThan(256 * MiB);
   });
 
   it('empty continuation frames are cut off; a client that never reads is closed: peak RSS +96 MiB at most', async () => {
@@ -322,7 +326,9 @@ describe('memory and bandwidth are bounded per process', () => {
       return readerClosed;
     }, 20_000);
     expect(peer.alive).toBe(true);
-    expect(peer.memory().peak - base).toBeLessThan(96 * MiB);
+    const grew = peer.memory().peak - base;
+    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 96 MiB)`);
+    expect(grew).toBeLessThan(96 * MiB);
   });
 
   it('versions are capped: a hello naming 70,000 actors, and acks that keep adding actors, end the session', async () => {
