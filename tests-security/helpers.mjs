@@ -27,6 +27,16 @@ export async function until(what, ok, ms = 10_000) {
   }
 }
 
+/**
+ * The growth of a process's peak RSS since `base`, printed beside its bound
+ * (the figures the closing notes quote), and held to the bound.
+ */
+export function peakGrowth(proc, base, boundMiB, expect) {
+  const grew = proc.memory().peak - base;
+  console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / 1048576).toFixed(1)} MiB (bound ${boundMiB} MiB)`);
+  expect(grew).toBeLessThan(boundMiB * 1048576);
+}
+
 /** RSS and its peak (VmHWM) of a process, in bytes. */
 export function memoryOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

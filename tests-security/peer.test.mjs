@@ -19,6 +19,7 @@ import {
   startCli,
   syncClient,
   tempDir,
+  peakGrowth,
   until,
   varint,
   wsFrame,
@@ -260,9 +261,7 @@ describe('a peer cannot poison a store', () => {
     await until('a refusal', () => evil.errors().length > 0, 20_000);
     expect(evil.errors()[0].code).toBe('limit_exceeded');
     expect(peer.alive).toBe(true);
-    const grew = peer.memory().peak - base;
-    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 160 MiB)`);
-    expect(grew).toBeLessThan(160 * MiB);
+    peakGrowth(peer, base, 160, expect);
     await peer.stop();
     expect(same(await reopened(dir), before)).toBe(true);
   });
@@ -295,9 +294,7 @@ describe('memory and bandwidth are bounded per process', () => {
     await until('the third is refused', () => evils[2].errors().length > 0 || evils[2].closed !== null, 30_000);
     expect(evils[2].errors()[0]?.code).toBe('limit_exceeded');
     expect(peer.alive).toBe(true);
-    const grew = peer.memory().peak - base;
-    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 256 MiB)`);
-    expect(grew).toBeLessThan(256 * MiB);
+    peakGrowth(peer, base, 256, expect);
   });
 
   it('empty continuation frames are cut off; a client that never reads is closed: peak RSS +96 MiB at most', async () => {
@@ -326,9 +323,7 @@ describe('memory and bandwidth are bounded per process', () => {
       return readerClosed;
     }, 20_000);
     expect(peer.alive).toBe(true);
-    const grew = peer.memory().peak - base;
-    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 96 MiB)`);
-    expect(grew).toBeLessThan(96 * MiB);
+    peakGrowth(peer, base, 96, expect);
   });
 
   it('versions are capped: a hello naming 70,000 actors, and acks that keep adding actors, end the session', async () => {

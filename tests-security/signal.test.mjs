@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as mycelium from 'mycelium-sync';
-import { client, rawSocket, sleep, startCli, tempDir, until, wsFrame } from './helpers.mjs';
+import { client, peakGrowth, rawSocket, sleep, startCli, tempDir, until, wsFrame } from './helpers.mjs';
 
 const MiB = 1024 * 1024;
 const servers = [];
@@ -68,9 +68,7 @@ describe('signalling server under attack', () => {
     }
     await until('the connection cut', () => closed);
     expect(s.alive).toBe(true);
-    const grew = s.memory().peak - base;
-    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 64 MiB)`);
-    expect(grew).toBeLessThan(64 * MiB);
+    peakGrowth(s, base, 64, expect);
     // Still serving.
     const a = await joined(s.url, 'r', 'a');
     expect(a.got[0].type).toBe('peers');
@@ -98,9 +96,7 @@ describe('signalling server under attack', () => {
       return closed;
     }, 20_000);
     expect(s.alive).toBe(true);
-    const grew = s.memory().peak - base;
-    console.log(`${expect.getState().currentTestName}: peak RSS +${(grew / MiB).toFixed(1)} MiB (bound 96 MiB)`);
-    expect(grew).toBeLessThan(96 * MiB);
+    peakGrowth(s, base, 96, expect);
   });
 
   it('a peer id is bound to the connection that claimed it; a second claim changes nothing', async () => {
