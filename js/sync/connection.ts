@@ -93,7 +93,7 @@ export class Connection {
     return this.link.peer;
   }
 
-  /** Queues a message for `key`'s lane (a store name); returns its bytes on the wire. */
+  /** Queues a message for `key`'s lane (a store name); returns its bytes on the wire, 0 when the link failed instead. */
   send(key: string, m: Message): number {
     if (this.closed) return 0;
     const bytes = encodeMessage(m);
@@ -114,6 +114,8 @@ export class Connection {
     }
     q.push({ key, frames, next: 0 });
     this.pump();
+    // The link refused it (a channel closing under us): nothing went out.
+    if (this.closed) return 0;
     return frames.reduce((n, f) => n + f.length, 0);
   }
 

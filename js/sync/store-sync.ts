@@ -265,8 +265,11 @@ export class StoreSync {
     this.scheduleStatus();
   }
 
-  private send(s: Session, m: Message): void {
-    this.stats.bytesSent += s.conn.send(this.name, m);
+  /** Sends; returns false when the link failed instead (nothing went out). */
+  private send(s: Session, m: Message): boolean {
+    const bytes = s.conn.send(this.name, m);
+    this.stats.bytesSent += bytes;
+    return bytes > 0;
   }
 
   private sendHello(s: Session, reply: boolean): void {
@@ -473,7 +476,8 @@ export class StoreSync {
     }
     if (!covers(base, mine)) {
       const delta = this.store.deltaSince(base);
-      this.send(s, { type: MessageType.Delta, store: this.name, version: mine, delta });
+      // A delta the link refused (its channel closing) is neither sent nor counted.
+      if (!this.send(s, { type: MessageType.Delta, store: this.name, version: mine, delta })) return;
       this.stats.deltasSent++;
       this.stats.deltaBytesSent += delta.length;
       s.told = join(s.told, mine);
