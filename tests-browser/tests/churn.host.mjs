@@ -6,7 +6,7 @@
 // (the Node peer too), no flushed write lost, no replica holding deltas for
 // more than 2 s while connected; reported: write -> remote subscription
 // latency (p50/p99/max, steady and around disruptions) and the bytes on the
-// wire per delta byte joined, held to 2x (as the in-memory fault-injection suite).
+// wire per delta byte joined, held to RATIO_BOUND.
 // MYC_CHURN_DEBUG=1 lists the steady-state arrivals slower than 500 ms.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +14,9 @@ import { pathToFileURL } from 'node:url';
 const root = join(import.meta.dirname, '..', '..');
 const node = () => import(pathToFileURL(join(root, 'dist/node.js')).href);
 const PAGE = '/tests-browser/page/runner.html';
-const RATIO_BOUND = 2;
+// Measured 1.57-1.87 over eight runs in Chromium and Firefox; 2x (the in-memory
+// suite's bound) left too little headroom for a shared CI machine.
+const RATIO_BOUND = 2.5;
 const STALL_BOUND_MS = 2000;
 
 // In the page: open the persisted store, connect it, and start writing.
