@@ -89,7 +89,7 @@ async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
 const NAME_MAX = 200;
 
 /** The folder name for a store name, or an invalid_argument error. */
-export function storeFolderName(name: unknown): string {
+function storeFolderName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX || name === '.' || name === '..' || /[\u0000-\u001f\u007f]/.test(name)) {
     throw new MyceliumError('invalid_argument', `store name ${JSON.stringify(String(name)).slice(0, 80)} cannot be a folder name: 1-${NAME_MAX} characters, not '.' or '..', no control characters`);
   }

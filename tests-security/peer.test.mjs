@@ -134,9 +134,9 @@ describe('the Node peer: who may connect', () => {
   });
 
   it('authorize: a reader may not write, a stranger may not read; the store is unchanged', async () => {
-    const principals = { 'reader-token-0000': 'reader', 'writer-token-0000': 'writer' };
+    const principals = { 'reader-token-0000': 'reader', 'writer-token-0000': 'writer', stranger: 'stranger' };
     const { store, url } = await serverPeer({
-      authenticate: (req) => principals[new URL(req.url, 'http://x').searchParams.get('token')] ?? (new URL(req.url, 'http://x').searchParams.get('token') === 'stranger' ? 'stranger' : null),
+      authenticate: (req) => principals[new URL(req.url, 'http://x').searchParams.get('token')] ?? null,
       authorize: (who, name, access) => who === 'writer' || (who === 'reader' && access === 'read'),
     });
     const before = store.save();

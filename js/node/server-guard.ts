@@ -92,7 +92,7 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** The token a request carries: `?token=` or `Authorization: Bearer`. */
-export function requestToken(req: IncomingMessage): string | null {
+function requestToken(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7);
   try {

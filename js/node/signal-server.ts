@@ -79,7 +79,7 @@ type Checked = Record<string, unknown>;
 const str = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
 
 /** The signal's data rebuilt from the fields WebRTC needs, each checked; null when it is not one. */
-export function checkSignal(data: unknown): Checked | null {
+function checkSignal(data: unknown): Checked | null {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
   const d = data as Record<string, unknown>;
   if (!str(d.session, 64) || !SESSION.test(d.session)) return null;

@@ -22,11 +22,11 @@ const HIGH_WATER = 1024 * 1024;
 /** Incomplete chunked messages kept per link before the oldest is dropped. */
 const MAX_PARTIAL = 32;
 /** Every chunk but the last of a message carries at least this many bytes. */
-export const MIN_CHUNK = 1024;
+const MIN_CHUNK = 1024;
 /** What one held chunk costs beyond its bytes (the Map entry, the view object). */
 const CHUNK_COST = 160;
 /** Default largest message after reassembly. */
-export const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
 
 /** Bytes of unfinished messages the whole process holds, shared by every connection. */
 class Budget {
@@ -34,7 +34,7 @@ class Budget {
   constructor(readonly limit: number) {}
 }
 /** All connections of the process together hold at most this many bytes of unfinished messages. */
-export const INCOMING_BUDGET = new Budget(128 * 1024 * 1024);
+const INCOMING_BUDGET = new Budget(128 * 1024 * 1024);
 
 export interface ConnectionLimits {
   /** Largest message (after reassembly) accepted from a peer. Default 64 MiB. */
