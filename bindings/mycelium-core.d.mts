@@ -23,7 +23,7 @@ export interface CoreModule {
   deltaSince(handle: number, n: number): number;
   /** 0 applied, 1 pending, 2 already covered. */
   /** maxNewActors < 0: bytes this replica wrote itself (trusted); else a peer's, 0 meaning no actor limit. */
-  apply(handle: number, n: number, captureChanges: boolean, maxNewActors: number): number;
+  apply(handle: number, n: number, contextBytes: number, captureChanges: boolean, maxNewActors: number): number;
   changes(handle: number): number;
   dropped(handle: number): number;
   save(handle: number): number;

@@ -62,11 +62,14 @@ int version(double h) {
 int delta_since(double h, std::size_t n) { return done(rep(h)->delta_since(in(n), g_out)); }
 // 0 applied, 1 pending, 2 already covered. max_new_actors < 0: bytes this
 // replica wrote itself (trusted); else a peer's, 0 meaning no actor limit.
-int apply(double h, std::size_t n, bool capture, int max_new_actors) {
+// The input holds the delta's n bytes, then the version a detached delta
+// was sent with (context_n bytes, 0 for none).
+int apply(double h, std::size_t n, std::size_t context_n, bool capture, int max_new_actors) {
   rep(h)->capture_changes(capture);
   const mycelium::ApplyLimits limits = max_new_actors < 0 ? mycelium::ApplyLimits::trusted()
                                                            : mycelium::ApplyLimits{true, static_cast<std::size_t>(max_new_actors)};
-  auto r = rep(h)->apply(in(n), limits);
+  const auto input = in(n + context_n);
+  auto r = rep(h)->apply(input.first(std::min(n, input.size())), limits, input.subspan(std::min(n, input.size())));
   return r.ok() ? static_cast<int>(*r) : fail(r.status());
 }
 int changes(double h) {

@@ -99,16 +99,17 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_de
   if (!r.u8(m0, "magic") || !r.u8(m1, "magic") || !r.u8(m2, "magic")) return r.status();
   if (m0 != 'M' || m1 != 'Y' || m2 != 'C') return Corrupt("bad magic: not a mycelium payload");
   if (!r.u8(version, "format version")) return r.status();
-  if (version != kFormatVersion) {
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
     return UnsupportedVersion("format version " + std::to_string(version) +
-                              " is not supported (this build reads version " +
-                              std::to_string(kFormatVersion) + ")");
+                              " is not supported (this build reads versions " +
+                              std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + ")");
   }
   if (!r.u8(flags, "flags")) return r.status();
   const std::uint8_t kind = flags >> 4;
   if (flags & 0x0e) return Corrupt("unknown flag bits set");
   if (kind != static_cast<std::uint8_t>(PayloadKind::kDelta) &&
-      kind != static_cast<std::uint8_t>(PayloadKind::kSnapshot)) {
+      kind != static_cast<std::uint8_t>(PayloadKind::kSnapshot) &&
+      !(kind == static_cast<std::uint8_t>(PayloadKind::kDetachedDelta) && version >= 2)) {
     return Corrupt("unknown payload kind " + std::to_string(kind));
   }
   std::uint64_t length;
@@ -118,7 +119,7 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_de
   if (length < r.remaining()) return Corrupt("trailing bytes after payload");
   const auto payload = bytes.subspan(r.offset());
   if (crc32c(payload.data(), payload.size()) != crc) return Corrupt("checksum mismatch");
-  Unframed u{static_cast<PayloadKind>(kind), payload, {}};
+  Unframed u{static_cast<PayloadKind>(kind), version, payload, {}};
   if (flags & kFlagCompressed) {
     MYC_ASSIGN_OR_RETURN(u.storage, decompress(payload, max_decompressed));
     u.payload = u.storage.span();

@@ -22,10 +22,14 @@
 
 namespace mycelium {
 
-inline constexpr std::uint8_t kFormatVersion = 1;
+// Version 2 added key scopes to a delta's events (delta.h); version 1 frames
+// are still read.
+inline constexpr std::uint8_t kFormatVersion = 2;
+inline constexpr std::uint8_t kOldestFormatVersion = 1;
 inline constexpr std::uint8_t kFlagCompressed = 1;
 
-enum class PayloadKind : std::uint8_t { kDelta = 1, kSnapshot = 2 };
+// 3 and 4 are sync messages and chunks (js/sync/wire.ts).
+enum class PayloadKind : std::uint8_t { kDelta = 1, kSnapshot = 2, kDetachedDelta = 5 };
 
 using ByteVec = std::vector<std::uint8_t>;
 
@@ -123,6 +127,7 @@ ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
 
 struct Unframed {
   PayloadKind kind;
+  std::uint8_t version;  // kOldestFormatVersion..kFormatVersion
   std::span<const std::uint8_t> payload;  // into the input, or into storage
   Buffer storage;                         // the decompressed payload, if any
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <tuple>
+#include "crc32c.h"
 #include "string_pool.h"
 
 namespace mycelium {
@@ -87,6 +88,32 @@ AuxKind aux_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData
   return AuxKind::kNone;
 }
 
+// A scope on the wire: bit 0 set for an element (then field and hash
+// above it); else bit 1 the presence and the field mask above it, so the
+// usual one-field scope takes one byte.
+std::uint64_t wire_scope(KeyScope s) {
+  if (is_element_scope(s)) return std::uint64_t{s & ~kElementScopeBit} << 1 | 1;
+  return (std::uint64_t{s & (kPresenceScopeBit - 1)} << 1 | (s & kPresenceScopeBit ? 1 : 0)) << 1;
+}
+KeyScope scope_of_wire(std::uint64_t w) {
+  if (w & 1) return static_cast<KeyScope>(w >> 1) | kElementScopeBit;
+  return static_cast<KeyScope>(w >> 2) | ((w & 2) ? kPresenceScopeBit : 0);
+}
+
+// 16 bits of CRC32C over a version as Replica writes it (count, then fixed64
+// actor and varint seq each): a detached delta carries it, so one read with
+// another context than it was written for is refused, not misjoined.
+template <typename Entries, typename ActorOf>
+std::uint32_t context_check(const Entries& entries, const ActorOf& actor_of) {
+  Writer w;
+  w.varint(entries.size());
+  for (const auto& e : entries) {
+    w.fixed64(actor_of(e));
+    w.varint(e.second);
+  }
+  return crc32c(w.buffer().data(), w.buffer().size()) & 0xffff;
+}
+
 std::uint8_t tag_byte(const DeltaData::Cell& c) {
   auto t = static_cast<std::uint8_t>(c.tag);
   if (c.tag == ValueTag::kBool && c.bits) t |= kTagBoolBit;
@@ -110,7 +137,34 @@ std::strong_ordering record_order(const DeltaData::Record& a, const DeltaData::R
   return compare(ValueView::string(a.id), ValueView::string(b.id));
 }
 
-ByteVec encode_delta(const DeltaData& d) {
+void DeltaData::unite_scopes() {
+  elements.clear();
+  for (auto& r : records) r.mask = 0;
+  for (const auto& run : events) {
+    if (is_element_scope(run.scope)) elements.emplace_back(run.record, run.scope);
+    else records[run.record].mask |= run.scope;
+  }
+  std::sort(elements.begin(), elements.end());
+  elements.erase(std::unique(elements.begin(), elements.end()), elements.end());
+}
+
+ByteVec encode_delta(const DeltaData& d, bool detached) {
+  // A detached delta names only the actors with events or dots in it; the
+  // others' indexes are never written (kNoString marks them).
+  std::vector<std::uint32_t> actor_index(d.actors.size());
+  for (std::uint32_t i = 0; i < actor_index.size(); ++i) actor_index[i] = i;
+  std::vector<ActorId> actors = d.actors;
+  if (detached) {
+    std::vector<bool> keep(d.actors.size(), false);
+    for (const auto& run : d.events) keep[run.actor] = true;
+    for (const auto& c : d.cells) keep[c.actor] = true;
+    actors.clear();
+    for (std::uint32_t i = 0; i < keep.size(); ++i) {
+      actor_index[i] = keep[i] ? static_cast<std::uint32_t>(actors.size()) : DeltaData::kNoString;
+      if (keep[i]) actors.push_back(d.actors[i]);
+    }
+  }
+
   // Strings are numbered by first use in the canonical order below; each
   // string is looked up once.
   StringTable strings(d.records.size() + d.strings.size() + 16);
@@ -144,12 +198,38 @@ ByteVec encode_delta(const DeltaData& d) {
       w.u8(static_cast<std::uint8_t>(f.kind));
     }
   }
-  w.varint(d.actors.size());
-  for (ActorId a : d.actors) w.fixed64(a);
+  if (detached) {
+    // Positions in the context, as gaps; then each one's event count.
+    std::vector<std::uint64_t> ctx(d.actors.size(), 0), base(d.actors.size(), 0);
+    for (const auto& [a, seq] : d.context) ctx[a] = seq;
+    for (const auto& [a, seq] : d.base) base[a] = seq;
+    w.varint(actors.size());
+    std::size_t prev = 0;
+    bool first = true;
+    for (std::size_t pos = 0; pos < d.context.size(); ++pos) {
+      if (actor_index[d.context[pos].first] == DeltaData::kNoString) continue;
+      w.varint(first ? pos : pos - prev - 1);
+      prev = pos;
+      first = false;
+    }
+    for (std::size_t i = 0; i < d.actors.size(); ++i) {
+      if (actor_index[i] != DeltaData::kNoString) w.varint(ctx[i] - base[i]);
+    }
+    const std::uint32_t check = context_check(d.context, [&](const auto& e) { return d.actors[e.first]; });
+    w.u8(static_cast<std::uint8_t>(check));
+    w.u8(static_cast<std::uint8_t>(check >> 8));
+  } else {
+    w.varint(actors.size());
+    for (ActorId a : actors) w.fixed64(a);
+  }
   for (const auto* vv : {&d.base, &d.context}) {
-    w.varint(vv->size());
+    if (detached) break;
+    std::size_t n = 0;
+    for (const auto& e : *vv) n += actor_index[e.first] != DeltaData::kNoString;
+    w.varint(n);
     for (const auto& [a, seq] : *vv) {
-      w.varint(a);
+      if (actor_index[a] == DeltaData::kNoString) continue;
+      w.varint(actor_index[a]);
       w.varint(seq);
     }
   }
@@ -161,17 +241,18 @@ ByteVec encode_delta(const DeltaData& d) {
     for (const auto& run : d.events) {
       w.zigzag(static_cast<std::int64_t>(run.record) - prev_record);
       w.varint(run.count - 1);
+      w.varint(wire_scope(run.scope));
       prev_record = run.record;
     }
   }
   for (const auto& r : d.records) w.varint(r.cell_count);
   // Cell columns, each prefixed by its byte length so a decoder can read
   // them side by side in one pass.
-  Writer fields, tags, actors, seqs, auxs, values;
+  Writer fields, tags, actor_col, seqs, auxs, values;
   const std::size_t n = d.cells.size();
   fields.buffer().reserve(n);
   tags.buffer().reserve(n);
-  actors.buffer().reserve(n);
+  actor_col.buffer().reserve(n);
   seqs.buffer().reserve(2 * n);
   auxs.buffer().reserve(3 * n);
   values.buffer().reserve(2 * n);
@@ -181,7 +262,7 @@ ByteVec encode_delta(const DeltaData& d) {
       const auto& c = d.cells[i];
       fields.u8(c.field);
       tags.u8(tag_byte(c));
-      actors.varint(c.actor);
+      actor_col.varint(actor_index[c.actor]);
       seqs.zigzag(static_cast<std::int64_t>(c.seq - prev_seq));
       prev_seq = c.seq;
       // aux by kind: lww/mvr HLCs as deltas, counter totals as zigzag; set
@@ -203,11 +284,11 @@ ByteVec encode_delta(const DeltaData& d) {
       }
     }
   }
-  for (Writer* col : {&fields, &tags, &actors, &seqs, &auxs, &values}) {
+  for (Writer* col : {&fields, &tags, &actor_col, &seqs, &auxs, &values}) {
     w.varint(col->buffer().size());
     w.buffer().insert(w.buffer().end(), col->buffer().begin(), col->buffer().end());
   }
-  return frame(d.kind, w.buffer());
+  return frame(detached ? PayloadKind::kDetachedDelta : d.kind, w.buffer());
 }
 
 std::size_t decode_budget(std::size_t input_bytes) {
@@ -241,7 +322,7 @@ class Budget {
   std::size_t total_;
 };
 
-Status decode_payload(Reader& r, DeltaData& d, Budget& budget) {
+Status decode_payload(Reader& r, DeltaData& d, Budget& budget, std::uint8_t version, const VersionVector* context) {
   std::uint64_t n;
   // Strings.
   if (!r.count(n, "string count")) return r.status();
@@ -277,35 +358,73 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget) {
     }
   }
 
-  // Actors.
-  if (!r.count(n, "actor count", 8)) return r.status();
-  // The actor table and the per-actor tables built from it below.
-  if (!budget.take<ActorId>(n) || !budget.take<std::uint64_t>(2 * n) ||
-      !budget.take<std::pair<std::size_t, std::size_t>>(n)) {
-    return budget.error();
-  }
-  d.actors.resize(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < d.actors.size(); ++i) {
-    if (!r.fixed64(d.actors[i], "actor id")) return r.status();
-    if (d.actors[i] == 0 || (i > 0 && d.actors[i] <= d.actors[i - 1])) {
-      return Corrupt("actor ids must be non-zero and strictly increasing");
+  if (d.kind == PayloadKind::kDetachedDelta) {
+    // Actors as positions in the context it was sent with, then per actor
+    // the number of its events in the delta (base = context - that).
+    if (context == nullptr) return InvalidArgument("a detached delta is read with the version it was sent with");
+    const auto& entries = context->entries();
+    for (const auto& e : entries) {
+      if (e.second > kMaxSeq) return Corrupt("context vector: seq out of range");
     }
-  }
-
-  // Base and context.
-  for (auto* vv : {&d.base, &d.context}) {
-    const char* what = vv == &d.base ? "base vector" : "context vector";
-    if (!r.count(n, what, 2)) return r.status();
-    if (!budget.take<DeltaData::VvEntries::value_type>(n)) return budget.error();
-    vv->resize(static_cast<std::size_t>(n));
-    for (std::size_t i = 0; i < vv->size(); ++i) {
-      std::uint64_t a, seq;
-      if (!r.index(a, d.actors.size(), what) || !r.varint(seq, what)) return r.status();
-      if (seq == 0 || seq > kMaxSeq) return Corrupt(std::string(what) + ": seq out of range");
-      if (i > 0 && a <= (*vv)[i - 1].first) {
-        return Corrupt(std::string(what) + ": actors not strictly increasing");
+    if (!r.count(n, "actor count", 2)) return r.status();
+    if (n > entries.size()) return Corrupt("a detached delta names more actors than its context");
+    if (!budget.take<ActorId>(n) || !budget.take<std::uint64_t>(2 * n) ||
+        !budget.take<std::pair<std::size_t, std::size_t>>(n) || !budget.take<DeltaData::VvEntries::value_type>(2 * n)) {
+      return budget.error();
+    }
+    d.actors.resize(static_cast<std::size_t>(n));
+    d.context.resize(static_cast<std::size_t>(n));
+    std::uint64_t pos = 0;
+    for (std::size_t i = 0; i < d.actors.size(); ++i) {
+      std::uint64_t gap;
+      if (!r.varint(gap, "actor position")) return r.status();
+      if (gap >= entries.size() || (pos += gap + (i > 0)) >= entries.size()) return Corrupt("actor position past the context");
+      d.actors[i] = entries[static_cast<std::size_t>(pos)].first;
+      d.context[i] = {static_cast<std::uint32_t>(i), entries[static_cast<std::size_t>(pos)].second};
+      if (d.context[i].second > kMaxSeq) return Corrupt("context vector: seq out of range");
+    }
+    for (std::size_t i = 0; i < d.actors.size(); ++i) {
+      std::uint64_t events;
+      if (!r.varint(events, "event count")) return r.status();
+      if (events > d.context[i].second) return Corrupt("more events than the context holds");
+      if (events < d.context[i].second) d.base.emplace_back(static_cast<std::uint32_t>(i), d.context[i].second - events);
+    }
+    std::uint8_t lo, hi;
+    if (!r.u8(lo, "context check") || !r.u8(hi, "context check")) return r.status();
+    if ((lo | hi << 8) != context_check(entries, [](const auto& e) { return e.first; })) {
+      return Corrupt("the delta was written for another version than the one it came with");
+    }
+  } else {
+    // Actors.
+    if (!r.count(n, "actor count", 8)) return r.status();
+    // The actor table and the per-actor tables built from it below.
+    if (!budget.take<ActorId>(n) || !budget.take<std::uint64_t>(2 * n) ||
+        !budget.take<std::pair<std::size_t, std::size_t>>(n)) {
+      return budget.error();
+    }
+    d.actors.resize(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < d.actors.size(); ++i) {
+      if (!r.fixed64(d.actors[i], "actor id")) return r.status();
+      if (d.actors[i] == 0 || (i > 0 && d.actors[i] <= d.actors[i - 1])) {
+        return Corrupt("actor ids must be non-zero and strictly increasing");
       }
-      (*vv)[i] = {static_cast<std::uint32_t>(a), seq};
+    }
+
+    // Base and context.
+    for (auto* vv : {&d.base, &d.context}) {
+      const char* what = vv == &d.base ? "base vector" : "context vector";
+      if (!r.count(n, what, 2)) return r.status();
+      if (!budget.take<DeltaData::VvEntries::value_type>(n)) return budget.error();
+      vv->resize(static_cast<std::size_t>(n));
+      for (std::size_t i = 0; i < vv->size(); ++i) {
+        std::uint64_t a, seq;
+        if (!r.index(a, d.actors.size(), what) || !r.varint(seq, what)) return r.status();
+        if (seq == 0 || seq > kMaxSeq) return Corrupt(std::string(what) + ": seq out of range");
+        if (i > 0 && a <= (*vv)[i - 1].first) {
+          return Corrupt(std::string(what) + ": actors not strictly increasing");
+        }
+        (*vv)[i] = {static_cast<std::uint32_t>(a), seq};
+      }
     }
   }
   if (d.kind == PayloadKind::kSnapshot && !d.base.empty()) {
@@ -361,7 +480,17 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget) {
         const std::int64_t rec = prev_record + delta;
         if (rec < 0 || static_cast<std::uint64_t>(rec) >= d.records.size()) return Corrupt("event record out of range");
         if (extra > seq - next) return Corrupt("event run past the context");
-        d.events.push_back({a, static_cast<std::uint32_t>(rec), next, extra + 1});
+        std::uint64_t scope = kWholeRecord;
+        if (version >= 2) {
+          if (!r.varint(scope, "event scope")) return r.status();
+          if (scope > 0xffffffffu || !valid_scope(scope = scope_of_wire(scope))) return Corrupt("bad event scope");
+          if (is_element_scope(static_cast<KeyScope>(scope))) {
+            const auto& fields = d.collections[d.records[static_cast<std::size_t>(rec)].collection].fields;
+            const std::size_t f = scope & 0xff;
+            if (f >= fields.size() || fields[f].kind != Kind::kSet) return Corrupt("element scope on a field that is not a set");
+          }
+        }
+        d.events.push_back({a, static_cast<std::uint32_t>(rec), next, extra + 1, static_cast<KeyScope>(scope)});
         touched[static_cast<std::size_t>(rec)] = true;
         prev_record = rec;
         next += extra + 1;
@@ -372,6 +501,8 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget) {
   for (bool t : touched) {
     if (!t) return Corrupt("record not touched by any event");
   }
+  if (!budget.take<std::pair<std::uint32_t, KeyScope>>(d.events.size())) return budget.error();
+  d.unite_scopes();
   // The record an event of actor a at seq (base, context] touched. When the
   // events are few next to the input (as in snapshots), a dense table answers
   // in O(1); otherwise a binary search over the actor's runs.
@@ -502,6 +633,7 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget) {
         default: break;
       }
 
+      if (!d.in_scope(ri, c)) return Corrupt("cell of a key that no event of its record touched");
       if (ci > rec.first_cell) {
         const auto& p = d.cells[ci - 1];
         if (cell_order(d, p, c) >= 0) return Corrupt("cells not in canonical order");
@@ -544,9 +676,39 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget) {
   return Status::Ok();
 }
 
+// A detached delta made whole: its context is `context` (the actors it
+// names already carry their entries of it); actors it does not name get
+// base = context. Indexes are renumbered into the merged (sorted) actor
+// table, so the result is the delta the sender would have sent whole.
+void attach_context(DeltaData& d, const VersionVector& context) {
+  std::vector<ActorId> merged;
+  merged.reserve(context.entries().size());
+  for (const auto& e : context.entries()) merged.push_back(e.first);
+  std::vector<std::uint32_t> to_merged(d.actors.size());
+  for (std::size_t i = 0, j = 0; i < d.actors.size(); ++i) {
+    while (merged[j] != d.actors[i]) ++j;  // d.actors is a sorted subset of merged
+    to_merged[i] = static_cast<std::uint32_t>(j);
+  }
+  std::vector<std::uint64_t> base(merged.size(), 0);
+  for (std::size_t j = 0; j < merged.size(); ++j) base[j] = context.entries()[j].second;
+  for (std::size_t i = 0; i < d.actors.size(); ++i) base[to_merged[i]] = 0;
+  for (const auto& [a, seq] : d.base) base[to_merged[a]] = seq;
+  DeltaData::VvEntries ctx, bs;
+  for (std::uint32_t j = 0; j < merged.size(); ++j) {
+    if (base[j] > 0) bs.emplace_back(j, base[j]);
+    ctx.emplace_back(j, context.entries()[j].second);
+  }
+  for (auto& c : d.cells) c.actor = to_merged[c.actor];
+  for (auto& run : d.events) run.actor = to_merged[run.actor];
+  d.actors = std::move(merged);
+  d.base = std::move(bs);
+  d.context = std::move(ctx);
+  d.kind = PayloadKind::kDelta;
+}
+
 }  // namespace
 
-Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes) {
+Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const VersionVector* context) {
   const std::size_t allowed = decode_budget(bytes.size());
   MYC_ASSIGN_OR_RETURN(Unframed u, unframe(bytes, allowed));
   Budget budget(allowed - u.storage.size());
@@ -554,7 +716,8 @@ Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes) {
   d.kind = u.kind;
   d.storage = std::move(u.storage);  // the views below point into it (a move keeps the buffer)
   Reader r(u.payload);
-  MYC_TRY(decode_payload(r, d, budget));
+  MYC_TRY(decode_payload(r, d, budget, u.version, context));
+  if (d.kind == PayloadKind::kDetachedDelta) attach_context(d, *context);
   return d;
 }
 

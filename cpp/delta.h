@@ -2,8 +2,9 @@
 //
 // Contents (DESIGN.md, Delta-state CRDT): the base (the vector the delta was
 // computed against), the sender's causal context, every event dot between
-// the two with the record it touched, and the complete current dot store of
-// every record those events touched.
+// the two with the key it touched (a record and a KeyScope, key_scope.h),
+// and the complete current dot store of every key those events touched: of
+// each record, the cells of the keys in the union of its events' scopes.
 //
 // Payload layout (inside a codec.h frame), all counts and indexes varints:
 //   strings      count, then (length, bytes) each
@@ -14,7 +15,8 @@
 //   records      count, then column collection[], column id[] (string index);
 //                strictly increasing by (collection, id bytes)
 //   events       for each context entry, runs covering its (base, context]:
-//                (zigzag record-index delta, run length - 1)
+//                (zigzag record-index delta, run length - 1, scope); format
+//                version 1 had no scope (every event touched its whole record)
 //   cells        count per record, then six columns over all cells, each
 //                prefixed by its byte length (so a decoder reads them side
 //                by side in one pass): field:u8, tag:u8 (value tag, bit 3
@@ -25,8 +27,17 @@
 // Cells within a record are strictly increasing by (field, role, value,
 // actor, seq), which makes the encoding canonical. The string table is in
 // order of first use (names, record ids, values).
+//
+// A detached delta (PayloadKind::kDetachedDelta) leaves its context out: it
+// travels beside the delta (a sync message's version, which is sent as the
+// entries that changed since the last one). Its actor table names only the
+// actors with events in it or dots in its cells; every other actor of the
+// context has base = context. So a live write among thousands of actors
+// costs bytes for what changed, not for every actor. decode_delta() needs
+// that context and returns the delta as if it had been sent whole.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -35,6 +46,7 @@
 
 #include "clock.h"
 #include "codec.h"
+#include "key_scope.h"
 #include "schema.h"
 #include "status.h"
 #include "value.h"
@@ -72,6 +84,7 @@ struct DeltaData {
     std::string_view id;
     std::uint32_t first_cell;
     std::uint32_t cell_count;
+    KeyScope mask = 0;  // the field masks of its events, united (kWholeRecord: every key)
   };
   static constexpr std::uint32_t kNoString = 0xffffffffu;
 
@@ -92,6 +105,7 @@ struct DeltaData {
     std::uint32_t record;  // index into records
     std::uint64_t first;   // first seq
     std::uint64_t count;
+    KeyScope scope = kWholeRecord;
   };
   using VvEntries = std::vector<std::pair<std::uint32_t, std::uint64_t>>;  // (actor index, seq)
 
@@ -103,6 +117,9 @@ struct DeltaData {
   std::vector<Record> records;
   std::vector<EventRun> events;  // in context order; each actor's runs cover (base, context]
   std::vector<Cell> cells;
+  // The element scopes of each record's events, as (record, scope), sorted:
+  // with Record::mask, the keys a join of this delta touches.
+  std::vector<std::pair<std::uint32_t, KeyScope>> elements;
   Buffer storage;  // a decompressed payload that the views above point into
   std::vector<std::string_view> strings;  // string and bytes values of cells
 
@@ -120,6 +137,18 @@ struct DeltaData {
       strings.push_back(v.str);
     }
   }
+  // Whether a cell's key is one the record's events touched.
+  bool in_scope(std::uint32_t record, const Cell& c) const {
+    const KeyScope mask = records[record].mask;
+    if ((mask & field_scope(c.field)) == field_scope(c.field)) return true;
+    return has_element(record, c.field, value(c));
+  }
+  bool has_element(std::uint32_t record, std::uint8_t field, const ValueView& v) const {
+    if (elements.empty()) return false;
+    return std::binary_search(elements.begin(), elements.end(), std::pair{record, element_scope(field, v)});
+  }
+  // Fills Record::mask and `elements` from the events.
+  void unite_scopes();
   Cell make_cell(std::uint8_t field, bool offset, std::uint32_t actor, std::uint32_t seq, std::uint64_t aux,
                  const ValueView& v) {
     Cell c;
@@ -143,12 +172,15 @@ std::strong_ordering cell_order(const DeltaData& d, const DeltaData::Cell& a, co
 // Canonical order of records: (collection, id bytes).
 std::strong_ordering record_order(const DeltaData::Record& a, const DeltaData::Record& b);
 
-ByteVec encode_delta(const DeltaData& delta);
+// detached: leave the context out (PayloadKind::kDetachedDelta, above).
+ByteVec encode_delta(const DeltaData& delta, bool detached = false);
 // Decodes and checks everything that does not need the receiving store:
 // bounds, indexes, canonical order, dots covered by the context, events
 // naming the records that hold their dots, kinds of cells. String views point
 // into `bytes`, which must outlive the result. Allocates at most
 // decode_budget(bytes.size()) bytes, else limit_exceeded.
-Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes);
+// A detached delta needs `context`, the version it was sent with; the result
+// is then the whole delta (kind kDelta), its context that version.
+Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const VersionVector* context = nullptr);
 
 }  // namespace mycelium

@@ -108,7 +108,7 @@ void CellList::push_back(const Cell& c) {
 }
 
 void join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
-                 const Coverage& receiver) {
+                 const Coverage& receiver, const KeyFilter& keys) {
   // Whether the delta has a local entry's dot: a scan for the usual few
   // cells, a sorted lookup for large records (a set of thousands).
   std::vector<std::uint64_t> sorted;
@@ -144,7 +144,7 @@ void join_record(CellList& local, std::span<const Cell> incoming, const Coverage
       return std::any_of(offsets.begin(), offsets.end(),
                          [&](const Cell* d) { return d->field == l.field() && d->actor == l.actor(); });
     }
-    return covered(sender, l.actor(), l.seq()) && !in_delta(l);
+    return covered(sender, l.actor(), l.seq()) && !in_delta(l) && keys.has(l);
   });
   std::size_t words = local.words();
   for (const Cell* d : offsets) words += CellList::words_of(*d);

@@ -15,11 +15,14 @@
 // the local context does not cover. Offsets join by the greater seq.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <span>
 #include <vector>
 
+#include "key_scope.h"
 #include "string_pool.h"
 #include "value.h"
 
@@ -144,9 +147,25 @@ inline bool covered(const Coverage& c, std::uint32_t actor, std::uint64_t seq) {
   return actor < c.size() && seq <= c[actor];
 }
 
-// Joins the sender's complete cells of one record (all keys; keys absent are
-// empty) into the local cells.
+// The keys of one record that a delta touches (the union of its events'
+// scopes, key_scope.h): a join leaves local cells of other keys alone.
+struct KeyFilter {
+  KeyScope mask = kWholeRecord;
+  std::span<const std::pair<std::uint32_t, KeyScope>> elements;  // (record, element scope), sorted
+  const StringPool* pool = nullptr;  // to read element values
+
+  bool has(CellRef c) const {
+    const KeyScope f = field_scope(c.field());
+    if ((mask & f) == f) return true;
+    if (elements.empty() || c.type() != CellType::kElement) return false;
+    const KeyScope e = element_scope(c.field(), c.value(*pool));
+    return std::binary_search(elements.begin(), elements.end(), std::pair{elements.front().first, e});
+  }
+};
+
+// Joins the sender's cells of one record into the local cells: complete for
+// every key the filter names (keys absent are empty), none of other keys.
 void join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
-                 const Coverage& receiver);
+                 const Coverage& receiver, const KeyFilter& keys = {});
 
 }  // namespace mycelium

@@ -1,14 +1,16 @@
-// EventLog: for one actor, which record each of its seqs touched
-// (DESIGN.md, the event index), stored as runs of consecutive seqs on one
-// record. Consecutive writes to one record (an insert with its fields) take
-// one run; memory grows with runs, which each cost bytes in any delta that
-// carries them, so a peer cannot make a store allocate for events it merely
-// claims.
+// EventLog: for one actor, which key each of its seqs touched (DESIGN.md,
+// the event index): the record and a KeyScope (key_scope.h), stored as runs
+// of consecutive seqs on one record. Consecutive field writes to one record
+// (an insert with its fields) take one run; memory grows with runs (12
+// bytes each), which each cost bytes in any delta that carries them, so a
+// peer cannot make a store allocate for events it merely claims.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "key_scope.h"
 
 namespace mycelium {
 
@@ -17,21 +19,26 @@ class EventLog {
   struct Run {
     std::uint32_t first;   // first seq of the run
     std::uint32_t record;  // record index
+    KeyScope scope;        // the keys its events touched
   };
 
   std::uint32_t size() const { return size_; }  // highest seq (seqs are 1..size)
   bool empty() const { return size_ == 0; }
 
-  void append(std::uint32_t record, std::uint32_t count = 1) {
+  void append(std::uint32_t record, KeyScope scope, std::uint32_t count = 1) {
     if (count == 0) return;
-    if (runs_.empty() || runs_.back().record != record) {
+    KeyScope merged = 0;
+    if (!runs_.empty() && runs_.back().record == record) merged = merge_scopes(runs_.back().scope, scope);
+    if (merged != 0) {
+      runs_.back().scope = merged;
+    } else {
       if (runs_.size() == runs_.capacity()) runs_.reserve(runs_.capacity() + runs_.capacity() / 4 + 4);
-      runs_.push_back({size_ + 1, record});
+      runs_.push_back({size_ + 1, record, scope});
     }
     size_ += count;
   }
 
-  // Calls fn(record, first_seq, count) for the runs covering seqs (after, size].
+  // Calls fn(record, scope, first_seq, count) for the runs covering seqs (after, size].
   template <typename Fn>
   void for_each_after(std::uint32_t after, Fn&& fn) const {
     if (after >= size_) return;
@@ -39,7 +46,7 @@ class EventLog {
     for (; i < runs_.size(); ++i) {
       const std::uint32_t first = std::max(runs_[i].first, after + 1);
       const std::uint32_t end = i + 1 < runs_.size() ? runs_[i + 1].first : size_ + 1;
-      fn(runs_[i].record, first, end - first);
+      fn(runs_[i].record, runs_[i].scope, first, end - first);
     }
   }
 

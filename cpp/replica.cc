@@ -241,21 +241,38 @@ void Replica::version(ByteVec& out) const {
   out = w.take();
 }
 
-Status Replica::delta_since(std::span<const std::uint8_t> version, ByteVec& out) const {
-  Reader r(version);
+namespace {
+Status read_version(Reader& r, VersionVector& out) {
   std::uint64_t n;
   if (!r.count(n, "version entries", 9)) return r.status();
   std::vector<VersionVector::Entry> entries(n);
   for (auto& [actor, seq] : entries) {
     if (!r.fixed64(actor, "actor") || !r.varint(seq, "seq")) return r.status();
   }
-  if (r.remaining() != 0) return Corrupt("trailing bytes after the version");
-  out = store_->delta_since(VersionVector::from_entries(std::move(entries)));
+  out = VersionVector::from_entries(std::move(entries));
+  return Status::Ok();
+}
+}  // namespace
+
+Status Replica::delta_since(std::span<const std::uint8_t> input, ByteVec& out) const {
+  Reader r(input);
+  VersionVector vv;
+  MYC_TRY(read_version(r, vv));
+  std::uint8_t flags = 0;
+  if (r.remaining() > 0 && !r.u8(flags, "delta flags")) return r.status();
+  if (r.remaining() != 0 || flags > 1) return Corrupt("trailing bytes after the version");
+  out = store_->delta_since(vv, /*detached=*/flags == 1);
   return Status::Ok();
 }
 
-Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits) {
-  return store_->apply(bytes, limits);
+Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits,
+                                    std::span<const std::uint8_t> context) {
+  if (context.empty()) return store_->apply(bytes, limits);
+  Reader r(context);
+  VersionVector vv;
+  MYC_TRY(read_version(r, vv));
+  if (r.remaining() != 0) return Corrupt("trailing bytes after the version");
+  return store_->apply(bytes, limits, &vv);
 }
 
 void Replica::changes(ByteVec& out) {

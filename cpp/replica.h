@@ -48,8 +48,11 @@ class Replica {
   Status all(std::uint16_t collection, ByteVec& out) const;
   Result<std::size_t> count(std::uint16_t collection) const;
   void version(ByteVec& out) const;
-  Status delta_since(std::span<const std::uint8_t> version, ByteVec& out) const;
-  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {});
+  // Input: a version, then optionally flags:u8 (1: a detached delta, delta.h).
+  Status delta_since(std::span<const std::uint8_t> input, ByteVec& out) const;
+  // context: empty, or the version a detached delta was sent with.
+  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {},
+                             std::span<const std::uint8_t> context = {});
   void changes(ByteVec& out);  // what the last apply changed (capture must be on)
   void capture_changes(bool on) { store_->capture_changes(on); }
   // Output: varint count, then (code:u8, message) per dropped pending delta.

@@ -187,7 +187,7 @@ Result<std::uint32_t> Store::next_seq() const {
   return static_cast<std::uint32_t>(n + 1);
 }
 
-void Store::record_event(std::uint32_t record) { events_[self_].append(record); }
+void Store::record_event(std::uint32_t record, KeyScope scope) { events_[self_].append(record, scope); }
 
 // --- writes ----------------------------------------------------------------
 
@@ -207,7 +207,7 @@ Status Store::insert(CollectionRef c, std::string_view id) {
   cell.actor = self_;
   cell.seq = seq;
   kinds::assign(records_[r].cells, cell);
-  record_event(r);
+  record_event(r, field_scope(kPresenceField));
   return Status::Ok();
 }
 
@@ -224,7 +224,7 @@ Status Store::set(FieldRef f, std::string_view id, const ValueView& v) {
   cell.seq = seq;
   cell.aux = hlc_.now(options_.now());
   kinds::assign(records_[r].cells, cell);
-  record_event(r);
+  record_event(r, field_scope(f.field));
   return Status::Ok();
 }
 
@@ -234,7 +234,7 @@ Status Store::increment(FieldRef f, std::string_view id, std::int64_t n) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   kinds::increment(records_[r].cells, f.field, self_, seq, n);
-  record_event(r);
+  record_event(r, field_scope(f.field));
   return Status::Ok();
 }
 
@@ -251,7 +251,7 @@ Status Store::add(FieldRef f, std::string_view id, const ValueView& v) {
   cell.actor = self_;
   cell.seq = seq;
   kinds::set_add(records_[r].cells, cell, strings_);
-  record_event(r);
+  record_event(r, element_scope(f.field, v));
   return Status::Ok();
 }
 
@@ -264,7 +264,7 @@ Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
   if (!kinds::contains(cells, f.field, v, strings_)) return Status::Ok();  // nothing observed, nothing to remove
   MYC_TRY(next_seq().status());
   kinds::set_remove(cells, f.field, v, strings_);
-  record_event(r);
+  record_event(r, element_scope(f.field, v));
   return Status::Ok();
 }
 
@@ -273,7 +273,7 @@ Status Store::remove_record(CollectionRef c, std::string_view id) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
   MYC_TRY(next_seq().status());
   kinds::delete_record(records_[r].cells);
-  record_event(r);
+  record_event(r, kWholeRecord);
   return Status::Ok();
 }
 
@@ -354,14 +354,22 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     d.context.emplace_back(i, events_[a].size());
   }
 
-  // Records touched by the events the base does not cover, in canonical order.
-  std::vector<std::uint32_t> touched;
+  // Keys touched by the events the base does not cover, as (record, scope):
+  // per record, the union of its events' field masks, then its element
+  // scopes, sorted.
+  std::vector<std::pair<std::uint32_t, KeyScope>> keys;
   for (std::uint32_t a : order) {
     events_[a].for_each_after(static_cast<std::uint32_t>(from[a]),
-                              [&](std::uint32_t record, std::uint32_t, std::uint32_t) { touched.push_back(record); });
+                              [&](std::uint32_t record, KeyScope scope, std::uint32_t, std::uint32_t) {
+                                keys.emplace_back(record, scope);
+                              });
   }
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<std::uint32_t> touched;
+  for (const auto& k : keys) {
+    if (touched.empty() || touched.back() != k.first) touched.push_back(k.first);
+  }
   {
     // Sort by (collection, first 8 id bytes big-endian), then the full id:
     // most comparisons never touch the id arena.
@@ -388,19 +396,15 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     for (std::size_t i = 0; i < keys.size(); ++i) touched[i] = keys[i].record;
   }
 
-  // Collections used, renumbered in schema order.
-  std::vector<std::int32_t> coll_map(schema_.collections().size(), -1);
-  for (std::uint32_t r : touched) coll_map[records_[r].collection] = 0;
-  for (std::size_t c = 0; c < coll_map.size(); ++c) {
-    if (coll_map[c] < 0) continue;
-    coll_map[c] = static_cast<std::int32_t>(d.collections.size());
-    const auto& cs = schema_.collections()[c];
-    DeltaData::Collection dc{cs.name, {}};
-    for (const auto& f : cs.fields) dc.fields.push_back({f.name, f.kind});
-    d.collections.push_back(std::move(dc));
+  // Records and their cells (with the store's field numbers until the
+  // field tables are known). A delta names only the fields its cells and
+  // scopes use: a live write carries one field name, not the schema.
+  const auto& cols = schema_.collections();
+  std::vector<std::vector<bool>> used(cols.size());
+  for (std::uint32_t r : touched) {
+    auto& u = used[records_[r].collection];
+    if (u.empty()) u.assign(cols[records_[r].collection].fields.size(), false);
   }
-
-  // Records and their cells.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> rec_index;  // local -> delta
   rec_index.reserve(touched.size());
   std::size_t words = 0;
@@ -409,16 +413,63 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   d.strings.reserve(words / 4);
   for (std::uint32_t i = 0; i < touched.size(); ++i) {
     const Record& rec = records_[touched[i]];
+    auto& u = used[rec.collection];
     rec_index.emplace_back(touched[i], i);
-    DeltaData::Record dr{static_cast<std::uint32_t>(coll_map[rec.collection]), ids_.get(rec.id),
-                         static_cast<std::uint32_t>(d.cells.size()), 0};
+    DeltaData::Record dr{rec.collection, ids_.get(rec.id), static_cast<std::uint32_t>(d.cells.size()), 0};
+    // The record's keys: its scopes sit together in `keys` (masks sort
+    // before element scopes).
+    auto first = std::lower_bound(keys.begin(), keys.end(), std::pair{touched[i], KeyScope{0}});
+    auto last = first;
+    KeyFilter filter;
+    filter.mask = 0;
+    filter.pool = &strings_;
+    for (; last != keys.end() && last->first == touched[i]; ++last) {
+      if (!is_element_scope(last->second)) filter.mask |= last->second;
+      else u[last->second & 0xff] = true;
+    }
+    // Every field an event names (a delete names them all) is in the table,
+    // so each event's scope can be written in the delta's field numbers.
+    for (std::size_t f = 0; f < u.size() && f < kMaskedFields; ++f) {
+      if (filter.mask & (KeyScope{1} << f)) u[f] = true;
+    }
+    auto elements = std::lower_bound(first, last, std::pair{touched[i], kElementScopeBit});
+    filter.elements = std::span(elements, last);
     for (CellRef c : rec.cells) {
+      // A dot the base does not cover is an event of the delta, on this very
+      // key: no need to look the key up.
+      if (c.seq() <= from[c.actor()] && !filter.has(c)) continue;
+      if (c.field() != kPresenceField) u[c.field()] = true;
       d.cells.push_back(d.make_cell(c.field(), c.is_offset(), to_delta[c.actor()], c.seq(), c.aux(), c.value(strings_)));
     }
     dr.cell_count = static_cast<std::uint32_t>(d.cells.size() - dr.first_cell);
+    // Renumbering fields below keeps this order: it is monotone.
     std::sort(d.cells.begin() + dr.first_cell, d.cells.end(),
               [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
     d.records.push_back(dr);
+  }
+
+  // Collections and fields used, renumbered in schema order.
+  std::vector<std::int32_t> coll_map(cols.size(), -1);
+  std::vector<std::vector<std::int16_t>> field_map(cols.size());
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    if (used[c].empty()) continue;
+    coll_map[c] = static_cast<std::int32_t>(d.collections.size());
+    DeltaData::Collection dc{cols[c].name, {}};
+    field_map[c].assign(cols[c].fields.size(), -1);
+    for (std::size_t f = 0; f < cols[c].fields.size(); ++f) {
+      if (!used[c][f]) continue;
+      field_map[c][f] = static_cast<std::int16_t>(dc.fields.size());
+      dc.fields.push_back({cols[c].fields[f].name, cols[c].fields[f].kind});
+    }
+    d.collections.push_back(std::move(dc));
+  }
+  for (auto& dr : d.records) {
+    const auto& fm = field_map[dr.collection];
+    for (std::uint32_t k = dr.first_cell; k < dr.first_cell + dr.cell_count; ++k) {
+      auto& c = d.cells[k];
+      if (c.field != kPresenceField) c.field = static_cast<std::uint8_t>(fm[c.field]);
+    }
+    dr.collection = static_cast<std::uint32_t>(coll_map[dr.collection]);
   }
   std::sort(rec_index.begin(), rec_index.end());
   auto delta_record = [&](std::uint32_t local) {
@@ -426,14 +477,18 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   };
   for (std::uint32_t a : order) {
     events_[a].for_each_after(static_cast<std::uint32_t>(from[a]),
-                              [&](std::uint32_t record, std::uint32_t first, std::uint32_t count) {
-                                d.events.push_back({to_delta[a], delta_record(record), first, count});
+                              [&](std::uint32_t record, KeyScope scope, std::uint32_t first, std::uint32_t count) {
+                                const auto& fm = field_map[records_[record].collection];
+                                const KeyScope mapped = map_fields(scope, [&](unsigned f) { return fm[f]; });
+                                d.events.push_back({to_delta[a], delta_record(record), first, count, mapped});
                               });
   }
   return d;
 }
 
-ByteVec Store::delta_since(const VersionVector& vv) const { return encode_delta(build_delta(vv)); }
+ByteVec Store::delta_since(const VersionVector& vv, bool detached) const {
+  return encode_delta(build_delta(vv), detached);
+}
 
 std::vector<Store::Change> Store::take_changes() {
   std::vector<Change> out;
@@ -593,6 +648,7 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
   const bool no_records = records_.empty();
   std::vector<std::uint32_t> local(d.records.size());
   std::vector<Cell> incoming;
+  std::vector<std::pair<std::uint32_t, KeyScope>> local_elements;
   std::vector<std::uint64_t> before;  // a record's cells before the join, when capturing
   for (std::size_t i = 0; i < d.records.size(); ++i) {
     const auto& rec = d.records[i];
@@ -611,7 +667,22 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
       cells.reserve_words(words);
       for (const Cell& c : incoming) cells.push_back(c);
     } else {
-      join_record(cells, incoming, sender, receiver);
+      // The record's keys, in this store's field numbers.
+      const auto& fm = m.field[rec.collection];
+      auto to_local = [&](unsigned f) { return f < fm.size() ? static_cast<int>(fm[f]) : -1; };
+      KeyFilter keys;
+      keys.mask = map_fields(rec.mask, to_local);
+      keys.pool = &strings_;
+      const auto [lo, hi] = std::equal_range(
+          d.elements.begin(), d.elements.end(), std::pair{static_cast<std::uint32_t>(i), KeyScope{0}},
+          [](const auto& x, const auto& y) { return x.first < y.first; });
+      local_elements.clear();
+      for (auto e = lo; e != hi; ++e) {
+        if (const KeyScope s = map_fields(e->second, to_local); s != 0) local_elements.emplace_back(0, s);
+      }
+      std::sort(local_elements.begin(), local_elements.end());
+      keys.elements = local_elements;
+      join_record(cells, incoming, sender, receiver, keys);
     }
     if (capture_) {
       auto fields = changed_fields(before, cells.raw());
@@ -632,7 +703,12 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
     EventLog& log = events_[actor[run.actor]];
     const std::uint64_t end = run.first + run.count;  // one past the run
     if (end > log.size() + std::uint64_t{1}) {
-      log.append(local[run.record], static_cast<std::uint32_t>(end - (log.size() + std::uint64_t{1})));
+      // The scope in this store's field numbers (a field it lacks has no
+      // keys here: an event of it alone still takes its seq, as the presence).
+      const auto& fm = m.field[d.records[run.record].collection];
+      KeyScope scope = map_fields(run.scope, [&](unsigned f) { return f < fm.size() ? static_cast<int>(fm[f]) : -1; });
+      if (scope == 0) scope = kPresenceScopeBit;
+      log.append(local[run.record], scope, static_cast<std::uint32_t>(end - (log.size() + std::uint64_t{1})));
     }
   }
   hlc_.observe(max_hlc);
@@ -680,8 +756,9 @@ Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const 
   return Status::Ok();
 }
 
-Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits) {
-  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(bytes));
+Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits,
+                                  const VersionVector* context) {
+  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(bytes, context));
   MYC_ASSIGN_OR_RETURN(Mapping m, map_schema(d));
   MYC_TRY(check_limits(d, limits));
   if (covers_context(d)) return ApplyOutcome::kAlreadyCovered;
@@ -693,7 +770,12 @@ Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes, const App
                            std::to_string(held_bytes) + " bytes); ask the peer for deltaSince(version())");
     }
     Pending p;
-    p.bytes.assign(bytes.begin(), bytes.end());
+    // A detached delta is held whole: its context will not come again.
+    if (bytes.size() > 4 && (bytes[4] >> 4) == static_cast<std::uint8_t>(PayloadKind::kDetachedDelta)) {
+      p.bytes = encode_delta(d);
+    } else {
+      p.bytes.assign(bytes.begin(), bytes.end());
+    }
     p.base = named(d, d.base);
     p.context = named(d, d.context);
     pending_.push_back(std::move(p));

@@ -91,13 +91,16 @@ class Store {
 
   // Sync.
   VersionVector version() const;
-  ByteVec delta_since(const VersionVector& vv) const;
+  // detached: without its context (delta.h), for a sync message that carries it.
+  ByteVec delta_since(const VersionVector& vv, bool detached = false) const;
   // Validates fully, then joins (or holds the delta until its base is
   // covered). On error the store is byte-identical to before.
   // A peer's delta claiming events of this store's actor beyond its own seq
   // is corrupt; one adding more than limits.max_new_actors actors (counting
   // a held delta's when it is joined) is limit_exceeded.
-  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {});
+  // A detached delta needs `context`, the version it was sent with.
+  Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {},
+                             const VersionVector* context = nullptr);
   std::size_t pending_count() const { return pending_.size(); }
   // Errors of held deltas that failed when their turn came (and were dropped).
   std::vector<Status> take_dropped_errors() { return std::exchange(dropped_, {}); }
@@ -141,7 +144,7 @@ class Store {
   std::uint32_t add_record(std::uint16_t collection, std::string_view id, bool index);
   std::pair<std::uint16_t, std::string_view> record_key(std::uint32_t record) const;
   Result<std::uint32_t> next_seq() const;
-  void record_event(std::uint32_t record);
+  void record_event(std::uint32_t record, KeyScope scope);
   Status check_kind(FieldRef f, Kind a, Kind b, const char* op) const;
   Status check_field(FieldRef f) const;
 
@@ -169,7 +172,7 @@ class Store {
   // (actor, index) sorted by actor: a handful of entries per store.
   std::vector<std::pair<ActorId, std::uint32_t>> actor_index_;
   const std::uint32_t* find_actor(ActorId a) const;
-  std::vector<EventLog> events_;  // per actor: the record each seq touched
+  std::vector<EventLog> events_;  // per actor: the key each seq touched
   static constexpr std::size_t kMaxActors = 65535;
   std::deque<Record> records_;  // blocks, not one array: no doubling, no moves
   StringPool ids_;      // appended, not interned: the IdIndex finds duplicates

@@ -81,9 +81,23 @@ TEST(Codec, FrameRoundTripAndChecks) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->kind, PayloadKind::kSnapshot);
   EXPECT_EQ(ByteVec(u->payload.begin(), u->payload.end()), payload);
+  EXPECT_EQ(u->version, kFormatVersion);
   ByteVec bad = f;
-  bad[4] = 0x50;  // unknown payload kind 5
+  bad[4] = 0x60;  // unknown payload kind 6
   EXPECT_EQ(unframe(bad).status().code(), Code::kCorrupt);
+  bad = f;
+  bad[4] = 0x50;  // a detached delta: a kind of format version 2
+  EXPECT_TRUE(unframe(bad).ok());
+  bad[3] = 1;
+  EXPECT_EQ(unframe(bad).status().code(), Code::kCorrupt);
+  bad = f;
+  bad[3] = 1;  // the first format version is still read
+  ASSERT_TRUE(unframe(bad).ok());
+  EXPECT_EQ(unframe(bad)->version, 1);
+  bad[3] = kFormatVersion + 1;
+  EXPECT_EQ(unframe(bad).status().code(), Code::kUnsupportedVersion);
+  bad[3] = 0;
+  EXPECT_EQ(unframe(bad).status().code(), Code::kUnsupportedVersion);
   bad = f;
   bad[4] |= 0x02;  // reserved flag bit
   EXPECT_EQ(unframe(bad).status().code(), Code::kCorrupt);
