@@ -1,9 +1,9 @@
 // EventLog: for one actor, which key each of its seqs touched (DESIGN.md,
 // the event index): the record and a KeyScope (key_scope.h), stored as runs
-// of consecutive seqs on one record. Consecutive field writes to one record
-// (an insert with its fields) take one run; memory grows with runs (12
-// bytes each), which each cost bytes in any delta that carries them, so a
-// peer cannot make a store allocate for events it merely claims.
+// of consecutive seqs on one record and scope. A batch of field writes to one
+// record (an insert with its fields) takes one run; memory grows with runs
+// (12 bytes each), which each cost bytes in any delta that carries them, so
+// a peer cannot make a store allocate for events it merely claims.
 #pragma once
 
 #include <algorithm>
@@ -25,15 +25,31 @@ class EventLog {
   std::uint32_t size() const { return size_; }  // highest seq (seqs are 1..size)
   bool empty() const { return size_ == 0; }
 
-  void append(std::uint32_t record, KeyScope scope, std::uint32_t count = 1) {
+  // Appends `count` events on one key. A run grows only by events of its own
+  // scope, so every delta that splits it still names exactly its events'
+  // keys; except that local writes (local = true) no delta has seen apart
+  // yet widen the last run's field mask (an insert with its fields: one run).
+  void append(std::uint32_t record, KeyScope scope, std::uint32_t count = 1, bool local = false) {
     if (count == 0) return;
     KeyScope merged = 0;
-    if (!runs_.empty() && runs_.back().record == record) merged = merge_scopes(runs_.back().scope, scope);
+    if (!runs_.empty() && runs_.back().record == record) {
+      if (runs_.back().scope == scope) merged = scope;
+      else if (local && open_) merged = merge_scopes(runs_.back().scope, scope);
+    }
     if (merged != 0) {
       runs_.back().scope = merged;
+      open_ = open_ && local;  // a run a delta has read (part of) never widens
+      // Widened to the scope of the run before it (a delete after a field
+      // write): one run, as a replica receiving them would keep it.
+      const std::size_t n = runs_.size();
+      if (n >= 2 && runs_[n - 2].record == record && runs_[n - 2].scope == merged) {
+        runs_.pop_back();
+        open_ = false;
+      }
     } else {
       if (runs_.size() == runs_.capacity()) runs_.reserve(runs_.capacity() + runs_.capacity() / 4 + 4);
       runs_.push_back({size_ + 1, record, scope});
+      open_ = local;
     }
     size_ += count;
   }
@@ -59,6 +75,11 @@ class EventLog {
 
   std::size_t bytes_used() const { return runs_.capacity() * sizeof(Run); }
 
+  // A delta has read the events: later writes start their own scope (a delta
+  // reads between write batches, so a run's widened scope is exactly its
+  // batch's keys). Every replica then splits one actor's runs alike.
+  void seal() const { open_ = false; }
+
  private:
   // Index of the run holding seq (1 <= seq <= size).
   std::size_t run_of(std::uint32_t seq) const {
@@ -73,6 +94,7 @@ class EventLog {
 
   std::vector<Run> runs_;
   std::uint32_t size_ = 0;
+  mutable bool open_ = false;  // the last run may still widen (local writes no delta has read)
 };
 
 }  // namespace mycelium

@@ -187,7 +187,7 @@ Result<std::uint32_t> Store::next_seq() const {
   return static_cast<std::uint32_t>(n + 1);
 }
 
-void Store::record_event(std::uint32_t record, KeyScope scope) { events_[self_].append(record, scope); }
+void Store::record_event(std::uint32_t record, KeyScope scope) { events_[self_].append(record, scope, 1, /*local=*/true); }
 
 // --- writes ----------------------------------------------------------------
 
@@ -354,6 +354,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     d.context.emplace_back(i, events_[a].size());
   }
 
+  events_[self_].seal();
   // Keys touched by the events the base does not cover, as (record, scope):
   // per record, the union of its events' field masks, then its element
   // scopes, sorted.
@@ -433,7 +434,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
       if (filter.mask & (KeyScope{1} << f)) u[f] = true;
     }
     auto elements = std::lower_bound(first, last, std::pair{touched[i], kElementScopeBit});
-    filter.elements = std::span(elements, last);
+    filter.elements = {keys.data() + (elements - keys.begin()), static_cast<std::size_t>(last - elements)};
     for (CellRef c : rec.cells) {
       // A dot the base does not cover is an event of the delta, on this very
       // key: no need to look the key up.

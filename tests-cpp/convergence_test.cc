@@ -116,6 +116,7 @@ struct Model {
 struct Message {
   int to;
   ByteVec bytes;
+  std::optional<VersionVector> context;  // a detached delta's (as sync sends them)
 };
 
 class Schedule {
@@ -264,7 +265,13 @@ class Schedule {
     } else if (k < 9) {
       vv = replicas_[rng_() % kReplicas]->version();
     }
-    network_.push_back({to, replicas_[static_cast<std::size_t>(from)]->delta_since(vv)});
+    // Half travel detached from their context, as sync sends them.
+    const Store& sender = *replicas_[static_cast<std::size_t>(from)];
+    if (rng_() % 2) {
+      network_.push_back({to, sender.delta_since(vv, /*detached=*/true), sender.version()});
+    } else {
+      network_.push_back({to, sender.delta_since(vv), std::nullopt});
+    }
   }
 
   void deliver() {
@@ -276,7 +283,7 @@ class Schedule {
     if (k == 0) return;  // dropped; the heal phase resends
     Store& s = *replicas_[static_cast<std::size_t>(msg.to)];
     history_[static_cast<std::size_t>(msg.to)].push_back(s.version());
-    auto res = s.apply(msg.bytes);
+    auto res = s.apply(msg.bytes, {}, msg.context ? &*msg.context : nullptr);
     ASSERT_TRUE(res.ok()) << res.status().to_string();
     ++outcomes[static_cast<int>(*res)];
   }

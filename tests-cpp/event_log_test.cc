@@ -32,15 +32,27 @@ TEST(EventLog, ConsecutiveEventsOnOneRecordShareARun) {
   EXPECT_EQ(log.bytes_used() >= 3 * sizeof(EventLog::Run), true);
 }
 
-TEST(EventLog, FieldWritesToOneRecordMergeTheirMasks) {
+TEST(EventLog, LocalFieldWritesToOneRecordMergeTheirMasksUntilADeltaReadsThem) {
   EventLog log;
-  log.append(7, field_scope(kScopePresenceField));  // an insert
-  log.append(7, kF0);
-  log.append(7, kF1);
+  log.append(7, field_scope(kScopePresenceField), 1, true);  // an insert
+  log.append(7, kF0, 1, true);
+  log.append(7, kF1, 1, true);
   EXPECT_EQ(after(log, 0), (Runs{{7, kPresenceScopeBit | kF0 | kF1, 1, 3}}));
   // A record delete widens the run to the whole record.
-  log.append(7, kWholeRecord);
+  log.append(7, kWholeRecord, 1, true);
   EXPECT_EQ(after(log, 0), (Runs{{7, kWholeRecord, 1, 4}}));
+  log.seal();  // a delta read them: the next write on another key starts a run
+  log.append(7, kF0, 1, true);
+  log.append(7, kF0, 1, true);
+  EXPECT_EQ(after(log, 4), (Runs{{7, kF0, 5, 2}}));
+}
+
+TEST(EventLog, JoinedRunsMergeOnlyWithTheirOwnScope) {
+  EventLog log;
+  log.append(3, kF0, 2);
+  log.append(3, kF1, 1);  // not local: another scope stays apart
+  log.append(3, kF1, 4);
+  EXPECT_EQ(after(log, 0), (Runs{{3, kF0, 1, 2}, {3, kF1, 3, 5}}));
 }
 
 TEST(EventLog, ElementEventsKeepTheirOwnRuns) {
