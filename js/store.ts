@@ -27,6 +27,12 @@ export interface ApplyOptions {
 }
 const DEFAULT_MAX_NEW_ACTORS = 1024;
 
+function maxNewActors(options: ApplyOptions): number {
+  const max = options.maxNewActors ?? DEFAULT_MAX_NEW_ACTORS;
+  if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) throw new MyceliumError('invalid_argument', 'maxNewActors is a whole number >= 0');
+  return max;
+}
+
 const enum Op {
   Insert = 1,
   Set = 2,
@@ -42,14 +48,16 @@ class Io {
   private cap = 0;
   constructor(readonly core: CoreModule) {}
 
-  /** Copies bytes into the engine's input buffer; returns their length. */
-  send(bytes: Uint8Array): number {
+  /** Copies bytes (and `then` right after them) into the engine's input buffer; returns the first's length. */
+  send(bytes: Uint8Array, then?: Uint8Array): number {
     const n = bytes.length;
-    if (n > this.cap) {
-      this.cap = Math.max(n, 2 * this.cap, 4096);
+    const total = n + (then?.length ?? 0);
+    if (total > this.cap) {
+      this.cap = Math.max(total, 2 * this.cap, 4096);
       this.ptr = this.core.input(this.cap);
     }
     this.core.HEAPU8.set(bytes, this.ptr);
+    if (then) this.core.HEAPU8.set(then, this.ptr + n);
     return n;
   }
 
@@ -203,9 +211,22 @@ export class Store<S extends Schema = Schema> {
 
   /** Everything this replica has that `since` does not cover, as one delta (compressed when that pays). */
   deltaSince(since: Version = {}): Uint8Array {
+    return this.#deltaSince(since, false);
+  }
+
+  /**
+   * @internal deltaSince() without its context (cpp/delta.h, detached): for
+   * a sync message that carries this replica's version() beside it.
+   */
+  detachedDeltaSince(since: Version): Uint8Array {
+    return this.#deltaSince(since, true);
+  }
+
+  #deltaSince(since: Version, detached: boolean): Uint8Array {
     const h = this.#h();
     const w = this.#scratch.reset();
     encodeVersion(since, w);
+    if (detached) w.u8(1);
     const n = this.#io.check(this.#core.deltaSince(h, this.#io.send(w.bytes())));
     return this.#compress(this.#io.out(n).slice());
   }
@@ -218,9 +239,14 @@ export class Store<S extends Schema = Schema> {
    * actors (default 1,024; 0 for no limit).
    */
   applyDelta(bytes: Uint8Array, options: ApplyOptions = {}): ApplyResult {
-    const max = options.maxNewActors ?? DEFAULT_MAX_NEW_ACTORS;
-    if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff) throw new MyceliumError('invalid_argument', 'maxNewActors is a whole number >= 0');
-    return this.#apply(bytes, max);
+    return this.#apply(bytes, maxNewActors(options), null);
+  }
+
+  /** @internal A detached delta (detachedDeltaSince) with the version it was sent with. */
+  applyDetached(bytes: Uint8Array, context: Version, options: ApplyOptions = {}): ApplyResult {
+    const w = this.#scratch.reset();
+    encodeVersion(context, w);
+    return this.#apply(bytes, maxNewActors(options), w.bytes());
   }
 
   /**
@@ -228,15 +254,16 @@ export class Store<S extends Schema = Schema> {
    * same store): not checked against its own actor, no actor limit.
    */
   applyOwn(bytes: Uint8Array): ApplyResult {
-    return this.#apply(bytes, -1);
+    return this.#apply(bytes, -1, null);
   }
 
-  #apply(bytes: Uint8Array, maxNewActors: number): ApplyResult {
+  #apply(bytes: Uint8Array, maxNewActors: number, context: Uint8Array | null): ApplyResult {
     const h = this.#h();
     if (!(bytes instanceof Uint8Array)) throw new MyceliumError('invalid_argument', 'a delta is a Uint8Array');
     const held = this.#core.pending(h);
     const capture = this.#changes.active;
-    const r = this.#io.check(this.#core.apply(h, this.#io.send(bytes), capture, maxNewActors));
+    const n = this.#io.send(bytes, context ?? undefined);
+    const r = this.#io.check(this.#core.apply(h, n, context?.length ?? 0, capture, maxNewActors));
     if (capture && r === 0) this.#remoteChanges(h);
     if (held > 0 && r === 0) this.#reportDropped(h);
     if (r === 0) this.#changed();

@@ -183,10 +183,15 @@ const str = (s) => {
   return [...varint(b.length), ...b];
 };
 
-/** A version as the wire has it: count, then (fixed64 actor LE, varint seq). */
-export function versionBytes(entries) {
-  const out = [...varint(entries.length)];
+/**
+ * A version as the wire has it (js/sync/chain.ts): chain number, then
+ * (entry count << 1 | whole), then per entry (ref 0, fixed64 actor LE, varint
+ * seq). Written whole, it stands alone: each hand-made message may carry one.
+ */
+export function versionBytes(entries, chain = 0) {
+  const out = [...varint(chain), ...varint(entries.length * 2 + 1)];
   for (const [actor, seq] of entries) {
+    out.push(0);
     let a = BigInt(actor);
     for (let i = 0; i < 8; i++) {
       out.push(Number(a & 255n));
@@ -197,7 +202,7 @@ export function versionBytes(entries) {
   return out;
 }
 
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 /** A hello message (unframed: mycFrame(3, …) or chunks(…) it). */
 export function helloMessage(store, schemaHash, entries = [], reply = false) {
@@ -208,13 +213,23 @@ export function hello(store, schemaHash, entries = [], reply = false) {
   return mycFrame(3, helloMessage(store, schemaHash, entries, reply));
 }
 
-export function deltaMessage(store, entries, delta) {
-  return new Uint8Array([2, ...str(store), ...versionBytes(entries), ...delta]);
+/** A delta message (unframed), numbered `chain` in the sender's order (a hello is 0). */
+export function deltaMessage(store, entries, delta, chain = 1) {
+  return new Uint8Array([2, ...str(store), ...versionBytes(entries, chain), ...delta]);
 }
 
-/** An ack message (unframed). */
+/** An ack message (unframed): its entries stand alone (count, then fixed64 actor LE and varint seq). */
 export function ackMessage(store, entries) {
-  return new Uint8Array([3, ...str(store), ...versionBytes(entries), 0]);
+  const out = [...varint(entries.length)];
+  for (const [actor, seq] of entries) {
+    let a = BigInt(actor);
+    for (let i = 0; i < 8; i++) {
+      out.push(Number(a & 255n));
+      a >>= 8n;
+    }
+    out.push(...varint(seq));
+  }
+  return new Uint8Array([3, ...str(store), ...out, 0]);
 }
 
 /** A message payload as chunk frames of `size` bytes. */

@@ -236,7 +236,7 @@ describe('a peer cannot poison a store', () => {
         hub.applyDelta(s.deltaSince({}), { maxNewActors: 0 });
         s.close();
       }
-      for (const c of chunks(deltaMessage('notes', Object.entries(hub.version()).map(([a, q]) => [`0x${a}`, q]), hub.deltaSince({})), 100 + round)) evil.send(c);
+      for (const c of chunks(deltaMessage('notes', Object.entries(hub.version()).map(([a, q]) => [`0x${a}`, q]), hub.deltaSince({}), round + 1), 100 + round)) evil.send(c);
       await sleep(150);
       hub.close();
     }

@@ -11,7 +11,7 @@ import type { PeerStatus, StoreSync, SyncErrorEvent, SyncOptions, SyncStats, Syn
 import type { NetworkAdapter, NetworkEvents } from './transport.js';
 
 /** The sync protocol this build speaks. A peer with another one gets an error and nothing changes. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 type Engine = typeof import('./engine.js');
 let engine: Promise<Engine> | null = null;

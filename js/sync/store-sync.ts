@@ -39,6 +39,8 @@ import type { MyceliumError as MyceliumErrorType } from '../errors.js';
 import type { Store } from '../store.js';
 import type { Version } from '../version.js';
 import type { Connection } from './connection.js';
+import { InChain, OutChain } from './chain.js';
+import type { VersionDiff } from './chain.js';
 import { covers, isEmpty, join, newer, size, without } from './versions.js';
 import type { Message } from './wire.js';
 import { MyceliumError, PROTOCOL_VERSION, schemaHash } from './deps.js';
@@ -103,6 +105,11 @@ export interface SyncStatus {
   readonly paused: boolean;
 }
 
+type VersionedMessage = Extract<Message, { type: MessageType.Hello | MessageType.Delta }>;
+/** Messages (and bytes) held after a gap in a peer's numbering before asking it to start again. */
+const MAX_EARLY_MESSAGES = 64;
+const MAX_EARLY_BYTES = 16 << 20;
+
 /** How long held deltas may wait, with a peer connected, before the status says `stalled`. */
 const STALL_MS = 2000;
 
@@ -149,9 +156,21 @@ class Session {
   acked: Version = {};
   sent: Version = {};
   sentHeld: Version = {};
-  /** What we last told the peer we have (acks and delta versions). */
+  /** Our versions on hellos and deltas as the peer rebuilds them, and the peer's as we do (chain.ts). */
+  readonly out = new OutChain();
+  readonly in = new InChain();
+  /** What we have told the peer we have (any message): an ack carries only what grew since. */
   told: Version = {};
+  /** An ack is due even if it says nothing new: the peer must learn that we dropped its delta. */
   fullAckDue = false;
+  /** We lost track of the peer's versions: our next ack asks it to send one whole. */
+  restartDue = false;
+  /** When we last asked (at most once per relay delay). */
+  lastRestartAsk = -Infinity;
+  /** Messages that came after a gap, by number, until it fills. */
+  readonly inbox = new Map<number, { m: VersionedMessage; bytes: number }>();
+  inboxBytes = 0;
+  gapTimer: ReturnType<typeof setTimeout> | null = null;
   /** Relays to this peer go at once until this time (performance.now()): it lacked others' changes when the relay timer fired. */
   eagerUntil = 0;
   /** When a holding ack last made us relay (at most once per relay delay). */
@@ -183,7 +202,10 @@ class Session {
     if (this.relayTimer) clearTimeout(this.relayTimer);
     if (this.ackTimer) clearTimeout(this.ackTimer);
     if (this.helloTimer) clearTimeout(this.helloTimer);
-    this.relayTimer = this.ackTimer = this.helloTimer = null;
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.relayTimer = this.ackTimer = this.helloTimer = this.gapTimer = null;
+    this.inbox.clear();
+    this.inboxBytes = 0;
   }
 }
 
@@ -272,11 +294,19 @@ export class StoreSync {
     return bytes > 0;
   }
 
+  /** Sends a message carrying our version `mine` (whole when `whole`); returns false when the link refused it. */
+  private sendVersioned(s: Session, mine: Version, make: (v: VersionDiff) => Message, whole = false): boolean {
+    const v = s.out.diff(mine, whole);
+    if (!this.send(s, make(v))) return false;
+    s.out.sent(mine, v);
+    s.told = join(s.told, mine);
+    return true;
+  }
+
   private sendHello(s: Session, reply: boolean): void {
     if (this.store.closed || this.paused) return;
-    const version = this.store.version();
-    this.send(s, { type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schemaHash: this.hash, version });
-    s.told = join(s.told, version);
+    const mine = this.store.version();
+    this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schemaHash: this.hash, version }), true);
   }
 
   // --- messages ------------------------------------------------------------
@@ -285,27 +315,113 @@ export class StoreSync {
     const s = this.sessions.get(conn);
     if (!s || s.error || this.store.closed || this.paused) return;
     this.stats.bytesReceived += bytes;
+    if (m.type === MessageType.Error) {
+      this.fail(s, new MyceliumError(m.code, `peer ${conn.peer} ended the sync of '${this.name}': ${m.message}`), true);
+      return;
+    }
+    if (m.type === MessageType.Ack) {
+      if (s.ready) this.ack(s, m);
+      return;
+    }
+    // The peer's messages are read in the order it numbered them (chain.ts).
+    const place = s.in.place(m.version, m.type === MessageType.Hello);
+    if (place === 'late') {
+      if (m.type === MessageType.Delta) this.stats.deltasDropped++;
+      return;
+    }
+    if (place === 'early') {
+      this.holdEarly(s, m, bytes);
+      return;
+    }
+    // A hello starts the peer's chain again; a whole version passes what came before it.
+    if (m.type === MessageType.Hello) this.dropEarly(s, Infinity);
+    else if (m.version.absolute) this.dropEarly(s, m.version.chain);
+    this.read(s, m);
+    for (let next = s.inbox.get(s.in.next); next && !s.error; next = s.inbox.get(s.in.next)) {
+      s.inbox.delete(next.m.version.chain);
+      s.inboxBytes -= next.bytes;
+      this.read(s, next.m);
+    }
+    if (s.inbox.size === 0 && s.gapTimer) {
+      clearTimeout(s.gapTimer);
+      s.gapTimer = null;
+    }
+  }
+
+  /** A message after a gap: held for a moment (the one before it may be on its way), within bounds. */
+  private holdEarly(s: Session, m: VersionedMessage, bytes: number): void {
+    if (s.inbox.size >= MAX_EARLY_MESSAGES || s.inboxBytes + bytes > MAX_EARLY_BYTES) {
+      this.dropEarly(s, Infinity);
+      this.askRestart(s);
+      return;
+    }
+    if (!s.inbox.has(m.version.chain)) {
+      s.inbox.set(m.version.chain, { m, bytes });
+      s.inboxBytes += bytes;
+    }
+    if (s.gapTimer) return;
+    s.gapTimer = setTimeout(() => {
+      s.gapTimer = null;
+      if (s.inbox.size === 0 || s.error || this.store.closed) return;
+      // The gap did not fill: a message was lost. Start the chain again.
+      this.dropEarly(s, Infinity);
+      this.askRestart(s);
+    }, Math.max(this.relayDelay, 10));
+  }
+
+  /** Forgets held messages numbered below `chain`. */
+  private dropEarly(s: Session, chain: number): void {
+    for (const [n, e] of s.inbox) {
+      if (n >= chain) continue;
+      s.inbox.delete(n);
+      s.inboxBytes -= e.bytes;
+      if (e.m.type === MessageType.Delta) this.stats.deltasDropped++;
+    }
+  }
+
+  /** Our next ack asks the peer to send its whole version (at most once per relay delay). */
+  private askRestart(s: Session): void {
+    const now = performance.now();
+    if (now - s.lastRestartAsk < this.relayDelay) return;
+    s.lastRestartAsk = now;
+    s.restartDue = true;
+    this.scheduleAcks();
+  }
+
+  /** One message in the peer's order. */
+  private read(s: Session, m: VersionedMessage): void {
+    const version = s.in.accept(m.version);
+    if (!version) {
+      this.refuse(s, new MyceliumError('corrupt', `peer ${s.conn.peer} named an actor of '${this.name}' by a position it never sent`));
+      return;
+    }
     switch (m.type) {
       case MessageType.Hello:
-        this.hello(s, m);
+        this.hello(s, m, version);
         break;
       case MessageType.Delta:
-        if (s.ready) this.delta(s, m);
-        break;
-      case MessageType.Ack:
-        if (!s.ready) break;
-        if (!this.acknowledged(s, m.version)) break;
-        // The peer holds deltas it cannot join yet. If what it lacks is what
-        // we held back from it (others' changes), it is not hearing them from
-        // their authors: relay now rather than when the timer says.
-        s.peerHolding = m.holding;
-        if (m.holding) this.fillGap(s);
-        this.scheduleStatus();
-        break;
-      case MessageType.Error:
-        this.fail(s, new MyceliumError(m.code, `peer ${conn.peer} ended the sync of '${this.name}': ${m.message}`), true);
+        if (s.ready) this.delta(s, m, version);
         break;
     }
+  }
+
+  /** Acks stand alone (their entries are facts about the peer), in whatever order they come. */
+  private ack(s: Session, m: Message & { type: MessageType.Ack }): void {
+    if (!this.acknowledged(s, m.version)) return;
+    if (m.restart) {
+      // It lost track of our versions, and dropped what it could not place:
+      // start again from what it has acknowledged.
+      s.out.restart();
+      s.sent = s.acked;
+      s.sentHeld = {};
+      this.pump(s, true);
+    }
+    // The peer holds deltas it cannot join yet. If what it lacks is what
+    // we held back from it (others' changes), it is not hearing them from
+    // their authors: relay now rather than when the timer says.
+    s.peerHolding = m.holding;
+    if (m.holding) this.fillGap(s);
+    this.scheduleStatus();
   }
 
   /** The peer has (at least) `version`: raise what we know of it, within the cap. */
@@ -337,7 +453,7 @@ export class StoreSync {
     }
   }
 
-  private hello(s: Session, m: Message & { type: MessageType.Hello }): void {
+  private hello(s: Session, m: Message & { type: MessageType.Hello }, version: Version): void {
     if (!this.allowed(s, 'read')) {
       this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not read '${this.name}'`));
       return;
@@ -350,7 +466,7 @@ export class StoreSync {
     }
     // The peer has not heard our hello yet (or it was lost): answer it.
     if (!m.reply) this.sendHello(s, true);
-    if (!this.acknowledged(s, m.version)) return;
+    if (!this.acknowledged(s, version)) return;
     // A new session, or the peer started over (it resumed after pause(), or
     // repeats a hello we answered): whatever we sent before may not have been
     // joined, so what it has is what its hello says. (Keeping `sent` made every
@@ -365,14 +481,14 @@ export class StoreSync {
     this.scheduleStatus();
   }
 
-  private delta(s: Session, m: Message & { type: MessageType.Delta }): void {
+  private delta(s: Session, m: Message & { type: MessageType.Delta }, version: Version): void {
     if (!this.allowed(s, 'write')) {
       this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not write '${this.name}'`));
       return;
     }
-    if (!this.acknowledged(s, m.version)) return;
+    if (!this.acknowledged(s, version)) return;
     const mine = this.store.version();
-    if (covers(mine, m.version)) {
+    if (covers(mine, version)) {
       // Everything in it is here already: drop it unread, and tell the peer exactly what we have.
       this.stats.deltasDropped++;
       s.fullAckDue = true;
@@ -382,7 +498,7 @@ export class StoreSync {
     let result;
     const before = size(mine);
     try {
-      result = this.store.applyDelta(m.delta, { maxNewActors: Math.max(1, Math.min(this.maxNewActorsPerDelta, s.actorAllowance)) });
+      result = this.store.applyDetached(m.delta, version, { maxNewActors: Math.max(1, Math.min(this.maxNewActorsPerDelta, s.actorAllowance)) });
     } catch (e) {
       const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
       if (err.code === 'limit_exceeded' && err.message.includes('too many pending deltas')) {
@@ -475,12 +591,12 @@ export class StoreSync {
       }
     }
     if (!covers(base, mine)) {
-      const delta = this.store.deltaSince(base);
+      // Detached: its context is `mine`, which the message carries as what changed.
+      const delta = this.store.detachedDeltaSince(base);
       // A delta the link refused (its channel closing) is neither sent nor counted.
-      if (!this.send(s, { type: MessageType.Delta, store: this.name, version: mine, delta })) return;
+      if (!this.sendVersioned(s, mine, (version) => ({ type: MessageType.Delta, store: this.name, version, delta }))) return;
       this.stats.deltasSent++;
       this.stats.deltaBytesSent += delta.length;
-      s.told = join(s.told, mine);
       // What the peer can join at once: everything up to `mine` only when the
       // delta's base holds nothing the peer lacks. An eager send's base holds
       // what this and earlier sends held back; until the peer has that, the
@@ -580,13 +696,16 @@ export class StoreSync {
       const holding = this.store.pending > 0;
       for (const s of this.sessions.values()) {
         if (!s.ready || s.error || s.conn.isClosed) continue;
-        // Only the entries the peer has not heard from us, unless it needs the whole picture.
+        // The entries the peer has not heard from us; all of them when it must
+        // learn exactly what we have (we dropped its delta as one we had).
         const version = s.fullAckDue ? mine : newer(mine, s.told);
-        if (isEmpty(version) && !s.fullAckDue && !holding) continue;
-        this.send(s, { type: MessageType.Ack, store: this.name, version, holding });
+        if (isEmpty(version) && !s.fullAckDue && !holding && !s.restartDue) continue;
+        const restart = s.restartDue;
+        if (!this.send(s, { type: MessageType.Ack, store: this.name, version, holding, restart })) continue;
         this.stats.acksSent++;
         s.told = join(s.told, mine);
         s.fullAckDue = false;
+        s.restartDue = false;
       }
       this.scheduleStatus();
     });

@@ -5,14 +5,24 @@
 // the delta inside a message is a complete engine frame, compressed already.
 //
 // Message payloads (varints LEB128, strings length-prefixed UTF-8):
-//   hello  1  protocol, reply:u8, store, schema hash, version
-//   delta  2  store, version (the sender's, which the delta brings the peer to), delta frame
-//   ack    3  store, version, holding:u8 (the receiver holds deltas it cannot join yet)
+//   hello  1  protocol, reply:u8, store, schema hash, version (whole)
+//   delta  2  store, version (the sender's, which the delta brings the peer to),
+//             delta frame (detached from that version: cpp/delta.h)
+//   ack    3  store, entries, flags:u8 (bit 0 holding: the receiver holds deltas
+//             it cannot join yet; bit 1 restart: it lost track of the sender's
+//             versions, send the next one whole)
 //   error  4  store ('' for the whole connection), code, message
+// A hello's and a delta's version (chain.ts): chain number, then (entry count
+// << 1 | whole), then per entry (ref, [fixed64 actor when ref is 0], seq): ref
+// is the actor's position + 1 among those the receiver already heard of in
+// this chain. An ack's entries stand alone (count, then fixed64 actor and
+// seq each): the entries of the receiver's version it has not told yet, so a
+// lost ack costs nothing but a later resend.
 // Chunk payload: message id, index, count, bytes. A message larger than a
 // chunk travels as `count` chunks and is reassembled before it is read.
 import type { ErrorCode } from '../errors.js';
 import type { Version } from '../version.js';
+import type { DiffEntry, VersionDiff } from './chain.js';
 import { crc32c } from './crc32c.js';
 import { knownCode, MyceliumError, PROTOCOL_VERSION } from './deps.js';
 
@@ -53,23 +63,37 @@ class Out {
     this.varint(b.length);
     this.raw(b);
   }
-  /** actor (16 hex digits) -> seq, as the engine writes versions: count, then (fixed64 actor, varint seq). */
-  version(v: Version): void {
-    const entries = Object.entries(v);
-    this.varint(entries.length);
-    for (const [actor, seq] of entries) {
-      const hi = parseInt(actor.slice(0, 8), 16);
-      const lo = parseInt(actor.slice(8), 16);
-      this.room(8);
-      for (const w of [lo, hi]) for (let k = 0; k < 4; k++) this.buf[this.pos++] = (w >>> (8 * k)) & 0xff;
-      this.varint(seq);
+  /** actor (16 hex digits) -> seq: count, then (fixed64 actor, varint seq). */
+  entries(v: Version): void {
+    const actors = Object.keys(v);
+    this.varint(actors.length);
+    for (const actor of actors) {
+      this.actor(actor);
+      this.varint(v[actor]!);
+    }
+  }
+  actor(actor: string): void {
+    const hi = parseInt(actor.slice(0, 8), 16);
+    const lo = parseInt(actor.slice(8), 16);
+    this.room(8);
+    for (const w of [lo, hi]) for (let k = 0; k < 4; k++) this.buf[this.pos++] = (w >>> (8 * k)) & 0xff;
+  }
+  /** A version as one message carries it (chain.ts). */
+  version(v: VersionDiff): void {
+    this.varint(v.chain);
+    this.varint(v.entries.length * 2 + (v.absolute ? 1 : 0));
+    for (const e of v.entries) {
+      this.varint(e.ref);
+      if (e.ref === 0) this.actor(e.actor);
+      this.varint(e.seq);
     }
   }
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
 }
-const FORMAT_VERSION = 1; // cpp/codec.h kFormatVersion
+/** Sync frames keep the codec's first format version: what their payloads hold is the protocol version's (hello) to say. */
+const FORMAT_VERSION = 1;
 const KIND_MESSAGE = 3;
 const KIND_CHUNK = 4;
 const HEADER_MAX = 3 + 1 + 1 + 5 + 4;
@@ -82,9 +106,9 @@ export const enum MessageType {
 }
 
 export type Message =
-  | { type: MessageType.Hello; protocol: number; reply: boolean; store: string; schemaHash: string; version: Version }
-  | { type: MessageType.Delta; store: string; version: Version; delta: Uint8Array }
-  | { type: MessageType.Ack; store: string; version: Version; holding: boolean }
+  | { type: MessageType.Hello; protocol: number; reply: boolean; store: string; schemaHash: string; version: VersionDiff }
+  | { type: MessageType.Delta; store: string; version: VersionDiff; delta: Uint8Array }
+  | { type: MessageType.Ack; store: string; version: Version; holding: boolean; restart: boolean }
   | { type: MessageType.Error; store: string; code: ErrorCode; message: string };
 
 export interface Chunk {
@@ -129,8 +153,8 @@ export function encodeMessage(m: Message): Uint8Array {
       break;
     case MessageType.Ack:
       w.string(m.store);
-      w.version(m.version);
-      w.u8(m.holding ? 1 : 0);
+      w.entries(m.version);
+      w.u8((m.holding ? 1 : 0) | (m.restart ? 2 : 0));
       break;
     case MessageType.Error:
       w.string(m.store);
@@ -198,18 +222,43 @@ class In {
     }
   }
 
-  version(): Version {
+  actor(): string {
+    const b = this.raw(8, 'actor');
+    const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    const hi = (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0;
+    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  }
+
+  entries(): Version {
     const n = this.varint('version');
     if (n > (this.buf.length - this.pos) / 9) throw corrupt('version longer than the message');
     if (n > MAX_VERSION_ENTRIES) throw new MyceliumError('limit_exceeded', `a version of ${n} actors; a store holds at most ${MAX_VERSION_ENTRIES}`);
     const out: Record<string, number> = {};
     for (let i = 0; i < n; i++) {
-      const b = this.raw(8, 'actor');
-      const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
-      const hi = (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0;
-      out[hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')] = this.varint('seq');
+      const actor = this.actor();
+      const seq = this.varint('seq');
+      if (seq > MAX_SEQ) throw corrupt('seq out of range');
+      out[actor] = Math.max(out[actor] ?? 0, seq);
     }
     return out;
+  }
+
+  version(): VersionDiff {
+    const chain = this.varint('version chain');
+    const head = this.varint('version');
+    const n = Math.floor(head / 2);
+    if (n > (this.buf.length - this.pos) / 2) throw corrupt('version longer than the message');
+    if (n > MAX_VERSION_ENTRIES) throw new MyceliumError('limit_exceeded', `a version of ${n} actors; a store holds at most ${MAX_VERSION_ENTRIES}`);
+    const entries: DiffEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      const ref = this.varint('actor ref');
+      if (ref > MAX_VERSION_ENTRIES) throw corrupt('actor ref out of range');
+      const actor = ref === 0 ? this.actor() : '';
+      const seq = this.varint('seq');
+      if (seq === 0 || seq > MAX_SEQ) throw corrupt('seq out of range');
+      entries.push({ ref, actor, seq });
+    }
+    return { chain, absolute: head % 2 === 1, entries };
   }
 
   end(): void {
@@ -252,6 +301,8 @@ function readChunk(p: Uint8Array): Chunk {
 const NAME_MAX = 1024;
 /** A version names at most as many actors as a store can hold (cpp/store.h). */
 export const MAX_VERSION_ENTRIES = 65535;
+/** Seqs are 32-bit (cpp/delta.h kMaxSeq). */
+const MAX_SEQ = 0xffffffff;
 
 function readMessage(p: Uint8Array): Message {
   const r = new In(p);
@@ -261,7 +312,7 @@ function readMessage(p: Uint8Array): Message {
     case MessageType.Hello: {
       const protocol = r.varint('protocol version');
       // Another protocol version may lay out the rest differently: stop here.
-      if (protocol !== PROTOCOL_VERSION) return { type, protocol, reply: false, store: '', schemaHash: '', version: {} };
+      if (protocol !== PROTOCOL_VERSION) return { type, protocol, reply: false, store: '', schemaHash: '', version: { chain: 0, absolute: true, entries: [] } };
       const reply = r.u8('hello flags');
       if (reply > 1) throw corrupt('bad hello flags');
       m = { type, protocol, reply: reply === 1, store: r.string('store name', NAME_MAX), schemaHash: r.string('schema hash', 64), version: r.version() };
@@ -274,10 +325,10 @@ function readMessage(p: Uint8Array): Message {
     }
     case MessageType.Ack: {
       const store = r.string('store name', NAME_MAX);
-      const version = r.version();
-      const holding = r.u8('ack flags');
-      if (holding > 1) throw corrupt('bad ack flags');
-      m = { type, store, version, holding: holding === 1 };
+      const version = r.entries();
+      const flags = r.u8('ack flags');
+      if (flags > 3) throw corrupt('bad ack flags');
+      m = { type, store, version, holding: (flags & 1) !== 0, restart: (flags & 2) !== 0 };
       break;
     }
     case MessageType.Error: {

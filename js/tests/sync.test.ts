@@ -169,7 +169,7 @@ describe('sync over the in-memory transport', () => {
     hub.disconnect('A', 'B');
     a!.collection('notes').insert({ id: 'late', body: 'written while apart' });
     const vB = b!.version();
-    const expected = a!.deltaSince(vB).length;
+    const expected = a!.detachedDeltaSince(vB).length;
     hub.heal();
     await converged([a!, b!], hub);
     const resent = sa.stats().deltaBytesSent - full;
@@ -178,6 +178,43 @@ describe('sync over the in-memory transport', () => {
     expect(resent * 20).toBeLessThan(full);
     a!.close();
     b!.close();
+  });
+
+  it('a one-field write among 1,000 actors costs at most 100 bytes per message (delta and ack)', async () => {
+    const costs: string[] = [];
+    const perMessage: number[] = [];
+    for (const writers of [3, 1000]) {
+      // A store that has heard from `writers` actors (the record's votes, one increment each).
+      const [a, b] = await openStores(2, 40);
+      a!.collection('todos').insert({ id: 'shared', title: 'hi', votes: 0, tags: [] });
+      for (let i = 0; i < writers; i++) {
+        const w = await mycelium.open({ schema: todoSchema, name: 'todo', actor: actor(0x100000 + i * 7919) });
+        w.applyDelta(a!.deltaSince({}), { maxNewActors: 0 });
+        w.collection('todos').update('shared', (u) => u.increment('votes', 1));
+        a!.applyDelta(w.deltaSince(a!.version()), { maxNewActors: 0 });
+        w.close();
+      }
+      b!.applyDelta(a!.save(), { maxNewActors: 0 });
+      const hub = new mycelium.MemoryHub();
+      a!.connect(hub.adapter('A'), FAST);
+      b!.connect(hub.adapter('B'), FAST);
+      await converged([a!, b!], hub);
+      await sleep(60); // hellos answered, acks in
+      const [bytes0, messages0] = [hub.bytesSent, hub.messagesSent];
+      a!.collection('todos').update('shared', (u) => u.set('title', 'hello'));
+      await converged([a!, b!], hub);
+      await sleep(60);
+      const [bytes, messages] = [hub.bytesSent - bytes0, hub.messagesSent - messages0];
+      costs.push(`${writers} actors: ${messages} messages, ${bytes} bytes`);
+      expect(b!.collection('todos').get('shared')?.title).toBe('hello');
+      expect(messages).toBe(2); // the delta and its ack
+      expect(bytes).toBeLessThanOrEqual(200);
+      perMessage.push(bytes);
+      a!.close();
+      b!.close();
+    }
+    console.log(`one field write: ${costs.join('; ')}`);
+    expect(perMessage[1]).toBeLessThanOrEqual(perMessage[0]! + 4); // not in proportion to the actors
   });
 
   it('a mesh of 4 sends each change once per peer (no duplicate relays)', async () => {
@@ -537,14 +574,15 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
     await sleep(10);
     const enc = new TextEncoder();
     const hash = mycelium.schemaHash(todoSchema);
-    const hello = [1, 1, 0, ...str(enc.encode('todo')), ...str(enc.encode(hash)), 0];
+    // Protocol 2, a whole empty version numbered 0 (js/sync/chain.ts).
+    const hello = [1, 2, 0, ...str(enc.encode('todo')), ...str(enc.encode(hash)), 0, 1];
     evil.send(frame(3, new Uint8Array(hello)));
     await sleep(10);
     const other = await mycelium.open({ schema: todoSchema, actor: actor(0xeee) });
     other.collection('todos').insert({ id: 'keep', title: 'overwritten?' });
     const delta = other.deltaSince({});
     delta[delta.length - 1]! ^= 0xff;
-    const ver = [1, ...[0xee, 0x0e, 0, 0, 0, 0, 0, 0], 1];
+    const ver = [1, 3, 0, ...[0xee, 0x0e, 0, 0, 0, 0, 0, 0], 1]; // message 1: one actor, whole
     evil.send(frame(3, new Uint8Array([2, ...str(enc.encode('todo')), ...ver, ...delta])));
     await sleep(50);
     expect(errors.map((e) => e.error.code)).toEqual(['corrupt']);
@@ -567,10 +605,10 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
     const sa = a!.connect(hub.adapter('A'), FAST);
     const errs: string[] = [];
     sa.onError((e) => errs.push(`A:${e.error.code}`));
-    // B's side speaks protocol 2: its hello says so (raw), and it reports what it gets.
+    // B's side speaks protocol 9: its hello says so (raw), and it reports what it gets.
     const evil = rawPeer(hub, 'B');
     await sleep(10);
-    evil.send(frame(3, new Uint8Array([1, 2, 0, 9, 9, 9])));
+    evil.send(frame(3, new Uint8Array([1, 9, 0, 9, 9, 9])));
     await sleep(100);
     expect(errs).toEqual(['A:unsupported_version']);
     // A told B why, in a message B can read whatever its version.
