@@ -75,9 +75,10 @@ class EventLog {
 
   std::size_t bytes_used() const { return runs_.capacity() * sizeof(Run); }
 
-  // A delta has read the events: later writes start their own scope (a delta
-  // reads between write batches, so a run's widened scope is exactly its
-  // batch's keys). Every replica then splits one actor's runs alike.
+  // A delta or a version has read the events: later writes start their own
+  // scope (reads come between write batches, so a run's widened scope is
+  // exactly its batch's keys, and no base falls inside a widened run). Every
+  // replica then splits one actor's runs alike.
   void seal() const { open_ = false; }
 
  private:

@@ -43,11 +43,15 @@ inline KeyScope element_scope(std::uint8_t field, const ValueView& element) {
   return kElementScopeBit | (element_hash(element) << 8) | field;
 }
 inline bool is_element_scope(KeyScope s) { return (s & kElementScopeBit) != 0; }
-// The merged scope of two consecutive events on one record, or 0 when they
-// must stay separate runs.
+// The merged scope of two consecutive local events on one record that no
+// delta has read apart, or 0 when they must stay separate runs. Field masks
+// unite. An element joins a mask that holds the presence (the record was
+// inserted in this batch, so its set held nothing older) as its whole field:
+// an insert with its fields and elements stays one run.
 inline KeyScope merge_scopes(KeyScope a, KeyScope b) {
   if (a == b) return a;
-  if (is_element_scope(a) || is_element_scope(b)) return 0;
+  if (is_element_scope(a)) return 0;
+  if (is_element_scope(b)) return (a & kPresenceScopeBit) ? a | field_scope(static_cast<std::uint8_t>(b & 0xff)) : 0;
   return a | b;
 }
 // The scope with its field indexes renumbered: map(field) gives the new

@@ -328,6 +328,9 @@ Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const 
 // --- deltas ----------------------------------------------------------------
 
 VersionVector Store::version() const {
+  // A version read may come back as a delta's base: later writes must not
+  // widen the runs it ends.
+  events_[self_].seal();
   std::vector<VersionVector::Entry> e;
   for (std::size_t a = 0; a < actors_.size(); ++a) {
     if (!events_[a].empty()) e.emplace_back(actors_[a], events_[a].size());

@@ -51,6 +51,10 @@ TEST(KeyScope, ElementHashDependsOnTagAndBytes) {
   EXPECT_EQ(field_scope(40), kWholeRecord);  // fields past the mask widen to the record
   EXPECT_EQ(merge_scopes(field_scope(1), field_scope(2)), field_scope(1) | field_scope(2));
   EXPECT_EQ(merge_scopes(field_scope(1), element_scope(2, ValueView::integer(1))), 0u);
+  // An element added in the batch that inserted its record joins as its field.
+  EXPECT_EQ(merge_scopes(kPresenceScopeBit | field_scope(1), element_scope(2, ValueView::integer(1))),
+            kPresenceScopeBit | field_scope(1) | field_scope(2));
+  EXPECT_EQ(merge_scopes(element_scope(2, ValueView::integer(1)), field_scope(1)), 0u);
   EXPECT_FALSE(valid_scope(0));
   EXPECT_FALSE(valid_scope(kElementScopeBit | 255));
 }
