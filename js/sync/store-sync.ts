@@ -109,6 +109,8 @@ type VersionedMessage = Extract<Message, { type: MessageType.Hello | MessageType
 /** Messages (and bytes) held after a gap in a peer's numbering before asking it to start again. */
 const MAX_EARLY_MESSAGES = 64;
 const MAX_EARLY_BYTES = 16 << 20;
+/** How long at least a message after a gap waits for the one before it (then the peer restarts the chain, which is cheaper than waiting out its ack timer). */
+const GAP_WAIT_MS = 10;
 
 /** How long held deltas may wait, with a peer connected, before the status says `stalled`. */
 const STALL_MS = 2000;
@@ -366,7 +368,7 @@ export class StoreSync {
       // The gap did not fill: a message was lost. Start the chain again.
       this.dropEarly(s, Infinity);
       this.askRestart(s);
-    }, Math.max(this.relayDelay, 10));
+    }, Math.max(this.relayDelay, GAP_WAIT_MS));
   }
 
   /** Forgets held messages numbered below `chain`. */
@@ -385,6 +387,8 @@ export class StoreSync {
     if (now - s.lastRestartAsk < this.relayDelay) return;
     s.lastRestartAsk = now;
     s.restartDue = true;
+    // With our whole version: the peer resends only what we lack.
+    s.fullAckDue = true;
     this.scheduleAcks();
   }
 
