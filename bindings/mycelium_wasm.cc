@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <span>
 
-#include "crc32c.h"
+#include "codec.h"
 #include "replica.h"
 
 namespace {
@@ -86,8 +86,25 @@ int save(double h) {
 }
 int pending(double h) { return static_cast<int>(rep(h)->store().pending_count()); }
 double memory(double h) { return static_cast<double>(rep(h)->store().memory_use().total()); }
-// CRC32C of the input, for frames the TypeScript layer compresses.
-double crc(std::size_t n) { return mycelium::crc32c(g_in.data(), n); }
+// Frames the input as a sync message (kind 3) or chunk (4); the frame is
+// in the output.
+int frame_sync(int kind, std::size_t n) {
+  if (kind != 3 && kind != 4) return fail(mycelium::InvalidArgument("not a sync frame kind"));
+  g_out = mycelium::frame(static_cast<mycelium::PayloadKind>(kind), in(n));
+  return static_cast<int>(g_out.size());
+}
+// Reads a sync frame: returns its kind (3 or 4) with the payload in the
+// output, or -code (anything else, deltas and snapshots included, is not a
+// sync frame).
+int unframe_sync(std::size_t n) {
+  auto u = mycelium::unframe(in(n));
+  if (!u.ok()) return fail(u.status());
+  if (!mycelium::is_sync(u->kind)) {
+    return fail(mycelium::Corrupt("payload kind " + std::to_string(static_cast<int>(u->kind)) + " is not a sync message"));
+  }
+  g_out.assign(u->payload.begin(), u->payload.end());
+  return static_cast<int>(u->kind);
+}
 double actor_hi(double h) { return static_cast<double>(rep(h)->store().actor() >> 32); }
 double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() & 0xffffffffu); }
 }  // namespace
@@ -95,6 +112,13 @@ double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() &
 // The two calls made once per write or read of one record also exist as
 // plain exports: Embind's invoker without eval (DYNAMIC_EXECUTION=0, for
 // CSP) costs more than the engine's work for a one-field write.
+// compression.cc's host compressor: the loader's hook (js/compression.ts)
+// copies the bytes to the compressor module and the result back.
+EM_JS(std::size_t, myc_host_compress, (const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap), {
+  const hook = Module['mycCompress'];
+  return hook ? hook(HEAPU8, in >>> 0, n >>> 0, out >>> 0, cap >>> 0) : 0;
+});
+
 extern "C" {
 EMSCRIPTEN_KEEPALIVE int myc_write(std::uint32_t h, std::uint32_t n) { return write(h, n); }
 EMSCRIPTEN_KEEPALIVE int myc_get(std::uint32_t h, int coll, std::uint32_t n) { return get(h, coll, n); }
@@ -121,5 +145,6 @@ EMSCRIPTEN_BINDINGS(mycelium) {
   function("memory", &memory);
   function("actorHi", &actor_hi);
   function("actorLo", &actor_lo);
-  function("crc32c", &crc);
+  function("frameSync", &frame_sync);
+  function("unframeSync", &unframe_sync);
 }

@@ -14,6 +14,9 @@ if(MYC_WASM_DEBUG)
 endif()
 set(MYC_WASM_CXX_FLAGS ${MYC_WASM_SIZE_FLAGS})
 target_compile_options(mycelium_core PRIVATE ${MYC_WASM_CXX_FLAGS})
+# The core links no compressor: frame() asks the host, which runs the
+# compressor module (mycelium_zstd below) when the page loaded it.
+target_compile_definitions(mycelium_core PRIVATE MYC_HOST_COMPRESSOR)
 target_compile_options(zstd_decompress PRIVATE ${MYC_WASM_SIZE_FLAGS})
 target_compile_options(zstd_compress PRIVATE ${MYC_WASM_SIZE_FLAGS})
 

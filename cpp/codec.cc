@@ -78,14 +78,15 @@ bool Reader::count(std::uint64_t& n, const char* what, std::size_t min_item_byte
 }
 
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
-  const auto compressed = compress(payload);
+  const bool sync = is_sync(kind);
+  const auto compressed = sync ? std::nullopt : compress(payload);
   if (compressed) payload = *compressed;
   Writer w;
   w.buffer().reserve(payload.size() + 16);
   w.u8('M');
   w.u8('Y');
   w.u8('C');
-  w.u8(kFormatVersion);
+  w.u8(sync ? kSyncFormatVersion : kFormatVersion);
   w.u8(static_cast<std::uint8_t>((static_cast<std::uint8_t>(kind) << 4) | (compressed ? kFlagCompressed : 0)));
   w.varint(payload.size());
   w.fixed32(crc32c(payload.data(), payload.size()));
@@ -107,11 +108,16 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_de
   if (!r.u8(flags, "flags")) return r.status();
   const std::uint8_t kind = flags >> 4;
   if (flags & 0x0e) return Corrupt("unknown flag bits set");
-  if (kind != static_cast<std::uint8_t>(PayloadKind::kDelta) &&
-      kind != static_cast<std::uint8_t>(PayloadKind::kSnapshot) &&
-      !(kind == static_cast<std::uint8_t>(PayloadKind::kDetachedDelta) && version >= 2)) {
+  const auto k = static_cast<PayloadKind>(kind);
+  if (kind < static_cast<std::uint8_t>(PayloadKind::kDelta) || kind > static_cast<std::uint8_t>(PayloadKind::kDetachedDelta) ||
+      (k == PayloadKind::kDetachedDelta && version < 2)) {
     return Corrupt("unknown payload kind " + std::to_string(kind));
   }
+  if (is_sync(k) && version != kSyncFormatVersion) {
+    return UnsupportedVersion("sync frame format version " + std::to_string(version) +
+                              " is not supported (this build reads version " + std::to_string(kSyncFormatVersion) + ")");
+  }
+  if (is_sync(k) && (flags & kFlagCompressed)) return Corrupt("a sync frame is never compressed");
   std::uint64_t length;
   std::uint32_t crc;
   if (!r.varint(length, "payload length") || !r.fixed32(crc, "checksum")) return r.status();
@@ -119,7 +125,7 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_de
   if (length < r.remaining()) return Corrupt("trailing bytes after payload");
   const auto payload = bytes.subspan(r.offset());
   if (crc32c(payload.data(), payload.size()) != crc) return Corrupt("checksum mismatch");
-  Unframed u{static_cast<PayloadKind>(kind), version, payload, {}};
+  Unframed u{k, version, payload, {}};
   if (flags & kFlagCompressed) {
     MYC_ASSIGN_OR_RETURN(u.storage, decompress(payload, max_decompressed));
     u.payload = u.storage.span();

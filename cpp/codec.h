@@ -4,8 +4,9 @@
 //   flags bit 0      payload is one zstd frame (compression.h); length and
 //                    checksum are of the bytes as stored, so corruption is
 //                    caught before anything is decompressed
-//   flags bits 4..7  PayloadKind (3 and 4 are sync messages and chunks, read
-//                    and written by the TypeScript layer: js/sync/wire.ts)
+//   flags bits 4..7  PayloadKind (3 and 4 are sync messages and chunks: their
+//                    payloads are laid out by js/sync/wire.ts; the frame
+//                    around them is this one, written and read here)
 //   other bits       must be zero
 // Varints are LEB128 (at most 10 bytes, no overlong final byte); signed values
 // are zigzag-encoded; fixed-width values are little-endian.
@@ -28,8 +29,15 @@ inline constexpr std::uint8_t kFormatVersion = 2;
 inline constexpr std::uint8_t kOldestFormatVersion = 1;
 inline constexpr std::uint8_t kFlagCompressed = 1;
 
-// 3 and 4 are sync messages and chunks (js/sync/wire.ts).
-enum class PayloadKind : std::uint8_t { kDelta = 1, kSnapshot = 2, kDetachedDelta = 5 };
+// A sync message's payload and a chunk of one (js/sync/wire.ts) are framed
+// at format version 1 (what the payload holds is the sync protocol's version
+// to say, in its hello) and never compressed: the delta inside a message is
+// a frame of its own, compressed already.
+inline constexpr std::uint8_t kSyncFormatVersion = 1;
+
+enum class PayloadKind : std::uint8_t { kDelta = 1, kSnapshot = 2, kSyncMessage = 3, kSyncChunk = 4, kDetachedDelta = 5 };
+
+constexpr bool is_sync(PayloadKind k) { return k == PayloadKind::kSyncMessage || k == PayloadKind::kSyncChunk; }
 
 using ByteVec = std::vector<std::uint8_t>;
 
@@ -122,7 +130,8 @@ class Reader {
   Status status_;
 };
 
-// Wraps a payload in a frame, compressed when compression.h says so.
+// Wraps a payload in a frame, compressed when compression.h says so (never
+// a sync kind).
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
 
 struct Unframed {

@@ -4,10 +4,17 @@
 
 #include "zstd.h"
 
+#if !defined(MYC_WITH_COMPRESSOR) && defined(MYC_HOST_COMPRESSOR)
+// The WebAssembly core: the host compresses (bindings/mycelium_wasm.cc hands
+// the bytes to the compressor module, same zstd sources and level). Returns
+// the compressed size written to out, or 0 to keep the payload as it is.
+extern "C" std::size_t myc_host_compress(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap);
+#endif
+
 namespace mycelium {
 
 bool can_compress() {
-#ifdef MYC_WITH_COMPRESSOR
+#if defined(MYC_WITH_COMPRESSOR) || defined(MYC_HOST_COMPRESSOR)
   return true;
 #else
   return false;
@@ -20,6 +27,14 @@ std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> 
   std::vector<std::uint8_t> out(ZSTD_compressBound(in.size()));
   const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), kCompressLevel);
   if (ZSTD_isError(n) || n >= in.size()) return std::nullopt;
+  out.resize(n);
+  out.shrink_to_fit();
+  return out;
+#elif defined(MYC_HOST_COMPRESSOR)
+  if (in.size() <= kCompressMinBytes) return std::nullopt;
+  std::vector<std::uint8_t> out(in.size());
+  const std::size_t n = myc_host_compress(in.data(), in.size(), out.data(), out.size());
+  if (n == 0 || n >= in.size()) return std::nullopt;
   out.resize(n);
   out.shrink_to_fit();
   return out;

@@ -2,9 +2,11 @@
 //
 // Payloads over kCompressMinBytes are compressed at kCompressLevel when the
 // result is smaller. The decompressor is in every build; the compressor only
-// where MYC_WITH_COMPRESSOR is defined (native builds; the WebAssembly core
-// leaves it to a second module loaded by the TypeScript layer, which frames
-// the same way). Both compile the same pinned zstd sources, so the bytes agree.
+// where MYC_WITH_COMPRESSOR is defined (native builds). The WebAssembly core
+// (MYC_HOST_COMPRESSOR) asks its host instead, which runs a second module
+// (bindings/zstd_module.cc) when the page loaded it; frames are still
+// written here (codec.cc). Both compile the same pinned zstd sources, so the
+// bytes agree.
 #pragma once
 
 #include <cstddef>

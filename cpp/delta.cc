@@ -322,43 +322,69 @@ class Budget {
   std::size_t total_;
 };
 
-Status decode_payload(Reader& r, DeltaData& d, Budget& budget, std::uint8_t version, const VersionVector* context) {
-  std::uint64_t n;
-  // Strings.
-  if (!r.count(n, "string count")) return r.status();
-  if (!budget.take<std::string_view>(n)) return budget.error();
-  d.strings.resize(static_cast<std::size_t>(n));
-  for (auto& s : d.strings) {
-    if (!r.bytes(s, "string")) return r.status();
-  }
-  const auto& strings = d.strings;
-  std::uint64_t last_string = 0;
-  auto string_at = [&](std::string_view& out, const char* what) {
-    if (!r.index(last_string, strings.size(), what)) return false;
-    out = strings[static_cast<std::size_t>(last_string)];
-    return true;
-  };
+// Reads a delta's payload section by section, in the order delta.h lays
+// them out; each section is checked in full before the next is read.
+class PayloadDecoder {
+ public:
+  PayloadDecoder(Reader& reader, DeltaData& delta, Budget& b, std::uint8_t format_version)
+      : r(reader), d(delta), budget(b), version(format_version) {}
 
-  // Collections.
-  if (!r.count(n, "collection count", 2)) return r.status();
-  if (n > kMaxCollections) return Corrupt("too many collections");
-  if (!budget.take<DeltaData::Collection>(n)) return budget.error();
-  d.collections.resize(static_cast<std::size_t>(n));
-  for (auto& c : d.collections) {
-    if (!string_at(c.name, "collection name")) return r.status();
-    if (!r.count(n, "field count", 2)) return r.status();
-    if (n > kMaxFields - 1) return Corrupt("too many fields in collection");
-    if (!budget.take<DeltaData::Field>(n)) return budget.error();
-    c.fields.resize(static_cast<std::size_t>(n));
-    for (auto& f : c.fields) {
-      std::uint8_t k;
-      if (!string_at(f.name, "field name") || !r.u8(k, "field kind")) return r.status();
-      if (k >= kKindCount) return Corrupt("unknown field kind " + std::to_string(k));
-      f.kind = static_cast<Kind>(k);
+  Status run(const VersionVector* context) {
+    MYC_TRY(strings());
+    MYC_TRY(collections());
+    MYC_TRY(d.kind == PayloadKind::kDetachedDelta ? detached_actors(context) : actors());
+    MYC_TRY(vectors());
+    MYC_TRY(records());
+    MYC_TRY(events());
+    return cells();
+  }
+
+ private:
+  // The string table: every name, id and string value is an index into it.
+  Status strings() {
+    std::uint64_t n;
+    if (!r.count(n, "string count")) return r.status();
+    if (!budget.take<std::string_view>(n)) return budget.error();
+    d.strings.resize(static_cast<std::size_t>(n));
+    for (auto& s : d.strings) {
+      if (!r.bytes(s, "string")) return r.status();
     }
+    return Status::Ok();
   }
 
-  if (d.kind == PayloadKind::kDetachedDelta) {
+  bool string_at(std::string_view& out, const char* what) {
+    if (!r.index(last_string, d.strings.size(), what)) return false;
+    out = d.strings[static_cast<std::size_t>(last_string)];
+    return true;
+  }
+
+  // The collections and fields the delta uses, by name and kind.
+  Status collections() {
+    std::uint64_t n;
+    if (!r.count(n, "collection count", 2)) return r.status();
+    if (n > kMaxCollections) return Corrupt("too many collections");
+    if (!budget.take<DeltaData::Collection>(n)) return budget.error();
+    d.collections.resize(static_cast<std::size_t>(n));
+    for (auto& c : d.collections) {
+      if (!string_at(c.name, "collection name")) return r.status();
+      if (!r.count(n, "field count", 2)) return r.status();
+      if (n > kMaxFields - 1) return Corrupt("too many fields in collection");
+      if (!budget.take<DeltaData::Field>(n)) return budget.error();
+      c.fields.resize(static_cast<std::size_t>(n));
+      for (auto& f : c.fields) {
+        std::uint8_t k;
+        if (!string_at(f.name, "field name") || !r.u8(k, "field kind")) return r.status();
+        if (k >= kKindCount) return Corrupt("unknown field kind " + std::to_string(k));
+        f.kind = static_cast<Kind>(k);
+      }
+    }
+
+    return Status::Ok();
+  }
+
+  // A detached delta's actors: positions in the context it came with.
+  Status detached_actors(const VersionVector* context) {
+    std::uint64_t n;
     // Actors as positions in the context it was sent with, then per actor
     // the number of its events in the delta (base = context - that).
     if (context == nullptr) return InvalidArgument("a detached delta is read with the version it was sent with");
@@ -378,7 +404,8 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget, std::uint8_t vers
     for (std::size_t i = 0; i < d.actors.size(); ++i) {
       std::uint64_t gap;
       if (!r.varint(gap, "actor position")) return r.status();
-      if (gap >= entries.size() || (pos += gap + (i > 0)) >= entries.size()) return Corrupt("actor position past the context");
+      if (gap >= entries.size() || (pos += gap + (i > 0)) >= entries.size())
+        return Corrupt("actor position past the context");
       d.actors[i] = entries[static_cast<std::size_t>(pos)].first;
       d.context[i] = {static_cast<std::uint32_t>(i), entries[static_cast<std::size_t>(pos)].second};
       if (d.context[i].second > kMaxSeq) return Corrupt("context vector: seq out of range");
@@ -387,14 +414,20 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget, std::uint8_t vers
       std::uint64_t events;
       if (!r.varint(events, "event count")) return r.status();
       if (events > d.context[i].second) return Corrupt("more events than the context holds");
-      if (events < d.context[i].second) d.base.emplace_back(static_cast<std::uint32_t>(i), d.context[i].second - events);
+      if (events < d.context[i].second)
+        d.base.emplace_back(static_cast<std::uint32_t>(i), d.context[i].second - events);
     }
     std::uint8_t lo, hi;
     if (!r.u8(lo, "context check") || !r.u8(hi, "context check")) return r.status();
-    if ((lo | hi << 8) != context_check(entries, [](const auto& e) { return e.first; })) {
+    if (static_cast<std::uint32_t>(lo | hi << 8) != context_check(entries, [](const auto& e) { return e.first; })) {
       return Corrupt("the delta was written for another version than the one it came with");
     }
-  } else {
+    return Status::Ok();
+  }
+
+  // A whole delta's actors, base and context.
+  Status actors() {
+    std::uint64_t n;
     // Actors.
     if (!r.count(n, "actor count", 8)) return r.status();
     // The actor table and the per-actor tables built from it below.
@@ -426,255 +459,293 @@ Status decode_payload(Reader& r, DeltaData& d, Budget& budget, std::uint8_t vers
         (*vv)[i] = {static_cast<std::uint32_t>(a), seq};
       }
     }
-  }
-  if (d.kind == PayloadKind::kSnapshot && !d.base.empty()) {
-    return Corrupt("a snapshot must have an empty base");
-  }
-  // Context as a dense table by actor index; base must be below it.
-  std::vector<std::uint64_t> ctx(d.actors.size(), 0), base(d.actors.size(), 0);
-  for (const auto& [a, seq] : d.context) ctx[a] = seq;
-  for (const auto& [a, seq] : d.base) {
-    if (seq > ctx[a]) return Corrupt("base vector is ahead of the context");
-    base[a] = seq;
+    return Status::Ok();
   }
 
-  // Records.
-  if (!r.count(n, "record count", 2)) return r.status();
-  if (!budget.take<DeltaData::Record>(n) || !budget.take<std::uint64_t>(n / 64 + 1)) return budget.error();
-  d.records.resize(static_cast<std::size_t>(n));
-  for (auto& rec : d.records) {
-    std::uint64_t c;
-    if (!r.index(c, d.collections.size(), "record collection")) return r.status();
-    rec.collection = static_cast<std::uint32_t>(c);
-  }
-  for (std::size_t i = 0; i < d.records.size(); ++i) {
-    auto& rec = d.records[i];
-    if (!string_at(rec.id, "record id")) return r.status();
-    if (rec.id.empty() || rec.id.size() > kMaxIdBytes) return Corrupt("record id must be 1 to 256 bytes");
-    if (!valid_utf8(rec.id)) return Corrupt("record id is not valid UTF-8");
-    if (i > 0 && record_order(d.records[i - 1], rec) >= 0) {
-      return Corrupt("records not in canonical order");
+  // Base and context as dense tables by actor index.
+  Status vectors() {
+    if (d.kind == PayloadKind::kSnapshot && !d.base.empty()) {
+      return Corrupt("a snapshot must have an empty base");
     }
+    // Context as a dense table by actor index; base must be below it.
+    ctx.assign(d.actors.size(), 0);
+    base.assign(d.actors.size(), 0);
+    for (const auto& [a, seq] : d.context) ctx[a] = seq;
+    for (const auto& [a, seq] : d.base) {
+      if (seq > ctx[a]) return Corrupt("base vector is ahead of the context");
+      base[a] = seq;
+    }
+
+    return Status::Ok();
   }
 
-  // Events: runs covering (base, context] of each actor. A run costs at
-  // least two bytes however many seqs it spans, so runs (not seqs) are what
-  // the input bounds and what gets allocated.
-  std::vector<std::pair<std::size_t, std::size_t>> runs_of(d.actors.size(), {0, 0});
-  std::vector<bool> touched(d.records.size(), false);
-  std::uint64_t event_count = 0;
-  for (const auto& [a, seq] : d.context) event_count += seq - base[a];
-  // At most one run per event, and each run takes at least two bytes.
-  const std::uint64_t max_runs = std::min<std::uint64_t>(event_count, r.remaining() / 2);
-  if (!budget.take<DeltaData::EventRun>(max_runs)) return budget.error();
-  d.events.reserve(static_cast<std::size_t>(max_runs));
-  {
-    std::int64_t prev_record = 0;
-    for (const auto& [a, seq] : d.context) {
-      runs_of[a].first = d.events.size();
-      std::uint64_t next = base[a] + 1;
-      while (next <= seq) {
-        std::int64_t delta;
-        std::uint64_t extra;
-        if (!r.zigzag(delta, "event record") || !r.varint(extra, "event run")) return r.status();
-        const std::int64_t rec = prev_record + delta;
-        if (rec < 0 || static_cast<std::uint64_t>(rec) >= d.records.size()) return Corrupt("event record out of range");
-        if (extra > seq - next) return Corrupt("event run past the context");
-        std::uint64_t scope = kWholeRecord;
-        if (version >= 2) {
-          if (!r.varint(scope, "event scope")) return r.status();
-          if (scope > 0xffffffffu || !valid_scope(scope = scope_of_wire(scope))) return Corrupt("bad event scope");
-          if (is_element_scope(static_cast<KeyScope>(scope))) {
-            const auto& fields = d.collections[d.records[static_cast<std::size_t>(rec)].collection].fields;
-            const std::size_t f = scope & 0xff;
-            if (f >= fields.size() || fields[f].kind != Kind::kSet) return Corrupt("element scope on a field that is not a set");
+  // Records: collection, then id, in canonical order.
+  Status records() {
+    std::uint64_t n;
+    if (!r.count(n, "record count", 2)) return r.status();
+    if (!budget.take<DeltaData::Record>(n) || !budget.take<std::uint64_t>(n / 64 + 1)) return budget.error();
+    d.records.resize(static_cast<std::size_t>(n));
+    for (auto& rec : d.records) {
+      std::uint64_t c;
+      if (!r.index(c, d.collections.size(), "record collection")) return r.status();
+      rec.collection = static_cast<std::uint32_t>(c);
+    }
+    for (std::size_t i = 0; i < d.records.size(); ++i) {
+      auto& rec = d.records[i];
+      if (!string_at(rec.id, "record id")) return r.status();
+      if (rec.id.empty() || rec.id.size() > kMaxIdBytes) return Corrupt("record id must be 1 to 256 bytes");
+      if (!valid_utf8(rec.id)) return Corrupt("record id is not valid UTF-8");
+      if (i > 0 && record_order(d.records[i - 1], rec) >= 0) {
+        return Corrupt("records not in canonical order");
+      }
+    }
+
+    return Status::Ok();
+  }
+
+  // Events: runs covering (base, context] of each actor.
+  Status events() {
+    // Runs covering (base, context] of each actor. A run costs at
+    // least two bytes however many seqs it spans, so runs (not seqs) are what
+    // the input bounds and what gets allocated.
+    runs_of.assign(d.actors.size(), {0, 0});
+    std::vector<bool> touched(d.records.size(), false);
+    event_count = 0;
+    for (const auto& [a, seq] : d.context) event_count += seq - base[a];
+    // At most one run per event, and each run takes at least two bytes.
+    const std::uint64_t max_runs = std::min<std::uint64_t>(event_count, r.remaining() / 2);
+    if (!budget.take<DeltaData::EventRun>(max_runs)) return budget.error();
+    d.events.reserve(static_cast<std::size_t>(max_runs));
+    {
+      std::int64_t prev_record = 0;
+      for (const auto& [a, seq] : d.context) {
+        runs_of[a].first = d.events.size();
+        std::uint64_t next = base[a] + 1;
+        while (next <= seq) {
+          std::int64_t delta;
+          std::uint64_t extra;
+          if (!r.zigzag(delta, "event record") || !r.varint(extra, "event run")) return r.status();
+          const std::int64_t rec = prev_record + delta;
+          if (rec < 0 || static_cast<std::uint64_t>(rec) >= d.records.size())
+            return Corrupt("event record out of range");
+          if (extra > seq - next) return Corrupt("event run past the context");
+          std::uint64_t scope = kWholeRecord;
+          if (version >= 2) {
+            if (!r.varint(scope, "event scope")) return r.status();
+            if (scope > 0xffffffffu || !valid_scope(scope = scope_of_wire(scope))) return Corrupt("bad event scope");
+            if (is_element_scope(static_cast<KeyScope>(scope))) {
+              const auto& fields = d.collections[d.records[static_cast<std::size_t>(rec)].collection].fields;
+              const std::size_t f = scope & 0xff;
+              if (f >= fields.size() || fields[f].kind != Kind::kSet)
+                return Corrupt("element scope on a field that is not a set");
+            }
           }
+          d.events.push_back({a, static_cast<std::uint32_t>(rec), next, extra + 1, static_cast<KeyScope>(scope)});
+          touched[static_cast<std::size_t>(rec)] = true;
+          prev_record = rec;
+          next += extra + 1;
         }
-        d.events.push_back({a, static_cast<std::uint32_t>(rec), next, extra + 1, static_cast<KeyScope>(scope)});
-        touched[static_cast<std::size_t>(rec)] = true;
-        prev_record = rec;
-        next += extra + 1;
-      }
-      runs_of[a].second = d.events.size();
-    }
-  }
-  for (bool t : touched) {
-    if (!t) return Corrupt("record not touched by any event");
-  }
-  if (!budget.take<std::pair<std::uint32_t, KeyScope>>(d.events.size())) return budget.error();
-  d.unite_scopes();
-  // The record an event of actor a at seq (base, context] touched. When the
-  // events are few next to the input (as in snapshots), a dense table answers
-  // in O(1); otherwise a binary search over the actor's runs.
-  std::vector<std::uint32_t> dense;
-  std::vector<std::uint64_t> dense_start(d.actors.size(), 0);
-  if (event_count <= 4 * static_cast<std::uint64_t>(r.offset() + r.remaining()) &&
-      budget.take<std::uint32_t>(event_count)) {
-    dense.resize(static_cast<std::size_t>(event_count));
-    std::uint32_t* out = dense.data();  // plain stores: no per-run vector calls
-    for (const auto& [a, seq] : d.context) {
-      dense_start[a] = static_cast<std::uint64_t>(out - dense.data());
-      for (std::size_t i = runs_of[a].first; i < runs_of[a].second; ++i) {
-        for (std::uint64_t k = 0; k < d.events[i].count; ++k) *out++ = d.events[i].record;
+        runs_of[a].second = d.events.size();
       }
     }
+    for (bool t : touched) {
+      if (!t) return Corrupt("record not touched by any event");
+    }
+    if (!budget.take<std::pair<std::uint32_t, KeyScope>>(d.events.size())) return budget.error();
+    d.unite_scopes();
+    // The record an event of actor a at seq (base, context] touched. When the
+    // events are few next to the input (as in snapshots), a dense table answers
+    // in O(1); otherwise a binary search over the actor's runs.
+    dense_start.assign(d.actors.size(), 0);
+    if (event_count <= 4 * static_cast<std::uint64_t>(r.offset() + r.remaining()) &&
+        budget.take<std::uint32_t>(event_count)) {
+      dense.resize(static_cast<std::size_t>(event_count));
+      std::uint32_t* out = dense.data();  // plain stores: no per-run vector calls
+      for (const auto& [a, seq] : d.context) {
+        dense_start[a] = static_cast<std::uint64_t>(out - dense.data());
+        for (std::size_t i = runs_of[a].first; i < runs_of[a].second; ++i) {
+          for (std::uint64_t k = 0; k < d.events[i].count; ++k) *out++ = d.events[i].record;
+        }
+      }
+    }
+    return Status::Ok();
   }
-  auto event_record = [&](std::uint32_t a, std::uint64_t seq) {
+
+  // The record an event of actor a at seq (base, context] touched.
+  std::uint32_t event_record(std::uint32_t a, std::uint64_t seq) const {
     if (event_count > 0 && dense.size() == event_count) {
       return dense[static_cast<std::size_t>(dense_start[a] + (seq - base[a] - 1))];
     }
     std::size_t lo = runs_of[a].first, hi = runs_of[a].second;
     while (hi - lo > 1) {
       const std::size_t mid = (lo + hi) / 2;
-      if (d.events[mid].first <= seq) lo = mid;
-      else hi = mid;
+      if (d.events[mid].first <= seq)
+        lo = mid;
+      else
+        hi = mid;
     }
     return d.events[lo].record;
-  };
-
-  // Cells: a count per record, then six length-prefixed columns that are
-  // read side by side, so each cell is built and checked in one pass.
-  std::uint64_t cell_total = 0;
-  for (auto& rec : d.records) {
-    if (!r.count(n, "cell count", 4)) return r.status();  // field, tag, actor, seq
-    rec.first_cell = static_cast<std::uint32_t>(cell_total);
-    rec.cell_count = static_cast<std::uint32_t>(n);
-    cell_total += n;
-    if (cell_total > r.remaining() / 4) return Corrupt("more cells than the input can hold");
   }
-  Reader fcol(std::span<const std::uint8_t>{}), tcol = fcol, acol = fcol, scol = fcol, xcol = fcol, vcol = fcol;
-  if (!r.column(fcol, "field column") || !r.column(tcol, "tag column") || !r.column(acol, "actor column") ||
-      !r.column(scol, "seq column") || !r.column(xcol, "aux column") || !r.column(vcol, "value column")) {
-    return r.status();
-  }
-  if (r.remaining() != 0) return Corrupt("trailing bytes after cells");
-  if (fcol.remaining() != cell_total || tcol.remaining() != cell_total) {
-    return Corrupt("field and tag columns must hold one byte per cell");
-  }
-  auto string_in = [&](Reader& col, std::uint32_t& index, const char* what) {
-    std::uint64_t i;
-    if (!col.index(i, d.strings.size(), what)) return false;
-    index = static_cast<std::uint32_t>(i);
-    return true;
-  };
-  auto column_error = [](const Reader& col, const char* column) {
-    return Corrupt(std::string(column) + " column: " + col.status().message());
-  };
 
-  if (!budget.take<DeltaData::Cell>(cell_total)) return budget.error();
-  d.cells.resize(static_cast<std::size_t>(cell_total));
-  std::uint64_t prev_seq = 0, prev_hlc = 0;
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> dots;
-  std::vector<std::tuple<std::uint8_t, std::uint32_t, std::uint64_t>> offsets;
-  for (std::uint32_t ri = 0; ri < d.records.size(); ++ri) {
-    const auto& rec = d.records[ri];
-    const auto& fields = d.collections[rec.collection].fields;
-    dots.clear();
-    offsets.clear();
-    for (std::uint32_t ci = rec.first_cell; ci < rec.first_cell + rec.cell_count; ++ci) {
-      auto& c = d.cells[ci];
-      std::uint8_t t;
-      fcol.u8(c.field, "field");
-      tcol.u8(t, "tag");
-      if (c.field != kPresenceField && c.field >= fields.size()) return Corrupt("cell field out of range");
-      const std::uint8_t tag = t & 7;
-      if (tag >= kValueTagCount || (t & ~(7 | kTagBoolBit | kTagOffsetBit)) ||
-          ((t & kTagBoolBit) && tag != static_cast<std::uint8_t>(ValueTag::kBool))) {
-        return Corrupt("bad cell tag " + std::to_string(t));
-      }
-      c.tag = static_cast<ValueTag>(tag);
-      c.bits = (t & kTagBoolBit) ? 1 : 0;
-      c.offset = (t & kTagOffsetBit) != 0;
-      const Kind kind = cell_kind(d, rec, c);
-      const bool valueless = c.field == kPresenceField || kind == Kind::kCounter;
-      if (valueless && c.tag != ValueTag::kNull) return Corrupt("value on a valueless cell");
-      if (c.offset && (c.field == kPresenceField || kind != Kind::kCounter)) {
-        return Corrupt("offset cell outside a counter");
-      }
+  // Cells, checked against the events and the context.
+  Status cells() {
+    std::uint64_t n;
+    // Cells: a count per record, then six length-prefixed columns that are
+    // read side by side, so each cell is built and checked in one pass.
+    std::uint64_t cell_total = 0;
+    for (auto& rec : d.records) {
+      if (!r.count(n, "cell count", 4)) return r.status();  // field, tag, actor, seq
+      rec.first_cell = static_cast<std::uint32_t>(cell_total);
+      rec.cell_count = static_cast<std::uint32_t>(n);
+      cell_total += n;
+      if (cell_total > r.remaining() / 4) return Corrupt("more cells than the input can hold");
+    }
+    Reader fcol(std::span<const std::uint8_t>{}), tcol = fcol, acol = fcol, scol = fcol, xcol = fcol, vcol = fcol;
+    if (!r.column(fcol, "field column") || !r.column(tcol, "tag column") || !r.column(acol, "actor column") ||
+        !r.column(scol, "seq column") || !r.column(xcol, "aux column") || !r.column(vcol, "value column")) {
+      return r.status();
+    }
+    if (r.remaining() != 0) return Corrupt("trailing bytes after cells");
+    if (fcol.remaining() != cell_total || tcol.remaining() != cell_total) {
+      return Corrupt("field and tag columns must hold one byte per cell");
+    }
+    auto string_in = [&](Reader& col, std::uint32_t& index, const char* what) {
+      std::uint64_t i;
+      if (!col.index(i, d.strings.size(), what)) return false;
+      index = static_cast<std::uint32_t>(i);
+      return true;
+    };
+    auto column_error = [](const Reader& col, const char* column) {
+      return Corrupt(std::string(column) + " column: " + col.status().message());
+    };
 
-      std::uint64_t a;
-      if (!acol.index(a, d.actors.size(), "cell actor")) return column_error(acol, "actor");
-      c.actor = static_cast<std::uint32_t>(a);
-      std::int64_t delta;
-      if (!scol.zigzag(delta, "cell seq")) return column_error(scol, "seq");
-      const std::uint64_t seq = prev_seq + static_cast<std::uint64_t>(delta);
-      prev_seq = seq;
-      if (seq == 0 || seq > ctx[c.actor]) return Corrupt("cell dot not covered by the context");
-      c.seq = static_cast<std::uint32_t>(seq);  // the context's seqs are <= kMaxSeq
+    if (!budget.take<DeltaData::Cell>(cell_total)) return budget.error();
+    d.cells.resize(static_cast<std::size_t>(cell_total));
+    std::uint64_t prev_seq = 0, prev_hlc = 0;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> dots;
+    std::vector<std::tuple<std::uint8_t, std::uint32_t, std::uint64_t>> offsets;
+    for (std::uint32_t ri = 0; ri < d.records.size(); ++ri) {
+      const auto& rec = d.records[ri];
+      const auto& fields = d.collections[rec.collection].fields;
+      dots.clear();
+      offsets.clear();
+      for (std::uint32_t ci = rec.first_cell; ci < rec.first_cell + rec.cell_count; ++ci) {
+        auto& c = d.cells[ci];
+        std::uint8_t t;
+        fcol.u8(c.field, "field");
+        tcol.u8(t, "tag");
+        if (c.field != kPresenceField && c.field >= fields.size()) return Corrupt("cell field out of range");
+        const std::uint8_t tag = t & 7;
+        if (tag >= kValueTagCount || (t & ~(7 | kTagBoolBit | kTagOffsetBit)) ||
+            ((t & kTagBoolBit) && tag != static_cast<std::uint8_t>(ValueTag::kBool))) {
+          return Corrupt("bad cell tag " + std::to_string(t));
+        }
+        c.tag = static_cast<ValueTag>(tag);
+        c.bits = (t & kTagBoolBit) ? 1 : 0;
+        c.offset = (t & kTagOffsetBit) != 0;
+        const Kind kind = cell_kind(d, rec, c);
+        const bool valueless = c.field == kPresenceField || kind == Kind::kCounter;
+        if (valueless && c.tag != ValueTag::kNull) return Corrupt("value on a valueless cell");
+        if (c.offset && (c.field == kPresenceField || kind != Kind::kCounter)) {
+          return Corrupt("offset cell outside a counter");
+        }
 
-      std::int64_t v = 0;
-      switch (aux_kind(d, rec, c)) {
-        case AuxKind::kHlc:
-          if (!xcol.zigzag(v, "cell hlc")) return column_error(xcol, "aux");
-          c.aux = prev_hlc + static_cast<std::uint64_t>(v);
-          prev_hlc = c.aux;
-          break;
-        case AuxKind::kTotal:
-          if (!xcol.zigzag(v, "counter total")) return column_error(xcol, "aux");
-          c.aux = static_cast<std::uint64_t>(v);
-          break;
-        case AuxKind::kNone: c.aux = 0; break;
-      }
-      switch (c.tag) {
-        case ValueTag::kInt:
-          if (!vcol.zigzag(v, "int value")) return column_error(vcol, "value");
-          c.bits = static_cast<std::uint64_t>(v);
-          break;
-        case ValueTag::kDouble:
-          if (!vcol.fixed64(c.bits, "double value")) return column_error(vcol, "value");
-          break;
-        case ValueTag::kString:
-          if (!string_in(vcol, c.string, "string value")) return column_error(vcol, "value");
-          if (!valid_utf8(d.strings[c.string])) return Corrupt("string value is not valid UTF-8");
-          break;
-        case ValueTag::kBytes:
-          if (!string_in(vcol, c.string, "bytes value")) return column_error(vcol, "value");
-          break;
-        default: break;
-      }
+        std::uint64_t a;
+        if (!acol.index(a, d.actors.size(), "cell actor")) return column_error(acol, "actor");
+        c.actor = static_cast<std::uint32_t>(a);
+        std::int64_t delta;
+        if (!scol.zigzag(delta, "cell seq")) return column_error(scol, "seq");
+        const std::uint64_t seq = prev_seq + static_cast<std::uint64_t>(delta);
+        prev_seq = seq;
+        if (seq == 0 || seq > ctx[c.actor]) return Corrupt("cell dot not covered by the context");
+        c.seq = static_cast<std::uint32_t>(seq);  // the context's seqs are <= kMaxSeq
 
-      if (!d.in_scope(ri, c)) return Corrupt("cell of a key that no event of its record touched");
-      if (ci > rec.first_cell) {
-        const auto& p = d.cells[ci - 1];
-        if (cell_order(d, p, c) >= 0) return Corrupt("cells not in canonical order");
-        if (kind == Kind::kCounter && p.field == c.field && p.offset == c.offset && p.actor == c.actor) {
-          return Corrupt("two counter cells of one actor");
+        std::int64_t v = 0;
+        switch (aux_kind(d, rec, c)) {
+          case AuxKind::kHlc:
+            if (!xcol.zigzag(v, "cell hlc")) return column_error(xcol, "aux");
+            c.aux = prev_hlc + static_cast<std::uint64_t>(v);
+            prev_hlc = c.aux;
+            break;
+          case AuxKind::kTotal:
+            if (!xcol.zigzag(v, "counter total")) return column_error(xcol, "aux");
+            c.aux = static_cast<std::uint64_t>(v);
+            break;
+          case AuxKind::kNone: c.aux = 0; break;
+        }
+        switch (c.tag) {
+          case ValueTag::kInt:
+            if (!vcol.zigzag(v, "int value")) return column_error(vcol, "value");
+            c.bits = static_cast<std::uint64_t>(v);
+            break;
+          case ValueTag::kDouble:
+            if (!vcol.fixed64(c.bits, "double value")) return column_error(vcol, "value");
+            break;
+          case ValueTag::kString:
+            if (!string_in(vcol, c.string, "string value")) return column_error(vcol, "value");
+            if (!valid_utf8(d.strings[c.string])) return Corrupt("string value is not valid UTF-8");
+            break;
+          case ValueTag::kBytes:
+            if (!string_in(vcol, c.string, "bytes value")) return column_error(vcol, "value");
+            break;
+          default: break;
+        }
+
+        if (!d.in_scope(ri, c)) return Corrupt("cell of a key that no event of its record touched");
+        if (ci > rec.first_cell) {
+          const auto& p = d.cells[ci - 1];
+          if (cell_order(d, p, c) >= 0) return Corrupt("cells not in canonical order");
+          if (kind == Kind::kCounter && p.field == c.field && p.offset == c.offset && p.actor == c.actor) {
+            return Corrupt("two counter cells of one actor");
+          }
+        }
+        if (c.offset) {
+          offsets.emplace_back(c.field, c.actor, c.seq);  // sorted: canonical order
+          continue;
+        }
+        dots.emplace_back(c.actor, c.seq);
+        if (c.seq > base[c.actor] && event_record(c.actor, c.seq) != ri) {
+          return Corrupt("cell dot belongs to another record's event");
         }
       }
-      if (c.offset) {
-        offsets.emplace_back(c.field, c.actor, c.seq);  // sorted: canonical order
-        continue;
+      if (dots.size() <= 16) {  // the usual record: compare pairwise, no sort
+        for (std::size_t i = 1; i < dots.size(); ++i) {
+          for (std::size_t j = 0; j < i; ++j) {
+            if (dots[i] == dots[j]) return Corrupt("duplicate dot in record");
+          }
+        }
+      } else {
+        std::sort(dots.begin(), dots.end());
+        if (std::adjacent_find(dots.begin(), dots.end()) != dots.end()) return Corrupt("duplicate dot in record");
       }
-      dots.emplace_back(c.actor, c.seq);
-      if (c.seq > base[c.actor] && event_record(c.actor, c.seq) != ri) {
-        return Corrupt("cell dot belongs to another record's event");
-      }
-    }
-    if (dots.size() <= 16) {  // the usual record: compare pairwise, no sort
-      for (std::size_t i = 1; i < dots.size(); ++i) {
-        for (std::size_t j = 0; j < i; ++j) {
-          if (dots[i] == dots[j]) return Corrupt("duplicate dot in record");
+      // A counter entry must be newer than its actor's offset.
+      for (const auto& c : std::span(d.cells).subspan(rec.first_cell, rec.cell_count)) {
+        if (offsets.empty()) break;
+        if (c.offset) continue;
+        auto it = std::lower_bound(offsets.begin(), offsets.end(), std::make_tuple(c.field, c.actor, std::uint64_t{0}));
+        if (it != offsets.end() && std::get<0>(*it) == c.field && std::get<1>(*it) == c.actor &&
+            c.seq <= std::get<2>(*it)) {
+          return Corrupt("counter entry older than its offset");
         }
       }
-    } else {
-      std::sort(dots.begin(), dots.end());
-      if (std::adjacent_find(dots.begin(), dots.end()) != dots.end()) return Corrupt("duplicate dot in record");
     }
-    // A counter entry must be newer than its actor's offset.
-    for (const auto& c : std::span(d.cells).subspan(rec.first_cell, rec.cell_count)) {
-      if (offsets.empty()) break;
-      if (c.offset) continue;
-      auto it = std::lower_bound(offsets.begin(), offsets.end(), std::make_tuple(c.field, c.actor, std::uint64_t{0}));
-      if (it != offsets.end() && std::get<0>(*it) == c.field && std::get<1>(*it) == c.actor && c.seq <= std::get<2>(*it)) {
-        return Corrupt("counter entry older than its offset");
-      }
+    for (const Reader* col : {&acol, &scol, &xcol, &vcol}) {
+      if (col->remaining() != 0) return Corrupt("trailing bytes in a cell column");
     }
+    return Status::Ok();
   }
-  for (const Reader* col : {&acol, &scol, &xcol, &vcol}) {
-    if (col->remaining() != 0) return Corrupt("trailing bytes in a cell column");
-  }
-  return Status::Ok();
-}
+
+  Reader& r;
+  DeltaData& d;
+  Budget& budget;
+  const std::uint8_t version;
+  std::uint64_t last_string = 0;
+  std::vector<std::uint64_t> ctx, base;                      // by actor index
+  std::vector<std::pair<std::size_t, std::size_t>> runs_of;  // an actor's runs in d.events
+  std::uint64_t event_count = 0;
+  std::vector<std::uint32_t> dense;
+  std::vector<std::uint64_t> dense_start;
+};
 
 // A detached delta made whole: its context is `context` (the actors it
 // names already carry their entries of it); actors it does not name get
@@ -711,12 +782,13 @@ void attach_context(DeltaData& d, const VersionVector& context) {
 Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const VersionVector* context) {
   const std::size_t allowed = decode_budget(bytes.size());
   MYC_ASSIGN_OR_RETURN(Unframed u, unframe(bytes, allowed));
+  if (is_sync(u.kind)) return Corrupt("a sync message frame is not a delta or a snapshot");
   Budget budget(allowed - u.storage.size());
   DeltaData d;
   d.kind = u.kind;
   d.storage = std::move(u.storage);  // the views below point into it (a move keeps the buffer)
   Reader r(u.payload);
-  MYC_TRY(decode_payload(r, d, budget, u.version, context));
+  MYC_TRY(PayloadDecoder(r, d, budget, u.version).run(context));
   if (d.kind == PayloadKind::kDetachedDelta) attach_context(d, *context);
   return d;
 }

@@ -1,5 +1,7 @@
 #include "replica.h"
 
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace mycelium {
@@ -149,14 +151,69 @@ Result<std::unique_ptr<Replica>> Replica::open(std::span<const std::uint8_t> inp
   return rep;
 }
 
+namespace {
+// What a batch's ops need of the store, checked before the first op runs:
+// each op against the store as the ops before it in the batch leave it (a
+// record the batch inserted exists, one it deleted does not), and the room
+// all of them take. A one-op batch needs none of this: its op checks
+// itself before it changes anything.
+class BatchCheck {
+ public:
+  explicit BatchCheck(const Store& store) : store_(store) {}
+
+  Status op(const ParsedOp& p) {
+    ++writes_;
+    if (p.op == kInsert) {
+      ++records_;
+      id_bytes_ += p.id.size();
+    }
+    if (p.value.tag == ValueTag::kString || p.value.tag == ValueTag::kBytes) string_bytes_ += p.value.str.size() + 5;
+    auto& seen = seen_[p.collection];
+    auto it = seen.find(p.id);
+    const bool visible = it != seen.end() ? it->second : store_.exists(CollectionRef{p.collection}, p.id);
+    const std::string& coll = store_.schema().collections()[p.collection].name;
+    if (p.op == kInsert) {
+      if (visible) return AlreadyExists("record '" + std::string(p.id) + "' already exists");
+      seen[p.id] = true;
+    } else if (!visible) {
+      return NotFound("no record '" + std::string(p.id) + "' in '" + coll + "'");
+    } else if (p.op == kDelete) {
+      seen[p.id] = false;
+    }
+    return Status::Ok();
+  }
+
+  Status room() const { return store_.check_room(writes_, records_, id_bytes_, string_bytes_); }
+
+ private:
+  const Store& store_;
+  std::size_t writes_ = 0, records_ = 0, id_bytes_ = 0, string_bytes_ = 0;
+  std::unordered_map<std::uint16_t, std::unordered_map<std::string_view, bool>> seen_;  // visible after the batch so far
+};
+}  // namespace
+
 Status Replica::write(std::span<const std::uint8_t> batch) {
   Reader r(batch);
   if (!r.varint(now_, "clock")) return r.status();
   const std::size_t start = r.offset();
-  // Check everything first (a batch with a bad op changes nothing), then
-  // parse again and run: cheaper than keeping the parsed ops.
+  // All or nothing: every op is checked first (syntax, schema, value, the
+  // record it needs, the room), then the batch is parsed again and run:
+  // cheaper than keeping the parsed ops. No op can fail once one has run.
   ParsedOp p;
-  while (r.remaining() > 0) MYC_TRY(parse_op(*store_, r, p));
+  std::size_t ops = 0;
+  while (r.remaining() > 0) {
+    MYC_TRY(parse_op(*store_, r, p));
+    ++ops;
+  }
+  if (ops > 1) {
+    Reader check_reader(batch.subspan(start));
+    BatchCheck check(*store_);
+    while (check_reader.remaining() > 0) {
+      MYC_TRY(parse_op(*store_, check_reader, p));
+      MYC_TRY(check.op(p));
+    }
+    MYC_TRY(check.room());
+  }
   Reader again(batch.subspan(start));
   while (again.remaining() > 0) {
     MYC_TRY(parse_op(*store_, again, p));

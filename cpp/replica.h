@@ -16,9 +16,9 @@
 //             4 add     coll:varint field:u8 id value      (set)
 //             5 remove  coll:varint field:u8 id value      (set)
 //             6 delete  coll:varint id
-//           The whole batch is checked (ops, fields, kinds, values) before
-//           any op runs; ops then run in order and the first that fails
-//           stops the batch (ops before it stay applied).
+//           All or nothing: the whole batch is checked (ops, fields, kinds,
+//           values, the records each op needs as the ops before it leave
+//           them, and the room) before any op runs; then no op fails.
 // Record:   per field in schema order: lww value | counter zigzag |
 //           mvr/set varint count, values
 // Version:  varint count, then (actor:fixed64, seq:varint), actors increasing

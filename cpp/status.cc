@@ -14,6 +14,7 @@ std::string_view code_name(Code code) {
     case Code::kUnsupportedVersion: return "unsupported_version";
     case Code::kSchemaMismatch: return "schema_mismatch";
     case Code::kLimitExceeded: return "limit_exceeded";
+    case Code::kPendingFull: return "pending_full";
   }
   return "unknown";
 }

@@ -22,8 +22,12 @@ enum class Code : unsigned char {
   kCorrupt,          // malformed bytes: truncated, bad checksum, bad index
   kUnsupportedVersion,
   kSchemaMismatch,   // delta/snapshot written for another schema
-  kLimitExceeded,    // a bounded resource is full (pending queue, ids, seqs)
+  kLimitExceeded,    // a bounded resource is full (ids, seqs, actors, decode budget)
+  kPendingFull,      // the queue of held deltas is full: the delta was not kept
 };
+// The codes' numbers cross the WebAssembly boundary (bindings return -code)
+// and js/errors.ts maps them by number; js/tests/errors.test.ts reads this
+// enum and code_name() and checks that the two agree.
 
 // Stable lowercase name of a code; the TypeScript layer uses the same names.
 std::string_view code_name(Code code);
@@ -35,6 +39,8 @@ class [[nodiscard]] Status {
 
   static Status Ok() { return Status(); }
   bool ok() const { return code_ == Code::kOk; }
+  bool IsCorrupt() const { return code_ == Code::kCorrupt; }
+  bool IsPendingFull() const { return code_ == Code::kPendingFull; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   // "corrupt: <message>"
@@ -54,6 +60,7 @@ inline Status Corrupt(std::string m) { return {Code::kCorrupt, std::move(m)}; }
 inline Status UnsupportedVersion(std::string m) { return {Code::kUnsupportedVersion, std::move(m)}; }
 inline Status SchemaMismatch(std::string m) { return {Code::kSchemaMismatch, std::move(m)}; }
 inline Status LimitExceeded(std::string m) { return {Code::kLimitExceeded, std::move(m)}; }
+inline Status PendingFull(std::string m) { return {Code::kPendingFull, std::move(m)}; }
 
 template <typename T>
 class [[nodiscard]] Result {

@@ -83,6 +83,10 @@ class Store {
 
   // Reads.
   bool exists(CollectionRef c, std::string_view id) const;
+  // LimitExceeded unless this store can take `writes` more local events,
+  // `records` new records with `id_bytes` of ids and `string_bytes` of new
+  // string values (what a write batch checks before its first op runs).
+  Status check_room(std::size_t writes, std::size_t records, std::size_t id_bytes, std::size_t string_bytes) const;
   std::vector<std::string> ids(CollectionRef c) const;  // visible ids, sorted bytewise
   std::size_t size(CollectionRef c) const;              // visible records
   Result<Value> lww(FieldRef f, std::string_view id) const;  // null when unset
@@ -156,8 +160,6 @@ class Store {
     std::vector<std::vector<std::int16_t>> field;         // delta -> local, -1 unknown
   };
   Result<Mapping> map_schema(const DeltaData& d) const;
-  bool covers_base(const DeltaData& d) const;
-  bool covers_context(const DeltaData& d) const;
   bool covers(const std::vector<std::pair<ActorId, std::uint64_t>>& vv) const;
   // The limits a peer's delta must meet before anything of it is kept.
   Status check_limits(const DeltaData& d, const ApplyLimits& limits) const;

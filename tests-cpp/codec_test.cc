@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "codec.h"
+#include "delta.h"
 
 namespace mycelium {
 namespace {
@@ -104,6 +105,27 @@ TEST(Codec, FrameRoundTripAndChecks) {
   bad = f;
   bad.push_back(0);
   EXPECT_NE(unframe(bad).status().message().find("trailing"), std::string::npos);
+}
+
+TEST(Codec, SyncFramesAreVersionOneAndNeverCompressed) {
+  const ByteVec payload(4096, 7);  // would compress well
+  for (PayloadKind kind : {PayloadKind::kSyncMessage, PayloadKind::kSyncChunk}) {
+    const ByteVec f = frame(kind, payload);
+    EXPECT_EQ(f[3], kSyncFormatVersion);
+    EXPECT_EQ(f[4], static_cast<std::uint8_t>(kind) << 4);
+    auto u = unframe(f);
+    ASSERT_TRUE(u.ok()) << u.status().to_string();
+    EXPECT_EQ(u->kind, kind);
+    EXPECT_EQ(ByteVec(u->payload.begin(), u->payload.end()), payload);
+    ByteVec bad = f;
+    bad[3] = kFormatVersion;  // the payload's layout is the protocol's: only version 1 frames it
+    EXPECT_EQ(unframe(bad).status().code(), Code::kUnsupportedVersion);
+    bad = f;
+    bad[4] |= kFlagCompressed;
+    EXPECT_EQ(unframe(bad).status().code(), Code::kCorrupt);
+    // Not something a store applies.
+    EXPECT_EQ(decode_delta(f).status().code(), Code::kCorrupt);
+  }
 }
 
 }  // namespace

@@ -56,6 +56,26 @@ TEST(Replica, WritesAndReadsARecordInOneBufferEach) {
   EXPECT_EQ(out, ByteVec{0});
 }
 
+TEST(Replica, ABatchIsAllOrNothingAgainstTheStoreToo) {
+  auto a = make(1);
+  ASSERT_TRUE(a->write(Batch().insert("t1").bytes()).ok());
+  const ByteVec before = a->save();
+  const VersionVector version = a->store().version();
+  // Each op is well formed; the last needs a record the batch deleted.
+  Status st = a->write(Batch().insert("t2").set_str(0, "t1", "x").del("t1").incr("t1", 1).bytes());
+  EXPECT_EQ(st.code(), Code::kNotFound) << st.to_string();
+  EXPECT_EQ(a->save(), before);
+  EXPECT_EQ(a->store().version(), version);
+  // An insert of a record the batch inserted already.
+  EXPECT_EQ(a->write(Batch().insert("t3").insert("t3").bytes()).code(), Code::kAlreadyExists);
+  // An insert of a visible record, after good ops.
+  EXPECT_EQ(a->write(Batch().set_str(0, "t1", "y").insert("t1").bytes()).code(), Code::kAlreadyExists);
+  EXPECT_EQ(a->save(), before);
+  // What the batch itself makes true counts: insert, write, delete, insert again.
+  ASSERT_TRUE(a->write(Batch().insert("t4").incr("t4", 2).del("t4").insert("t4").set_str(0, "t4", "z").bytes()).ok());
+  EXPECT_TRUE(a->store().exists(CollectionRef{0}, "t4"));
+}
+
 TEST(Replica, ABatchWithABadOpChangesNothing) {
   auto a = make(1);
   ASSERT_TRUE(a->write(Batch().insert("t1").bytes()).ok());

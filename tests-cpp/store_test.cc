@@ -186,7 +186,8 @@ TEST_F(StoreTest, PendingQueueIsBounded) {
     if (i < 2) {
       EXPECT_EQ(*r, ApplyOutcome::kPending);
     } else {
-      EXPECT_EQ(r.status().code(), Code::kLimitExceeded);
+      EXPECT_EQ(r.status().code(), Code::kPendingFull);
+      EXPECT_TRUE(r.status().IsPendingFull());
     }
   }
   EXPECT_EQ(small->pending_count(), 2u);
@@ -198,7 +199,7 @@ TEST_F(StoreTest, PendingQueueIsBounded) {
   const VersionVector v = a->version();
   must(a->set(title, "r", ValueView::integer(9)));
   auto r = tiny->apply(a->delta_since(v));
-  EXPECT_EQ(r.status().code(), Code::kLimitExceeded);
+  EXPECT_EQ(r.status().code(), Code::kPendingFull);
   EXPECT_NE(r.status().message().find("bytes"), std::string::npos);
   EXPECT_EQ(tiny->pending_count(), 0u);
 }

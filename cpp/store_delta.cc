@@ -1,0 +1,184 @@
+// Store, building deltas (DESIGN.md, Delta-state semantics): version(), and
+// deltaSince(vv) as every event vv does not cover with the complete stores of
+// the keys those events touched; save() is the delta since the empty vector.
+#include <algorithm>
+
+#include "kinds.h"
+#include "store.h"
+
+namespace mycelium {
+
+VersionVector Store::version() const {
+  // A version read may come back as a delta's base: later writes must not
+  // widen the runs it ends.
+  events_[self_].seal();
+  std::vector<VersionVector::Entry> e;
+  for (std::size_t a = 0; a < actors_.size(); ++a) {
+    if (!events_[a].empty()) e.emplace_back(actors_[a], events_[a].size());
+  }
+  return VersionVector::from_entries(std::move(e));
+}
+
+DeltaData Store::build_delta(const VersionVector& vv) const {
+  DeltaData d;
+  // Actors with events, in id order; local index -> delta index.
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t a = 0; a < actors_.size(); ++a) {
+    if (!events_[a].empty()) order.push_back(a);
+  }
+  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) { return actors_[x] < actors_[y]; });
+  std::vector<std::uint32_t> to_delta(actors_.size(), 0);
+  std::vector<std::uint64_t> from(actors_.size(), 0);
+  for (std::uint32_t i = 0; i < order.size(); ++i) {
+    const std::uint32_t a = order[i];
+    to_delta[a] = i;
+    d.actors.push_back(actors_[a]);
+    from[a] = std::min<std::uint64_t>(vv.get(actors_[a]), events_[a].size());
+    if (from[a] > 0) d.base.emplace_back(i, from[a]);
+    d.context.emplace_back(i, events_[a].size());
+  }
+
+  events_[self_].seal();
+  // Keys touched by the events the base does not cover, as (record, scope):
+  // per record, the union of its events' field masks, then its element
+  // scopes, sorted.
+  std::vector<std::pair<std::uint32_t, KeyScope>> keys;
+  for (std::uint32_t a : order) {
+    events_[a].for_each_after(static_cast<std::uint32_t>(from[a]),
+                              [&](std::uint32_t record, KeyScope scope, std::uint32_t, std::uint32_t) {
+                                keys.emplace_back(record, scope);
+                              });
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<std::uint32_t> touched;
+  for (const auto& k : keys) {
+    if (touched.empty() || touched.back() != k.first) touched.push_back(k.first);
+  }
+  {
+    // Sort by (collection, first 8 id bytes big-endian), then the full id:
+    // most comparisons never touch the id arena.
+    struct Key {
+      std::uint64_t prefix;
+      std::uint32_t record;
+      std::uint16_t collection;
+    };
+    std::vector<Key> keys(touched.size());
+    for (std::size_t i = 0; i < touched.size(); ++i) {
+      const Record& r = records_[touched[i]];
+      const std::string_view id = ids_.get(r.id);
+      std::uint64_t p = 0;
+      for (std::size_t k = 0; k < 8; ++k) {
+        p = (p << 8) | (k < id.size() ? static_cast<unsigned char>(id[k]) : 0u);
+      }
+      keys[i] = {p, touched[i], r.collection};
+    }
+    std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
+      if (x.collection != y.collection) return x.collection < y.collection;
+      if (x.prefix != y.prefix) return x.prefix < y.prefix;
+      return ids_.get(records_[x.record].id) < ids_.get(records_[y.record].id);
+    });
+    for (std::size_t i = 0; i < keys.size(); ++i) touched[i] = keys[i].record;
+  }
+
+  // Records and their cells (with the store's field numbers until the
+  // field tables are known). A delta names only the fields its cells and
+  // scopes use: a live write carries one field name, not the schema.
+  const auto& cols = schema_.collections();
+  std::vector<std::vector<bool>> used(cols.size());
+  for (std::uint32_t r : touched) {
+    auto& u = used[records_[r].collection];
+    if (u.empty()) u.assign(cols[records_[r].collection].fields.size(), false);
+  }
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> rec_index;  // local -> delta
+  rec_index.reserve(touched.size());
+  std::size_t words = 0;
+  for (std::uint32_t r : touched) words += records_[r].cells.words();
+  d.cells.reserve(words / 2);  // cells take 1 to 3 words
+  d.strings.reserve(words / 4);
+  for (std::uint32_t i = 0; i < touched.size(); ++i) {
+    const Record& rec = records_[touched[i]];
+    auto& u = used[rec.collection];
+    rec_index.emplace_back(touched[i], i);
+    DeltaData::Record dr{rec.collection, ids_.get(rec.id), static_cast<std::uint32_t>(d.cells.size()), 0};
+    // The record's keys: its scopes sit together in `keys` (masks sort
+    // before element scopes).
+    auto first = std::lower_bound(keys.begin(), keys.end(), std::pair{touched[i], KeyScope{0}});
+    auto last = first;
+    KeyFilter filter;
+    filter.mask = 0;
+    filter.pool = &strings_;
+    for (; last != keys.end() && last->first == touched[i]; ++last) {
+      if (!is_element_scope(last->second)) filter.mask |= last->second;
+      else u[last->second & 0xff] = true;
+    }
+    // Every field an event names (a delete names them all) is in the table,
+    // so each event's scope can be written in the delta's field numbers.
+    for (std::size_t f = 0; f < u.size() && f < kMaskedFields; ++f) {
+      if (filter.mask & (KeyScope{1} << f)) u[f] = true;
+    }
+    auto elements = std::lower_bound(first, last, std::pair{touched[i], kElementScopeBit});
+    filter.elements = {keys.data() + (elements - keys.begin()), static_cast<std::size_t>(last - elements)};
+    for (CellRef c : rec.cells) {
+      // A dot the base does not cover is an event of the delta, on this very
+      // key: no need to look the key up.
+      if (c.seq() <= from[c.actor()] && !filter.has(c)) continue;
+      if (c.field() != kPresenceField) u[c.field()] = true;
+      d.cells.push_back(d.make_cell(c.field(), c.is_offset(), to_delta[c.actor()], c.seq(), c.aux(), c.value(strings_)));
+    }
+    dr.cell_count = static_cast<std::uint32_t>(d.cells.size() - dr.first_cell);
+    // Renumbering fields below keeps this order: it is monotone.
+    std::sort(d.cells.begin() + dr.first_cell, d.cells.end(),
+              [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
+    d.records.push_back(dr);
+  }
+
+  // Collections and fields used, renumbered in schema order.
+  std::vector<std::int32_t> coll_map(cols.size(), -1);
+  std::vector<std::vector<std::int16_t>> field_map(cols.size());
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    if (used[c].empty()) continue;
+    coll_map[c] = static_cast<std::int32_t>(d.collections.size());
+    DeltaData::Collection dc{cols[c].name, {}};
+    field_map[c].assign(cols[c].fields.size(), -1);
+    for (std::size_t f = 0; f < cols[c].fields.size(); ++f) {
+      if (!used[c][f]) continue;
+      field_map[c][f] = static_cast<std::int16_t>(dc.fields.size());
+      dc.fields.push_back({cols[c].fields[f].name, cols[c].fields[f].kind});
+    }
+    d.collections.push_back(std::move(dc));
+  }
+  for (auto& dr : d.records) {
+    const auto& fm = field_map[dr.collection];
+    for (std::uint32_t k = dr.first_cell; k < dr.first_cell + dr.cell_count; ++k) {
+      auto& c = d.cells[k];
+      if (c.field != kPresenceField) c.field = static_cast<std::uint8_t>(fm[c.field]);
+    }
+    dr.collection = static_cast<std::uint32_t>(coll_map[dr.collection]);
+  }
+  std::sort(rec_index.begin(), rec_index.end());
+  auto delta_record = [&](std::uint32_t local) {
+    return std::lower_bound(rec_index.begin(), rec_index.end(), std::pair{local, 0u})->second;
+  };
+  for (std::uint32_t a : order) {
+    events_[a].for_each_after(static_cast<std::uint32_t>(from[a]),
+                              [&](std::uint32_t record, KeyScope scope, std::uint32_t first, std::uint32_t count) {
+                                const auto& fm = field_map[records_[record].collection];
+                                const KeyScope mapped = map_fields(scope, [&](unsigned f) { return fm[f]; });
+                                d.events.push_back({to_delta[a], delta_record(record), first, count, mapped});
+                              });
+  }
+  return d;
+}
+
+ByteVec Store::delta_since(const VersionVector& vv, bool detached) const {
+  return encode_delta(build_delta(vv), detached);
+}
+
+ByteVec Store::save() const {
+  DeltaData d = build_delta(VersionVector());
+  d.kind = PayloadKind::kSnapshot;
+  return encode_delta(d);
+}
+
+}  // namespace mycelium

@@ -1,0 +1,357 @@
+// Store, joining deltas (DESIGN.md, Delta-state semantics): checks against
+// schema and limits, causal delivery (held deltas wait in a bounded queue
+// until their base is covered), the join of each key the delta carries, and
+// the changes it made for subscribers.
+#include <algorithm>
+
+#include "kinds.h"
+#include "store.h"
+
+namespace mycelium {
+namespace {
+
+
+// The fields (kPresenceField included) whose cells differ between two packed
+// cell lists of one record. Cells are sorted by field, so one merge pass.
+std::vector<std::uint8_t> changed_fields(std::span<const std::uint64_t> a, std::span<const std::uint64_t> b) {
+  struct Run {
+    std::uint8_t field;
+    std::span<const std::uint64_t> words;
+  };
+  auto runs = [](std::span<const std::uint64_t> w) {
+    std::vector<Run> out;
+    for (std::size_t i = 0; i < w.size();) {
+      const CellRef c(w.data() + i);
+      if (out.empty() || out.back().field != c.field()) {
+        out.push_back({c.field(), w.subspan(i, 0)});
+      }
+      out.back().words = std::span(out.back().words.data(), out.back().words.size() + c.words());
+      i += c.words();
+    }
+    return out;
+  };
+  const auto ra = runs(a), rb = runs(b);
+  std::vector<std::uint8_t> out;
+  std::size_t i = 0, j = 0;
+  while (i < ra.size() || j < rb.size()) {
+    if (j == rb.size() || (i < ra.size() && ra[i].field < rb[j].field)) {
+      out.push_back(ra[i++].field);
+    } else if (i == ra.size() || rb[j].field < ra[i].field) {
+      out.push_back(rb[j++].field);
+    } else {
+      if (!std::equal(ra[i].words.begin(), ra[i].words.end(), rb[j].words.begin(), rb[j].words.end())) {
+        out.push_back(ra[i].field);
+      }
+      ++i, ++j;
+    }
+  }
+  return out;  // the merge visits fields in increasing order
+}
+
+}  // namespace
+
+Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
+  Mapping m;
+  for (const auto& dc : d.collections) {
+    auto c = schema_.find_collection(dc.name);
+    m.collection.push_back(c ? *c : -1);
+    auto& fm = m.field.emplace_back();
+    for (const auto& df : dc.fields) {
+      std::optional<std::uint8_t> f;
+      if (c) f = schema_.find_field(*c, df.name);
+      if (f && schema_.collections()[*c].fields[*f].kind != df.kind) {
+        return SchemaMismatch("field '" + std::string(df.name) + "' of '" + std::string(dc.name) + "' is a " +
+                              std::string(kind_name(df.kind)) + " in the delta but a " +
+                              std::string(kind_name(schema_.collections()[*c].fields[*f].kind)) +
+                              " in this store");
+      }
+      fm.push_back(f ? *f : -1);
+    }
+  }
+  std::vector<bool> partial(d.collections.size(), false);  // has a field this store lacks
+  for (std::size_t c = 0; c < d.collections.size(); ++c) {
+    partial[c] = std::find(m.field[c].begin(), m.field[c].end(), -1) != m.field[c].end();
+  }
+  for (const auto& rec : d.records) {
+    if (m.collection[rec.collection] < 0) {
+      return SchemaMismatch("unknown collection '" + std::string(d.collections[rec.collection].name) + "'");
+    }
+    if (!partial[rec.collection]) continue;
+    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
+      const auto& c = d.cells[i];
+      if (c.field != kPresenceField && m.field[rec.collection][c.field] < 0) {
+        return SchemaMismatch("unknown field '" + std::string(d.collections[rec.collection].fields[c.field].name) +
+                              "' in '" + std::string(d.collections[rec.collection].name) + "'");
+      }
+    }
+  }
+  return m;
+}
+
+Status Store::join(const DeltaData& d, const Mapping& m) {
+  // Phase 1: everything that can fail. Interning actors and strings has no
+  // visible effect (actors without events are not part of the state).
+  std::size_t id_bytes = 0;
+  for (const auto& rec : d.records) id_bytes += rec.id.size() + 2;  // + the varint length
+  if (records_.size() + d.records.size() >= 0xfffffffeu || !ids_.has_room(id_bytes)) {
+    return LimitExceeded("too many records");
+  }
+  // Intern the delta's actors in one pass: they are sorted, so the new ones
+  // are appended and merged into the index once (one insert each would be
+  // quadratic in a delta naming thousands of actors).
+  std::vector<std::uint16_t> actor(d.actors.size());
+  {
+    std::size_t fresh_actors = 0;
+    for (std::size_t i = 0; i < d.actors.size(); ++i) fresh_actors += find_actor(d.actors[i]) == nullptr;
+    if (actors_.size() + fresh_actors > kMaxActors) return LimitExceeded("a store holds at most 65,535 actors");
+    const std::size_t sorted = actor_index_.size();
+    for (std::size_t i = 0; i < d.actors.size(); ++i) {
+      auto known = std::lower_bound(actor_index_.begin(), actor_index_.begin() + static_cast<std::ptrdiff_t>(sorted),
+                                    d.actors[i], [](const auto& e, ActorId x) { return e.first < x; });
+      if (known != actor_index_.begin() + static_cast<std::ptrdiff_t>(sorted) && known->first == d.actors[i]) {
+        actor[i] = static_cast<std::uint16_t>(known->second);
+        continue;
+      }
+      actor[i] = static_cast<std::uint16_t>(actors_.size());
+      actor_index_.push_back({d.actors[i], static_cast<std::uint32_t>(actors_.size())});
+      actors_.push_back(d.actors[i]);
+      events_.emplace_back();
+    }
+    std::inplace_merge(actor_index_.begin(), actor_index_.begin() + static_cast<std::ptrdiff_t>(sorted),
+                       actor_index_.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  }
+  // Strings longer than the inline size go to the pool now (the only part
+  // of a cell's conversion that can fail); each distinct string of the delta
+  // once. Into an empty pool, the delta's deduplicated table needs no lookups.
+  const bool fresh = strings_.size() == 0;
+  std::vector<std::uint32_t> pooled(d.strings.size(), DeltaData::kNoString);
+  if (records_.empty()) {
+    std::size_t bytes = 0;
+    for (auto str : d.strings) bytes += str.size();
+    strings_.reserve(d.strings.size(), bytes);
+  }
+  std::uint64_t max_hlc = 0;
+  for (const auto& rec : d.records) {
+    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
+      const auto& dc = d.cells[i];
+      if (dc.string != DeltaData::kNoString && d.strings[dc.string].size() > kMaxInline &&
+          pooled[dc.string] == DeltaData::kNoString) {
+        const std::string_view str = d.strings[dc.string];
+        MYC_ASSIGN_OR_RETURN(pooled[dc.string], fresh ? strings_.intern_new(str) : strings_.intern(str));
+      }
+      const Kind k = cell_kind(d, rec, dc);
+      if (dc.field != kPresenceField && (k == Kind::kLww || k == Kind::kMvr)) max_hlc = std::max(max_hlc, dc.aux);
+    }
+  }
+
+  // Phase 2: join. Nothing below fails.
+  auto to_cell = [&](const DeltaData::Record& rec, const DeltaData::Cell& dc) {
+    Cell c;
+    c.field = dc.field == kPresenceField ? kPresenceField : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
+    c.actor = actor[dc.actor];
+    c.seq = static_cast<std::uint32_t>(dc.seq);
+    c.aux = dc.aux;
+    const Kind k = cell_kind(d, rec, dc);
+    c.type = dc.field == kPresenceField ? CellType::kPresence
+             : dc.offset                ? CellType::kOffset
+             : k == Kind::kCounter      ? CellType::kCounter
+             : k == Kind::kSet          ? CellType::kElement
+                                        : CellType::kValue;
+    if (c.type != CellType::kValue && c.type != CellType::kElement) return c;
+    const ValueView v = d.value(dc);
+    if (v.str.size() > kMaxInline) {
+      c.value.vtag = static_cast<std::uint8_t>(v.tag);
+      c.value.set_bits(pooled[dc.string]);
+    } else {
+      c.value = *store_value(v, strings_);  // inline or scalar: cannot fail
+    }
+    return c;
+  };
+  Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
+  for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
+  for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
+  // Records of a delta are distinct (canonical order), so an empty store
+  // adds them without looking each one up, and indexes them all at the end.
+  const bool no_records = records_.empty();
+  std::vector<std::uint32_t> local(d.records.size());
+  std::vector<Cell> incoming;
+  std::vector<std::pair<std::uint32_t, KeyScope>> local_elements;
+  std::vector<std::uint64_t> before;  // a record's cells before the join, when capturing
+  for (std::size_t i = 0; i < d.records.size(); ++i) {
+    const auto& rec = d.records[i];
+    const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
+    local[i] = no_records ? add_record(coll, rec.id, /*index=*/false) : create_record(coll, rec.id);
+    incoming.clear();
+    std::size_t words = 0;
+    for (std::uint32_t c = rec.first_cell; c < rec.first_cell + rec.cell_count; ++c) {
+      incoming.push_back(to_cell(rec, d.cells[c]));
+      words += CellList::words_of(incoming.back());
+    }
+    CellList& cells = records_[local[i]].cells;
+    if (capture_) before.assign(cells.raw().begin(), cells.raw().end());
+    if (no_records) {
+      // Nothing local and nothing covered yet: the join is the incoming cells.
+      cells.reserve_words(words);
+      for (const Cell& c : incoming) cells.push_back(c);
+    } else {
+      // The record's keys, in this store's field numbers.
+      const auto& fm = m.field[rec.collection];
+      auto to_local = [&](unsigned f) { return f < fm.size() ? static_cast<int>(fm[f]) : -1; };
+      KeyFilter keys;
+      keys.mask = map_fields(rec.mask, to_local);
+      keys.pool = &strings_;
+      const auto [lo, hi] = std::equal_range(
+          d.elements.begin(), d.elements.end(), std::pair{static_cast<std::uint32_t>(i), KeyScope{0}},
+          [](const auto& x, const auto& y) { return x.first < y.first; });
+      local_elements.clear();
+      for (auto e = lo; e != hi; ++e) {
+        if (const KeyScope s = map_fields(e->second, to_local); s != 0) local_elements.emplace_back(0, s);
+      }
+      std::sort(local_elements.begin(), local_elements.end());
+      keys.elements = local_elements;
+      join_record(cells, incoming, sender, receiver, keys);
+    }
+    if (capture_) {
+      auto fields = changed_fields(before, cells.raw());
+      if (!fields.empty()) changes_.emplace_back(local[i], std::move(fields));
+    }
+  }
+  if (no_records) {
+    index_.insert_all(0, static_cast<std::uint32_t>(records_.size()), [this](std::uint32_t r) { return record_key(r); });
+  }
+  {
+    std::vector<std::uint32_t> runs(d.actors.size(), 0);
+    for (const auto& run : d.events) ++runs[run.actor];
+    for (std::size_t a = 0; a < runs.size(); ++a) {
+      if (runs[a] > 0) events_[actor[a]].reserve_runs(runs[a]);
+    }
+  }
+  for (const auto& run : d.events) {
+    EventLog& log = events_[actor[run.actor]];
+    const std::uint64_t end = run.first + run.count;  // one past the run
+    if (end > log.size() + std::uint64_t{1}) {
+      // The scope in this store's field numbers (a field it lacks has no
+      // keys here: an event of it alone still takes its seq, as the presence).
+      const auto& fm = m.field[d.records[run.record].collection];
+      KeyScope scope = map_fields(run.scope, [&](unsigned f) { return f < fm.size() ? static_cast<int>(fm[f]) : -1; });
+      if (scope == 0) scope = kPresenceScopeBit;
+      log.append(local[run.record], scope, static_cast<std::uint32_t>(end - (log.size() + std::uint64_t{1})));
+    }
+  }
+  hlc_.observe(max_hlc);
+  return Status::Ok();
+}
+
+namespace {
+// A vector of the delta's (actor index, seq) entries with the actors named:
+// what covers() reads, and what a held delta keeps.
+std::vector<std::pair<ActorId, std::uint64_t>> named(const DeltaData& d, const DeltaData::VvEntries& vv) {
+  std::vector<std::pair<ActorId, std::uint64_t>> out;
+  out.reserve(vv.size());
+  for (const auto& [a, seq] : vv) out.emplace_back(d.actors[a], seq);
+  return out;
+}
+}  // namespace
+
+bool Store::covers(const std::vector<std::pair<ActorId, std::uint64_t>>& vv) const {
+  for (const auto& [actor, seq] : vv) {
+    const std::uint32_t* i = find_actor(actor);
+    if (i == nullptr || events_[*i].size() < seq) return false;
+  }
+  return true;
+}
+
+Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const {
+  if (limits.from_peer) {
+    // Only this replica writes its actor's events: a peer that claims more
+    // of them than it has written would make every later local write look
+    // covered (and the actor unable to write again).
+    const ActorId me = actors_[self_];
+    for (const auto& [a, seq] : d.context) {
+      if (d.actors[a] == me && seq > events_[self_].size()) {
+        return Corrupt("the delta claims events " + std::to_string(events_[self_].size() + 1) + ".." +
+                       std::to_string(seq) + " of this replica's own actor, which it has not written");
+      }
+    }
+  }
+  if (limits.max_new_actors > 0) {
+    std::size_t fresh = 0;
+    for (const auto& [a, seq] : d.context) fresh += find_actor(d.actors[a]) == nullptr;
+    if (fresh > limits.max_new_actors) {
+      return LimitExceeded("the delta adds " + std::to_string(fresh) + " actors; at most " +
+                           std::to_string(limits.max_new_actors) + " may come in one delta");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits,
+                                  const VersionVector* context) {
+  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(bytes, context));
+  MYC_ASSIGN_OR_RETURN(Mapping m, map_schema(d));
+  MYC_TRY(check_limits(d, limits));
+  auto claimed = named(d, d.context);
+  if (covers(claimed)) return ApplyOutcome::kAlreadyCovered;
+  auto needed = named(d, d.base);
+  if (!covers(needed)) {
+    std::size_t held_bytes = bytes.size();
+    for (const Pending& p : pending_) held_bytes += p.bytes.size();
+    if (pending_.size() >= options_.max_pending || held_bytes > options_.max_pending_bytes) {
+      return PendingFull("too many pending deltas (" + std::to_string(pending_.size()) + ", " +
+                           std::to_string(held_bytes) + " bytes); ask the peer for deltaSince(version())");
+    }
+    Pending p;
+    // A detached delta is held whole: its context will not come again.
+    if (bytes.size() > 4 && (bytes[4] >> 4) == static_cast<std::uint8_t>(PayloadKind::kDetachedDelta)) {
+      p.bytes = encode_delta(d);
+    } else {
+      p.bytes.assign(bytes.begin(), bytes.end());
+    }
+    p.base = std::move(needed);
+    p.context = std::move(claimed);
+    pending_.push_back(std::move(p));
+    return ApplyOutcome::kPending;
+  }
+  MYC_TRY(join(d, m));
+  MYC_TRY(drain_pending());
+  return ApplyOutcome::kApplied;
+}
+
+Status Store::drain_pending() {
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      const Pending& p = pending_[i];
+      if (!covers(p.context) && !covers(p.base)) continue;
+      if (!covers(p.context)) {
+        // Its limits were checked when it arrived, and cannot fail now: the
+        // store has only gained actors and seqs since.
+        Status st = Status::Ok();
+        auto d = decode_delta(p.bytes);
+        if (!d.ok()) st = d.status();
+        auto m = st.ok() ? map_schema(*d) : Result<Mapping>(st);
+        if (st.ok() && !m.ok()) st = m.status();
+        if (st.ok()) st = join(*d, *m);
+        if (!st.ok()) dropped_.push_back(st);
+        progress = progress || st.ok();
+      }
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      --i;
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<Store::Change> Store::take_changes() {
+  std::vector<Change> out;
+  out.reserve(changes_.size());
+  for (auto& [record, fields] : changes_) {
+    const auto [collection, id] = record_key(record);
+    out.push_back({collection, id, std::move(fields)});
+  }
+  changes_.clear();
+  return out;
+}
+
+}  // namespace mycelium
