@@ -31,14 +31,23 @@ export interface CoreModule {
   memory(handle: number): number;
   actorHi(handle: number): number;
   actorLo(handle: number): number;
-  crc32c(n: number): number;
+  /** Frames the input's n bytes as a sync message (kind 3) or chunk (4); the frame is in the output. */
+  frameSync(kind: number, n: number): number;
+  /** Reads a sync frame: its kind (3 or 4) with the payload in the output, or -code. */
+  unframeSync(n: number): number;
+  /** The header's size of the sync frame whose first n bytes are in the input, or -code. */
+  syncHeaderSize(n: number): number;
   /** write() as a plain export, without Embind's per-call invoker. */
   _myc_write(handle: number, n: number): number;
   /** get() as a plain export. */
   _myc_get(handle: number, collection: number, n: number): number;
 }
 
+/** The host compressor (cpp/compression.h): compresses heap[input, input + n) into heap[output, output + capacity); returns the size, or 0 to keep the bytes as they are. */
+export type CompressHook = (heap: Uint8Array, input: number, n: number, output: number, capacity: number) => number;
+
 export interface CoreModuleOptions {
+  mycCompress?: CompressHook;
   instantiateWasm(
     imports: WebAssembly.Imports,
     receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void,

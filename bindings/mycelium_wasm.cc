@@ -105,6 +105,14 @@ int unframe_sync(std::size_t n) {
   g_out.assign(u->payload.begin(), u->payload.end());
   return static_cast<int>(u->kind);
 }
+// The header's size of the sync frame whose first n bytes are in the input
+// (the rest may not have arrived), or -code.
+int sync_header_size(std::size_t n) {
+  auto h = mycelium::read_frame_header(in(n));
+  if (!h.ok()) return fail(h.status());
+  if (!mycelium::is_sync(h->kind)) return fail(mycelium::Corrupt("not a sync message"));
+  return static_cast<int>(h->size);
+}
 double actor_hi(double h) { return static_cast<double>(rep(h)->store().actor() >> 32); }
 double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() & 0xffffffffu); }
 }  // namespace
@@ -114,9 +122,9 @@ double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() &
 // CSP) costs more than the engine's work for a one-field write.
 // compression.cc's host compressor: the loader's hook (js/compression.ts)
 // copies the bytes to the compressor module and the result back.
-EM_JS(std::size_t, myc_host_compress, (const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap), {
+EM_JS(std::size_t, myc_host_compress, (const std::uint8_t* src, std::size_t n, std::uint8_t* dst, std::size_t cap), {
   const hook = Module['mycCompress'];
-  return hook ? hook(HEAPU8, in >>> 0, n >>> 0, out >>> 0, cap >>> 0) : 0;
+  return hook ? hook(HEAPU8, src >>> 0, n >>> 0, dst >>> 0, cap >>> 0) : 0;
 });
 
 extern "C" {
@@ -147,4 +155,5 @@ EMSCRIPTEN_BINDINGS(mycelium) {
   function("actorLo", &actor_lo);
   function("frameSync", &frame_sync);
   function("unframeSync", &unframe_sync);
+  function("syncHeaderSize", &sync_header_size);
 }

@@ -94,7 +94,7 @@ ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
   return w.take();
 }
 
-Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_decompressed) {
+Result<FrameHeader> read_frame_header(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   std::uint8_t m0, m1, m2, version, flags;
   if (!r.u8(m0, "magic") || !r.u8(m1, "magic") || !r.u8(m2, "magic")) return r.status();
@@ -118,15 +118,21 @@ Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_de
                               " is not supported (this build reads version " + std::to_string(kSyncFormatVersion) + ")");
   }
   if (is_sync(k) && (flags & kFlagCompressed)) return Corrupt("a sync frame is never compressed");
-  std::uint64_t length;
-  std::uint32_t crc;
-  if (!r.varint(length, "payload length") || !r.fixed32(crc, "checksum")) return r.status();
-  if (length > r.remaining()) return Corrupt("payload length overruns input");
-  if (length < r.remaining()) return Corrupt("trailing bytes after payload");
-  const auto payload = bytes.subspan(r.offset());
-  if (crc32c(payload.data(), payload.size()) != crc) return Corrupt("checksum mismatch");
-  Unframed u{k, version, payload, {}};
-  if (flags & kFlagCompressed) {
+  FrameHeader h{k, version, (flags & kFlagCompressed) != 0, 0, 0, 0};
+  if (!r.varint(h.length, "payload length") || !r.fixed32(h.crc, "checksum")) return r.status();
+  h.size = r.offset();
+  return h;
+}
+
+Result<Unframed> unframe(std::span<const std::uint8_t> bytes, std::size_t max_decompressed) {
+  MYC_ASSIGN_OR_RETURN(FrameHeader h, read_frame_header(bytes));
+  const std::size_t rest = bytes.size() - h.size;
+  if (h.length > rest) return Corrupt("payload length overruns input");
+  if (h.length < rest) return Corrupt("trailing bytes after payload");
+  const auto payload = bytes.subspan(h.size);
+  if (crc32c(payload.data(), payload.size()) != h.crc) return Corrupt("checksum mismatch");
+  Unframed u{h.kind, h.version, payload, {}};
+  if (h.compressed) {
     MYC_ASSIGN_OR_RETURN(u.storage, decompress(payload, max_decompressed));
     u.payload = u.storage.span();
   }

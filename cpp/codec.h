@@ -134,6 +134,19 @@ class Reader {
 // a sync kind).
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
 
+struct FrameHeader {
+  PayloadKind kind;
+  std::uint8_t version;
+  bool compressed;
+  std::uint64_t length;  // of the payload as stored
+  std::uint32_t crc;
+  std::size_t size;      // bytes of the header itself
+};
+// Reads and checks a frame's header (magic, version, flags, kind, length
+// and checksum fields); the payload may be absent, as in the first bytes of
+// a frame that arrives in pieces.
+Result<FrameHeader> read_frame_header(std::span<const std::uint8_t> bytes);
+
 struct Unframed {
   PayloadKind kind;
   std::uint8_t version;  // kOldestFormatVersion..kFormatVersion

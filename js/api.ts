@@ -4,9 +4,7 @@ import type { LoadInfo, LoadOptions } from './loader.js';
 import { loadEngine } from './loader.js';
 import type { Migration } from './persistence.js';
 import type { Schema } from './schema.js';
-import { schemaHash } from './schema.js';
 import type { StorageAdapter } from './storage.js';
-import { STORAGE_FORMAT } from './storage.js';
 import { Store } from './store.js';
 
 let defaultStorage: (() => StorageAdapter) | null = null;
@@ -70,7 +68,7 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   } catch (e) {
     throw new MyceliumError('load_failed', `could not load mycelium-sync's persistence module: ${String(e)}`);
   }
-  return persistence.openPersisted({ Store, MyceliumError, schemaHash, storageFormat: STORAGE_FORMAT }, engine, options, adapter, persist === true);
+  return persistence.openPersisted(engine, options, adapter, persist === true);
 }
 
 /** Opens a store from a snapshot (save()): open({ ...options, snapshot }). */

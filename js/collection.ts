@@ -7,8 +7,29 @@ import type { Change } from './changes.js';
 import { MyceliumError } from './errors.js';
 import { newId } from './ids.js';
 import type { CollectionInfo, FieldInfo, Fields, FieldsOf, InsertOf, Kind, RecordOf } from './schema.js';
-import type { CollectionHost } from './store.js';
-import { Op } from './store.js';
+
+/** Write ops of a batch (cpp/replica.h, Writes). */
+export const enum Op {
+  Insert = 1,
+  Set = 2,
+  Increment = 3,
+  Add = 4,
+  Remove = 5,
+  Delete = 6,
+}
+
+/** @internal What a Collection needs from its store. */
+export interface CollectionHost {
+  beginBatch(): ByteWriter;
+  op(w: ByteWriter, op: Op, c: CollectionInfo, field: number, id: string): void;
+  commit(w: ByteWriter): void;
+  endBatch(w: ByteWriter): void;
+  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean): void;
+  subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void;
+  read(c: CollectionInfo, id: string): ByteReader | null;
+  readAll(c: CollectionInfo): ByteReader;
+  count(c: CollectionInfo): number;
+}
 
 /** Field names usable with an operation; any string when the schema is not known statically. */
 type Named<F extends Fields, K extends Kind> = string extends keyof F ? string : FieldsOf<F, K>;

@@ -1,7 +1,8 @@
-// The compressor: a second WebAssembly module (bindings/zstd_module.cc) that
-// compresses frame payloads exactly as the native engine does (same zstd
-// sources, level and threshold), so WASM and native produce the same bytes.
-// The core module holds only the decompressor.
+// The compressor: a second WebAssembly module (bindings/zstd_module.cc)
+// built from the same zstd sources at the same level as the native engine,
+// so WASM and native write the same bytes. The core holds only the
+// decompressor; it writes every frame itself and hands payloads worth
+// compressing to this module through its host hook (cpp/compression.h).
 
 interface ZstdExports {
   memory: WebAssembly.Memory;
@@ -10,9 +11,6 @@ interface ZstdExports {
   free(p: number): void;
   myc_compress(input: number, n: number, output: number, capacity: number): number;
 }
-
-const MIN_BYTES = 1024; // cpp/compression.h kCompressMinBytes
-const FLAG_COMPRESSED = 1;
 
 export class Compressor {
   /** A standalone Emscripten module asks for these two; neither is ever needed to act. */
@@ -33,41 +31,22 @@ export class Compressor {
   }
 
   /**
-   * The frame with its payload compressed when that pays; the frame itself
-   * otherwise. `crc32c` is the core's checksum of the new payload.
+   * Compresses heap[input, input + n) into heap[output, output + capacity)
+   * (the core's memory); returns the compressed size, or 0 when the bytes
+   * stay as they are (too small, or compression does not pay).
    */
-  compressFrame(frame: Uint8Array, crc32c: (bytes: Uint8Array) => number): Uint8Array {
-    let p = 5;
-    if (frame.length < 10 || (frame[4]! & FLAG_COMPRESSED) !== 0) return frame;
-    while (frame[p]! >= 0x80) p++;
-    p += 1 + 4; // last length byte, checksum
-    const n = frame.length - p;
-    if (n <= MIN_BYTES) return frame;
+  compress(heap: Uint8Array, input: number, n: number, output: number, capacity: number): number {
     const z = this.z;
-    const input = z.malloc(n);
-    const output = z.malloc(n);
+    const src = z.malloc(n);
+    const dst = z.malloc(capacity);
     try {
-      new Uint8Array(z.memory.buffer, input, n).set(frame.subarray(p));
-      const m = z.myc_compress(input, n, output, n);
-      if (m === 0) return frame;
-      const payload = new Uint8Array(z.memory.buffer, output, m);
-      const header: number[] = [frame[0]!, frame[1]!, frame[2]!, frame[3]!, frame[4]! | FLAG_COMPRESSED];
-      for (let v = m; ; v = Math.floor(v / 128)) {
-        if (v < 0x80) {
-          header.push(v);
-          break;
-        }
-        header.push((v & 0x7f) | 0x80);
-      }
-      const crc = crc32c(payload);
-      header.push(crc & 0xff, (crc >>> 8) & 0xff, (crc >>> 16) & 0xff, crc >>> 24);
-      const out = new Uint8Array(header.length + m);
-      out.set(header);
-      out.set(payload, header.length);
-      return out;
+      new Uint8Array(z.memory.buffer, src, n).set(heap.subarray(input, input + n));
+      const m = z.myc_compress(src, n, dst, capacity);
+      if (m > 0) heap.set(new Uint8Array(z.memory.buffer, dst, m), output);
+      return m;
     } finally {
-      z.free(output);
-      z.free(input);
+      z.free(dst);
+      z.free(src);
     }
   }
 }

@@ -3,7 +3,7 @@
 // while downloading (compileStreaming) and fall back to compiling the bytes
 // when a server sends the wrong MIME type; Node reads the files from disk.
 import createCore from './generated/mycelium-core.mjs';
-import type { CoreModule } from './generated/mycelium-core.mjs';
+import type { CompressHook, CoreModule } from './generated/mycelium-core.mjs';
 import { Compressor } from './compression.js';
 import { MyceliumError } from './errors.js';
 
@@ -38,7 +38,6 @@ export interface Platform {
 
 export interface Engine {
   readonly core: CoreModule;
-  readonly compressor: Compressor | null;
   readonly info: LoadInfo;
 }
 
@@ -98,9 +97,15 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
       await preload(options);
       const compiled = await compiling!;
       const start = now();
+      // The engine writes every frame (cpp/codec.h) and asks this hook to
+      // compress payloads; the compressor module is instantiated below.
+      let compressor: Compressor | null = null;
+      const mycCompress: CompressHook = (heap, input, n, output, capacity) =>
+        compressor ? compressor.compress(heap, input, n, output, capacity) : 0;
       // createCore never settles when instantiation fails: reject ourselves.
       const core = await new Promise<CoreModule>((resolve, reject) => {
         createCore({
+          mycCompress,
           instantiateWasm(imports, receive) {
             WebAssembly.instantiate(compiled.core, imports).then(
               (instance) => receive(instance, compiled.core),
@@ -110,12 +115,9 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
           },
         }).then(resolve, reject);
       });
-      const compressor = compiled.zstd
-        ? new Compressor(await WebAssembly.instantiate(compiled.zstd, Compressor.imports))
-        : null;
+      compressor = compiled.zstd ? new Compressor(await WebAssembly.instantiate(compiled.zstd, Compressor.imports)) : null;
       loaded = {
         core,
-        compressor,
         info: { path: compiled.path, compression: compressor !== null, compileMs: compiled.compileMs, instantiateMs: now() - start },
       };
       return loaded;
@@ -130,4 +132,9 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
 /** Bytes of WebAssembly linear memory the engine holds (it grows, never shrinks); null before the first open(). */
 export function wasmMemoryBytes(): number | null {
   return loaded ? loaded.core.HEAPU8.buffer.byteLength : null;
+}
+
+/** The engine's module once the first open() loaded it, else null. */
+export function loadedCore(): CoreModule | null {
+  return loaded ? loaded.core : null;
 }

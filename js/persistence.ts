@@ -9,27 +9,18 @@
 // them twice. Each open() is its own actor unless the app gives one.
 //
 // Browsers load this module only when a store is opened with `persist`
-// (api.ts imports it dynamically), so it imports nothing at run time: what
-// it needs from the core comes in as `Core`, and the bundler emits it as one
-// self-contained chunk.
-import type { MyceliumError as MyceliumErrorClass } from './errors.js';
+// (api.ts imports it dynamically); what it shares with the core bundle it
+// imports, and the bundler puts that in a shared chunk.
+import { MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
 import type { Kind, Schema } from './schema.js';
+import { schemaHash } from './schema.js';
 import type { StorageAdapter, StoredMeta } from './storage.js';
-import type { RecoveryIssue, Store as StoreClass, StoreInit } from './store.js';
+import { STORAGE_FORMAT } from './storage.js';
+import type { RecoveryIssue, StoreInit } from './store.js';
+import { Store } from './store.js';
 import type { Version } from './version.js';
-
-/** What persistence uses from the core bundle. */
-export interface Core {
-  readonly Store: typeof StoreClass;
-  readonly MyceliumError: typeof MyceliumErrorClass;
-  readonly schemaHash: (schema: Schema) => string;
-  readonly storageFormat: number;
-}
-type Store = StoreClass;
-
-// Set by openPersisted() before anything else here runs.
-let core: Core;
+import { covers, join } from './version.js';
 
 /** Rewrites one record of the stored data for a changed schema; null drops it. */
 export type Migration = (collection: string, record: { readonly id: string; readonly [field: string]: unknown }) => Record<string, unknown> | null;
@@ -47,17 +38,6 @@ export interface PersistInit extends StoreInit {
   readonly compactAfterBytes?: number;
 }
 
-
-function covers(a: Version, b: Version): boolean {
-  for (const [actor, seq] of Object.entries(b)) if ((a[actor] ?? 0) < seq) return false;
-  return true;
-}
-
-function join(a: Version, b: Version): Version {
-  const out: Record<string, number> = { ...a };
-  for (const [actor, seq] of Object.entries(b)) if ((out[actor] ?? 0) < seq) out[actor] = seq;
-  return out;
-}
 
 /** What the stored data has that the app's schema cannot take: changed kinds, removed fields and collections. */
 function kindChanges(stored: Schema, wanted: Schema): string[] {
@@ -135,7 +115,7 @@ class Persister {
     try {
       await this.adapter.append(this.store.name, [blob]);
     } catch (e) {
-      const err = e instanceof core.MyceliumError ? e : new core.MyceliumError('storage_failed', String(e));
+      const err = e instanceof MyceliumError ? e : new MyceliumError('storage_failed', String(e));
       this.store.reportError(err);
       throw err;
     }
@@ -149,7 +129,7 @@ class Persister {
       try {
         await this.compactNow();
       } catch (e) {
-        this.store.reportError(e instanceof core.MyceliumError ? e : new core.MyceliumError('storage_failed', `compaction: ${String(e)}`));
+        this.store.reportError(e instanceof MyceliumError ? e : new MyceliumError('storage_failed', `compaction: ${String(e)}`));
       }
     }
   }
@@ -183,7 +163,7 @@ class Persister {
         // Every folded blob must be in the state: one still waiting for a
         // predecessor would vanish with the log. (Recover mode skipped some.)
         if (waiting && this.store.pending > held && !this.init.recover) {
-          throw new core.MyceliumError('corrupt', `compaction of '${this.store.name}': ${this.store.pending - held} stored deltas are missing their predecessors`);
+          throw new MyceliumError('corrupt', `compaction of '${this.store.name}': ${this.store.pending - held} stored deltas are missing their predecessors`);
         }
         const snapshot = this.store.save();
         version = this.store.version();
@@ -224,7 +204,7 @@ class Persister {
       this.persisted = join(this.persisted, msg.version);
       this.told = join(this.told, msg.version);
     } catch (e) {
-      if (e instanceof core.MyceliumError) this.store.reportError(e);
+      if (e instanceof MyceliumError) this.store.reportError(e);
     }
   }
 
@@ -250,13 +230,11 @@ class Persister {
 
 /** open() for a store with `persist`: load, check the schema, attach. */
 export async function openPersisted<S extends Schema>(
-  deps: Core,
   engine: Engine,
   init: PersistInit & { schema: S },
   adapter: StorageAdapter,
   ownsAdapter: boolean,
-): Promise<StoreClass<S>> {
-  core = deps;
+): Promise<Store<S>> {
   const name = init.name ?? 'default';
   // Listen before loading, so nothing another tab commits meanwhile is missed.
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(`mycelium:${name}`) : null;
@@ -275,36 +253,36 @@ export async function openPersisted<S extends Schema>(
     const stored = await adapter.load(name);
     const issues: RecoveryIssue[] = [];
     const meta = stored.meta;
-    if (meta && (typeof meta.format !== 'number' || meta.format > core.storageFormat)) {
-      throw new core.MyceliumError('unsupported_version', `stored data of '${name}' is in storage format ${String(meta.format)}; this version of mycelium-sync reads format ${core.storageFormat}`);
+    if (meta && (typeof meta.format !== 'number' || meta.format > STORAGE_FORMAT)) {
+      throw new MyceliumError('unsupported_version', `stored data of '${name}' is in storage format ${String(meta.format)}; this version of mycelium-sync reads format ${STORAGE_FORMAT}`);
     }
-    if (meta && (typeof meta.schema !== 'object' || meta.schema === null || meta.schemaHash !== core.schemaHash(meta.schema))) {
-      throw new core.MyceliumError('corrupt', `the stored meta record of '${name}' is damaged (its schema does not match its schema hash)`);
+    if (meta && (typeof meta.schema !== 'object' || meta.schema === null || meta.schemaHash !== schemaHash(meta.schema))) {
+      throw new MyceliumError('corrupt', `the stored meta record of '${name}' is damaged (its schema does not match its schema hash)`);
     }
-    const hash = core.schemaHash(init.schema);
+    const hash = schemaHash(init.schema);
     const changes = meta && meta.schemaHash !== hash ? kindChanges(meta.schema, init.schema) : [];
     if (changes.length > 0 && !init.migrate) {
-      throw new core.MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
+      throw new MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
     }
 
     // Opens a store from the stored snapshot and log under `schema`.
     const build = (schema: Schema, storeInit: StoreInit): Store => {
       let store: Store;
       try {
-        store = new core.Store(engine, { ...storeInit, schema, name, snapshot: stored.snapshot ?? undefined });
+        store = new Store(engine, { ...storeInit, schema, name, snapshot: stored.snapshot ?? undefined });
       } catch (e) {
-        if (!(e instanceof core.MyceliumError)) throw e;
-        const err = new core.MyceliumError(e.code, `the stored snapshot of '${name}': ${e.reason}`);
+        if (!(e instanceof MyceliumError)) throw e;
+        const err = new MyceliumError(e.code, `the stored snapshot of '${name}': ${e.reason}`);
         if (!init.recover || e.code === 'schema_mismatch') throw err;
         issues.push({ what: 'snapshot', error: err });
-        store = new core.Store(engine, { ...storeInit, schema, name, snapshot: undefined });
+        store = new Store(engine, { ...storeInit, schema, name, snapshot: undefined });
       }
       stored.log.forEach((blob, i) => {
         try {
           store.applyOwn(blob);
         } catch (e) {
-          if (!(e instanceof core.MyceliumError)) throw e;
-          const err = new core.MyceliumError(e.code, `entry ${i + 1} of ${stored.log.length} in the stored log of '${name}': ${e.reason}`);
+          if (!(e instanceof MyceliumError)) throw e;
+          const err = new MyceliumError(e.code, `entry ${i + 1} of ${stored.log.length} in the stored log of '${name}': ${e.reason}`);
           if (!init.recover || e.code === 'schema_mismatch') {
             store.close();
             throw err;
@@ -320,7 +298,7 @@ export async function openPersisted<S extends Schema>(
     if (changes.length > 0 && meta) {
       // Read the old data under its own schema, write it anew under the new one.
       const old = build(meta.schema, { schema: meta.schema, now: init.now });
-      store = new core.Store(engine, { ...init, name, snapshot: undefined });
+      store = new Store(engine, { ...init, name, snapshot: undefined });
       try {
         for (const c of Object.keys(init.schema)) {
           if (!meta.schema[c]) continue;
@@ -332,7 +310,7 @@ export async function openPersisted<S extends Schema>(
         }
       } catch (e) {
         store.close();
-        throw e instanceof core.MyceliumError ? e : new core.MyceliumError('invalid_argument', `migrate() failed: ${String(e)}`);
+        throw e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', `migrate() failed: ${String(e)}`);
       } finally {
         old.close();
       }
@@ -347,14 +325,14 @@ export async function openPersisted<S extends Schema>(
     });
     if (migrated) {
       // The new snapshot replaces the old data and schema in one write.
-      await p.compactNow({ format: core.storageFormat, schema: init.schema, schemaHash: hash });
+      await p.compactNow({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash });
     } else if (!meta || meta.schemaHash !== hash) {
-      await adapter.setMeta(name, { format: core.storageFormat, schema: init.schema, schemaHash: hash });
+      await adapter.setMeta(name, { format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash });
     }
     store.attachPersistence(p, issues);
     persister = p;
     for (const m of early.splice(0)) p.received(m);
-    return store as unknown as StoreClass<S>;
+    return store as unknown as Store<S>;
   } catch (e) {
     channel?.close();
     if (ownsAdapter) adapter.close();

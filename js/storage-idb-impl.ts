@@ -1,16 +1,13 @@
 // IndexedDB adapter, the implementation (storage-idb.ts loads it on first
-// use; it imports nothing at run time, so it is one self-contained chunk):
+// use):
 // one database per store name ("mycelium:<name>") with
 // three object stores: meta (one record), log (auto-increment keys, one
 // delta blob per batch) and snapshot (one record). Each method is one
 // transaction; compaction reads the log, folds it and deletes it in a single
 // readwrite transaction over log and snapshot, which IndexedDB serializes
 // against every other tab's appends — so no blob is ever deleted unfolded.
-import type { MyceliumError as MyceliumErrorClass } from './errors.js';
+import { MyceliumError } from './errors.js';
 import type { StorageAdapter, Stored, StoredMeta } from './storage.js';
-
-// Set by createIndexedDBStorage() before anything else here runs.
-let MyceliumError: typeof MyceliumErrorClass;
 
 const DB_VERSION = 1;
 const META = 'meta';
@@ -19,7 +16,7 @@ const SNAPSHOT = 'snapshot';
 
 const databaseName = (name: string): string => `mycelium:${name}`;
 
-function storageError(e: unknown, what: string): MyceliumErrorClass {
+function storageError(e: unknown, what: string): MyceliumError {
   if (e instanceof MyceliumError) return e;
   const name = e instanceof DOMException || e instanceof Error ? e.name : '';
   const detail = e instanceof Error || e instanceof DOMException ? e.message : String(e);
@@ -41,8 +38,7 @@ const done = (tx: IDBTransaction): Promise<void> =>
     tx.onerror = (ev) => ev.preventDefault(); // the abort event reports it
   });
 
-export function createIndexedDBStorage(factory: IDBFactory | null | undefined, errorClass: typeof MyceliumErrorClass): StorageAdapter {
-  MyceliumError = errorClass;
+export function createIndexedDBStorage(factory: IDBFactory | null | undefined): StorageAdapter {
   const dbs = new Map<string, Promise<IDBDatabase>>();
 
   function db(name: string): Promise<IDBDatabase> {

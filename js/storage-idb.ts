@@ -7,7 +7,7 @@ import type { StorageAdapter } from './storage.js';
 export function indexedDBStorage(factory: IDBFactory | null = globalThis.indexedDB ?? null): StorageAdapter {
   let impl: Promise<StorageAdapter> | null = null;
   const get = (): Promise<StorageAdapter> =>
-    (impl ??= import('./storage-idb-impl.js').then(({ createIndexedDBStorage }) => createIndexedDBStorage(factory, MyceliumError)));
+    (impl ??= import('./storage-idb-impl.js').then(({ createIndexedDBStorage }) => createIndexedDBStorage(factory)));
   return {
     load: (name) => get().then((a) => a.load(name)),
     setMeta: (name, meta) => get().then((a) => a.setMeta(name, meta)),

@@ -1,17 +1,20 @@
 // Store: one replica in this page. Owns a handle into the WebAssembly engine;
 // every call crosses the boundary once with its bytes (cpp/replica.h).
-import type { CoreModule } from './generated/mycelium-core.mjs';
 import { ByteReader, ByteWriter } from './bytes.js';
-import { Collection } from './collection.js';
+import type { CollectionHost } from './collection.js';
+import { Collection, Op } from './collection.js';
 import type { Change } from './changes.js';
 import { ChangeQueue } from './changes.js';
-import type { Compressor } from './compression.js';
-import { engineError, MyceliumError } from './errors.js';
+import type { CoreIo } from './core-io.js';
+import { ioOf } from './core-io.js';
+import { EngineCode, engineError, MyceliumError } from './errors.js';
+import type { CoreModule } from './generated/mycelium-core.mjs';
 import type { Engine } from './loader.js';
 import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
 import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
+import type { SyncApplyResult, SyncedStore } from './sync/synced-store.js';
 import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';
 import { actorHex, decodeVersion, encodeVersion, parseActor } from './version.js';
@@ -33,57 +36,6 @@ function maxNewActors(options: ApplyOptions): number {
   return max;
 }
 
-const enum Op {
-  Insert = 1,
-  Set = 2,
-  Increment = 3,
-  Add = 4,
-  Remove = 5,
-  Delete = 6,
-}
-
-/** The module-wide input buffer of one engine, its address cached. */
-class Io {
-  private ptr = 0;
-  private cap = 0;
-  constructor(readonly core: CoreModule) {}
-
-  /** Copies bytes (and `then` right after them) into the engine's input buffer; returns the first's length. */
-  send(bytes: Uint8Array, then?: Uint8Array): number {
-    const n = bytes.length;
-    const total = n + (then?.length ?? 0);
-    if (total > this.cap) {
-      this.cap = Math.max(total, 2 * this.cap, 4096);
-      this.ptr = this.core.input(this.cap);
-    }
-    this.core.HEAPU8.set(bytes, this.ptr);
-    if (then) this.core.HEAPU8.set(then, this.ptr + n);
-    return n;
-  }
-
-  /** Throws the engine's error for a negative result; otherwise returns it. */
-  check(r: number): number {
-    if (r >= 0) return r;
-    const p = this.core.output();
-    const n = this.core.outputSize();
-    const message = new TextDecoder().decode(this.core.HEAPU8.subarray(p, p + n));
-    throw engineError(-r, message);
-  }
-
-  /** A view of the output buffer (valid until the next engine call). */
-  out(n: number): Uint8Array {
-    const p = this.core.output();
-    return this.core.HEAPU8.subarray(p, p + n);
-  }
-}
-
-const ios = new WeakMap<CoreModule, Io>();
-function ioOf(core: CoreModule): Io {
-  let io = ios.get(core);
-  if (!io) ios.set(core, (io = new Io(core)));
-  return io;
-}
-
 // The safety net: a store the app forgot to close frees its engine memory
 // when it is collected.
 const registry = new FinalizationRegistry<{ core: CoreModule; handle: number }>(({ core, handle }) => core.close(handle));
@@ -94,19 +46,6 @@ export interface StoreInit {
   readonly actor?: string;
   readonly now?: () => number;
   readonly snapshot?: Uint8Array;
-}
-
-/** @internal What a Collection needs from its store. */
-export interface CollectionHost {
-  beginBatch(): ByteWriter;
-  op(w: ByteWriter, op: Op, c: CollectionInfo, field: number, id: string): void;
-  commit(w: ByteWriter): void;
-  endBatch(w: ByteWriter): void;
-  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean): void;
-  subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void;
-  read(c: CollectionInfo, id: string): ByteReader | null;
-  readAll(c: CollectionInfo): ByteReader;
-  count(c: CollectionInfo): number;
 }
 
 /** Something that open({ recover: true }) skipped because it could not be read. */
@@ -130,16 +69,15 @@ export interface PersistenceHooks {
 
 type CollectionsOf<S extends Schema> = { [N in keyof S & string]: Collection<S[N]> };
 
-export class Store<S extends Schema = Schema> {
+export class Store<S extends Schema = Schema> implements CollectionHost, SyncedStore {
   /** The store's name (the app's; used by persistence and sync). */
   readonly name: string;
   /** This replica's actor: 16 lowercase hex digits. */
   readonly actor: string;
   readonly schema: S;
 
-  readonly #io: Io;
+  readonly #io: CoreIo;
   readonly #core: CoreModule;
-  readonly #compressor: Compressor | null;
   readonly #info: SchemaInfo;
   readonly #now: () => number;
   readonly #batch = new ByteWriter(256);
@@ -158,7 +96,6 @@ export class Store<S extends Schema = Schema> {
   constructor(engine: Engine, init: StoreInit) {
     this.#core = engine.core;
     this.#io = ioOf(engine.core);
-    this.#compressor = engine.compressor;
     this.#info = new SchemaInfo(init.schema);
     this.schema = init.schema as S;
     this.name = init.name ?? 'default';
@@ -228,7 +165,7 @@ export class Store<S extends Schema = Schema> {
     encodeVersion(since, w);
     if (detached) w.u8(1);
     const n = this.#io.check(this.#core.deltaSince(h, this.#io.send(w.bytes())));
-    return this.#compress(this.#io.out(n).slice());
+    return this.#io.out(n).slice();
   }
 
   /**
@@ -239,14 +176,17 @@ export class Store<S extends Schema = Schema> {
    * actors (default 1,024; 0 for no limit).
    */
   applyDelta(bytes: Uint8Array, options: ApplyOptions = {}): ApplyResult {
-    return this.#apply(bytes, maxNewActors(options), null);
+    return this.#apply(bytes, maxNewActors(options), null) as ApplyResult;
   }
 
-  /** @internal A detached delta (detachedDeltaSince) with the version it was sent with. */
-  applyDetached(bytes: Uint8Array, context: Version, options: ApplyOptions = {}): ApplyResult {
+  /**
+   * @internal A detached delta (detachedDeltaSince) with the version it was
+   * sent with; 'full' when the queue of held deltas has no room for it.
+   */
+  applyDetached(bytes: Uint8Array, context: Version, options: ApplyOptions = {}): SyncApplyResult {
     const w = this.#scratch.reset();
     encodeVersion(context, w);
-    return this.#apply(bytes, maxNewActors(options), w.bytes());
+    return this.#apply(bytes, maxNewActors(options), w.bytes(), true);
   }
 
   /**
@@ -254,16 +194,19 @@ export class Store<S extends Schema = Schema> {
    * same store): not checked against its own actor, no actor limit.
    */
   applyOwn(bytes: Uint8Array): ApplyResult {
-    return this.#apply(bytes, -1, null);
+    return this.#apply(bytes, -1, null) as ApplyResult;
   }
 
-  #apply(bytes: Uint8Array, maxNewActors: number, context: Uint8Array | null): ApplyResult {
+  /** 'full' only when `fullIsResult`; otherwise a full queue throws limit_exceeded like any other limit. */
+  #apply(bytes: Uint8Array, maxNewActors: number, context: Uint8Array | null, fullIsResult = false): SyncApplyResult {
     const h = this.#h();
     if (!(bytes instanceof Uint8Array)) throw new MyceliumError('invalid_argument', 'a delta is a Uint8Array');
     const held = this.#core.pending(h);
     const capture = this.#changes.active;
     const n = this.#io.send(bytes, context ?? undefined);
-    const r = this.#io.check(this.#core.apply(h, n, context?.length ?? 0, capture, maxNewActors));
+    const raw = this.#core.apply(h, n, context?.length ?? 0, capture, maxNewActors);
+    if (fullIsResult && raw === -EngineCode.PendingFull) return 'full';
+    const r = this.#io.check(raw);
     if (capture && r === 0) this.#remoteChanges(h);
     if (held > 0 && r === 0) this.#reportDropped(h);
     if (r === 0) this.#changed();
@@ -278,7 +221,7 @@ export class Store<S extends Schema = Schema> {
   /** The whole state as a canonical snapshot: equal states give equal bytes. */
   save(): Uint8Array {
     const h = this.#h();
-    return this.#compress(this.#io.out(this.#core.save(h)).slice());
+    return this.#io.out(this.#core.save(h)).slice();
   }
 
   /**
@@ -302,7 +245,7 @@ export class Store<S extends Schema = Schema> {
    */
   connect(adapter: NetworkAdapter, options?: SyncOptions): Sync {
     this.#h();
-    const sync: Sync = new Sync(this as unknown as Store, adapter, options, () => this.#syncs.delete(sync));
+    const sync: Sync = new Sync(this, adapter, options, () => this.#syncs.delete(sync));
     this.#syncs.add(sync);
     return sync;
   }
@@ -454,14 +397,6 @@ export class Store<S extends Schema = Schema> {
     return this.#io.check(this.#core.count(this.#h(), c.index));
   }
 
-  #compress(frame: Uint8Array): Uint8Array {
-    if (!this.#compressor) return frame;
-    return this.#compressor.compressFrame(frame, (payload) => {
-      const n = this.#io.send(payload);
-      return this.#core.crc32c(n);
-    });
-  }
-
   #remoteChanges(h: number): void {
     const r = new ByteReader(this.#io.out(this.#core.changes(h)));
     const n = r.varint();
@@ -504,4 +439,3 @@ function randomActor(): string {
   return actorHex(b[0]!, b[1]!);
 }
 
-export { Op };

@@ -1,6 +1,6 @@
 // Bundles js/ into dist/: ESM for browsers (index.js) and Node (node.js),
 // and a minified IIFE (mycelium.global.js, global `Mycelium`) for a <script> tag.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Chunks of an earlier build have other hashes: remove them, or a pack would ship them.
@@ -9,9 +9,13 @@ if (existsSync('dist')) for (const f of readdirSync('dist')) if (/^[a-z-]+-[A-Z0
 const common = { bundle: true, target: 'es2022', legalComments: 'none', logLevel: 'warning' };
 
 // Code splitting: persistence (loaded by a dynamic import when a store is
-// opened with `persist`) becomes its own file next to index.js; it imports
-// nothing, so index.js stays one request.
-await build({
+// opened with `persist`), the IndexedDB adapter and the sync engine (on the
+// first connect()) become their own files; code they share with index.js
+// goes into shared chunks. build/bundle-meta.json (esbuild's metafile) says
+// which file holds which module: scripts/size.mjs and js/tests/bundle.test.ts
+// read it to size what a page loads and to check what it does not.
+const browser = await build({
+  metafile: true,
   ...common,
   entryPoints: { index: 'js/index.ts' },
   outdir: 'dist',
@@ -21,6 +25,8 @@ await build({
   platform: 'browser',
   minify: true,
 });
+mkdirSync('build', { recursive: true });
+writeFileSync('build/bundle-meta.json', JSON.stringify(browser.metafile));
 // `ws` is the Node entry's one dependency (package.json), imported, not bundled.
 await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true, external: ['ws'] });
 // The in-memory transport with fault injection, for tests in browsers ('mycelium-sync/memory').

@@ -9,11 +9,10 @@
 // not as 200,000 bytes), against one budget shared by every connection of
 // the process (INCOMING_BUDGET), and against its own message limit. Every
 // chunk but a message's last must carry at least MIN_CHUNK bytes.
-import type { MyceliumError as MyceliumErrorType } from '../errors.js';
-import { MyceliumError } from './deps.js';
+import { MyceliumError } from '../errors.js';
 import type { Link } from './transport.js';
 import type { Chunk, Message } from './wire.js';
-import { CHUNK_OVERHEAD, decodeFrame, encodeChunk, encodeMessage } from './wire.js';
+import { CHUNK_OVERHEAD, decodeFrame, encodeChunk, encodeMessage, storeOfPrefix } from './wire.js';
 
 /** Largest message payload on the wire: a larger message is chunked. */
 export const CHUNK_BYTES = 64 * 1024;
@@ -47,7 +46,7 @@ export interface ConnectionEvents {
   /** A chunk of a larger message arrived (for progress reports). */
   progress(conn: Connection): void;
   /** The peer sent something unreadable: the connection is closed after this. */
-  failed(conn: Connection, error: MyceliumErrorType): void;
+  failed(conn: Connection, error: MyceliumError): void;
 }
 
 interface Partial {
@@ -221,7 +220,7 @@ export class Connection {
     if (INCOMING_BUDGET.used + cost > INCOMING_BUDGET.limit) {
       throw new MyceliumError('limit_exceeded', `this process holds ${INCOMING_BUDGET.used} bytes of unfinished messages from its peers, the most it holds (${INCOMING_BUDGET.limit}); try again later`);
     }
-    if (c.index === 0) p.key = storeOf(c);
+    if (c.index === 0) p.key = storeOfPrefix(c.bytes);
     // A copy: a view would keep the whole received buffer alive.
     p.parts.set(c.index, c.bytes.slice());
     p.bytes += c.bytes.length;
@@ -261,19 +260,3 @@ export class Connection {
   }
 }
 
-/** The store a chunked message is for, read from its first chunk (for progress reports); '' when unknown. */
-function storeOf(c: Chunk): string {
-  if (c.index !== 0) return '';
-  // frame header: magic(3) version flags length(varint) crc(4), then type, then the store name.
-  const b = c.bytes;
-  let i = 5;
-  while (i < b.length && b[i]! >= 0x80) i++;
-  i += 1 + 4 + 1;
-  if (i >= b.length || b[i]! >= 0x80) return '';
-  const n = b[i]!;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(i + 1, i + 1 + n));
-  } catch {
-    return '';
-  }
-}

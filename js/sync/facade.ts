@@ -1,27 +1,21 @@
 // store.connect() and the transports' factories, as the core bundle holds
 // them: small shells over the sync engine (engine.ts), which is imported on
-// first use and handed what it needs from the core (deps.ts).
-import { ERROR_CODES, MyceliumError } from '../errors.js';
-import { schemaHash } from '../schema.js';
-import type { Store } from '../store.js';
+// first use.
+import { MyceliumError } from '../errors.js';
 import type { BroadcastChannelOptions } from './adapters/broadcast.js';
 import type { WebRTCOptions } from './adapters/webrtc.js';
 import type { WebSocketOptions } from './adapters/websocket.js';
+import type { SyncedStore } from './synced-store.js';
 import type { PeerStatus, StoreSync, SyncErrorEvent, SyncOptions, SyncStats, SyncStatus } from './store-sync.js';
 import type { NetworkAdapter, NetworkEvents } from './transport.js';
 
-/** The sync protocol this build speaks. A peer with another one gets an error and nothing changes. */
-export const PROTOCOL_VERSION = 2;
+export { PROTOCOL_VERSION } from './protocol-version.js';
 
 type Engine = typeof import('./engine.js');
 let engine: Promise<Engine> | null = null;
 
 function loadEngine(): Promise<Engine> {
-  engine ??= import('./engine.js').then(
-    (m) => {
-      m.setDeps({ MyceliumError, schemaHash, protocolVersion: PROTOCOL_VERSION, errorCodes: ERROR_CODES });
-      return m;
-    },
+  engine ??= import('./engine.js').catch(
     (e: unknown) => {
       engine = null;
       throw new MyceliumError('load_failed', `could not load mycelium-sync's sync module: ${String(e)}`);
@@ -95,8 +89,8 @@ export function messagePort(port: MessagePort, options: { peerId?: string } = {}
 
 const names = new WeakMap<NetworkAdapter, Set<string>>();
 /** Each store's sync counters, across every connect() of it. */
-const storeStats = new WeakMap<Store, SyncStats>();
-function statsOf(store: Store): SyncStats {
+const storeStats = new WeakMap<SyncedStore, SyncStats>();
+function statsOf(store: SyncedStore): SyncStats {
   let s = storeStats.get(store);
   if (!s) storeStats.set(store, (s = { bytesSent: 0, bytesReceived: 0, deltasSent: 0, deltaBytesSent: 0, deltasJoined: 0, deltaBytesJoined: 0, deltasDropped: 0, acksSent: 0 }));
   return s;
@@ -104,7 +98,7 @@ function statsOf(store: Store): SyncStats {
 
 /** A store's sync through one network adapter: what store.connect() returns. */
 export class Sync {
-  readonly #store: Store;
+  readonly #store: SyncedStore;
   readonly #adapter: NetworkAdapter;
   #impl: StoreSync | null = null;
   #closed = false;
@@ -116,7 +110,7 @@ export class Sync {
   readonly #released: () => void;
 
   /** @internal Use store.connect(); `released` runs once, on close(). */
-  constructor(store: Store, adapter: NetworkAdapter, options: SyncOptions = {}, released: () => void = () => undefined) {
+  constructor(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions = {}, released: () => void = () => undefined) {
     if (!adapter || typeof adapter.start !== 'function' || typeof adapter.stop !== 'function') {
       throw new MyceliumError('invalid_argument', 'connect() takes a network adapter: webrtc(), broadcastChannel(), webSocket(), ...');
     }

@@ -1,12 +1,12 @@
 // A network adapter shared by every store connected through it: one
 // Connection per peer, messages routed to stores by name (many stores over
 // one connection, synced in parallel).
-import type { MyceliumError as MyceliumErrorType } from '../errors.js';
-import type { Store } from '../store.js';
+import { MyceliumError } from '../errors.js';
 import { Connection } from './connection.js';
-import { MyceliumError, PROTOCOL_VERSION } from './deps.js';
+import { PROTOCOL_VERSION } from './protocol-version.js';
 import type { SyncOptions, SyncStats } from './store-sync.js';
 import { StoreSync } from './store-sync.js';
+import type { SyncedStore } from './synced-store.js';
 import type { Link, NetworkAdapter } from './transport.js';
 import type { Message } from './wire.js';
 import { MessageType } from './wire.js';
@@ -97,7 +97,7 @@ class SyncNetwork {
   }
 
   /** The connection cannot go on: every store hears why, the peer is told, the link closes. */
-  private failed(conn: Connection, error: MyceliumErrorType, remote: boolean): void {
+  private failed(conn: Connection, error: MyceliumError, remote: boolean): void {
     if (conn.isClosed) return;
     if (!remote) conn.send('', { type: MessageType.Error, store: '', code: error.code, message: error.reason });
     for (const sync of this.stores.values()) sync.connectionFailed(conn, error, remote);
@@ -112,7 +112,7 @@ class SyncNetwork {
 const networks = new Map<NetworkAdapter, SyncNetwork>();
 
 /** Connects a store through an adapter (the adapter's network is shared by every store using it). */
-export function connectStore(store: Store, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats): StoreSync {
+export function connectStore(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats): StoreSync {
   let net = networks.get(adapter);
   if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options)));
   const sync = new StoreSync(store, options, stats);

@@ -35,16 +35,17 @@
 // unchanged); a link that carries an authorization (the Node peer's authorize hook)
 // is asked before the peer is sent anything ('read') and before its deltas are
 // joined ('write'); a refusal ends the session with 'forbidden'.
-import type { MyceliumError as MyceliumErrorType } from '../errors.js';
-import type { Store } from '../store.js';
+import { MyceliumError } from '../errors.js';
+import { schemaHash } from '../schema.js';
 import type { Version } from '../version.js';
+import { covers, isEmpty, join, MAX_VERSION_ENTRIES, newer, size, without } from '../version.js';
 import type { Connection } from './connection.js';
 import { InChain, OutChain } from './chain.js';
 import type { VersionDiff } from './chain.js';
-import { covers, isEmpty, join, newer, size, without } from './versions.js';
 import type { Message } from './wire.js';
-import { MyceliumError, PROTOCOL_VERSION, schemaHash } from './deps.js';
-import { MAX_VERSION_ENTRIES, MessageType } from './wire.js';
+import { PROTOCOL_VERSION } from './protocol-version.js';
+import type { SyncedStore } from './synced-store.js';
+import { MessageType } from './wire.js';
 
 export interface SyncOptions {
   /** Wait this long (ms, jittered up to 2×) before relaying other replicas' changes to a peer that has not acknowledged them. Default 40. */
@@ -89,7 +90,7 @@ export interface PeerStatus {
   /** The peer said (in its last ack) that it holds deltas it cannot join yet. */
   readonly holding: boolean;
   /** Why the session failed. */
-  readonly error?: MyceliumErrorType;
+  readonly error?: MyceliumError;
 }
 
 export interface SyncStatus {
@@ -119,7 +120,7 @@ const STALL_MS = 2000;
 export interface SyncErrorEvent {
   readonly peer: string;
   readonly store: string;
-  readonly error: MyceliumErrorType;
+  readonly error: MyceliumError;
   /** True when the peer reported the error (it could not accept what we sent). */
   readonly remote: boolean;
 }
@@ -179,7 +180,7 @@ class Session {
   lastGapFill = -Infinity;
   /** The peer's last ack said it holds deltas it cannot join (a gap: something was lost or held back). */
   peerHolding = false;
-  error: MyceliumErrorType | null = null;
+  error: MyceliumError | null = null;
   /** Others' changes held back from this peer when the relay timer was armed, and since. */
   holdMark: Version | null = null;
   holdNext: Version | null = null;
@@ -239,7 +240,7 @@ export class StoreSync {
 
   /** `stats` are the store's, counted across every connect() (the facade keeps them). */
   constructor(
-    readonly store: Store,
+    readonly store: SyncedStore,
     options: SyncOptions,
     readonly stats: SyncStats,
   ) {
@@ -441,7 +442,7 @@ export class StoreSync {
   }
 
   /** Tells the peer why its session for this store ends here, and ends it. */
-  private refuse(s: Session, error: MyceliumErrorType): void {
+  private refuse(s: Session, error: MyceliumError): void {
     this.send(s, { type: MessageType.Error, store: this.name, code: error.code, message: error.reason });
     this.fail(s, error, false);
   }
@@ -505,15 +506,15 @@ export class StoreSync {
       result = this.store.applyDetached(m.delta, version, { maxNewActors: Math.max(1, Math.min(this.maxNewActorsPerDelta, s.actorAllowance)) });
     } catch (e) {
       const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
-      if (err.code === 'limit_exceeded' && err.message.includes('too many pending deltas')) {
-        // Our queue of held deltas is full: not the peer's fault. Drop it; the
-        // peer resends from our ack once the gap is filled.
-        s.fullAckDue = true;
-        this.scheduleAcks();
-        return;
-      }
       this.send(s, { type: MessageType.Error, store: this.name, code: err.code, message: `could not join a delta for '${this.name}': ${err.reason}` });
       this.fail(s, new MyceliumError(err.code, `peer ${s.conn.peer} sent a delta for '${this.name}' that was refused: ${err.reason}`), false);
+      return;
+    }
+    if (result === 'full') {
+      // Our queue of held deltas is full: not the peer's fault. Drop it; the
+      // peer resends from our ack once the gap is filled.
+      s.fullAckDue = true;
+      this.scheduleAcks();
       return;
     }
     if (result === 'covered') {
@@ -531,7 +532,7 @@ export class StoreSync {
     this.scheduleAcks();
   }
 
-  private fail(s: Session, error: MyceliumErrorType, remote: boolean): void {
+  private fail(s: Session, error: MyceliumError, remote: boolean): void {
     if (s.error) return;
     s.error = error;
     s.stop();
@@ -541,7 +542,7 @@ export class StoreSync {
   }
 
   /** The whole connection failed (unreadable bytes, another protocol version, a peer's connection-level error). */
-  connectionFailed(conn: Connection, error: MyceliumErrorType, remote: boolean): void {
+  connectionFailed(conn: Connection, error: MyceliumError, remote: boolean): void {
     const s = this.sessions.get(conn);
     if (s) this.fail(s, error, remote);
   }

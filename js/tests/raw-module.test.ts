@@ -7,7 +7,8 @@ import type { CoreModule } from '../generated/mycelium-core.mjs';
 
 const DECLARED: (keyof CoreModule)[] = [
   'input', 'output', 'outputSize', 'open', 'close', 'write', 'get', 'all', 'count', 'version',
-  'deltaSince', 'apply', 'changes', 'dropped', 'save', 'pending', 'memory', 'actorHi', 'actorLo', 'crc32c',
+  'deltaSince', 'apply', 'changes', 'dropped', 'save', 'pending', 'memory', 'actorHi', 'actorLo', 'frameSync',
+  'unframeSync', 'syncHeaderSize',
   '_myc_write', '_myc_get',
 ];
 
@@ -64,8 +65,24 @@ describe('raw module', () => {
     expect(m.dropped(h)).toBe(1);
     expect(m.pending(h)).toBe(0);
     expect(m.memory(h)).toBeGreaterThan(0);
-    m.HEAPU8.set([0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39], m.input(9));
-    expect(m.crc32c(9)).toBe(0xe3069283); // the CRC-32C check value of "123456789"
+    // A sync frame around "123456789": 'MYC', version 1, kind 3, length 9, and
+    // the CRC-32C check value of "123456789" (0xe3069283), little-endian.
+    const digits = [0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39];
+    m.HEAPU8.set(digits, m.input(9));
+    const f = m.frameSync(3, 9);
+    const framed = m.HEAPU8.slice(m.output(), m.output() + f);
+    expect([...framed]).toEqual([0x4d, 0x59, 0x43, 1, 0x30, 9, 0x83, 0x92, 0x06, 0xe3, ...digits]);
+    m.HEAPU8.set(framed.subarray(0, 12), m.input(12));
+    expect(m.syncHeaderSize(12)).toBe(10); // from the first bytes alone
+    m.HEAPU8.set(framed, m.input(framed.length));
+    expect(m.unframeSync(framed.length)).toBe(3);
+    expect([...m.HEAPU8.subarray(m.output(), m.output() + m.outputSize())]).toEqual(digits);
+    framed[framed.length - 1] = framed[framed.length - 1]! ^ 1;
+    m.HEAPU8.set(framed, m.input(framed.length));
+    expect(m.unframeSync(framed.length)).toBe(-6); // corrupt: checksum
+    m.HEAPU8.set(delta, m.input(delta.length));
+    expect(m.unframeSync(delta.length)).toBe(-6); // a delta is not a sync frame
+    expect(m.frameSync(1, 0)).toBe(-1); // invalid_argument: not a sync kind
 
     // Errors: negative code, message in the output buffer.
     m.HEAPU8.set([1, 2, 3], m.input(3));

@@ -1,0 +1,85 @@
+// The WebAssembly core's byte-level interface (cpp/replica.h, through
+// bindings/mycelium_wasm.cc), mirrored and nothing more: one module-wide
+// input buffer, one output buffer, errors as negative engine codes. Stores
+// call the engine through here; the sync layer gets its frames here, written
+// and read by the engine's codec (cpp/codec.h), never by TypeScript.
+import { engineError, MyceliumError } from './errors.js';
+import type { CoreModule } from './generated/mycelium-core.mjs';
+import { loadedCore } from './loader.js';
+
+/** The module-wide input buffer of one engine, its address cached. */
+export class CoreIo {
+  private ptr = 0;
+  private cap = 0;
+  constructor(readonly core: CoreModule) {}
+
+  /** Copies bytes (and `then` right after them) into the engine's input buffer; returns the first's length. */
+  send(bytes: Uint8Array, then?: Uint8Array): number {
+    const n = bytes.length;
+    const total = n + (then?.length ?? 0);
+    if (total > this.cap) {
+      this.cap = Math.max(total, 2 * this.cap, 4096);
+      this.ptr = this.core.input(this.cap);
+    }
+    this.core.HEAPU8.set(bytes, this.ptr);
+    if (then) this.core.HEAPU8.set(then, this.ptr + n);
+    return n;
+  }
+
+  /** Throws the engine's error for a negative result; otherwise returns it. */
+  check(r: number): number {
+    if (r >= 0) return r;
+    throw engineError(-r, this.message());
+  }
+
+  /** The message of the last failed call. */
+  message(): string {
+    const p = this.core.output();
+    return new TextDecoder().decode(this.core.HEAPU8.subarray(p, p + this.core.outputSize()));
+  }
+
+  /** A view of the output buffer (valid until the next engine call). */
+  out(n: number): Uint8Array {
+    const p = this.core.output();
+    return this.core.HEAPU8.subarray(p, p + n);
+  }
+}
+
+const ios = new WeakMap<CoreModule, CoreIo>();
+export function ioOf(core: CoreModule): CoreIo {
+  let io = ios.get(core);
+  if (!io) ios.set(core, (io = new CoreIo(core)));
+  return io;
+}
+
+/** Frame kinds of the sync layer (cpp/codec.h PayloadKind). */
+export const enum FrameKind {
+  Message = 3,
+  Chunk = 4,
+}
+
+function syncIo(): CoreIo {
+  const core = loadedCore();
+  // A connection serves stores, and a store exists only once the engine is loaded.
+  if (!core) throw new MyceliumError('load_failed', 'the engine is not loaded: open() a store first');
+  return ioOf(core);
+}
+
+/** A sync payload in its frame. */
+export function frameSync(kind: FrameKind, payload: Uint8Array): Uint8Array {
+  const io = syncIo();
+  return io.out(io.check(io.core.frameSync(kind, io.send(payload)))).slice();
+}
+
+/** A sync frame's kind and payload; throws MyceliumError (corrupt, unsupported_version) for anything else. */
+export function unframeSync(bytes: Uint8Array): { kind: FrameKind; payload: Uint8Array } {
+  const io = syncIo();
+  const kind = io.check(io.core.unframeSync(io.send(bytes))) as FrameKind;
+  return { kind, payload: io.out(io.core.outputSize()).slice() };
+}
+
+/** The size of a sync frame's header, read from the frame's first bytes (the rest may still be on its way). */
+export function syncHeaderSize(prefix: Uint8Array): number {
+  const io = syncIo();
+  return io.check(io.core.syncHeaderSize(io.send(prefix)));
+}

@@ -1,0 +1,24 @@
+// What the sync layer needs of a store, owned here so that js/sync/ depends
+// on no store module (store.ts implements it; nothing here imports store.ts).
+import type { Schema } from '../schema.js';
+import type { Version } from '../version.js';
+
+/** How a store took a delta a peer sent: 'full' when its queue of held deltas had no room (nothing was kept). */
+export type SyncApplyResult = 'applied' | 'pending' | 'covered' | 'full';
+
+export interface SyncedStore {
+  readonly name: string;
+  readonly actor: string;
+  readonly schema: Schema;
+  readonly closed: boolean;
+  /** Deltas held until the ones they depend on arrive. */
+  readonly pending: number;
+  version(): Version;
+  /** What sync may send of this replica's own writes (persisted stores: only what is durable); null when not persisted. */
+  durableVersion(): Version | null;
+  /** A delta without its context, for a message that carries the version beside it (cpp/delta.h, detached). */
+  detachedDeltaSince(since: Version): Uint8Array;
+  applyDetached(bytes: Uint8Array, context: Version, options: { readonly maxNewActors?: number }): SyncApplyResult;
+  /** Calls `listener` after every change of state and every commit to storage. */
+  watch(listener: () => void): () => void;
+}
