@@ -1,8 +1,10 @@
 #include "replica.h"
 
+#include <algorithm>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "crc32c.h"
 
 namespace mycelium {
 namespace {
@@ -155,40 +157,61 @@ namespace {
 // What a batch's ops need of the store, checked before the first op runs:
 // each op against the store as the ops before it in the batch leave it (a
 // record the batch inserted exists, one it deleted does not), and the room
-// all of them take. A one-op batch needs none of this: its op checks
-// itself before it changes anything.
+// all of them take. A one-op batch needs none of this: its op checks itself
+// before it changes anything.
 class BatchCheck {
  public:
   explicit BatchCheck(const Store& store) : store_(store) {}
 
-  Status op(const ParsedOp& p) {
+  void op(const ParsedOp& p) {
     ++writes_;
     if (p.op == kInsert) {
       ++records_;
       id_bytes_ += p.id.size();
     }
     if (p.value.tag == ValueTag::kString || p.value.tag == ValueTag::kBytes) string_bytes_ += p.value.str.size() + 5;
-    auto& seen = seen_[p.collection];
-    auto it = seen.find(p.id);
-    const bool visible = it != seen.end() ? it->second : store_.exists(CollectionRef{p.collection}, p.id);
-    const std::string& coll = store_.schema().collections()[p.collection].name;
-    if (p.op == kInsert) {
-      if (visible) return AlreadyExists("record '" + std::string(p.id) + "' already exists");
-      seen[p.id] = true;
-    } else if (!visible) {
-      return NotFound("no record '" + std::string(p.id) + "' in '" + coll + "'");
-    } else if (p.op == kDelete) {
-      seen[p.id] = false;
-    }
-    return Status::Ok();
+    ops_.push_back({p.collection, p.op, p.id});
   }
 
-  Status room() const { return store_.check_room(writes_, records_, id_bytes_, string_bytes_); }
+  // The ops of each record in batch order, against whether it exists. Ops
+  // are grouped by a hash of their record (sorted as pairs: the engine's
+  // sort of pairs, no new instantiation), then each op looks back within
+  // its group for the last op of the same record.
+  Status check() const {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> order(ops_.size());
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      order[i] = {crc32c(reinterpret_cast<const std::uint8_t*>(ops_[i].id.data()), ops_[i].id.size()) ^ ops_[i].collection, static_cast<std::uint32_t>(i)};
+    }
+    std::sort(order.begin(), order.end());
+    for (std::size_t group = 0; group < order.size();) {
+      std::size_t end = group + 1;
+      while (end < order.size() && order[end].first == order[group].first) ++end;
+      for (std::size_t i = group; i < end; ++i) {
+        const Use& u = ops_[order[i].second];
+        std::size_t j = i;
+        while (j > group && !same_record(ops_[order[j - 1].second], u)) --j;
+        // After an op that ran, its record exists unless the op deleted it.
+        const bool visible = j > group ? ops_[order[j - 1].second].op != kDelete : store_.exists(CollectionRef{u.collection}, u.id);
+        if (u.op == kInsert && visible) return AlreadyExists("record '" + std::string(u.id) + "' already exists");
+        if (u.op != kInsert && !visible) {
+          return NotFound("no record '" + std::string(u.id) + "' in '" + store_.schema().collections()[u.collection].name + "'");
+        }
+      }
+      group = end;
+    }
+    return store_.check_room(writes_, records_, id_bytes_, string_bytes_);
+  }
 
  private:
+  struct Use {
+    std::uint16_t collection;
+    Op op;
+    std::string_view id;
+  };
+  static bool same_record(const Use& a, const Use& b) { return a.collection == b.collection && a.id == b.id; }
   const Store& store_;
   std::size_t writes_ = 0, records_ = 0, id_bytes_ = 0, string_bytes_ = 0;
-  std::unordered_map<std::uint16_t, std::unordered_map<std::string_view, bool>> seen_;  // visible after the batch so far
+  std::vector<Use> ops_;
 };
 }  // namespace
 
@@ -210,9 +233,9 @@ Status Replica::write(std::span<const std::uint8_t> batch) {
     BatchCheck check(*store_);
     while (check_reader.remaining() > 0) {
       MYC_TRY(parse_op(*store_, check_reader, p));
-      MYC_TRY(check.op(p));
+      check.op(p);
     }
-    MYC_TRY(check.room());
+    MYC_TRY(check.check());
   }
   Reader again(batch.subspan(start));
   while (again.remaining() > 0) {

@@ -3,9 +3,8 @@
 // input buffer, one output buffer, errors as negative engine codes. Stores
 // call the engine through here; the sync layer gets its frames here, written
 // and read by the engine's codec (cpp/codec.h), never by TypeScript.
-import { engineError, MyceliumError } from './errors.js';
+import { engineError } from './errors.js';
 import type { CoreModule } from './generated/mycelium-core.mjs';
-import { loadedCore } from './loader.js';
 
 /** The module-wide input buffer of one engine, its address cached. */
 export class CoreIo {
@@ -58,28 +57,30 @@ export const enum FrameKind {
   Chunk = 4,
 }
 
-function syncIo(): CoreIo {
-  const core = loadedCore();
-  // A connection serves stores, and a store exists only once the engine is loaded.
-  if (!core) throw new MyceliumError('load_failed', 'the engine is not loaded: open() a store first');
-  return ioOf(core);
-}
+/**
+ * The engine's codec of sync frames (cpp/codec.h, kinds 3 and 4): the sync
+ * layer writes and reads its frames here and nowhere else. A store hands its
+ * engine's to the sync layer (SyncedStore.frames), so the lazily loaded sync
+ * chunk needs no loader of its own.
+ */
+export class SyncFrames {
+  constructor(private readonly io: CoreIo) {}
 
-/** A sync payload in its frame. */
-export function frameSync(kind: FrameKind, payload: Uint8Array): Uint8Array {
-  const io = syncIo();
-  return io.out(io.check(io.core.frameSync(kind, io.send(payload)))).slice();
-}
+  /** A sync payload in its frame. */
+  frame(kind: FrameKind, payload: Uint8Array): Uint8Array {
+    const io = this.io;
+    return io.out(io.check(io.core.frameSync(kind, io.send(payload)))).slice();
+  }
 
-/** A sync frame's kind and payload; throws MyceliumError (corrupt, unsupported_version) for anything else. */
-export function unframeSync(bytes: Uint8Array): { kind: FrameKind; payload: Uint8Array } {
-  const io = syncIo();
-  const kind = io.check(io.core.unframeSync(io.send(bytes))) as FrameKind;
-  return { kind, payload: io.out(io.core.outputSize()).slice() };
-}
+  /** A sync frame's kind and payload; throws MyceliumError (corrupt, unsupported_version) for anything else. */
+  unframe(bytes: Uint8Array): { kind: FrameKind; payload: Uint8Array } {
+    const io = this.io;
+    const kind = io.check(io.core.unframeSync(io.send(bytes))) as FrameKind;
+    return { kind, payload: io.out(io.core.outputSize()).slice() };
+  }
 
-/** The size of a sync frame's header, read from the frame's first bytes (the rest may still be on its way). */
-export function syncHeaderSize(prefix: Uint8Array): number {
-  const io = syncIo();
-  return io.check(io.core.syncHeaderSize(io.send(prefix)));
+  /** The size of a sync frame's header, read from the frame's first bytes (the rest may still be on its way). */
+  headerSize(prefix: Uint8Array): number {
+    return this.io.check(this.io.core.syncHeaderSize(this.io.send(prefix)));
+  }
 }

@@ -133,8 +133,3 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
 export function wasmMemoryBytes(): number | null {
   return loaded ? loaded.core.HEAPU8.buffer.byteLength : null;
 }
-
-/** The engine's module once the first open() loaded it, else null. */
-export function loadedCore(): CoreModule | null {
-  return loaded ? loaded.core : null;
-}

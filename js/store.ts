@@ -1,12 +1,11 @@
 // Store: one replica in this page. Owns a handle into the WebAssembly engine;
 // every call crosses the boundary once with its bytes (cpp/replica.h).
 import { ByteReader, ByteWriter } from './bytes.js';
-import type { CollectionHost } from './collection.js';
 import { Collection, Op } from './collection.js';
 import type { Change } from './changes.js';
 import { ChangeQueue } from './changes.js';
 import type { CoreIo } from './core-io.js';
-import { ioOf } from './core-io.js';
+import { ioOf, SyncFrames } from './core-io.js';
 import { EngineCode, engineError, MyceliumError } from './errors.js';
 import type { CoreModule } from './generated/mycelium-core.mjs';
 import type { Engine } from './loader.js';
@@ -14,7 +13,7 @@ import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
 import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
-import type { SyncApplyResult, SyncedStore } from './sync/synced-store.js';
+import type { SyncApplyResult } from './sync/synced-store.js';
 import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';
 import { actorHex, decodeVersion, encodeVersion, parseActor } from './version.js';
@@ -69,7 +68,7 @@ export interface PersistenceHooks {
 
 type CollectionsOf<S extends Schema> = { [N in keyof S & string]: Collection<S[N]> };
 
-export class Store<S extends Schema = Schema> implements CollectionHost, SyncedStore {
+export class Store<S extends Schema = Schema> {
   /** The store's name (the app's; used by persistence and sync). */
   readonly name: string;
   /** This replica's actor: 16 lowercase hex digits. */
@@ -77,6 +76,8 @@ export class Store<S extends Schema = Schema> implements CollectionHost, SyncedS
   readonly schema: S;
 
   readonly #io: CoreIo;
+  /** @internal The engine's codec of sync frames (SyncedStore). */
+  readonly frames: SyncFrames;
   readonly #core: CoreModule;
   readonly #info: SchemaInfo;
   readonly #now: () => number;
@@ -96,6 +97,7 @@ export class Store<S extends Schema = Schema> implements CollectionHost, SyncedS
   constructor(engine: Engine, init: StoreInit) {
     this.#core = engine.core;
     this.#io = ioOf(engine.core);
+    this.frames = new SyncFrames(this.#io);
     this.#info = new SchemaInfo(init.schema);
     this.schema = init.schema as S;
     this.name = init.name ?? 'default';

@@ -9,6 +9,7 @@
 // not as 200,000 bytes), against one budget shared by every connection of
 // the process (INCOMING_BUDGET), and against its own message limit. Every
 // chunk but a message's last must carry at least MIN_CHUNK bytes.
+import type { SyncFrames } from '../core-io.js';
 import { MyceliumError } from '../errors.js';
 import type { Link } from './transport.js';
 import type { Chunk, Message } from './wire.js';
@@ -81,6 +82,7 @@ export class Connection {
 
   constructor(
     readonly link: Link,
+    private readonly frames: SyncFrames,
     private readonly events: ConnectionEvents,
     limits: ConnectionLimits = {},
   ) {
@@ -95,7 +97,7 @@ export class Connection {
   /** Queues a message for `key`'s lane (a store name); returns its bytes on the wire, 0 when the link failed instead. */
   send(key: string, m: Message): number {
     if (this.closed) return 0;
-    const bytes = encodeMessage(m);
+    const bytes = encodeMessage(m, this.frames);
     let frames: Uint8Array[];
     if (bytes.length <= this.chunkBytes + CHUNK_OVERHEAD) frames = [bytes];
     else {
@@ -103,7 +105,7 @@ export class Connection {
       const count = Math.ceil(bytes.length / this.chunkBytes);
       frames = [];
       for (let i = 0; i < count; i++) {
-        frames.push(encodeChunk({ id, index: i, count, bytes: bytes.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes) }));
+        frames.push(encodeChunk({ id, index: i, count, bytes: bytes.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes) }, this.frames));
       }
     }
     let q = this.queues.get(key);
@@ -177,14 +179,14 @@ export class Connection {
       if (bytes.length > CHUNK_BYTES + CHUNK_OVERHEAD) {
         throw new MyceliumError('limit_exceeded', `a ${bytes.length}-byte frame is larger than a chunk (${CHUNK_BYTES} bytes)`);
       }
-      const f = decodeFrame(bytes);
+      const f = decodeFrame(bytes, this.frames);
       if ('chunk' in f) {
         const whole = this.reassemble(f.chunk, bytes.length);
         if (!whole) {
           this.events.progress(this);
           return;
         }
-        const g = decodeFrame(whole);
+        const g = decodeFrame(whole, this.frames);
         if (!('message' in g)) throw new MyceliumError('corrupt', 'sync message: a chunk inside a chunk');
         this.events.message(this, g.message, whole.length + f.chunk.count * CHUNK_OVERHEAD);
       } else this.events.message(this, f.message, bytes.length);
@@ -220,7 +222,7 @@ export class Connection {
     if (INCOMING_BUDGET.used + cost > INCOMING_BUDGET.limit) {
       throw new MyceliumError('limit_exceeded', `this process holds ${INCOMING_BUDGET.used} bytes of unfinished messages from its peers, the most it holds (${INCOMING_BUDGET.limit}); try again later`);
     }
-    if (c.index === 0) p.key = storeOfPrefix(c.bytes);
+    if (c.index === 0) p.key = storeOfPrefix(c.bytes, this.frames);
     // A copy: a view would keep the whole received buffer alive.
     p.parts.set(c.index, c.bytes.slice());
     p.bytes += c.bytes.length;

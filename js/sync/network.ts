@@ -1,6 +1,7 @@
 // A network adapter shared by every store connected through it: one
 // Connection per peer, messages routed to stores by name (many stores over
 // one connection, synced in parallel).
+import type { SyncFrames } from '../core-io.js';
 import { MyceliumError } from '../errors.js';
 import { Connection } from './connection.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
@@ -19,6 +20,7 @@ class SyncNetwork {
   constructor(
     readonly adapter: NetworkAdapter,
     private readonly options: SyncOptions,
+    private readonly frames: SyncFrames,
   ) {}
 
   /** One store per name: facade.ts refuses a second one before the engine is loaded. */
@@ -63,6 +65,7 @@ class SyncNetwork {
     if (old) this.disconnected(link.peer);
     const conn = new Connection(
       link,
+      this.frames,
       {
         message: (c, m, bytes) => this.message(c, m, bytes),
         failed: (c, err) => this.failed(c, err, false),
@@ -114,7 +117,7 @@ const networks = new Map<NetworkAdapter, SyncNetwork>();
 /** Connects a store through an adapter (the adapter's network is shared by every store using it). */
 export function connectStore(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats): StoreSync {
   let net = networks.get(adapter);
-  if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options)));
+  if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options, store.frames)));
   const sync = new StoreSync(store, options, stats);
   try {
     net.attach(sync);

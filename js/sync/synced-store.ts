@@ -1,5 +1,6 @@
 // What the sync layer needs of a store, owned here so that js/sync/ depends
 // on no store module (store.ts implements it; nothing here imports store.ts).
+import type { SyncFrames } from '../core-io.js';
 import type { Schema } from '../schema.js';
 import type { Version } from '../version.js';
 
@@ -11,6 +12,8 @@ export interface SyncedStore {
   readonly actor: string;
   readonly schema: Schema;
   readonly closed: boolean;
+  /** The engine's codec of sync frames, for the connections this store's sync opens. */
+  readonly frames: SyncFrames;
   /** Deltas held until the ones they depend on arrive. */
   readonly pending: number;
   version(): Version;

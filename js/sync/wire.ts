@@ -22,7 +22,8 @@
 // Chunk payload: message id, index, count, bytes. A message larger than a
 // chunk travels as `count` chunks and is reassembled before it is read.
 import { ByteWriter, PeerReader } from '../bytes.js';
-import { FrameKind, frameSync, syncHeaderSize, unframeSync } from '../core-io.js';
+import type { SyncFrames } from '../core-io.js';
+import { FrameKind } from '../core-io.js';
 import type { ErrorCode } from '../errors.js';
 import { knownCode, MyceliumError } from '../errors.js';
 import type { Version } from '../version.js';
@@ -61,7 +62,7 @@ function writeDiff(w: ByteWriter, v: VersionDiff): void {
   }
 }
 
-export function encodeMessage(m: Message): Uint8Array {
+export function encodeMessage(m: Message, frames: SyncFrames): Uint8Array {
   const w = new ByteWriter(m.type === MessageType.Delta ? m.delta.length + 64 : 64);
   w.u8(m.type);
   switch (m.type) {
@@ -88,16 +89,16 @@ export function encodeMessage(m: Message): Uint8Array {
       w.string(m.message);
       break;
   }
-  return frameSync(FrameKind.Message, w.bytes());
+  return frames.frame(FrameKind.Message, w.bytes());
 }
 
-export function encodeChunk(c: Chunk): Uint8Array {
+export function encodeChunk(c: Chunk, frames: SyncFrames): Uint8Array {
   const w = new ByteWriter(c.bytes.length + 16);
   w.varint(c.id);
   w.varint(c.index);
   w.varint(c.count);
   w.raw(c.bytes);
-  return frameSync(FrameKind.Chunk, w.bytes());
+  return frames.frame(FrameKind.Chunk, w.bytes());
 }
 
 /** Bytes a chunk frame adds around its data, at most: the frame header (magic, version, flags, length, checksum) and three varints. */
@@ -125,16 +126,16 @@ function readDiff(r: PeerReader): VersionDiff {
 }
 
 /** Reads one frame: a message or a chunk. Throws MyceliumError (corrupt, unsupported_version) for anything else. */
-export function decodeFrame(bytes: Uint8Array): { message: Message } | { chunk: Chunk } {
+export function decodeFrame(bytes: Uint8Array, frames: SyncFrames): { message: Message } | { chunk: Chunk } {
   if (!(bytes instanceof Uint8Array)) throw corrupt('not binary');
-  const { kind, payload } = unframeSync(bytes);
+  const { kind, payload } = frames.unframe(bytes);
   return kind === FrameKind.Chunk ? { chunk: readChunk(payload) } : { message: readMessage(payload) };
 }
 
 /** The store a message is for, from the first chunk of its frame ('' when it does not say). */
-export function storeOfPrefix(prefix: Uint8Array): string {
+export function storeOfPrefix(prefix: Uint8Array, frames: SyncFrames): string {
   try {
-    const r = reader(prefix.subarray(syncHeaderSize(prefix)));
+    const r = reader(prefix.subarray(frames.headerSize(prefix)));
     r.u8('message type');
     return r.string('store name', NAME_MAX);
   } catch {
