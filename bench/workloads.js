@@ -9,20 +9,12 @@
 //   writes(n)    n single-field writes through the public API, one call each
 //   instantiate() the first document/store after the module is loaded
 // Peers get the closest equivalent (Yjs has no counter: a number is set).
+import { rng } from '../tests-browser/page/fixtures.js';
+
 const now = () => performance.now();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export { median };
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** The op stream shared by every library: [kind, record, value]. */
 function mixedOps(seed) {
   const r = rng(seed);

@@ -7,7 +7,8 @@
 //       right MIME type (streaming) and once with the wrong one (fallback);
 //   (c) bundle a tiny app with Vite, check the .wasm files are emitted, and
 //       run the bundle in Chromium.
-// Prints one line per check and "N passed, N failed".
+// Prints one line per check and "N passed, N failed"; writes the same to
+// build/pack-smoke.json for scripts/test.sh.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,15 +20,18 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), 'myc-pack-'));
 let passed = 0;
 let failed = 0;
+const results = [];
 
 async function check(name, fn) {
   try {
     const detail = await fn();
     console.log(`ok   ${name}${detail ? ` (${detail})` : ''}`);
     passed++;
+    results.push({ name, passed: true });
   } catch (e) {
     console.log(`FAIL ${name}: ${e instanceof Error ? e.stack ?? e.message : e}`);
     failed++;
+    results.push({ name, passed: false });
   }
 }
 const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -209,4 +213,6 @@ try {
 }
 
 console.log(`pack smoke: ${passed} passed, ${failed} failed`);
+mkdirSync(join(root, 'build'), { recursive: true });
+writeFileSync(join(root, 'build/pack-smoke.json'), JSON.stringify({ passed, failed, tests: results }, null, 2));
 process.exit(failed === 0 ? 0 : 1);

@@ -24,19 +24,19 @@ for preset in native-debug native-asan; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "== $preset: ctest"
-  log=$(mktemp)
+  # Counted from the reports: each GoogleTest case (GTEST_OUTPUT) and each
+  # executable that failed outside its cases (ctest's JUnit), never from logs.
+  reports="$PWD/build/$preset/reports"
+  rm -rf "$reports" && mkdir -p "$reports/gtest"
   set +e
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  GTEST_OUTPUT="xml:$reports/gtest/" \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --preset "$preset" -j "$jobs" --output-junit "$reports/ctest.xml"
+  rc=$?
   set -e
-  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1 || true)
-  total=$(echo "$line" | sed -E 's/.* out of ([0-9]+).*/\1/')
-  bad=$(echo "$line" | sed -E 's/.*, ([0-9]+) tests failed.*/\1/')
-  if [ -z "$line" ]; then total=0; bad=1; fi
-  passed=$((passed + total - bad))
-  failed=$((failed + bad))
-  rm -f "$log"
+  read -r cp cf < <(node scripts/count-tests.mjs gtest "$reports/ctest.xml" "$reports/gtest")
+  passed=$((passed + cp))
+  failed=$((failed + cf))
   [ "$rc" -eq 0 ] || echo "== $preset: FAILED"
 done
 
@@ -80,6 +80,7 @@ count() {  # count <name> <command...>: one test that passes or fails
 echo "== wasm: build (emcmake, wasm-opt, tsc, esbuild)"
 if bash scripts/build.sh; then
   count "tsc: public types and tests (js/tests/types)" npx tsc -p js/tests
+  count "no import cycles in js/ (scripts/check-cycles.mjs)" node scripts/check-cycles.mjs js
   echo "== vitest: js/tests and tests-security"
   set +e
   npx vitest run js/tests tests-security --testTimeout=60000 --reporter=default --reporter=json --outputFile=build/vitest.json
@@ -108,25 +109,21 @@ if bash scripts/build.sh; then
   fi
   echo "== pack smoke test"
   set +e
-  node scripts/pack-smoke.mjs | tee build/pack-smoke.log
+  rm -f build/pack-smoke.json
+  node scripts/pack-smoke.mjs
   set -e
-  passed=$((passed + $(grep -c '^ok ' build/pack-smoke.log || true)))
-  failed=$((failed + $(grep -c '^FAIL ' build/pack-smoke.log || true)))
-  grep -q '^pack smoke: .* passed, 0 failed' build/pack-smoke.log || failed=$((failed + 1))
+  read -r pp pf < <(node scripts/count-tests.mjs json build/pack-smoke.json)
+  passed=$((passed + pp))
+  failed=$((failed + pf))
   echo "== browsers: the page-level suite in Chromium, Firefox ESR and WebKitGTK"
   rm -f build/browser-tests.json
   set +e
   node tests-browser/run.mjs
   set -e
-  if [ -f build/browser-tests.json ]; then
-    read -r bp bf bn < <(node -e 'const r=require("./build/browser-tests.json");console.log(r.passed, r.failed, r.unavailable)')
-    passed=$((passed + bp))
-    failed=$((failed + bf))
-    unavailable=$((unavailable + bn))
-  else
-    echo "browsers: no report"
-    failed=$((failed + 1))
-  fi
+  read -r bp bf < <(node scripts/count-tests.mjs json build/browser-tests.json)
+  passed=$((passed + bp))
+  failed=$((failed + bf))
+  [ -f build/browser-tests.json ] && unavailable=$((unavailable + $(node -p 'require("./build/browser-tests.json").unavailable')))
   echo "== npm start -- --headless: the demo driven through two Chromium contexts"
   count "demo (headless)" node scripts/demo.mjs --headless
   echo "== bench smoke: a tiny npm run bench in Chromium"

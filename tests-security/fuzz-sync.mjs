@@ -15,19 +15,13 @@
 //     under 2 GiB (its -rss_limit_mb).
 // Usage: node --expose-gc tests-security/fuzz-sync.mjs  (MYC_FUZZ_SECONDS, default 60; MYC_FUZZ_SEED)
 import * as mycelium from 'mycelium-sync';
+import { rng } from '../tests-browser/page/fixtures.js';
 import { ackMessage, crc32c, deltaMessage, helloMessage, mycFrame, varint } from './helpers.mjs';
 
 const seconds = Number(process.env.MYC_FUZZ_SECONDS ?? 60);
-let seed = Number(process.env.MYC_FUZZ_SEED ?? Date.now() % 2 ** 31);
+const seed = Number(process.env.MYC_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const MiB = 1024 * 1024;
-const random = () => {
-  // mulberry32
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = rng(seed);
 const int = (n) => Math.floor(random() * n);
 const pick = (xs) => xs[int(xs.length)];
 const fail = (what) => {

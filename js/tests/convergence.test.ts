@@ -1,92 +1,18 @@
-// Randomized convergence through the TypeScript API: 4-5 replicas, every
-// kind, deletes, deltas computed against stale versions, delivered out of
-// order, duplicated, dropped and resent. At the end every replica has the
-// same save() bytes and the same get() results.
+// Randomized convergence through the TypeScript API, on the schedule the
+// page-level suite runs too (tests-browser/page/convergence.js): at the end
+// every replica has the same save() bytes and the same get() results.
 import { describe, expect, it } from 'vitest';
-import type { Types } from './helpers.js';
-import { actor, clock, equalBytes, mycelium, rng, todoSchema } from './helpers.js';
+import { IDS, schedule } from '../../tests-browser/page/convergence.js';
+import { equalBytes, mycelium } from './helpers.js';
 
-type Store = Types.Store<typeof todoSchema>;
 const SCHEDULES = Number(process.env.MYC_SCHEDULES ?? 500);
-const IDS = ['a', 'b', 'c', 'd', 'e'];
-const VALUES = [null, true, 1, -7, 2.5, 'x', 'long value '.repeat(20), new Uint8Array([9])];
-
-async function schedule(seed: number): Promise<{ stores: Store[]; stats: Record<string, number> }> {
-  const r = rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const n = 4 + Math.floor(r() * 2);
-  const stores: Store[] = [];
-  for (let i = 0; i < n; i++) {
-    // Skewed clocks: LWW must still agree everywhere.
-    stores.push(await mycelium.open({ schema: todoSchema, actor: actor(seed * 8 + i + 1), now: clock(1_000_000 + i * 37) }));
-  }
-  const known = stores.map(() => stores.map(() => ({}) as Types.Version)); // what i last heard j has
-  const inflight: { to: number; bytes: Uint8Array }[] = [];
-  const stats = { pending: 0, covered: 0, applied: 0 };
-
-  const deliver = (m: { to: number; bytes: Uint8Array }) => {
-    const out = stores[m.to]!.applyDelta(m.bytes);
-    stats[out]++;
-  };
-
-  const steps = 30 + Math.floor(r() * 30);
-  for (let step = 0; step < steps; step++) {
-    const i = Math.floor(r() * n);
-    const s = stores[i]!;
-    const todos = s.collection('todos');
-    const id = pick(IDS);
-    const roll = r();
-    try {
-      if (roll < 0.2) {
-        if (!todos.has(id)) todos.insert({ id, title: pick(VALUES), votes: Math.floor(r() * 5) });
-        else todos.delete(id);
-      } else if (roll < 0.65) {
-        if (todos.has(id)) {
-          todos.update(id, (w) => {
-            const k = r();
-            if (k < 0.25) w.set('title', pick(VALUES));
-            else if (k < 0.45) w.increment('votes', Math.floor(r() * 7) - 3);
-            else if (k < 0.65) w.set('owner', pick(VALUES));
-            else if (k < 0.85) w.add('tags', pick(VALUES));
-            else w.remove('tags', pick(VALUES));
-          });
-        }
-      } else {
-        // Send to a peer: a delta against what we last heard of it (maybe stale).
-        const j = Math.floor(r() * n);
-        if (j !== i) {
-          const bytes = s.deltaSince(r() < 0.2 ? {} : known[i]![j]!);
-          inflight.push({ to: j, bytes });
-          if (r() < 0.2) inflight.push({ to: j, bytes }); // duplicate
-          if (r() < 0.8) known[i]![j] = s.version(); // optimistic: assume it arrives
-        }
-      }
-    } catch (e) {
-      throw new Error(`seed ${seed} step ${step}: ${String(e)}`);
-    }
-    // Deliver some in-flight messages in random order; drop a few.
-    while (inflight.length > 0 && r() < 0.25) {
-      const m = inflight.splice(Math.floor(r() * inflight.length), 1)[0]!;
-      if (r() < 0.1) continue; // dropped; resent by the final rounds
-      deliver(m);
-    }
-  }
-  // Late arrivals in random order, then anti-entropy until everyone agrees.
-  while (inflight.length > 0) deliver(inflight.splice(Math.floor(r() * inflight.length), 1)[0]!);
-  for (let round = 0; round < 3; round++) {
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) if (i !== j) deliver({ to: j, bytes: stores[i]!.deltaSince(stores[j]!.version()) });
-    }
-  }
-  return { stores, stats };
-}
 
 describe('convergence through the TypeScript API', () => {
   it(`${SCHEDULES} seeded schedules of 4-5 replicas end identical`, async () => {
     const totals = { pending: 0, covered: 0, applied: 0 };
     for (let seed = 1; seed <= SCHEDULES; seed++) {
-      const { stores, stats } = await schedule(seed);
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += stats[k] ?? 0;
+      const { stores, stats } = await schedule(mycelium.open, seed);
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += stats[k];
       const snap = stores[0]!.save();
       const records = stores[0]!.collection('todos').all();
       for (const s of stores) {

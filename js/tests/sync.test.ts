@@ -3,6 +3,7 @@
 // partition and heal, links cut in the middle of a chunked message).
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
+import { deltaMessage, helloMessage, mycFrame, varint } from '../../tests-security/wire.mjs';
 import { actor, clock, equalBytes, mycelium, rng, todoSchema } from './helpers.js';
 
 type Store = Types.Store<typeof todoSchema>;
@@ -557,12 +558,6 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
     return { a: a!, b: b!, hub, sa, errors, before: a!.save() };
   }
 
-  function frame(kind: number, payload: Uint8Array, version = 1): Uint8Array {
-    // The shared frame header, with a real CRC32C so only the payload is wrong.
-    const crc = crc32c(payload);
-    return new Uint8Array([0x4d, 0x59, 0x43, version, kind << 4, ...varint(payload.length), crc & 255, (crc >>> 8) & 255, (crc >>> 16) & 255, crc >>> 24, ...payload]);
-  }
-
   it('garbage bytes: error event, link closed, store unchanged, the other peer keeps syncing', async () => {
     const { a, b, hub, errors, before } = await victim();
     const evil = rawPeer(hub, 'E');
@@ -583,18 +578,14 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
     const { a, b, hub, errors, before } = await victim();
     const evil = rawPeer(hub, 'E');
     await sleep(10);
-    const enc = new TextEncoder();
-    const hash = mycelium.schemaHash(todoSchema);
     // Protocol 2, a whole empty version numbered 0 (js/sync/chain.ts).
-    const hello = [1, 2, 0, ...str(enc.encode('todo')), ...str(enc.encode(hash)), 0, 1];
-    evil.send(frame(3, new Uint8Array(hello)));
+    evil.send(mycFrame(3, helloMessage('todo', mycelium.schemaHash(todoSchema))));
     await sleep(10);
     const other = await mycelium.open({ schema: todoSchema, actor: actor(0xeee) });
     other.collection('todos').insert({ id: 'keep', title: 'overwritten?' });
     const delta = other.deltaSince({});
     delta[delta.length - 1]! ^= 0xff;
-    const ver = [1, 3, 0, ...[0xee, 0x0e, 0, 0, 0, 0, 0, 0], 1]; // message 1: one actor, whole
-    evil.send(frame(3, new Uint8Array([2, ...str(enc.encode('todo')), ...ver, ...delta])));
+    evil.send(mycFrame(3, deltaMessage('todo', [[0xeee, 1]], delta, 1))); // message 1: one actor, whole
     await sleep(50);
     expect(errors.map((e) => e.error.code)).toEqual(['corrupt']);
     // The code is said once, also in an error that wraps the engine's.
@@ -619,7 +610,7 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
     // B's side speaks protocol 9: its hello says so (raw), and it reports what it gets.
     const evil = rawPeer(hub, 'B');
     await sleep(10);
-    evil.send(frame(3, new Uint8Array([1, 9, 0, 9, 9, 9])));
+    evil.send(mycFrame(3, new Uint8Array([1, 9, 0, 9, 9, 9])));
     await sleep(100);
     expect(errs).toEqual(['A:unsupported_version']);
     // A told B why, in a message B can read whatever its version.
@@ -654,8 +645,8 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
 
   it('an oversized chunk and an absurd chunk count: limit_exceeded, store unchanged', async () => {
     for (const bad of [
-      frame(4, new Uint8Array([1, 0, 2, ...new Uint8Array(70 * 1024)])), // a chunk over 64 KiB
-      frame(4, new Uint8Array([1, 0, ...varint(1e9), 1, 2, 3])), // a message of a billion chunks
+      mycFrame(4, new Uint8Array([1, 0, 2, ...new Uint8Array(70 * 1024)])), // a chunk over 64 KiB
+      mycFrame(4, new Uint8Array([1, 0, ...varint(1e9), 1, 2, 3])), // a message of a billion chunks
     ]) {
       const { a, b, hub, errors, before } = await victim();
       const evil = rawPeer(hub, 'E');
@@ -734,26 +725,3 @@ describe(`fault injection: ${RUNS} seeded runs of 3-5 peers in a mesh`, () => {
     expect(ratios[ratios.length - 1]!).toBeLessThanOrEqual(4.5);
   }, 600_000);
 });
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
-function str(b: Uint8Array): number[] {
-  return [...varint(b.length), ...b];
-}
-
-function crc32c(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of bytes) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}

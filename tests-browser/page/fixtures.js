@@ -1,5 +1,7 @@
-// Shared fixtures for page-level tests: the DESIGN.md todo schema, a
-// deterministic clock, actors, a seeded PRNG and base64 for the host bridge.
+// Shared fixtures for the page-level tests and the Node tests (js/tests,
+// typed by fixtures.d.ts): the DESIGN.md todo schema, a deterministic clock,
+// actors, the one seeded PRNG of the test suites and the benchmarks, and base64
+// for the host bridge.
 export const todoSchema = {
   todos: { title: 'lww', done: 'lww', votes: 'counter', tags: 'set', owner: 'mvr' },
   notes: { body: 'lww' },

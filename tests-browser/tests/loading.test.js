@@ -80,3 +80,33 @@ test('the <script> tag build (dist/mycelium.global.js) defines Mycelium and find
   eq(b.collection('todos').get(id).tags, ['x']);
   ok((await M.loadInfo()).path === 'streaming' || typeof WebAssembly.compileStreaming !== 'function', 'streamed');
 });
+
+// In a frame of its own (page/lazy-chunks.html: its own module map and
+// resource timeline): what the first open() downloads, then what persist and
+// connect() add.
+test('a first open() without persist or sync downloads neither persistence, IndexedDB code nor the sync engine', async () => {
+  const frame = document.createElement('iframe');
+  const report = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the frame did not report')), 20_000);
+    addEventListener('message', function heard(e) {
+      if (e.source !== frame.contentWindow) return;
+      removeEventListener('message', heard);
+      clearTimeout(timer);
+      if (e.data.error) reject(new Error(e.data.error));
+      else resolve(e.data);
+    });
+  });
+  frame.src = '/tests-browser/page/lazy-chunks.html';
+  document.body.append(frame);
+  try {
+    const { plain, persisted, synced } = await report;
+    const lazy = (names, prefix) => names.filter((n) => n.startsWith(`/dist/${prefix}-`));
+    ok(plain.includes('/dist/index.js') && plain.includes('/dist/mycelium.wasm'), `the entry and the engine were fetched: ${plain.join(', ')}`);
+    for (const prefix of ['persistence', 'storage-idb-impl', 'engine']) eq(lazy(plain, prefix), [], `nothing of ${prefix} before it is used`);
+    ok(lazy(persisted, 'persistence').length === 1 && lazy(persisted, 'storage-idb-impl').length === 1, `persist: true fetched persistence and IndexedDB: ${persisted.join(', ')}`);
+    eq(lazy(persisted, 'engine'), [], 'persisting loads no sync engine');
+    eq(lazy(synced, 'engine').length, 1, 'connect() fetched the sync engine');
+  } finally {
+    frame.remove();
+  }
+});

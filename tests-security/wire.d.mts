@@ -1,0 +1,13 @@
+// Types of wire.mjs, for the TypeScript tests (js/tests).
+export type ActorRef = string | number | bigint;
+export declare function varint(n: number): number[];
+export declare function crc32c(bytes: Uint8Array): number;
+export declare function mycFrame(kind: number, payload: Uint8Array, compressed?: boolean, version?: number): Uint8Array;
+export declare function str(s: string | Uint8Array): number[];
+export declare function versionBytes(entries: readonly (readonly [ActorRef, number])[], chain?: number): number[];
+export declare const PROTOCOL: number;
+export declare function helloMessage(store: string, schemaHash: string, entries?: readonly (readonly [ActorRef, number])[], reply?: boolean): Uint8Array;
+export declare function hello(store: string, schemaHash: string, entries?: readonly (readonly [ActorRef, number])[], reply?: boolean): Uint8Array;
+export declare function deltaMessage(store: string, entries: readonly (readonly [ActorRef, number])[], delta: Uint8Array, chain?: number): Uint8Array;
+export declare function ackMessage(store: string, entries: readonly (readonly [ActorRef, number])[]): Uint8Array;
+export declare function chunks(message: Uint8Array, id: number, size?: number): Uint8Array[];
