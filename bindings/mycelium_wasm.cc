@@ -100,7 +100,7 @@ int unframe_sync(std::size_t n) {
   auto u = mycelium::unframe(in(n));
   if (!u.ok()) return fail(u.status());
   if (!mycelium::is_sync(u->kind)) {
-    return fail(mycelium::Corrupt("payload kind " + std::to_string(static_cast<int>(u->kind)) + " is not a sync message"));
+    return fail(mycelium::Corrupt(mycelium::cat({"payload kind ", static_cast<int>(u->kind), " is not a sync message"})));
   }
   g_out.assign(u->payload.begin(), u->payload.end());
   return static_cast<int>(u->kind);

@@ -7,7 +7,7 @@ namespace mycelium {
 
 bool Reader::fail(const std::string& message) {
   if (status_.ok()) {
-    status_ = Corrupt(message + " at byte " + std::to_string(offset()));
+    status_ = Corrupt(cat({message, " at byte ", offset()}));
   }
   p_ = end_;
   return false;
@@ -15,7 +15,7 @@ bool Reader::fail(const std::string& message) {
 
 bool Reader::slow_u8(std::uint8_t& v, const char* what) {
   if (!ok()) return false;
-  if (p_ == end_) return fail(std::string("truncated: ") + what);
+  if (p_ == end_) return fail(cat({"truncated: ", what}));
   v = *p_++;
   return true;
 }
@@ -24,18 +24,18 @@ bool Reader::slow_varint(std::uint64_t& v, const char* what) {
   if (!ok()) return false;
   v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
-    if (p_ == end_) return fail(std::string("truncated varint: ") + what);
+    if (p_ == end_) return fail(cat({"truncated varint: ", what}));
     const std::uint8_t b = *p_++;
-    if (shift == 63 && b > 1) return fail(std::string("varint overflows 64 bits: ") + what);
+    if (shift == 63 && b > 1) return fail(cat({"varint overflows 64 bits: ", what}));
     v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
     if (!(b & 0x80)) return true;
   }
-  return fail(std::string("varint too long: ") + what);
+  return fail(cat({"varint too long: ", what}));
 }
 
 bool Reader::fixed64(std::uint64_t& v, const char* what) {
   if (!ok()) return false;
-  if (remaining() < 8) return fail(std::string("truncated: ") + what);
+  if (remaining() < 8) return fail(cat({"truncated: ", what}));
   v = 0;
   for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(p_[i]) << (8 * i);
   p_ += 8;
@@ -44,7 +44,7 @@ bool Reader::fixed64(std::uint64_t& v, const char* what) {
 
 bool Reader::fixed32(std::uint32_t& v, const char* what) {
   if (!ok()) return false;
-  if (remaining() < 4) return fail(std::string("truncated: ") + what);
+  if (remaining() < 4) return fail(cat({"truncated: ", what}));
   v = 0;
   for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(p_[i]) << (8 * i);
   p_ += 4;
@@ -54,7 +54,7 @@ bool Reader::fixed32(std::uint32_t& v, const char* what) {
 bool Reader::bytes(std::string_view& s, const char* what) {
   std::uint64_t n;
   if (!varint(n, what)) return false;
-  if (n > remaining()) return fail(std::string("length overruns input: ") + what);
+  if (n > remaining()) return fail(cat({"length overruns input: ", what}));
   s = std::string_view(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n));
   p_ += n;
   return true;
@@ -63,7 +63,7 @@ bool Reader::bytes(std::string_view& s, const char* what) {
 bool Reader::column(Reader& out, const char* what) {
   std::uint64_t n;
   if (!varint(n, what)) return false;
-  if (n > remaining()) return fail(std::string("column length overruns input: ") + what);
+  if (n > remaining()) return fail(cat({"column length overruns input: ", what}));
   out = Reader(std::span<const std::uint8_t>(p_, static_cast<std::size_t>(n)));
   p_ += n;
   return true;
@@ -72,7 +72,7 @@ bool Reader::column(Reader& out, const char* what) {
 bool Reader::count(std::uint64_t& n, const char* what, std::size_t min_item_bytes) {
   if (!varint(n, what)) return false;
   if (min_item_bytes > 0 && n > remaining() / min_item_bytes) {
-    return fail(std::string("count larger than the input can hold: ") + what);
+    return fail(cat({"count larger than the input can hold: ", what}));
   }
   return true;
 }
@@ -94,6 +94,12 @@ ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
   return w.take();
 }
 
+namespace {
+Status unsupported(const char* what, std::uint8_t version, std::uint8_t oldest, std::uint8_t newest) {
+  return UnsupportedVersion(cat({what, " version ", version, " is not supported (this build reads versions ", oldest, " to ", newest, ")"}));
+}
+}  // namespace
+
 Result<FrameHeader> read_frame_header(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   std::uint8_t m0, m1, m2, version, flags;
@@ -101,9 +107,7 @@ Result<FrameHeader> read_frame_header(std::span<const std::uint8_t> bytes) {
   if (m0 != 'M' || m1 != 'Y' || m2 != 'C') return Corrupt("bad magic: not a mycelium payload");
   if (!r.u8(version, "format version")) return r.status();
   if (version < kOldestFormatVersion || version > kFormatVersion) {
-    return UnsupportedVersion("format version " + std::to_string(version) +
-                              " is not supported (this build reads versions " +
-                              std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + ")");
+    return unsupported("format", version, kOldestFormatVersion, kFormatVersion);
   }
   if (!r.u8(flags, "flags")) return r.status();
   const std::uint8_t kind = flags >> 4;
@@ -111,11 +115,10 @@ Result<FrameHeader> read_frame_header(std::span<const std::uint8_t> bytes) {
   const auto k = static_cast<PayloadKind>(kind);
   if (kind < static_cast<std::uint8_t>(PayloadKind::kDelta) || kind > static_cast<std::uint8_t>(PayloadKind::kDetachedDelta) ||
       (k == PayloadKind::kDetachedDelta && version < 2)) {
-    return Corrupt("unknown payload kind " + std::to_string(kind));
+    return Corrupt(cat({"unknown payload kind ", kind}));
   }
   if (is_sync(k) && version != kSyncFormatVersion) {
-    return UnsupportedVersion("sync frame format version " + std::to_string(version) +
-                              " is not supported (this build reads version " + std::to_string(kSyncFormatVersion) + ")");
+    return unsupported("sync frame format", version, kSyncFormatVersion, kSyncFormatVersion);
   }
   if (is_sync(k) && (flags & kFlagCompressed)) return Corrupt("a sync frame is never compressed");
   FrameHeader h{k, version, (flags & kFlagCompressed) != 0, 0, 0, 0};

@@ -53,8 +53,7 @@ Result<Buffer> decompress(std::span<const std::uint8_t> in, std::size_t max_byte
     return Corrupt("compressed payload does not declare its size");
   }
   if (size > kMaxDecompressedBytes || size > max_bytes || size > in.size() * kMaxRatio) {
-    return LimitExceeded("compressed payload declares " + std::to_string(size) +
-                         " bytes, more than its size justifies");
+    return LimitExceeded(cat({"compressed payload declares ", size, " bytes, more than its size justifies"}));
   }
   Buffer out(static_cast<std::size_t>(size));
   const std::size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());

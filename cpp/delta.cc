@@ -313,8 +313,7 @@ class Budget {
     return true;
   }
   Status error() const {
-    return LimitExceeded("decoding this input would allocate more than the " + std::to_string(total_) +
-                         " bytes its size justifies");
+    return LimitExceeded(cat({"decoding this input would allocate more than the ", total_, " bytes its size justifies"}));
   }
 
  private:
@@ -374,7 +373,7 @@ class PayloadDecoder {
       for (auto& f : c.fields) {
         std::uint8_t k;
         if (!string_at(f.name, "field name") || !r.u8(k, "field kind")) return r.status();
-        if (k >= kKindCount) return Corrupt("unknown field kind " + std::to_string(k));
+        if (k >= kKindCount) return Corrupt(cat({"unknown field kind ", k}));
         f.kind = static_cast<Kind>(k);
       }
     }
@@ -452,9 +451,9 @@ class PayloadDecoder {
       for (std::size_t i = 0; i < vv->size(); ++i) {
         std::uint64_t a, seq;
         if (!r.index(a, d.actors.size(), what) || !r.varint(seq, what)) return r.status();
-        if (seq == 0 || seq > kMaxSeq) return Corrupt(std::string(what) + ": seq out of range");
+        if (seq == 0 || seq > kMaxSeq) return Corrupt(cat({what, ": seq out of range"}));
         if (i > 0 && a <= (*vv)[i - 1].first) {
-          return Corrupt(std::string(what) + ": actors not strictly increasing");
+          return Corrupt(cat({what, ": actors not strictly increasing"}));
         }
         (*vv)[i] = {static_cast<std::uint32_t>(a), seq};
       }
@@ -616,7 +615,7 @@ class PayloadDecoder {
       return true;
     };
     auto column_error = [](const Reader& col, const char* column) {
-      return Corrupt(std::string(column) + " column: " + col.status().message());
+      return Corrupt(cat({column, " column: ", col.status().message()}));
     };
 
     if (!budget.take<DeltaData::Cell>(cell_total)) return budget.error();
@@ -638,7 +637,7 @@ class PayloadDecoder {
         const std::uint8_t tag = t & 7;
         if (tag >= kValueTagCount || (t & ~(7 | kTagBoolBit | kTagOffsetBit)) ||
             ((t & kTagBoolBit) && tag != static_cast<std::uint8_t>(ValueTag::kBool))) {
-          return Corrupt("bad cell tag " + std::to_string(t));
+          return Corrupt(cat({"bad cell tag ", t}));
         }
         c.tag = static_cast<ValueTag>(tag);
         c.bits = (t & kTagBoolBit) ? 1 : 0;

@@ -37,7 +37,7 @@ bool read_value(Reader& r, ValueView& v) {
       v = tag == 5 ? ValueView::string(s) : ValueView::bytes(s);
       return true;
     }
-    default: return r.fail("unsupported value type " + std::to_string(tag));
+    default: return r.fail(cat({"unsupported value type ", tag}));
   }
 }
 
@@ -65,16 +65,16 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
   std::uint8_t op;
   std::uint64_t coll;
   if (!r.u8(op, "op") || !r.varint(coll, "collection")) return r.status();
-  if (op < kInsert || op > kDelete) return InvalidArgument("unknown write op " + std::to_string(op));
+  if (op < kInsert || op > kDelete) return InvalidArgument(cat({"unknown write op ", op}));
   p.op = static_cast<Op>(op);
   const auto& collections = store.schema().collections();
-  if (coll >= collections.size()) return UnknownField("unknown collection " + std::to_string(coll));
+  if (coll >= collections.size()) return UnknownField(cat({"unknown collection ", coll}));
   p.collection = static_cast<std::uint16_t>(coll);
   if (p.op != kInsert && p.op != kDelete) {
     std::uint8_t f;
     if (!r.u8(f, "field")) return r.status();
     const auto& fields = collections[coll].fields;
-    if (f >= fields.size()) return UnknownField("unknown field " + std::to_string(f));
+    if (f >= fields.size()) return UnknownField(cat({"unknown field ", f}));
     p.field = FieldRef{p.collection, f, fields[f].kind};
     const Kind k = p.field.kind;
     const bool fits = p.op == kSet         ? (k == Kind::kLww || k == Kind::kMvr)
@@ -82,8 +82,7 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
                                            : k == Kind::kSet;
     if (!fits) {
       static const char* names[] = {"", "insert", "set", "increment", "add", "remove", "delete"};
-      return WrongKind(std::string("cannot ") + names[op] + " field '" + fields[f].name + "' of kind " +
-                       std::string(kind_name(k)));
+      return WrongKind(cat({"cannot ", names[op], " field '", fields[f].name, "' of kind ", kind_name(k)}));
     }
   }
   if (!r.bytes(p.id, "record id")) return r.status();
@@ -124,7 +123,7 @@ Result<Schema> read_schema(Reader& r) {
     for (auto& f : c.fields) {
       std::uint8_t kind;
       if (!r.bytes(name, "field name") || !r.u8(kind, "kind")) return r.status();
-      if (kind >= kKindCount) return InvalidArgument("unknown field kind " + std::to_string(kind));
+      if (kind >= kKindCount) return InvalidArgument(cat({"unknown field kind ", kind}));
       f.name = std::string(name);
       f.kind = static_cast<Kind>(kind);
     }
@@ -192,10 +191,8 @@ class BatchCheck {
         while (j > group && !same_record(ops_[order[j - 1].second], u)) --j;
         // After an op that ran, its record exists unless the op deleted it.
         const bool visible = j > group ? ops_[order[j - 1].second].op != kDelete : store_.exists(CollectionRef{u.collection}, u.id);
-        if (u.op == kInsert && visible) return AlreadyExists("record '" + std::string(u.id) + "' already exists");
-        if (u.op != kInsert && !visible) {
-          return NotFound("no record '" + std::string(u.id) + "' in '" + store_.schema().collections()[u.collection].name + "'");
-        }
+        if (u.op == kInsert && visible) return Store::already_exists(u.id);
+        if (u.op != kInsert && !visible) return store_.not_found(u.collection, u.id);
       }
       group = end;
     }

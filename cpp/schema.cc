@@ -21,14 +21,13 @@ Result<Kind> kind_from_name(std::string_view name) {
   for (int k = 0; k < kKindCount; ++k) {
     if (kind_name(static_cast<Kind>(k)) == name) return static_cast<Kind>(k);
   }
-  return InvalidArgument("unknown field kind '" + std::string(name) +
-                         "' (expected lww, counter, mvr or set)");
+  return InvalidArgument(cat({"unknown field kind '", name, "' (expected lww, counter, mvr or set)"}));
 }
 
 namespace {
 Status check_name(std::string_view what, std::string_view name) {
   if (name.empty() || name.size() > kMaxIdBytes) {
-    return InvalidArgument(std::string(what) + " name must be 1 to 256 bytes");
+    return InvalidArgument(cat({what, " name must be 1 to 256 bytes"}));
   }
   return Status::Ok();
 }
@@ -45,18 +44,18 @@ Result<Schema> Schema::create(std::vector<CollectionSchema> collections) {
   std::vector<std::string_view> names;
   for (const auto& c : collections) names.push_back(c.name);
   if (auto dup = first_duplicate(std::move(names)); !dup.empty()) {
-    return InvalidArgument("duplicate collection '" + std::string(dup) + "'");
+    return InvalidArgument(cat({"duplicate collection '", dup, "'"}));
   }
   std::string canonical;
   for (const auto& c : collections) {
     MYC_TRY(check_name("collection", c.name));
     if (c.fields.size() > kMaxFields - 1) {
-      return InvalidArgument("collection '" + c.name + "' has more than 254 fields");
+      return InvalidArgument(cat({"collection '", c.name, "' has more than 254 fields"}));
     }
     std::vector<std::string_view> fields;
     for (const auto& f : c.fields) fields.push_back(f.name);
     if (auto dup = first_duplicate(std::move(fields)); !dup.empty()) {
-      return InvalidArgument("duplicate field '" + std::string(dup) + "' in '" + c.name + "'");
+      return InvalidArgument(cat({"duplicate field '", dup, "' in '", c.name, "'"}));
     }
     canonical += c.name;
     canonical += '\0';
@@ -64,8 +63,7 @@ Result<Schema> Schema::create(std::vector<CollectionSchema> collections) {
       MYC_TRY(check_name("field", f.name));
       if (static_cast<int>(f.kind) >= kKindCount) return InvalidArgument("bad field kind");
       if (!kind_enabled(f.kind)) {
-        return InvalidArgument("field '" + f.name + "' is a " + std::string(kind_name(f.kind)) +
-                               ", a kind this build leaves out");
+        return InvalidArgument(cat({"field '", f.name, "' is a ", kind_name(f.kind), ", a kind this build leaves out"}));
       }
       canonical += f.name;
       canonical += '\0';

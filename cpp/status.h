@@ -5,8 +5,12 @@
 // Status. MYC_TRY / MYC_ASSIGN_OR_RETURN propagate errors.
 #pragma once
 
+#include <concepts>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -61,6 +65,35 @@ inline Status UnsupportedVersion(std::string m) { return {Code::kUnsupportedVers
 inline Status SchemaMismatch(std::string m) { return {Code::kSchemaMismatch, std::move(m)}; }
 inline Status LimitExceeded(std::string m) { return {Code::kLimitExceeded, std::move(m)}; }
 inline Status PendingFull(std::string m) { return {Code::kPendingFull, std::move(m)}; }
+
+// One piece of an error message: text, or an integer written in decimal.
+class MessagePiece {
+ public:
+  MessagePiece(std::string_view text) : text_(text) {}  // NOLINT: implicit by design
+  MessagePiece(const std::string& text) : text_(text) {}  // NOLINT
+  MessagePiece(const char* text) : text_(text) {}  // NOLINT
+  template <std::integral T>
+  MessagePiece(T n) {  // NOLINT
+    if constexpr (std::is_signed_v<T>) {
+      set(n < 0, n < 0 ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n));
+    } else {
+      set(false, n);
+    }
+  }
+  std::string_view view() const { return number_ ? std::string_view(digits_ + 21 - length_, length_) : text_; }
+
+ private:
+  void set(bool negative, std::uint64_t magnitude);
+  std::string_view text_;
+  bool number_ = false;
+  std::uint8_t length_ = 0;
+  char digits_[21];
+};
+
+// An error message from pieces: Corrupt(cat({"unknown payload kind ", kind})).
+// One out-of-line call where a chain of std::string operator+ would put its
+// temporaries at every error site.
+std::string cat(std::initializer_list<MessagePiece> pieces);
 
 template <typename T>
 class [[nodiscard]] Result {

@@ -53,7 +53,7 @@ Result<std::unique_ptr<Store>> Store::load(Schema schema, std::span<const std::u
 
 Result<CollectionRef> Store::collection(std::string_view name) const {
   auto c = schema_.find_collection(name);
-  if (!c) return UnknownField("unknown collection '" + std::string(name) + "'");
+  if (!c) return UnknownField(cat({"unknown collection '", name, "'"}));
   return CollectionRef{*c};
 }
 
@@ -61,8 +61,7 @@ Result<FieldRef> Store::field(CollectionRef c, std::string_view name) const {
   if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
   auto f = schema_.find_field(c.index, name);
   if (!f) {
-    return UnknownField("unknown field '" + std::string(name) + "' in '" +
-                        schema_.collections()[c.index].name + "'");
+    return UnknownField(cat({"unknown field '", name, "' in '", schema_.collections()[c.index].name, "'"}));
   }
   return FieldRef{c.index, *f, schema_.collections()[c.index].fields[*f].kind};
 }
@@ -85,8 +84,7 @@ Status Store::check_kind(FieldRef f, Kind a, Kind b, const char* op) const {
   MYC_TRY(check_field(f));
   if (f.kind != a && f.kind != b) {
     const auto& fs = schema_.collections()[f.collection].fields[f.field];
-    return WrongKind(std::string(op) + " is not an operation of '" + fs.name + "' (a " +
-                     std::string(kind_name(fs.kind)) + " field)");
+    return WrongKind(cat({op, " is not an operation of '", fs.name, "' (a ", kind_name(fs.kind), " field)"}));
   }
   return Status::Ok();
 }
@@ -114,11 +112,15 @@ std::int64_t Store::find_record(std::uint16_t collection, std::string_view id) c
   return index_.find(collection, id, [this](std::uint32_t r) { return record_key(r); });
 }
 
+Status Store::not_found(std::uint16_t collection, std::string_view id) const {
+  return NotFound(cat({"no record '", id, "' in '", schema_.collections()[collection].name, "'"}));
+}
+
+Status Store::already_exists(std::string_view id) { return AlreadyExists(cat({"record '", id, "' already exists"})); }
+
 Result<std::uint32_t> Store::visible_record(std::uint16_t collection, std::string_view id) const {
   const std::int64_t r = find_record(collection, id);
-  if (r < 0 || !kinds::visible(records_[static_cast<std::size_t>(r)].cells)) {
-    return NotFound("no record '" + std::string(id) + "' in '" + schema_.collections()[collection].name + "'");
-  }
+  if (r < 0 || !kinds::visible(records_[static_cast<std::size_t>(r)].cells)) return not_found(collection, id);
   return static_cast<std::uint32_t>(r);
 }
 
@@ -164,9 +166,7 @@ Status Store::insert(CollectionRef c, std::string_view id) {
   if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
   MYC_TRY(check_id(id));
   const std::int64_t found = find_record(c.index, id);
-  if (found >= 0 && kinds::visible(records_[static_cast<std::size_t>(found)].cells)) {
-    return AlreadyExists("record '" + std::string(id) + "' already exists");
-  }
+  if (found >= 0 && kinds::visible(records_[static_cast<std::size_t>(found)].cells)) return already_exists(id);
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   if (records_.size() >= 0xfffffffeu || !ids_.has_room(id.size())) return LimitExceeded("too many records");
   const std::uint32_t r = create_record(c.index, id);

@@ -87,6 +87,10 @@ class Store {
   // `records` new records with `id_bytes` of ids and `string_bytes` of new
   // string values (what a write batch checks before its first op runs).
   Status check_room(std::size_t writes, std::size_t records, std::size_t id_bytes, std::size_t string_bytes) const;
+  // The errors of a write that needs a record it does not find, or inserts
+  // one that exists (the store's own and a write batch's check say the same).
+  Status not_found(std::uint16_t collection, std::string_view id) const;
+  static Status already_exists(std::string_view id);
   std::vector<std::string> ids(CollectionRef c) const;  // visible ids, sorted bytewise
   std::size_t size(CollectionRef c) const;              // visible records
   Result<Value> lww(FieldRef f, std::string_view id) const;  // null when unset

@@ -60,10 +60,8 @@ Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
       std::optional<std::uint8_t> f;
       if (c) f = schema_.find_field(*c, df.name);
       if (f && schema_.collections()[*c].fields[*f].kind != df.kind) {
-        return SchemaMismatch("field '" + std::string(df.name) + "' of '" + std::string(dc.name) + "' is a " +
-                              std::string(kind_name(df.kind)) + " in the delta but a " +
-                              std::string(kind_name(schema_.collections()[*c].fields[*f].kind)) +
-                              " in this store");
+        return SchemaMismatch(cat({"field '", df.name, "' of '", dc.name, "' is a ", kind_name(df.kind), " in the delta but a ",
+                                   kind_name(schema_.collections()[*c].fields[*f].kind), " in this store"}));
       }
       fm.push_back(f ? *f : -1);
     }
@@ -74,14 +72,13 @@ Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
   }
   for (const auto& rec : d.records) {
     if (m.collection[rec.collection] < 0) {
-      return SchemaMismatch("unknown collection '" + std::string(d.collections[rec.collection].name) + "'");
+      return SchemaMismatch(cat({"unknown collection '", d.collections[rec.collection].name, "'"}));
     }
     if (!partial[rec.collection]) continue;
     for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
       const auto& c = d.cells[i];
       if (c.field != kPresenceField && m.field[rec.collection][c.field] < 0) {
-        return SchemaMismatch("unknown field '" + std::string(d.collections[rec.collection].fields[c.field].name) +
-                              "' in '" + std::string(d.collections[rec.collection].name) + "'");
+        return SchemaMismatch(cat({"unknown field '", d.collections[rec.collection].fields[c.field].name, "' in '", d.collections[rec.collection].name, "'"}));
       }
     }
   }
@@ -269,8 +266,7 @@ Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const 
     const ActorId me = actors_[self_];
     for (const auto& [a, seq] : d.context) {
       if (d.actors[a] == me && seq > events_[self_].size()) {
-        return Corrupt("the delta claims events " + std::to_string(events_[self_].size() + 1) + ".." +
-                       std::to_string(seq) + " of this replica's own actor, which it has not written");
+        return Corrupt(cat({"the delta claims events ", events_[self_].size() + 1, "..", seq, " of this replica's own actor, which it has not written"}));
       }
     }
   }
@@ -278,8 +274,7 @@ Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const 
     std::size_t fresh = 0;
     for (const auto& [a, seq] : d.context) fresh += find_actor(d.actors[a]) == nullptr;
     if (fresh > limits.max_new_actors) {
-      return LimitExceeded("the delta adds " + std::to_string(fresh) + " actors; at most " +
-                           std::to_string(limits.max_new_actors) + " may come in one delta");
+      return LimitExceeded(cat({"the delta adds ", fresh, " actors; at most ", limits.max_new_actors, " may come in one delta"}));
     }
   }
   return Status::Ok();
@@ -297,8 +292,7 @@ Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes, const App
     std::size_t held_bytes = bytes.size();
     for (const Pending& p : pending_) held_bytes += p.bytes.size();
     if (pending_.size() >= options_.max_pending || held_bytes > options_.max_pending_bytes) {
-      return PendingFull("too many pending deltas (" + std::to_string(pending_.size()) + ", " +
-                           std::to_string(held_bytes) + " bytes); ask the peer for deltaSince(version())");
+      return PendingFull(cat({"too many pending deltas (", pending_.size(), ", ", held_bytes, " bytes); ask the peer for deltaSince(version())"}));
     }
     Pending p;
     // A detached delta is held whole: its context will not come again.

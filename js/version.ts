@@ -50,7 +50,7 @@ export function encodeVersion(v: Version, w: ByteWriter): void {
   }
 }
 
-/** Reads a version; with a PeerReader every read is checked, and the count and seqs are bounded. */
+/** Reads a version; with a PeerReader (peer-reader.ts) every read is checked, and the count and seqs are bounded. */
 export function readVersion(r: ByteReader): Version {
   const n = r.varint();
   if (n > (r.buf.length - r.pos) / 9) throw new MyceliumError('corrupt', 'a version longer than its input');

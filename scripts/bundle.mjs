@@ -12,8 +12,9 @@ const common = { bundle: true, target: 'es2022', legalComments: 'none', logLevel
 // opened with `persist`), the IndexedDB adapter and the sync engine (on the
 // first connect()) become their own files; code they share with index.js
 // goes into shared chunks. build/bundle-meta.json (esbuild's metafile) says
-// which file holds which module: scripts/size.mjs and js/tests/bundle.test.ts
-// read it to size what a page loads and to check what it does not.
+// which file holds which module: scripts/size.mjs reads it to size what a
+// page loads first and each lazily loaded chunk (tests-browser/tests/
+// loading.test.js checks in the browsers what the first open() fetches).
 const browser = await build({
   metafile: true,
   ...common,

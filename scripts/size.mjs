@@ -1,5 +1,6 @@
 // npm run size: raw, gzip and brotli bytes of every artifact of the package
-// (dist/, built by scripts/build.sh), and of each kind variant (CMake
+// (dist/, built by scripts/build.sh; core js is what the first open() loads,
+// each lazily loaded chunk has its row), and of each kind variant (CMake
 // MYC_KIND_* options; built here into build/wasm-variant-*). Prints a table
 // and writes bench/results/size.json.
 import { execFileSync } from 'node:child_process';
@@ -18,7 +19,24 @@ const sizes = (file) => {
 };
 const run = (cmd, args, env = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
 
-if (!existsSync('dist/mycelium.wasm') || process.argv.includes('--build')) run('bash', ['scripts/build.sh']);
+if (!existsSync('dist/mycelium.wasm') || !existsSync('build/bundle-meta.json') || process.argv.includes('--build')) run('bash', ['scripts/build.sh']);
+
+// What a page loads for its first open() is the entry and every chunk it
+// imports statically, each served as its own file; the lazily loaded chunks
+// (dynamic imports) are sized on their own. From esbuild's metafile.
+const meta = JSON.parse(readFileSync('build/bundle-meta.json', 'utf8')).outputs;
+function staticClosure(entry) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const i of meta[file].imports) if (i.kind === 'import-statement') visit(i.path);
+  };
+  visit(entry);
+  return [...seen];
+}
+/** The output file holding `module` (a source path). */
+const chunkOf = (module) => Object.keys(meta).find((f) => !f.endsWith('.map') && module in meta[f].inputs);
 
 const rows = [];
 const row = (name, file) => {
@@ -26,8 +44,22 @@ const row = (name, file) => {
   rows.push({ name, file, ...s });
   return s;
 };
+const total = (name, files) => {
+  const s = files.map(sizes).reduce((a, b) => ({ raw: a.raw + b.raw, gz: a.gz + b.gz, br: a.br + b.br }));
+  rows.push({ name, file: files.join(' '), ...s });
+  return s;
+};
 const wasm = row('core wasm (engine + zstd decompressor)', 'dist/mycelium.wasm');
-const js = row('core js (Embind glue + TypeScript, ESM)', 'dist/index.js');
+const coreFiles = staticClosure('dist/index.js');
+const js = total(`core js (Embind glue + TypeScript, ESM: ${coreFiles.length} files)`, coreFiles);
+const lazy = (what, module) => {
+  const file = chunkOf(module);
+  if (!file || coreFiles.includes(file)) throw new Error(`${module} is not in a lazily loaded chunk of its own (build/bundle-meta.json)`);
+  return row(what, file);
+};
+const syncChunk = lazy('sync chunk (first connect(): protocol, sessions, transports)', 'js/sync/engine.ts');
+const persistenceChunk = lazy('persistence chunk (first open() with persist)', 'js/persistence.ts');
+const idbChunk = lazy('IndexedDB chunk (first open() with persist in a browser)', 'js/storage-idb-impl.ts');
 row('core js (IIFE for <script>)', 'dist/mycelium.global.js');
 row('core js (Node entry)', 'dist/node.js');
 const zstd = row('compressor wasm (zstd levels 1-3, a second module)', 'dist/mycelium-zstd.wasm');
@@ -36,6 +68,9 @@ const result = {
   core_wasm_gz: wasm.gz,
   core_js_gz: js.gz,
   core_total_gz: wasm.gz + js.gz,
+  sync_chunk_gz: syncChunk.gz,
+  persistence_chunk_gz: persistenceChunk.gz,
+  idb_chunk_gz: idbChunk.gz,
   compressor_wasm_gz: zstd.gz,
   with_compressor_total_gz: wasm.gz + js.gz + zstd.gz,
   core_wasm_br: wasm.br,
@@ -79,6 +114,7 @@ console.log('peers, same run:');
 for (const r of peerRows) console.log(`  ${r.name.padEnd(56)} ${kb(r.raw)} ${kb(r.gz)} ${kb(r.br)}`);
 console.log();
 console.log(`core_total_gz   ${result.core_total_gz} bytes (${kb(result.core_total_gz).trim()} KiB; target <= 60 KB: wasm + glue + TypeScript, decompressor included)`);
+console.log(`sync chunk      ${result.sync_chunk_gz} bytes gz, loaded on the first connect(); persistence ${result.persistence_chunk_gz}, IndexedDB ${result.idb_chunk_gz}`);
 console.log(`with compressor ${result.with_compressor_total_gz} bytes (${kb(result.with_compressor_total_gz).trim()} KiB; target <= 100 KB)`);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/size.json', `${JSON.stringify({ date: new Date().toISOString(), ...result }, null, 2)}\n`);

@@ -21,11 +21,12 @@
 // costs nothing but a later resend.
 // Chunk payload: message id, index, count, bytes. A message larger than a
 // chunk travels as `count` chunks and is reassembled before it is read.
-import { ByteWriter, PeerReader } from '../bytes.js';
+import { ByteWriter } from '../bytes.js';
 import type { SyncFrames } from '../core-io.js';
 import { FrameKind } from '../core-io.js';
 import type { ErrorCode } from '../errors.js';
 import { knownCode, MyceliumError } from '../errors.js';
+import { PeerReader } from '../peer-reader.js';
 import type { Version } from '../version.js';
 import { encodeVersion, MAX_SEQ, MAX_VERSION_ENTRIES, readActor, readVersion, writeActor } from '../version.js';
 import type { DiffEntry, VersionDiff } from './chain.js';
