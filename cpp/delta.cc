@@ -621,7 +621,7 @@ class PayloadDecoder {
     if (!budget.take<DeltaData::Cell>(cell_total)) return budget.error();
     d.cells.resize(static_cast<std::size_t>(cell_total));
     std::uint64_t prev_seq = 0, prev_hlc = 0;
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> dots;
+    std::vector<std::uint64_t> dots;  // actor << 32 | seq (seqs are 32-bit)
     std::vector<std::tuple<std::uint8_t, std::uint32_t, std::uint64_t>> offsets;
     for (std::uint32_t ri = 0; ri < d.records.size(); ++ri) {
       const auto& rec = d.records[ri];
@@ -702,7 +702,7 @@ class PayloadDecoder {
           offsets.emplace_back(c.field, c.actor, c.seq);  // sorted: canonical order
           continue;
         }
-        dots.emplace_back(c.actor, c.seq);
+        dots.push_back(std::uint64_t{c.actor} << 32 | c.seq);
         if (c.seq > base[c.actor] && event_record(c.actor, c.seq) != ri) {
           return Corrupt("cell dot belongs to another record's event");
         }

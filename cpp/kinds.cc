@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sort_by.h"
+
 namespace mycelium::kinds {
 
 bool visible(const CellList& cells) {
@@ -45,7 +47,7 @@ std::vector<ValueView> distinct_values(const CellList& cells, std::uint8_t field
   for (CellRef c : cells) {
     if (c.field() == field && !c.is_offset()) out.push_back(c.value(pool));
   }
-  std::sort(out.begin(), out.end(), [](const ValueView& a, const ValueView& b) { return compare(a, b) < 0; });
+  sort_by(std::span(out), [](const ValueView& a, const ValueView& b) { return compare(a, b) < 0; });
   out.erase(std::unique(out.begin(), out.end(), [](const ValueView& a, const ValueView& b) { return equal(a, b); }),
             out.end());
   return out;

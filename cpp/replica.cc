@@ -173,24 +173,26 @@ class BatchCheck {
   }
 
   // The ops of each record in batch order, against whether it exists. Ops
-  // are grouped by a hash of their record (sorted as pairs: the engine's
-  // sort of pairs, no new instantiation), then each op looks back within
-  // its group for the last op of the same record.
+  // are grouped by a hash of their record (sorted as hash << 32 | index: the
+  // engine's sort of integers, no new instantiation), then each op looks
+  // back within its group for the last op of the same record.
   Status check() const {
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> order(ops_.size());
+    std::vector<std::uint64_t> order(ops_.size());
     for (std::size_t i = 0; i < ops_.size(); ++i) {
-      order[i] = {crc32c(reinterpret_cast<const std::uint8_t*>(ops_[i].id.data()), ops_[i].id.size()) ^ ops_[i].collection, static_cast<std::uint32_t>(i)};
+      const std::uint32_t hash = crc32c(reinterpret_cast<const std::uint8_t*>(ops_[i].id.data()), ops_[i].id.size()) ^ ops_[i].collection;
+      order[i] = std::uint64_t{hash} << 32 | i;
     }
     std::sort(order.begin(), order.end());
+    const auto use = [&](std::size_t k) -> const Use& { return ops_[order[k] & 0xffffffffu]; };
     for (std::size_t group = 0; group < order.size();) {
       std::size_t end = group + 1;
-      while (end < order.size() && order[end].first == order[group].first) ++end;
+      while (end < order.size() && order[end] >> 32 == order[group] >> 32) ++end;
       for (std::size_t i = group; i < end; ++i) {
-        const Use& u = ops_[order[i].second];
+        const Use& u = use(i);
         std::size_t j = i;
-        while (j > group && !same_record(ops_[order[j - 1].second], u)) --j;
+        while (j > group && !same_record(use(j - 1), u)) --j;
         // After an op that ran, its record exists unless the op deleted it.
-        const bool visible = j > group ? ops_[order[j - 1].second].op != kDelete : store_.exists(CollectionRef{u.collection}, u.id);
+        const bool visible = j > group ? use(j - 1).op != kDelete : store_.exists(CollectionRef{u.collection}, u.id);
         if (u.op == kInsert && visible) return Store::already_exists(u.id);
         if (u.op != kInsert && !visible) return store_.not_found(u.collection, u.id);
       }

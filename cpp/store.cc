@@ -254,12 +254,12 @@ bool Store::exists(CollectionRef c, std::string_view id) const {
 }
 
 std::vector<std::string> Store::ids(CollectionRef c) const {
-  std::vector<std::string> out;
+  std::vector<std::string_view> views;
   for (const Record& r : records_) {
-    if (r.collection == c.index && kinds::visible(r.cells)) out.emplace_back(ids_.get(r.id));
+    if (r.collection == c.index && kinds::visible(r.cells)) views.push_back(ids_.get(r.id));
   }
-  std::sort(out.begin(), out.end());
-  return out;
+  std::sort(views.begin(), views.end());  // views: the sort the engine has anyway
+  return std::vector<std::string>(views.begin(), views.end());
 }
 
 std::size_t Store::size(CollectionRef c) const {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kinds.h"
+#include "sort_by.h"
 #include "store.h"
 
 namespace mycelium {
@@ -22,11 +23,17 @@ VersionVector Store::version() const {
 DeltaData Store::build_delta(const VersionVector& vv) const {
   DeltaData d;
   // Actors with events, in id order; local index -> delta index.
+  // (Sorts here sort pairs of integers, an instantiation the engine has
+  // anyway: a comparator of its own would add its code to the download.)
   std::vector<std::uint32_t> order;
-  for (std::uint32_t a = 0; a < actors_.size(); ++a) {
-    if (!events_[a].empty()) order.push_back(a);
+  {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> by_id;
+    for (std::uint32_t a = 0; a < actors_.size(); ++a) {
+      if (!events_[a].empty()) by_id.emplace_back(actors_[a], a);
+    }
+    std::sort(by_id.begin(), by_id.end());
+    for (const auto& [id, a] : by_id) order.push_back(static_cast<std::uint32_t>(a));
   }
-  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) { return actors_[x] < actors_[y]; });
   std::vector<std::uint32_t> to_delta(actors_.size(), 0);
   std::vector<std::uint64_t> from(actors_.size(), 0);
   for (std::uint32_t i = 0; i < order.size(); ++i) {
@@ -57,13 +64,9 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   }
   {
     // Sort by (collection, first 8 id bytes big-endian), then the full id:
-    // most comparisons never touch the id arena.
-    struct Key {
-      std::uint64_t prefix;
-      std::uint32_t record;
-      std::uint16_t collection;
-    };
-    std::vector<Key> keys(touched.size());
+    // most comparisons never touch the id arena. As pairs: (collection and
+    // the prefix's first 6 bytes, its last 2 bytes and the record).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> keys(touched.size());
     for (std::size_t i = 0; i < touched.size(); ++i) {
       const Record& r = records_[touched[i]];
       const std::string_view id = ids_.get(r.id);
@@ -71,14 +74,25 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
       for (std::size_t k = 0; k < 8; ++k) {
         p = (p << 8) | (k < id.size() ? static_cast<unsigned char>(id[k]) : 0u);
       }
-      keys[i] = {p, touched[i], r.collection};
+      keys[i] = {std::uint64_t{r.collection} << 48 | p >> 16, (p & 0xffff) << 32 | touched[i]};
     }
-    std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
-      if (x.collection != y.collection) return x.collection < y.collection;
-      if (x.prefix != y.prefix) return x.prefix < y.prefix;
-      return ids_.get(records_[x.record].id) < ids_.get(records_[y.record].id);
-    });
-    for (std::size_t i = 0; i < keys.size(); ++i) touched[i] = keys[i].record;
+    std::sort(keys.begin(), keys.end());
+    // Records whose first 8 id bytes are the same: by their whole ids
+    // (unique in a collection, so each finds its record again).
+    std::vector<std::string_view> tied;
+    for (std::size_t i = 0; i < keys.size();) {
+      std::size_t end = i + 1;
+      while (end < keys.size() && keys[end].first == keys[i].first && keys[end].second >> 32 == keys[i].second >> 32) ++end;
+      if (end - i > 1) {
+        tied.clear();
+        for (std::size_t k = i; k < end; ++k) tied.push_back(ids_.get(records_[keys[k].second & 0xffffffffu].id));
+        std::sort(tied.begin(), tied.end());
+        const auto collection = static_cast<std::uint16_t>(keys[i].first >> 48);
+        for (std::size_t k = i; k < end; ++k) keys[k].second = static_cast<std::uint64_t>(find_record(collection, tied[k - i]));
+      }
+      i = end;
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) touched[i] = static_cast<std::uint32_t>(keys[i].second & 0xffffffffu);
   }
 
   // Records and their cells (with the store's field numbers until the
@@ -90,7 +104,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     auto& u = used[records_[r].collection];
     if (u.empty()) u.assign(cols[records_[r].collection].fields.size(), false);
   }
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> rec_index;  // local -> delta
+  std::vector<std::uint64_t> rec_index;  // local << 32 | delta
   rec_index.reserve(touched.size());
   std::size_t words = 0;
   for (std::uint32_t r : touched) words += records_[r].cells.words();
@@ -99,7 +113,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   for (std::uint32_t i = 0; i < touched.size(); ++i) {
     const Record& rec = records_[touched[i]];
     auto& u = used[rec.collection];
-    rec_index.emplace_back(touched[i], i);
+    rec_index.push_back(std::uint64_t{touched[i]} << 32 | i);
     DeltaData::Record dr{rec.collection, ids_.get(rec.id), static_cast<std::uint32_t>(d.cells.size()), 0};
     // The record's keys: its scopes sit together in `keys` (masks sort
     // before element scopes).
@@ -128,8 +142,8 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     }
     dr.cell_count = static_cast<std::uint32_t>(d.cells.size() - dr.first_cell);
     // Renumbering fields below keeps this order: it is monotone.
-    std::sort(d.cells.begin() + dr.first_cell, d.cells.end(),
-              [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
+    sort_by(std::span(d.cells).subspan(dr.first_cell),
+            [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
     d.records.push_back(dr);
   }
 
@@ -158,7 +172,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   }
   std::sort(rec_index.begin(), rec_index.end());
   auto delta_record = [&](std::uint32_t local) {
-    return std::lower_bound(rec_index.begin(), rec_index.end(), std::pair{local, 0u})->second;
+    return static_cast<std::uint32_t>(*std::lower_bound(rec_index.begin(), rec_index.end(), std::uint64_t{local} << 32));
   };
   for (std::uint32_t a : order) {
     events_[a].for_each_after(static_cast<std::uint32_t>(from[a]),

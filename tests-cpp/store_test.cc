@@ -290,6 +290,24 @@ TEST_F(StoreTest, DeltaSinceAForeignOrFutureVectorIsStillComplete) {
   EXPECT_EQ(*r, ApplyOutcome::kAlreadyCovered);
 }
 
+TEST_F(StoreTest, ADeltaListsRecordsByIdBytewiseAlsoWhenTheirFirstEightBytesAreTheSame) {
+  // Ids sorted by their first 8 bytes first, then whole: ties, prefixes of
+  // each other, a zero byte, multi-byte UTF-8.
+  const std::vector<std::string> ids = {"person-000003", "person-000001", "zz", "person-0", std::string("person-0\0", 9),
+                                        "person-000002", "ab", std::string("ab\0", 3), "\xc3\xa9t\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "person-1", "a"};
+  for (const std::string& id : ids) must(a->insert(items, id));
+  const ByteVec bytes = a->delta_since(VersionVector{});
+  auto d = decode_delta(bytes);  // its ids are views of `bytes`
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  std::vector<std::string> listed, sorted(ids);
+  for (const auto& r : d->records) listed.emplace_back(r.id);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(listed, sorted);
+  // And the peer that joins it has every record.
+  ASSERT_TRUE(b->apply(a->delta_since(VersionVector{})).ok());
+  for (const std::string& id : ids) EXPECT_TRUE(b->exists(items, id)) << id;
+}
+
 }  // namespace
 }  // namespace mycelium::testing
 
