@@ -1,30 +1,20 @@
 // Bad bytes from outside the page's engine: every truncation, every bit flip,
 // random garbage, bad snapshots. Each throws MyceliumError with a code and
 // leaves the store byte-identical.
-import { open } from '/dist/index.js';
-import { bytesEqual, eq, ok, rejectsCode, throwsCode } from '../page/assert.js';
-import { actor, clock, rng, todoSchema } from '../page/fixtures.js';
+import { MyceliumError, open } from '/dist/index.js';
+import { eq, ok, rejectsCode, throwsCode } from '../page/assert.js';
+import { rng, todoSchema } from '../page/fixtures.js';
 import { test } from '../page/harness.js';
+import * as shared from '../page/malformed.js';
 
-const CODES = ['corrupt', 'unsupported_version', 'schema_mismatch', 'limit_exceeded', 'invalid_argument'];
-
-async function fixture() {
-  const src = await open({ schema: todoSchema, actor: actor(1), now: clock() });
-  const todos = src.collection('todos');
-  for (let i = 0; i < 40; i++) todos.insert({ id: `t${i}`, title: `title ${i} `.repeat(5), votes: i, tags: [i, 'x'] });
-  const small = await open({ schema: todoSchema, actor: actor(3), now: clock() });
-  small.collection('todos').insert({ id: 's', title: 'tiny' });
-  const target = await open({ schema: todoSchema, actor: actor(2), now: clock() });
-  target.collection('notes').insert({ id: 'n', body: 'mine' });
-  return { compressed: src.deltaSince(), plain: small.deltaSince(), target };
-}
+const fixture = () => shared.fixture(open);
 
 function rejects(target, bytes, what) {
-  const before = target.save();
-  const e = throwsCode(() => target.applyDelta(bytes), null, what);
-  ok(CODES.includes(e.code), `${what}: unexpected code ${e.code}`);
-  ok(bytesEqual(target.save(), before), `${what}: store changed`);
-  return e.code;
+  const { error, unchanged } = shared.refuse(target, bytes);
+  ok(error instanceof MyceliumError, `${what}: not refused with a MyceliumError (${error})`);
+  ok(shared.CODES.includes(error.code), `${what}: unexpected code ${error.code}`);
+  ok(unchanged, `${what}: store changed`);
+  return error.code;
 }
 
 test('every truncation of a compressed and of a plain delta is rejected', async () => {
