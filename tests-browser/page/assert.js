@@ -1,6 +1,6 @@
-// Assertions for page-level tests: plain functions that throw with a message
-// saying what differed. deepEqual knows Uint8Array, bigint, NaN and -0.
-import { MyceliumError } from '/dist/index.js';
+// Assertions for page-level tests and the cases Node shares with them
+// (api-cases.js): plain functions that throw with a message saying what
+// differed. deepEqual knows Uint8Array, bigint, NaN and -0.
 
 function show(v) {
   if (typeof v === 'bigint') return `${v}n`;
@@ -36,10 +36,10 @@ export function bytesEqual(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-// A package imported under another URL (loading tests) has its own class:
-// those errors are recognised by name and code.
+// Recognised by name and code: a package imported under another URL (the
+// loading tests) has a class of its own, and this module imports none.
 function checkError(e, code, msg) {
-  const typed = e instanceof MyceliumError || (e instanceof Error && e.name === 'MyceliumError' && typeof e.code === 'string');
+  const typed = e instanceof Error && e.name === 'MyceliumError' && typeof e.code === 'string';
   if (!typed) throw new Error(`${msg}: expected MyceliumError ${code}, got ${String(e)}`);
   if (code && e.code !== code) throw new Error(`${msg}: expected code ${code}, got ${e.code} (${e.message})`);
   return e;

@@ -1,0 +1,293 @@
+// The public API's cases shared by the page-level suite (tests/api.test.js)
+// and the Node suite (js/tests/api.test.ts; types in api-cases.d.ts): records
+// of every kind, value types, ids, typed errors, sync between stores, pending
+// deltas, snapshots, subscriptions and lifetime. Each case takes the
+// package's module (the browser build in a page, the Node entry in Node).
+import { bytesEqual, eq, ok, rejectsCode, throwsCode } from './assert.js';
+import { actor, clock, todoSchema } from './fixtures.js';
+
+async function pair(M) {
+  const a = await M.open({ schema: todoSchema, actor: actor(1), now: clock() });
+  const b = await M.open({ schema: todoSchema, actor: actor(2), now: clock(1_700_000_000_500) });
+  return { a, b };
+}
+const sync = (from, to) => to.applyDelta(from.deltaSince(to.version()));
+
+/** [name, run(module)] */
+export const apiCases = [
+  [
+    'insert, update, get, delete with every kind',
+    async (M) => {
+    const { a } = await pair(M);
+    const todos = a.collection('todos');
+    const id = todos.insert({ title: 'Milk', done: false, tags: ['home'] });
+    ok(/^[0-9A-Za-z_-]{16}$/.test(id), `generated id ${id}`);
+    eq(todos.get(id), { id, title: 'Milk', done: false, votes: 0, tags: ['home'], owner: [] });
+    todos.update(id, (r) => {
+      r.set('done', true);
+      r.increment('votes', 1);
+      r.add('tags', 'urgent');
+      r.remove('tags', 'home');
+      r.set('owner', 'ann');
+    });
+    eq(todos.get(id), { id, title: 'Milk', done: true, votes: 1, tags: ['urgent'], owner: ['ann'] });
+    todos.update(id, (r) => r.increment('votes', -3));
+    eq(todos.get(id).votes, -2);
+    eq([todos.size, todos.has(id)], [1, true]);
+    todos.delete(id);
+    eq([todos.get(id), todos.has(id), todos.size], [undefined, false, 0]);
+    },
+  ],
+  [
+    'keeps every value type: null, booleans, int64, float64, strings, bytes',
+    async (M) => {
+    const { a } = await pair(M);
+    const todos = a.collection('todos');
+    const values = [null, true, false, 0, -1, 2 ** 53 - 1, -(2 ** 53) + 1, 2n ** 63n - 1n, -(2n ** 63n), 1.5, -0.25,
+      Number.NaN, Infinity, -Infinity, '', 'héllo ✓ 🍄', 'x'.repeat(5000), new Uint8Array([0, 255, 7])];
+    for (const v of values) {
+      const got = todos.get(todos.insert({ title: v })).title;
+      if (typeof v === 'number' && Number.isNaN(v)) ok(Number.isNaN(got), 'NaN');
+      else eq(got, v, `value ${String(v).slice(0, 20)}`);
+    }
+    const id = todos.insert({ tags: [3, 'a', null, 1.5, true, new Uint8Array([1])] });
+    eq(todos.get(id).tags, [null, true, 3, 1.5, 'a', new Uint8Array([1])], 'sets in value order');
+    throwsCode(() => todos.insert({ title: 2n ** 64n }), 'invalid_argument');
+    },
+  ],
+  [
+    'app-chosen ids; all() and ids() in id order; a deleted id can be inserted again',
+    async (M) => {
+    const { a } = await pair(M);
+    const todos = a.collection('todos');
+    for (const id of ['b', 'a', 'c']) todos.insert({ id, title: id.toUpperCase() });
+    eq(todos.ids(), ['a', 'b', 'c']);
+    eq(todos.all().map((r) => r.title), ['A', 'B', 'C']);
+    throwsCode(() => todos.insert({ id: 'a' }), 'already_exists');
+    todos.delete('a');
+    todos.insert({ id: 'a', title: 'again' });
+    eq(todos.get('a').title, 'again');
+    eq(a.collection('notes').all(), []);
+    eq(Object.keys(a.collections).sort(), ['notes', 'todos']);
+    eq(a.collections.todos.size, 3);
+    },
+  ],
+  [
+    'typed errors are synchronous and leave the store byte-identical',
+    async (M) => {
+    const { a } = await pair(M);
+    const todos = a.collection('todos');
+    const id = todos.insert({ title: 'Milk' });
+    const before = a.save();
+    throwsCode(() => todos.update(id, (r) => r.increment('title', 1)), 'wrong_kind');
+    throwsCode(() => todos.update(id, (r) => r.add('votes', 1)), 'wrong_kind');
+    throwsCode(() => todos.update(id, (r) => r.set('tags', 1)), 'wrong_kind');
+    throwsCode(() => todos.update(id, (r) => r.set('nope', 1)), 'unknown_field');
+    throwsCode(() => todos.insert({ nope: 1 }), 'unknown_field');
+    throwsCode(() => todos.update(id, (r) => r.set('title', undefined)), 'invalid_argument');
+    throwsCode(() => todos.update(id, (r) => r.set('title', {})), 'invalid_argument');
+    throwsCode(() => todos.update(id, (r) => r.increment('votes', 1.5)), 'invalid_argument');
+    throwsCode(() => todos.insert({ tags: 'home' }), 'invalid_argument');
+    throwsCode(() => todos.update('ghost', (r) => r.set('title', 'x')), 'not_found');
+    throwsCode(() => todos.delete('ghost'), 'not_found');
+    throwsCode(() => todos.get(''), 'invalid_argument');
+    throwsCode(() => todos.insert({ id: 'x'.repeat(257) }), 'invalid_argument');
+    throwsCode(() => a.collection('nope'), 'unknown_field');
+    throwsCode(() => todos.update(id, (r) => {
+      r.set('title', 'changed');
+      r.increment('done', 1);
+    }), 'wrong_kind', 'a bad op after a good one: nothing applies');
+    ok(bytesEqual(a.save(), before), 'store unchanged');
+    eq(todos.get(id).title, 'Milk');
+    const e = throwsCode(() => todos.delete('ghost'), 'not_found');
+    ok(e instanceof M.MyceliumError && e instanceof Error && e.message.length > 10, 'a MyceliumError with a message');
+    },
+  ],
+  [
+    'nested updates are separate batches; a writer kept past its update is refused',
+    async (M) => {
+    const { a } = await pair(M);
+    const todos = a.collection('todos');
+    const x = todos.insert({ id: 'x', title: 'x' });
+    const y = todos.insert({ id: 'y', title: 'y' });
+    let kept;
+    todos.update(x, (r) => {
+      r.set('title', 'outer');
+      todos.update(y, (inner) => inner.set('title', 'inner').increment('votes', 2));
+      r.increment('votes', 1);
+      kept = r;
+    });
+    eq([todos.get(x).title, todos.get(x).votes, todos.get(y).title, todos.get(y).votes], ['outer', 1, 'inner', 2]);
+    throwsCode(() => kept.set('title', 'late'), 'invalid_argument');
+    // A failing inner update leaves the outer one intact.
+    todos.update(x, (r) => {
+      r.set('done', true);
+      throwsCode(() => todos.update('ghost', (g) => g.set('title', 'no')), 'not_found');
+    });
+    eq(todos.get(x).done, true);
+    },
+  ],
+  [
+    'bad options: schema, actor, version',
+    async (M) => {
+    await rejectsCode(M.open({ schema: { t: { f: 'nope' } } }), 'invalid_argument', 'unknown kind');
+    await rejectsCode(M.open({ schema: { t: { id: 'lww' } } }), 'invalid_argument', 'field named id');
+    await rejectsCode(M.open({ schema: todoSchema, actor: 'XYZ' }), 'invalid_argument', 'bad actor');
+    await rejectsCode(M.open({ schema: todoSchema, persist: 'yes' }), 'invalid_argument', 'persist');
+    await rejectsCode(M.open(), 'invalid_argument', 'no options');
+    const { a } = await pair(M);
+    throwsCode(() => a.deltaSince({ zz: 1 }), 'invalid_argument');
+    throwsCode(() => a.deltaSince({ [actor(1)]: -1 }), 'invalid_argument');
+    },
+  ],
+  [
+    'two stores converge: deltas both ways, version vectors, snapshots, covered',
+    async (M) => {
+    const { a, b } = await pair(M);
+    const id = a.collection('todos').insert({ title: 'Milk', votes: 2 });
+    b.collection('notes').insert({ id: 'n1', body: 'hi' });
+    eq(sync(a, b), 'applied');
+    eq(sync(b, a), 'applied');
+    eq(a.version(), { [actor(1)]: 3, [actor(2)]: 2 });
+    eq(b.version(), a.version());
+    ok(bytesEqual(a.save(), b.save()), 'same snapshot bytes');
+    eq(b.collection('todos').get(id), a.collection('todos').get(id));
+    eq(sync(a, b), 'covered');
+    },
+  ],
+  [
+    'concurrent writes: lww picks one, counters add, mvr keeps both, add wins, update wins over delete',
+    async (M) => {
+    const { a, b } = await pair(M);
+    const id = a.collection('todos').insert({ title: 'x', tags: ['t'] });
+    sync(a, b);
+    a.collection('todos').update(id, (r) => r.set('title', 'from a').increment('votes', 2).set('owner', 'ann').remove('tags', 't'));
+    b.collection('todos').update(id, (r) => r.set('title', 'from b').increment('votes', 3).set('owner', 'bob').add('tags', 't'));
+    sync(a, b);
+    sync(b, a);
+    const ra = a.collection('todos').get(id);
+    eq(b.collection('todos').get(id), ra);
+    ok(['from a', 'from b'].includes(ra.title), 'lww picked one');
+    eq([ra.votes, ra.owner, ra.tags], [5, ['ann', 'bob'], ['t']]);
+    a.collection('todos').update(id, (r) => r.set('owner', 'cy'));
+    sync(a, b);
+    eq(b.collection('todos').get(id).owner, ['cy'], 'a later write covers both values');
+    a.collection('todos').delete(id);
+    b.collection('todos').update(id, (r) => r.increment('votes', 3));
+    sync(a, b);
+    sync(b, a);
+    eq(a.collection('todos').get(id), { id, title: null, done: null, votes: 3, tags: [], owner: [] });
+    eq(b.collection('todos').get(id), a.collection('todos').get(id));
+    },
+  ],
+  [
+    'a delta from the future waits as pending until the gap fills',
+    async (M) => {
+    const { a, b } = await pair(M);
+    a.collection('todos').insert({ id: 't1', title: 'one' });
+    const first = a.deltaSince({});
+    const v1 = a.version();
+    a.collection('todos').insert({ id: 't2', title: 'two' });
+    eq(b.applyDelta(a.deltaSince(v1)), 'pending');
+    eq([b.pending, b.collection('todos').size], [1, 0]);
+    eq(b.applyDelta(first), 'applied');
+    eq([b.pending, b.collection('todos').ids()], [0, ['t1', 't2']]);
+    },
+  ],
+  [
+    'save() compresses large snapshots; load() and open({ snapshot }) restore them exactly',
+    async (M) => {
+    const { a } = await pair(M);
+    const todos = a.collection('todos');
+    for (let i = 0; i < 2000; i++) todos.insert({ id: `t${i}`, title: `todo number ${i}`, votes: i, tags: ['a', 'b'] });
+    const snap = a.save();
+    eq(snap[4] & 1, 1, 'compressed flag');
+    const b = await M.load(snap, { schema: todoSchema, actor: actor(9) });
+    ok(bytesEqual(b.save(), snap), 'same bytes after load');
+    eq(b.version(), a.version());
+    eq(b.collection('todos').get('t1999'), todos.get('t1999'));
+    const c = await M.open({ schema: todoSchema, snapshot: snap });
+    eq(c.collection('todos').size, 2000);
+    const small = await M.open({ schema: todoSchema });
+    small.collection('notes').insert({ body: 'x' });
+    eq(small.save()[4] & 1, 0, 'small snapshots stay plain');
+    },
+  ],
+  [
+    'a peer with another schema is refused with schema_mismatch',
+    async (M) => {
+    const { a } = await pair(M);
+    a.collection('todos').insert({ title: 'x' });
+    const other = await M.open({ schema: { todos: { title: 'counter' } } });
+    const before = other.save();
+    throwsCode(() => other.applyDelta(a.deltaSince()), 'schema_mismatch');
+    ok(bytesEqual(other.save(), before), 'unchanged');
+    },
+  ],
+  [
+    'subscribe: one batch per microtask, changed fields, deleted, origin local and remote',
+    async (M) => {
+    const { a, b } = await pair(M);
+    const todos = a.collection('todos');
+    const seen = [];
+    const off = todos.subscribe((changes) => seen.push(changes));
+    const id = todos.insert({ title: 'Milk' });
+    todos.update(id, (r) => r.increment('votes', 1).add('tags', 'x'));
+    eq(seen, [], 'not synchronous');
+    await Promise.resolve();
+    eq(seen, [[
+      { id, fields: ['title'], deleted: false, origin: 'local' },
+      { id, fields: ['votes', 'tags'], deleted: false, origin: 'local' },
+    ]]);
+    todos.delete(id);
+    await a.flush();
+    eq(seen[1], [{ id, fields: ['title', 'done', 'votes', 'tags', 'owner'], deleted: true, origin: 'local' }]);
+    off();
+    todos.insert({ title: 'unseen' });
+    await a.flush();
+    eq(seen.length, 2, 'unsubscribed');
+    const remote = [];
+    b.collection('todos').subscribe((c) => remote.push(...c));
+    b.collection('notes').subscribe(() => remote.push('notes should not fire'));
+    const v = b.version();
+    const bid = a.collection('todos').insert({ title: 'Eggs', votes: 2 });
+    b.applyDelta(a.deltaSince(v));
+    await b.flush();
+    ok(remote.some((c) => c.id === bid && c.origin === 'remote' && c.fields.join() === 'title,votes'), JSON.stringify(remote));
+    ok(!remote.includes('notes should not fire'), 'only the changed collection fires');
+    remote.length = 0;
+    const v2 = b.version();
+    a.collection('todos').update(bid, (r) => r.set('done', true));
+    b.applyDelta(a.deltaSince(v2));
+    await b.flush();
+    eq(remote, [{ id: bid, fields: ['done'], deleted: false, origin: 'remote' }], 'a remote update names only its field');
+    },
+  ],
+  [
+    'close() frees the store; later calls throw closed; close is idempotent; dispose()',
+    async (M) => {
+    const { a } = await pair(M);
+    a.collection('todos').insert({ title: 'x' });
+    ok(a.memoryBytes() > 0, 'memoryBytes');
+    a.close();
+    eq(a.closed, true);
+    throwsCode(() => a.version(), 'closed');
+    throwsCode(() => a.collection('todos').insert({ title: 'y' }), 'closed');
+    a.close();
+    const b = await M.open({ schema: todoSchema });
+    b.dispose();
+    eq(b.closed, true);
+    ok(M.MyceliumError.prototype instanceof Error, 'MyceliumError extends Error');
+    },
+  ],
+  [
+    'applyDelta takes a snapshot too',
+    async (M) => {
+    const { a, b } = await pair(M);
+    a.collection('todos').insert({ id: 's', title: 'from a snapshot', tags: [1, 2] });
+    eq(b.applyDelta(a.save()), 'applied');
+    eq(b.collection('todos').get('s'), a.collection('todos').get('s'));
+    ok(bytesEqual(a.save(), b.save()), 'same bytes');
+    },
+  ],
+];
