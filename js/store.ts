@@ -76,8 +76,7 @@ export class Store<S extends Schema = Schema> {
   readonly schema: S;
 
   readonly #io: CoreIo;
-  /** @internal The engine's codec of sync frames (SyncedStore). */
-  readonly frames: SyncFrames;
+  readonly #frames: SyncFrames;
   readonly #core: CoreModule;
   readonly #info: SchemaInfo;
   readonly #now: () => number;
@@ -97,7 +96,7 @@ export class Store<S extends Schema = Schema> {
   constructor(engine: Engine, init: StoreInit) {
     this.#core = engine.core;
     this.#io = ioOf(engine.core);
-    this.frames = new SyncFrames(this.#io);
+    this.#frames = new SyncFrames(this.#io);
     this.#info = new SchemaInfo(init.schema);
     this.schema = init.schema as S;
     this.name = init.name ?? 'default';
@@ -111,6 +110,8 @@ export class Store<S extends Schema = Schema> {
     if (snapshot !== undefined && !(snapshot instanceof Uint8Array)) {
       throw new MyceliumError('invalid_argument', 'a snapshot is a Uint8Array');
     }
+    // DESIGN.md: zero-length input is never a valid delta or snapshot.
+    if (snapshot?.length === 0) throw new MyceliumError('corrupt', 'an empty snapshot: zero bytes are never a snapshot');
     w.varint(snapshot ? snapshot.length : 0);
     if (snapshot) w.raw(snapshot);
     const h = this.#core.open(this.#io.send(w.bytes()));
@@ -140,6 +141,11 @@ export class Store<S extends Schema = Schema> {
     const out: Record<string, Collection<Fields>> = {};
     for (const c of this.#info.collections) out[c.name] = this.collection(c.name as keyof S & string) as unknown as Collection<Fields>;
     return out as unknown as CollectionsOf<S>;
+  }
+
+  /** @internal The engine's codec of sync frames (SyncedStore). */
+  get frames(): SyncFrames {
+    return this.#frames;
   }
 
   /** The causal context: actor -> highest seq this replica has seen. */

@@ -16,6 +16,18 @@ const sync = (from, to) => to.applyDelta(from.deltaSince(to.version()));
 /** [name, run(module)] */
 export const apiCases = [
   [
+    'zero-length input is corrupt: open({ snapshot }), load() and applyDelta() of empty bytes (DESIGN.md)',
+    async (M) => {
+      await rejectsCode(M.open({ schema: todoSchema, snapshot: new Uint8Array(0) }), 'corrupt', 'open');
+      await rejectsCode(M.load(new Uint8Array(0), { schema: todoSchema }), 'corrupt', 'load');
+      const { a } = await pair(M);
+      a.collection('todos').insert({ id: 'kept' });
+      const before = a.save();
+      throwsCode(() => a.applyDelta(new Uint8Array(0)), 'corrupt', 'applyDelta');
+      ok(bytesEqual(a.save(), before), 'unchanged');
+    },
+  ],
+  [
     'insert, update, get, delete with every kind',
     async (M) => {
     const { a } = await pair(M);
