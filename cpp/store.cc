@@ -46,7 +46,22 @@ Result<std::unique_ptr<Store>> Store::load(Schema schema, std::span<const std::u
   std::unique_ptr<Store> s(new Store(std::move(schema), std::move(options)));
   MYC_ASSIGN_OR_RETURN(Mapping m, s->map_schema(d));
   MYC_TRY(s->join(d, m));
+  // A cheap check against a join the runtime computed wrongly (issue 16:
+  // WebKit's concurrent JIT once did): refuse to open rather than go on
+  // from, and persist, a wrong state.
+  MYC_TRY(s->holds_as_loaded(d));
   return s;
+}
+
+Status Store::holds_as_loaded(const DeltaData& d) const {
+  std::size_t cells = 0, events = 0, claimed = 0;
+  for (const Record& r : records_) cells += r.cells.size();
+  for (const EventLog& e : events_) events += e.size();
+  for (const auto& [actor, seq] : d.context) claimed += static_cast<std::size_t>(seq);
+  if (records_.size() != d.records.size() || cells != d.cells.size() || events != claimed) {
+    return Corrupt("the loaded state does not match the snapshot (its records, cells or events)");
+  }
+  return Status::Ok();
 }
 
 // --- schema lookups --------------------------------------------------------

@@ -63,6 +63,7 @@ class Store {
  public:
   static Result<std::unique_ptr<Store>> open(Schema schema, StoreOptions options = {});
   // A store restored from a snapshot (save()), with a new or given actor.
+  // Checks after the join that the store holds what the snapshot holds.
   static Result<std::unique_ptr<Store>> load(Schema schema, std::span<const std::uint8_t> snapshot,
                                              StoreOptions options = {});
 
@@ -86,6 +87,9 @@ class Store {
   // LimitExceeded unless this store can take `writes` more local events,
   // `records` new records with `id_bytes` of ids and `string_bytes` of new
   // string values (what a write batch checks before its first op runs).
+  // Corrupt unless this store holds as many records, cells and events as
+  // snapshot `d` (what load() checks once it has joined `d`).
+  Status holds_as_loaded(const DeltaData& d) const;
   Status check_room(std::size_t writes, std::size_t records, std::size_t id_bytes, std::size_t string_bytes) const;
   // The errors of a write that needs a record it does not find, or inserts
   // one that exists (the store's own and a write batch's check say the same).

@@ -290,6 +290,35 @@ TEST_F(StoreTest, DeltaSinceAForeignOrFutureVectorIsStillComplete) {
   EXPECT_EQ(*r, ApplyOutcome::kAlreadyCovered);
 }
 
+TEST_F(StoreTest, ALoadedStoreIsCheckedAgainstItsSnapshotsCounts) {
+  for (const char* id : {"a", "b", "c"}) must(a->insert(items, id));
+  must(a->increment(votes, "a", 2));
+  must(a->add(tags, "b", ValueView::string("x")));
+  const ByteVec snap = a->save();
+  auto loaded = Store::load(a->schema(), snap, StoreOptions{});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  auto d = decode_delta(snap);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE((*loaded)->holds_as_loaded(*d).ok());
+  // Against a snapshot with one more record, one more cell or one more
+  // event, the same store does not hold what it says.
+  must(a->insert(items, "d"));
+  const ByteVec more = a->save();
+  auto d2 = decode_delta(more);
+  ASSERT_TRUE(d2.ok());
+  const Status s = (*loaded)->holds_as_loaded(*d2);
+  EXPECT_TRUE(s.IsCorrupt()) << s.to_string();
+  EXPECT_NE(s.message().find("does not match the snapshot"), std::string::npos) << s.message();
+  must(a->increment(votes, "a", 1));  // one more event and a changed cell, same records
+  const ByteVec changed = a->save();
+  auto d3 = decode_delta(changed);
+  ASSERT_TRUE(d3.ok());
+  auto reloaded = Store::load(a->schema(), changed, StoreOptions{});
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_TRUE((*reloaded)->holds_as_loaded(*d3).ok());
+  EXPECT_TRUE((*loaded)->holds_as_loaded(*d3).IsCorrupt());
+}
+
 TEST_F(StoreTest, ADeltaListsRecordsByIdBytewiseAlsoWhenTheirFirstEightBytesAreTheSame) {
   // Ids sorted by their first 8 bytes first, then whole: ties, prefixes of
   // each other, a zero byte, multi-byte UTF-8.
