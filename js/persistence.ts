@@ -6,7 +6,8 @@
 // snapshot, compaction folds it into a new snapshot in one atomic write.
 // Tabs of one origin with the same store share each committed blob through
 // a BroadcastChannel, so they see each other's changes live and never write
-// them twice. Each open() is its own actor unless the app gives one.
+// them twice. Each open() is its own actor unless the app gives one; a
+// migration writes under an actor derived from the data it migrates.
 //
 // Browsers load this module only when a store is opened with `persist`
 // (api.ts imports it dynamically); what it shares with the core bundle it
@@ -22,7 +23,12 @@ import { Store } from './store.js';
 import type { Version } from './version.js';
 import { covers, join } from './version.js';
 
-/** Rewrites one record of the stored data for a changed schema; null drops it. */
+/**
+ * Rewrites one record of the stored data for a changed schema; null drops it.
+ * It must be a pure function of the record (no clock, no randomness): every
+ * device that migrates the same data must write the same (open() calls it
+ * twice per record and refuses to migrate when the two results differ).
+ */
 export type Migration = (collection: string, record: { readonly id: string; readonly [field: string]: unknown }) => Record<string, unknown> | null;
 
 export interface PersistInit extends StoreInit {
@@ -228,6 +234,31 @@ class Persister {
   }
 }
 
+/** Two results of migrate(): records of values (null, boolean, number, bigint, string, bytes, arrays of those). */
+function sameRecord(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameRecord(ra[k], rb[k]));
+}
+
+/**
+ * The actor of a migration: the same on every device for the same old state
+ * (its version) and the same new schema (FNV-1a, 64 bits, over both).
+ */
+export function migrationActor(oldVersion: Version, newSchemaHash: string): string {
+  let h = 0xcbf29ce484222325n;
+  const text = `${JSON.stringify(Object.entries(oldVersion).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}|${newSchemaHash}`;
+  for (const byte of new TextEncoder().encode(text)) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
+}
+
 /** open() for a store with `persist`: load, check the schema, attach. */
 export async function openPersisted<S extends Schema>(
   engine: Engine,
@@ -296,24 +327,37 @@ export async function openPersisted<S extends Schema>(
     let store: Store;
     let migrated = false;
     if (changes.length > 0 && meta) {
-      // Read the old data under its own schema, write it anew under the new one.
+      // Read the old data under its own schema, write it anew under the new
+      // one, deterministically: the same old state and the same migration
+      // give byte-identical new state on every device, so devices that
+      // migrate independently join as duplicates (no doubled counters, no
+      // resurrected deletes). The writes are made by an actor derived from
+      // the old state's version and the new schema, with a clock that
+      // starts at 0, in schema order and id order; then this tab's store
+      // opens from that state under an actor of its own.
       const old = build(meta.schema, { schema: meta.schema, now: init.now });
-      store = new Store(engine, { ...init, name, snapshot: undefined });
+      let state: Uint8Array;
+      const scratch = new Store(engine, { schema: init.schema, name, actor: migrationActor(old.version(), hash), now: () => 0 });
       try {
         for (const c of Object.keys(init.schema)) {
           if (!meta.schema[c]) continue;
-          const target = store.collection(c);
+          const target = scratch.collection(c);
           for (const record of old.collection(c).all()) {
             const next = init.migrate!(c, record);
+            if (!sameRecord(next, init.migrate!(c, record))) {
+              throw new MyceliumError('invalid_argument', `migrate() gave two different results for '${record.id}' in '${c}': a migration must be a pure function of the record, so every device writes the same`);
+            }
             if (next) target.insert({ ...next, id: record.id });
           }
         }
+        state = scratch.save();
       } catch (e) {
-        store.close();
         throw e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', `migrate() failed: ${String(e)}`);
       } finally {
+        scratch.close();
         old.close();
       }
+      store = new Store(engine, { ...init, name, snapshot: state });
       migrated = true;
     } else {
       store = build(init.schema, init);

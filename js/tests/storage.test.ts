@@ -194,6 +194,55 @@ describe('persisted stores', () => {
     expect(s2.collection('todos').get('x')).toEqual({ id: 'x', title: 'keep', votes: '3 votes' });
   });
 
+  it('a migration is deterministic: devices that migrate the same data independently join as one (no doubled counters, deletes stay)', async () => {
+    const v1 = { todos: { title: 'lww', votes: 'counter', tags: 'set', owner: 'mvr' } } as const;
+    const v2 = { todos: { title: 'lww', votes: 'counter', tags: 'set', owner: 'lww' } } as const;
+    const migrate = (_c: string, r: { readonly [f: string]: unknown }) => ({ title: r.title, votes: r.votes, tags: r.tags, owner: (r.owner as unknown[])[0] ?? null });
+    // The same old data on two devices (each joined it from the same snapshot).
+    const origin = await open({ schema: v1 });
+    for (let i = 0; i < 30; i++) origin.collection('todos').insert({ id: `t${i}`, title: `todo ${i}`, votes: i, tags: ['a', `t${i % 3}`], owner: i % 2 ? 'ann' : 'bob' });
+    const old = origin.save();
+    const devices = [memoryStorage(), memoryStorage(), memoryStorage()];
+    for (const storage of devices) {
+      const s = await open({ name: 'm', schema: v1, persist: storage });
+      s.applyDelta(old);
+      await s.flush();
+      s.close();
+    }
+    const [a, b] = [await open({ name: 'm', schema: v2, persist: devices[0], migrate }), await open({ name: 'm', schema: v2, persist: devices[1], migrate })];
+    expect(a.actor).not.toBe(b.actor); // each tab writes on under an actor of its own
+    expect(equalBytes(a.save(), b.save())).toBe(true); // byte-identical migrated state
+    expect(a.collection('todos').get('t5')).toEqual({ id: 't5', title: 'todo 5', votes: 5, tags: ['a', 't2'], owner: 'ann' });
+    // a deletes a record and counts a vote, then meets c, which migrates only now.
+    a.collection('todos').delete('t7');
+    a.collection('todos').update('t5', (r) => r.increment('votes', 1));
+    const c = await open({ name: 'm', schema: v2, persist: devices[2], migrate });
+    expect(c.applyDelta(a.deltaSince(c.version()))).toBe('applied');
+    expect(a.applyDelta(c.deltaSince(a.version()))).toBe('covered');
+    expect(b.applyDelta(a.deltaSince(b.version()))).toBe('applied');
+    for (const s of [a, b, c]) {
+      expect(s.collection('todos').get('t7')).toBeUndefined(); // stays deleted
+      expect(s.collection('todos').get('t5')!.votes).toBe(6); // 5 once, plus a's vote: not doubled
+      expect(s.collection('todos').get('t9')!.tags).toEqual(['a', 't0']); // set entries not duplicated
+      expect(s.collection('todos').size).toBe(29);
+    }
+    expect(equalBytes(a.save(), c.save())).toBe(true);
+    expect(equalBytes(a.save(), b.save())).toBe(true);
+    for (const s of [a, b, c, origin]) s.close();
+    // A migration that is not a pure function of the record is refused, and the stored data stays.
+    const d = memoryStorage();
+    const s = await open({ name: 'm', schema: v1, persist: d });
+    s.applyDelta(old);
+    await s.flush();
+    s.close();
+    let calls = 0;
+    const impure = (_c: string, r: { readonly [f: string]: unknown }) => ({ ...migrate(_c, r), title: `${String(r.title)} (${calls++})` });
+    await expect(open({ name: 'm', schema: v2, persist: d, migrate: impure })).rejects.toMatchObject({ code: 'invalid_argument' });
+    const still = await open({ name: 'm', schema: v1, persist: d });
+    expect(still.collection('todos').size).toBe(30);
+    still.close();
+  });
+
   it('damaged data: a clear code, nothing lost; recover opens what is readable', async () => {
     const dir = tmp();
     const a = await open({ name: 'd', schema: todoSchema, persist: fileStorage(dir), compactAfterBytes: 1 << 30 });
