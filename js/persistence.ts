@@ -26,8 +26,8 @@ import { covers, join } from './version.js';
 /**
  * Rewrites one record of the stored data for a changed schema; null drops it.
  * It must be a pure function of the record (no clock, no randomness): every
- * device that migrates the same data must write the same (open() calls it
- * twice per record and refuses to migrate when the two results differ).
+ * device that migrates the same data must write the same (open() runs it
+ * twice and refuses to migrate when the two runs write different data).
  */
 export type Migration = (collection: string, record: { readonly id: string; readonly [field: string]: unknown }) => Record<string, unknown> | null;
 
@@ -234,20 +234,6 @@ class Persister {
   }
 }
 
-/** Two results of migrate(): records of values (null, boolean, number, bigint, string, bytes, arrays of those). */
-function sameRecord(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (a instanceof Uint8Array || b instanceof Uint8Array) {
-    return a instanceof Uint8Array && b instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i]);
-  }
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameRecord(ra[k], rb[k]));
-}
-
 /**
  * The actor of a migration: the same on every device for the same old state
  * (its version) and the same new schema (FNV-1a, 64 bits, over both).
@@ -336,25 +322,35 @@ export async function openPersisted<S extends Schema>(
       // starts at 0, in schema order and id order; then this tab's store
       // opens from that state under an actor of its own.
       const old = build(meta.schema, { schema: meta.schema, now: init.now });
-      let state: Uint8Array;
-      const scratch = new Store(engine, { schema: init.schema, name, actor: migrationActor(old.version(), hash), now: () => 0 });
-      try {
-        for (const c of Object.keys(init.schema)) {
-          if (!meta.schema[c]) continue;
-          const target = scratch.collection(c);
-          for (const record of old.collection(c).all()) {
-            const next = init.migrate!(c, record);
-            if (!sameRecord(next, init.migrate!(c, record))) {
-              throw new MyceliumError('invalid_argument', `migrate() gave two different results for '${record.id}' in '${c}': a migration must be a pure function of the record, so every device writes the same`);
+      const actor = migrationActor(old.version(), hash);
+      // One run of the migration, as a canonical snapshot: two runs that do
+      // not give the same bytes mean migrate() is not a pure function.
+      const run = (): Uint8Array => {
+        const scratch = new Store(engine, { schema: init.schema, name, actor, now: () => 0 });
+        try {
+          for (const c of Object.keys(init.schema)) {
+            if (!meta.schema[c]) continue;
+            const target = scratch.collection(c);
+            for (const record of old.collection(c).all()) {
+              const next = init.migrate!(c, record);
+              if (next) target.insert({ ...next, id: record.id });
             }
-            if (next) target.insert({ ...next, id: record.id });
           }
+          return scratch.save();
+        } finally {
+          scratch.close();
         }
-        state = scratch.save();
+      };
+      let state: Uint8Array;
+      try {
+        state = run();
+        const again = run();
+        if (state.length !== again.length || state.some((x, i) => x !== again[i])) {
+          throw new MyceliumError('invalid_argument', 'migrate() gave different data on two runs over the same records: a migration must be a pure function of the record, so every device writes the same');
+        }
       } catch (e) {
         throw e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', `migrate() failed: ${String(e)}`);
       } finally {
-        scratch.close();
         old.close();
       }
       store = new Store(engine, { ...init, name, snapshot: state });
