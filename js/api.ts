@@ -19,7 +19,11 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
   schema: S;
   /** The store's name. Default 'default'. */
   name?: string;
-  /** This replica's actor, 16 lowercase hex digits (default: random). Two live replicas must never share one. */
+  /**
+   * This replica's actor, 16 lowercase hex digits. Default: a persisted store
+   * takes a free actor of its pool (one it wrote as before), any other a
+   * random one. Two live replicas must never share one.
+   */
   actor?: string;
   /** The clock for last-writer-wins, in ms (default Date.now). */
   now?: () => number;

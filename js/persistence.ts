@@ -6,7 +6,11 @@
 // snapshot, compaction folds it into a new snapshot in one atomic write.
 // Tabs of one origin with the same store share each committed blob through
 // a BroadcastChannel, so they see each other's changes live and never write
-// them twice. Each open() is its own actor unless the app gives one; a
+// them twice. A replica writes as an actor of the store's pool that no open
+// replica holds (StorageAdapter.leaseActor), taken before the data is loaded
+// and given back after its last write, so a reload is the same actor again
+// (DESIGN.md, Causality); reuse is safe because nothing of this actor leaves
+// the replica before it is durable. An app may give its own actor instead. A
 // migration writes under an actor derived from the data it migrates.
 //
 // Browsers load this module only when a store is opened with `persist`
@@ -16,12 +20,12 @@ import { MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
 import type { Kind, Schema } from './schema.js';
 import { schemaHash } from './schema.js';
-import type { StorageAdapter, StoredMeta } from './storage.js';
+import type { ActorLease, StorageAdapter, StoredMeta } from './storage.js';
 import { STORAGE_FORMAT } from './storage.js';
 import type { RecoveryIssue, StoreInit } from './store.js';
 import { Store } from './store.js';
 import type { Version } from './version.js';
-import { covers, join } from './version.js';
+import { covers, join, randomActor } from './version.js';
 
 /**
  * Rewrites one record of the stored data for a changed schema; null drops it.
@@ -70,6 +74,11 @@ interface BlobMessage {
   readonly version: Version;
 }
 
+// Stores of this realm whose close() is still writing, by name: an open()
+// of the same name waits for them, so a store closed and opened again gets
+// its actor back instead of finding it still held.
+const closing = new Map<string, Set<Promise<void>>>();
+
 class Persister {
   /** What storage holds for sure: nothing outside it needs writing. */
   private persisted: Version;
@@ -87,6 +96,7 @@ class Persister {
     private readonly ownsAdapter: boolean,
     private readonly channel: BroadcastChannel | null,
     private readonly init: PersistInit,
+    private readonly lease: ActorLease | null,
     loaded: { logBytes: number; snapshotBytes: number },
   ) {
     this.persisted = store.version();
@@ -227,10 +237,19 @@ class Persister {
         this.tell(blob, version);
       }
     });
-    void last.catch(() => undefined).finally(() => {
+    let pending = closing.get(name);
+    if (!pending) closing.set(name, (pending = new Set()));
+    const mine = pending;
+    const done: Promise<void> = last.catch(() => undefined).finally(() => {
       this.channel?.close();
+      // The actor goes back to the pool only now: its next holder loads
+      // everything this replica wrote.
+      this.lease?.release();
       if (this.ownsAdapter) this.adapter.close();
+      mine.delete(done);
+      if (mine.size === 0 && closing.get(name) === mine) closing.delete(name);
     });
+    mine.add(done);
   }
 }
 
@@ -259,6 +278,7 @@ export async function openPersisted<S extends Schema>(
   (channel as { unref?: () => void } | null)?.unref?.();
   const early: BlobMessage[] = [];
   let persister: Persister | null = null;
+  let lease: ActorLease | null = null;
   if (channel) {
     channel.onmessage = (ev: MessageEvent<BlobMessage>) => {
       if (!ev.data || ev.data.type !== 'blob') return;
@@ -267,6 +287,11 @@ export async function openPersisted<S extends Schema>(
     };
   }
   try {
+    if (init.actor === undefined && adapter.leaseActor) {
+      await Promise.all(closing.get(name) ?? []);
+      lease = await adapter.leaseActor(name, randomActor());
+    }
+    const actor = init.actor ?? lease?.actor;
     const stored = await adapter.load(name);
     const issues: RecoveryIssue[] = [];
     const meta = stored.meta;
@@ -322,11 +347,11 @@ export async function openPersisted<S extends Schema>(
       // starts at 0, in schema order and id order; then this tab's store
       // opens from that state under an actor of its own.
       const old = build(meta.schema, { schema: meta.schema, now: init.now });
-      const actor = migrationActor(old.version(), hash);
+      const migrator = migrationActor(old.version(), hash);
       // One run of the migration, as a canonical snapshot: two runs that do
       // not give the same bytes mean migrate() is not a pure function.
       const run = (): Uint8Array => {
-        const scratch = new Store(engine, { schema: init.schema, name, actor, now: () => 0 });
+        const scratch = new Store(engine, { schema: init.schema, name, actor: migrator, now: () => 0 });
         try {
           for (const c of Object.keys(init.schema)) {
             if (!meta.schema[c]) continue;
@@ -353,13 +378,13 @@ export async function openPersisted<S extends Schema>(
       } finally {
         old.close();
       }
-      store = new Store(engine, { ...init, name, snapshot: state });
+      store = new Store(engine, { ...init, actor, name, snapshot: state });
       migrated = true;
     } else {
-      store = build(init.schema, init);
+      store = build(init.schema, { ...init, actor });
     }
 
-    const p = new Persister(store, adapter, ownsAdapter, channel, init, {
+    const p = new Persister(store, adapter, ownsAdapter, channel, init, lease, {
       logBytes: stored.log.reduce((n, b) => n + b.length, 0),
       snapshotBytes: stored.snapshot ? stored.snapshot.length : 0,
     });
@@ -375,6 +400,7 @@ export async function openPersisted<S extends Schema>(
     return store as unknown as Store<S>;
   } catch (e) {
     channel?.close();
+    lease?.release();
     if (ownsAdapter) adapter.close();
     throw e;
   }

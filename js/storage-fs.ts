@@ -21,6 +21,13 @@
 // with a new one before the old was closed) cannot interleave or overwrite
 // each other's appends.
 //
+// The actor pool is the file `actors` (a JSON array) in the store's folder;
+// each actor of it is held by a lock file `actor-<hex>.lock` (pid, host,
+// time), taken with an exclusive create and given back on release() or at
+// the process's exit. A lock file whose process is gone is taken over; one
+// left by this process's pid that no lease of this process holds is from a
+// process that died before it and had the same pid.
+//
 // Store names become one folder name each: a name that is empty, '.', '..',
 // longer than 200 characters or holding a control character is refused
 // (invalid_argument) before anything touches the disk.
@@ -29,7 +36,7 @@ import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { MyceliumError } from './errors.js';
-import type { StorageAdapter, StoredMeta } from './storage.js';
+import type { ActorLease, StorageAdapter, StoredMeta } from './storage.js';
 
 const MAX_RECORD = 0x7fffffff;
 
@@ -146,6 +153,37 @@ async function takeLock(d: string): Promise<string> {
     await unlink(path).catch(() => undefined); // stale: its process is gone
   }
   throw new MyceliumError('storage_failed', `${path}: could not take the lock`);
+}
+
+/** Takes the lock file `path` if no live process holds it (this one included). */
+async function tryActorLock(d: string, path: string): Promise<boolean> {
+  if (heldLocks.has(path)) return false;
+  const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const f = await open(path, 'wx');
+      try {
+        await f.writeFile(JSON.stringify(mine));
+        await f.datasync();
+      } finally {
+        await f.close();
+      }
+      await syncDir(d);
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+    let held: LockInfo | null = null;
+    try {
+      held = JSON.parse(await readFile(path, 'utf8')) as LockInfo;
+    } catch {
+      held = null; // half-written by a process that died: stale
+    }
+    const ours = held !== null && held.pid === process.pid && held.host === mine.host;
+    if (held && typeof held.pid === 'number' && !ours && (held.host !== mine.host || alive(held.pid))) return false;
+    await unlink(path).catch(() => undefined); // stale
+  }
+  return false;
 }
 
 // Locks this process holds, with the adapters using each: given back when
@@ -332,6 +370,42 @@ export function fileStorage(dir: string): StorageAdapter {
         await writeAtomic(join(d, 'log.bin'), new Uint8Array(0));
         ends.set(d, 0);
         return blobs.length;
+      }),
+    leaseActor: (name, fresh) =>
+      serial(name, `taking an actor of '${name}'`, async (d): Promise<ActorLease> => {
+        const poolPath = join(d, 'actors');
+        const text = await readOrNull(poolPath);
+        let pool: unknown = [];
+        try {
+          pool = text ? JSON.parse(text.toString('utf8')) : [];
+        } catch {
+          pool = []; // a damaged pool only costs reuse: new actors are made
+        }
+        const actors = (Array.isArray(pool) ? pool : []).filter((a): a is string => typeof a === 'string' && /^[0-9a-f]{16}$/.test(a));
+        const lease = (actor: string): ActorLease => {
+          const path = join(d, `actor-${actor}.lock`);
+          const user = {};
+          holdLock(path, user);
+          return {
+            actor,
+            release: () => releaseLock(path, user),
+          };
+        };
+        for (const actor of actors) {
+          if (await tryActorLock(d, join(d, `actor-${actor}.lock`))) return lease(actor);
+        }
+        // All held: `fresh` is locked first, then added.
+        if (!(await tryActorLock(d, join(d, `actor-${fresh}.lock`)))) {
+          throw new MyceliumError('storage_failed', `${d}: could not lock a new actor`);
+        }
+        const taken = lease(fresh);
+        try {
+          await writeAtomic(poolPath, new TextEncoder().encode(JSON.stringify([...actors, fresh])));
+        } catch (e) {
+          taken.release();
+          throw e;
+        }
+        return taken;
       }),
     clear: (name) =>
       serial(name, `deleting '${name}'`, async (d) => {

@@ -6,13 +6,19 @@
 // transaction; compaction reads the log, folds it and deletes it in a single
 // readwrite transaction over log and snapshot, which IndexedDB serializes
 // against every other tab's appends — so no blob is ever deleted unfolded.
+// The actor pool is a second record of the meta store ("actors"); each
+// actor of it is held with a Web Lock named after the database and the
+// actor, taken with ifAvailable and held until release() (or until the tab
+// goes away, when the browser releases it). Where Web Locks are missing,
+// every open() gets a fresh actor: reuse without a lock is never safe.
 import { MyceliumError } from './errors.js';
-import type { StorageAdapter, Stored, StoredMeta } from './storage.js';
+import type { ActorLease, StorageAdapter, Stored, StoredMeta } from './storage.js';
 
 const DB_VERSION = 1;
 const META = 'meta';
 const LOG = 'log';
 const SNAPSHOT = 'snapshot';
+const ACTORS = 'actors';
 
 const databaseName = (name: string): string => `mycelium:${name}`;
 
@@ -38,7 +44,34 @@ const done = (tx: IDBTransaction): Promise<void> =>
     tx.onerror = (ev) => ev.preventDefault(); // the abort event reports it
   });
 
-export function createIndexedDBStorage(factory: IDBFactory | null | undefined): StorageAdapter {
+interface WebLocks {
+  request(name: string, options: { ifAvailable: true }, callback: (lock: unknown) => Promise<void> | null): Promise<unknown>;
+}
+
+/**
+ * Takes the Web Lock `name` if no one holds it: its release function, or
+ * null (also when the browser refuses Web Locks here, e.g. an opaque origin).
+ */
+function tryLock(locks: WebLocks, name: string): Promise<(() => void) | null> {
+  return new Promise((resolve) => {
+    try {
+      locks
+        .request(name, { ifAvailable: true }, (lock) => {
+          if (!lock) {
+            resolve(null);
+            return null;
+          }
+          // Held until the returned promise settles.
+          return new Promise<void>((release) => resolve(() => release()));
+        })
+        .catch(() => resolve(null));
+    } catch {
+      resolve(null);
+    }
+  });
+}
+
+export function createIndexedDBStorage(factory: IDBFactory | null | undefined, locks: WebLocks | null = (globalThis.navigator as { locks?: WebLocks } | undefined)?.locks ?? null): StorageAdapter {
   const dbs = new Map<string, Promise<IDBDatabase>>();
 
   function db(name: string): Promise<IDBDatabase> {
@@ -156,6 +189,46 @@ export function createIndexedDBStorage(factory: IDBFactory | null | undefined): 
         if (keys.length > 0) log.delete(IDBKeyRange.bound(keys[0]!, keys[keys.length - 1]!));
         return keys.length;
       }),
+    leaseActor: async (name, fresh): Promise<ActorLease> => {
+      const lease = (actor: string, release: () => void): ActorLease => {
+        let held = true;
+        return {
+          actor,
+          release() {
+            if (held) release();
+            held = false;
+          },
+        };
+      };
+      if (!locks) return lease(fresh, () => undefined);
+      const lockName = (actor: string) => `${databaseName(name)}:actor:${actor}`;
+      try {
+        const pool = await tx(name, [META], 'readonly', `reading the actors of '${name}'`, (t) => request(t.objectStore(META).get(ACTORS)) as Promise<unknown>);
+        for (const actor of Array.isArray(pool) ? pool : []) {
+          if (typeof actor !== 'string' || !/^[0-9a-f]{16}$/.test(actor)) continue;
+          const release = await tryLock(locks, lockName(actor));
+          if (release) return lease(actor, release);
+        }
+        // All held: `fresh` is locked first, then added, so no other tab can
+        // take it in between.
+        const release = await tryLock(locks, lockName(fresh));
+        // No lock (refused here): a fresh actor left out of the pool is never reused.
+        if (!release) return lease(fresh, () => undefined);
+        try {
+          await tx(name, [META], 'readwrite', `adding an actor to '${name}'`, async (t) => {
+            const store = t.objectStore(META);
+            const now = (await request(store.get(ACTORS))) as unknown;
+            store.put([...(Array.isArray(now) ? now : []), fresh], ACTORS);
+          });
+        } catch (e) {
+          release();
+          throw e;
+        }
+        return lease(fresh, release);
+      } catch (e) {
+        throw storageError(e, `taking an actor of '${name}'`);
+      }
+    },
     clear: async (name) => {
       const d = dbs.get(name);
       dbs.delete(name);

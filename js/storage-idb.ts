@@ -13,6 +13,7 @@ export function indexedDBStorage(factory: IDBFactory | null = globalThis.indexed
     setMeta: (name, meta) => get().then((a) => a.setMeta(name, meta)),
     append: (name, blobs) => get().then((a) => a.append(name, blobs)),
     compact: (name, fold, meta) => get().then((a) => a.compact(name, fold, meta)),
+    leaseActor: (name, fresh) => get().then((a) => a.leaseActor!(name, fresh)),
     clear: (name) => get().then((a) => a.clear(name)),
     close() {
       if (impl) void impl.then((a) => a.close(), () => undefined);

@@ -4,6 +4,12 @@
 // engine frame, so an adapter only moves bytes and never interprets them.
 // Adapters in this package: indexedDBStorage() (browsers), fileStorage(dir)
 // (Node) and memoryStorage() (tests, and apps that want a throwaway store).
+//
+// Next to the data, an adapter keeps the store's pool of actors (DESIGN.md,
+// Causality): every actor a replica of this store on this device has written
+// under, each held by at most one open replica at a time (a Web Lock, a lock
+// file, a set in memory), so a reload writes as the actor it wrote as before
+// and version vectors grow with concurrent tabs, not with page loads.
 import type { Schema } from './schema.js';
 
 /** What a store records about itself next to its data. */
@@ -21,6 +27,14 @@ export interface Stored {
   readonly snapshot: Uint8Array | null;
   /** The log's blobs, oldest first. */
   readonly log: readonly Uint8Array[];
+}
+
+/** An actor of the store's pool, held by one open replica until release(). */
+export interface ActorLease {
+  /** 16 lowercase hex digits. */
+  readonly actor: string;
+  /** Gives the actor back to the pool; idempotent. */
+  release(): void;
 }
 
 /**
@@ -45,6 +59,13 @@ export interface StorageAdapter {
    * (a schema migration). Resolves with the number of blobs folded.
    */
   compact(name: string, fold: (log: readonly Uint8Array[], snapshot: Uint8Array | null) => Uint8Array, meta?: StoredMeta): Promise<number>;
+  /**
+   * Takes the first actor of the store's pool that no open replica holds,
+   * or, when all are held, adds `fresh` to the pool and takes it. Called
+   * before load(): the replica then loads whatever the actor's last holder
+   * made durable. An adapter without it gives every open() a fresh actor.
+   */
+  leaseActor?(name: string, fresh: string): Promise<ActorLease>;
   /** Deletes everything stored under `name`. */
   clear(name: string): Promise<void>;
   /** Releases connections and handles. */
@@ -59,11 +80,11 @@ export const STORAGE_FORMAT = 1;
  * is what tests of reopening need; `failNext` injects a failed write.
  */
 export function memoryStorage(): StorageAdapter & { failNext(error: Error): void; readonly stores: ReadonlyMap<string, Stored> } {
-  const stores = new Map<string, { meta: StoredMeta | null; snapshot: Uint8Array | null; log: Uint8Array[] }>();
+  const stores = new Map<string, { meta: StoredMeta | null; snapshot: Uint8Array | null; log: Uint8Array[]; actors: string[]; held: Set<string> }>();
   let failure: Error | null = null;
   const entry = (name: string) => {
     let e = stores.get(name);
-    if (!e) stores.set(name, (e = { meta: null, snapshot: null, log: [] }));
+    if (!e) stores.set(name, (e = { meta: null, snapshot: null, log: [], actors: [], held: new Set() }));
     return e;
   };
   const write = async <T>(f: () => T): Promise<T> => {
@@ -96,6 +117,22 @@ export function memoryStorage(): StorageAdapter & { failNext(error: Error): void
         if (meta) e.meta = structuredClone(meta);
         return log.length;
       }),
+    leaseActor: async (name, fresh) => {
+      await Promise.resolve();
+      const e = entry(name);
+      let actor = e.actors.find((a) => !e.held.has(a));
+      if (actor === undefined) e.actors.push((actor = fresh));
+      e.held.add(actor);
+      const { held } = e;
+      let released = false;
+      return {
+        actor,
+        release() {
+          if (!released) held.delete(actor);
+          released = true;
+        },
+      };
+    },
     clear: (name) => write(() => void stores.delete(name)),
     close() {},
   };

@@ -16,7 +16,7 @@ import type { SyncOptions } from './sync/store-sync.js';
 import type { SyncApplyResult } from './sync/synced-store.js';
 import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';
-import { actorHex, decodeVersion, encodeVersion, parseActor } from './version.js';
+import { actorHex, decodeVersion, encodeVersion, parseActor, randomActor } from './version.js';
 
 /** What applyDelta did: joined it, held it until the deltas before it arrive, or had it all already. */
 export type ApplyResult = 'applied' | 'pending' | 'covered';
@@ -154,7 +154,12 @@ export class Store<S extends Schema = Schema> {
     return decodeVersion(this.#io.out(this.#core.version(h)));
   }
 
-  /** Everything this replica has that `since` does not cover, as one delta (compressed when that pays). */
+  /**
+   * Everything this replica has that `since` does not cover, as one delta
+   * (compressed when that pays). A persisted store reuses its actor after a
+   * reload: await flush() before these bytes leave the device, or a crash
+   * could write other content under seqs they carry.
+   */
   deltaSince(since: Version = {}): Uint8Array {
     return this.#deltaSince(since, false);
   }
@@ -438,12 +443,5 @@ export class Store<S extends Schema = Schema> {
     }
     for (const e of errors) for (const l of this.#errorListeners) l(e);
   }
-}
-
-function randomActor(): string {
-  const b = new Uint32Array(2);
-  do crypto.getRandomValues(b);
-  while (b[0] === 0 && b[1] === 0);
-  return actorHex(b[0]!, b[1]!);
 }
 

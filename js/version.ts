@@ -20,6 +20,14 @@ export function actorHex(hi: number, lo: number): string {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
+/** A fresh random actor: 64 random bits, never zero. */
+export function randomActor(): string {
+  const b = new Uint32Array(2);
+  do crypto.getRandomValues(b);
+  while (b[0] === 0 && b[1] === 0);
+  return actorHex(b[0]!, b[1]!);
+}
+
 export function parseActor(actor: string): { hi: number; lo: number } {
   if (typeof actor !== 'string' || !HEX16.test(actor)) {
     throw new MyceliumError('invalid_argument', `actor must be 16 lowercase hex digits, got '${String(actor)}'`);

@@ -50,7 +50,7 @@ describe('persisted stores', () => {
     expect(b.collection('todos').size).toBe(100_000);
     expect(b.collection('todos').get('t99999')).toEqual({ id: 't99999', title: 'todo 99999', done: null, votes: 99999 % 7, tags: [0], owner: ['me'] });
     expect(equalBytes(b.save(), snap)).toBe(true);
-    expect(b.actor).not.toBe(a.actor); // every open is its own actor
+    expect(b.actor).toBe(a.actor); // a reopened store is the actor it was (a's lease was given back)
     b.close();
   }, 60_000);
 
@@ -210,7 +210,9 @@ describe('persisted stores', () => {
       s.close();
     }
     const [a, b] = [await open({ name: 'm', schema: v2, persist: devices[0], migrate }), await open({ name: 'm', schema: v2, persist: devices[1], migrate })];
-    expect(a.actor).not.toBe(b.actor); // each tab writes on under an actor of its own
+    // Each device writes on under an actor of its own, not the migration's.
+    expect(a.actor).not.toBe(b.actor);
+    expect(a.version()[a.actor]).toBeUndefined();
     expect(equalBytes(a.save(), b.save())).toBe(true); // byte-identical migrated state
     expect(a.collection('todos').get('t5')).toEqual({ id: 't5', title: 'todo 5', votes: 5, tags: ['a', 't2'], owner: 'ann' });
     // a deletes a record and counts a vote, then meets c, which migrates only now.
@@ -351,6 +353,69 @@ describe('persisted stores', () => {
   });
 });
 
+describe('actors are reused (DESIGN.md, Causality)', () => {
+  it('100 reopens of one store are one actor, and its seqs go on from where they were', async () => {
+    for (const [what, storage] of [['fileStorage', fileStorage(tmp())], ['memoryStorage', memoryStorage()]] as const) {
+      const actors = new Set<string>();
+      let seq = 0;
+      for (let i = 0; i < 100; i++) {
+        const s = await open({ name: 'reload', schema: todoSchema, persist: storage });
+        actors.add(s.actor);
+        // Its seqs go on from the last one it wrote, none skipped or reused.
+        expect(s.version()[s.actor] ?? 0, `${what}, reopen ${i}`).toBe(seq);
+        const t = s.collection('todos');
+        if (!t.has('visits')) t.insert({ id: 'visits', votes: 0 });
+        t.update('visits', (w) => w.increment('votes', 1));
+        seq = s.version()[s.actor]!;
+        // Half of the cycles close without waiting for the write.
+        if (i % 2 === 0) await s.flush();
+        s.close();
+      }
+      const s = await open({ name: 'reload', schema: todoSchema, persist: storage });
+      expect([...actors], what).toHaveLength(1);
+      expect(Object.keys(s.version()), what).toEqual([...actors]);
+      expect(s.collection('todos').get('visits')!.votes, what).toBe(100);
+      s.close();
+    }
+  });
+
+  it('3 stores of one name open at once, 50 reopen cycles: at most 3 actors', async () => {
+    const storage = fileStorage(tmp());
+    const actors = new Set<string>();
+    const r = rng(7);
+    let open3 = await Promise.all([0, 1, 2].map(() => open({ name: 'tabs', schema: todoSchema, persist: storage })));
+    for (let cycle = 0; cycle < 50; cycle++) {
+      for (const s of open3) {
+        actors.add(s.actor);
+        s.collection('todos').insert({ id: `c${cycle}-${s.actor}`, votes: 1 });
+      }
+      // The "tabs" reload one at a time, in a random order: each takes a free actor.
+      const order = [0, 1, 2].sort(() => r() - 0.5);
+      for (const i of order) {
+        open3[i]!.close();
+        open3[i] = await open({ name: 'tabs', schema: todoSchema, persist: storage });
+      }
+    }
+    expect(new Set(open3.map((s) => s.actor)).size).toBe(3); // never two at once on one actor
+    for (const s of open3) actors.add(s.actor);
+    expect(actors.size).toBeLessThanOrEqual(3);
+    await Promise.all(open3.map((s) => s.flush()));
+    expect(open3[0]!.collection('todos').size).toBe(150);
+    for (const s of open3) s.close();
+  });
+
+  it('an actor given by the app is used as given, and an open store never shares its actor', async () => {
+    const storage = memoryStorage();
+    const mine = '00000000000000aa';
+    const a = await open({ name: 'given', schema: todoSchema, persist: storage, actor: mine });
+    const b = await open({ name: 'given', schema: todoSchema, persist: storage });
+    const c = await open({ name: 'given', schema: todoSchema, persist: storage });
+    expect(a.actor).toBe(mine);
+    expect(new Set([a.actor, b.actor, c.actor]).size).toBe(3);
+    for (const s of [a, b, c]) s.close();
+  });
+});
+
 describe('crash safety (fileStorage)', () => {
   // A child process writes batches and prints each batch number once its
   // flush() resolved; it is killed with SIGKILL at a random moment. Every
@@ -365,6 +430,77 @@ describe('crash safety (fileStorage)', () => {
       await store.flush();
       process.stdout.write(batch + '\\n');
     }`;
+
+  it('killed mid-write and reopened: the same actor, and a peer that kept the old data agrees with what it writes next', async () => {
+    // The writer syncs with a peer (over a WebSocket) while it writes; no seq
+    // the peer saw may be handed out again with other content after the kill.
+    const writer = `
+      const { open, fileStorage, webSocket } = await import(${JSON.stringify(new URL('../../dist/node.js', import.meta.url).href)});
+      const schema = ${JSON.stringify(todoSchema)};
+      // A slow disk: each append takes 200 ms more, a window in which writes
+      // exist that are not durable yet (and must not reach the peer).
+      const disk = fileStorage(process.argv[1]);
+      const slow = { ...disk, append: (name, blobs) => new Promise((r) => setTimeout(r, 200)).then(() => disk.append(name, blobs)) };
+      const store = await open({ name: 'crash', schema, persist: slow, compactAfterBytes: 4096 });
+      process.stdout.write('actor ' + store.actor + '\\n');
+      store.connect(webSocket(process.argv[2]));
+      const t = store.collection('todos');
+      if (!t.has('hot')) t.insert({ id: 'hot', title: 'start', votes: 0 });
+      for (let batch = 0; ; batch++) {
+        for (let i = 0; i < 10; i++) t.insert({ id: 'b' + batch + '-' + i + '-' + Math.random(), title: String(Math.random()) });
+        t.update('hot', (w) => w.set('title', String(Math.random())).increment('votes', 1));
+        await store.flush();
+        process.stdout.write(batch + '\\n');
+        await new Promise((r) => setTimeout(r, 1));
+      }`;
+    const r = rng(4242);
+    for (let run = 0; run < 6; run++) {
+      const dir = tmp();
+      const peer = await open({ schema: todoSchema, name: 'crash' });
+      const server = mycelium.webSocketServer({ port: 0 });
+      const ps = peer.connect(server);
+      const url = await server.listening;
+      let actor = '';
+      await new Promise<void>((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', writer, dir, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let buf = '';
+        let acked = 0;
+        const target = 1 + Math.floor(r() * 5);
+        p.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const lines = buf.split('\n');
+          buf = lines.pop()!;
+          for (const l of lines) {
+            if (l.startsWith('actor ')) actor = l.slice(6);
+            else acked++;
+          }
+          if (acked === target) setTimeout(() => p.kill('SIGKILL'), 20 + Math.floor(r() * 150));
+        });
+        p.on('exit', () => resolve());
+      });
+      const seen = peer.version()[actor] ?? 0;
+      expect(seen, `run ${run}: the peer heard from the writer`).toBeGreaterThan(0);
+      const s = await open({ name: 'crash', schema: todoSchema, persist: fileStorage(dir) });
+      expect(s.actor, `run ${run}: the reopened store is the same actor`).toBe(actor);
+      // Nothing the peer has of this actor is missing here: it was durable before it left.
+      expect(s.version()[actor]!, `run ${run}`).toBeGreaterThanOrEqual(seen);
+      // New writes under the reused actor, then sync both ways.
+      const t = s.collection('todos');
+      t.update('hot', (w) => w.set('title', 'after the crash').increment('votes', 1));
+      for (let i = 0; i < 5; i++) t.insert({ id: `after-${i}`, title: `after ${i}` });
+      const again = mycelium.webSocketServer({ port: 0 });
+      peer.connect(again);
+      const ss = s.connect(mycelium.webSocket(await again.listening));
+      await ss.whenSynced({ timeout: 10_000 });
+      await until(() => equalBytes(s.save(), peer.save()));
+      expect(peer.collection('todos').get('hot')!.title).toBe('after the crash');
+      s.close();
+      ps.close();
+      server.stop();
+      again.stop();
+      peer.close();
+    }
+  }, 120_000);
 
   it('20 random kill points: every acknowledged batch survives', async () => {
     const r = rng(2026);

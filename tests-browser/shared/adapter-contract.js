@@ -116,4 +116,24 @@ export const adapterContract = [
     await a.append(`${p}x`, [bytes(6, 9)]);
     sameLog((await make().load(`${p}x`)).log, [bytes(6, 9)], 'reused after clear');
   }],
+  ['the actor pool: a free actor is taken again, a held one never; a new one joins only when all are held', async (make, p) => {
+    const a = make();
+    const n = `${p}actors`;
+    const fresh = (i) => (0x1000 + i).toString(16).padStart(16, '0');
+    const one = await a.leaseActor(n, fresh(1));
+    if (one.actor !== fresh(1)) throw new Error(`an empty pool must take the fresh actor, took ${one.actor}`);
+    const two = await a.leaseActor(n, fresh(2));
+    if (two.actor !== fresh(2)) throw new Error(`actor ${fresh(1)} is held: want the fresh ${fresh(2)}, took ${two.actor}`);
+    one.release();
+    one.release(); // idempotent: must not free what another lease holds later
+    const again = await make().leaseActor(n, fresh(3));
+    if (again.actor !== fresh(1)) throw new Error(`the released ${fresh(1)} must be taken again, took ${again.actor}`);
+    const third = await a.leaseActor(n, fresh(4));
+    if (third.actor !== fresh(4)) throw new Error(`both pool actors are held: want the fresh ${fresh(4)}, took ${third.actor}`);
+    for (const l of [two, again, third]) l.release();
+    const taken = [];
+    for (let i = 0; i < 4; i++) taken.push((await make().leaseActor(n, fresh(10 + i))).actor);
+    const want = [fresh(1), fresh(2), fresh(4), fresh(10 + 3)];
+    if (JSON.stringify(taken) !== JSON.stringify(want)) throw new Error(`the pool, in order, then one fresh: want ${want}, took ${taken}`);
+  }],
 ];

@@ -104,6 +104,53 @@ export const tests = [
     },
   },
   {
+    name: 'actors are reused: 100 reloads of a tab are one actor; 3 tabs through 50 reload cycles are at most 3',
+    needs: ['indexeddb'],
+    async run(env) {
+      const VISIT = async ({ name }) => {
+        const m = await import('/dist/index.js');
+        const f = await import('/tests-browser/page/fixtures.js');
+        const s = await m.open({ name, schema: f.todoSchema, persist: true });
+        window.__s = s;
+        const t = s.collection('todos');
+        const seqBefore = s.version()[s.actor] ?? 0;
+        if (!t.has(s.actor)) t.insert({ id: s.actor, votes: 0 });
+        t.update(s.actor, (w) => w.increment('votes', 1));
+        await s.flush();
+        return { actor: s.actor, seqBefore, seqAfter: s.version()[s.actor], actors: Object.keys(s.version()).length };
+      };
+      const ctx = await env.newContext();
+      const page = await ctx.newPage(RUNNER);
+      const seen = new Set();
+      let seq = 0;
+      for (let i = 0; i < 100; i++) {
+        if (i > 0) await page.goto(env.url(RUNNER));
+        const v = await page.evaluate(VISIT, { name: 'reloads' });
+        seen.add(v.actor);
+        check(v.seqBefore === seq, `reload ${i}: the actor's seq starts at ${v.seqBefore}, want ${seq}`);
+        seq = v.seqAfter;
+      }
+      check(seen.size === 1, `100 reloads of one tab made ${seen.size} actors`);
+      const votes = await page.evaluate(() => window.__s.collection('todos').get(window.__s.actor).votes);
+      check(votes === 100, `the visit counter is ${votes}, want 100`);
+
+      const tabs = [await ctx.newPage(RUNNER), await ctx.newPage(RUNNER), await ctx.newPage(RUNNER)];
+      const all = new Set();
+      for (let cycle = 0; cycle < 50; cycle++) {
+        const now = [];
+        for (const [i, tab] of tabs.entries()) {
+          if (cycle > 0) await tab.goto(env.url(RUNNER));
+          now.push((await tab.evaluate(VISIT, { name: 'three-tabs' })).actor);
+          if (i === 2) for (const a of now) all.add(a);
+        }
+        check(new Set(now).size === 3, `cycle ${cycle}: two open tabs share an actor (${now})`);
+      }
+      check(all.size <= 3, `3 tabs through 50 reload cycles made ${all.size} actors`);
+      const final = await tabs[0].evaluate(() => Object.keys(window.__s.version()).length);
+      check(final <= 3, `the store's version names ${final} actors`);
+    },
+  },
+  {
     name: 'two tabs write and compact at once: live changes both ways, every change exactly once after reopening',
     needs: ['indexeddb'],
     async run(env) {
