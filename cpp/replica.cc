@@ -68,13 +68,13 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
   if (op < kInsert || op > kDelete) return InvalidArgument(cat({"unknown write op ", op}));
   p.op = static_cast<Op>(op);
   const auto& collections = store.schema().collections();
-  if (coll >= collections.size()) return UnknownField(cat({"unknown collection ", coll}));
+  if (coll >= store.schema().declared_collections()) return UnknownField(cat({"unknown collection ", coll}));
   p.collection = static_cast<std::uint16_t>(coll);
   if (p.op != kInsert && p.op != kDelete) {
     std::uint8_t f;
     if (!r.u8(f, "field")) return r.status();
     const auto& fields = collections[coll].fields;
-    if (f >= fields.size()) return UnknownField(cat({"unknown field ", f}));
+    if (f >= collections[coll].declared) return UnknownField(cat({"unknown field ", f}));
     p.field = FieldRef{p.collection, f, fields[f].kind};
     const Kind k = p.field.kind;
     const bool fits = p.op == kSet         ? (k == Kind::kLww || k == Kind::kMvr)
@@ -246,8 +246,10 @@ Status Replica::write(std::span<const std::uint8_t> batch) {
 
 namespace {
 Status write_record(const Store& s, std::uint16_t collection, std::string_view id, Writer& w) {
-  const auto& fields = s.schema().collections()[collection].fields;
-  for (std::size_t f = 0; f < fields.size(); ++f) {
+  // The declared fields only: undeclared ones (from peers) are never shown.
+  const auto& c = s.schema().collections()[collection];
+  const auto& fields = c.fields;
+  for (std::size_t f = 0; f < c.declared; ++f) {
     const FieldRef ref{collection, static_cast<std::uint8_t>(f), fields[f].kind};
     switch (fields[f].kind) {
       case Kind::kLww: {
@@ -274,7 +276,7 @@ Status write_record(const Store& s, std::uint16_t collection, std::string_view i
 }  // namespace
 
 Status Replica::get(std::uint16_t collection, std::string_view id, ByteVec& out) const {
-  if (collection >= store_->schema().collections().size()) return UnknownField("unknown collection");
+  if (!store_->schema().declared(collection)) return UnknownField("unknown collection");
   Writer w;
   std::swap(w.buffer(), out);
   w.buffer().clear();
@@ -290,7 +292,7 @@ Status Replica::get(std::uint16_t collection, std::string_view id, ByteVec& out)
 }
 
 Status Replica::all(std::uint16_t collection, ByteVec& out) const {
-  if (collection >= store_->schema().collections().size()) return UnknownField("unknown collection");
+  if (!store_->schema().declared(collection)) return UnknownField("unknown collection");
   const auto ids = store_->ids(CollectionRef{collection});
   Writer w;
   std::swap(w.buffer(), out);
@@ -305,7 +307,7 @@ Status Replica::all(std::uint16_t collection, ByteVec& out) const {
 }
 
 Result<std::size_t> Replica::count(std::uint16_t collection) const {
-  if (collection >= store_->schema().collections().size()) return UnknownField("unknown collection");
+  if (!store_->schema().declared(collection)) return UnknownField("unknown collection");
   return store_->size(CollectionRef{collection});
 }
 
@@ -356,13 +358,25 @@ Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes, const A
 
 void Replica::changes(ByteVec& out) {
   Writer w;
+  // Of declared collections and fields only (presence included).
   const auto changes = store_->take_changes();
-  w.varint(changes.size());
+  const Schema& schema = store_->schema();
+  auto shown = [&](const Store::Change& c, std::uint8_t f) { return f == kPresenceField || schema.declared(c.collection, f); };
+  std::size_t n = 0;
   for (const auto& c : changes) {
+    n += schema.declared(c.collection) && std::any_of(c.fields.begin(), c.fields.end(), [&](std::uint8_t f) { return shown(c, f); });
+  }
+  w.varint(n);
+  for (const auto& c : changes) {
+    if (!schema.declared(c.collection)) continue;
+    const auto count = static_cast<std::size_t>(std::count_if(c.fields.begin(), c.fields.end(), [&](std::uint8_t f) { return shown(c, f); }));
+    if (count == 0) continue;
     w.varint(c.collection);
     w.bytes(c.id);
-    w.varint(c.fields.size());
-    for (std::uint8_t f : c.fields) w.u8(f);
+    w.varint(count);
+    for (std::uint8_t f : c.fields) {
+      if (shown(c, f)) w.u8(f);
+    }
   }
   out = w.take();
 }

@@ -74,8 +74,68 @@ Result<Schema> Schema::create(std::vector<CollectionSchema> collections) {
   }
   Schema s;
   s.collections_ = std::move(collections);
+  s.declared_ = s.collections_.size();
+  for (auto& c : s.collections_) c.declared = c.fields.size();
   s.hash_ = hash_bytes(canonical);
+  s.order_collections();
+  for (std::size_t c = 0; c < s.collections_.size(); ++c) s.order_fields(static_cast<std::uint16_t>(c));
   return s;
+}
+
+Result<std::uint16_t> Schema::add_collection(std::string_view name) {
+  if (collections_.size() - declared_ >= kMaxUndeclaredCollections || collections_.size() >= kMaxCollections) {
+    return LimitExceeded(cat({"a store takes at most ", kMaxUndeclaredCollections, " collections it does not declare from peers"}));
+  }
+  MYC_TRY(check_name("collection", name));
+  collections_.push_back({std::string(name), {}, 0});
+  field_order_.emplace_back();
+  order_collections();
+  return static_cast<std::uint16_t>(collections_.size() - 1);
+}
+
+Result<std::uint8_t> Schema::add_field(std::uint16_t collection, std::string_view name, Kind kind) {
+  auto& fields = collections_[collection].fields;
+  if (fields.size() >= kMaxFields - 1) {
+    return LimitExceeded(cat({"collection '", collections_[collection].name, "' would have more than 254 fields, undeclared ones included"}));
+  }
+  MYC_TRY(check_name("field", name));
+  if (!kind_enabled(kind)) {
+    return SchemaMismatch(cat({"field '", name, "' of '", collections_[collection].name, "' is a ", kind_name(kind), ", a kind this build leaves out"}));
+  }
+  fields.push_back({std::string(name), kind});
+  order_fields(collection);
+  return static_cast<std::uint8_t>(fields.size() - 1);
+}
+
+// Undeclared names sorted as (name, index) pairs of views: a sort this file
+// already instantiates for duplicate names, not a comparator of its own.
+void Schema::order_collections() {
+  collection_order_.clear();
+  for (std::size_t c = 0; c < declared_; ++c) collection_order_.push_back(static_cast<std::uint16_t>(c));
+  std::vector<std::string_view> names;
+  for (std::size_t c = declared_; c < collections_.size(); ++c) names.push_back(collections_[c].name);
+  std::sort(names.begin(), names.end());
+  for (auto n : names) collection_order_.push_back(*find_collection(n));
+}
+
+void Schema::order_fields(std::uint16_t collection) {
+  const auto& c = collections_[collection];
+  if (field_order_.size() <= collection) field_order_.resize(collection + 1u);
+  auto& order = field_order_[collection];
+  order.clear();
+  for (std::size_t f = 0; f < c.declared; ++f) order.push_back(static_cast<std::uint8_t>(f));
+  std::vector<std::string_view> names;
+  for (std::size_t f = c.declared; f < c.fields.size(); ++f) names.push_back(c.fields[f].name);
+  std::sort(names.begin(), names.end());
+  for (auto n : names) order.push_back(*find_field(collection, n));
+}
+
+bool Schema::in_order(std::uint16_t collection) const {
+  const auto& order = field_order_[collection];
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (order[i] != i) return false;
+  }
+  return true;
 }
 
 std::optional<std::uint16_t> Schema::find_collection(std::string_view name) const {

@@ -45,28 +45,63 @@ struct FieldSchema {
 struct CollectionSchema {
   std::string name;
   std::vector<FieldSchema> fields;
+  // Fields [0, declared) are the app's; the rest came in peers' deltas (see
+  // Schema::add_field). Schema::create sets it.
+  std::size_t declared = 0;
 };
 
 // Field index 255 is reserved for a record's presence marker (see dot_store.h).
 inline constexpr std::size_t kMaxFields = 255;
 inline constexpr std::size_t kMaxCollections = 65535;
 inline constexpr std::size_t kMaxIdBytes = 256;
+// Undeclared collections a store takes from peers (each costs a lookup in
+// every join, so a hostile peer must not add thousands).
+inline constexpr std::size_t kMaxUndeclaredCollections = 256;
 
+// The app's declared collections and fields, then the undeclared ones that
+// peers' deltas brought (a newer or older version of the app declares them):
+// a store keeps, persists and relays their entries but never shows them or
+// lets the app write them. Deltas and snapshots name fields and collections
+// in canonical order: declared ones as declared, then undeclared ones by
+// name, whatever order they arrived in.
 class Schema {
  public:
   Schema() = default;
   // Names must be non-empty, at most 256 bytes and unique within their scope.
   static Result<Schema> create(std::vector<CollectionSchema> collections);
 
+  // Every collection, declared or not.
   const std::vector<CollectionSchema>& collections() const { return collections_; }
+  std::size_t declared_collections() const { return declared_; }
+  bool declared(std::uint16_t collection) const { return collection < declared_; }
+  bool declared(std::uint16_t collection, std::uint8_t field) const {
+    return collection < declared_ && field < collections_[collection].declared;
+  }
   std::optional<std::uint16_t> find_collection(std::string_view name) const;
   std::optional<std::uint8_t> find_field(std::uint16_t collection, std::string_view name) const;
-  // 64-bit hash of the canonical description (names, kinds, order); peers
-  // compare it before syncing.
+  // An undeclared collection or field a delta names: limit_exceeded beyond
+  // kMaxUndeclaredCollections or 254 fields, schema_mismatch for a kind this
+  // build leaves out.
+  Result<std::uint16_t> add_collection(std::string_view name);
+  Result<std::uint8_t> add_field(std::uint16_t collection, std::string_view name, Kind kind);
+  // Canonical order: collection indexes, and each collection's field
+  // indexes, declared first, then undeclared by name. in_order(c) is true
+  // when c's fields are in canonical order as they are numbered.
+  const std::vector<std::uint16_t>& collection_order() const { return collection_order_; }
+  const std::vector<std::uint8_t>& field_order(std::uint16_t collection) const { return field_order_[collection]; }
+  bool in_order(std::uint16_t collection) const;
+  // 64-bit hash of the canonical description of the declared schema (names,
+  // kinds, order).
   std::uint64_t hash() const { return hash_; }
 
  private:
+  void order_collections();
+  void order_fields(std::uint16_t collection);
+
   std::vector<CollectionSchema> collections_;
+  std::size_t declared_ = 0;
+  std::vector<std::uint16_t> collection_order_;
+  std::vector<std::vector<std::uint8_t>> field_order_;
   std::uint64_t hash_ = 0;
 };
 

@@ -68,14 +68,14 @@ Status Store::holds_as_loaded(const DeltaData& d) const {
 
 Result<CollectionRef> Store::collection(std::string_view name) const {
   auto c = schema_.find_collection(name);
-  if (!c) return UnknownField(cat({"unknown collection '", name, "'"}));
+  if (!c || !schema_.declared(*c)) return UnknownField(cat({"unknown collection '", name, "'"}));
   return CollectionRef{*c};
 }
 
 Result<FieldRef> Store::field(CollectionRef c, std::string_view name) const {
-  if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
+  if (!schema_.declared(c.index)) return UnknownField("unknown collection");
   auto f = schema_.find_field(c.index, name);
-  if (!f) {
+  if (!f || !schema_.declared(c.index, *f)) {
     return UnknownField(cat({"unknown field '", name, "' in '", schema_.collections()[c.index].name, "'"}));
   }
   return FieldRef{c.index, *f, schema_.collections()[c.index].fields[*f].kind};
@@ -87,9 +87,7 @@ Result<FieldRef> Store::field(std::string_view collection_name, std::string_view
 }
 
 Status Store::check_field(FieldRef f) const {
-  const auto& cols = schema_.collections();
-  if (f.collection >= cols.size() || f.field >= cols[f.collection].fields.size() ||
-      cols[f.collection].fields[f.field].kind != f.kind) {
+  if (!schema_.declared(f.collection, f.field) || schema_.collections()[f.collection].fields[f.field].kind != f.kind) {
     return UnknownField("field reference does not belong to this store's schema");
   }
   return Status::Ok();
@@ -178,7 +176,7 @@ void Store::record_event(std::uint32_t record, KeyScope scope) { events_[self_].
 // --- writes ----------------------------------------------------------------
 
 Status Store::insert(CollectionRef c, std::string_view id) {
-  if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
+  if (!schema_.declared(c.index)) return UnknownField("unknown collection");
   MYC_TRY(check_id(id));
   const std::int64_t found = find_record(c.index, id);
   if (found >= 0 && kinds::visible(records_[static_cast<std::size_t>(found)].cells)) return already_exists(id);
@@ -253,7 +251,7 @@ Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
 }
 
 Status Store::remove_record(CollectionRef c, std::string_view id) {
-  if (c.index >= schema_.collections().size()) return UnknownField("unknown collection");
+  if (!schema_.declared(c.index)) return UnknownField("unknown collection");
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
   MYC_TRY(next_seq().status());
   kinds::delete_record(records_[r].cells);

@@ -168,10 +168,12 @@ class Store {
     std::vector<std::vector<std::int16_t>> field;         // delta -> local, -1 unknown
   };
   Result<Mapping> map_schema(const DeltaData& d) const;
+  // Adds what map_schema() left at -1 to the schema, undeclared.
+  Status extend_schema(const DeltaData& d, Mapping& m);
   bool covers(const std::vector<std::pair<ActorId, std::uint64_t>>& vv) const;
   // The limits a peer's delta must meet before anything of it is kept.
   Status check_limits(const DeltaData& d, const ApplyLimits& limits) const;
-  Status join(const DeltaData& d, const Mapping& m);
+  Status join(const DeltaData& d, Mapping& m);
   Status drain_pending();
 
   Schema schema_;

@@ -62,6 +62,10 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   for (const auto& k : keys) {
     if (touched.empty() || touched.back() != k.first) touched.push_back(k.first);
   }
+  // Collections in canonical order (schema.h): declared, then undeclared by name.
+  const auto& corder = schema_.collection_order();
+  std::vector<std::uint16_t> crank(corder.size());
+  for (std::size_t i = 0; i < corder.size(); ++i) crank[corder[i]] = static_cast<std::uint16_t>(i);
   {
     // Sort by (collection, first 8 id bytes big-endian), then the full id:
     // most comparisons never touch the id arena. As pairs: (collection and
@@ -74,7 +78,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
       for (std::size_t k = 0; k < 8; ++k) {
         p = (p << 8) | (k < id.size() ? static_cast<unsigned char>(id[k]) : 0u);
       }
-      keys[i] = {std::uint64_t{r.collection} << 48 | p >> 16, (p & 0xffff) << 32 | touched[i]};
+      keys[i] = {std::uint64_t{crank[r.collection]} << 48 | p >> 16, (p & 0xffff) << 32 | touched[i]};
     }
     std::sort(keys.begin(), keys.end());
     // Records whose first 8 id bytes are the same: by their whole ids
@@ -87,7 +91,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
         tied.clear();
         for (std::size_t k = i; k < end; ++k) tied.push_back(ids_.get(records_[keys[k].second & 0xffffffffu].id));
         std::sort(tied.begin(), tied.end());
-        const auto collection = static_cast<std::uint16_t>(keys[i].first >> 48);
+        const auto collection = corder[keys[i].first >> 48];
         for (std::size_t k = i; k < end; ++k) keys[k].second = static_cast<std::uint64_t>(find_record(collection, tied[k - i]));
       }
       i = end;
@@ -100,9 +104,11 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   // scopes use: a live write carries one field name, not the schema.
   const auto& cols = schema_.collections();
   std::vector<std::vector<bool>> used(cols.size());
+  std::vector<bool> has_records(cols.size(), false);  // (a collection may have no fields)
   for (std::uint32_t r : touched) {
-    auto& u = used[records_[r].collection];
-    if (u.empty()) u.assign(cols[records_[r].collection].fields.size(), false);
+    const std::uint16_t c = records_[r].collection;
+    if (!has_records[c]) used[c].assign(cols[c].fields.size(), false);
+    has_records[c] = true;
   }
   std::vector<std::uint64_t> rec_index;  // local << 32 | delta
   rec_index.reserve(touched.size());
@@ -147,15 +153,15 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     d.records.push_back(dr);
   }
 
-  // Collections and fields used, renumbered in schema order.
+  // Collections and fields used, renumbered in canonical order.
   std::vector<std::int32_t> coll_map(cols.size(), -1);
   std::vector<std::vector<std::int16_t>> field_map(cols.size());
-  for (std::size_t c = 0; c < cols.size(); ++c) {
-    if (used[c].empty()) continue;
+  for (std::uint16_t c : corder) {
+    if (!has_records[c]) continue;
     coll_map[c] = static_cast<std::int32_t>(d.collections.size());
     DeltaData::Collection dc{cols[c].name, {}};
     field_map[c].assign(cols[c].fields.size(), -1);
-    for (std::size_t f = 0; f < cols[c].fields.size(); ++f) {
+    for (std::uint8_t f : schema_.field_order(c)) {
       if (!used[c][f]) continue;
       field_map[c][f] = static_cast<std::int16_t>(dc.fields.size());
       dc.fields.push_back({cols[c].fields[f].name, cols[c].fields[f].kind});
@@ -167,6 +173,12 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     for (std::uint32_t k = dr.first_cell; k < dr.first_cell + dr.cell_count; ++k) {
       auto& c = d.cells[k];
       if (c.field != kPresenceField) c.field = static_cast<std::uint8_t>(fm[c.field]);
+    }
+    // Undeclared fields that arrived out of name order: the renumbering was
+    // not monotone, so the cells are put in order again.
+    if (!schema_.in_order(static_cast<std::uint16_t>(dr.collection))) {
+      sort_by(std::span(d.cells).subspan(dr.first_cell, dr.cell_count),
+              [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
     }
     dr.collection = static_cast<std::uint32_t>(coll_map[dr.collection]);
   }

@@ -51,6 +51,9 @@ std::vector<std::uint8_t> changed_fields(std::span<const std::uint64_t> a, std::
 }  // namespace
 
 Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
+  // A collection or field this store does not know maps to -1 here and is
+  // added, undeclared, when the delta is joined (extend_schema). One both
+  // know must be of the same kind.
   Mapping m;
   for (const auto& dc : d.collections) {
     auto c = schema_.find_collection(dc.name);
@@ -66,26 +69,25 @@ Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
       fm.push_back(f ? *f : -1);
     }
   }
-  std::vector<bool> partial(d.collections.size(), false);  // has a field this store lacks
-  for (std::size_t c = 0; c < d.collections.size(); ++c) {
-    partial[c] = std::find(m.field[c].begin(), m.field[c].end(), -1) != m.field[c].end();
-  }
-  for (const auto& rec : d.records) {
-    if (m.collection[rec.collection] < 0) {
-      return SchemaMismatch(cat({"unknown collection '", d.collections[rec.collection].name, "'"}));
-    }
-    if (!partial[rec.collection]) continue;
-    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
-      const auto& c = d.cells[i];
-      if (c.field != kPresenceField && m.field[rec.collection][c.field] < 0) {
-        return SchemaMismatch(cat({"unknown field '", d.collections[rec.collection].fields[c.field].name, "' in '", d.collections[rec.collection].name, "'"}));
-      }
-    }
-  }
   return m;
 }
 
-Status Store::join(const DeltaData& d, const Mapping& m) {
+Status Store::extend_schema(const DeltaData& d, Mapping& m) {
+  for (std::size_t c = 0; c < d.collections.size(); ++c) {
+    const auto& dc = d.collections[c];
+    if (m.collection[c] < 0) {
+      MYC_ASSIGN_OR_RETURN(m.collection[c], schema_.add_collection(dc.name));
+    }
+    const auto local = static_cast<std::uint16_t>(m.collection[c]);
+    for (std::size_t f = 0; f < dc.fields.size(); ++f) {
+      if (m.field[c][f] >= 0) continue;
+      MYC_ASSIGN_OR_RETURN(m.field[c][f], schema_.add_field(local, dc.fields[f].name, dc.fields[f].kind));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::join(const DeltaData& d, Mapping& m) {
   // Phase 1: everything that can fail. Interning actors and strings has no
   // visible effect (actors without events are not part of the state).
   std::size_t id_bytes = 0;
@@ -147,6 +149,10 @@ Status Store::join(const DeltaData& d, const Mapping& m) {
       if (dc.field != kPresenceField && (k == Kind::kLww || k == Kind::kMvr)) max_hlc = std::max(max_hlc, dc.aux);
     }
   }
+
+  // Undeclared collections and fields the delta names. Those of a delta
+  // refused later stay unused: a delta or snapshot names only what it uses.
+  MYC_TRY(extend_schema(d, m));
 
   // Phase 2: join. Nothing below fails.
   auto to_cell = [&](const DeltaData::Record& rec, const DeltaData::Cell& dc) {

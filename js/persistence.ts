@@ -49,19 +49,21 @@ export interface PersistInit extends StoreInit {
 }
 
 
-/** What the stored data has that the app's schema cannot take: changed kinds, removed fields and collections. */
+/**
+ * What the stored data has that the app's schema cannot take: fields whose
+ * kind changed. (A field or collection the app no longer declares is kept,
+ * unseen, like one a peer's newer version sends: another version of the app
+ * may still declare it.)
+ */
 function kindChanges(stored: Schema, wanted: Schema): string[] {
   const out: string[] = [];
   for (const [c, old] of Object.entries(stored)) {
-    const fields = wanted[c];
-    if (!fields) {
-      out.push(`collection ${c} was removed`);
-      continue;
-    }
+    const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+    const fields = own(wanted, c) ? wanted[c] : undefined;
+    if (!fields) continue;
     for (const [f, was] of Object.entries(old)) {
-      const kind: Kind | undefined = fields[f];
-      if (kind === undefined) out.push(`${c}.${f} was removed`);
-      else if (was !== kind) out.push(`${c}.${f} was ${was}, is now ${kind}`);
+      const kind: Kind | undefined = own(fields, f) ? fields[f] : undefined;
+      if (kind !== undefined && was !== kind) out.push(`${c}.${f} was ${was}, is now ${kind}`);
     }
   }
   return out;

@@ -24,7 +24,14 @@ export type FieldsOf<F extends Fields, K extends Kind> = {
 }[keyof F] &
   string;
 
-const KINDS: readonly Kind[] = ['lww', 'counter', 'mvr', 'set'];
+/** The kinds by their number in the engine's formats (cpp/schema.h). */
+export const KINDS: readonly Kind[] = ['lww', 'counter', 'mvr', 'set'];
+
+/** A schema as a list, in declaration order: what the engine and a hello carry. */
+export interface DeclaredCollection {
+  readonly name: string;
+  readonly fields: readonly { readonly name: string; readonly kind: Kind }[];
+}
 
 export interface FieldInfo {
   readonly name: string;
@@ -84,16 +91,50 @@ export class SchemaInfo {
   }
 
   encode(w: ByteWriter): void {
-    w.varint(this.collections.length);
-    for (const c of this.collections) {
-      w.string(c.name);
-      w.varint(c.fields.length);
-      for (const f of c.fields) {
-        w.string(f.name);
-        w.u8(KINDS.indexOf(f.kind));
-      }
+    encodeSchema(this.collections, w);
+  }
+}
+
+/**
+ * A schema's bytes (cpp/replica.h, Schema): varint collections; each name,
+ * varint fields; each name, kind:u8. The engine reads them at open(), and a
+ * sync hello carries them (js/sync/wire.ts reads a peer's).
+ */
+export function encodeSchema(collections: readonly DeclaredCollection[], w: ByteWriter): void {
+  w.varint(collections.length);
+  for (const c of collections) {
+    w.string(c.name);
+    w.varint(c.fields.length);
+    for (const f of c.fields) {
+      w.string(f.name);
+      w.u8(KINDS.indexOf(f.kind));
     }
   }
+}
+
+/**
+ * Why two versions of an app cannot sync, or null when they can: they are
+ * compatible when every field both declare has the same kind. A field or a
+ * collection only one declares travels anyway (the other keeps it unseen).
+ */
+export function schemaConflict(ours: SchemaInfo, theirs: readonly DeclaredCollection[]): SchemaConflict | null {
+  for (const c of theirs) {
+    const mine = ours.byName.get(c.name);
+    if (!mine) continue;
+    for (const f of c.fields) {
+      const kind = mine.byName.get(f.name)?.kind;
+      if (kind !== undefined && kind !== f.kind) return { field: `${c.name}.${f.name}`, ours: kind, theirs: f.kind };
+    }
+  }
+  return null;
+}
+
+/** A field two schemas declare with different kinds. */
+export interface SchemaConflict {
+  /** collection.field */
+  readonly field: string;
+  readonly ours: Kind;
+  readonly theirs: Kind;
 }
 
 /**

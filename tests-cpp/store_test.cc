@@ -250,13 +250,19 @@ TEST_F(StoreTest, SchemaMismatchIsRejected) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kSchemaMismatch);
   EXPECT_NE(r.status().message().find("title"), std::string::npos);
-  // A store without the field the delta writes.
+  EXPECT_TRUE(c->version().empty());
+  // A field a store keeps undeclared is checked the same way: a third store
+  // that declares it as an mvr cannot send it to one holding it as an lww.
   auto narrow = Schema::create({{"items", {{"votes", Kind::kCounter}}}});
   o.actor = 0x98;
   auto d = std::move(Store::open(*narrow, o)).value();
-  r = d->apply(a->save());
+  ASSERT_TRUE(d->apply(a->save()).ok());
+  must(c->insert(*c->collection("items"), "q"));
+  must(c->set(*c->field("items", "title"), "q", ValueView::integer(2)));
+  const ByteVec before = d->save();
+  r = d->apply(c->save());
   EXPECT_EQ(r.status().code(), Code::kSchemaMismatch);
-  EXPECT_TRUE(d->version().empty());
+  EXPECT_EQ(d->save(), before);
   // A store with extra fields and collections accepts it.
   auto wide = Schema::create({{"x", {}}, {"items", {{"extra", Kind::kSet}, {"title", Kind::kLww}}}});
   o.actor = 0x97;
@@ -264,6 +270,105 @@ TEST_F(StoreTest, SchemaMismatchIsRejected) {
   ASSERT_TRUE(e->apply(a->save()).ok());
   auto it = *e->collection("items");
   EXPECT_TRUE(same(*e->lww(*e->field(it, "title"), "r"), Value{std::int64_t{1}}));
+}
+
+// Issue 16: a store keeps the entries of fields and collections it does not
+// declare (another version of the app does), never shows or writes them,
+// and sends them on in its deltas and snapshots unchanged.
+TEST_F(StoreTest, UndeclaredFieldsAndCollectionsAreKeptHiddenAndRelayed) {
+  auto v1 = *Schema::create({{"items", {{"title", Kind::kLww}}}});
+  auto v2 = *Schema::create({{"items", {{"title", Kind::kLww}, {"votes", Kind::kCounter}, {"tags", Kind::kSet}}},
+                             {"notes", {{"body", Kind::kLww}}}});
+  StoreOptions o;
+  o.actor = 0x2001;
+  auto w = std::move(Store::open(v2, o)).value();
+  o.actor = 0x1001;
+  auto relay = std::move(Store::open(v1, o)).value();
+  o.actor = 0x2002;
+  auto far = std::move(Store::open(v2, o)).value();
+  auto wi = *w->collection("items");
+  must(w->insert(wi, "r"));
+  must(w->set(*w->field(wi, "title"), "r", ValueView::string("t")));
+  must(w->increment(*w->field(wi, "votes"), "r", 5));
+  must(w->add(*w->field(wi, "tags"), "r", ValueView::string("x")));
+  must(w->insert(*w->collection("notes"), "n"));
+  must(w->set(*w->field("notes", "body"), "n", ValueView::string("hello")));
+  ASSERT_TRUE(relay->apply(w->save()).ok());
+  // v1 sees its own field only; the others are not its to read or write.
+  auto ri = *relay->collection("items");
+  EXPECT_TRUE(same(*relay->lww(*relay->field(ri, "title"), "r"), Value{std::string("t")}));
+  EXPECT_EQ(relay->field(ri, "votes").status().code(), Code::kUnknownField);
+  EXPECT_EQ(relay->collection("notes").status().code(), Code::kUnknownField);
+  EXPECT_EQ(relay->size(ri), 1u);
+  // The writer's later change to an undeclared field travels through v1 too.
+  must(w->increment(*w->field(wi, "votes"), "r", 2));
+  ASSERT_TRUE(relay->apply(w->delta_since(relay->version())).ok());
+  must(relay->set(*relay->field(ri, "title"), "r", ValueView::string("v1 wrote this")));
+  // v2 -> v1 -> v2: everything arrives, in a snapshot and in a delta.
+  ASSERT_TRUE(far->apply(relay->save()).ok());
+  EXPECT_EQ(*far->counter(*far->field("items", "votes"), "r"), 7);
+  EXPECT_TRUE(same_values(*far->values(*far->field("items", "tags"), "r"), strs({"x"})));
+  EXPECT_TRUE(same(*far->lww(*far->field("notes", "body"), "n"), Value{std::string("hello")}));
+  EXPECT_TRUE(same(*far->lww(*far->field("items", "title"), "r"), Value{std::string("v1 wrote this")}));
+  ASSERT_TRUE(w->apply(relay->delta_since(w->version())).ok());
+  EXPECT_EQ(w->save(), far->save());
+  // A snapshot of v1 keeps them: reopened under v1, it relays them still.
+  auto reloaded = std::move(Store::load(v1, relay->save(), o)).value();
+  EXPECT_EQ(reloaded->save(), relay->save());
+  // A record delete at v1 removes the undeclared entries it observed.
+  must(relay->remove_record(ri, "r"));
+  ASSERT_TRUE(far->apply(relay->delta_since(far->version())).ok());
+  EXPECT_FALSE(far->exists(*far->collection("items"), "r"));
+}
+
+TEST_F(StoreTest, UndeclaredFieldsArrivingInAnyOrderGiveOneCanonicalSnapshot) {
+  auto v1 = *Schema::create({{"items", {{"title", Kind::kLww}}}});
+  auto with = [](const char* field, const char* coll) {
+    return *Schema::create({{"items", {{"title", Kind::kLww}, {field, Kind::kCounter}}}, {coll, {{"f", Kind::kLww}}}});
+  };
+  StoreOptions o;
+  o.actor = 0x3001;
+  auto x = std::move(Store::open(with("zeta", "zc"), o)).value();
+  o.actor = 0x3002;
+  auto y = std::move(Store::open(with("alpha", "ac"), o)).value();
+  for (auto* s : {x.get(), y.get()}) {
+    auto i = *s->collection("items");
+    must(s->insert(i, "r"));
+    must(s->increment(s->schema().collections()[0].fields[1].name == "zeta" ? *s->field(i, "zeta") : *s->field(i, "alpha"), "r", 1));
+    auto other = *s->collection(s->schema().collections()[1].name);
+    must(s->insert(other, "n"));
+  }
+  o.actor = 0x1001;
+  auto p = std::move(Store::open(v1, o)).value();
+  o.actor = 0x1002;
+  auto q = std::move(Store::open(v1, o)).value();
+  ASSERT_TRUE(p->apply(x->save()).ok());
+  ASSERT_TRUE(p->apply(y->save()).ok());
+  ASSERT_TRUE(q->apply(y->save()).ok());
+  ASSERT_TRUE(q->apply(x->save()).ok());
+  EXPECT_EQ(p->save(), q->save());
+  // And a delta from one to the other changes nothing.
+  auto again = q->apply(p->delta_since(VersionVector()));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(p->save(), q->save());
+}
+
+// A record of a collection without fields (presence only) is in deltas and
+// snapshots: the collection table once left such collections out, and the
+// delta named a collection it did not have (corrupt for every receiver).
+TEST_F(StoreTest, ACollectionWithoutFieldsTravels) {
+  auto schema = *Schema::create({{"tags", {}}});
+  StoreOptions o;
+  o.actor = 0x4001;
+  auto s = std::move(Store::open(schema, o)).value();
+  must(s->insert(*s->collection("tags"), "t"));
+  auto loaded = Store::load(schema, s->save());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_TRUE((*loaded)->exists(*(*loaded)->collection("tags"), "t"));
+  o.actor = 0x4002;
+  auto t = std::move(Store::open(schema, o)).value();
+  ASSERT_TRUE(t->apply(s->delta_since(VersionVector())).ok());
+  EXPECT_EQ(t->size(*t->collection("tags")), 1u);
 }
 
 TEST_F(StoreTest, SnapshotRestoresActorSeqsAndHlc) {

@@ -33,7 +33,6 @@ process.on('unhandledRejection', (e) => fail(`a rejection escaped: ${e?.stack ??
 console.log(`fuzz-sync: seed ${seed}, ${seconds} s`);
 
 const schema = { notes: { body: 'lww', votes: 'counter', tags: 'set', who: 'mvr' } };
-const hash = mycelium.schemaHash(schema);
 const entries = (v) => Object.entries(v).map(([a, q]) => [`0x${a}`, q]);
 
 // The victim, with some state, and a peer whose messages are the seeds.
@@ -48,10 +47,10 @@ const partial = peer.deltaSince(vBefore); // joins at the victim
 const big = await mycelium.open({ schema, name: 'notes', actor: '00000000000000c3' });
 for (let i = 0; i < 3000; i++) big.collection('notes').insert({ id: `b${i}`, body: `${i}`.repeat(20) });
 const seeds = [
-  helloMessage('notes', hash, entries(peer.version())),
-  helloMessage('notes', hash, entries(peer.version()), true),
+  helloMessage('notes', schema, entries(peer.version())),
+  helloMessage('notes', schema, entries(peer.version()), true),
   helloMessage('notes', 'ffffffffffffffff', []),
-  helloMessage('other', hash, []),
+  helloMessage('other', schema, []),
   deltaMessage('notes', entries(peer.version()), peer.deltaSince({})),
   deltaMessage('notes', entries(peer.version()), partial),
   deltaMessage('notes', entries(big.version()), big.deltaSince({})), // compressed, chunked

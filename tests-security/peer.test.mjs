@@ -28,7 +28,6 @@ import {
 
 const MiB = 1024 * 1024;
 const schema = { notes: { body: 'lww', votes: 'counter' } };
-const hash = mycelium.schemaHash(schema);
 const FIELDS = [['body', 0], ['votes', 1]];
 const cleanup = [];
 afterEach(async () => {
@@ -142,13 +141,13 @@ describe('the Node peer: who may connect', () => {
     const before = store.save();
     // The stranger says hello and is refused; it receives no delta.
     const stranger = await syncClient(`${url}/?token=stranger`);
-    stranger.send(hello('notes', hash));
+    stranger.send(hello('notes', schema));
     await until('a refusal', () => stranger.errors().length > 0);
     expect(stranger.errors()[0].code).toBe('forbidden');
     expect(stranger.frames().some((f) => f.type === 2)).toBe(false);
     // The reader gets the data, and is refused when it writes.
     const reader = await syncClient(`${url}/?token=reader-token-0000`);
-    reader.send(hello('notes', hash));
+    reader.send(hello('notes', schema));
     await until('the reader gets a delta', () => reader.frames().some((f) => f.type === 2));
     const other = await mycelium.open({ schema, name: 'notes' });
     other.collection('notes').insert({ id: 'intruder', body: 'x' });
@@ -171,7 +170,7 @@ describe('the Node peer: who may connect', () => {
     victim.connect(mycelium.webSocket(url, { peerId: 'victim' }));
     await until('the victim synced', () => victim.collection('notes').get('mine') !== undefined);
     const thief = await syncClient(url, { peer: 'victim' });
-    thief.send(hello('notes', hash));
+    thief.send(hello('notes', schema));
     await sleep(100);
     victim.collection('notes').insert({ id: 'after', body: 'still connected' });
     await until('the victim still syncs', () => store.collection('notes').get('after') !== undefined);
@@ -187,7 +186,7 @@ describe('a peer cannot poison a store', () => {
     const seq = store.version()[store.actor];
     const attack = presenceDelta({ collection: 'notes', fields: FIELDS, actor: `0x${store.actor}`, count: 2 ** 32 - 1 });
     const evil = await syncClient(url);
-    evil.send(hello('notes', hash));
+    evil.send(hello('notes', schema));
     await until('the session', () => evil.frames().some((f) => f.type === 1));
     evil.send(mycFrame(3, deltaMessage('notes', [[`0x${store.actor}`, 2 ** 32 - 1]], attack)));
     await until('a refusal', () => evil.errors().length > 0);
@@ -213,7 +212,7 @@ describe('a peer cannot poison a store', () => {
       s.close();
     }
     const evil = await syncClient(url);
-    evil.send(hello('notes', hash));
+    evil.send(hello('notes', schema));
     await until('the session', () => evil.frames().some((f) => f.type === 1));
     for (const c of chunks(deltaMessage('notes', [['0x1000', 1]], hub.deltaSince({})), 7)) evil.send(c);
     await until('a refusal', () => evil.errors().length > 0);
@@ -225,7 +224,7 @@ describe('a peer cannot poison a store', () => {
   it('one peer may add 4,096 actors while connected: the delta past that is refused', async () => {
     const { store, url, errors } = await serverPeer();
     const evil = await syncClient(url);
-    evil.send(hello('notes', hash));
+    evil.send(hello('notes', schema));
     await until('the session', () => evil.frames().some((f) => f.type === 1));
     let next = 0x10000;
     for (let round = 0; round < 5; round++) {
@@ -252,7 +251,7 @@ describe('a peer cannot poison a store', () => {
     await sleep(300);
     const base = peer.memory().peak;
     const evil = await syncClient(peer.url);
-    evil.send(hello('notes', hash));
+    evil.send(hello('notes', schema));
     await until('the session', () => evil.frames().some((f) => f.type === 1));
     const n = 24 * MiB;
     const bomb = mycFrame(1, zstdBomb(new Uint8Array(varint(n)), n, 100), true);
@@ -330,11 +329,11 @@ describe('memory and bandwidth are bounded per process', () => {
     const { url } = await serverPeer();
     const big = Array.from({ length: 70_000 }, (_, i) => [`0x${(i + 1).toString(16)}`, 1]);
     const evil = await syncClient(url);
-    for (const c of chunks(helloMessage('notes', hash, big), 11)) evil.send(c);
+    for (const c of chunks(helloMessage('notes', schema, big), 11)) evil.send(c);
     await until('a refusal', () => evil.errors().length > 0 || evil.closed !== null);
     expect(evil.errors()[0]?.code).toBe('limit_exceeded');
     const acker = await syncClient(url, { peer: 'acker' });
-    acker.send(hello('notes', hash));
+    acker.send(hello('notes', schema));
     await until('the session', () => acker.frames().some((f) => f.type === 1));
     for (let round = 0; round < 3; round++) {
       const entries = Array.from({ length: 40_000 }, (_, i) => [`0x${(round * 40_000 + i + 1).toString(16)}`, 1]);
@@ -350,7 +349,7 @@ describe('peers that do not answer', () => {
     const { errors, url } = await serverPeer({}, { ackTimeout: 100, maxResends: 3 });
     const evil = await syncClient(url);
     const start = Date.now();
-    evil.send(hello('notes', hash));
+    evil.send(hello('notes', schema));
     await until('dropped', () => evil.closed !== null, 10_000);
     const deltas = evil.frames().filter((f) => f.type === 2).length;
     expect(deltas).toBe(4); // the first send and three resends, 100, 200 and 400 ms apart

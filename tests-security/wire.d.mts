@@ -6,8 +6,9 @@ export declare function mycFrame(kind: number, payload: Uint8Array, compressed?:
 export declare function str(s: string | Uint8Array): number[];
 export declare function versionBytes(entries: readonly (readonly [ActorRef, number])[], chain?: number): number[];
 export declare const PROTOCOL: number;
-export declare function helloMessage(store: string, schemaHash: string, entries?: readonly (readonly [ActorRef, number])[], reply?: boolean): Uint8Array;
-export declare function hello(store: string, schemaHash: string, entries?: readonly (readonly [ActorRef, number])[], reply?: boolean): Uint8Array;
+export declare function schemaBytes(schema: { readonly [collection: string]: { readonly [field: string]: string } }): number[];
+export declare function helloMessage(store: string, schema: { readonly [collection: string]: { readonly [field: string]: string } }, entries?: readonly (readonly [ActorRef, number])[], reply?: boolean): Uint8Array;
+export declare function hello(store: string, schema: { readonly [collection: string]: { readonly [field: string]: string } }, entries?: readonly (readonly [ActorRef, number])[], reply?: boolean): Uint8Array;
 export declare function deltaMessage(store: string, entries: readonly (readonly [ActorRef, number])[], delta: Uint8Array, chain?: number): Uint8Array;
 export declare function ackMessage(store: string, entries: readonly (readonly [ActorRef, number])[]): Uint8Array;
 export declare function chunks(message: Uint8Array, id: number, size?: number): Uint8Array[];

@@ -61,15 +61,27 @@ export function versionBytes(entries, chain = 0) {
   return out;
 }
 
-export const PROTOCOL = 2;
+export const PROTOCOL = 3;
 
 /** A hello message (unframed: mycFrame(3, …) or chunks(…) it). */
-export function helloMessage(store, schemaHash, entries = [], reply = false) {
-  return new Uint8Array([1, ...varint(PROTOCOL), reply ? 1 : 0, ...str(store), ...str(schemaHash), ...versionBytes(entries)]);
+export function helloMessage(store, schema, entries = [], reply = false) {
+  return new Uint8Array([1, ...varint(PROTOCOL), reply ? 1 : 0, ...str(store), ...schemaBytes(schema), ...versionBytes(entries)]);
 }
 
-export function hello(store, schemaHash, entries = [], reply = false) {
-  return mycFrame(3, helloMessage(store, schemaHash, entries, reply));
+export function hello(store, schema, entries = [], reply = false) {
+  return mycFrame(3, helloMessage(store, schema, entries, reply));
+}
+
+const KINDS = ['lww', 'counter', 'mvr', 'set'];
+
+/** A hello's schema: collections, each name and fields, each name and kind number. */
+export function schemaBytes(schema) {
+  const out = [...varint(Object.keys(schema).length)];
+  for (const [name, fields] of Object.entries(schema)) {
+    out.push(...str(name), ...varint(Object.keys(fields).length));
+    for (const [field, kind] of Object.entries(fields)) out.push(...str(field), KINDS.indexOf(kind));
+  }
+  return out;
 }
 
 /** A delta message (unframed), numbered `chain` in the sender's order (a hello is 0). */

@@ -36,7 +36,7 @@
 // is asked before the peer is sent anything ('read') and before its deltas are
 // joined ('write'); a refusal ends the session with 'forbidden'.
 import { MyceliumError } from '../errors.js';
-import { schemaHash } from '../schema.js';
+import { SchemaInfo, schemaConflict } from '../schema.js';
 import type { Version } from '../version.js';
 import { covers, isEmpty, join, MAX_VERSION_ENTRIES, newer, size, without } from '../version.js';
 import type { Connection } from './connection.js';
@@ -218,7 +218,7 @@ export class StoreSync {
   private pendingSince: number | null = null;
   private stallTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly sessions = new Map<Connection, Session>();
-  private readonly hash: string;
+  private readonly schema: SchemaInfo;
   private readonly relayDelay: number;
   private readonly ackTimeout: number;
   private readonly helloInterval: number;
@@ -244,7 +244,7 @@ export class StoreSync {
     options: SyncOptions,
     readonly stats: SyncStats,
   ) {
-    this.hash = schemaHash(store.schema);
+    this.schema = new SchemaInfo(store.schema);
     this.relayDelay = options.relayDelay ?? 40;
     this.ackTimeout = options.ackTimeout ?? 10_000;
     this.helloInterval = options.helloInterval ?? 2000;
@@ -309,7 +309,7 @@ export class StoreSync {
   private sendHello(s: Session, reply: boolean): void {
     if (this.store.closed || this.paused) return;
     const mine = this.store.version();
-    this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schemaHash: this.hash, version }), true);
+    this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schema: this.schema.collections, version }), true);
   }
 
   // --- messages ------------------------------------------------------------
@@ -463,9 +463,13 @@ export class StoreSync {
       this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not read '${this.name}'`));
       return;
     }
-    if (m.schemaHash !== this.hash) {
-      const err = new MyceliumError('schema_mismatch', `peer ${s.conn.peer} has store '${this.name}' with another schema (hash ${m.schemaHash}, ours ${this.hash})`);
-      this.send(s, { type: MessageType.Error, store: this.name, code: 'schema_mismatch', message: `store '${this.name}' has schema hash ${this.hash} here, ${m.schemaHash} there` });
+    // Another version of the app syncs unless a field both declare changed
+    // its kind; fields and collections only one side declares travel anyway.
+    const conflict = schemaConflict(this.schema, m.schema);
+    if (conflict !== null) {
+      const { field, ours, theirs } = conflict;
+      const err = new MyceliumError('schema_mismatch', `peer ${s.conn.peer} has store '${this.name}' with an incompatible schema: field '${field}' is a ${theirs} there and a ${ours} here`);
+      this.send(s, { type: MessageType.Error, store: this.name, code: 'schema_mismatch', message: `store '${this.name}' has an incompatible schema: field '${field}' is a ${ours} there and a ${theirs} here` });
       this.fail(s, err, false);
       return;
     }

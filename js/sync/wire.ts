@@ -6,7 +6,10 @@
 // compressed already.
 //
 // Message payloads (varints LEB128, strings length-prefixed UTF-8):
-//   hello  1  protocol, reply:u8, store, schema hash, version (whole)
+//   hello  1  protocol, reply:u8, store, schema (the sender's declared
+//             collections and fields: js/schema.ts encodeSchema), version
+//             (whole). Protocol 3; 2 carried a schema hash instead, and peers
+//             then had to declare the same schema.
 //   delta  2  store, version (the sender's, which the delta brings the peer to),
 //             delta frame (detached from that version: cpp/delta.h)
 //   ack    3  store, entries, flags:u8 (bit 0 holding: the receiver holds deltas
@@ -27,6 +30,8 @@ import { FrameKind } from '../core-io.js';
 import type { ErrorCode } from '../errors.js';
 import { knownCode, MyceliumError } from '../errors.js';
 import { PeerReader } from '../peer-reader.js';
+import type { DeclaredCollection, Kind } from '../schema.js';
+import { encodeSchema, KINDS } from '../schema.js';
 import type { Version } from '../version.js';
 import { encodeVersion, MAX_SEQ, MAX_VERSION_ENTRIES, readActor, readVersion, writeActor } from '../version.js';
 import type { DiffEntry, VersionDiff } from './chain.js';
@@ -40,7 +45,7 @@ export const enum MessageType {
 }
 
 export type Message =
-  | { type: MessageType.Hello; protocol: number; reply: boolean; store: string; schemaHash: string; version: VersionDiff }
+  | { type: MessageType.Hello; protocol: number; reply: boolean; store: string; schema: readonly DeclaredCollection[]; version: VersionDiff }
   | { type: MessageType.Delta; store: string; version: VersionDiff; delta: Uint8Array }
   | { type: MessageType.Ack; store: string; version: Version; holding: boolean; restart: boolean }
   | { type: MessageType.Error; store: string; code: ErrorCode; message: string };
@@ -71,7 +76,7 @@ export function encodeMessage(m: Message, frames: SyncFrames): Uint8Array {
       w.varint(m.protocol);
       w.u8(m.reply ? 1 : 0);
       w.string(m.store);
-      w.string(m.schemaHash);
+      encodeSchema(m.schema, w);
       writeDiff(w, m.version);
       break;
     case MessageType.Delta:
@@ -154,6 +159,31 @@ function readChunk(p: Uint8Array): Chunk {
 }
 
 const NAME_MAX = 1024;
+// A schema's limits (cpp/schema.h): collections, fields of one, name bytes.
+const MAX_COLLECTIONS = 65535;
+const MAX_FIELDS = 254;
+const SCHEMA_NAME_MAX = 256;
+
+/** A peer's declared schema (encodeSchema's bytes). */
+function readSchema(r: PeerReader): DeclaredCollection[] {
+  const n = r.varint('schema collections');
+  if (n > MAX_COLLECTIONS) throw corrupt(`a schema of ${n} collections`);
+  const out: DeclaredCollection[] = [];
+  for (let c = 0; c < n; c++) {
+    const name = r.string('collection name', SCHEMA_NAME_MAX);
+    const count = r.varint('fields');
+    if (count > MAX_FIELDS) throw corrupt(`collection '${name}' of ${count} fields`);
+    const fields: { name: string; kind: Kind }[] = [];
+    for (let f = 0; f < count; f++) {
+      const field = r.string('field name', SCHEMA_NAME_MAX);
+      const kind = KINDS[r.u8('field kind')];
+      if (kind === undefined) throw corrupt(`field '${name}.${field}' of an unknown kind`);
+      fields.push({ name: field, kind });
+    }
+    out.push({ name, fields });
+  }
+  return out;
+}
 
 function readMessage(p: Uint8Array): Message {
   const r = reader(p);
@@ -163,10 +193,10 @@ function readMessage(p: Uint8Array): Message {
     case MessageType.Hello: {
       const protocol = r.varint('protocol version');
       // Another protocol version may lay out the rest differently: stop here.
-      if (protocol !== PROTOCOL_VERSION) return { type, protocol, reply: false, store: '', schemaHash: '', version: { chain: 0, absolute: true, entries: [] } };
+      if (protocol !== PROTOCOL_VERSION) return { type, protocol, reply: false, store: '', schema: [], version: { chain: 0, absolute: true, entries: [] } };
       const reply = r.u8('hello flags');
       if (reply > 1) throw corrupt('bad hello flags');
-      m = { type, protocol, reply: reply === 1, store: r.string('store name', NAME_MAX), schemaHash: r.string('schema hash', 64), version: readDiff(r) };
+      m = { type, protocol, reply: reply === 1, store: r.string('store name', NAME_MAX), schema: readSchema(r), version: readDiff(r) };
       break;
     }
     case MessageType.Delta: {

@@ -187,11 +187,43 @@ describe('persisted stores', () => {
     const again = await open({ name: 's', schema: changed, persist: storage }); // no migrate needed now
     expect(again.collection('todos').get('x')!.votes).toBe('3 votes');
     again.close();
-    // A removed field or collection is refused too, and migrate handles it.
+    // A removed field or collection needs no migration: the older or newer
+    // app that still declares it finds its data again (issue 16).
     const smaller = { todos: { title: 'lww', votes: 'lww' } } as const;
-    await expect(open({ name: 's', schema: smaller, persist: storage })).rejects.toMatchObject({ code: 'schema_mismatch' });
-    const s2 = await open({ name: 's', schema: smaller, persist: storage, migrate: (c, r) => (c === 'todos' ? { title: r.title, votes: r.votes } : null) });
+    const s2 = await open({ name: 's', schema: smaller, persist: storage });
     expect(s2.collection('todos').get('x')).toEqual({ id: 'x', title: 'keep', votes: '3 votes' });
+    s2.collection('todos').update('x', (w) => w.set('title', 'kept by the smaller app'));
+    await s2.flush();
+    s2.close();
+    const s3 = await open({ name: 's', schema: changed, persist: storage });
+    expect(s3.collection('todos').get('x')).toMatchObject({ title: 'kept by the smaller app', votes: '3 votes', owner: ['ann'] });
+    expect(s3.collection('tags').get('g')!.name).toBe('new collection');
+    s3.close();
+  });
+
+  it('an old and a new version of the app open one store at once (two tabs after a deploy): both live, nothing lost', async () => {
+    const v1 = { todos: { title: 'lww', done: 'lww' } } as const;
+    const v2 = { todos: { title: 'lww', done: 'lww', due: 'lww' }, notes: { body: 'lww' } } as const;
+    const storage = memoryStorage();
+    const old = await open({ name: 'deploy', schema: v1, persist: storage, compactAfterBytes: 256 });
+    const next = await open({ name: 'deploy', schema: v2, persist: storage, compactAfterBytes: 256 });
+    next.collection('todos').insert({ id: 't', title: 'new tab', due: 'friday' });
+    next.collection('notes').insert({ id: 'n', body: 'a note' });
+    await next.flush();
+    await until(() => old.collection('todos').has('t'));
+    expect(old.collection('todos').get('t')).toEqual({ id: 't', title: 'new tab', done: null });
+    for (let i = 0; i < 20; i++) old.collection('todos').insert({ id: `o${i}`, title: 'x'.repeat(40), done: false }); // compacts
+    old.collection('todos').update('t', (w) => w.set('done', true));
+    await old.flush();
+    await until(() => next.collection('todos').get('t')?.done === true);
+    old.close();
+    next.close();
+    // The old tab's compactions kept what it does not declare.
+    const reopened = await open({ name: 'deploy', schema: v2, persist: storage });
+    expect(reopened.collection('todos').get('t')).toEqual({ id: 't', title: 'new tab', done: true, due: 'friday' });
+    expect(reopened.collection('notes').get('n')!.body).toBe('a note');
+    expect(reopened.collection('todos').size).toBe(21);
+    reopened.close();
   });
 
   it('a migration is deterministic: devices that migrate the same data independently join as one (no doubled counters, deletes stay)', async () => {

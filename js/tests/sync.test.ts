@@ -526,6 +526,77 @@ async function until(ok: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+describe('two versions of an app sync (issue 16)', () => {
+  const v1 = { todos: { title: 'lww', done: 'lww' } } as const;
+  const v2 = { todos: { title: 'lww', done: 'lww', due: 'lww', votes: 'counter' }, notes: { body: 'lww', tags: 'set' } } as const;
+
+  it('v2 -> v1 -> v2: the v1 relay keeps, persists and forwards what it does not declare, and never shows it', async () => {
+    const storage = mycelium.memoryStorage();
+    const w = await mycelium.open({ schema: v2, name: 'app', actor: actor(0x2a) });
+    let relay = await mycelium.open({ schema: v1, name: 'app', persist: storage });
+    const far = await mycelium.open({ schema: v2, name: 'app', actor: actor(0x2b) });
+    const left = new mycelium.MemoryHub();
+    const right = new mycelium.MemoryHub();
+    w.connect(left.adapter('W'), FAST);
+    let toLeft = relay.connect(left.adapter('R'), FAST);
+    let toRight = relay.connect(right.adapter('R'), FAST);
+    far.connect(right.adapter('F'), FAST);
+    const seen: string[][] = [];
+    relay.collection('todos').subscribe((changes) => seen.push(changes.map((c) => c.id)));
+    w.collection('todos').insert({ id: 't', title: 'from v2', due: '2027-01-01', votes: 2 });
+    w.collection('notes').insert({ id: 'n', body: 'a v2 note', tags: ['x'] });
+    await until(() => far.collection('notes').get('n')?.body === 'a v2 note');
+    expect(far.collection('todos').get('t')).toEqual({ id: 't', title: 'from v2', done: null, due: '2027-01-01', votes: 2 });
+    expect(far.collection('notes').get('n')).toEqual({ id: 'n', body: 'a v2 note', tags: ['x'] });
+    // v1 reads only what it declares; v2's collection is not one of its.
+    expect(relay.collection('todos').get('t')).toEqual({ id: 't', title: 'from v2', done: null });
+    expect(() => relay.collection('notes' as never)).toThrow(expect.objectContaining({ code: 'unknown_field' }));
+    expect(() => relay.collection('todos').update('t', (u) => u.set('due' as never, 'x' as never))).toThrow(expect.objectContaining({ code: 'unknown_field' }));
+    // A change of a field v1 does not declare reaches v2 through v1, and v1's
+    // subscribers hear nothing of it.
+    const heard = seen.length;
+    w.collection('todos').update('t', (u) => u.increment('votes', 5));
+    await until(() => far.collection('todos').get('t')?.votes === 7);
+    expect(seen.length).toBe(heard);
+    // v1 writes its own field; v2 sees it, its own fields untouched.
+    relay.collection('todos').update('t', (u) => u.set('done', true));
+    await until(() => far.collection('todos').get('t')?.done === true && w.collection('todos').get('t')?.done === true);
+    expect(far.collection('todos').get('t')).toEqual({ id: 't', title: 'from v2', done: true, due: '2027-01-01', votes: 7 });
+    // The v1 relay persists what it does not declare and forwards it after a
+    // restart: a new v2 peer gets everything from it alone.
+    await relay.flush();
+    toLeft.close();
+    toRight.close();
+    relay.close();
+    relay = await mycelium.open({ schema: v1, name: 'app', persist: storage });
+    const late = await mycelium.open({ schema: v2, name: 'app', actor: actor(0x2c) });
+    const third = new mycelium.MemoryHub();
+    toLeft = relay.connect(third.adapter('R'), FAST);
+    late.connect(third.adapter('L'), FAST);
+    await until(() => late.collection('todos').get('t')?.votes === 7 && late.collection('notes').size === 1);
+    expect(equalBytes(late.save(), far.save())).toBe(true);
+    for (const s of [w, relay, far, late]) s.close();
+  });
+
+  it('a field whose kind changed between versions: schema_mismatch naming it, on both sides, nothing exchanged', async () => {
+    const a = await mycelium.open({ schema: v2, name: 'app', actor: actor(0x3a) });
+    const b = await mycelium.open({ schema: { todos: { title: 'lww', votes: 'lww' } }, name: 'app', actor: actor(0x3b) });
+    a.collection('todos').insert({ id: 'x', title: 'A', votes: 1 });
+    b.collection('todos').insert({ id: 'y', title: 'B', votes: 'many' });
+    const [sa0, sb0] = [a.save(), b.save()];
+    const hub = new mycelium.MemoryHub();
+    const errs: string[] = [];
+    a.connect(hub.adapter('A'), FAST).onError((e) => errs.push(`A:${e.error.code}:${e.error.message}`));
+    b.connect(hub.adapter('B'), FAST).onError((e) => errs.push(`B:${e.error.code}:${e.error.message}`));
+    await until(() => errs.length >= 2);
+    expect(errs.every((e) => e.includes(':schema_mismatch:') && e.includes('todos.votes'))).toBe(true);
+    expect(errs.some((e) => e.startsWith('A:') && e.includes('is a lww there and a counter here'))).toBe(true);
+    expect(equalBytes(a.save(), sa0) && equalBytes(b.save(), sb0)).toBe(true);
+    a.close();
+    b.close();
+  });
+});
+
 describe('sync refuses bad peers and leaves the store unchanged', () => {
   /** A raw peer on the hub: sends whatever bytes the test gives it. */
   function rawPeer(hub: Types.MemoryHub, id: string) {
@@ -579,7 +650,7 @@ describe('sync refuses bad peers and leaves the store unchanged', () => {
     const evil = rawPeer(hub, 'E');
     await sleep(10);
     // Protocol 2, a whole empty version numbered 0 (js/sync/chain.ts).
-    evil.send(mycFrame(3, helloMessage('todo', mycelium.schemaHash(todoSchema))));
+    evil.send(mycFrame(3, helloMessage('todo', todoSchema)));
     await sleep(10);
     const other = await mycelium.open({ schema: todoSchema, actor: actor(0xeee) });
     other.collection('todos').insert({ id: 'keep', title: 'overwritten?' });

@@ -185,6 +185,118 @@ export const tests = [
     },
   },
   {
+    name: 'two versions of an app (v2 adds a field and a collection) sync both ways; v2 reaches v2 through a v1 relay unchanged; all persist and reload',
+    needs: ['indexeddb'],
+    async run(env) {
+      // The relay is a Node peer of the old app (v1) over WebSocket, so the
+      // test runs in every engine (WebKitGTK has no WebRTC); the browsers are
+      // a v2 page, a v1 page and another v2 page that only ever meets the relay.
+      const m = await node();
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = mkdtempSync(join(tmpdir(), 'myc-versions-'));
+      const V1 = { todos: { title: 'lww', done: 'lww' } };
+      const V2 = { todos: { title: 'lww', done: 'lww', due: 'lww', votes: 'counter' }, notes: { body: 'lww' } };
+      const startRelay = async () => {
+        const store = await m.open({ schema: V1, name: 'versions', persist: m.fileStorage(dir) });
+        const adapter = m.webSocketServer({ port: 0, allowOrigins: '*' });
+        const sync = store.connect(adapter);
+        return { store, sync, url: await adapter.listening, stop: () => (sync.close(), adapter.stop(), store.close()) };
+      };
+      const APP = async ({ schema, url }) => {
+        const m = await import('/dist/index.js');
+        const store = await m.open({ name: 'versions', schema, persist: true });
+        const errors = [];
+        const sync = store.connect(m.webSocket(url), { relayDelay: 20 });
+        sync.onError((e) => errors.push(`${e.error.code}: ${e.error.message}`));
+        window.__v = { store, sync, errors };
+        return store.actor;
+      };
+      const READ = () => {
+        const { store, errors } = window.__v;
+        const out = { errors, todos: store.collection('todos').all() };
+        try {
+          out.notes = store.collection('notes').all();
+        } catch (e) {
+          out.notes = e.code;
+        }
+        return out;
+      };
+      const want2 = {
+        todos: [
+          { id: 't1', title: 'from v2', done: true, due: '2027-03-01', votes: 3 },
+          { id: 't2', title: 'from v1', done: false, due: null, votes: 0 },
+        ],
+        notes: [{ id: 'n1', body: 'only v2 has notes' }],
+      };
+      const want1 = {
+        todos: [
+          { id: 't1', title: 'from v2', done: true },
+          { id: 't2', title: 'from v1', done: false },
+        ],
+        notes: 'unknown_field',
+      };
+      // Records with their keys sorted (engines order an object's keys differently).
+      const sorted = (o) => Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+      const rows = (list) => (Array.isArray(list) ? [...list].sort((x, y) => (x.id < y.id ? -1 : 1)).map(sorted) : list);
+      const shown = (r) => JSON.stringify({ todos: rows(r.todos), notes: rows(r.notes) });
+      const check = async (page, want, what) => {
+        let last;
+        try {
+          await until(what, async () => {
+            last = await page.evaluate(READ);
+            if (last.errors.length > 0) throw new Error(`${what}: ${last.errors.join('; ')}`);
+            return shown(last) === shown(want);
+          });
+        } catch (e) {
+          throw new Error(`${e.message}: it shows ${last && shown(last)}, want ${shown(want)}`);
+        }
+      };
+      let relay = await startRelay();
+      try {
+        const a2 = await env.newContextPage(PAGE);
+        const b1 = await env.newContextPage(PAGE);
+        await a2.evaluate(APP, { schema: V2, url: relay.url });
+        await b1.evaluate(APP, { schema: V1, url: relay.url });
+        await a2.evaluate(async () => {
+          const { store } = window.__v;
+          store.collection('todos').insert({ id: 't1', title: 'from v2', due: '2027-03-01', votes: 3 });
+          store.collection('notes').insert({ id: 'n1', body: 'only v2 has notes' });
+        });
+        await b1.evaluate(async () => {
+          const { store } = window.__v;
+          store.collection('todos').insert({ id: 't2', title: 'from v1', done: false });
+        });
+        // v1 writes a field both declare on v2's record: v2's fields stay.
+        await until('v1 sees the v2 record', async () => (await b1.evaluate(READ)).todos.some((t) => t.id === 't1'));
+        await b1.evaluate(() => window.__v.store.collection('todos').update('t1', (w) => w.set('done', true)));
+        await check(a2, want2, 'v2 gets v1 writes, its own fields unchanged');
+        await check(b1, want1, 'v1 reads its own fields only');
+        for (const page of [a2, b1]) await page.evaluate(() => window.__v.store.flush());
+        await until('the relay has everything', async () => relay.store.collection('todos').size === 2 && relay.sync.status().synced);
+        await relay.store.flush();
+        // The relay restarts from its files; both pages reload from IndexedDB.
+        relay.stop();
+        relay = await startRelay();
+        for (const [page, schema, want] of [[a2, V2, want2], [b1, V1, want1]]) {
+          await page.goto(env.url(PAGE));
+          await page.evaluate(APP, { schema, url: relay.url });
+          const r = await page.evaluate(READ);
+          if (shown(r) !== shown(want)) throw new Error(`after a reload: ${shown(r)}, want ${shown(want)}`);
+        }
+        // A v2 page in a new context meets only the restarted v1 relay, and
+        // the v2 page that wrote has gone: v2's fields come from v1 alone.
+        await a2.close();
+        const c2 = await env.newContextPage(PAGE);
+        await c2.evaluate(APP, { schema: V2, url: relay.url });
+        await check(c2, want2, 'a new v2 page gets v2 fields from the v1 relay');
+      } finally {
+        relay.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
     name: 'a peer that sends garbage or another protocol version: error event, the browser store unchanged',
     async run(env) {
       const m = await node();
