@@ -81,7 +81,9 @@ int dropped(double h) {
   return static_cast<int>(g_out.size());
 }
 int save(double h) {
-  g_out = rep(h)->save();
+  auto saved = rep(h)->save();
+  if (!saved.ok()) return fail(saved.status());
+  g_out = std::move(saved).value();
   return static_cast<int>(g_out.size());
 }
 int pending(double h) { return static_cast<int>(rep(h)->store().pending_count()); }

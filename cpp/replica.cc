@@ -342,7 +342,7 @@ Status Replica::delta_since(std::span<const std::uint8_t> input, ByteVec& out) c
   std::uint8_t flags = 0;
   if (r.remaining() > 0 && !r.u8(flags, "delta flags")) return r.status();
   if (r.remaining() != 0 || flags > 1) return Corrupt("trailing bytes after the version");
-  out = store_->delta_since(vv, /*detached=*/flags == 1);
+  MYC_ASSIGN_OR_RETURN(out, store_->checked_delta_since(vv, /*detached=*/flags == 1));
   return Status::Ok();
 }
 

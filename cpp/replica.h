@@ -57,7 +57,7 @@ class Replica {
   void capture_changes(bool on) { store_->capture_changes(on); }
   // Output: varint count, then (code:u8, message) per dropped pending delta.
   void dropped(ByteVec& out);
-  ByteVec save() const { return store_->save(); }
+  Result<ByteVec> save() const { return store_->checked_save(); }
   const Store& store() const { return *store_; }
 
  private:

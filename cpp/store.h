@@ -117,6 +117,12 @@ class Store {
   // Errors of held deltas that failed when their turn came (and were dropped).
   std::vector<Status> take_dropped_errors() { return std::exchange(dropped_, {}); }
   ByteVec save() const;
+  // delta_since() and save() for a host, which sends and stores them: corrupt
+  // instead of bytes when the delta built is not in canonical record order,
+  // which a correct runtime never computes (issue 16: WebKit's JIT once did).
+  // An O(records) check, so that no replica is handed bytes no replica loads.
+  Result<ByteVec> checked_delta_since(const VersionVector& vv, bool detached) const;
+  Result<ByteVec> checked_save() const;
 
   // What apply() changed, for subscriptions. While capture is on, every
   // record a join touched is listed with the fields whose dot store changed

@@ -197,6 +197,31 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
   return d;
 }
 
+namespace {
+Status in_canonical_order(const DeltaData& d) {
+  for (std::size_t i = 1; i < d.records.size(); ++i) {
+    if (record_order(d.records[i - 1], d.records[i]) >= 0) {
+      return Corrupt(cat({"the engine built a delta whose records ", i - 1, " and ", i,
+                          " are out of order: this runtime computed it wrongly, and nothing was sent or stored"}));
+    }
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Result<ByteVec> Store::checked_delta_since(const VersionVector& vv, bool detached) const {
+  const DeltaData d = build_delta(vv);
+  MYC_TRY(in_canonical_order(d));
+  return encode_delta(d, detached);
+}
+
+Result<ByteVec> Store::checked_save() const {
+  DeltaData d = build_delta(VersionVector());
+  MYC_TRY(in_canonical_order(d));
+  d.kind = PayloadKind::kSnapshot;
+  return encode_delta(d);
+}
+
 ByteVec Store::delta_since(const VersionVector& vv, bool detached) const {
   return encode_delta(build_delta(vv), detached);
 }

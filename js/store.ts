@@ -234,7 +234,7 @@ export class Store<S extends Schema = Schema> {
   /** The whole state as a canonical snapshot: equal states give equal bytes. */
   save(): Uint8Array {
     const h = this.#h();
-    return this.#io.out(this.#core.save(h)).slice();
+    return this.#io.out(this.#io.check(this.#core.save(h))).slice();
   }
 
   /**

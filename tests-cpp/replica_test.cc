@@ -59,18 +59,18 @@ TEST(Replica, WritesAndReadsARecordInOneBufferEach) {
 TEST(Replica, ABatchIsAllOrNothingAgainstTheStoreToo) {
   auto a = make(1);
   ASSERT_TRUE(a->write(Batch().insert("t1").bytes()).ok());
-  const ByteVec before = a->save();
+  const ByteVec before = *a->save();
   const VersionVector version = a->store().version();
   // Each op is well formed; the last needs a record the batch deleted.
   Status st = a->write(Batch().insert("t2").set_str(0, "t1", "x").del("t1").incr("t1", 1).bytes());
   EXPECT_EQ(st.code(), Code::kNotFound) << st.to_string();
-  EXPECT_EQ(a->save(), before);
+  EXPECT_EQ(*a->save(), before);
   EXPECT_EQ(a->store().version(), version);
   // An insert of a record the batch inserted already.
   EXPECT_EQ(a->write(Batch().insert("t3").insert("t3").bytes()).code(), Code::kAlreadyExists);
   // An insert of a visible record, after good ops.
   EXPECT_EQ(a->write(Batch().set_str(0, "t1", "y").insert("t1").bytes()).code(), Code::kAlreadyExists);
-  EXPECT_EQ(a->save(), before);
+  EXPECT_EQ(*a->save(), before);
   // What the batch itself makes true counts: insert, write, delete, insert again.
   ASSERT_TRUE(a->write(Batch().insert("t4").incr("t4", 2).del("t4").insert("t4").set_str(0, "t4", "z").bytes()).ok());
   EXPECT_TRUE(a->store().exists(CollectionRef{0}, "t4"));
@@ -79,13 +79,13 @@ TEST(Replica, ABatchIsAllOrNothingAgainstTheStoreToo) {
 TEST(Replica, ABatchWithABadOpChangesNothing) {
   auto a = make(1);
   ASSERT_TRUE(a->write(Batch().insert("t1").bytes()).ok());
-  const ByteVec before = a->save();
+  const ByteVec before = *a->save();
   Batch wrong;  // a good op, then an increment of the lww title
   wrong.set_str(0, "t1", "x");
   wrong.w.u8(3); wrong.w.varint(0); wrong.w.u8(0); wrong.w.bytes("t1"); wrong.w.zigzag(1);
   Status st = a->write(wrong.bytes());
   EXPECT_EQ(st.code(), Code::kWrongKind) << st.to_string();
-  EXPECT_EQ(a->save(), before);
+  EXPECT_EQ(*a->save(), before);
 
   Batch unknown;
   unknown.w.u8(2); unknown.w.varint(0); unknown.w.u8(9); unknown.w.bytes("t1"); unknown.w.u8(0);
@@ -97,11 +97,11 @@ TEST(Replica, ABatchWithABadOpChangesNothing) {
   ByteVec t = truncated.bytes();
   t.pop_back();
   EXPECT_EQ(a->write(t).code(), Code::kCorrupt);
-  EXPECT_EQ(a->save(), before);
+  EXPECT_EQ(*a->save(), before);
 
   EXPECT_EQ(a->write(Batch().set_str(0, "ghost", "x").bytes()).code(), Code::kNotFound);
   EXPECT_EQ(a->write(Batch().insert("t1").bytes()).code(), Code::kAlreadyExists);
-  EXPECT_EQ(a->save(), before);
+  EXPECT_EQ(*a->save(), before);
 }
 
 TEST(Replica, DeltasFlowAndReportWhatChanged) {
@@ -122,7 +122,7 @@ TEST(Replica, DeltasFlowAndReportWhatChanged) {
   want.varint(0); want.bytes("t1"); want.varint(2); want.u8(0); want.u8(255);
   want.varint(0); want.bytes("t2"); want.varint(1); want.u8(255);
   EXPECT_EQ(ch, want.buffer());
-  EXPECT_EQ(a->save(), b->save());
+  EXPECT_EQ(*a->save(), *b->save());
 
   // An update touches only its field; a delete touches presence and fields.
   b->version(vv);
@@ -145,10 +145,10 @@ TEST(Replica, DeltasFlowAndReportWhatChanged) {
 TEST(Replica, OpensFromASnapshotAndRejectsBadInput) {
   auto a = make(1);
   ASSERT_TRUE(a->write(Batch().insert("t1").set_str(0, "t1", "Milk").bytes()).ok());
-  const ByteVec snap = a->save();
+  const ByteVec snap = *a->save();
   auto b = Replica::open(open_input(7, snap));
   ASSERT_TRUE(b.ok()) << b.status().to_string();
-  EXPECT_EQ((*b)->save(), snap);
+  EXPECT_EQ(*(*b)->save(), snap);
   EXPECT_EQ((*b)->store().actor(), 7u);
 
   ByteVec cut = open_input(7, snap);

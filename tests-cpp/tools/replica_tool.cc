@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
   const std::string dir = argv[2];
   ByteVec delta;
   if (!(*replica)->delta_since(ByteVec{0}, delta).ok()) return fail("delta_since failed");
-  if (!write_file(dir + "/snapshot.bin", (*replica)->save()) || !write_file(dir + "/delta.bin", delta)) {
+  auto snapshot = (*replica)->save();
+  if (!snapshot.ok()) return fail("save failed: " + snapshot.status().message());
+  if (!write_file(dir + "/snapshot.bin", *snapshot) || !write_file(dir + "/delta.bin", delta)) {
     return fail("cannot write to " + dir);
   }
   return 0;
