@@ -14,6 +14,10 @@
 // useOMGJIT=false 3 of 100; Chromium 0 of 30, Firefox 0 of 20. No memory
 // growth (INITIAL_MEMORY=128MB), no bulk memory, -O2 instead of -Oz and
 // JSC's wasm inlining off each still failed.
+// 2026-12-03, 30 instances each: as shipped 6 of 30; useWasmOSR=false 0 of
+// 30; useWasmIPIntLoopOSR=false 0 of 30; a bbqAllowlist without decode_delta
+// 2 of 50. The fault is loop OSR from the interpreter into BBQ code compiled on
+// a background thread; webkit-osr/ reproduces it without the SDK and says so.
 import { launch } from '../scripts/browsers.mjs';
 import { serve } from '../scripts/static-server.mjs';
 import { dirname, join } from 'node:path';
