@@ -110,6 +110,8 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     if (!has_records[c]) used[c].assign(cols[c].fields.size(), false);
     has_records[c] = true;
   }
+  // One comparator for both sorts of cells below: one instantiation of sort_by.
+  const auto by_cell_order = [&d](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; };
   std::vector<std::uint64_t> rec_index;  // local << 32 | delta
   rec_index.reserve(touched.size());
   std::size_t words = 0;
@@ -148,8 +150,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     }
     dr.cell_count = static_cast<std::uint32_t>(d.cells.size() - dr.first_cell);
     // Renumbering fields below keeps this order: it is monotone.
-    sort_by(std::span(d.cells).subspan(dr.first_cell),
-            [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
+    sort_by(std::span(d.cells).subspan(dr.first_cell), by_cell_order);
     d.records.push_back(dr);
   }
 
@@ -177,8 +178,7 @@ DeltaData Store::build_delta(const VersionVector& vv) const {
     // Undeclared fields that arrived out of name order: the renumbering was
     // not monotone, so the cells are put in order again.
     if (!schema_.in_order(static_cast<std::uint16_t>(dr.collection))) {
-      sort_by(std::span(d.cells).subspan(dr.first_cell, dr.cell_count),
-              [&](const DeltaData::Cell& x, const DeltaData::Cell& y) { return cell_order(d, x, y) < 0; });
+      sort_by(std::span(d.cells).subspan(dr.first_cell, dr.cell_count), by_cell_order);
     }
     dr.collection = static_cast<std::uint32_t>(coll_map[dr.collection]);
   }
