@@ -119,10 +119,17 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the store folder's LOCK for this process, or throws naming who holds it. */
-async function takeLock(d: string): Promise<string> {
-  const path = join(d, 'LOCK');
+/**
+ * Creates the lock file `path` (pid, host, time) unless a live process holds
+ * it; a lock of a process that is gone is taken over. `reentrant`: a lock
+ * this process holds counts as taken (the store folder's LOCK); otherwise it
+ * is a lock of this process's pid left by a process that died before it
+ * (leases of this process are checked by the caller). Returns who holds it
+ * when it is not taken (null when the file stays unreadable).
+ */
+async function lockFile(d: string, path: string, reentrant: boolean): Promise<{ taken: true } | { taken: false; held: LockInfo | null }> {
   const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  let held: LockInfo | null = null;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const f = await open(path, 'wx');
@@ -133,57 +140,40 @@ async function takeLock(d: string): Promise<string> {
         await f.close();
       }
       await syncDir(d);
-      return path;
+      return { taken: true };
     } catch (e) {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
     }
-    let held: LockInfo | null = null;
-    try {
-      held = JSON.parse(await readFile(path, 'utf8')) as LockInfo;
-    } catch {
-      held = null; // half-written by a process that died: stale
-    }
-    if (held && held.pid === process.pid && held.host === mine.host) return path; // this process already holds it
-    if (held && typeof held.pid === 'number' && (held.host !== mine.host || alive(held.pid))) {
-      throw new MyceliumError(
-        'storage_failed',
-        `${d} is in use by process ${held.pid} on ${held.host} since ${held.since}: one process at a time may open a store folder (if that process is gone, delete ${path})`,
-      );
-    }
-    await unlink(path).catch(() => undefined); // stale: its process is gone
-  }
-  throw new MyceliumError('storage_failed', `${path}: could not take the lock`);
-}
-
-/** Takes the lock file `path` if no live process holds it (this one included). */
-async function tryActorLock(d: string, path: string): Promise<boolean> {
-  if (heldLocks.has(path)) return false;
-  const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const f = await open(path, 'wx');
-      try {
-        await f.writeFile(JSON.stringify(mine));
-        await f.datasync();
-      } finally {
-        await f.close();
-      }
-      await syncDir(d);
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-    }
-    let held: LockInfo | null = null;
     try {
       held = JSON.parse(await readFile(path, 'utf8')) as LockInfo;
     } catch {
       held = null; // half-written by a process that died: stale
     }
     const ours = held !== null && held.pid === process.pid && held.host === mine.host;
-    if (held && typeof held.pid === 'number' && !ours && (held.host !== mine.host || alive(held.pid))) return false;
-    await unlink(path).catch(() => undefined); // stale
+    if (ours && reentrant) return { taken: true };
+    if (held && typeof held.pid === 'number' && !ours && (held.host !== mine.host || alive(held.pid))) return { taken: false, held };
+    await unlink(path).catch(() => undefined); // stale: its process is gone
   }
-  return false;
+  return { taken: false, held: null };
+}
+
+/** Takes the store folder's LOCK for this process, or throws naming who holds it. */
+async function takeLock(d: string): Promise<string> {
+  const path = join(d, 'LOCK');
+  const lock = await lockFile(d, path, true);
+  if (lock.taken) return path;
+  const { held } = lock;
+  if (!held) throw new MyceliumError('storage_failed', `${path}: could not take the lock`);
+  throw new MyceliumError(
+    'storage_failed',
+    `${d} is in use by process ${held.pid} on ${held.host} since ${held.since}: one process at a time may open a store folder (if that process is gone, delete ${path})`,
+  );
+}
+
+/** Takes an actor's lock file if no open replica holds it, in this process or another. */
+async function tryActorLock(d: string, path: string): Promise<boolean> {
+  if (heldLocks.has(path)) return false;
+  return (await lockFile(d, path, false)).taken;
 }
 
 // Locks this process holds, with the adapters using each: given back when
