@@ -690,7 +690,7 @@ class PayloadDecoder {
           default: break;
         }
 
-        if (!d.in_scope(ri, c)) return Corrupt("cell of a key that no event of its record touched");
+        if (!d.in_scope(ri, c)) return Corrupt(cat({"cell of a key that no event of its record touched (record ", ri, ", field ", c.field, ", actor ", c.actor, ", seq ", c.seq, ", mask ", d.records[ri].mask, ")"}));
         if (ci > rec.first_cell) {
           const auto& p = d.cells[ci - 1];
           if (cell_order(d, p, c) >= 0) return Corrupt("cells not in canonical order");

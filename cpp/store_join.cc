@@ -180,6 +180,17 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
   for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
   for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
+  // Per delta record, the keys its events new to this store touched (in the
+  // delta's field numbers). A counter offset is recorded by a delete, so one
+  // arrives with a new event on its key; a peer that attaches one to a
+  // record whose events this store had already joined (elsewhere) would
+  // leave a cell that no event of the record explains: it is not taken.
+  std::vector<KeyScope> new_keys(d.records.size(), 0);
+  for (const auto& run : d.events) {
+    if (run.first + run.count - 1 > receiver[actor[run.actor]]) {
+      new_keys[run.record] |= is_element_scope(run.scope) ? field_scope(static_cast<std::uint8_t>(run.scope & 0xff)) : run.scope;
+    }
+  }
   // Records of a delta are distinct (canonical order), so an empty store
   // adds them without looking each one up, and indexes them all at the end.
   const bool no_records = records_.empty();
@@ -194,7 +205,9 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     incoming.clear();
     std::size_t words = 0;
     for (std::uint32_t c = rec.first_cell; c < rec.first_cell + rec.cell_count; ++c) {
-      incoming.push_back(to_cell(rec, d.cells[c]));
+      const auto& dc = d.cells[c];
+      if (dc.offset && (new_keys[i] & field_scope(dc.field)) != field_scope(dc.field)) continue;
+      incoming.push_back(to_cell(rec, dc));
       words += CellList::words_of(incoming.back());
     }
     CellList& cells = records_[local[i]].cells;

@@ -792,7 +792,9 @@ describe(`fault injection: ${RUNS} seeded runs of 3-5 peers in a mesh`, () => {
     expect(wire / joinedAll).toBeLessThanOrEqual(2);
     // The worst single run (measured 2.98-3.75): 4.5 since deltas became key-level and left their
     // context to the message (issue 14): the joined bytes fell ~11 % while the
-    // wire bytes stayed the same, and one loss costs a chain restart.
-    expect(ratios[ratios.length - 1]!).toBeLessThanOrEqual(4.5);
+    // wire bytes stayed the same, and one loss costs a chain restart. 5 since
+    // hellos carry the schema (issue 16: measured 3.49-4.58; the small runs
+    // repeat hellos after cuts).
+    expect(ratios[ratios.length - 1]!).toBeLessThanOrEqual(5);
   }, 600_000);
 });
