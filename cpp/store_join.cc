@@ -54,8 +54,20 @@ Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
   // A collection or field this store does not know maps to -1 here and is
   // added, undeclared, when the delta is joined (extend_schema). One both
   // know must be of the same kind.
+  // A table that names a collection, or a field of one, twice would map two
+  // of the delta's numbers to one name (and add an undeclared name twice).
+  auto repeated = [](std::vector<std::string_view> names) {
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) != names.end();
+  };
+  std::vector<std::string_view> names;
+  for (const auto& dc : d.collections) names.push_back(dc.name);
+  if (repeated(std::move(names))) return Corrupt("the delta names a collection twice");
   Mapping m;
   for (const auto& dc : d.collections) {
+    std::vector<std::string_view> fields;
+    for (const auto& df : dc.fields) fields.push_back(df.name);
+    if (repeated(std::move(fields))) return Corrupt(cat({"the delta names a field of '", dc.name, "' twice"}));
     auto c = schema_.find_collection(dc.name);
     m.collection.push_back(c ? *c : -1);
     auto& fm = m.field.emplace_back();

@@ -46,6 +46,8 @@ cmake --build --preset native-fuzz -j "$jobs"
 corpus=build/native-fuzz/corpus
 rm -rf "$corpus" && mkdir -p "$corpus"
 ./build/native-fuzz/make_seeds "$corpus"
+# Inputs the fuzzer once broke the engine with run first, every time.
+cp tests-cpp/data/fuzz-crashes/*.bin "$corpus"/
 echo "== native-fuzz: apply_fuzzer for ${MYC_FUZZ_SECONDS:-60} s"
 # A single allocation over 64 MiB from an input of at most 64 KiB counts as a
 # blow-up; the fuzzer reports it like a crash.
