@@ -789,7 +789,9 @@ describe(`fault injection: ${RUNS} seeded runs of 3-5 peers in a mesh`, () => {
     );
     // Everything on the wire (hellos, acks, envelopes, chunk headers, resends after
     // drops and cuts, duplicate relays) against the delta bytes the receivers joined.
-    expect(wire / joinedAll).toBeLessThanOrEqual(2);
+    // 2.25 since hellos carry the schema (issue 16: ~70 bytes a hello here, and
+    // every cut repeats them): measured 1.88-2.09, 1.7-1.9 before.
+    expect(wire / joinedAll).toBeLessThanOrEqual(2.25);
     // The worst single run (measured 2.98-3.75): 4.5 since deltas became key-level and left their
     // context to the message (issue 14): the joined bytes fell ~11 % while the
     // wire bytes stayed the same, and one loss costs a chain restart. 5 since
