@@ -192,17 +192,27 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
   for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
   for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
-  // Per delta record, the keys its events new to this store touched (in the
-  // delta's field numbers). A counter offset is recorded by a delete, so one
-  // arrives with a new event on its key; a peer that attaches one to a
-  // record whose events this store had already joined (elsewhere) would
-  // leave a cell that no event of the record explains: it is not taken.
-  std::vector<KeyScope> new_keys(d.records.size(), 0);
+  // Per delta record, the keys that its events new to this store touched (in
+  // the delta's field numbers): masks, and element scopes (record, scope),
+  // sorted. A cell this store takes (a dot it lacks, or a counter offset,
+  // which a delete records) must sit on one of them. The decoder checked that
+  // some event of the record touches each cell's key, but a peer that lies
+  // can point to events this store joined already, for other records: such a
+  // cell would leave a state whose snapshot does not load, so it is not taken.
+  std::vector<KeyScope> new_masks(d.records.size(), 0);
+  std::vector<std::pair<std::uint32_t, KeyScope>> new_elements;
   for (const auto& run : d.events) {
-    if (run.first + run.count - 1 > receiver[actor[run.actor]]) {
-      new_keys[run.record] |= is_element_scope(run.scope) ? field_scope(static_cast<std::uint8_t>(run.scope & 0xff)) : run.scope;
-    }
+    if (run.first + run.count - 1 <= receiver[actor[run.actor]]) continue;
+    if (is_element_scope(run.scope)) new_elements.emplace_back(run.record, run.scope);
+    else new_masks[run.record] |= run.scope;
   }
+  std::sort(new_elements.begin(), new_elements.end());
+  auto on_new_key = [&](std::uint32_t record, const DeltaData::Cell& dc) {
+    const KeyScope f = field_scope(dc.field);
+    if ((new_masks[record] & f) == f) return true;
+    return !new_elements.empty() && std::binary_search(new_elements.begin(), new_elements.end(),
+                                                       std::pair{record, element_scope(dc.field, d.value(dc))});
+  };
   // Records of a delta are distinct (canonical order), so an empty store
   // adds them without looking each one up, and indexes them all at the end.
   const bool no_records = records_.empty();
@@ -218,7 +228,8 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     std::size_t words = 0;
     for (std::uint32_t c = rec.first_cell; c < rec.first_cell + rec.cell_count; ++c) {
       const auto& dc = d.cells[c];
-      if (dc.offset && (new_keys[i] & field_scope(dc.field)) != field_scope(dc.field)) continue;
+      const bool taken = dc.offset || !covered(receiver, actor[dc.actor], dc.seq);
+      if (taken && !on_new_key(static_cast<std::uint32_t>(i), dc)) continue;
       incoming.push_back(to_cell(rec, dc));
       words += CellList::words_of(incoming.back());
     }
