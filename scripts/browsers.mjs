@@ -155,6 +155,14 @@ async function webkitSession(jsc) {
   };
 }
 
+/** WebKitWebDriver gave up waiting for a page (not the test's own deadline). */
+function driverTimeout(e) {
+  const err = new Error(`WebKitWebDriver timed out waiting for the page: ${e.message}`);
+  err.driverTimeout = true;
+  err.stack = `${err.message}\n${e.stack ?? ''}`;
+  return err;
+}
+
 // The page-side wrapper for selenium: settle fn(arg)'s promise and hand back
 // { ok, value } or { ok: false, error } through executeAsyncScript's callback.
 const WEBKIT_EVAL = `
@@ -203,7 +211,15 @@ async function webkitBrowser(jsc) {
           goto: (u) => serial(handle, () => session.driver.get(u)),
           evaluate: (fn, arg) =>
             serial(handle, async () => {
-              const r = await session.driver.executeAsyncScript(WEBKIT_EVAL, fn.toString(), arg === undefined ? null : arg);
+              let r;
+              try {
+                r = await session.driver.executeAsyncScript(WEBKIT_EVAL, fn.toString(), arg === undefined ? null : arg);
+              } catch (e) {
+                // The script timeout is 15 minutes: a TimeoutError sooner is the
+                // driver giving up on the page itself (its 60 s page-load wait).
+                if (e && e.name === 'TimeoutError') throw driverTimeout(e);
+                throw e;
+              }
               if (!r || !r.ok) throw new Error(r ? r.error : 'no result from the page');
               return r.value;
             }),
