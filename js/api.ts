@@ -30,6 +30,13 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
   /** Start from a snapshot made by save(). */
   snapshot?: Uint8Array;
   /**
+   * Check that a snapshot (given, or stored by persist) loaded right by
+   * saving it again, and load again if not. Default: on where WebAssembly
+   * runs on JavaScriptCore (Safari, iOS browsers), whose compiler has been
+   * seen to compute a large load wrongly; off elsewhere. Costs one save().
+   */
+  verifyLoads?: boolean;
+  /**
    * Keep the store's data: `true` uses IndexedDB in browsers (one database
    * per store name) and files under ./.mycelium in Node; or pass an adapter
    * (indexedDBStorage(), fileStorage(dir), memoryStorage(), your own).

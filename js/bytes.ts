@@ -267,6 +267,31 @@ export class ByteReader {
     return utf8Decoder.decode(b.subarray(p, p + n));
   }
 
+  /** Moves past one value without building it. */
+  skipValue(): void {
+    const tag = this.u8();
+    switch (tag) {
+      case Tag.Null:
+      case Tag.False:
+      case Tag.True:
+        return;
+      case Tag.Int:
+        while (this.buf[this.pos++]! >= 0x80);
+        return;
+      case Tag.Double:
+        this.pos += 8;
+        return;
+      case Tag.String:
+      case Tag.Bytes: {
+        const n = this.varint(); // before the +=, which would read pos first
+        this.pos += n;
+        return;
+      }
+      default:
+        throw new MyceliumError('corrupt', `unknown value tag ${tag}`);
+    }
+  }
+
   value(): Value {
     const tag = this.u8();
     switch (tag) {

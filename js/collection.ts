@@ -6,6 +6,7 @@ import { isValue } from './bytes.js';
 import type { Change } from './changes.js';
 import { MyceliumError } from './errors.js';
 import { newId } from './ids.js';
+import { testSwitches } from './test-switches.js';
 import type { CollectionInfo, FieldInfo, Fields, FieldsOf, InsertOf, Kind, RecordOf } from './schema.js';
 
 /** Write ops of a batch (cpp/replica.h, Writes). */
@@ -157,6 +158,7 @@ export class Collection<F extends Fields = Fields> {
         }
       }
     });
+    this.invalidate(id);
     this.#store.notify(this.#info, id, fields, false);
     return id;
   }
@@ -185,6 +187,7 @@ export class Collection<F extends Fields = Fields> {
       writer.end();
       this.#store.endBatch(w);
     }
+    this.invalidate(id);
     this.#store.notify(this.#info, id, writer.changed, false);
   }
 
@@ -199,6 +202,7 @@ export class Collection<F extends Fields = Fields> {
   delete(id: string): void {
     checkId(id);
     this.#batch((w) => this.#store.op(w, Op.Delete, this.#info, 0, id));
+    this.invalidate(id);
     this.#store.notify(
       this.#info,
       id,
@@ -207,33 +211,135 @@ export class Collection<F extends Fields = Fields> {
     );
   }
 
-  /** The record, read from the engine now; undefined when it does not exist. */
+  /**
+   * The record; undefined when it does not exist. Records are decoded once
+   * and shared, frozen, until a change touches them: the same object comes
+   * back while the record is unchanged.
+   */
   get(id: string): RecordOf<F> | undefined {
     checkId(id);
-    const r = this.#store.read(this.#info, id);
-    return r ? this.#decode(id, r) : undefined;
+    const hit = this.#cache.get(id);
+    if (hit !== undefined) {
+      if (testSwitches().checkReads) this.#checkCached(id, hit);
+      return hit;
+    }
+    return this.#fetch(id);
   }
 
   has(id: string): boolean {
     checkId(id);
-    return this.#store.read(this.#info, id) !== null;
+    return this.#cache.has(id) || this.#store.read(this.#info, id) !== null;
   }
 
-  /** Every visible record, ordered by id (bytewise). */
+  /** Every visible record, ordered by id (bytewise): a new array of the shared records. */
   all(): RecordOf<F>[] {
-    const r = this.#store.readAll(this.#info);
-    const n = r.varint();
-    const out: RecordOf<F>[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const id = r.string();
-      out[i] = this.#decode(id, r);
+    const order = this.#ordered();
+    const out: RecordOf<F>[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const id = order[i]!;
+      const rec = this.#cache.get(id) ?? this.#fetch(id);
+      if (rec === undefined) throw new Error(`mycelium-sync: record '${id}' of '${this.name}' vanished during all()`);
+      out[i] = rec;
     }
+    if (testSwitches().checkReads) this.#checkAll(out);
     return out;
   }
 
   /** The ids of the visible records, ordered bytewise. */
   ids(): string[] {
-    return this.all().map((r) => r.id);
+    return this.#ordered().slice();
+  }
+
+  /** @internal The record changed (a local write, a joined delta): its cached copy is stale. */
+  invalidate(id: string): void {
+    this.#cache.delete(id);
+    if (this.#order !== null) this.#dirty.add(id);
+  }
+
+  /** @internal True while reads are cached: the store must report every change. */
+  get caching(): boolean {
+    return this.#cache.size > 0 || this.#order !== null;
+  }
+
+  // The read cache: decoded records by id, and (after the first all()) the
+  // visible ids in engine order with the ids changed since.
+  readonly #cache = new Map<string, RecordOf<F>>();
+  #order: string[] | null = null;
+  readonly #dirty = new Set<string>();
+
+  /** Reads one record from the engine and caches it. */
+  #fetch(id: string): RecordOf<F> | undefined {
+    const r = this.#store.read(this.#info, id);
+    if (!r) return undefined;
+    return this.#keep(id, this.#decode(id, r));
+  }
+
+  #keep(id: string, decoded: Decoded<F>): RecordOf<F> {
+    // A record holding bytes is not shared: a Uint8Array cannot be frozen.
+    if (decoded.bytes) return decoded.record;
+    const rec = decoded.record;
+    Object.freeze(rec);
+    this.#cache.set(id, rec);
+    return rec;
+  }
+
+  /** The visible ids in engine order, patched with the ids changed since, or read anew. */
+  #ordered(): string[] {
+    let order = this.#order;
+    if (order === null || this.#dirty.size > 64 + (order.length >> 3)) return this.#readAll();
+    for (const id of this.#dirty) {
+      const visible = this.#cache.has(id) || this.#fetch(id) !== undefined || this.#store.read(this.#info, id) !== null;
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareIds(order[mid]!, id) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      const present = lo < order.length && order[lo] === id;
+      if (visible && !present) order.splice(lo, 0, id);
+      else if (!visible && present) order.splice(lo, 1);
+    }
+    this.#dirty.clear();
+    return order;
+  }
+
+  /** Every visible record from the engine at once: the order, and every record not cached yet. */
+  #readAll(): string[] {
+    const r = this.#store.readAll(this.#info);
+    const n = r.varint();
+    const order: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = r.string();
+      order[i] = id;
+      if (this.#cache.has(id)) this.#skip(r);
+      else this.#keep(id, this.#decode(id, r));
+    }
+    this.#order = order;
+    this.#dirty.clear();
+    return order;
+  }
+
+  /** checkReads (tests): a cached record must equal what the engine holds now. */
+  #checkCached(id: string, hit: RecordOf<F>): void {
+    const r = this.#store.read(this.#info, id);
+    const fresh = r ? this.#decode(id, r).record : undefined;
+    if (!sameRecord(hit, fresh)) {
+      throw new Error(`checkReads: the cached '${this.name}/${id}' is stale: ${show(hit)}, the engine has ${show(fresh)}`);
+    }
+  }
+
+  #checkAll(out: readonly RecordOf<F>[]): void {
+    const r = this.#store.readAll(this.#info);
+    const n = r.varint();
+    if (n !== out.length) throw new Error(`checkReads: all() gave ${out.length} records of '${this.name}', the engine has ${n}`);
+    for (let i = 0; i < n; i++) {
+      const id = r.string();
+      const fresh = this.#decode(id, r).record;
+      if (!sameRecord(out[i], fresh)) {
+        throw new Error(`checkReads: all()[${i}] of '${this.name}' is ${show(out[i])}, the engine has ${show(fresh)}`);
+      }
+    }
   }
 
   /** Number of visible records. */
@@ -247,28 +353,82 @@ export class Collection<F extends Fields = Fields> {
     return this.#store.subscribe(this.#info, listener);
   }
 
-  #decode(id: string, r: ByteReader): RecordOf<F> {
+  #decode(id: string, r: ByteReader): Decoded<F> {
     const out: Record<string, unknown> = { id };
+    let bytes = false;
     for (const f of this.#info.fields) {
       switch (f.kind) {
-        case 'lww':
-          out[f.name] = r.value();
-          break;
-        case 'counter': {
-          const v = r.zigzag();
+        case 'lww': {
+          const v = r.value();
+          if (v instanceof Uint8Array) bytes = true;
           out[f.name] = v;
           break;
         }
+        case 'counter':
+          out[f.name] = r.zigzag();
+          break;
         default: {
           const n = r.varint();
           const list: Value[] = new Array(n);
-          for (let i = 0; i < n; i++) list[i] = r.value();
-          out[f.name] = list;
+          for (let i = 0; i < n; i++) {
+            const v = r.value();
+            if (v instanceof Uint8Array) bytes = true;
+            list[i] = v;
+          }
+          out[f.name] = Object.freeze(list);
         }
       }
     }
-    return out as RecordOf<F>;
+    return { record: out as RecordOf<F>, bytes };
   }
+
+  /** Moves past one record's fields without building them. */
+  #skip(r: ByteReader): void {
+    for (const f of this.#info.fields) {
+      if (f.kind === 'lww') r.skipValue();
+      else if (f.kind === 'counter') r.zigzag();
+      else for (let n = r.varint(); n > 0; n--) r.skipValue();
+    }
+  }
+}
+
+/** A decoded record; one holding bytes is never frozen nor shared. */
+interface Decoded<F extends Fields> {
+  readonly record: RecordOf<F>;
+  readonly bytes: boolean;
+}
+
+/** UTF-8 byte order (the engine's id order), computed on UTF-16: code point order. */
+export function compareIds(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (code points from U+10000) sort above U+E000..U+FFFF.
+    if (x >= 0xd800) x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+    if (y >= 0xd800) y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((x, i) => x === b[i]);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  return Object.is(a, b);
+}
+
+function sameRecord(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  return keys.length === Object.keys(y).length && keys.every((k) => sameValue(x[k], y[k]));
+}
+
+function show(r: unknown): string {
+  return JSON.stringify(r, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Array.from(v) : v));
 }
 
 /** What UpdateWriter needs from its collection. */

@@ -183,7 +183,7 @@ class Persister {
         if (waiting && this.store.pending > held && !this.init.recover) {
           throw new MyceliumError('corrupt', `compaction of '${this.store.name}': ${this.store.pending - held} stored deltas are missing their predecessors`);
         }
-        const snapshot = this.store.save();
+        const snapshot = this.store.saveForStorage();
         version = this.store.version();
         size = snapshot.length;
         return snapshot;
@@ -348,7 +348,7 @@ export async function openPersisted<S extends Schema>(
       // the old state's version and the new schema, with a clock that
       // starts at 0, in schema order and id order; then this tab's store
       // opens from that state under an actor of its own.
-      const old = build(meta.schema, { schema: meta.schema, now: init.now });
+      const old = build(meta.schema, { schema: meta.schema, now: init.now, verifyLoads: init.verifyLoads });
       const migrator = migrationActor(old.version(), hash);
       // One run of the migration, as a canonical snapshot: two runs that do
       // not give the same bytes mean migrate() is not a pure function.

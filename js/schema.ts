@@ -8,7 +8,7 @@ export type Fields = { readonly [field: string]: Kind };
 export type Schema = { readonly [collection: string]: Fields };
 
 /** How a field reads: lww a value, counter a number, mvr and set a sorted array. */
-export type FieldValue<K extends Kind> = K extends 'lww' ? Value : K extends 'counter' ? number : Value[];
+export type FieldValue<K extends Kind> = K extends 'lww' ? Value : K extends 'counter' ? number : readonly Value[];
 
 /** A record as get() returns it. */
 export type RecordOf<F extends Fields> = { readonly id: string } & { readonly [P in keyof F]: FieldValue<F[P]> };

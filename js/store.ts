@@ -11,6 +11,8 @@ import type { CoreModule } from './generated/mycelium-core.mjs';
 import type { Engine } from './loader.js';
 import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
+import type { LoadAttempt } from './verified-load.js';
+import { onJavaScriptCore, verifiedLoad, verifiedSave } from './verified-load.js';
 import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
 import type { SyncApplyResult } from './sync/synced-store.js';
@@ -45,6 +47,8 @@ export interface StoreInit {
   readonly actor?: string;
   readonly now?: () => number;
   readonly snapshot?: Uint8Array;
+  /** Check a snapshot's load by saving it again (verified-load.ts). Default: only on JavaScriptCore. */
+  readonly verifyLoads?: boolean;
 }
 
 /** Something that open({ recover: true }) skipped because it could not be read. */
@@ -91,6 +95,7 @@ export class Store<S extends Schema = Schema> {
   readonly #syncs = new Set<Sync>();
   #recovered: readonly RecoveryIssue[] = [];
   #handle: number;
+  readonly #verify: boolean;
 
   /** @internal Use open(). */
   constructor(engine: Engine, init: StoreInit) {
@@ -102,23 +107,55 @@ export class Store<S extends Schema = Schema> {
     this.name = init.name ?? 'default';
     this.#now = init.now ?? Date.now;
     this.#changes = new ChangeQueue(this.#info);
-    const w = this.#scratch.reset();
-    this.#info.encode(w);
-    const { hi, lo } = parseActor(init.actor ?? randomActor());
-    w.fixed64(lo, hi);
     const snapshot = init.snapshot;
     if (snapshot !== undefined && !(snapshot instanceof Uint8Array)) {
       throw new MyceliumError('invalid_argument', 'a snapshot is a Uint8Array');
     }
     // DESIGN.md: zero-length input is never a valid delta or snapshot.
     if (snapshot?.length === 0) throw new MyceliumError('corrupt', 'an empty snapshot: zero bytes are never a snapshot');
-    w.varint(snapshot ? snapshot.length : 0);
-    if (snapshot) w.raw(snapshot);
-    const h = this.#core.open(this.#io.send(w.bytes()));
-    this.#io.check(h);
+    this.#verify = init.verifyLoads ?? onJavaScriptCore();
+    const input = this.#openInput(init.actor ?? randomActor(), snapshot).slice();
+    const openOnce = (): number => this.#io.check(this.#core.open(this.#io.send(input)));
+    const h = snapshot && this.#verify ? verifiedLoad(snapshot, this.#attempts(openOnce)) : openOnce();
     this.#handle = h;
     this.actor = actorHex(this.#core.actorHi(h), this.#core.actorLo(h));
     registry.register(this, { core: this.#core, handle: h }, this);
+  }
+
+  /** The engine's open() input: schema, actor, snapshot (cpp/replica.h). */
+  #openInput(actor: string, snapshot: Uint8Array | undefined): Uint8Array {
+    const w = this.#scratch.reset();
+    this.#info.encode(w);
+    const { hi, lo } = parseActor(actor);
+    w.fixed64(lo, hi);
+    w.varint(snapshot ? snapshot.length : 0);
+    if (snapshot) w.raw(snapshot);
+    return w.bytes();
+  }
+
+  #attempts(open: () => number): LoadAttempt {
+    return {
+      open,
+      save: (handle) => this.#io.out(this.#io.check(this.#core.save(handle))),
+      close: (handle) => this.#core.close(handle),
+    };
+  }
+
+  /**
+   * @internal save() for storage. A store that verifies loads also checks
+   * what it writes: the snapshot is loaded back in a scratch replica and must
+   * save to the same bytes (verified-load.ts), so a state computed wrongly
+   * is never persisted.
+   */
+  saveForStorage(): Uint8Array {
+    if (!this.#verify) return this.save();
+    return verifiedSave(
+      () => this.save(),
+      (bytes) => {
+        const input = this.#openInput(randomActor(), bytes);
+        return this.#attempts(() => this.#io.check(this.#core.open(this.#io.send(input))));
+      },
+    );
   }
 
   #h(): number {
@@ -215,7 +252,8 @@ export class Store<S extends Schema = Schema> {
     const h = this.#h();
     if (!(bytes instanceof Uint8Array)) throw new MyceliumError('invalid_argument', 'a delta is a Uint8Array');
     const held = this.#core.pending(h);
-    const capture = this.#changes.active;
+    // Changes are collected for subscribers and for the read caches.
+    const capture = this.#changes.active || this.#caching();
     const n = this.#io.send(bytes, context ?? undefined);
     const raw = this.#core.apply(h, n, context?.length ?? 0, capture, maxNewActors);
     if (fullIsResult && raw === -EngineCode.PendingFull) return 'full';
@@ -410,6 +448,12 @@ export class Store<S extends Schema = Schema> {
     return this.#io.check(this.#core.count(this.#h(), c.index));
   }
 
+  /** True when a collection caches reads: every change must reach it. */
+  #caching(): boolean {
+    for (const c of this.#collections.values()) if (c.caching) return true;
+    return false;
+  }
+
   #remoteChanges(h: number): void {
     const r = new ByteReader(this.#io.out(this.#core.changes(h)));
     const n = r.varint();
@@ -427,6 +471,8 @@ export class Store<S extends Schema = Schema> {
       }
       batch.push({ c, id, fields, presence });
     }
+    for (const { c, id } of batch) this.#collections.get(c.name)?.invalidate(id);
+    if (!this.#changes.active) return;
     for (const { c, id, fields, presence } of batch) {
       const deleted = presence && this.read(c, id) === null;
       this.#changes.push(c.index, { id, fields, deleted, origin: 'remote' });

@@ -1,12 +1,23 @@
 // The public API in Node: the cases the page-level suite runs too, then what
 // only Node has.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiCases } from '../../tests-browser/page/api-cases.js';
 import { mycelium, todoSchema } from './helpers.js';
 
 const { open } = mycelium;
 
 describe('the API cases the browser suite runs too (tests-browser/page/api-cases.js)', () => {
+  for (const [name, run] of apiCases) it(name, () => run(mycelium));
+});
+
+describe('the same API cases with every cached read checked against the engine (checkReads)', () => {
+  const g = globalThis as { __myceliumTestSwitches?: { checkReads?: boolean } };
+  beforeAll(() => {
+    g.__myceliumTestSwitches = { checkReads: true };
+  });
+  afterAll(() => {
+    delete g.__myceliumTestSwitches;
+  });
   for (const [name, run] of apiCases) it(name, () => run(mycelium));
 });
 

@@ -7,7 +7,26 @@ import { equalBytes, mycelium } from './helpers.js';
 
 const SCHEDULES = Number(process.env.MYC_SCHEDULES ?? 500);
 
+const g = globalThis as { __myceliumTestSwitches?: { checkReads?: boolean } };
+
 describe('convergence through the TypeScript API', () => {
+  it(`${Math.ceil(SCHEDULES / 5)} schedules with every cached read checked against the engine (checkReads)`, async () => {
+    g.__myceliumTestSwitches = { checkReads: true };
+    try {
+      for (let seed = 1; seed <= Math.ceil(SCHEDULES / 5); seed++) {
+        const { stores } = await schedule(mycelium.open, seed);
+        for (const s of stores) {
+          const todos = s.collection('todos');
+          todos.all();
+          for (const id of IDS) todos.get(id);
+          s.close();
+        }
+      }
+    } finally {
+      delete g.__myceliumTestSwitches;
+    }
+  }, 300_000);
+
   it(`${SCHEDULES} seeded schedules of 4-5 replicas end identical`, async () => {
     const totals = { pending: 0, covered: 0, applied: 0 };
     for (let seed = 1; seed <= SCHEDULES; seed++) {

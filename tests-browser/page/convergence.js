@@ -53,8 +53,12 @@ export async function schedule(open, seed) {
           if (r() < 0.8) known[i][j] = s.version(); // optimistic: assume it arrives
         }
       }
+      // Reads between writes and deliveries (no draws from r: the schedule
+      // stays what it was): the read cache is filled and must follow.
+      if (step % 2 === 0) todos.get(id);
+      if (step % 5 === 0) todos.all();
     } catch (e) {
-      throw new Error(`seed ${seed} step ${step}: ${String(e)}`);
+      throw new Error(`seed ${seed} step ${step}: ${String(e)}`, { cause: e });
     }
     // Deliver some in-flight messages in random order; drop a few.
     while (inflight.length > 0 && r() < 0.25) {

@@ -15,8 +15,13 @@ export async function typedSchema(): Promise<void> {
   const r = todos.get(id)!;
   is<Equals<typeof r.votes, number>>();
   is<Equals<typeof r.title, Value>>();
-  is<Equals<typeof r.tags, Value[]>>();
-  is<Equals<typeof r.owner, Value[]>>();
+  is<Equals<typeof r.tags, readonly Value[]>>();
+  is<Equals<typeof r.owner, readonly Value[]>>();
+  // Records are shared and frozen (the read cache): the types say so.
+  // @ts-expect-error a record's set is read-only
+  r.tags.push('x');
+  // @ts-expect-error a record's fields are read-only
+  r.title = 'y';
   is<Equals<typeof r.id, string>>();
   const votes: number = r.votes;
   void votes;

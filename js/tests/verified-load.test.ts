@@ -1,0 +1,156 @@
+// verifyLoads (js/verified-load.ts): a snapshot load checked by saving it
+// again. JavaScriptCore's fault cannot be caused in Node, so a test switch
+// replaces what a given load saved back, acting out a load computed wrongly.
+import { afterEach, describe, expect, it } from 'vitest';
+import { equalBytes, mycelium, todoSchema } from './helpers.js';
+
+const { open, memoryStorage } = mycelium;
+type Fault = (attempt: number, saved: Uint8Array) => Uint8Array;
+type Switches = { loadFault?: Fault; saveFault?: Fault };
+const g = globalThis as { __myceliumTestSwitches?: Switches };
+
+afterEach(() => {
+  delete g.__myceliumTestSwitches;
+});
+
+async function source(n = 500): Promise<Uint8Array> {
+  const s = await open({ schema: todoSchema, actor: '00000000000000a1', now: () => 1000 });
+  const t = s.collection('todos');
+  for (let i = 0; i < n; i++) t.insert({ id: `t${i}`, title: `todo ${i}`, votes: i, tags: [i % 3], owner: 'ann' });
+  const bytes = s.save();
+  s.close();
+  return bytes;
+}
+
+/** A fault that flips one byte of what the listed loads saved back, and counts the loads. */
+function faultOn(attempts: number[], log: number[]): Switches['loadFault'] {
+  return (attempt, saved) => {
+    log.push(attempt);
+    if (!attempts.includes(attempt)) return saved;
+    const wrong = saved.slice();
+    const last = wrong.length - 1;
+    wrong[last] = wrong[last]! ^ (0x5a + attempt);
+    return wrong;
+  };
+}
+
+describe('verifyLoads', () => {
+  it('a snapshot that saves back to itself is loaded once', async () => {
+    const snap = await source();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { loadFault: faultOn([], log) };
+    const s = await open({ schema: todoSchema, snapshot: snap, verifyLoads: true });
+    expect(log).toEqual([0]);
+    expect(equalBytes(s.save(), snap)).toBe(true);
+    expect(s.collection('todos').get('t7')?.votes).toBe(7);
+    s.close();
+  });
+
+  it('a load computed wrongly is loaded again, and the store holds the right state', async () => {
+    const snap = await source();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { loadFault: faultOn([0], log) };
+    const s = await open({ schema: todoSchema, snapshot: snap, verifyLoads: true });
+    expect(log).toEqual([0, 1]);
+    expect(equalBytes(s.save(), snap)).toBe(true);
+    expect(s.collection('todos').size).toBe(500);
+    s.close();
+  });
+
+  it('three loads, three answers: corrupt, and nothing is opened', async () => {
+    const snap = await source();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { loadFault: faultOn([0, 1, 2], log) };
+    const err = await open({ schema: todoSchema, snapshot: snap, verifyLoads: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(mycelium.MyceliumError);
+    expect((err as InstanceType<typeof mycelium.MyceliumError>).code).toBe('corrupt');
+    expect(String(err)).toContain('3 loads of one snapshot gave 3 different results');
+    expect(log).toEqual([0, 1, 2]);
+  });
+
+  it('a snapshot that does not save back to itself is taken when two loads agree', async () => {
+    const snap = await source();
+    const log: number[] = [];
+    // Every load saves back the same other bytes: a snapshot that is valid
+    // but not in this engine's canonical form (another version's writer).
+    g.__myceliumTestSwitches = { loadFault: (attempt, saved) => (log.push(attempt), Uint8Array.of(...saved, 0)) };
+    const s = await open({ schema: todoSchema, snapshot: snap, verifyLoads: true });
+    expect(log).toEqual([0, 1]);
+    expect(s.collection('todos').get('t499')?.title).toBe('todo 499');
+    s.close();
+  });
+
+  it('a damaged snapshot is refused with its own error after two loads agree on it', async () => {
+    const snap = await source();
+    const damaged = snap.slice(0, snap.length - 3);
+    const plain = await open({ schema: todoSchema, snapshot: damaged }).catch((e: unknown) => e);
+    const checked = await open({ schema: todoSchema, snapshot: damaged, verifyLoads: true }).catch((e: unknown) => e);
+    expect(plain).toBeInstanceOf(mycelium.MyceliumError);
+    expect(String(checked)).toBe(String(plain));
+  });
+
+  it('off by default outside JavaScriptCore', async () => {
+    const snap = await source(10);
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { loadFault: faultOn([0, 1, 2], log) };
+    const s = await open({ schema: todoSchema, snapshot: snap });
+    expect(log).toEqual([]);
+    s.close();
+  });
+
+  it('a persisted store is checked as it opens from its stored snapshot', async () => {
+    const storage = memoryStorage();
+    const a = await open({ schema: todoSchema, name: 'v', persist: storage, compactAfterBytes: 1 });
+    const t = a.collection('todos');
+    for (let i = 0; i < 200; i++) t.insert({ id: `p${i}`, title: `p ${i}`, votes: 1 });
+    await a.flush();
+    const before = a.save();
+    a.close();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { loadFault: faultOn([0], log) };
+    const b = await open({ schema: todoSchema, name: 'v', persist: storage, verifyLoads: true });
+    expect(log[0]).toBe(0);
+    expect(log.length).toBe(2);
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+  });
+
+  it('a snapshot for storage is loaded back first: one that does not load back to itself is made again', async () => {
+    const storage = memoryStorage();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { saveFault: faultOn([0], log) };
+    const a = await open({ schema: todoSchema, name: 'w', persist: storage, compactAfterBytes: 1, verifyLoads: true });
+    const t = a.collection('todos');
+    for (let i = 0; i < 200; i++) t.insert({ id: `p${i}`, title: `p ${i}`, votes: 1 });
+    await a.flush();
+    const before = a.save();
+    a.close();
+    expect(log.slice(0, 2)).toEqual([0, 1]);
+    delete g.__myceliumTestSwitches;
+    const stored = await storage.load('w');
+    expect(stored.snapshot).not.toBeNull();
+    const b = await open({ schema: todoSchema, name: 'w', persist: storage });
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+  });
+
+  it('when no snapshot loads back, nothing is written: the log keeps the data and the error is reported', async () => {
+    const storage = memoryStorage();
+    g.__myceliumTestSwitches = { saveFault: faultOn([0, 1, 2], []) };
+    const a = await open({ schema: todoSchema, name: 'x', persist: storage, compactAfterBytes: 1, verifyLoads: true });
+    const errors: string[] = [];
+    a.onError((e) => errors.push(e.code));
+    const t = a.collection('todos');
+    for (let i = 0; i < 50; i++) t.insert({ id: `p${i}`, votes: i });
+    await a.flush().catch(() => undefined);
+    const before = a.save();
+    a.close();
+    delete g.__myceliumTestSwitches;
+    expect(errors).toContain('corrupt');
+    const stored = await storage.load('x');
+    expect(stored.snapshot).toBeNull();
+    const b = await open({ schema: todoSchema, name: 'x', persist: storage });
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+  });
+});

@@ -1,0 +1,119 @@
+// Loading a snapshot where the JavaScript engine may compute it wrongly.
+//
+// JavaScriptCore (Safari, every iOS browser, WebKitGTK 2.50) has been seen to
+// miscompute our WebAssembly when a hot loop enters code it compiled on a
+// background thread (loop OSR from its in-place interpreter into BBQ code):
+// about 5 % of fresh instances loading a 100,000-record snapshot read it
+// wrong — out-of-bounds traps, typed errors on valid bytes, or silently a
+// different state (tests-browser/webkit-osr/README.md). The same load a second
+// time in the same instance runs code that is already compiled and has never
+// been seen to fail. So where the engine is JavaScriptCore a snapshot load is
+// checked: save the loaded state again and compare. A snapshot this engine
+// wrote (what persistence stores) saves back to the same bytes; any other
+// snapshot is accepted when two loads in a row agree. Two loads that agree
+// on an error mean the error is the snapshot's, and it is thrown.
+import { MyceliumError } from './errors.js';
+import { testSwitches } from './test-switches.js';
+
+/** True where WebAssembly runs on JavaScriptCore (Safari, iOS browsers, WebKitGTK, Bun). */
+export function onJavaScriptCore(): boolean {
+  if (typeof navigator === 'undefined') return false;
+  const ua = typeof navigator.userAgent === 'string' ? navigator.userAgent : '';
+  if (/\bBun\//.test(ua)) return true;
+  return /AppleWebKit\//.test(ua) && !/\b(Chrome|Chromium|HeadlessChrome|Edg)\//.test(ua);
+}
+
+/** One load: a handle, the state saved again, and how to give the handle back. */
+export interface LoadAttempt {
+  open(): number;
+  save(handle: number): Uint8Array;
+  close(handle: number): void;
+}
+
+const MAX_ATTEMPTS = 3;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+type Outcome = { handle: number; saved: Uint8Array } | { error: unknown };
+
+function describe(e: unknown): string {
+  return e instanceof MyceliumError ? `${e.code}: ${e.reason}` : String(e);
+}
+
+/**
+ * Opens `snapshot` through `attempt`, checked as described above; returns the
+ * handle of a load that is trusted. Throws the snapshot's own error when two
+ * loads agree on it, and `corrupt` when three loads give three answers.
+ */
+export function verifiedLoad(snapshot: Uint8Array, attempt: LoadAttempt): number {
+  const fault = testSwitches().loadFault;
+  let previous: Outcome | null = null;
+  const seen: string[] = [];
+  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+    let outcome: Outcome;
+    let handle = -1;
+    try {
+      handle = attempt.open();
+      let saved: Uint8Array = attempt.save(handle).slice();
+      if (fault) saved = fault(n, saved);
+      outcome = { handle, saved };
+    } catch (e) {
+      if (handle >= 0) attempt.close(handle);
+      outcome = { error: e };
+    }
+    if ('saved' in outcome) {
+      if (sameBytes(outcome.saved, snapshot)) {
+        if (previous && 'handle' in previous) attempt.close(previous.handle);
+        return outcome.handle;
+      }
+      if (previous && 'saved' in previous && sameBytes(previous.saved, outcome.saved)) {
+        attempt.close(previous.handle);
+        return outcome.handle;
+      }
+      seen.push(`a state of ${outcome.saved.length} bytes`);
+    } else {
+      if (previous && 'error' in previous && describe(previous.error) === describe(outcome.error)) throw outcome.error;
+      seen.push(describe(outcome.error));
+    }
+    if (previous && 'handle' in previous) attempt.close(previous.handle);
+    previous = outcome;
+  }
+  if (previous && 'handle' in previous) attempt.close(previous.handle);
+  throw new MyceliumError(
+    'corrupt',
+    `${MAX_ATTEMPTS} loads of one snapshot gave ${MAX_ATTEMPTS} different results (${seen.join('; ')}): this JavaScript engine computed it wrongly, nothing was opened`,
+  );
+}
+
+/**
+ * A snapshot for storage, checked where loads are: `save()` it, load it back
+ * through `loadBack(bytes)` and save that again; the bytes are kept only when
+ * both agree. Tries three times, then throws `corrupt` (nothing is written).
+ */
+export function verifiedSave(save: () => Uint8Array, loadBack: (bytes: Uint8Array) => LoadAttempt): Uint8Array {
+  const fault = testSwitches().saveFault;
+  const seen: string[] = [];
+  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+    let bytes = save();
+    if (fault) bytes = fault(n, bytes);
+    const back = loadBack(bytes);
+    let handle = -1;
+    try {
+      handle = back.open();
+      if (sameBytes(back.save(handle), bytes)) return bytes;
+      seen.push('it saved back to other bytes');
+    } catch (e) {
+      seen.push(describe(e));
+    } finally {
+      if (handle >= 0) back.close(handle);
+    }
+  }
+  throw new MyceliumError(
+    'corrupt',
+    `${MAX_ATTEMPTS} snapshots of the state did not load back to themselves (${seen.join('; ')}): this JavaScript engine computed them wrongly, nothing was written`,
+  );
+}
