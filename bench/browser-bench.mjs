@@ -256,6 +256,11 @@ async function measure(browser, lib, cpuThrottle) {
   }
   {
     const { context, page } = await benchPage(browser, lib, cpuThrottle);
+    Object.assign(out, await page.evaluate((n) => window.__bench.reads(n), W.records));
+    await context.close();
+  }
+  {
+    const { context, page } = await benchPage(browser, lib, cpuThrottle);
     const heap0 = await heapUsed(page);
     const wasm0 = await page.evaluate(() => window.__bench.wasmBytes());
     await page.evaluate((n) => window.__bench.fill(n), W.records);
@@ -272,7 +277,7 @@ async function measure(browser, lib, cpuThrottle) {
 }
 
 const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
-const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op'];
+const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op'];
 const higher = new Set(['local_writes_per_sec', 'sync_ops_per_sec']);
 const SYNC_KEYS = new Set(['sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op']);
 const PERSISTENCE_KEYS = new Set(['reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k']);
@@ -285,7 +290,9 @@ const fmt = (k, v) =>
         ? `${(v / 1e6).toFixed(2)} MB`
         : k.endsWith('_ms')
           ? `${v.toFixed(2)} ms`
-          : Math.round(v).toLocaleString('en-US');
+          : k.endsWith('_us')
+            ? `${v.toFixed(2)} µs`
+            : Math.round(v).toLocaleString('en-US');
 
 mkdirSync(outDir, { recursive: true });
 let bad = 0;

@@ -9,6 +9,7 @@
 //   rss_100k_bytes           the same workload's resident-set growth: one method for every library
 //   instantiate_ms           first open() in a fresh process: read, compile and instantiate the module(s)
 //   local_writes_per_sec     100,000 single-field writes through the public API, one call each
+//   read_*                   reads of 100,000 records x 5 fields (lww, counter, set, mvr, lww): workloads.js, measureReads
 // Peers get the closest equivalent (Yjs has no counter: a number is set).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -59,12 +60,33 @@ async function childInstantiate(libName) {
   console.log(JSON.stringify({ import_ms: importMs, first_open_ms: ms, total_ms: importMs + ms }));
 }
 
+// Linear memory never shrinks: the growth an operation causes is what the
+// page keeps. One fresh process per operation (mycelium-sync only).
+async function childMemoryOp(op) {
+  const M = await import('mycelium-sync');
+  const schema = { people: { name: 'lww', visits: 'counter', tags: 'set', owner: 'mvr', email: 'lww' } };
+  const s = await M.open({ schema, actor: '0000000000009999' });
+  const people = s.collection('people');
+  if (op === 'overwrites') {
+    people.insert({ id: 'note', name: '' });
+    const base = M.wasmMemoryBytes();
+    for (let i = 0; i < 100_000; i++) people.update('note', (r) => r.set('name', `${String(i).padStart(8, '0')} ${'x'.repeat(51)}`));
+    console.log(JSON.stringify({ grown: M.wasmMemoryBytes() - base, state: s.save().length, engine: s.memoryBytes() }));
+    return;
+  }
+  for (let i = 0; i < 100_000; i++) people.insert({ id: `p${i}`, ...W.reader(i) });
+  const base = M.wasmMemoryBytes();
+  const bytes = op === 'save' ? s.save() : s.deltaSince({});
+  console.log(JSON.stringify({ grown: M.wasmMemoryBytes() - base, output: bytes.length, engine: s.memoryBytes(), base }));
+}
+
 function child(mode, lib) {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, `--${mode}`, lib], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
 if (process.argv[2] === '--memory') await childMemory(process.argv[3]);
+else if (process.argv[2] === '--memory-op') await childMemoryOp(process.argv[3]);
 else if (process.argv[2] === '--instantiate') await childInstantiate(process.argv[3]);
 else {
   const results = {};
@@ -72,6 +94,7 @@ else {
     const lib = await LIBS[key]();
     process.stderr.write(`bench: ${lib.name}…\n`);
     const merge = await lib.merge();
+    const reads = await lib.reads(100_000);
     await lib.writes(10_000); // warm up
     const writesMs = await lib.writes(100_000);
     const memory = child('memory', key);
@@ -87,19 +110,37 @@ else {
       rss_100k_bytes: memory.rss,
       instantiate_ms: inst.total_ms,
       local_writes_per_sec: Math.round(100_000 / (writesMs / 1000)),
+      ...reads,
     };
-    if (key === 'mycelium') results[lib.name].memory_100k_engine_bytes = memory.engine;
+    if (key === 'mycelium') {
+      results[lib.name].memory_100k_engine_bytes = memory.engine;
+      const save = child('memory-op', 'save');
+      const sync = child('memory-op', 'sync');
+      const over = child('memory-op', 'overwrites');
+      Object.assign(results[lib.name], {
+        memory_100k_after_save_bytes: save.grown,
+        memory_100k_snapshot_bytes: save.output,
+        memory_100k_after_initial_sync_bytes: sync.grown,
+        memory_100k_initial_sync_delta_bytes: sync.output,
+        memory_after_100k_overwrites_bytes: over.grown,
+        memory_after_100k_overwrites_state_bytes: over.state,
+      });
+    }
   }
   const ours = results['mycelium-sync'];
   const peers = Object.keys(results).filter((k) => k !== 'mycelium-sync');
-  const keys = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'rss_100k_bytes', 'instantiate_ms', 'local_writes_per_sec'];
+  const keys = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'rss_100k_bytes', 'instantiate_ms', 'local_writes_per_sec',
+    'read_get_us', 'read_get_cold_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms'];
   const higherIsBetter = new Set(['local_writes_per_sec']);
-  const fmt = (k, v) => (k.endsWith('_bytes') ? `${(v / 1e6).toFixed(2)} MB` : k.endsWith('_ms') ? `${v.toFixed(2)} ms` : v.toLocaleString('en-US'));
+  const fmt = (k, v) => (k.endsWith('_bytes') ? `${(v / 1e6).toFixed(2)} MB` : k.endsWith('_ms') ? `${v.toFixed(2)} ms` : k.endsWith('_us') ? `${v.toFixed(2)} µs` : v.toLocaleString('en-US'));
   console.log(`${'key'.padEnd(26)}${['mycelium-sync', ...peers].map((p) => p.padStart(22)).join('')}  best peer / ours`);
   for (const k of keys) {
     const best = higherIsBetter.has(k) ? Math.max(...peers.map((p) => results[p][k])) : Math.min(...peers.map((p) => results[p][k]));
     const ratio = higherIsBetter.has(k) ? ours[k] / best : best / ours[k];
     console.log(`${k.padEnd(26)}${['mycelium-sync', ...peers].map((p) => fmt(k, results[p][k]).padStart(22)).join('')}  ${ratio.toFixed(2)}x`);
+  }
+  for (const k of ['memory_100k_after_save_bytes', 'memory_100k_after_initial_sync_bytes', 'memory_after_100k_overwrites_bytes']) {
+    console.log(`${k.padEnd(26)}${fmt(k, ours[k]).padStart(22)}  (linear-memory growth; mycelium-sync only)`);
   }
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const out = {
@@ -107,6 +148,7 @@ else {
     node: process.version,
     ...Object.fromEntries(keys.map((k) => [k, ours[k]])),
     memory_100k_engine_bytes: ours.memory_100k_engine_bytes,
+    ...Object.fromEntries(Object.entries(ours).filter(([k]) => k.startsWith('memory_100k_after') || k.startsWith('memory_after') || k.endsWith('_snapshot_bytes') || k.endsWith('_delta_bytes'))),
     peers: Object.fromEntries(peers.map((p) => [p, results[p]])),
   };
   writeFileSync(new URL('./results/node.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);

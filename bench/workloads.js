@@ -30,6 +30,63 @@ function mixedOps(seed) {
 }
 export const person = (i) => ({ name: `Person ${String(i).padStart(6, '0')}`, email: `user${String(i).padStart(6, '0')}@mail.test`, age: i % 90, visits: i % 7, tags: [i % 2 ? 'admin' : 'user', i % 3 ? 'active' : 'idle'] });
 
+/** The read workload's record: 5 fields, lww, counter, set, mvr, lww (issue 17). */
+export const reader = (i) => ({ name: `Person ${i}`, visits: i % 7, tags: ['a', i % 2 ? 'b' : 'c'], owner: `u${i % 10}`, email: `user${i}@mail.test` });
+
+/**
+ * The read rows, measured on a library's read workload: open() gives a new
+ * replica of the n records, { get(id), all(), change(ids, value), close?() },
+ * where change(ids) makes another replica set `name` of those records and
+ * joins that into this one (not timed).
+ *   read_get_us               get() of 100,000 random ids, records unchanged (median of 5 passes)
+ *   read_get_cold_us          the first of those passes, on a replica nothing was read from yet
+ *   read_get_after_change_us  get() of 1,000 records just changed by one remote delta (median of 5 rounds)
+ *   read_all_100k_ms          every record, after one record changed remotely (median of 5)
+ *   read_all_100k_cold_ms     every record, read first thing from a replica of its own
+ */
+export function measureReads(open, n) {
+  const r = rng(17);
+  const ids = Array.from({ length: n }, () => `p${Math.floor(r() * n)}`);
+  let sink = 0;
+  // A replica of its own for the first read of everything.
+  const cold = open();
+  const t0 = now();
+  sink += cold.all().length;
+  const allCold = now() - t0;
+  cold.close?.();
+  const w = open();
+  const passes = [];
+  for (let k = 0; k < 5; k++) {
+    const t = now();
+    for (const id of ids) sink += w.get(id) ? 1 : 0;
+    passes.push(((now() - t) * 1000) / ids.length);
+  }
+  const after = [];
+  for (let k = 0; k < 5; k++) {
+    const changed = Array.from({ length: 1000 }, (_, i) => `p${(k * 7919 + i * 97) % n}`);
+    w.change(changed, `round ${k}`);
+    const t = now();
+    for (const id of changed) sink += w.get(id) ? 1 : 0;
+    after.push(((now() - t) * 1000) / changed.length);
+  }
+  const alls = [];
+  for (let k = 0; k < 5; k++) {
+    w.change([`p${(k * 31337) % n}`], `all ${k}`);
+    const t = now();
+    sink += w.all().length;
+    alls.push(now() - t);
+  }
+  if (sink === 0) throw new Error('read bench: nothing was read');
+  w.close?.();
+  return {
+    read_get_us: median(passes),
+    read_get_cold_us: passes[0],
+    read_get_after_change_us: median(after),
+    read_all_100k_ms: median(alls),
+    read_all_100k_cold_ms: allCold,
+  };
+}
+
 // --- libraries: each implements the same five workloads ------------------
 
 export async function mycelium(M, { reps, warmup }) {
@@ -89,6 +146,31 @@ export async function mycelium(M, { reps, warmup }) {
       const t = now();
       await open('0000000000006666');
       return now() - t;
+    },
+    async reads(n) {
+      const rschema = { people: { name: 'lww', visits: 'counter', tags: 'set', owner: 'mvr', email: 'lww' } };
+      const writer = await M.open({ schema: rschema, actor: '0000000000007777' });
+      const wp = writer.collection('people');
+      for (let i = 0; i < n; i++) wp.insert({ id: `p${i}`, ...reader(i) });
+      const snapshot = writer.save();
+      // Opened ahead: measureReads is synchronous, open() is not.
+      const replicas = [await M.open({ schema: rschema, snapshot }), await M.open({ schema: rschema, snapshot })];
+      const rows = measureReads(() => {
+        const s = replicas.shift();
+        const people = s.collection('people');
+        return {
+          get: (id) => people.get(id),
+          all: () => people.all(),
+          change(ids, value) {
+            const v = s.version();
+            for (const id of ids) wp.update(id, (r) => r.set('name', value));
+            s.applyDelta(writer.deltaSince(v));
+          },
+          close: () => s.close(),
+        };
+      }, n);
+      writer.close();
+      return rows;
     },
     wasm: () => M.wasmMemoryBytes(),
   };
@@ -176,6 +258,44 @@ export async function yjs(Y, { reps, warmup }) {
       for (let i = 0; i < n; i++) people.get(`p${i % 1000}`).set('age', i);
       return now() - t;
     },
+    async reads(n) {
+      const writer = build(7777);
+      const wp = writer.getMap('people');
+      for (let start = 0; start < n; start += 1000) {
+        writer.transact(() => {
+          for (let i = start; i < Math.min(n, start + 1000); i++) {
+            const p = reader(i);
+            const m = new Y.Map();
+            wp.set(`p${i}`, m);
+            m.set('name', p.name);
+            m.set('visits', p.visits);
+            const tags = new Y.Array();
+            m.set('tags', tags);
+            tags.push(p.tags);
+            m.set('owner', p.owner);
+            m.set('email', p.email);
+          }
+        });
+      }
+      const state = Y.encodeStateAsUpdate(writer);
+      let client = 8888;
+      return measureReads(() => {
+        const doc = build(client++);
+        Y.applyUpdate(doc, state);
+        const people = doc.getMap('people');
+        return {
+          get: (id) => people.get(id).toJSON(),
+          all: () => people.toJSON(),
+          change(ids, value) {
+            const sv = Y.encodeStateVector(doc);
+            writer.transact(() => {
+              for (const id of ids) wp.get(id).set('name', value);
+            });
+            Y.applyUpdate(doc, Y.encodeStateAsUpdate(writer, sv));
+          },
+        };
+      }, n);
+    },
     async instantiate() {
       const t = now();
       build(6666);
@@ -245,6 +365,35 @@ export async function automerge(A, { reps, warmup }) {
         });
       }
       return now() - t;
+    },
+    async reads(n) {
+      let writer = A.change(A.init({ actor: actor(0x7777) }), (d) => {
+        d.people = {};
+      });
+      for (let start = 0; start < n; start += 1000) {
+        writer = A.change(writer, (d) => {
+          for (let i = start; i < Math.min(n, start + 1000); i++) {
+            const p = reader(i);
+            d.people[`p${i}`] = { ...p, visits: new A.Counter(p.visits) };
+          }
+        });
+      }
+      const saved = A.save(writer);
+      let client = 0x8888;
+      return measureReads(() => {
+        let doc = A.load(saved, { actor: actor(client++) });
+        return {
+          get: (id) => doc.people[id],
+          all: () => Object.values(doc.people),
+          change(ids, value) {
+            const before = writer;
+            writer = A.change(writer, (d) => {
+              for (const id of ids) d.people[id].name = value;
+            });
+            [doc] = A.applyChanges(doc, A.getChanges(before, writer));
+          },
+        };
+      }, n);
     },
     async instantiate() {
       const t = now();
@@ -331,6 +480,39 @@ export async function loro(L, { reps, warmup, wasmMemory }) {
         doc.commit();
       }
       return now() - t;
+    },
+    async reads(n) {
+      const writer = build(0x7777);
+      const wp = writer.getMap('people');
+      for (let i = 0; i < n; i++) {
+        const p = reader(i);
+        const m = wp.setContainer(`p${i}`, new LoroMap());
+        m.set('name', p.name);
+        m.setContainer('visits', new LoroCounter()).increment(p.visits);
+        const tags = m.setContainer('tags', new LoroList());
+        for (const t of p.tags) tags.push(t);
+        m.set('owner', p.owner);
+        m.set('email', p.email);
+        if (i % 1000 === 999) writer.commit();
+      }
+      writer.commit();
+      const snapshot = writer.export({ mode: 'snapshot' });
+      let peer = 0x8888;
+      return measureReads(() => {
+        const doc = build(peer++);
+        doc.import(snapshot);
+        const people = doc.getMap('people');
+        return {
+          get: (id) => people.get(id).toJSON(),
+          all: () => people.toJSON(),
+          change(ids, value) {
+            const from = doc.oplogVersion();
+            for (const id of ids) wp.get(id).set('name', value);
+            writer.commit();
+            doc.import(writer.export({ mode: 'update', from }));
+          },
+        };
+      }, n);
     },
     async instantiate() {
       const t = now();

@@ -41,6 +41,8 @@ export interface CoreModule {
   _myc_write(handle: number, n: number): number;
   /** get() as a plain export. */
   _myc_get(handle: number, collection: number, n: number): number;
+  /** output() as a plain export. */
+  _myc_output(): number;
 }
 
 /** The host compressor (cpp/compression.h): compresses heap[input, input + n) into heap[output, output + capacity); returns the size, or 0 to keep the bytes as they are. */

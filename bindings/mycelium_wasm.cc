@@ -119,7 +119,7 @@ double actor_hi(double h) { return static_cast<double>(rep(h)->store().actor() >
 double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() & 0xffffffffu); }
 }  // namespace
 
-// The two calls made once per write or read of one record also exist as
+// The calls made once per write or read of one record also exist as
 // plain exports: Embind's invoker without eval (DYNAMIC_EXECUTION=0, for
 // CSP) costs more than the engine's work for a one-field write.
 // compression.cc's host compressor: the loader's hook (js/compression.ts)
@@ -132,6 +132,8 @@ EM_JS(std::size_t, myc_host_compress, (const std::uint8_t* src, std::size_t n, s
 extern "C" {
 EMSCRIPTEN_KEEPALIVE int myc_write(std::uint32_t h, std::uint32_t n) { return write(h, n); }
 EMSCRIPTEN_KEEPALIVE int myc_get(std::uint32_t h, int coll, std::uint32_t n) { return get(h, coll, n); }
+// Where the output is: read after every call that returns bytes.
+EMSCRIPTEN_KEEPALIVE std::uintptr_t myc_output() { return output(); }
 }
 
 EMSCRIPTEN_BINDINGS(mycelium) {

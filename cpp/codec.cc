@@ -1,5 +1,7 @@
 #include "codec.h"
 
+#include <algorithm>
+
 #include "compression.h"
 #include "crc32c.h"
 
@@ -77,12 +79,35 @@ bool Reader::count(std::uint64_t& n, const char* what, std::size_t min_item_byte
   return true;
 }
 
+void Writer::grow(std::size_t n) {
+  const std::size_t used = size();
+  const std::size_t want = std::max({used + n, out_.size() * 2, std::size_t{64}});
+  out_.resize(want);
+  begin_ = out_.data();
+  p_ = begin_ + used;
+  end_ = begin_ + out_.size();
+}
+
+void Writer::reuse(ByteVec&& buf) {
+  // Cleared, not resized to its capacity: growing within the capacity then
+  // zero-fills only what is written next, not a large earlier output.
+  out_ = std::move(buf);
+  out_.clear();
+  begin_ = p_ = end_ = out_.data();
+}
+
+ByteVec Writer::take() {
+  out_.resize(size());
+  begin_ = p_ = end_ = nullptr;
+  return std::move(out_);
+}
+
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
   const bool sync = is_sync(kind);
   const auto compressed = sync ? std::nullopt : compress(payload);
   if (compressed) payload = *compressed;
   Writer w;
-  w.buffer().reserve(payload.size() + 16);
+  w.reserve(payload.size() + 24);
   w.u8('M');
   w.u8('Y');
   w.u8('C');
@@ -90,7 +115,7 @@ ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
   w.u8(static_cast<std::uint8_t>((static_cast<std::uint8_t>(kind) << 4) | (compressed ? kFlagCompressed : 0)));
   w.varint(payload.size());
   w.fixed32(crc32c(payload.data(), payload.size()));
-  w.buffer().insert(w.buffer().end(), payload.begin(), payload.end());
+  w.raw(payload);
   return w.take();
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,34 +42,67 @@ constexpr bool is_sync(PayloadKind k) { return k == PayloadKind::kSyncMessage ||
 
 using ByteVec = std::vector<std::uint8_t>;
 
+// Appends to a growing buffer through a raw cursor: the per-byte calls stay
+// inlined in a size-optimized build (libc++'s vector helpers do not).
 class Writer {
  public:
-  void u8(std::uint8_t v) { out_.push_back(v); }
+  Writer() = default;
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  Writer(Writer&&) = default;  // a vector's move keeps its buffer: the cursor stays valid
+  Writer& operator=(Writer&&) = default;
+
+  void u8(std::uint8_t v) {
+    room(1);
+    *p_++ = v;
+  }
   void varint(std::uint64_t v) {
+    room(10);
     while (v >= 0x80) {
-      out_.push_back(static_cast<std::uint8_t>(v | 0x80));
+      *p_++ = static_cast<std::uint8_t>(v | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<std::uint8_t>(v));
+    *p_++ = static_cast<std::uint8_t>(v);
   }
   void zigzag(std::int64_t v) {
     varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
   }
   void fixed64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    room(8);
+    for (int i = 0; i < 8; ++i) *p_++ = static_cast<std::uint8_t>(v >> (8 * i));
   }
   void fixed32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    room(4);
+    for (int i = 0; i < 4; ++i) *p_++ = static_cast<std::uint8_t>(v >> (8 * i));
   }
   void bytes(std::string_view s) {
     varint(s.size());
-    out_.insert(out_.end(), s.begin(), s.end());
+    raw(s.data(), s.size());
   }
-  ByteVec& buffer() { return out_; }
-  ByteVec take() { return std::move(out_); }
+  void raw(const void* data, std::size_t n) {
+    room(n);
+    if (n > 0) std::memcpy(p_, data, n);
+    p_ += n;
+  }
+  void raw(std::span<const std::uint8_t> b) { raw(b.data(), b.size()); }
+  // Room for n more bytes without growing.
+  void reserve(std::size_t n) { room(n); }
+  // Writes into `buf`'s memory (its bytes are dropped): reuses a capacity.
+  void reuse(ByteVec&& buf);
+  std::size_t size() const { return static_cast<std::size_t>(p_ - begin_); }
+  std::span<const std::uint8_t> view() const { return {begin_, size()}; }
+  ByteVec take();
 
  private:
-  ByteVec out_;
+  void room(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]] grow(n);
+  }
+  void grow(std::size_t n);
+
+  ByteVec out_;  // its size is the capacity in use; size() is what was written
+  std::uint8_t* begin_ = nullptr;
+  std::uint8_t* p_ = nullptr;
+  std::uint8_t* end_ = nullptr;
 };
 
 // Reads from a bounded slice; every read checks the bound. After the first

@@ -111,7 +111,7 @@ std::uint32_t context_check(const Entries& entries, const ActorOf& actor_of) {
     w.fixed64(actor_of(e));
     w.varint(e.second);
   }
-  return crc32c(w.buffer().data(), w.buffer().size()) & 0xffff;
+  return crc32c(w.view().data(), w.size()) & 0xffff;
 }
 
 std::uint8_t tag_byte(const DeltaData::Cell& c) {
@@ -186,7 +186,7 @@ ByteVec encode_delta(const DeltaData& d, bool detached) {
   for (std::size_t i = 0; i < value_refs.size(); ++i) value_ids[value_refs[i]] = found[i];
 
   Writer w;
-  w.buffer().reserve(64 + d.records.size() * 16 + d.cells.size() * 8 + d.events.size() * 2);
+  w.reserve(64 + d.records.size() * 16 + d.cells.size() * 8 + d.events.size() * 2);
   w.varint(strings.order().size());
   for (auto s : strings.order()) w.bytes(s);
   w.varint(d.collections.size());
@@ -250,12 +250,12 @@ ByteVec encode_delta(const DeltaData& d, bool detached) {
   // them side by side in one pass.
   Writer fields, tags, actor_col, seqs, auxs, values;
   const std::size_t n = d.cells.size();
-  fields.buffer().reserve(n);
-  tags.buffer().reserve(n);
-  actor_col.buffer().reserve(n);
-  seqs.buffer().reserve(2 * n);
-  auxs.buffer().reserve(3 * n);
-  values.buffer().reserve(2 * n);
+  fields.reserve(n);
+  tags.reserve(n);
+  actor_col.reserve(n);
+  seqs.reserve(2 * n);
+  auxs.reserve(3 * n);
+  values.reserve(2 * n);
   std::uint64_t prev_seq = 0, prev_hlc = 0;
   for (const auto& r : d.records) {
     for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
@@ -285,10 +285,10 @@ ByteVec encode_delta(const DeltaData& d, bool detached) {
     }
   }
   for (Writer* col : {&fields, &tags, &actor_col, &seqs, &auxs, &values}) {
-    w.varint(col->buffer().size());
-    w.buffer().insert(w.buffer().end(), col->buffer().begin(), col->buffer().end());
+    w.varint(col->size());
+    w.raw(col->view());
   }
-  return frame(detached ? PayloadKind::kDetachedDelta : d.kind, w.buffer());
+  return frame(detached ? PayloadKind::kDetachedDelta : d.kind, w.view());
 }
 
 std::size_t decode_budget(std::size_t input_bytes) {

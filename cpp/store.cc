@@ -267,18 +267,40 @@ Status Store::remove_record(CollectionRef c, std::string_view id) {
 
 // --- reads -----------------------------------------------------------------
 
-bool Store::exists(CollectionRef c, std::string_view id) const {
+bool Store::exists(CollectionRef c, std::string_view id) const { return visible(c, id) >= 0; }
+
+std::int64_t Store::visible(CollectionRef c, std::string_view id) const {
   const std::int64_t r = find_record(c.index, id);
-  return r >= 0 && kinds::visible(records_[static_cast<std::size_t>(r)].cells);
+  return r >= 0 && kinds::visible(records_[static_cast<std::size_t>(r)].cells) ? r : -1;
+}
+
+std::vector<std::pair<std::string_view, std::uint32_t>> Store::visible_records(CollectionRef c) const {
+  std::vector<std::pair<std::string_view, std::uint32_t>> out;
+  for (std::uint32_t i = 0; i < records_.size(); ++i) {
+    const Record& r = records_[i];
+    if (r.collection == c.index && kinds::visible(r.cells)) out.emplace_back(ids_.get(r.id), i);
+  }
+  std::sort(out.begin(), out.end());  // ids are unique per collection: the index never decides
+  return out;
+}
+
+ValueView Store::lww_at(std::uint32_t record, std::uint8_t field) const {
+  const auto w = kinds::lww_winner(records_[record].cells, field, actors_);
+  return w ? w->value(strings_) : ValueView::null();
+}
+
+std::int64_t Store::counter_at(std::uint32_t record, std::uint8_t field) const {
+  return kinds::counter_value(records_[record].cells, field);
+}
+
+std::vector<ValueView> Store::values_at(std::uint32_t record, std::uint8_t field) const {
+  return kinds::distinct_values(records_[record].cells, field, strings_);
 }
 
 std::vector<std::string> Store::ids(CollectionRef c) const {
-  std::vector<std::string_view> views;
-  for (const Record& r : records_) {
-    if (r.collection == c.index && kinds::visible(r.cells)) views.push_back(ids_.get(r.id));
-  }
-  std::sort(views.begin(), views.end());  // views: the sort the engine has anyway
-  return std::vector<std::string>(views.begin(), views.end());
+  std::vector<std::string> out;
+  for (const auto& [id, record] : visible_records(c)) out.emplace_back(id);
+  return out;
 }
 
 std::size_t Store::size(CollectionRef c) const {
@@ -290,16 +312,14 @@ std::size_t Store::size(CollectionRef c) const {
 Result<Value> Store::lww(FieldRef f, std::string_view id) const {
   MYC_TRY(check_kind(f, Kind::kLww, Kind::kLww, "reading a single value"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
-  const auto w = kinds::lww_winner(records_[r].cells, f.field, actors_);
-  if (!w) return Value{};
-  return to_value(w->value(strings_));
+  return to_value(lww_at(r, f.field));
 }
 
 Result<std::int64_t> Store::counter(FieldRef f, std::string_view id) const {
   if constexpr (!kind_enabled(Kind::kCounter)) return WrongKind("this build leaves out the counter kind");
   MYC_TRY(check_kind(f, Kind::kCounter, Kind::kCounter, "reading a counter"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
-  return kinds::counter_value(records_[r].cells, f.field);
+  return counter_at(r, f.field);
 }
 
 Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const {
@@ -307,9 +327,7 @@ Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const 
   MYC_TRY(check_kind(f, Kind::kMvr, Kind::kSet, "reading values"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   std::vector<Value> out;
-  for (const ValueView& v : kinds::distinct_values(records_[r].cells, f.field, strings_)) {
-    out.push_back(to_value(v));
-  }
+  for (const ValueView& v : values_at(r, f.field)) out.push_back(to_value(v));
   return out;
 }
 

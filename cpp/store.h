@@ -101,6 +101,16 @@ class Store {
   Result<std::int64_t> counter(FieldRef f, std::string_view id) const;
   Result<std::vector<Value>> values(FieldRef f, std::string_view id) const;  // mvr, set
 
+  // Reads by record index, for hosts that read whole records (no lookup per
+  // field, no copies): views into the store, valid until the next write or
+  // apply. Fields are declared ones of the record's collection.
+  std::int64_t visible(CollectionRef c, std::string_view id) const;  // the record, -1 when not visible
+  // The visible records of `c` as (id, record), sorted by id bytewise.
+  std::vector<std::pair<std::string_view, std::uint32_t>> visible_records(CollectionRef c) const;
+  ValueView lww_at(std::uint32_t record, std::uint8_t field) const;  // null when unset
+  std::int64_t counter_at(std::uint32_t record, std::uint8_t field) const;
+  std::vector<ValueView> values_at(std::uint32_t record, std::uint8_t field) const;  // mvr, set
+
   // Sync.
   VersionVector version() const;
   // detached: without its context (delta.h), for a sync message that carries it.

@@ -217,12 +217,13 @@ export class Collection<F extends Fields = Fields> {
    * back while the record is unchanged.
    */
   get(id: string): RecordOf<F> | undefined {
-    checkId(id);
+    // Only valid ids are ever cached: the id is checked on a miss.
     const hit = this.#cache.get(id);
     if (hit !== undefined) {
       if (testSwitches().checkReads) this.#checkCached(id, hit);
       return hit;
     }
+    checkId(id);
     return this.#fetch(id);
   }
 

@@ -39,7 +39,7 @@ export class CoreIo {
 
   /** A view of the output buffer (valid until the next engine call). */
   out(n: number): Uint8Array {
-    const p = this.core.output();
+    const p = this.core._myc_output();
     return this.core.HEAPU8.subarray(p, p + n);
   }
 }

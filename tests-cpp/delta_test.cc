@@ -128,7 +128,7 @@ ByteVec string_bomb(std::size_t n) {
       w.varint(0);
     }
   }
-  return frame(PayloadKind::kDelta, w.buffer());
+  return frame(PayloadKind::kDelta, w.view());
 }
 
 TEST(DeltaBudget, ACompressedInputThatWouldDecodeIntoMoreThanItsBudgetIsLimitExceeded) {

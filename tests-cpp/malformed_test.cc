@@ -96,7 +96,7 @@ TEST(Malformed, OversizedCountsAndLengthsAreRejectedWithoutAllocating) {
         w.varint(n);
       }
       w.u8(0);
-      auto r = s->apply(framed(w.buffer()));
+      auto r = s->apply(frame(PayloadKind::kDelta, w.view()));
       ASSERT_FALSE(r.ok());
       EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().to_string();
       ASSERT_TRUE(s->save() == before);

@@ -31,6 +31,8 @@ window.__bench = {
     return true;
   },
   merge: () => adapter.merge(),
+  /** The read rows (workloads.js, measureReads) for n records. */
+  reads: (n) => adapter.reads(n),
   /** ms for n writes */
   writes: (n) => adapter.writes(n),
   async fill(n) {

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
       if (i % 128 == 0) w.u8(static_cast<std::uint8_t>(i * 2654435761u >> 24));
     }
     ByteVec seed = {1};
-    const ByteVec bomb = frame(PayloadKind::kDelta, w.buffer());
+    const ByteVec bomb = frame(PayloadKind::kDelta, w.view());
     seed.insert(seed.end(), bomb.begin(), bomb.end());
     std::ofstream(std::string(argv[1]) + "/seed-bomb", std::ios::binary)
         .write(reinterpret_cast<const char*>(seed.data()), static_cast<std::streamsize>(seed.size()));
