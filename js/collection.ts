@@ -289,7 +289,7 @@ export class Collection<F extends Fields = Fields> {
     let order = this.#order;
     if (order === null || this.#dirty.size > 64 + (order.length >> 3)) return this.#readAll();
     for (const id of this.#dirty) {
-      const visible = this.#cache.has(id) || this.#fetch(id) !== undefined || this.#store.read(this.#info, id) !== null;
+      const visible = this.#cache.has(id) || this.#fetch(id) !== undefined;
       let lo = 0;
       let hi = order.length;
       while (lo < hi) {

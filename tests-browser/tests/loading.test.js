@@ -110,3 +110,38 @@ test('a first open() without persist or sync downloads neither persistence, Inde
     frame.remove();
   }
 });
+
+test('snapshot loads are verified on JavaScriptCore only (verifyLoads defaults by engine); a wrong load is loaded again', async () => {
+  const m = await import('/dist/index.js');
+  const src = await m.open({ schema: todoSchema });
+  for (let i = 0; i < 50; i++) src.collection('todos').insert({ id: `t${i}`, title: `t ${i}`, votes: i });
+  const snapshot = src.save();
+  src.close();
+  // Which JavaScript engine, told apart without the user agent the SDK reads:
+  // V8's stack lines start with "at", only Firefox has navigator.oscpu.
+  const v8 = /^\s+at /m.test(new Error('probe').stack ?? '');
+  const jsc = !v8 && !('oscpu' in navigator);
+  const loads = [];
+  // Acts out JavaScriptCore's fault: the first load saves back other bytes.
+  globalThis.__myceliumTestSwitches = {
+    loadFault: (attempt, saved) => {
+      loads.push(attempt);
+      if (attempt > 0) return saved;
+      const wrong = saved.slice();
+      wrong[wrong.length - 1] ^= 0xff;
+      return wrong;
+    },
+  };
+  try {
+    const s = await m.open({ schema: todoSchema, snapshot });
+    eq(JSON.stringify(loads), jsc ? '[0,1]' : '[]', `loads on ${navigator.userAgent}`);
+    eq(s.collection('todos').get('t49').votes, 49);
+    s.close();
+    loads.length = 0;
+    const forced = await m.open({ schema: todoSchema, snapshot, verifyLoads: true });
+    eq(JSON.stringify(loads), '[0,1]', 'verifyLoads: true checks everywhere');
+    forced.close();
+  } finally {
+    delete globalThis.__myceliumTestSwitches;
+  }
+});
