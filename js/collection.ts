@@ -286,7 +286,7 @@ export class Collection<F extends Fields = Fields> {
 
   /** The visible ids in engine order, patched with the ids changed since, or read anew. */
   #ordered(): string[] {
-    let order = this.#order;
+    const order = this.#order;
     if (order === null || this.#dirty.size > 64 + (order.length >> 3)) return this.#readAll();
     for (const id of this.#dirty) {
       const visible = this.#cache.has(id) || this.#fetch(id) !== undefined;
