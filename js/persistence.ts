@@ -16,6 +16,7 @@
 // Browsers load this module only when a store is opened with `persist`
 // (api.ts imports it dynamically); what it shares with the core bundle it
 // imports, and the bundler puts that in a shared chunk.
+import { sameBytes } from './bytes.js';
 import { MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
 import type { Kind, Schema } from './schema.js';
@@ -372,7 +373,7 @@ export async function openPersisted<S extends Schema>(
       try {
         state = run();
         const again = run();
-        if (state.length !== again.length || state.some((x, i) => x !== again[i])) {
+        if (!sameBytes(state, again)) {
           throw new MyceliumError('invalid_argument', 'migrate() gave different data on two runs over the same records: a migration must be a pure function of the record, so every device writes the same');
         }
       } catch (e) {

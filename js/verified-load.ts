@@ -12,6 +12,7 @@
 // wrote (what persistence stores) saves back to the same bytes; any other
 // snapshot is accepted when two loads in a row agree. Two loads that agree
 // on an error mean the error is the snapshot's, and it is thrown.
+import { sameBytes } from './bytes.js';
 import { MyceliumError } from './errors.js';
 import { testSwitches } from './test-switches.js';
 
@@ -31,12 +32,6 @@ export interface LoadAttempt {
 }
 
 const MAX_ATTEMPTS = 3;
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 type Outcome = { handle: number; saved: Uint8Array } | { error: unknown };
 
