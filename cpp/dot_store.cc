@@ -85,6 +85,22 @@ void CellList::reserve_words(std::size_t cap) {
   p_ = p;
 }
 
+void CellList::shrink_to(std::size_t cap) {
+  const std::size_t n = words();
+  cap = std::max(cap, n);
+  if (cap >= capacity_words()) return;
+  if (cap == 0) {
+    ::operator delete(p_);
+    p_ = nullptr;
+    return;
+  }
+  auto* p = static_cast<std::uint64_t*>(::operator new(sizeof(std::uint64_t) * (cap + 1)));
+  p[0] = n | (std::uint64_t{cap} << 32);
+  if (n) std::memcpy(p + 1, data(), sizeof(std::uint64_t) * n);
+  ::operator delete(p_);
+  p_ = p;
+}
+
 std::size_t CellList::words_of(const Cell& c) {
   return 1 + (c.type == CellType::kValue || c.type == CellType::kCounter || c.type == CellType::kOffset) +
          (c.type == CellType::kValue || c.type == CellType::kElement);
@@ -107,8 +123,8 @@ void CellList::push_back(const Cell& c) {
   set_words(used + n);
 }
 
-void join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
-                 const Coverage& receiver, const KeyFilter& keys) {
+std::size_t join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
+                        const Coverage& receiver, const StringPool& pool, const KeyFilter& keys) {
   // Whether the delta has a local entry's dot: a scan for the usual few
   // cells, a sorted lookup for large records (a set of thousands).
   std::vector<std::uint64_t> sorted;
@@ -139,13 +155,15 @@ void join_record(CellList& local, std::span<const Cell> incoming, const Coverage
     if (replace) offsets.push_back(&d);
   }
   // Local side: entries survive unless the sender saw them and dropped them.
-  local.erase_if([&](CellRef l) {
-    if (l.is_offset()) {
-      return std::any_of(offsets.begin(), offsets.end(),
-                         [&](const Cell* d) { return d->field == l.field() && d->actor == l.actor(); });
-    }
-    return covered(sender, l.actor(), l.seq()) && !in_delta(l) && keys.has(l);
-  });
+  const std::size_t dropped = local.erase_if(
+      [&](CellRef l) {
+        if (l.is_offset()) {
+          return std::any_of(offsets.begin(), offsets.end(),
+                             [&](const Cell* d) { return d->field == l.field() && d->actor == l.actor(); });
+        }
+        return covered(sender, l.actor(), l.seq()) && !in_delta(l) && keys.has(l);
+      },
+      &pool);
   std::size_t words = local.words();
   for (const Cell* d : offsets) words += CellList::words_of(*d);
   for (const Cell& d : incoming) {
@@ -156,6 +174,7 @@ void join_record(CellList& local, std::span<const Cell> incoming, const Coverage
   for (const Cell& d : incoming) {
     if (!d.is_offset() && !covered(receiver, d.actor, d.seq)) local.push_back(d);
   }
+  return dropped;
 }
 
 }  // namespace mycelium

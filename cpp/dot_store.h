@@ -61,6 +61,13 @@ class CellRef {
   // The value (kValue, kElement); inline strings point into the list.
   ValueView value(const StringPool& pool) const;
   Cell decode() const;
+  // Whether the value is a string or bytes interned in the pool, and where.
+  bool pooled() const {
+    const std::uint8_t c = code();
+    return ((c & 7) == static_cast<std::uint8_t>(ValueTag::kString) || (c & 7) == static_cast<std::uint8_t>(ValueTag::kBytes)) &&
+           !(c & 8);
+  }
+  std::uint32_t pool_offset() const { return static_cast<std::uint32_t>(p_[has_aux() ? 2 : 1]); }
   std::size_t words() const { return 1 + has_aux() + has_payload(); }
   const std::uint64_t* data() const { return p_; }
 
@@ -108,21 +115,44 @@ class CellList {
 
   void push_back(const Cell& c);
   void reserve_words(std::size_t words);
+  void shrink_to(std::size_t words);  // capacity max(words, size)
   static std::size_t words_of(const Cell& c);
+  // Drops the cells pred(CellRef) picks; returns the bytes of the pooled
+  // strings they referred to (which other cells may still use: the store
+  // counts them as possible garbage of its pool), 0 without a pool. A list
+  // left at a quarter of its capacity gives the rest back.
   template <typename Pred>
-  void erase_if(Pred pred) {  // pred(CellRef)
+  std::size_t erase_if(Pred pred, const StringPool* pool = nullptr) {
     std::uint64_t* w = data();
     const std::size_t n = words();
     std::size_t out = 0;
+    std::size_t dropped = 0;
     for (std::size_t i = 0; i < n;) {
-      const std::size_t k = CellRef(w + i).words();
-      if (!pred(CellRef(w + i))) {
+      const CellRef c(w + i);
+      const std::size_t k = c.words();
+      if (!pred(c)) {
         if (out != i) std::memmove(w + out, w + i, k * sizeof(std::uint64_t));
         out += k;
+      } else if (pool && c.pooled()) {
+        dropped += pool->get(c.pool_offset()).size() + 1;
       }
       i += k;
     }
     set_words(out);
+    if (capacity_words() >= 64 && out <= capacity_words() / 4) shrink_to(out * 2);
+    return dropped;
+  }
+  // Calls fn(std::uint64_t& offset) for each cell's pooled string, whose
+  // offset fn may change (the pool's compaction moves strings).
+  template <typename Fn>
+  void for_each_pooled(Fn&& fn) {
+    std::uint64_t* w = data();
+    const std::size_t n = words();
+    for (std::size_t i = 0; i < n;) {
+      const CellRef c(w + i);
+      if (c.pooled()) fn(w[i + c.words() - 1]);
+      i += c.words();
+    }
   }
 
  private:
@@ -165,7 +195,8 @@ struct KeyFilter {
 
 // Joins the sender's cells of one record into the local cells: complete for
 // every key the filter names (keys absent are empty), none of other keys.
-void join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
-                 const Coverage& receiver, const KeyFilter& keys = {});
+// Returns the pooled-string bytes of the local cells it dropped (erase_if).
+std::size_t join_record(CellList& local, std::span<const Cell> incoming, const Coverage& sender,
+                        const Coverage& receiver, const StringPool& pool, const KeyFilter& keys = {});
 
 }  // namespace mycelium

@@ -60,9 +60,10 @@ bool contains(const CellList& cells, std::uint8_t field, const ValueView& elemen
   return false;
 }
 
-void assign(CellList& cells, const Cell& fresh) {
-  cells.erase_if([&](CellRef c) { return c.field() == fresh.field && !c.is_offset(); });
+std::size_t assign(CellList& cells, const Cell& fresh, const StringPool& pool) {
+  const std::size_t dropped = cells.erase_if([&](CellRef c) { return c.field() == fresh.field && !c.is_offset(); }, &pool);
   cells.push_back(fresh);
+  return dropped;
 }
 
 void increment(CellList& cells, std::uint8_t field, std::uint16_t actor, std::uint32_t seq, std::int64_t n) {
@@ -87,18 +88,19 @@ void increment(CellList& cells, std::uint8_t field, std::uint16_t actor, std::ui
   cells.push_back(fresh);
 }
 
-void set_add(CellList& cells, const Cell& fresh, const StringPool& pool) {
-  set_remove(cells, fresh.field, load_value(fresh.value, pool), pool);
+std::size_t set_add(CellList& cells, const Cell& fresh, const StringPool& pool) {
+  const std::size_t dropped = set_remove(cells, fresh.field, load_value(fresh.value, pool), pool);
   cells.push_back(fresh);
+  return dropped;
 }
 
-void set_remove(CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool) {
-  cells.erase_if([&](CellRef c) {
-    return c.field() == field && c.type() == CellType::kElement && equal(c.value(pool), element);
-  });
+std::size_t set_remove(CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool) {
+  return cells.erase_if(
+      [&](CellRef c) { return c.field() == field && c.type() == CellType::kElement && equal(c.value(pool), element); },
+      &pool);
 }
 
-void delete_record(CellList& cells) {
+std::size_t delete_record(CellList& cells, const StringPool& pool) {
   // Each counter entry becomes its actor's offset (newer than any old one).
   std::vector<Cell> offsets;
   for (CellRef c : cells) {
@@ -107,12 +109,15 @@ void delete_record(CellList& cells) {
     o.type = CellType::kOffset;
     offsets.push_back(o);
   }
-  cells.erase_if([&](CellRef c) {
-    if (!c.is_offset()) return true;
-    return std::any_of(offsets.begin(), offsets.end(),
-                       [&](const Cell& o) { return o.field == c.field() && o.actor == c.actor(); });
-  });
+  const std::size_t dropped = cells.erase_if(
+      [&](CellRef c) {
+        if (!c.is_offset()) return true;
+        return std::any_of(offsets.begin(), offsets.end(),
+                           [&](const Cell& o) { return o.field == c.field() && o.actor == c.actor(); });
+      },
+      &pool);
   for (const Cell& o : offsets) cells.push_back(o);
+  return dropped;
 }
 
 }  // namespace mycelium::kinds

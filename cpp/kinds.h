@@ -29,15 +29,17 @@ std::vector<ValueView> distinct_values(const CellList& cells, std::uint8_t field
 // set: whether the element has a live add.
 bool contains(const CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool);
 
+// The mutations return the bytes of pooled strings their dropped entries
+// referred to (CellList::erase_if).
 // lww, mvr, presence: the new entry replaces every entry of its field.
-void assign(CellList& cells, const Cell& fresh);
+std::size_t assign(CellList& cells, const Cell& fresh, const StringPool& pool);
 // counter: the actor's entry moves to the fresh dot with total + n.
 void increment(CellList& cells, std::uint8_t field, std::uint16_t actor, std::uint32_t seq, std::int64_t n);
 // set add: the new entry replaces the entries of the same element.
-void set_add(CellList& cells, const Cell& fresh, const StringPool& pool);
+std::size_t set_add(CellList& cells, const Cell& fresh, const StringPool& pool);
 // set remove: drops every entry of the element.
-void set_remove(CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool);
+std::size_t set_remove(CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool);
 // record delete: records counter offsets, then drops every entry.
-void delete_record(CellList& cells);
+std::size_t delete_record(CellList& cells, const StringPool& pool);
 
 }  // namespace mycelium::kinds

@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 
 #include "kinds.h"
@@ -194,7 +195,7 @@ Status Store::insert(CollectionRef c, std::string_view id) {
   cell.field = kPresenceField;
   cell.actor = self_;
   cell.seq = seq;
-  kinds::assign(records_[r].cells, cell);
+  note_dropped(kinds::assign(records_[r].cells, cell, strings_));
   record_event(r, field_scope(kPresenceField));
   return Status::Ok();
 }
@@ -211,7 +212,7 @@ Status Store::set(FieldRef f, std::string_view id, const ValueView& v) {
   cell.actor = self_;
   cell.seq = seq;
   cell.aux = hlc_.now(options_.now());
-  kinds::assign(records_[r].cells, cell);
+  note_dropped(kinds::assign(records_[r].cells, cell, strings_));
   record_event(r, field_scope(f.field));
   return Status::Ok();
 }
@@ -238,7 +239,7 @@ Status Store::add(FieldRef f, std::string_view id, const ValueView& v) {
   cell.field = f.field;
   cell.actor = self_;
   cell.seq = seq;
-  kinds::set_add(records_[r].cells, cell, strings_);
+  note_dropped(kinds::set_add(records_[r].cells, cell, strings_));
   record_event(r, element_scope(f.field, v));
   return Status::Ok();
 }
@@ -251,7 +252,7 @@ Status Store::remove(FieldRef f, std::string_view id, const ValueView& v) {
   auto& cells = records_[r].cells;
   if (!kinds::contains(cells, f.field, v, strings_)) return Status::Ok();  // nothing observed, nothing to remove
   MYC_TRY(next_seq().status());
-  kinds::set_remove(cells, f.field, v, strings_);
+  note_dropped(kinds::set_remove(cells, f.field, v, strings_));
   record_event(r, element_scope(f.field, v));
   return Status::Ok();
 }
@@ -260,7 +261,7 @@ Status Store::remove_record(CollectionRef c, std::string_view id) {
   if (!schema_.declared(c.index)) return UnknownField("unknown collection");
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
   MYC_TRY(next_seq().status());
-  kinds::delete_record(records_[r].cells);
+  note_dropped(kinds::delete_record(records_[r].cells, strings_));
   record_event(r, kWholeRecord);
   return Status::Ok();
 }
@@ -329,6 +330,50 @@ Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const 
   std::vector<Value> out;
   for (const ValueView& v : values_at(r, f.field)) out.push_back(to_value(v));
   return out;
+}
+
+void Store::note_dropped(std::size_t bytes) {
+  garbage_ += bytes;
+  // A walk costs about one word of cells per two bytes freed, and never
+  // runs for less than 64 KiB: a write's amortized cost stays constant.
+  const std::size_t worth = std::max<std::size_t>(std::size_t{64} << 10, 2 * walk_words_);
+  const std::size_t arena = strings_.arena_bytes();
+  const std::size_t grown = arena > live_strings_ ? arena - live_strings_ : 0;
+  if ((garbage_ >= worth && 2 * garbage_ >= arena) || (grown >= worth && grown >= live_strings_)) compact_strings();
+}
+
+void Store::strings_baseline() {
+  garbage_ = 0;
+  live_strings_ = strings_.arena_bytes();
+  walk_words_ = 0;
+  for (const Record& r : records_) walk_words_ += r.cells.words();
+}
+
+void Store::compact_strings() {
+  // Live strings, found by a bitmap over the arena (a pool offset is the
+  // start of a string), then listed in offset order.
+  std::vector<std::uint64_t> marks((strings_.arena_bytes() + 63) / 64, 0);
+  std::size_t words = 0;
+  for (Record& r : records_) {
+    words += r.cells.words();
+    r.cells.for_each_pooled([&](std::uint64_t& offset) { marks[offset >> 6] |= std::uint64_t{1} << (offset & 63); });
+  }
+  std::vector<std::uint32_t> live;
+  for (std::size_t w = 0; w < marks.size(); ++w) {
+    for (std::uint64_t m = marks[w]; m != 0; m &= m - 1) live.push_back(static_cast<std::uint32_t>(w * 64 + std::countr_zero(m)));
+  }
+  marks = {};
+  std::vector<std::uint32_t> moved = live;
+  strings_.compact(moved);
+  for (Record& r : records_) {
+    r.cells.for_each_pooled([&](std::uint64_t& offset) {
+      const auto i = std::lower_bound(live.begin(), live.end(), static_cast<std::uint32_t>(offset)) - live.begin();
+      offset = moved[static_cast<std::size_t>(i)];
+    });
+  }
+  garbage_ = 0;
+  live_strings_ = strings_.arena_bytes();
+  walk_words_ = words;
 }
 
 Store::MemoryUse Store::memory_use() const {

@@ -151,6 +151,8 @@ class Store {
     std::size_t total() const { return records + cells + events + ids + strings + index; }
   };
   MemoryUse memory_use() const;
+  // Frees the string pool's garbage now (normally done when it grows).
+  void compact_strings_now() { compact_strings(); }
 
  private:
   // A held delta keeps its bytes and its two vectors, not its decoded
@@ -191,6 +193,18 @@ class Store {
   Status check_limits(const DeltaData& d, const ApplyLimits& limits) const;
   Status join(const DeltaData& d, Mapping& m);
   Status drain_pending();
+
+  // The string pool's garbage (issue 17): the pool does not count
+  // references; the store counts the bytes of pooled strings its writes and
+  // joins dropped (an upper bound: another cell may share one) and the pool's
+  // growth, and when either passes what the pool held live at the last
+  // compaction, walks every cell for the live strings and compacts.
+  void note_dropped(std::size_t bytes);
+  void strings_baseline();
+  void compact_strings();
+  std::size_t garbage_ = 0;       // dropped pooled bytes since the last compaction
+  std::size_t live_strings_ = 0;  // the pool's bytes after it
+  std::size_t walk_words_ = 0;    // cell words the last walk visited
 
   Schema schema_;
   StoreOptions options_;

@@ -220,6 +220,7 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   std::vector<Cell> incoming;
   std::vector<std::pair<std::uint32_t, KeyScope>> local_elements;
   std::vector<std::uint64_t> before;  // a record's cells before the join, when capturing
+  std::size_t dropped = 0;  // pooled-string bytes of local cells the join dropped
   for (std::size_t i = 0; i < d.records.size(); ++i) {
     const auto& rec = d.records[i];
     const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
@@ -255,7 +256,7 @@ Status Store::join(const DeltaData& d, Mapping& m) {
       }
       std::sort(local_elements.begin(), local_elements.end());
       keys.elements = local_elements;
-      join_record(cells, incoming, sender, receiver, keys);
+      dropped += join_record(cells, incoming, sender, receiver, strings_, keys);
     }
     if (capture_) {
       auto fields = changed_fields(before, cells.raw());
@@ -285,6 +286,10 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     }
   }
   hlc_.observe(max_hlc);
+  // A store filled from empty holds only live strings: the pool's size is
+  // its baseline (no walk to find it).
+  if (no_records) strings_baseline();
+  note_dropped(dropped);
   return Status::Ok();
 }
 

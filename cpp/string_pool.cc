@@ -102,7 +102,30 @@ void StringPool::rebuild() {
     table_[i] = offset + 1;
   }
   count_ += unindexed_.size();
-  unindexed_ = {};
+  std::vector<std::uint32_t>().swap(unindexed_);  // (= {} would keep the capacity)
+}
+
+void StringPool::compact(std::vector<std::uint32_t>& live) {
+  // Moving strings toward the front in offset order never overwrites one
+  // not moved yet.
+  std::size_t out = 0;
+  for (std::uint32_t& offset : live) {
+    const std::string_view s = get(offset);
+    const std::size_t start = offset;
+    const std::size_t end = static_cast<std::size_t>(s.data() - arena_.data()) + s.size();
+    if (out != start) std::memmove(arena_.data() + out, arena_.data() + start, end - start);
+    offset = static_cast<std::uint32_t>(out);
+    out += end - start;
+  }
+  arena_.resize(out);
+  // (A copy, not shrink_to_fit(), which libstdc++ ignores without exceptions.)
+  if (arena_.capacity() > out + out / 4 + 64) std::vector<char>(arena_.begin(), arena_.end()).swap(arena_);
+  std::size_t slots = 16;
+  while (live.size() * 4 > slots * 3) slots *= 2;
+  std::vector<std::uint32_t>(slots, 0).swap(table_);
+  count_ = 0;
+  std::vector<std::uint32_t>(live).swap(unindexed_);
+  rebuild();
 }
 
 Result<std::uint32_t> StringPool::intern(std::string_view s) {

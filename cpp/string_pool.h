@@ -2,8 +2,12 @@
 //
 // Each distinct string is stored once as [varint length][bytes] and named by
 // its offset. An open-addressing table of offsets (at most 3/4 full) finds
-// duplicates. Offsets stay valid for the pool's life; string_views do not
+// duplicates. Offsets stay valid until compact(); string_views do not
 // survive the next intern().
+//
+// The pool does not count references: its owner knows which offsets are
+// live and calls compact() with them, which moves those strings to the
+// front (in offset order), frees the rest and says where each one went.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +33,12 @@ class StringPool {
   bool has_room(std::size_t bytes) const { return arena_.size() + bytes + 5 <= 0xfffffff0u; }  // arena room for strings totalling bytes
   std::string_view get(std::uint32_t offset) const;
   std::size_t size() const { return count_ + unindexed_.size(); }
+  std::size_t arena_bytes() const { return arena_.size(); }  // strings and their length prefixes
+  // Keeps only the strings at `live` (offsets of strings in the pool,
+  // strictly increasing), freeing the rest and the arena's spare capacity;
+  // afterwards live[i] is the string's new offset. Offsets not in `live`
+  // are invalid.
+  void compact(std::vector<std::uint32_t>& live);
   std::size_t bytes_used() const {
     return arena_.capacity() + (table_.capacity() + unindexed_.capacity()) * sizeof(std::uint32_t);
   }

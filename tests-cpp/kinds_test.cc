@@ -33,7 +33,7 @@ TEST(Kinds, AssignReplacesEveryEntryOfTheField) {
   StringPool pool;
   CellList cells = {cell(CellType::kValue, 0, 0, 1, 1, pool), cell(CellType::kValue, 0, 1, 1, 2, pool),
                     cell(CellType::kElement, 2, 0, 2, 0, pool, ValueView::string("x"))};
-  kinds::assign(cells, cell(CellType::kValue, 0, 0, 3, 9, pool));
+  kinds::assign(cells, cell(CellType::kValue, 0, 0, 3, 9, pool), pool);
   ASSERT_EQ(cells.size(), 2u);
   std::uint32_t seq0 = 0;
   for (CellRef c : cells) {
@@ -43,19 +43,20 @@ TEST(Kinds, AssignReplacesEveryEntryOfTheField) {
 }
 
 TEST(Kinds, CounterKeepsOneEntryPerActorAndSubtractsOffsets) {
+  const StringPool pool;
   CellList cells;
   kinds::increment(cells, 1, 0, 1, 5);
   kinds::increment(cells, 1, 0, 2, 2);
   kinds::increment(cells, 1, 1, 1, -4);
   EXPECT_EQ(cells.size(), 2u);
   EXPECT_EQ(kinds::counter_value(cells, 1), 3);
-  kinds::delete_record(cells);  // offsets: actor0 = 7, actor1 = -4
+  kinds::delete_record(cells, pool);  // offsets: actor0 = 7, actor1 = -4
   EXPECT_FALSE(kinds::visible(cells));
   EXPECT_EQ(kinds::counter_value(cells, 1), 0);
   kinds::increment(cells, 1, 0, 3, 10);  // continues from the running total 7
   EXPECT_EQ(kinds::counter_value(cells, 1), 10);
   EXPECT_TRUE(kinds::visible(cells));
-  kinds::delete_record(cells);  // replaces actor 0's offset
+  kinds::delete_record(cells, pool);  // replaces actor 0's offset
   EXPECT_EQ(cells.size(), 2u);
   EXPECT_EQ(kinds::counter_value(cells, 1), 0);
 }

@@ -594,3 +594,81 @@ TEST(StoreHostile, TheMostCompressibleRealSnapshotDecodesWithinItsBudget) {
 
 }  // namespace
 }  // namespace mycelium
+
+// --- memory given back (issue 17) --------------------------------------------
+
+namespace mycelium::testing {
+namespace {
+
+std::string note_text(int i) { return std::to_string(1'000'000 + i) + " " + std::string(52, 'x'); }  // 60 bytes
+
+TEST(StoreMemory, OverwritingOneFieldAllDayKeepsThePoolAtItsLiveSize) {
+  auto s = open_store(0xaaaa);
+  const CollectionRef notes = *s->collection("notes");
+  const FieldRef body = *s->field(notes, "body");
+  must(s->insert(notes, "note"));
+  std::size_t most = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    must(s->set(body, "note", ValueView::string(note_text(i))));
+    most = std::max(most, s->memory_use().strings);
+  }
+  // 100,000 strings of 61 bytes would be 6.1 MB; the pool is freed once its
+  // garbage passes 64 KiB, so it never holds more than about twice that.
+  EXPECT_LT(most, std::size_t{256} << 10);
+  EXPECT_TRUE(same(*s->lww(body, "note"), Value{note_text(99'999)}));
+  auto again = reopen(*s);
+  EXPECT_EQ(again->save(), s->save());
+}
+
+TEST(StoreMemory, ConcurrentValuesACoveringWriteDropsAreFreed) {
+  // 1,500 replicas set one field concurrently (crdt-benchmarks B3.3): the
+  // field keeps every value until a write that saw them all covers them.
+  constexpr int kWriters = 1500;
+  auto hub = open_store(1);
+  const CollectionRef notes = *hub->collection("notes");
+  const FieldRef body = *hub->field(notes, "body");
+  must(hub->insert(notes, "shared"));
+  const ByteVec base = hub->save();
+  for (int i = 0; i < kWriters; ++i) {
+    auto s = open_store(static_cast<ActorId>(100 + i));
+    ASSERT_TRUE(s->apply(base).ok());
+    must(s->set(body, "shared", ValueView::string(note_text(i))));
+    ASSERT_TRUE(hub->apply(s->delta_since(hub->version()), ApplyLimits{true, 0}).ok());
+  }
+  const Store::MemoryUse held = hub->memory_use();
+  EXPECT_GT(held.strings, std::size_t{kWriters} * 61);
+  must(hub->set(body, "shared", ValueView::string(std::string("the last word, long enough to pool"))));
+  const Store::MemoryUse after = hub->memory_use();
+  EXPECT_LT(after.strings, std::size_t{4} << 10);
+  EXPECT_LT(after.cells * 20, held.cells);
+  EXPECT_TRUE(same(*hub->lww(body, "shared"), Value{std::string("the last word, long enough to pool")}));
+  EXPECT_EQ(reopen(*hub)->save(), hub->save());
+}
+
+TEST(StoreMemory, CompactingThePoolAtAnyMomentChangesNoByteOfAnyOutput) {
+  // Twins: the same writes, the same deltas; one compacts its pool after
+  // every step. Their snapshots, deltas and reads must never differ.
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 rng_a(seed), rng_b(seed), rng_c(seed + 1000);
+    auto a = open_store(0xaaaa), twin = open_store(0xaaaa), c = open_store(0xcccc);
+    for (int round = 0; round < 12; ++round) {
+      random_writes(*a, rng_a, 25);
+      random_writes(*twin, rng_b, 25);
+      random_writes(*c, rng_c, 25);
+      twin->compact_strings_now();
+      if (round % 3 == 2) {
+        const ByteVec from_c = c->delta_since(a->version());
+        ASSERT_TRUE(a->apply(from_c).ok());
+        ASSERT_TRUE(twin->apply(from_c).ok());
+        twin->compact_strings_now();
+        ASSERT_TRUE(c->apply(a->delta_since(c->version())).ok());
+      }
+      ASSERT_EQ(a->save(), twin->save()) << "seed " << seed << " round " << round;
+      ASSERT_EQ(a->delta_since(c->version()), twin->delta_since(c->version()));
+    }
+    EXPECT_EQ(reopen(*twin)->save(), a->save());
+  }
+}
+
+}  // namespace
+}  // namespace mycelium::testing

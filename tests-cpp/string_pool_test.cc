@@ -49,3 +49,36 @@ TEST(StringPool, StringsAddedUnindexedAreFoundByTheNextIntern) {
 
 }  // namespace
 }  // namespace mycelium
+
+namespace mycelium {
+namespace {
+
+TEST(StringPool, CompactKeepsTheLiveStringsFindableAndFreesTheRest) {
+  StringPool pool;
+  std::vector<std::uint32_t> offsets;
+  for (int i = 0; i < 2000; ++i) offsets.push_back(*pool.intern("value number " + std::to_string(i) + std::string(50, 'x')));
+  const std::size_t before = pool.bytes_used();
+  std::vector<std::uint32_t> live;
+  for (int i = 0; i < 2000; i += 10) live.push_back(offsets[static_cast<std::size_t>(i)]);
+  std::vector<std::uint32_t> moved = live;
+  pool.compact(moved);
+  EXPECT_EQ(pool.size(), 200u);
+  EXPECT_LT(pool.bytes_used() * 5, before);
+  for (std::size_t k = 0; k < moved.size(); ++k) {
+    const std::string want = "value number " + std::to_string(k * 10) + std::string(50, 'x');
+    EXPECT_EQ(pool.get(moved[k]), want);
+    EXPECT_EQ(*pool.intern(want), moved[k]);  // found again, not added
+  }
+  EXPECT_EQ(pool.size(), 200u);
+  // A freed string comes back as a new one.
+  const std::uint32_t again = *pool.intern("value number 1" + std::string(50, 'x'));
+  EXPECT_EQ(pool.size(), 201u);
+  EXPECT_EQ(pool.get(again), "value number 1" + std::string(50, 'x'));
+  std::vector<std::uint32_t> none;
+  pool.compact(none);
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_EQ(pool.arena_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace mycelium
