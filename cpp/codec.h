@@ -40,7 +40,6 @@ enum class PayloadKind : std::uint8_t { kDelta = 1, kSnapshot = 2, kSyncMessage 
 
 constexpr bool is_sync(PayloadKind k) { return k == PayloadKind::kSyncMessage || k == PayloadKind::kSyncChunk; }
 
-using ByteVec = std::vector<std::uint8_t>;
 
 // Appends to a growing buffer through a raw cursor: the per-byte calls stay
 // inlined in a size-optimized build (libc++'s vector helpers do not).

@@ -21,10 +21,10 @@ bool can_compress() {
 #endif
 }
 
-std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> in) {
+std::optional<ByteVec> compress(std::span<const std::uint8_t> in) {
 #ifdef MYC_WITH_COMPRESSOR
   if (in.size() <= kCompressMinBytes) return std::nullopt;
-  std::vector<std::uint8_t> out(ZSTD_compressBound(in.size()));
+  ByteVec out(ZSTD_compressBound(in.size()));
   const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), kCompressLevel);
   if (ZSTD_isError(n) || n >= in.size()) return std::nullopt;
   out.resize(n);
@@ -32,7 +32,7 @@ std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> 
   return out;
 #elif defined(MYC_HOST_COMPRESSOR)
   if (in.size() <= kCompressMinBytes) return std::nullopt;
-  std::vector<std::uint8_t> out(in.size());
+  ByteVec out(in.size());
   const std::size_t n = myc_host_compress(in.data(), in.size(), out.data(), out.size());
   if (n == 0 || n >= in.size()) return std::nullopt;
   out.resize(n);

@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "byte_vec.h"
 #include "status.h"
 
 namespace mycelium {
@@ -48,7 +49,7 @@ bool can_compress();
 
 // The compressed form of `in`, or nothing when compression is not built in,
 // `in` is not over kCompressMinBytes, or the result would not be smaller.
-std::optional<std::vector<std::uint8_t>> compress(std::span<const std::uint8_t> in);
+std::optional<ByteVec> compress(std::span<const std::uint8_t> in);
 
 // Decompresses exactly one zstd frame that declares its content size; a
 // declared size over max_bytes (or the limits above) is limit_exceeded.

@@ -6,10 +6,10 @@
 namespace mycelium {
 namespace {
 
-constexpr std::uint8_t kPresenceCode = 6;
-constexpr std::uint8_t kCounterCode = 7;
-constexpr std::uint8_t kOffsetBit = 8;
-constexpr std::uint8_t kElementBit = 0x80;
+constexpr std::uint8_t kPresenceCode = CellRef::kPresenceCode;
+constexpr std::uint8_t kCounterCode = CellRef::kCounterCode;
+constexpr std::uint8_t kOffsetBit = CellRef::kOffsetBit;
+constexpr std::uint8_t kElementBit = CellRef::kElementBit;
 
 std::uint8_t code_of(const Cell& c) {
   switch (c.type) {
@@ -23,20 +23,6 @@ std::uint8_t code_of(const Cell& c) {
 }
 
 }  // namespace
-
-CellType CellRef::type() const {
-  const std::uint8_t c = code();
-  switch (c & 7) {
-    case kPresenceCode: return CellType::kPresence;
-    case kCounterCode: return (c & kOffsetBit) ? CellType::kOffset : CellType::kCounter;
-    default: return (c & kElementBit) ? CellType::kElement : CellType::kValue;
-  }
-}
-
-bool CellRef::has_aux() const {
-  const std::uint8_t c = code();
-  return (c & 7) == kCounterCode || ((c & 7) < 6 && !(c & kElementBit));
-}
 
 ValueView CellRef::value(const StringPool& pool) const {
   if (!has_payload()) return ValueView::null();

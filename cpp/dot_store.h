@@ -49,32 +49,51 @@ struct Cell {
 // payload for kValue/kElement. code: bits 0-2 the value tag (6 = presence,
 // 7 = counter), bits 3-6 the StoredValue's inline flag and length, bit 7 set
 // for an element (no aux); for counters bit 3 marks an offset.
+// Hot readers of this layout are forced inline: a size-optimized build
+// (-Oz) would call each of them, and a record read visits every cell.
+#define MYC_HOT [[gnu::always_inline]] inline
+
 class CellRef {
  public:
-  explicit CellRef(const std::uint64_t* p) : p_(p) {}
-  std::uint32_t seq() const { return static_cast<std::uint32_t>(p_[0]); }
-  std::uint16_t actor() const { return static_cast<std::uint16_t>(p_[0] >> 32); }
-  std::uint8_t field() const { return static_cast<std::uint8_t>(p_[0] >> 48); }
-  CellType type() const;
-  bool is_offset() const { return type() == CellType::kOffset; }
-  std::uint64_t aux() const { return has_aux() ? p_[1] : 0; }
+  static constexpr std::uint8_t kPresenceCode = 6;
+  static constexpr std::uint8_t kCounterCode = 7;
+  static constexpr std::uint8_t kOffsetBit = 8;
+  static constexpr std::uint8_t kElementBit = 0x80;
+
+  MYC_HOT explicit CellRef(const std::uint64_t* p) : p_(p) {}
+  MYC_HOT std::uint32_t seq() const { return static_cast<std::uint32_t>(p_[0]); }
+  MYC_HOT std::uint16_t actor() const { return static_cast<std::uint16_t>(p_[0] >> 32); }
+  MYC_HOT std::uint8_t field() const { return static_cast<std::uint8_t>(p_[0] >> 48); }
+  MYC_HOT CellType type() const {
+    const std::uint8_t c = code();
+    switch (c & 7) {
+      case kPresenceCode: return CellType::kPresence;
+      case kCounterCode: return (c & kOffsetBit) ? CellType::kOffset : CellType::kCounter;
+      default: return (c & kElementBit) ? CellType::kElement : CellType::kValue;
+    }
+  }
+  MYC_HOT bool is_offset() const { return (code() & (7 | kOffsetBit)) == (kCounterCode | kOffsetBit); }
+  MYC_HOT std::uint64_t aux() const { return has_aux() ? p_[1] : 0; }
   // The value (kValue, kElement); inline strings point into the list.
   ValueView value(const StringPool& pool) const;
   Cell decode() const;
   // Whether the value is a string or bytes interned in the pool, and where.
-  bool pooled() const {
+  MYC_HOT bool pooled() const {
     const std::uint8_t c = code();
     return ((c & 7) == static_cast<std::uint8_t>(ValueTag::kString) || (c & 7) == static_cast<std::uint8_t>(ValueTag::kBytes)) &&
            !(c & 8);
   }
-  std::uint32_t pool_offset() const { return static_cast<std::uint32_t>(p_[has_aux() ? 2 : 1]); }
-  std::size_t words() const { return 1 + has_aux() + has_payload(); }
-  const std::uint64_t* data() const { return p_; }
+  MYC_HOT std::uint32_t pool_offset() const { return static_cast<std::uint32_t>(p_[has_aux() ? 2 : 1]); }
+  MYC_HOT std::size_t words() const { return 1 + has_aux() + has_payload(); }
+  MYC_HOT const std::uint64_t* data() const { return p_; }
 
  private:
-  std::uint8_t code() const { return static_cast<std::uint8_t>(p_[0] >> 56); }
-  bool has_aux() const;
-  bool has_payload() const { return (code() & 7) < 6; }
+  MYC_HOT std::uint8_t code() const { return static_cast<std::uint8_t>(p_[0] >> 56); }
+  MYC_HOT bool has_aux() const {
+    const std::uint8_t c = code();
+    return (c & 7) == kCounterCode || ((c & 7) < 6 && !(c & kElementBit));
+  }
+  MYC_HOT bool has_payload() const { return (code() & 7) < 6; }
   const std::uint64_t* p_;
 };
 
@@ -93,23 +112,23 @@ class CellList {
 
   class Iterator {
    public:
-    explicit Iterator(const std::uint64_t* p) : p_(p) {}
-    CellRef operator*() const { return CellRef(p_); }
-    Iterator& operator++() {
+    MYC_HOT explicit Iterator(const std::uint64_t* p) : p_(p) {}
+    MYC_HOT CellRef operator*() const { return CellRef(p_); }
+    MYC_HOT Iterator& operator++() {
       p_ += CellRef(p_).words();
       return *this;
     }
-    bool operator==(const Iterator& o) const { return p_ == o.p_; }
+    MYC_HOT bool operator==(const Iterator& o) const { return p_ == o.p_; }
 
    private:
     const std::uint64_t* p_;
   };
-  Iterator begin() const { return Iterator(data()); }
-  Iterator end() const { return Iterator(data() + words()); }
+  MYC_HOT Iterator begin() const { return Iterator(data()); }
+  MYC_HOT Iterator end() const { return Iterator(data() + words()); }
   bool empty() const { return words() == 0; }
   std::span<const std::uint64_t> raw() const { return {data(), words()}; }  // the packed cells
   std::size_t size() const;  // number of cells (walks the list)
-  std::size_t words() const { return p_ ? static_cast<std::uint32_t>(p_[0]) : 0; }
+  MYC_HOT std::size_t words() const { return p_ ? static_cast<std::uint32_t>(p_[0]) : 0; }
   std::size_t capacity_words() const { return p_ ? static_cast<std::uint32_t>(p_[0] >> 32) : 0; }
   std::size_t bytes_used() const { return p_ ? (capacity_words() + 1) * sizeof(std::uint64_t) : 0; }
 
@@ -156,7 +175,7 @@ class CellList {
   }
 
  private:
-  std::uint64_t* data() const { return p_ ? p_ + 1 : nullptr; }
+  MYC_HOT std::uint64_t* data() const { return p_ ? p_ + 1 : nullptr; }
   void set_words(std::size_t n) {
     if (p_) p_[0] = (p_[0] & 0xffffffff00000000ull) | n;
   }

@@ -44,13 +44,18 @@ std::int64_t counter_value(const CellList& cells, std::uint8_t field) {
 
 std::vector<ValueView> distinct_values(const CellList& cells, std::uint8_t field, const StringPool& pool) {
   std::vector<ValueView> out;
+  distinct_values(cells, field, pool, out);
+  return out;
+}
+
+void distinct_values(const CellList& cells, std::uint8_t field, const StringPool& pool, std::vector<ValueView>& out) {
+  out.clear();
   for (CellRef c : cells) {
     if (c.field() == field && !c.is_offset()) out.push_back(c.value(pool));
   }
   sort_by(std::span(out), [](const ValueView& a, const ValueView& b) { return compare(a, b) < 0; });
   out.erase(std::unique(out.begin(), out.end(), [](const ValueView& a, const ValueView& b) { return equal(a, b); }),
             out.end());
-  return out;
 }
 
 bool contains(const CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool) {

@@ -26,6 +26,8 @@ std::int64_t counter_value(const CellList& cells, std::uint8_t field);
 // mvr and set: the distinct values of the field's entries, sorted. The views
 // stay valid until the cells change.
 std::vector<ValueView> distinct_values(const CellList& cells, std::uint8_t field, const StringPool& pool);
+// The same into `out` (cleared first): a reader of many records reuses one vector.
+void distinct_values(const CellList& cells, std::uint8_t field, const StringPool& pool, std::vector<ValueView>& out);
 // set: whether the element has a live add.
 bool contains(const CellList& cells, std::uint8_t field, const ValueView& element, const StringPool& pool);
 

@@ -245,7 +245,7 @@ Status Replica::write(std::span<const std::uint8_t> batch) {
 }
 
 namespace {
-void write_record(const Store& s, std::uint16_t collection, std::uint32_t record, Writer& w) {
+void write_record(const Store& s, std::uint16_t collection, std::uint32_t record, Writer& w, std::vector<ValueView>& vs) {
   // The declared fields only: undeclared ones (from peers) are never shown.
   const auto& c = s.schema().collections()[collection];
   for (std::size_t f = 0; f < c.declared; ++f) {
@@ -260,7 +260,7 @@ void write_record(const Store& s, std::uint16_t collection, std::uint32_t record
       case Kind::kMvr:
       case Kind::kSet:
         if constexpr (kind_enabled(Kind::kMvr) || kind_enabled(Kind::kSet)) {
-          const std::vector<ValueView> vs = s.values_at(record, field);
+          s.values_at(record, field, vs);
           w.varint(vs.size());
           for (const ValueView& v : vs) write_value(w, v);
         }
@@ -276,7 +276,7 @@ Status Replica::get(std::uint16_t collection, std::string_view id, ByteVec& out)
   w.reuse(std::move(out));
   const std::int64_t record = store_->visible(CollectionRef{collection}, id);
   w.u8(record >= 0 ? 1 : 0);
-  if (record >= 0) write_record(*store_, collection, static_cast<std::uint32_t>(record), w);
+  if (record >= 0) write_record(*store_, collection, static_cast<std::uint32_t>(record), w, values_);
   out = w.take();
   return Status::Ok();
 }
@@ -289,7 +289,7 @@ Status Replica::all(std::uint16_t collection, ByteVec& out) const {
   w.varint(records.size());
   for (const auto& [id, record] : records) {
     w.bytes(id);
-    write_record(*store_, collection, record, w);
+    write_record(*store_, collection, record, w, values_);
   }
   out = w.take();
   return Status::Ok();

@@ -64,6 +64,7 @@ class Replica {
   explicit Replica(std::unique_ptr<Store> s) : store_(std::move(s)) {}
   std::unique_ptr<Store> store_;
   std::uint64_t now_ = 0;  // the clock of the batch being written
+  mutable std::vector<ValueView> values_;  // reused by reads of mvr and set fields
 };
 
 }  // namespace mycelium

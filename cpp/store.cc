@@ -298,6 +298,10 @@ std::vector<ValueView> Store::values_at(std::uint32_t record, std::uint8_t field
   return kinds::distinct_values(records_[record].cells, field, strings_);
 }
 
+void Store::values_at(std::uint32_t record, std::uint8_t field, std::vector<ValueView>& out) const {
+  kinds::distinct_values(records_[record].cells, field, strings_, out);
+}
+
 std::vector<std::string> Store::ids(CollectionRef c) const {
   std::vector<std::string> out;
   for (const auto& [id, record] : visible_records(c)) out.emplace_back(id);

@@ -110,6 +110,7 @@ class Store {
   ValueView lww_at(std::uint32_t record, std::uint8_t field) const;  // null when unset
   std::int64_t counter_at(std::uint32_t record, std::uint8_t field) const;
   std::vector<ValueView> values_at(std::uint32_t record, std::uint8_t field) const;  // mvr, set
+  void values_at(std::uint32_t record, std::uint8_t field, std::vector<ValueView>& out) const;  // into out
 
   // Sync.
   VersionVector version() const;
