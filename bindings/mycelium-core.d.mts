@@ -45,11 +45,17 @@ export interface CoreModule {
   _myc_output(): number;
 }
 
-/** The host compressor (cpp/compression.h): compresses heap[input, input + n) into heap[output, output + capacity); returns the size, or 0 to keep the bytes as they are. */
-export type CompressHook = (heap: Uint8Array, input: number, n: number, output: number, capacity: number) => number;
+/**
+ * The host compressor (cpp/compression.h): compresses heap[input, input + n)
+ * and holds the result; returns its size, or 0 to keep the bytes as they are.
+ */
+export type CompressHook = (heap: Uint8Array, input: number, n: number) => number;
+/** Copies the result held by the last CompressHook call to heap[output, ...) and lets it go (output 0: drops it). */
+export type CompressedHook = (heap: Uint8Array, output: number) => void;
 
 export interface CoreModuleOptions {
   mycCompress?: CompressHook;
+  mycCompressed?: CompressedHook;
   instantiateWasm(
     imports: WebAssembly.Imports,
     receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void,

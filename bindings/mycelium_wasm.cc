@@ -122,11 +122,16 @@ double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() &
 // The calls made once per write or read of one record also exist as
 // plain exports: Embind's invoker without eval (DYNAMIC_EXECUTION=0, for
 // CSP) costs more than the engine's work for a one-field write.
-// compression.cc's host compressor: the loader's hook (js/compression.ts)
-// copies the bytes to the compressor module and the result back.
-EM_JS(std::size_t, myc_host_compress, (const std::uint8_t* src, std::size_t n, std::uint8_t* dst, std::size_t cap), {
+// compression.cc's host compressor: the loader's hooks (js/compression.ts)
+// copy the bytes to the compressor module, which holds the result until the
+// engine has made room for exactly its size and asks for it.
+EM_JS(std::size_t, myc_host_compress, (const std::uint8_t* src, std::size_t n), {
   const hook = Module['mycCompress'];
-  return hook ? hook(HEAPU8, src >>> 0, n >>> 0, dst >>> 0, cap >>> 0) : 0;
+  return hook ? hook(HEAPU8, src >>> 0, n >>> 0) : 0;
+});
+EM_JS(void, myc_host_compressed, (std::uint8_t* dst), {
+  const hook = Module['mycCompressed'];
+  if (hook) hook(HEAPU8, dst >>> 0);
 });
 
 extern "C" {

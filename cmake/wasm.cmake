@@ -28,6 +28,10 @@ set(MYC_WASM_LINK
   -sFILESYSTEM=0
   -sWASM_BIGINT
   -sALLOW_MEMORY_GROWTH=1
+  # Memory never shrinks: grow by 5% over what is asked, not Emscripten's
+  # 20%, so a page keeps little more than its peak (a grow is cheap: the
+  # engines reserve the address space).
+  -sMEMORY_GROWTH_GEOMETRIC_STEP=0.05
   # Start small (Emscripten 3.1.6 defaults to 16 MB with a 5 MB stack): a
   # page pays for what its stores hold, and growth measures the stores.
   -sINITIAL_MEMORY=${MYC_WASM_INITIAL_MEMORY}

@@ -6,9 +6,11 @@
 
 #if !defined(MYC_WITH_COMPRESSOR) && defined(MYC_HOST_COMPRESSOR)
 // The WebAssembly core: the host compresses (bindings/mycelium_wasm.cc hands
-// the bytes to the compressor module, same zstd sources and level). Returns
-// the compressed size written to out, or 0 to keep the payload as it is.
-extern "C" std::size_t myc_host_compress(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap);
+// the bytes to the compressor module, same zstd sources and level) and holds
+// the result. Returns its size, or 0 to keep the payload as it is; then
+// myc_host_compressed() copies it to out (null: drops it).
+extern "C" std::size_t myc_host_compress(const std::uint8_t* in, std::size_t n);
+extern "C" void myc_host_compressed(std::uint8_t* out);
 #endif
 
 namespace mycelium {
@@ -32,11 +34,14 @@ std::optional<ByteVec> compress(std::span<const std::uint8_t> in) {
   return out;
 #elif defined(MYC_HOST_COMPRESSOR)
   if (in.size() <= kCompressMinBytes) return std::nullopt;
-  ByteVec out(in.size());
-  const std::size_t n = myc_host_compress(in.data(), in.size(), out.data(), out.size());
-  if (n == 0 || n >= in.size()) return std::nullopt;
-  out.resize(n);
-  out.shrink_to_fit();
+  // No buffer the payload's size here: only the result's, once known.
+  const std::size_t n = myc_host_compress(in.data(), in.size());
+  if (n == 0 || n >= in.size()) {
+    myc_host_compressed(nullptr);
+    return std::nullopt;
+  }
+  ByteVec out(n);
+  myc_host_compressed(out.data());
   return out;
 #else
   (void)in;

@@ -12,6 +12,8 @@ namespace {
 constexpr std::uint8_t kTagBoolBit = 8;
 constexpr std::uint8_t kTagOffsetBit = 16;
 
+}  // namespace
+
 // Numbers distinct strings by first use: open addressing over 32-bit slots,
 // at most half full.
 class StringTable {
@@ -74,6 +76,8 @@ class StringTable {
   std::vector<std::uint32_t> slots_;
   std::vector<std::string_view> order_;
 };
+
+namespace {
 
 enum class AuxKind { kNone, kHlc, kTotal };
 
@@ -148,94 +152,145 @@ void DeltaData::unite_scopes() {
   elements.erase(std::unique(elements.begin(), elements.end()), elements.end());
 }
 
-ByteVec encode_delta(const DeltaData& d, bool detached) {
+DeltaEncoder::DeltaEncoder(const DeltaData& d, bool detached, const std::vector<bool>& cell_actors)
+    : head_(d), detached_(detached) {
   // A detached delta names only the actors with events or dots in it; the
   // others' indexes are never written (kNoString marks them).
-  std::vector<std::uint32_t> actor_index(d.actors.size());
-  for (std::uint32_t i = 0; i < actor_index.size(); ++i) actor_index[i] = i;
-  std::vector<ActorId> actors = d.actors;
+  actor_index_.resize(d.actors.size());
+  for (std::uint32_t i = 0; i < actor_index_.size(); ++i) actor_index_[i] = i;
+  actors_ = d.actors;
   if (detached) {
     std::vector<bool> keep(d.actors.size(), false);
     for (const auto& run : d.events) keep[run.actor] = true;
-    for (const auto& c : d.cells) keep[c.actor] = true;
-    actors.clear();
+    for (std::size_t i = 0; i < keep.size() && i < cell_actors.size(); ++i) keep[i] = keep[i] || cell_actors[i];
+    actors_.clear();
     for (std::uint32_t i = 0; i < keep.size(); ++i) {
-      actor_index[i] = keep[i] ? static_cast<std::uint32_t>(actors.size()) : DeltaData::kNoString;
-      if (keep[i]) actors.push_back(d.actors[i]);
+      actor_index_[i] = keep[i] ? static_cast<std::uint32_t>(actors_.size()) : DeltaData::kNoString;
+      if (keep[i]) actors_.push_back(d.actors[i]);
     }
   }
-
-  // Strings are numbered by first use in the canonical order below; each
-  // string is looked up once.
-  StringTable strings(d.records.size() + d.strings.size() + 16);
+  // Strings are numbered by first use in the canonical order: names, record
+  // ids, then values in cell order (as the pieces come).
+  strings_ = std::make_unique<StringTable>(d.records.size() + 16);
   for (const auto& c : d.collections) {
-    strings.id(c.name);
-    for (const auto& f : c.fields) strings.id(f.name);
+    strings_->id(c.name);
+    for (const auto& f : c.fields) strings_->id(f.name);
   }
-  std::vector<std::uint32_t> record_ids(d.records.size());
-  strings.ids(d.records.size(), [&](std::size_t i) { return d.records[i].id; }, record_ids.data());
-  // Values in cell order (the canonical order of first use).
-  std::vector<std::uint32_t> value_refs;
-  value_refs.reserve(d.strings.size());
-  for (const auto& c : d.cells) {
-    if (c.string != DeltaData::kNoString) value_refs.push_back(c.string);
-  }
-  std::vector<std::uint32_t> found(value_refs.size());
-  strings.ids(value_refs.size(), [&](std::size_t i) { return d.strings[value_refs[i]]; }, found.data());
-  std::vector<std::uint32_t> value_ids(d.strings.size(), 0);
-  for (std::size_t i = 0; i < value_refs.size(); ++i) value_ids[value_refs[i]] = found[i];
+  record_ids_.resize(d.records.size());
+  strings_->ids(d.records.size(), [&](std::size_t i) { return d.records[i].id; }, record_ids_.data());
+}
 
+DeltaEncoder::~DeltaEncoder() = default;
+
+void DeltaEncoder::add(const DeltaData& piece) {
+  // Values in cell order (the canonical order of first use).
+  value_refs_.clear();
+  for (const auto& c : piece.cells) {
+    if (c.string != DeltaData::kNoString) value_refs_.push_back(c.string);
+  }
+  found_.resize(value_refs_.size());
+  strings_->ids(value_refs_.size(), [&](std::size_t i) { return piece.strings[value_refs_[i]]; }, found_.data());
+  // Cell columns, each prefixed by its byte length in the payload so a
+  // decoder can read them side by side in one pass.
+  const std::size_t n = piece.cells.size();
+  fields_.reserve(n);
+  tags_.reserve(n);
+  actor_col_.reserve(n);
+  seqs_.reserve(2 * n);
+  auxs_.reserve(3 * n);
+  values_.reserve(2 * n);
+  std::size_t next_value = 0;
+  for (const auto& r : piece.records) {
+    counts_.varint(r.cell_count);
+    for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
+      const auto& c = piece.cells[i];
+      fields_.u8(c.field);
+      tags_.u8(tag_byte(c));
+      actor_col_.varint(actor_index_[c.actor]);
+      seqs_.zigzag(static_cast<std::int64_t>(c.seq - prev_seq_));
+      prev_seq_ = c.seq;
+      // aux by kind: lww/mvr HLCs as deltas, counter totals as zigzag; set
+      // elements and presences carry none.
+      switch (aux_kind(head_, r, c)) {
+        case AuxKind::kHlc:
+          auxs_.zigzag(static_cast<std::int64_t>(c.aux - prev_hlc_));
+          prev_hlc_ = c.aux;
+          break;
+        case AuxKind::kTotal: auxs_.zigzag(static_cast<std::int64_t>(c.aux)); break;
+        case AuxKind::kNone: break;
+      }
+      switch (c.tag) {
+        case ValueTag::kInt: values_.zigzag(static_cast<std::int64_t>(c.bits)); break;
+        case ValueTag::kDouble: values_.fixed64(c.bits); break;
+        case ValueTag::kString:
+        case ValueTag::kBytes:
+          if (c.string != DeltaData::kNoString) values_.varint(found_[next_value++]);
+          break;
+        default: break;
+      }
+    }
+  }
+  records_done_ += piece.records.size();
+}
+
+ByteVec DeltaEncoder::payload() {
+  const DeltaData& d = head_;
+  const auto& order = strings_->order();
+  std::size_t size = 64 + counts_.size() + d.records.size() * 4 + d.events.size() * 4 + d.actors.size() * 12;
+  for (auto s : order) size += s.size() + 5;
+  for (Writer* col : {&fields_, &tags_, &actor_col_, &seqs_, &auxs_, &values_}) size += col->size() + 10;
   Writer w;
-  w.reserve(64 + d.records.size() * 16 + d.cells.size() * 8 + d.events.size() * 2);
-  w.varint(strings.order().size());
-  for (auto s : strings.order()) w.bytes(s);
+  w.reserve(size);
+  w.varint(order.size());
+  for (auto s : order) w.bytes(s);
   w.varint(d.collections.size());
   for (const auto& c : d.collections) {
-    w.varint(strings.id(c.name));
+    w.varint(strings_->id(c.name));
     w.varint(c.fields.size());
     for (const auto& f : c.fields) {
-      w.varint(strings.id(f.name));
+      w.varint(strings_->id(f.name));
       w.u8(static_cast<std::uint8_t>(f.kind));
     }
   }
-  if (detached) {
+  strings_.reset();
+  if (detached_) {
     // Positions in the context, as gaps; then each one's event count.
     std::vector<std::uint64_t> ctx(d.actors.size(), 0), base(d.actors.size(), 0);
     for (const auto& [a, seq] : d.context) ctx[a] = seq;
     for (const auto& [a, seq] : d.base) base[a] = seq;
-    w.varint(actors.size());
+    w.varint(actors_.size());
     std::size_t prev = 0;
     bool first = true;
     for (std::size_t pos = 0; pos < d.context.size(); ++pos) {
-      if (actor_index[d.context[pos].first] == DeltaData::kNoString) continue;
+      if (actor_index_[d.context[pos].first] == DeltaData::kNoString) continue;
       w.varint(first ? pos : pos - prev - 1);
       prev = pos;
       first = false;
     }
     for (std::size_t i = 0; i < d.actors.size(); ++i) {
-      if (actor_index[i] != DeltaData::kNoString) w.varint(ctx[i] - base[i]);
+      if (actor_index_[i] != DeltaData::kNoString) w.varint(ctx[i] - base[i]);
     }
     const std::uint32_t check = context_check(d.context, [&](const auto& e) { return d.actors[e.first]; });
     w.u8(static_cast<std::uint8_t>(check));
     w.u8(static_cast<std::uint8_t>(check >> 8));
   } else {
-    w.varint(actors.size());
-    for (ActorId a : actors) w.fixed64(a);
+    w.varint(actors_.size());
+    for (ActorId a : actors_) w.fixed64(a);
   }
   for (const auto* vv : {&d.base, &d.context}) {
-    if (detached) break;
+    if (detached_) break;
     std::size_t n = 0;
-    for (const auto& e : *vv) n += actor_index[e.first] != DeltaData::kNoString;
+    for (const auto& e : *vv) n += actor_index_[e.first] != DeltaData::kNoString;
     w.varint(n);
     for (const auto& [a, seq] : *vv) {
-      if (actor_index[a] == DeltaData::kNoString) continue;
-      w.varint(actor_index[a]);
+      if (actor_index_[a] == DeltaData::kNoString) continue;
+      w.varint(actor_index_[a]);
       w.varint(seq);
     }
   }
   w.varint(d.records.size());
   for (const auto& r : d.records) w.varint(r.collection);
-  for (std::uint32_t id : record_ids) w.varint(id);
+  for (std::uint32_t id : record_ids_) w.varint(id);
   {
     std::int64_t prev_record = 0;
     for (const auto& run : d.events) {
@@ -245,50 +300,25 @@ ByteVec encode_delta(const DeltaData& d, bool detached) {
       prev_record = run.record;
     }
   }
-  for (const auto& r : d.records) w.varint(r.cell_count);
-  // Cell columns, each prefixed by its byte length so a decoder can read
-  // them side by side in one pass.
-  Writer fields, tags, actor_col, seqs, auxs, values;
-  const std::size_t n = d.cells.size();
-  fields.reserve(n);
-  tags.reserve(n);
-  actor_col.reserve(n);
-  seqs.reserve(2 * n);
-  auxs.reserve(3 * n);
-  values.reserve(2 * n);
-  std::uint64_t prev_seq = 0, prev_hlc = 0;
-  for (const auto& r : d.records) {
-    for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
-      const auto& c = d.cells[i];
-      fields.u8(c.field);
-      tags.u8(tag_byte(c));
-      actor_col.varint(actor_index[c.actor]);
-      seqs.zigzag(static_cast<std::int64_t>(c.seq - prev_seq));
-      prev_seq = c.seq;
-      // aux by kind: lww/mvr HLCs as deltas, counter totals as zigzag; set
-      // elements and presences carry none.
-      switch (aux_kind(d, r, c)) {
-        case AuxKind::kHlc:
-          auxs.zigzag(static_cast<std::int64_t>(c.aux - prev_hlc));
-          prev_hlc = c.aux;
-          break;
-        case AuxKind::kTotal: auxs.zigzag(static_cast<std::int64_t>(c.aux)); break;
-        case AuxKind::kNone: break;
-      }
-      switch (c.tag) {
-        case ValueTag::kInt: values.zigzag(static_cast<std::int64_t>(c.bits)); break;
-        case ValueTag::kDouble: values.fixed64(c.bits); break;
-        case ValueTag::kString:
-        case ValueTag::kBytes: values.varint(value_ids[c.string]); break;
-        default: break;
-      }
-    }
-  }
-  for (Writer* col : {&fields, &tags, &actor_col, &seqs, &auxs, &values}) {
+  w.raw(counts_.view());
+  { const ByteVec done = counts_.take(); }
+  for (Writer* col : {&fields_, &tags_, &actor_col_, &seqs_, &auxs_, &values_}) {
     w.varint(col->size());
     w.raw(col->view());
+    const ByteVec done = col->take();  // freed before the frame is made
   }
-  return frame(detached ? PayloadKind::kDetachedDelta : d.kind, w.view());
+  return w.take();
+}
+
+ByteVec encode_delta(const DeltaData& d, bool detached) {
+  std::vector<bool> cell_actors;
+  if (detached) {
+    cell_actors.assign(d.actors.size(), false);
+    for (const auto& c : d.cells) cell_actors[c.actor] = true;
+  }
+  DeltaEncoder e(d, detached, cell_actors);
+  e.add(d);
+  return e.finish();
 }
 
 std::size_t decode_budget(std::size_t input_bytes) {

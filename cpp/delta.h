@@ -39,6 +39,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -171,6 +172,43 @@ inline Kind cell_kind(const DeltaData& d, const DeltaData::Record& r, const Delt
 std::strong_ordering cell_order(const DeltaData& d, const DeltaData::Cell& a, const DeltaData::Cell& b);
 // Canonical order of records: (collection, id bytes).
 std::strong_ordering record_order(const DeltaData::Record& a, const DeltaData::Record& b);
+
+class StringTable;
+
+// Writes a delta whose cells come in pieces, so that a large one (a
+// snapshot) never holds all its cells decoded at once. The head is the
+// delta without cells: its records in order (their first_cell and
+// cell_count unused), events, actors, versions, collections. Pieces hold the
+// cells of consecutive records from the first: a piece's records (the
+// head's, in order, with first_cell and cell_count into the piece's cells)
+// and its strings. The bytes are those of encode_delta() of the whole.
+class DeltaEncoder {
+ public:
+  // detached: leave the context out (PayloadKind::kDetachedDelta, above);
+  // then cell_actors says which of head.actors have dots in the cells to come.
+  DeltaEncoder(const DeltaData& head, bool detached, const std::vector<bool>& cell_actors);
+  ~DeltaEncoder();
+  DeltaEncoder(const DeltaEncoder&) = delete;
+  DeltaEncoder& operator=(const DeltaEncoder&) = delete;
+  void add(const DeltaData& piece);
+  // The payload, unframed (frame() it with kind()). Frees the encoder's
+  // tables and columns as it goes; the head is not read after it.
+  ByteVec payload();
+  PayloadKind kind() const { return detached_ ? PayloadKind::kDetachedDelta : head_.kind; }
+  ByteVec finish() { return frame(kind(), payload()); }
+
+ private:
+  const DeltaData& head_;
+  bool detached_;
+  std::vector<std::uint32_t> actor_index_;  // head actor -> written index (kNoString: left out)
+  std::vector<ActorId> actors_;             // those written
+  std::unique_ptr<StringTable> strings_;
+  std::vector<std::uint32_t> record_ids_;
+  std::size_t records_done_ = 0;
+  std::uint64_t prev_seq_ = 0, prev_hlc_ = 0;
+  Writer counts_, fields_, tags_, actor_col_, seqs_, auxs_, values_;
+  std::vector<std::uint32_t> value_refs_, found_;  // per piece, reused
+};
 
 // detached: leave the context out (PayloadKind::kDetachedDelta, above).
 ByteVec encode_delta(const DeltaData& delta, bool detached = false);

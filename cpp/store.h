@@ -179,7 +179,16 @@ class Store {
   Status check_kind(FieldRef f, Kind a, Kind b, const char* op) const;
   Status check_field(FieldRef f) const;
 
-  DeltaData build_delta(const VersionVector& vv) const;
+  // Deltas are planned (everything but cells), then encoded a piece of
+  // records at a time (DeltaEncoder). check: set to the canonical-order
+  // check's result (nothing is encoded when it fails); null: not checked.
+  struct DeltaPlan;
+  DeltaPlan plan_delta(const VersionVector& vv) const;
+  KeyFilter plan_filter(const DeltaPlan& p, std::uint32_t i) const;
+  template <typename Fn>
+  void plan_cells(const DeltaPlan& p, std::uint32_t i, Fn&& fn) const;  // fn(CellRef) for the cells head record i carries
+  void plan_piece(const DeltaPlan& p, std::uint32_t first, std::uint32_t end, DeltaData& piece) const;
+  ByteVec encode_delta_since(const VersionVector& vv, PayloadKind kind, bool detached, Status* check) const;
   // Checks the delta against this store's schema and limits; returns the
   // local collection/field mapping. Does not change the store.
   struct Mapping {

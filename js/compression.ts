@@ -30,23 +30,39 @@ export class Compressor {
     this.z._initialize();
   }
 
+  /** The last result, held in this module's memory until take(). */
+  private held: { at: number; size: number } | null = null;
+
   /**
-   * Compresses heap[input, input + n) into heap[output, output + capacity)
-   * (the core's memory); returns the compressed size, or 0 when the bytes
-   * stay as they are (too small, or compression does not pay).
+   * Compresses heap[input, input + n) (the core's memory) and holds the
+   * result; returns its size, or 0 when the bytes stay as they are (too
+   * small, or compression does not pay).
    */
-  compress(heap: Uint8Array, input: number, n: number, output: number, capacity: number): number {
+  compress(heap: Uint8Array, input: number, n: number): number {
     const z = this.z;
+    this.drop();
     const src = z.malloc(n);
-    const dst = z.malloc(capacity);
+    const dst = z.malloc(n);
     try {
       new Uint8Array(z.memory.buffer, src, n).set(heap.subarray(input, input + n));
-      const m = z.myc_compress(src, n, dst, capacity);
-      if (m > 0) heap.set(new Uint8Array(z.memory.buffer, dst, m), output);
+      const m = z.myc_compress(src, n, dst, n);
+      if (m > 0) this.held = { at: dst, size: m };
       return m;
     } finally {
-      z.free(dst);
       z.free(src);
+      if (!this.held) z.free(dst);
     }
+  }
+
+  /** Copies the held result to heap[output, ...) and frees it; output 0 only frees it. */
+  take(heap: Uint8Array, output: number): void {
+    const held = this.held;
+    if (held && output !== 0) heap.set(new Uint8Array(this.z.memory.buffer, held.at, held.size), output);
+    this.drop();
+  }
+
+  private drop(): void {
+    if (this.held) this.z.free(this.held.at);
+    this.held = null;
   }
 }

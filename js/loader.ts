@@ -3,7 +3,7 @@
 // while downloading (compileStreaming) and fall back to compiling the bytes
 // when a server sends the wrong MIME type; Node reads the files from disk.
 import createCore from './generated/mycelium-core.mjs';
-import type { CompressHook, CoreModule } from './generated/mycelium-core.mjs';
+import type { CompressHook, CompressedHook, CoreModule } from './generated/mycelium-core.mjs';
 import { Compressor } from './compression.js';
 import { MyceliumError } from './errors.js';
 
@@ -100,12 +100,13 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
       // The engine writes every frame (cpp/codec.h) and asks this hook to
       // compress payloads; the compressor module is instantiated below.
       let compressor: Compressor | null = null;
-      const mycCompress: CompressHook = (heap, input, n, output, capacity) =>
-        compressor ? compressor.compress(heap, input, n, output, capacity) : 0;
+      const mycCompress: CompressHook = (heap, input, n) => (compressor ? compressor.compress(heap, input, n) : 0);
+      const mycCompressed: CompressedHook = (heap, output) => compressor?.take(heap, output);
       // createCore never settles when instantiation fails: reject ourselves.
       const core = await new Promise<CoreModule>((resolve, reject) => {
         createCore({
           mycCompress,
+          mycCompressed,
           instantiateWasm(imports, receive) {
             WebAssembly.instantiate(compiled.core, imports).then(
               (instance) => receive(instance, compiled.core),

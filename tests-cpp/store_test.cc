@@ -672,3 +672,47 @@ TEST(StoreMemory, CompactingThePoolAtAnyMomentChangesNoByteOfAnyOutput) {
 
 }  // namespace
 }  // namespace mycelium::testing
+
+namespace mycelium::testing {
+namespace {
+
+TEST(StoreMemory, ADeltaWrittenInPiecesIsTheDeltaWrittenWhole) {
+  // 40,000 records of 3 to 6 cells: the store writes its snapshot and its
+  // deltas a piece of about 16,384 cells at a time; decoding them and
+  // encoding the whole at once must give the same bytes.
+  auto s = open_store(0xaaaa);
+  auto peer = open_store(0xbbbb);
+  const CollectionRef items = *s->collection("items");
+  const FieldRef title = *s->field(items, "title"), votes = *s->field(items, "votes"), tags = *s->field(items, "tags");
+  for (int i = 0; i < 40'000; ++i) {
+    const std::string id = "item-" + std::to_string(i * 7919 % 40'000);
+    must(s->insert(items, id));
+    must(s->set(title, id, ValueView::string(i % 3 ? "a title long enough to pool " + std::to_string(i % 500) : "short")));
+    if (i % 2) must(s->increment(votes, id, i));
+    if (i % 5 == 0) must(s->add(tags, id, ValueView::string("tag " + std::to_string(i % 7))));
+  }
+  const VersionVector half = [&] {
+    sync_pair(*s, *peer);
+    return peer->version();
+  }();
+  for (int i = 0; i < 40'000; i += 3) must(s->set(title, "item-" + std::to_string(i), ValueView::string("changed " + std::to_string(i))));
+  for (bool detached : {false, true}) {
+    const ByteVec bytes = s->delta_since(half, detached);
+    VersionVector context = s->version();
+    auto d = decode_delta(bytes, detached ? &context : nullptr);
+    ASSERT_TRUE(d.ok()) << d.status().to_string();
+    EXPECT_EQ(encode_delta(*d, detached), bytes);
+  }
+  const ByteVec snapshot = s->save();
+  auto d = decode_delta(snapshot);
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_GT(d->cells.size(), std::size_t{1} << 16);  // several pieces
+  EXPECT_EQ(encode_delta(*d), snapshot);
+  EXPECT_EQ(reopen(*s)->save(), snapshot);
+  ASSERT_TRUE(peer->apply(s->delta_since(peer->version())).ok());
+  EXPECT_EQ(peer->save(), reopen(*peer)->save());
+  EXPECT_EQ(*peer->lww(title, "item-3"), Value{std::string("changed 3")});
+}
+
+}  // namespace
+}  // namespace mycelium::testing
