@@ -46,10 +46,12 @@ export interface CoreModule {
 }
 
 /**
- * The host compressor (cpp/compression.h): compresses heap[input, input + n)
- * and holds the result; returns its size, or 0 to keep the bytes as they are.
+ * The host compressor (cpp/compression.h): compresses the payload made of
+ * `count` pieces, (address, size) pairs of 32-bit words at heap[pieces],
+ * `total` bytes in all, and holds the result; returns its size, or 0 to keep
+ * the bytes as they are.
  */
-export type CompressHook = (heap: Uint8Array, input: number, n: number) => number;
+export type CompressHook = (heap: Uint8Array, pieces: number, count: number, total: number) => number;
 /** Copies the result held by the last CompressHook call to heap[output, ...) and lets it go (output 0: drops it). */
 export type CompressedHook = (heap: Uint8Array, output: number) => void;
 

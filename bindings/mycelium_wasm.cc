@@ -123,11 +123,11 @@ double actor_lo(double h) { return static_cast<double>(rep(h)->store().actor() &
 // plain exports: Embind's invoker without eval (DYNAMIC_EXECUTION=0, for
 // CSP) costs more than the engine's work for a one-field write.
 // compression.cc's host compressor: the loader's hooks (js/compression.ts)
-// copy the bytes to the compressor module, which holds the result until the
-// engine has made room for exactly its size and asks for it.
-EM_JS(std::size_t, myc_host_compress, (const std::uint8_t* src, std::size_t n), {
+// copy the pieces to the compressor module, which holds the result until
+// the engine has made room for exactly its size and asks for it.
+EM_JS(std::size_t, myc_host_compress, (const std::uint32_t* pieces, std::size_t count, std::size_t total), {
   const hook = Module['mycCompress'];
-  return hook ? hook(HEAPU8, src >>> 0, n >>> 0) : 0;
+  return hook ? hook(HEAPU8, pieces >>> 0, count >>> 0, total >>> 0) : 0;
 });
 EM_JS(void, myc_host_compressed, (std::uint8_t* dst), {
   const hook = Module['mycCompressed'];

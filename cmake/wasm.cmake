@@ -65,7 +65,7 @@ elseif(MYC_CLOSURE)
   target_link_options(mycelium_core_wasm PRIVATE --closure 1)
 endif()
 
-add_executable(mycelium_zstd bindings/zstd_module.cc)
+add_executable(mycelium_zstd bindings/zstd_module.cc cpp/stream_compressor.cc)
 set_target_properties(mycelium_zstd PROPERTIES OUTPUT_NAME mycelium-zstd SUFFIX .wasm)
 target_include_directories(mycelium_zstd PRIVATE cpp)
 target_link_libraries(mycelium_zstd PRIVATE zstd_compress)
@@ -74,4 +74,4 @@ target_link_options(mycelium_zstd PRIVATE
   ${MYC_WASM_LINK}
   -sSTANDALONE_WASM=1
   --no-entry
-  -sEXPORTED_FUNCTIONS=[_malloc,_free,_myc_compress])
+  -sEXPORTED_FUNCTIONS=[_myc_begin,_myc_input,_myc_feed,_myc_end,_myc_output,_myc_release])

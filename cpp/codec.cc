@@ -102,20 +102,46 @@ ByteVec Writer::take() {
   return std::move(out_);
 }
 
+void BlockWriter::next_block() {
+  if (current_.size() > 0) {
+    done_ += current_.size();
+    full_.push_back(current_.take());
+  }
+  current_.reserve(kBlockBytes);
+}
+
+void BlockWriter::clear() {
+  std::vector<ByteVec>().swap(full_);
+  const ByteVec done = current_.take();
+  done_ = 0;
+}
+
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
+  const std::span<const std::uint8_t> one[] = {payload};
+  return frame(kind, one);
+}
+
+ByteVec frame(PayloadKind kind, std::span<const std::span<const std::uint8_t>> pieces) {
   const bool sync = is_sync(kind);
-  const auto compressed = sync ? std::nullopt : compress(payload);
-  if (compressed) payload = *compressed;
+  const auto compressed = sync ? std::nullopt : compress(pieces);
+  const std::span<const std::uint8_t> whole[] = {compressed ? std::span<const std::uint8_t>(*compressed) : std::span<const std::uint8_t>()};
+  if (compressed) pieces = whole;
+  std::size_t size = 0;
+  std::uint32_t crc = 0;
+  for (auto p : pieces) {
+    crc = crc32c(p.data(), p.size(), crc);
+    size += p.size();
+  }
   Writer w;
-  w.reserve(payload.size() + 24);
+  w.reserve(size + 24);
   w.u8('M');
   w.u8('Y');
   w.u8('C');
   w.u8(sync ? kSyncFormatVersion : kFormatVersion);
   w.u8(static_cast<std::uint8_t>((static_cast<std::uint8_t>(kind) << 4) | (compressed ? kFlagCompressed : 0)));
-  w.varint(payload.size());
-  w.fixed32(crc32c(payload.data(), payload.size()));
-  w.raw(payload);
+  w.varint(size);
+  w.fixed32(crc);
+  for (auto p : pieces) w.raw(p);
   return w.take();
 }
 

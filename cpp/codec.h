@@ -104,6 +104,34 @@ class Writer {
   std::uint8_t* end_ = nullptr;
 };
 
+// A Writer whose output is a list of blocks of about kBlockBytes: a long
+// output (a snapshot's cell column) grows without one large buffer that
+// doubles, and goes to frame() as pieces.
+class BlockWriter {
+ public:
+  static constexpr std::size_t kBlockBytes = std::size_t{64} << 10;
+  // The writer to append at most n (<= 64) more bytes to.
+  Writer& room(std::size_t n) {
+    if (current_.size() + n > kBlockBytes) [[unlikely]] next_block();
+    return current_;
+  }
+  std::size_t size() const { return done_ + current_.size(); }
+  // Calls fn(std::span<const std::uint8_t>) for each block, in order.
+  template <typename Fn>
+  void for_each_block(Fn&& fn) const {
+    for (const ByteVec& b : full_) fn(std::span<const std::uint8_t>(b));
+    if (current_.size() > 0) fn(current_.view());
+  }
+  std::size_t blocks() const { return full_.size() + 1; }
+  void clear();
+
+ private:
+  void next_block();
+  std::vector<ByteVec> full_;
+  Writer current_;
+  std::size_t done_ = 0;
+};
+
 // Reads from a bounded slice; every read checks the bound. After the first
 // error every read fails and status() names the first problem, with `what`
 // the caller gave and the byte offset.
@@ -166,6 +194,9 @@ class Reader {
 // Wraps a payload in a frame, compressed when compression.h says so (never
 // a sync kind).
 ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
+// The same for a payload given as pieces (joined only when it stays
+// uncompressed): a large delta is never put together whole.
+ByteVec frame(PayloadKind kind, std::span<const std::span<const std::uint8_t>> pieces);
 
 struct FrameHeader {
   PayloadKind kind;

@@ -4,12 +4,15 @@
 
 #include "zstd.h"
 
-#if !defined(MYC_WITH_COMPRESSOR) && defined(MYC_HOST_COMPRESSOR)
+#ifdef MYC_WITH_COMPRESSOR
+#include "stream_compressor.h"
+#elif defined(MYC_HOST_COMPRESSOR)
 // The WebAssembly core: the host compresses (bindings/mycelium_wasm.cc hands
-// the bytes to the compressor module, same zstd sources and level) and holds
-// the result. Returns its size, or 0 to keep the payload as it is; then
-// myc_host_compressed() copies it to out (null: drops it).
-extern "C" std::size_t myc_host_compress(const std::uint8_t* in, std::size_t n);
+// the pieces, (pointer, size) pairs, to the compressor module, which runs
+// the same StreamCompressor) and holds the result. Returns its size, or 0 to
+// keep the payload as it is; then myc_host_compressed() copies it to out
+// (null: drops it).
+extern "C" std::size_t myc_host_compress(const std::uint32_t* pieces, std::size_t count, std::size_t total);
 extern "C" void myc_host_compressed(std::uint8_t* out);
 #endif
 
@@ -23,20 +26,31 @@ bool can_compress() {
 #endif
 }
 
-std::optional<ByteVec> compress(std::span<const std::uint8_t> in) {
+std::optional<ByteVec> compress(std::span<const std::span<const std::uint8_t>> pieces) {
+  std::size_t total = 0;
+  for (auto p : pieces) total += p.size();
+  if (total <= kCompressMinBytes) return std::nullopt;
 #ifdef MYC_WITH_COMPRESSOR
-  if (in.size() <= kCompressMinBytes) return std::nullopt;
-  ByteVec out(ZSTD_compressBound(in.size()));
-  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), kCompressLevel);
-  if (ZSTD_isError(n) || n >= in.size()) return std::nullopt;
-  out.resize(n);
-  out.shrink_to_fit();
-  return out;
+  static StreamCompressor z;  // its context is reused (the engine is single-threaded)
+  if (!z.begin(total)) return std::nullopt;
+  for (auto p : pieces) {
+    if (!z.feed(p)) return std::nullopt;
+  }
+  const auto out = z.end();
+  if (out.empty()) return std::nullopt;
+  ByteVec result(out.begin(), out.end());
+  z.release();
+  return result;
 #elif defined(MYC_HOST_COMPRESSOR)
-  if (in.size() <= kCompressMinBytes) return std::nullopt;
+  std::vector<std::uint32_t> refs;
+  refs.reserve(2 * pieces.size());
+  for (auto p : pieces) {
+    refs.push_back(static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(p.data())));
+    refs.push_back(static_cast<std::uint32_t>(p.size()));
+  }
   // No buffer the payload's size here: only the result's, once known.
-  const std::size_t n = myc_host_compress(in.data(), in.size());
-  if (n == 0 || n >= in.size()) {
+  const std::size_t n = myc_host_compress(refs.data(), pieces.size(), total);
+  if (n == 0 || n >= total) {
     myc_host_compressed(nullptr);
     return std::nullopt;
   }
@@ -44,9 +58,13 @@ std::optional<ByteVec> compress(std::span<const std::uint8_t> in) {
   myc_host_compressed(out.data());
   return out;
 #else
-  (void)in;
   return std::nullopt;
 #endif
+}
+
+std::optional<ByteVec> compress(std::span<const std::uint8_t> in) {
+  const std::span<const std::uint8_t> one[] = {in};
+  return compress(one);
 }
 
 Result<Buffer> decompress(std::span<const std::uint8_t> in, std::size_t max_bytes) {

@@ -50,6 +50,9 @@ bool can_compress();
 // The compressed form of `in`, or nothing when compression is not built in,
 // `in` is not over kCompressMinBytes, or the result would not be smaller.
 std::optional<ByteVec> compress(std::span<const std::uint8_t> in);
+// The same for a payload given as pieces, never put together (the bytes
+// are those of compress() of the pieces joined: stream_compressor.h).
+std::optional<ByteVec> compress(std::span<const std::span<const std::uint8_t>> pieces);
 
 // Decompresses exactly one zstd frame that declares its content size; a
 // declared size over max_bytes (or the limits above) is limit_exceeded.

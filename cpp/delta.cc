@@ -15,17 +15,17 @@ constexpr std::uint8_t kTagOffsetBit = 16;
 }  // namespace
 
 // Numbers distinct strings by first use: open addressing over 32-bit slots,
-// at most half full.
+// at most 3/4 full.
 class StringTable {
  public:
   explicit StringTable(std::size_t expected) {
     std::size_t n = 16;
-    while (n < expected * 2) n *= 2;
+    while (n * 3 < expected * 4) n *= 2;
     slots_.assign(n, 0);
     order_.reserve(expected);
   }
   std::uint32_t id(std::string_view s) {
-    if ((order_.size() + 1) * 2 > slots_.size()) grow();
+    if ((order_.size() + 1) * 4 > slots_.size() * 3) grow();
     return find_or_add(s, hash_bytes(s), slots_.size() - 1);
   }
   // id() for many strings, in order: hashes a few ahead and prefetches
@@ -33,7 +33,7 @@ class StringTable {
   template <typename Get>
   void ids(std::size_t n, const Get& get, std::uint32_t* out) {
     constexpr std::size_t kAhead = 8;
-    while ((order_.size() + n + 1) * 2 > slots_.size()) grow();
+    while ((order_.size() + n + 1) * 4 > slots_.size() * 3) grow();
     const std::size_t mask = slots_.size() - 1;
     std::uint64_t ring[kAhead];
     for (std::size_t i = 0; i < n && i < kAhead; ++i) {
@@ -50,6 +50,8 @@ class StringTable {
     }
   }
   const std::vector<std::string_view>& order() const { return order_; }
+  // Frees the lookup: id() may not be called after it.
+  void drop_index() { std::vector<std::uint32_t>().swap(slots_); }
 
  private:
   std::uint32_t find_or_add(std::string_view s, std::uint64_t h, std::size_t mask) {
@@ -153,7 +155,7 @@ void DeltaData::unite_scopes() {
 }
 
 DeltaEncoder::DeltaEncoder(const DeltaData& d, bool detached, const std::vector<bool>& cell_actors)
-    : head_(d), detached_(detached) {
+    : head_(d), detached_(detached), kind_(detached ? PayloadKind::kDetachedDelta : d.kind) {
   // A detached delta names only the actors with events or dots in it; the
   // others' indexes are never written (kNoString marks them).
   actor_index_.resize(d.actors.size());
@@ -173,8 +175,8 @@ DeltaEncoder::DeltaEncoder(const DeltaData& d, bool detached, const std::vector<
   // ids, then values in cell order (as the pieces come).
   strings_ = std::make_unique<StringTable>(d.records.size() + 16);
   for (const auto& c : d.collections) {
-    strings_->id(c.name);
-    for (const auto& f : c.fields) strings_->id(f.name);
+    name_ids_.push_back(strings_->id(c.name));
+    for (const auto& f : c.fields) name_ids_.push_back(strings_->id(f.name));
   }
   record_ids_.resize(d.records.size());
   strings_->ids(d.records.size(), [&](std::size_t i) { return d.records[i].id; }, record_ids_.data());
@@ -192,39 +194,32 @@ void DeltaEncoder::add(const DeltaData& piece) {
   strings_->ids(value_refs_.size(), [&](std::size_t i) { return piece.strings[value_refs_[i]]; }, found_.data());
   // Cell columns, each prefixed by its byte length in the payload so a
   // decoder can read them side by side in one pass.
-  const std::size_t n = piece.cells.size();
-  fields_.reserve(n);
-  tags_.reserve(n);
-  actor_col_.reserve(n);
-  seqs_.reserve(2 * n);
-  auxs_.reserve(3 * n);
-  values_.reserve(2 * n);
   std::size_t next_value = 0;
   for (const auto& r : piece.records) {
-    counts_.varint(r.cell_count);
+    counts_.room(10).varint(r.cell_count);
     for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
       const auto& c = piece.cells[i];
-      fields_.u8(c.field);
-      tags_.u8(tag_byte(c));
-      actor_col_.varint(actor_index_[c.actor]);
-      seqs_.zigzag(static_cast<std::int64_t>(c.seq - prev_seq_));
+      fields_.room(1).u8(c.field);
+      tags_.room(1).u8(tag_byte(c));
+      actor_col_.room(10).varint(actor_index_[c.actor]);
+      seqs_.room(10).zigzag(static_cast<std::int64_t>(c.seq - prev_seq_));
       prev_seq_ = c.seq;
       // aux by kind: lww/mvr HLCs as deltas, counter totals as zigzag; set
       // elements and presences carry none.
       switch (aux_kind(head_, r, c)) {
         case AuxKind::kHlc:
-          auxs_.zigzag(static_cast<std::int64_t>(c.aux - prev_hlc_));
+          auxs_.room(10).zigzag(static_cast<std::int64_t>(c.aux - prev_hlc_));
           prev_hlc_ = c.aux;
           break;
-        case AuxKind::kTotal: auxs_.zigzag(static_cast<std::int64_t>(c.aux)); break;
+        case AuxKind::kTotal: auxs_.room(10).zigzag(static_cast<std::int64_t>(c.aux)); break;
         case AuxKind::kNone: break;
       }
       switch (c.tag) {
-        case ValueTag::kInt: values_.zigzag(static_cast<std::int64_t>(c.bits)); break;
-        case ValueTag::kDouble: values_.fixed64(c.bits); break;
+        case ValueTag::kInt: values_.room(10).zigzag(static_cast<std::int64_t>(c.bits)); break;
+        case ValueTag::kDouble: values_.room(8).fixed64(c.bits); break;
         case ValueTag::kString:
         case ValueTag::kBytes:
-          if (c.string != DeltaData::kNoString) values_.varint(found_[next_value++]);
+          if (c.string != DeltaData::kNoString) values_.room(10).varint(found_[next_value++]);
           break;
         default: break;
       }
@@ -233,81 +228,95 @@ void DeltaEncoder::add(const DeltaData& piece) {
   records_done_ += piece.records.size();
 }
 
-ByteVec DeltaEncoder::payload() {
+void DeltaEncoder::close() {
   const DeltaData& d = head_;
+  strings_->drop_index();
   const auto& order = strings_->order();
-  std::size_t size = 64 + counts_.size() + d.records.size() * 4 + d.events.size() * 4 + d.actors.size() * 12;
-  for (auto s : order) size += s.size() + 5;
-  for (Writer* col : {&fields_, &tags_, &actor_col_, &seqs_, &auxs_, &values_}) size += col->size() + 10;
-  Writer w;
-  w.reserve(size);
-  w.varint(order.size());
-  for (auto s : order) w.bytes(s);
-  w.varint(d.collections.size());
+  // In blocks: they fit in what the pieces freed (the table's index).
+  const auto w = [this](std::size_t n) -> Writer& { return front_.room(n); };
+  w(10).varint(order.size());
+  for (auto s : order) w(s.size() + 10).bytes(s);
+  strings_.reset();
+  w(10).varint(d.collections.size());
+  std::size_t name = 0;
   for (const auto& c : d.collections) {
-    w.varint(strings_->id(c.name));
-    w.varint(c.fields.size());
+    w(10).varint(name_ids_[name++]);
+    w(10).varint(c.fields.size());
     for (const auto& f : c.fields) {
-      w.varint(strings_->id(f.name));
-      w.u8(static_cast<std::uint8_t>(f.kind));
+      w(10).varint(name_ids_[name++]);
+      w(1).u8(static_cast<std::uint8_t>(f.kind));
     }
   }
-  strings_.reset();
   if (detached_) {
     // Positions in the context, as gaps; then each one's event count.
     std::vector<std::uint64_t> ctx(d.actors.size(), 0), base(d.actors.size(), 0);
     for (const auto& [a, seq] : d.context) ctx[a] = seq;
     for (const auto& [a, seq] : d.base) base[a] = seq;
-    w.varint(actors_.size());
+    w(10).varint(actors_.size());
     std::size_t prev = 0;
     bool first = true;
     for (std::size_t pos = 0; pos < d.context.size(); ++pos) {
       if (actor_index_[d.context[pos].first] == DeltaData::kNoString) continue;
-      w.varint(first ? pos : pos - prev - 1);
+      w(10).varint(first ? pos : pos - prev - 1);
       prev = pos;
       first = false;
     }
     for (std::size_t i = 0; i < d.actors.size(); ++i) {
-      if (actor_index_[i] != DeltaData::kNoString) w.varint(ctx[i] - base[i]);
+      if (actor_index_[i] != DeltaData::kNoString) w(10).varint(ctx[i] - base[i]);
     }
     const std::uint32_t check = context_check(d.context, [&](const auto& e) { return d.actors[e.first]; });
-    w.u8(static_cast<std::uint8_t>(check));
-    w.u8(static_cast<std::uint8_t>(check >> 8));
+    w(1).u8(static_cast<std::uint8_t>(check));
+    w(1).u8(static_cast<std::uint8_t>(check >> 8));
   } else {
-    w.varint(actors_.size());
-    for (ActorId a : actors_) w.fixed64(a);
+    w(10).varint(actors_.size());
+    for (ActorId a : actors_) w(8).fixed64(a);
   }
   for (const auto* vv : {&d.base, &d.context}) {
     if (detached_) break;
     std::size_t n = 0;
     for (const auto& e : *vv) n += actor_index_[e.first] != DeltaData::kNoString;
-    w.varint(n);
+    w(10).varint(n);
     for (const auto& [a, seq] : *vv) {
       if (actor_index_[a] == DeltaData::kNoString) continue;
-      w.varint(actor_index_[a]);
-      w.varint(seq);
+      w(10).varint(actor_index_[a]);
+      w(10).varint(seq);
     }
   }
-  w.varint(d.records.size());
-  for (const auto& r : d.records) w.varint(r.collection);
-  for (std::uint32_t id : record_ids_) w.varint(id);
+  w(10).varint(d.records.size());
+  for (const auto& r : d.records) w(10).varint(r.collection);
+  for (std::uint32_t id : record_ids_) w(10).varint(id);
   {
     std::int64_t prev_record = 0;
     for (const auto& run : d.events) {
-      w.zigzag(static_cast<std::int64_t>(run.record) - prev_record);
-      w.varint(run.count - 1);
-      w.varint(wire_scope(run.scope));
+      w(10).zigzag(static_cast<std::int64_t>(run.record) - prev_record);
+      w(10).varint(run.count - 1);
+      w(10).varint(wire_scope(run.scope));
       prev_record = run.record;
     }
   }
-  w.raw(counts_.view());
-  { const ByteVec done = counts_.take(); }
-  for (Writer* col : {&fields_, &tags_, &actor_col_, &seqs_, &auxs_, &values_}) {
-    w.varint(col->size());
-    w.raw(col->view());
-    const ByteVec done = col->take();  // freed before the frame is made
+  counts_.for_each_block([&](std::span<const std::uint8_t> b) { w(b.size()).raw(b); });
+  counts_.clear();
+}
+
+ByteVec DeltaEncoder::frame_pieces() {
+  // The columns, each prefixed by its byte length.
+  BlockWriter* cols[] = {&fields_, &tags_, &actor_col_, &seqs_, &auxs_, &values_};
+  std::uint8_t lengths[6][10];
+  std::vector<std::span<const std::uint8_t>> pieces;
+  front_.for_each_block([&](std::span<const std::uint8_t> b) { pieces.push_back(b); });
+  for (std::size_t i = 0; i < 6; ++i) {
+    std::size_t n = 0;
+    for (std::uint64_t v = cols[i]->size();; v >>= 7) {
+      lengths[i][n++] = static_cast<std::uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+      if (v < 0x80) break;
+    }
+    pieces.emplace_back(lengths[i], n);
+    cols[i]->for_each_block([&](std::span<const std::uint8_t> b) { pieces.push_back(b); });
   }
-  return w.take();
+  ByteVec framed = frame(kind_, pieces);
+  front_.clear();
+  for (BlockWriter* c : cols) c->clear();
+  return framed;
 }
 
 ByteVec encode_delta(const DeltaData& d, bool detached) {

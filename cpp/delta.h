@@ -191,11 +191,16 @@ class DeltaEncoder {
   DeltaEncoder(const DeltaEncoder&) = delete;
   DeltaEncoder& operator=(const DeltaEncoder&) = delete;
   void add(const DeltaData& piece);
-  // The payload, unframed (frame() it with kind()). Frees the encoder's
-  // tables and columns as it goes; the head is not read after it.
-  ByteVec payload();
-  PayloadKind kind() const { return detached_ ? PayloadKind::kDetachedDelta : head_.kind; }
-  ByteVec finish() { return frame(kind(), payload()); }
+  // After the last piece: writes what comes before the cell columns and
+  // frees the string table. The head is not read after it.
+  void close();
+  // The framed delta, its payload given to frame() as pieces (the part
+  // close() wrote, then the columns): never joined whole when compressed.
+  ByteVec frame_pieces();
+  ByteVec finish() {
+    close();
+    return frame_pieces();
+  }
 
  private:
   const DeltaData& head_;
@@ -203,10 +208,13 @@ class DeltaEncoder {
   std::vector<std::uint32_t> actor_index_;  // head actor -> written index (kNoString: left out)
   std::vector<ActorId> actors_;             // those written
   std::unique_ptr<StringTable> strings_;
+  std::vector<std::uint32_t> name_ids_;  // collection and field names, in order
   std::vector<std::uint32_t> record_ids_;
   std::size_t records_done_ = 0;
   std::uint64_t prev_seq_ = 0, prev_hlc_ = 0;
-  Writer counts_, fields_, tags_, actor_col_, seqs_, auxs_, values_;
+  PayloadKind kind_;
+  BlockWriter front_;  // everything before the cell columns (close())
+  BlockWriter counts_, fields_, tags_, actor_col_, seqs_, auxs_, values_;
   std::vector<std::uint32_t> value_refs_, found_;  // per piece, reused
 };
 

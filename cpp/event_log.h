@@ -66,6 +66,9 @@ class EventLog {
     }
   }
 
+  // How many runs for_each_after(after) calls back.
+  std::size_t runs_after(std::uint32_t after) const { return after >= size_ ? 0 : runs_.size() - run_of(after + 1); }
+
   // Room for `runs` more runs (a join knows how many it brings).
   // Grows as append() does (x1.25), so many small joins stay linear.
   void reserve_runs(std::size_t runs) {

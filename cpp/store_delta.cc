@@ -101,6 +101,10 @@ Store::DeltaPlan Store::plan_delta(const VersionVector& vv) const {
 
   events_[self_].seal();
   auto& keys = p.keys;
+  std::size_t runs = 0;
+  for (std::uint32_t a : order) runs += events_[a].runs_after(static_cast<std::uint32_t>(p.from[a]));
+  keys.reserve(runs);
+  d.events.reserve(runs);
   for (std::uint32_t a : order) {
     events_[a].for_each_after(static_cast<std::uint32_t>(p.from[a]),
                               [&](std::uint32_t record, KeyScope scope, std::uint32_t, std::uint32_t) {
@@ -246,10 +250,8 @@ ByteVec Store::encode_delta_since(const VersionVector& vv, PayloadKind kind, boo
     *check = in_canonical_order(p.head);
     if (!check->ok()) return {};
   }
-  ByteVec payload;
-  PayloadKind framed;
+  DeltaEncoder encoder(p.head, detached, p.cell_actors);
   {
-    DeltaEncoder encoder(p.head, detached, p.cell_actors);
     // Pieces of about 16 Ki cells (512 KiB decoded): a snapshot never holds
     // all its cells decoded at once.
     constexpr std::size_t kPieceCells = std::size_t{1} << 14;
@@ -263,12 +265,11 @@ ByteVec Store::encode_delta_since(const VersionVector& vv, PayloadKind kind, boo
       plan_piece(p, static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(end), piece);
       encoder.add(piece);
     }
-    piece = DeltaData();
-    payload = encoder.payload();
-    framed = encoder.kind();
   }
+  std::vector<std::pair<std::uint32_t, KeyScope>>().swap(p.keys);  // not read again
+  encoder.close();
   p = DeltaPlan();  // freed before the frame is made
-  return frame(framed, payload);
+  return encoder.frame_pieces();
 }
 
 Result<ByteVec> Store::checked_delta_since(const VersionVector& vv, bool detached) const {

@@ -39,6 +39,8 @@ export interface Platform {
 export interface Engine {
   readonly core: CoreModule;
   readonly info: LoadInfo;
+  /** The compressor module's memory, when it is loaded. */
+  readonly compressorMemory: WebAssembly.Memory | null;
 }
 
 let platform: Platform | null = null;
@@ -100,7 +102,8 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
       // The engine writes every frame (cpp/codec.h) and asks this hook to
       // compress payloads; the compressor module is instantiated below.
       let compressor: Compressor | null = null;
-      const mycCompress: CompressHook = (heap, input, n) => (compressor ? compressor.compress(heap, input, n) : 0);
+      const mycCompress: CompressHook = (heap, pieces, count, total) =>
+        compressor ? compressor.compress(heap, pieces, count, total) : 0;
       const mycCompressed: CompressedHook = (heap, output) => compressor?.take(heap, output);
       // createCore never settles when instantiation fails: reject ourselves.
       const core = await new Promise<CoreModule>((resolve, reject) => {
@@ -119,6 +122,7 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
       compressor = compiled.zstd ? new Compressor(await WebAssembly.instantiate(compiled.zstd, Compressor.imports)) : null;
       loaded = {
         core,
+        compressorMemory: compressor?.memory ?? null,
         info: { path: compiled.path, compression: compressor !== null, compileMs: compiled.compileMs, instantiateMs: now() - start },
       };
       return loaded;
@@ -130,7 +134,11 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
   return engine;
 }
 
-/** Bytes of WebAssembly linear memory the engine holds (it grows, never shrinks); null before the first open(). */
+/**
+ * Bytes of WebAssembly linear memory the SDK holds: the engine's and the
+ * compressor's (memory grows, never shrinks); null before the first open().
+ */
 export function wasmMemoryBytes(): number | null {
-  return loaded ? loaded.core.HEAPU8.buffer.byteLength : null;
+  if (!loaded) return null;
+  return loaded.core.HEAPU8.buffer.byteLength + (loaded.compressorMemory?.buffer.byteLength ?? 0);
 }

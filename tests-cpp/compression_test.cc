@@ -113,3 +113,47 @@ TEST(Compression, FramesCompressLargePayloadsAndUnframeThem) {
 
 }  // namespace
 }  // namespace mycelium
+
+namespace mycelium {
+namespace {
+
+TEST(Compression, APayloadInPiecesCompressesToTheBytesOfTheWhole) {
+  // 1 MiB of text with a stretch of noise: full slices, a partial last one,
+  // and pieces that straddle slice boundaries in every way.
+  ByteVec payload = text(1 << 20);
+  const ByteVec mess = noise(200'000);
+  std::copy(mess.begin(), mess.end(), payload.begin() + 300'000);
+  const ByteVec whole = *compress(payload);
+  ASSERT_LT(whole.size(), payload.size());
+  // The output is a plain zstd frame of the payload.
+  auto back = decompress(whole);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), payload.size());
+  EXPECT_EQ(std::memcmp(back->data(), payload.data(), payload.size()), 0);
+  std::mt19937 rng(5);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::span<const std::uint8_t>> pieces;
+    for (std::size_t at = 0; at < payload.size();) {
+      const std::size_t n = std::min<std::size_t>(payload.size() - at, rng() % 3 == 0 ? rng() % 16 : rng() % 400'000);
+      pieces.emplace_back(payload.data() + at, n);
+      at += n;
+    }
+    EXPECT_EQ(*compress(pieces), whole) << "round " << round << ", " << pieces.size() << " pieces";
+  }
+  // Pieces of incompressible bytes stay as they are, as a whole would.
+  const ByteVec random = noise(300'000);
+  const std::span<const std::uint8_t> halves[] = {{random.data(), 150'000}, {random.data() + 150'000, 150'000}};
+  EXPECT_FALSE(compress(halves).has_value());
+}
+
+TEST(Compression, AFrameOfPiecesIsTheFrameOfTheWhole) {
+  const ByteVec payload = text(500'000);
+  const std::span<const std::uint8_t> pieces[] = {{payload.data(), 1}, {payload.data() + 1, 0}, {payload.data() + 1, 499'999}};
+  EXPECT_EQ(frame(PayloadKind::kSnapshot, pieces), frame(PayloadKind::kSnapshot, payload));
+  const ByteVec small = text(600);  // stays uncompressed: the pieces are joined
+  const std::span<const std::uint8_t> two[] = {{small.data(), 100}, {small.data() + 100, 500}};
+  EXPECT_EQ(frame(PayloadKind::kDelta, two), frame(PayloadKind::kDelta, small));
+}
+
+}  // namespace
+}  // namespace mycelium
