@@ -52,8 +52,13 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const smoke = args.includes('--smoke');
-// --sections core,persist,sync,cold: run only some rows (for working on one; the report wants all).
-const sections = new Set(opt('--sections', 'core,persist,sync,cold').split(','));
+// --sections core,persist,sync,cold,memory: run only some rows (for working on one; the report wants all).
+const ALL_SECTIONS = smoke ? 'core,persist,sync,cold' : 'core,persist,sync,cold,memory';
+const sections = new Set(opt('--sections', ALL_SECTIONS).split(','));
+// A run of some sections writes <engine>.<sections>.json and leaves the
+// report (made from whole runs) alone.
+const partial = !ALL_SECTIONS.split(',').every((x) => sections.has(x));
+const resultName = (engine) => (partial ? `${engine}.${[...sections].join('+')}.json` : `${engine}.json`);
 const PROFILES = ['chromium', 'chromium-cpu4x', 'firefox', 'webkit'];
 const engines = opt('--engines', smoke ? 'chromium' : PROFILES.join(',')).split(',').filter(Boolean);
 const browserOf = (profile) => (profile === 'chromium-cpu4x' ? 'chromium' : profile);
@@ -276,6 +281,21 @@ async function measure(browser, lib, cpuThrottle) {
   return out;
 }
 
+// Linear-memory growth one operation leaves behind (mycelium-sync; each in a
+// fresh page): workloads.js, memoryOp.
+const MEMORY_OPS = { save: 'memory_100k_after_save_bytes', sync: 'memory_100k_after_initial_sync_bytes', apply: 'memory_100k_after_apply_snapshot_bytes', overwrites: 'memory_after_100k_overwrites_bytes' };
+async function measureMemoryOps(browser, cpuThrottle) {
+  const out = {};
+  for (const [op, key] of Object.entries(MEMORY_OPS)) {
+    const { context, page } = await benchPage(browser, 'mycelium', cpuThrottle);
+    const r = await page.evaluate((o) => window.__bench.memoryOp(o), op);
+    out[key] = r.grown;
+    if (op === 'save') out.memory_100k_snapshot_bytes = r.output;
+    await context.close();
+  }
+  return out;
+}
+
 const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
 const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op'];
 const higher = new Set(['local_writes_per_sec', 'sync_ops_per_sec']);
@@ -308,6 +328,10 @@ for (const engine of engines) {
   for (const lib of sections.has('persist') ? PERSIST_LIBS : []) {
     process.stderr.write(`bench ${engine}: ${NAMES[lib]} persistence…\n`);
     Object.assign(results[NAMES[lib]], await measurePersistence(browser, lib, cpu));
+  }
+  if (sections.has('memory')) {
+    process.stderr.write(`bench ${engine}: mycelium-sync memory after save, sync, apply, overwrites…\n`);
+    Object.assign(results['mycelium-sync'], await measureMemoryOps(browser, cpu));
   }
   if (browserOf(engine) !== 'webkit' && sections.has('sync')) {
     for (const lib of SYNC_LIBS) {
@@ -368,14 +392,20 @@ for (const engine of engines) {
     ratio_to_best_peer: ratios,
     peers: Object.fromEntries(peers.map((p) => [p, results[p]])),
   };
-  writeFileSync(join(outDir, `${engine}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+  for (const k of Object.values(MEMORY_OPS)) {
+    if (typeof ours[k] === 'number') console.log(`${k.padEnd(40)}${fmt(k, ours[k]).padStart(12)}  (linear-memory growth; mycelium-sync only)`);
+    doc[k] = ours[k] ?? null;
+  }
+  writeFileSync(join(outDir, resultName(engine)), `${JSON.stringify(doc, null, 2)}\n`);
   if (pageFloorMs !== undefined) console.log(`cold start of the same page loading no library: ${pageFloorMs.toFixed(1)} ms (median)`);
-  console.log(`wrote ${join(outDir, `${engine}.json`).slice(root.length + 1)}`);
+  console.log(`wrote ${join(outDir, resultName(engine)).slice(root.length + 1)}`);
 }
 await server.close();
 
-writeFileSync(reportPath, renderReport({ dir: outDir, size, engines: smoke ? engines : PROFILES }));
-console.log(`wrote ${reportPath.slice(root.length + 1)} (open it in a browser)`);
+if (!partial) {
+  writeFileSync(reportPath, renderReport({ dir: outDir, size, engines: smoke ? engines : PROFILES }));
+  console.log(`wrote ${reportPath.slice(root.length + 1)} (open it in a browser)`);
+}
 if (smoke) {
   const html = readFileSync(reportPath, 'utf8');
   if (!html.includes('merge_10k_ms') || /https?:\/\/(?!127\.0\.0\.1)/.test(html.replace(/<a [^>]*>/g, ''))) {

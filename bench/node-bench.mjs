@@ -60,24 +60,10 @@ async function childInstantiate(libName) {
   console.log(JSON.stringify({ import_ms: importMs, first_open_ms: ms, total_ms: importMs + ms }));
 }
 
-// Linear memory never shrinks: the growth an operation causes is what the
-// page keeps. One fresh process per operation (mycelium-sync only).
+// One fresh process per operation (mycelium-sync only): workloads.js, memoryOp.
 async function childMemoryOp(op) {
-  const M = await import('mycelium-sync');
-  const schema = { people: { name: 'lww', visits: 'counter', tags: 'set', owner: 'mvr', email: 'lww' } };
-  const s = await M.open({ schema, actor: '0000000000009999' });
-  const people = s.collection('people');
-  if (op === 'overwrites') {
-    people.insert({ id: 'note', name: '' });
-    const base = M.wasmMemoryBytes();
-    for (let i = 0; i < 100_000; i++) people.update('note', (r) => r.set('name', `${String(i).padStart(8, '0')} ${'x'.repeat(51)}`));
-    console.log(JSON.stringify({ grown: M.wasmMemoryBytes() - base, state: s.save().length, engine: s.memoryBytes() }));
-    return;
-  }
-  for (let i = 0; i < 100_000; i++) people.insert({ id: `p${i}`, ...W.reader(i) });
-  const base = M.wasmMemoryBytes();
-  const bytes = op === 'save' ? s.save() : s.deltaSince({});
-  console.log(JSON.stringify({ grown: M.wasmMemoryBytes() - base, output: bytes.length, engine: s.memoryBytes(), base }));
+  const lib = await LIBS.mycelium();
+  console.log(JSON.stringify(await lib.memoryOp(op)));
 }
 
 function child(mode, lib) {
@@ -116,12 +102,14 @@ else {
       results[lib.name].memory_100k_engine_bytes = memory.engine;
       const save = child('memory-op', 'save');
       const sync = child('memory-op', 'sync');
+      const apply = child('memory-op', 'apply');
       const over = child('memory-op', 'overwrites');
       Object.assign(results[lib.name], {
         memory_100k_after_save_bytes: save.grown,
         memory_100k_snapshot_bytes: save.output,
         memory_100k_after_initial_sync_bytes: sync.grown,
         memory_100k_initial_sync_delta_bytes: sync.output,
+        memory_100k_after_apply_snapshot_bytes: apply.grown,
         memory_after_100k_overwrites_bytes: over.grown,
         memory_after_100k_overwrites_state_bytes: over.state,
       });
@@ -139,7 +127,7 @@ else {
     const ratio = higherIsBetter.has(k) ? ours[k] / best : best / ours[k];
     console.log(`${k.padEnd(26)}${['mycelium-sync', ...peers].map((p) => fmt(k, results[p][k]).padStart(22)).join('')}  ${ratio.toFixed(2)}x`);
   }
-  for (const k of ['memory_100k_after_save_bytes', 'memory_100k_after_initial_sync_bytes', 'memory_after_100k_overwrites_bytes']) {
+  for (const k of ['memory_100k_after_save_bytes', 'memory_100k_after_initial_sync_bytes', 'memory_100k_after_apply_snapshot_bytes', 'memory_after_100k_overwrites_bytes']) {
     console.log(`${k.padEnd(26)}${fmt(k, ours[k]).padStart(22)}  (linear-memory growth; mycelium-sync only)`);
   }
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

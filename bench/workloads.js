@@ -172,6 +172,39 @@ export async function mycelium(M, { reps, warmup }) {
       writer.close();
       return rows;
     },
+    /**
+     * Linear memory never shrinks: the growth one operation causes is what
+     * the page keeps (every WebAssembly memory of the SDK, wasmMemoryBytes()).
+     * Call once per fresh process or page. op:
+     *   save        save() of 100,000 records (lww, counter, set, mvr, lww)
+     *   sync        deltaSince({}) of them: what a new peer's initial sync sends
+     *   apply       applyDelta() of their snapshot into an empty replica: what it receives
+     *   overwrites  100,000 overwrites of one 60-byte lww field
+     * Returns { grown, output (bytes of the delta or snapshot), state (bytes of the store's snapshot after) }.
+     */
+    async memoryOp(op) {
+      const rschema = { people: { name: 'lww', visits: 'counter', tags: 'set', owner: 'mvr', email: 'lww' } };
+      const s = await M.open({ schema: rschema, actor: '0000000000009999' });
+      const people = s.collection('people');
+      if (op === 'overwrites') {
+        people.insert({ id: 'note', name: '' });
+        const base = M.wasmMemoryBytes();
+        for (let i = 0; i < 100_000; i++) people.update('note', (r) => r.set('name', `${String(i).padStart(8, '0')} ${'x'.repeat(51)}`));
+        return { grown: M.wasmMemoryBytes() - base, output: 0, state: s.save().length, engine: s.memoryBytes() };
+      }
+      for (let i = 0; i < 100_000; i++) people.insert({ id: `p${i}`, ...reader(i) });
+      if (op === 'apply') {
+        const snapshot = s.save();
+        s.close();
+        const r = await M.open({ schema: rschema, actor: '0000000000008888' });
+        const base = M.wasmMemoryBytes();
+        r.applyDelta(snapshot);
+        return { grown: M.wasmMemoryBytes() - base, output: snapshot.length, state: snapshot.length, engine: r.memoryBytes() };
+      }
+      const base = M.wasmMemoryBytes();
+      const bytes = op === 'save' ? s.save() : s.deltaSince({});
+      return { grown: M.wasmMemoryBytes() - base, output: bytes.length, state: bytes.length, engine: s.memoryBytes() };
+    },
     wasm: () => M.wasmMemoryBytes(),
   };
 }

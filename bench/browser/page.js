@@ -33,6 +33,8 @@ window.__bench = {
   merge: () => adapter.merge(),
   /** The read rows (workloads.js, measureReads) for n records. */
   reads: (n) => adapter.reads(n),
+  /** Linear-memory growth of one operation (mycelium-sync: workloads.js, memoryOp). */
+  memoryOp: (op) => adapter.memoryOp(op),
   /** ms for n writes */
   writes: (n) => adapter.writes(n),
   async fill(n) {

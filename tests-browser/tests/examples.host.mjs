@@ -24,13 +24,14 @@ function buildViteApp() {
     cpSync(join(root, 'examples/vite-app'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('/out') });
     const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     const tgz = sh('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], root).trim().split('\n').pop();
-    // The app as a user has it: mycelium-sync installed from the tarball (it has
-    // no dependencies of its own); TypeScript and Vite are the repository's.
+    // The app as a user has it: mycelium-sync installed from the tarball (its
+    // one dependency, ws, from npm's cache when there, else the registry);
+    // TypeScript and Vite are the repository's.
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     pkg.dependencies['mycelium-sync'] = `file:./${tgz}`;
     delete pkg.devDependencies;
     writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-    sh('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], dir);
+    sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], dir);
     sh(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], dir);
     sh(join(root, 'node_modules/.bin/vite'), ['build', '--logLevel', 'error', '--outDir', 'out', '--base', `/${VITE_DIR}/out/`], dir);
     const assets = readdirSync(join(dir, 'out/assets'));
