@@ -3,6 +3,7 @@
 // input buffer, one output buffer, errors as negative engine codes. Stores
 // call the engine through here; the sync layer gets its frames here, written
 // and read by the engine's codec (cpp/codec.h), never by TypeScript.
+import type { ByteWriter } from './bytes.js';
 import { engineError } from './errors.js';
 import type { CoreModule } from './generated/mycelium-core.mjs';
 
@@ -16,13 +17,39 @@ export class CoreIo {
   send(bytes: Uint8Array, then?: Uint8Array): number {
     const n = bytes.length;
     const total = n + (then?.length ?? 0);
-    if (total > this.cap) {
-      this.cap = Math.max(total, 2 * this.cap, 4096);
-      this.ptr = this.core.input(this.cap);
-    }
+    if (total > this.cap) this.grow(total);
     this.core.HEAPU8.set(bytes, this.ptr);
     if (then) this.core.HEAPU8.set(then, this.ptr + n);
     return n;
+  }
+
+  /**
+   * Copies a string's UTF-8 into the input buffer; returns its length. A
+   * short ASCII string (a record id, mostly) is written byte by byte, with no
+   * encoder and no intermediate buffer.
+   */
+  sendString(s: string, scratch: ByteWriter): number {
+    const n = s.length;
+    if (n <= 64) {
+      if (n > this.cap) this.grow(n);
+      const heap = this.core.HEAPU8;
+      const at = this.ptr;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        heap[at + i] = c;
+      }
+      if (i === n) return n;
+    }
+    const w = scratch.reset();
+    w.utf8(s);
+    return this.send(w.bytes());
+  }
+
+  private grow(total: number): void {
+    this.cap = Math.max(total, 2 * this.cap, 4096);
+    this.ptr = this.core.input(this.cap);
   }
 
   /** Throws the engine's error for a negative result; otherwise returns it. */

@@ -430,9 +430,7 @@ export class Store<S extends Schema = Schema> {
   /** @internal The record's bytes, or null when it is not visible. */
   read(c: CollectionInfo, id: string): ByteReader | null {
     const h = this.#h();
-    const w = this.#scratch.reset();
-    w.utf8(id);
-    const n = this.#io.check(this.#core._myc_get(h, c.index, this.#io.send(w.bytes())));
+    const n = this.#io.check(this.#core._myc_get(h, c.index, this.#io.sendString(id, this.#scratch)));
     const r = new ByteReader(this.#io.out(n));
     return r.u8() === 1 ? r : null;
   }

@@ -112,6 +112,23 @@ describe('the read cache', () => {
     fresh.close();
   });
 
+  it('get() finds records by ids of every shape: ASCII up to 64 characters and past it, non-ASCII, astral, a prefix of another', async () => {
+    // (ASCII ids of at most 64 characters go to the engine byte by byte, the rest through the encoder.)
+    const s = await open({ schema: todoSchema });
+    const t = s.collection('todos');
+    const ids = ['a', 'x'.repeat(63), 'x'.repeat(64), 'x'.repeat(65), 'y'.repeat(200), 'é', `${'x'.repeat(63)}é`, '\u{1f600}', 'ab', 'abc'];
+    for (const id of ids) t.insert({ id, title: `title of ${id}` });
+    const fresh = await open({ schema: todoSchema, snapshot: s.save() });
+    for (const c of [t, fresh.collection('todos')]) {
+      for (const id of ids) expect(c.get(id)?.title).toBe(`title of ${id}`);
+      expect(c.get('x'.repeat(62))).toBeUndefined();
+      expect(c.get('a'.repeat(66))).toBeUndefined();
+      expect(c.has('abcd')).toBe(false);
+    }
+    s.close();
+    fresh.close();
+  });
+
   it('a record holding bytes is not shared (bytes cannot be frozen): each read is its own copy', async () => {
     const s = await open({ schema: todoSchema });
     const t = s.collection('todos');
