@@ -192,9 +192,11 @@ void DeltaEncoder::add(const DeltaData& piece) {
   }
   found_.resize(value_refs_.size());
   strings_->ids(value_refs_.size(), [&](std::size_t i) { return piece.strings[value_refs_[i]]; }, found_.data());
+  // By the cell's string index: a cell is written where its record says.
+  value_ids_.assign(piece.strings.size(), 0);
+  for (std::size_t i = 0; i < value_refs_.size(); ++i) value_ids_[value_refs_[i]] = found_[i];
   // Cell columns, each prefixed by its byte length in the payload so a
   // decoder can read them side by side in one pass.
-  std::size_t next_value = 0;
   for (const auto& r : piece.records) {
     counts_.room(10).varint(r.cell_count);
     for (std::uint32_t i = r.first_cell; i < r.first_cell + r.cell_count; ++i) {
@@ -219,13 +221,12 @@ void DeltaEncoder::add(const DeltaData& piece) {
         case ValueTag::kDouble: values_.room(8).fixed64(c.bits); break;
         case ValueTag::kString:
         case ValueTag::kBytes:
-          if (c.string != DeltaData::kNoString) values_.room(10).varint(found_[next_value++]);
+          if (c.string != DeltaData::kNoString) values_.room(10).varint(value_ids_[c.string]);
           break;
         default: break;
       }
     }
   }
-  records_done_ += piece.records.size();
 }
 
 void DeltaEncoder::close() {

@@ -210,12 +210,11 @@ class DeltaEncoder {
   std::unique_ptr<StringTable> strings_;
   std::vector<std::uint32_t> name_ids_;  // collection and field names, in order
   std::vector<std::uint32_t> record_ids_;
-  std::size_t records_done_ = 0;
   std::uint64_t prev_seq_ = 0, prev_hlc_ = 0;
   PayloadKind kind_;
   BlockWriter front_;  // everything before the cell columns (close())
   BlockWriter counts_, fields_, tags_, actor_col_, seqs_, auxs_, values_;
-  std::vector<std::uint32_t> value_refs_, found_;  // per piece, reused
+  std::vector<std::uint32_t> value_refs_, found_, value_ids_;  // per piece, reused
 };
 
 // detached: leave the context out (PayloadKind::kDetachedDelta, above).

@@ -366,7 +366,7 @@ void Store::compact_strings() {
   for (std::size_t w = 0; w < marks.size(); ++w) {
     for (std::uint64_t m = marks[w]; m != 0; m &= m - 1) live.push_back(static_cast<std::uint32_t>(w * 64 + std::countr_zero(m)));
   }
-  marks = {};
+  std::vector<std::uint64_t>().swap(marks);  // freed before the pool moves (= {} keeps the capacity)
   std::vector<std::uint32_t> moved = live;
   strings_.compact(moved);
   for (Record& r : records_) {
