@@ -122,7 +122,6 @@ class BlockWriter {
     for (const ByteVec& b : full_) fn(std::span<const std::uint8_t>(b));
     if (current_.size() > 0) fn(current_.view());
   }
-  std::size_t blocks() const { return full_.size() + 1; }
   void clear();
 
  private:

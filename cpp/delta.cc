@@ -302,16 +302,18 @@ void DeltaEncoder::close() {
 ByteVec DeltaEncoder::frame_pieces() {
   // The columns, each prefixed by its byte length.
   BlockWriter* cols[] = {&fields_, &tags_, &actor_col_, &seqs_, &auxs_, &values_};
-  std::uint8_t lengths[6][10];
+  Writer lengths;
+  lengths.reserve(6 * 10);  // never moves while the pieces point into it
+  std::size_t ends[6];
+  for (std::size_t i = 0; i < 6; ++i) {
+    lengths.varint(cols[i]->size());
+    ends[i] = lengths.size();
+  }
   std::vector<std::span<const std::uint8_t>> pieces;
   front_.for_each_block([&](std::span<const std::uint8_t> b) { pieces.push_back(b); });
   for (std::size_t i = 0; i < 6; ++i) {
-    std::size_t n = 0;
-    for (std::uint64_t v = cols[i]->size();; v >>= 7) {
-      lengths[i][n++] = static_cast<std::uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
-      if (v < 0x80) break;
-    }
-    pieces.emplace_back(lengths[i], n);
+    const std::size_t start = i == 0 ? 0 : ends[i - 1];
+    pieces.push_back(lengths.view().subspan(start, ends[i] - start));
     cols[i]->for_each_block([&](std::span<const std::uint8_t> b) { pieces.push_back(b); });
   }
   ByteVec framed = frame(kind_, pieces);

@@ -152,8 +152,9 @@ class Store {
     std::size_t total() const { return records + cells + events + ids + strings + index; }
   };
   MemoryUse memory_use() const;
-  // Frees the string pool's garbage now (normally done when it grows).
-  void compact_strings_now() { compact_strings(); }
+  // Frees the string pool's garbage now (normally done when it passes a
+  // threshold, note_dropped()).
+  void compact_strings();
 
  private:
   // A held delta keeps its bytes and its two vectors, not its decoded
@@ -211,7 +212,6 @@ class Store {
   // compaction, walks every cell for the live strings and compacts.
   void note_dropped(std::size_t bytes);
   void strings_baseline();
-  void compact_strings();
   std::size_t garbage_ = 0;       // dropped pooled bytes since the last compaction
   std::size_t live_strings_ = 0;  // the pool's bytes after it
   std::size_t walk_words_ = 0;    // cell words the last walk visited

@@ -44,7 +44,7 @@ struct Store::DeltaPlan {
   std::vector<std::uint32_t> to_delta;    // local actor -> delta actor
   std::vector<std::vector<std::int16_t>> field_map;  // per collection: local field -> delta field
   std::vector<bool> cell_actors;          // delta actors with dots in the cells
-  std::size_t cells = 0, strings = 0;     // cells, and those with a string value
+  std::size_t cells = 0;                  // cells the delta carries
 };
 
 KeyFilter Store::plan_filter(const DeltaPlan& p, std::uint32_t i) const {
@@ -176,9 +176,6 @@ Store::DeltaPlan Store::plan_delta(const VersionVector& vv) const {
       if (cell.field() != kPresenceField) u[cell.field()] = true;
       p.cell_actors[p.to_delta[cell.actor()]] = true;
       ++p.cells;
-      const auto tag = cell.type() == CellType::kValue || cell.type() == CellType::kElement ? cell.value(strings_).tag
-                                                                                           : ValueTag::kNull;
-      p.strings += tag == ValueTag::kString || tag == ValueTag::kBytes;
     });
   }
 
@@ -259,7 +256,7 @@ ByteVec Store::encode_delta_since(const VersionVector& vv, PayloadKind kind, boo
     const std::size_t per_piece = p.cells == 0 ? records : std::max<std::size_t>(1, kPieceCells * records / p.cells);
     DeltaData piece;
     piece.cells.reserve(std::min(p.cells, kPieceCells + kPieceCells / 4));
-    piece.strings.reserve(std::min(p.strings, kPieceCells + kPieceCells / 4));
+    piece.strings.reserve(std::min(p.cells, kPieceCells + kPieceCells / 4));
     for (std::size_t first = 0; first < records; first += per_piece) {
       const std::size_t end = std::min(records, first + per_piece);
       plan_piece(p, static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(end), piece);
