@@ -94,6 +94,83 @@ AuxKind aux_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData
   return AuxKind::kNone;
 }
 
+// Reads a record's next cell from the columns, with the checks that need
+// nothing beyond the delta's tables: the decoder's first pass (which then
+// checks the cell against the events and its neighbours) and a streamed
+// delta's later passes decode with this one function.
+// False with `error` set when the bytes are not a cell.
+bool read_cell(CellColumns& cols, const DeltaData& d, const DeltaData::Record& rec, DeltaData::Cell& c,
+                       Status& error) {
+  auto fail = [&](Status st) {
+    error = std::move(st);
+    return false;
+  };
+  auto column_error = [&](const Reader& col, const char* column) {
+    return fail(Corrupt(cat({column, " column: ", col.status().message()})));
+  };
+  std::uint8_t t;
+  cols.field.u8(c.field, "field");  // both hold one byte per cell (checked)
+  cols.tag.u8(t, "tag");
+  if (c.field != kPresenceField && c.field >= d.collections[rec.collection].fields.size()) {
+    return fail(Corrupt("cell field out of range"));
+  }
+  const std::uint8_t tag = t & 7;
+  if (tag >= kValueTagCount || (t & ~(7 | kTagBoolBit | kTagOffsetBit)) ||
+      ((t & kTagBoolBit) && tag != static_cast<std::uint8_t>(ValueTag::kBool))) {
+    return fail(Corrupt(cat({"bad cell tag ", t})));
+  }
+  c.tag = static_cast<ValueTag>(tag);
+  c.bits = (t & kTagBoolBit) ? 1 : 0;
+  c.offset = (t & kTagOffsetBit) != 0;
+  c.string = DeltaData::kNoString;
+  const Kind kind = cell_kind(d, rec, c);
+  const bool valueless = c.field == kPresenceField || kind == Kind::kCounter;
+  if (valueless && c.tag != ValueTag::kNull) return fail(Corrupt("value on a valueless cell"));
+  if (c.offset && (c.field == kPresenceField || kind != Kind::kCounter)) {
+    return fail(Corrupt("offset cell outside a counter"));
+  }
+
+  std::uint64_t a;
+  if (!cols.actor.index(a, d.actors.size(), "cell actor")) return column_error(cols.actor, "actor");
+  c.actor = static_cast<std::uint32_t>(a);
+  std::int64_t delta;
+  if (!cols.seq.zigzag(delta, "cell seq")) return column_error(cols.seq, "seq");
+  const std::uint64_t seq = cols.prev_seq + static_cast<std::uint64_t>(delta);
+  cols.prev_seq = seq;
+  if (seq == 0 || seq > kMaxSeq) return fail(Corrupt("cell dot not covered by the context"));
+  c.seq = static_cast<std::uint32_t>(seq);
+
+  std::int64_t v = 0;
+  c.aux = 0;
+  if (c.field == kPresenceField || kind == Kind::kSet) {
+    // no aux (aux_kind(): kNone)
+  } else if (kind == Kind::kCounter) {
+    if (!cols.aux.zigzag(v, "counter total")) return column_error(cols.aux, "aux");
+    c.aux = static_cast<std::uint64_t>(v);
+  } else {  // lww, mvr: an HLC
+    if (!cols.aux.zigzag(v, "cell hlc")) return column_error(cols.aux, "aux");
+    c.aux = cols.prev_hlc + static_cast<std::uint64_t>(v);
+    cols.prev_hlc = c.aux;
+  }
+  std::uint64_t i;
+  switch (c.tag) {
+    case ValueTag::kInt:
+      if (!cols.value.zigzag(v, "int value")) return column_error(cols.value, "value");
+      c.bits = static_cast<std::uint64_t>(v);
+      break;
+    case ValueTag::kDouble:
+      if (!cols.value.fixed64(c.bits, "double value")) return column_error(cols.value, "value");
+      break;
+    case ValueTag::kString:
+    case ValueTag::kBytes:
+      if (!cols.value.index(i, d.strings.size(), "string value")) return column_error(cols.value, "value");
+      c.string = static_cast<std::uint32_t>(i);
+      break;
+    default: break;
+  }
+  return true;
+}
+
 // A scope on the wire: bit 0 set for an element (then field and hash
 // above it); else bit 1 the presence and the field mask above it, so the
 // usual one-field scope takes one byte.
@@ -323,13 +400,21 @@ ByteVec DeltaEncoder::frame_pieces() {
 }
 
 ByteVec encode_delta(const DeltaData& d, bool detached) {
+  // A streamed delta (a large held one) is written from its cells decoded.
+  DeltaData loaded;
+  if (d.streamed) {
+    loaded.records = d.records;
+    loaded.strings = d.strings;
+    loaded.cells = d.all_cells();
+  }
+  const DeltaData& piece = d.streamed ? loaded : d;
   std::vector<bool> cell_actors;
   if (detached) {
     cell_actors.assign(d.actors.size(), false);
-    for (const auto& c : d.cells) cell_actors[c.actor] = true;
+    for (const auto& c : piece.cells) cell_actors[c.actor] = true;
   }
   DeltaEncoder e(d, detached, cell_actors);
-  e.add(d);
+  e.add(piece);
   return e.finish();
 }
 
@@ -367,8 +452,8 @@ class Budget {
 // them out; each section is checked in full before the next is read.
 class PayloadDecoder {
  public:
-  PayloadDecoder(Reader& reader, DeltaData& delta, Budget& b, std::uint8_t format_version)
-      : r(reader), d(delta), budget(b), version(format_version) {}
+  PayloadDecoder(Reader& reader, DeltaData& delta, Budget& b, std::uint8_t format_version, std::size_t stream_cells_above)
+      : r(reader), d(delta), budget(b), version(format_version), stream_above(stream_cells_above) {}
 
   Status run(const VersionVector* context) {
     MYC_TRY(strings());
@@ -633,110 +718,68 @@ class PayloadDecoder {
     std::uint64_t n;
     // Cells: a count per record, then six length-prefixed columns that are
     // read side by side, so each cell is built and checked in one pass.
-    std::uint64_t cell_total = 0;
+    std::uint64_t cell_total = 0, largest = 0;
     for (auto& rec : d.records) {
       if (!r.count(n, "cell count", 4)) return r.status();  // field, tag, actor, seq
       rec.first_cell = static_cast<std::uint32_t>(cell_total);
       rec.cell_count = static_cast<std::uint32_t>(n);
       cell_total += n;
+      largest = std::max(largest, n);
       if (cell_total > r.remaining() / 4) return Corrupt("more cells than the input can hold");
     }
-    Reader fcol(std::span<const std::uint8_t>{}), tcol = fcol, acol = fcol, scol = fcol, xcol = fcol, vcol = fcol;
-    if (!r.column(fcol, "field column") || !r.column(tcol, "tag column") || !r.column(acol, "actor column") ||
-        !r.column(scol, "seq column") || !r.column(xcol, "aux column") || !r.column(vcol, "value column")) {
+    CellColumns cols;
+    if (!r.column(cols.field, "field column") || !r.column(cols.tag, "tag column") ||
+        !r.column(cols.actor, "actor column") || !r.column(cols.seq, "seq column") ||
+        !r.column(cols.aux, "aux column") || !r.column(cols.value, "value column")) {
       return r.status();
     }
     if (r.remaining() != 0) return Corrupt("trailing bytes after cells");
-    if (fcol.remaining() != cell_total || tcol.remaining() != cell_total) {
+    if (cols.field.remaining() != cell_total || cols.tag.remaining() != cell_total) {
       return Corrupt("field and tag columns must hold one byte per cell");
     }
-    auto string_in = [&](Reader& col, std::uint32_t& index, const char* what) {
-      std::uint64_t i;
-      if (!col.index(i, d.strings.size(), what)) return false;
-      index = static_cast<std::uint32_t>(i);
-      return true;
-    };
-    auto column_error = [](const Reader& col, const char* column) {
-      return Corrupt(cat({column, " column: ", col.status().message()}));
-    };
-
-    if (!budget.take<DeltaData::Cell>(cell_total)) return budget.error();
-    d.cells.resize(static_cast<std::size_t>(cell_total));
-    std::uint64_t prev_seq = 0, prev_hlc = 0;
+    d.cell_total = static_cast<std::size_t>(cell_total);
+    // A large delta keeps no cell: each record's are checked in `scratch`.
+    const bool stream = cell_total > stream_above;
+    if (!budget.take<DeltaData::Cell>(stream ? largest : cell_total)) return budget.error();
+    if (stream) {
+      d.streamed = cols;
+    } else {
+      d.cells.resize(static_cast<std::size_t>(cell_total));
+    }
+    std::vector<DeltaData::Cell> scratch;
+    Status error;
+    d.value_strings.assign(d.strings.size(), false);
     std::vector<std::uint64_t> dots;  // actor << 32 | seq (seqs are 32-bit)
     std::vector<std::tuple<std::uint8_t, std::uint32_t, std::uint64_t>> offsets;
     for (std::uint32_t ri = 0; ri < d.records.size(); ++ri) {
       const auto& rec = d.records[ri];
-      const auto& fields = d.collections[rec.collection].fields;
+      std::span<DeltaData::Cell> cells;
+      if (stream) {
+        scratch.resize(rec.cell_count);
+        cells = scratch;
+      } else {
+        cells = std::span(d.cells).subspan(rec.first_cell, rec.cell_count);
+      }
       dots.clear();
       offsets.clear();
-      for (std::uint32_t ci = rec.first_cell; ci < rec.first_cell + rec.cell_count; ++ci) {
-        auto& c = d.cells[ci];
-        std::uint8_t t;
-        fcol.u8(c.field, "field");
-        tcol.u8(t, "tag");
-        if (c.field != kPresenceField && c.field >= fields.size()) return Corrupt("cell field out of range");
-        const std::uint8_t tag = t & 7;
-        if (tag >= kValueTagCount || (t & ~(7 | kTagBoolBit | kTagOffsetBit)) ||
-            ((t & kTagBoolBit) && tag != static_cast<std::uint8_t>(ValueTag::kBool))) {
-          return Corrupt(cat({"bad cell tag ", t}));
+      for (std::size_t ci = 0; ci < cells.size(); ++ci) {
+        auto& c = cells[ci];
+        if (!read_cell(cols, d, rec, c, error)) return error;
+        if (c.seq > ctx[c.actor]) return Corrupt("cell dot not covered by the context");
+        if (c.string != DeltaData::kNoString) {
+          if (c.tag == ValueTag::kString && !valid_utf8(d.strings[c.string])) {
+            return Corrupt("string value is not valid UTF-8");
+          }
+          d.value_strings[c.string] = true;
         }
-        c.tag = static_cast<ValueTag>(tag);
-        c.bits = (t & kTagBoolBit) ? 1 : 0;
-        c.offset = (t & kTagOffsetBit) != 0;
         const Kind kind = cell_kind(d, rec, c);
-        const bool valueless = c.field == kPresenceField || kind == Kind::kCounter;
-        if (valueless && c.tag != ValueTag::kNull) return Corrupt("value on a valueless cell");
-        if (c.offset && (c.field == kPresenceField || kind != Kind::kCounter)) {
-          return Corrupt("offset cell outside a counter");
-        }
-
-        std::uint64_t a;
-        if (!acol.index(a, d.actors.size(), "cell actor")) return column_error(acol, "actor");
-        c.actor = static_cast<std::uint32_t>(a);
-        std::int64_t delta;
-        if (!scol.zigzag(delta, "cell seq")) return column_error(scol, "seq");
-        const std::uint64_t seq = prev_seq + static_cast<std::uint64_t>(delta);
-        prev_seq = seq;
-        if (seq == 0 || seq > ctx[c.actor]) return Corrupt("cell dot not covered by the context");
-        c.seq = static_cast<std::uint32_t>(seq);  // the context's seqs are <= kMaxSeq
-
-        std::int64_t v = 0;
-        switch (aux_kind(d, rec, c)) {
-          case AuxKind::kHlc:
-            if (!xcol.zigzag(v, "cell hlc")) return column_error(xcol, "aux");
-            c.aux = prev_hlc + static_cast<std::uint64_t>(v);
-            prev_hlc = c.aux;
-            break;
-          case AuxKind::kTotal:
-            if (!xcol.zigzag(v, "counter total")) return column_error(xcol, "aux");
-            c.aux = static_cast<std::uint64_t>(v);
-            break;
-          case AuxKind::kNone: c.aux = 0; break;
-        }
-        switch (c.tag) {
-          case ValueTag::kInt:
-            if (!vcol.zigzag(v, "int value")) return column_error(vcol, "value");
-            c.bits = static_cast<std::uint64_t>(v);
-            break;
-          case ValueTag::kDouble:
-            if (!vcol.fixed64(c.bits, "double value")) return column_error(vcol, "value");
-            break;
-          case ValueTag::kString:
-            if (!string_in(vcol, c.string, "string value")) return column_error(vcol, "value");
-            if (!valid_utf8(d.strings[c.string])) return Corrupt("string value is not valid UTF-8");
-            break;
-          case ValueTag::kBytes:
-            if (!string_in(vcol, c.string, "bytes value")) return column_error(vcol, "value");
-            break;
-          default: break;
-        }
-
+        if (c.field != kPresenceField && (kind == Kind::kLww || kind == Kind::kMvr)) d.max_hlc = std::max(d.max_hlc, c.aux);
         if (!d.in_scope(ri, c)) return Corrupt(cat({"cell of a key that no event of its record touched (record ", ri, ", field ", c.field, ", actor ", c.actor, ", seq ", c.seq, ", mask ", d.records[ri].mask, ")"}));
-        if (ci > rec.first_cell) {
-          const auto& p = d.cells[ci - 1];
+        if (ci > 0) {
+          const auto& p = cells[ci - 1];
           if (cell_order(d, p, c) >= 0) return Corrupt("cells not in canonical order");
-          if (kind == Kind::kCounter && p.field == c.field && p.offset == c.offset && p.actor == c.actor) {
+          if (kind == Kind::kCounter && p.field == c.field && p.offset == c.offset &&
+              p.actor == c.actor) {
             return Corrupt("two counter cells of one actor");
           }
         }
@@ -760,7 +803,7 @@ class PayloadDecoder {
         if (std::adjacent_find(dots.begin(), dots.end()) != dots.end()) return Corrupt("duplicate dot in record");
       }
       // A counter entry must be newer than its actor's offset.
-      for (const auto& c : std::span(d.cells).subspan(rec.first_cell, rec.cell_count)) {
+      for (const auto& c : cells) {
         if (offsets.empty()) break;
         if (c.offset) continue;
         auto it = std::lower_bound(offsets.begin(), offsets.end(), std::make_tuple(c.field, c.actor, std::uint64_t{0}));
@@ -770,7 +813,7 @@ class PayloadDecoder {
         }
       }
     }
-    for (const Reader* col : {&acol, &scol, &xcol, &vcol}) {
+    for (const Reader* col : {&cols.actor, &cols.seq, &cols.aux, &cols.value}) {
       if (col->remaining() != 0) return Corrupt("trailing bytes in a cell column");
     }
     return Status::Ok();
@@ -780,6 +823,7 @@ class PayloadDecoder {
   DeltaData& d;
   Budget& budget;
   const std::uint8_t version;
+  const std::size_t stream_above;
   std::uint64_t last_string = 0;
   std::vector<std::uint64_t> ctx, base;                      // by actor index
   std::vector<std::pair<std::size_t, std::size_t>> runs_of;  // an actor's runs in d.events
@@ -812,6 +856,7 @@ void attach_context(DeltaData& d, const VersionVector& context) {
   }
   for (auto& c : d.cells) c.actor = to_merged[c.actor];
   for (auto& run : d.events) run.actor = to_merged[run.actor];
+  if (d.streamed) d.actor_map = std::move(to_merged);  // for the cells, as they are decoded
   d.actors = std::move(merged);
   d.base = std::move(bs);
   d.context = std::move(ctx);
@@ -820,7 +865,8 @@ void attach_context(DeltaData& d, const VersionVector& context) {
 
 }  // namespace
 
-Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const VersionVector* context) {
+Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const VersionVector* context,
+                               std::size_t stream_cells_above) {
   const std::size_t allowed = decode_budget(bytes.size());
   MYC_ASSIGN_OR_RETURN(Unframed u, unframe(bytes, allowed));
   if (is_sync(u.kind)) return Corrupt("a sync message frame is not a delta or a snapshot");
@@ -829,9 +875,44 @@ Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const Versio
   d.kind = u.kind;
   d.storage = std::move(u.storage);  // the views below point into it (a move keeps the buffer)
   Reader r(u.payload);
-  MYC_TRY(PayloadDecoder(r, d, budget, u.version).run(context));
+  MYC_TRY(PayloadDecoder(r, d, budget, u.version, stream_cells_above).run(context));
   if (d.kind == PayloadKind::kDetachedDelta) attach_context(d, *context);
   return d;
+}
+
+CellReader::CellReader(const DeltaData& d) : d_(d) {
+  if (d.streamed) cols_ = *d.streamed;
+}
+
+std::span<const DeltaData::Cell> CellReader::next(std::uint32_t record) {
+  const auto& rec = d_.records[record];
+  if (!d_.streamed) return std::span(d_.cells).subspan(rec.first_cell, rec.cell_count);
+  if (record == piece_end_) {  // decode the next piece: at least this record
+    piece_.clear();
+    at_ = 0;
+    Status error;
+    do {
+      const auto& r = d_.records[piece_end_];
+      for (std::uint32_t k = 0; k < r.cell_count; ++k) {
+        auto& c = piece_.emplace_back();
+        // The decoder read these bytes with this function and found them whole.
+        [[maybe_unused]] const bool whole = read_cell(cols_, d_, r, c, error);
+        if (!d_.actor_map.empty()) c.actor = d_.actor_map[c.actor];
+      }
+      ++piece_end_;
+    } while (piece_end_ < d_.records.size() &&
+             piece_.size() + d_.records[piece_end_].cell_count <= kStreamPieceCells);
+  }
+  const auto cells = std::span<const DeltaData::Cell>(piece_).subspan(at_, rec.cell_count);
+  at_ += rec.cell_count;
+  return cells;
+}
+
+std::vector<DeltaData::Cell> DeltaData::all_cells() const {
+  std::vector<Cell> all;
+  all.reserve(cell_total);
+  for_each_record([&](std::uint32_t, std::span<const Cell> piece) { all.insert(all.end(), piece.begin(), piece.end()); });
+  return all;
 }
 
 }  // namespace mycelium

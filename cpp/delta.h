@@ -40,6 +40,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -70,6 +71,20 @@ inline constexpr std::size_t kDecodeBytesPerInputByte = 256;
 inline constexpr std::size_t kDecodeFloorBytes = std::size_t{16} << 20;
 inline constexpr std::size_t kDecodeMaxBytes = std::size_t{1} << 30;
 std::size_t decode_budget(std::size_t input_bytes);
+
+// A delta of more cells than this is decoded streamed (DeltaData::streamed):
+// the decoder checks every cell and keeps none, and for_each_record()
+// decodes them again, piece by piece. A snapshot of 100,000 records has
+// ~700,000 cells, 22 MB decoded; the receiving store holds them in ~16.
+inline constexpr std::size_t kStreamCellsAbove = std::size_t{1} << 16;
+inline constexpr std::size_t kStreamPieceCells = std::size_t{1} << 14;
+
+// The six cell columns of a delta (layout above), read side by side, and
+// the running values their deltas are taken from.
+struct CellColumns {
+  Reader field{{}}, tag{{}}, actor{{}}, seq{{}}, aux{{}}, value{{}};
+  std::uint64_t prev_seq = 0, prev_hlc = 0;
+};
 
 struct DeltaData {
   struct Field {
@@ -117,7 +132,17 @@ struct DeltaData {
   VvEntries context;
   std::vector<Record> records;
   std::vector<EventRun> events;  // in context order; each actor's runs cover (base, context]
-  std::vector<Cell> cells;
+  std::vector<Cell> cells;  // all of them, unless streamed
+  std::size_t cell_total = 0;
+  // A streamed delta's cells: the columns at their first cell, and (a
+  // detached delta) the actor index each decoded cell's actor becomes.
+  std::optional<CellColumns> streamed;
+  std::vector<std::uint32_t> actor_map;
+  // Set by decode_delta(), so a join needs no pass over the cells for them:
+  // which strings some cell holds as its value, and the greatest HLC of an
+  // lww or mvr cell.
+  std::vector<bool> value_strings;
+  std::uint64_t max_hlc = 0;
   // The element scopes of each record's events, as (record, scope), sorted:
   // with Record::mask, the keys a join of this delta touches.
   std::vector<std::pair<std::uint32_t, KeyScope>> elements;
@@ -161,7 +186,35 @@ struct DeltaData {
     set_value(c, v);
     return c;
   }
+  // fn(record index, its cells) for every record, in order; a streamed
+  // delta is decoded again in pieces of about kStreamPieceCells cells.
+  template <typename Fn>
+  void for_each_record(Fn&& fn) const;
+  // Every cell, in order (a streamed delta's decoded again).
+  std::vector<Cell> all_cells() const;
 };
+
+// A delta's cells, record after record: a streamed delta's are decoded
+// again a piece (about kStreamPieceCells cells) at a time.
+class CellReader {
+ public:
+  explicit CellReader(const DeltaData& d);
+  // The cells of record 0, then 1, 2, ...: each call the next record's.
+  std::span<const DeltaData::Cell> next(std::uint32_t record);
+
+ private:
+  const DeltaData& d_;
+  CellColumns cols_;
+  std::vector<DeltaData::Cell> piece_;
+  std::uint32_t piece_end_ = 0;  // records before it are decoded
+  std::size_t at_ = 0;           // the next record's first cell in piece_
+};
+
+template <typename Fn>
+void DeltaData::for_each_record(Fn&& fn) const {
+  CellReader reader(*this);
+  for (std::uint32_t i = 0; i < records.size(); ++i) fn(i, reader.next(i));
+}
 
 // Kind of the field a cell belongs to (presence counts as an mvr without values).
 inline Kind cell_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData::Cell& c) {
@@ -226,6 +279,8 @@ ByteVec encode_delta(const DeltaData& delta, bool detached = false);
 // decode_budget(bytes.size()) bytes, else limit_exceeded.
 // A detached delta needs `context`, the version it was sent with; the result
 // is then the whole delta (kind kDelta), its context that version.
-Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const VersionVector* context = nullptr);
+// More than stream_cells_above cells: decoded streamed (DeltaData::streamed).
+Result<DeltaData> decode_delta(std::span<const std::uint8_t> bytes, const VersionVector* context = nullptr,
+                               std::size_t stream_cells_above = kStreamCellsAbove);
 
 }  // namespace mycelium

@@ -42,7 +42,7 @@ Result<std::unique_ptr<Store>> Store::open(Schema schema, StoreOptions options) 
 
 Result<std::unique_ptr<Store>> Store::load(Schema schema, std::span<const std::uint8_t> snapshot,
                                            StoreOptions options) {
-  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(snapshot));
+  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(snapshot, nullptr, options.stream_cells_above));
   if (d.kind != PayloadKind::kSnapshot) return Corrupt("not a snapshot");
   std::unique_ptr<Store> s(new Store(std::move(schema), std::move(options)));
   MYC_ASSIGN_OR_RETURN(Mapping m, s->map_schema(d));
@@ -59,7 +59,7 @@ Status Store::holds_as_loaded(const DeltaData& d) const {
   for (const Record& r : records_) cells += r.cells.size();
   for (const EventLog& e : events_) events += e.size();
   for (const auto& [actor, seq] : d.context) claimed += static_cast<std::size_t>(seq);
-  if (records_.size() != d.records.size() || cells != d.cells.size() || events != claimed) {
+  if (records_.size() != d.records.size() || cells != d.cell_total || events != claimed) {
     return Corrupt("the loaded state does not match the snapshot (its records, cells or events)");
   }
   // Every record is found by its id, as itself: no id was decoded wrong into

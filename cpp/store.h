@@ -57,6 +57,9 @@ struct StoreOptions {
   std::function<std::uint64_t()> now;      // wall clock in ms; default: system clock
   std::size_t max_pending = 1024;          // held deltas before apply() refuses more
   std::size_t max_pending_bytes = 64u << 20;  // and their bytes
+  // Deltas of more cells are joined without holding them all decoded
+  // (delta.h, kStreamCellsAbove); tests set 0 to stream every delta.
+  std::size_t stream_cells_above = kStreamCellsAbove;
 };
 
 class Store {

@@ -148,17 +148,9 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     for (auto str : d.strings) bytes += str.size();
     strings_.reserve(d.strings.size(), bytes);
   }
-  std::uint64_t max_hlc = 0;
-  for (const auto& rec : d.records) {
-    for (std::uint32_t i = rec.first_cell; i < rec.first_cell + rec.cell_count; ++i) {
-      const auto& dc = d.cells[i];
-      if (dc.string != DeltaData::kNoString && d.strings[dc.string].size() > kMaxInline &&
-          pooled[dc.string] == DeltaData::kNoString) {
-        const std::string_view str = d.strings[dc.string];
-        MYC_ASSIGN_OR_RETURN(pooled[dc.string], fresh ? strings_.intern_new(str) : strings_.intern(str));
-      }
-      const Kind k = cell_kind(d, rec, dc);
-      if (dc.field != kPresenceField && (k == Kind::kLww || k == Kind::kMvr)) max_hlc = std::max(max_hlc, dc.aux);
+  for (std::size_t i = 0; i < d.strings.size(); ++i) {
+    if (d.value_strings[i] && d.strings[i].size() > kMaxInline) {
+      MYC_ASSIGN_OR_RETURN(pooled[i], fresh ? strings_.intern_new(d.strings[i]) : strings_.intern(d.strings[i]));
     }
   }
 
@@ -221,14 +213,13 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   std::vector<std::pair<std::uint32_t, KeyScope>> local_elements;
   std::vector<std::uint64_t> before;  // a record's cells before the join, when capturing
   std::size_t dropped = 0;  // pooled-string bytes of local cells the join dropped
-  for (std::size_t i = 0; i < d.records.size(); ++i) {
+  d.for_each_record([&](std::uint32_t i, std::span<const DeltaData::Cell> rec_cells) {
     const auto& rec = d.records[i];
     const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
     local[i] = no_records ? add_record(coll, rec.id, /*index=*/false) : create_record(coll, rec.id);
     incoming.clear();
     std::size_t words = 0;
-    for (std::uint32_t c = rec.first_cell; c < rec.first_cell + rec.cell_count; ++c) {
-      const auto& dc = d.cells[c];
+    for (const auto& dc : rec_cells) {
       const bool taken = dc.offset || !covered(receiver, actor[dc.actor], dc.seq);
       if (taken && !on_new_key(static_cast<std::uint32_t>(i), dc)) continue;
       incoming.push_back(to_cell(rec, dc));
@@ -262,7 +253,7 @@ Status Store::join(const DeltaData& d, Mapping& m) {
       auto fields = changed_fields(before, cells.raw());
       if (!fields.empty()) changes_.emplace_back(local[i], std::move(fields));
     }
-  }
+  });
   if (no_records) {
     index_.insert_all(0, static_cast<std::uint32_t>(records_.size()), [this](std::uint32_t r) { return record_key(r); });
   }
@@ -285,7 +276,7 @@ Status Store::join(const DeltaData& d, Mapping& m) {
       log.append(local[run.record], scope, static_cast<std::uint32_t>(end - (log.size() + std::uint64_t{1})));
     }
   }
-  hlc_.observe(max_hlc);
+  hlc_.observe(d.max_hlc);
   // A store filled from empty holds only live strings: the pool's size is
   // its baseline (no walk to find it).
   if (no_records) strings_baseline();
@@ -336,7 +327,7 @@ Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const 
 
 Result<ApplyOutcome> Store::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits,
                                   const VersionVector* context) {
-  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(bytes, context));
+  MYC_ASSIGN_OR_RETURN(DeltaData d, decode_delta(bytes, context, options_.stream_cells_above));
   MYC_ASSIGN_OR_RETURN(Mapping m, map_schema(d));
   MYC_TRY(check_limits(d, limits));
   auto claimed = named(d, d.context);

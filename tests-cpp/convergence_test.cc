@@ -242,7 +242,7 @@ class Schedule {
     ByteVec bytes = s.delta_since(before);
     auto d = decode_delta(bytes);
     EXPECT_TRUE(d.ok());
-    for (const auto& c : d->cells) {
+    for (const auto& c : d->all_cells()) {
       if (d->actors[c.actor] == e.actor && c.seq == e.seq) return c.aux;
     }
     ADD_FAILURE() << "event not found in its own delta";

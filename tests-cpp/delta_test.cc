@@ -36,17 +36,50 @@ TEST(Delta, EncodeDecodeRoundTrip) {
   EXPECT_EQ(encode_delta(*back), bytes);  // canonical
 }
 
+TEST(Delta, AStreamedDeltaKeepsNoCellAndDecodesTheSameCellsAgain) {
+  const DeltaData d = sample();
+  const ByteVec bytes = encode_delta(d);
+  auto whole = decode_delta(bytes);
+  auto streamed = decode_delta(bytes, nullptr, 0);
+  ASSERT_TRUE(whole.ok() && streamed.ok());
+  ASSERT_TRUE(streamed->streamed.has_value());
+  EXPECT_TRUE(streamed->cells.empty());
+  EXPECT_EQ(streamed->cell_total, 3u);
+  const auto cells = streamed->all_cells();
+  ASSERT_EQ(cells.size(), whole->cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(cells[i].field, whole->cells[i].field);
+    EXPECT_EQ(cells[i].actor, whole->cells[i].actor);
+    EXPECT_EQ(cells[i].seq, whole->cells[i].seq);
+    EXPECT_EQ(cells[i].aux, whole->cells[i].aux);
+    EXPECT_EQ(streamed->value(cells[i]).str, whole->value(whole->cells[i]).str);
+  }
+  // for_each_record hands each record its own cells, in order, twice alike.
+  for (int pass = 0; pass < 2; ++pass) {
+    std::uint32_t seen = 0;
+    streamed->for_each_record([&](std::uint32_t r, std::span<const DeltaData::Cell> c) {
+      EXPECT_EQ(r, seen++);
+      EXPECT_EQ(c.size(), streamed->records[r].cell_count);
+    });
+    EXPECT_EQ(seen, 1u);
+  }
+  EXPECT_EQ(encode_delta(*streamed), bytes);
+}
+
 ByteVec encoded_with(void (*edit)(DeltaData&)) {
   DeltaData d = sample();
   edit(d);
   return encode_delta(d);
 }
 
+// Refused the same way whether decoded whole or streamed.
 void expect_corrupt(void (*edit)(DeltaData&), const char* text) {
-  auto r = decode_delta(encoded_with(edit));
-  ASSERT_FALSE(r.ok()) << "accepted: " << text;
-  EXPECT_EQ(r.status().code(), Code::kCorrupt);
-  EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().to_string();
+  for (std::size_t stream_above : {kStreamCellsAbove, std::size_t{0}}) {
+    auto r = decode_delta(encoded_with(edit), nullptr, stream_above);
+    ASSERT_FALSE(r.ok()) << "accepted: " << text;
+    EXPECT_EQ(r.status().code(), Code::kCorrupt);
+    EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().to_string();
+  }
 }
 
 TEST(Delta, SemanticChecksNameTheProblem) {

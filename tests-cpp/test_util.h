@@ -19,20 +19,24 @@ struct FakeClock {
   std::uint64_t operator()() { return ms += static_cast<std::uint64_t>(step); }
 };
 
+// stream_cells_above: 0 joins every delta streamed (delta.h).
 inline std::unique_ptr<Store> open_store(ActorId actor, std::shared_ptr<FakeClock> clock = nullptr,
-                                         Schema schema = test_schema()) {
+                                         Schema schema = test_schema(),
+                                         std::size_t stream_cells_above = kStreamCellsAbove) {
   if (!clock) clock = std::make_shared<FakeClock>();
   StoreOptions o;
   o.actor = actor;
+  o.stream_cells_above = stream_cells_above;
   o.now = [clock] { return (*clock)(); };
   auto s = Store::open(std::move(schema), o);
   EXPECT_TRUE(s.ok());
   return std::move(s).value();
 }
 
-inline std::unique_ptr<Store> reopen(const Store& s) {
+inline std::unique_ptr<Store> reopen(const Store& s, std::size_t stream_cells_above = kStreamCellsAbove) {
   StoreOptions o;
   o.actor = s.actor();
+  o.stream_cells_above = stream_cells_above;
   auto bytes = s.save();
   auto r = Store::load(s.schema(), bytes, o);
   EXPECT_TRUE(r.ok()) << r.status().to_string();
