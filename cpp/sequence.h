@@ -1,0 +1,142 @@
+// Sequence: the order of one list or text field's elements
+// (docs/sequences.md). It holds element ids, their origins and whether each
+// is deleted; the caller keeps the values by id.
+//
+// The order is FugueMax (Weidner and Kleppmann 2023). An element is placed
+// by its left origin L (the element before it when it was inserted, or the
+// start) and right origin R (the element after L then, tombstones included,
+// or the end); a remote element is integrated by scanning from L towards R
+// past the elements that belong between them, as diamond-types' "YjsMod"
+// does, which orders the list as the FugueMax tree does (tests-cpp
+// sequence_test.cc checks it against a plain FugueMax tree).
+//
+// Elements live in runs: one actor's consecutive seqs, each element's left
+// origin the one before it, one right origin for all (what typing forward
+// makes). Runs are never split; document order is a list of pieces (a
+// stretch of one run, live or deleted) in blocks that count their elements,
+// so index and id lookups cost a scan of block counts plus one block.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "clock.h"
+#include "status.h"
+
+namespace mycelium {
+
+class Sequence {
+ public:
+  struct Id {
+    ActorId actor = 0;
+    std::uint32_t seq = 0;
+    friend bool operator==(const Id&, const Id&) = default;
+    friend auto operator<=>(const Id&, const Id&) = default;
+  };
+  // An origin: an element, or the start (left) / end (right) when empty.
+  using Origin = std::optional<Id>;
+  struct Run {
+    Id first;
+    std::uint32_t length = 0;
+    Origin left, right;  // of the first element; element k > 0 has left = k - 1
+  };
+  // A stretch of consecutive elements of one run, in document order.
+  struct Span {
+    Id first;
+    std::uint32_t length = 0;
+    bool deleted = false;
+  };
+
+  Sequence();
+
+  std::size_t size() const { return visible_; }        // live elements
+  std::size_t elements() const { return total_; }  // tombstones included
+
+  // Inserts `length` elements with ids first, first + 1, ... at live index
+  // `index` (<= size()). The run they form, with its origins, is what
+  // travels. first.seq + length must not pass 2^32 - 1.
+  Result<Run> insert(std::size_t index, Id first, std::uint32_t length);
+  // Places a run made elsewhere. Its origins must be known here; elements
+  // already here are left alone (a run is the same everywhere).
+  Status integrate(const Run& run);
+  // Places runs given in any order (a snapshot's, by id): each once the
+  // runs holding its origins are placed. An origin neither here nor in
+  // `runs`, or origins that wait on each other, is corrupt; runs before the
+  // failing one stay placed (the store checks a delta before it joins).
+  Status integrate_all(std::span<const Run> runs);
+  // Deletes the live elements [index, index + count): the id stretches
+  // they were, in document order, for the delete event to name.
+  Result<std::vector<Span>> erase(std::size_t index, std::size_t count);
+  // Deletes the elements first .. first + length - 1 wherever they are
+  // (a remote delete); deleted ones stay deleted. They must be known.
+  Status erase_ids(Id first, std::uint32_t length);
+
+  bool contains(Id id) const;
+  bool deleted(Id id) const;  // id must be known
+  // The live index of a known element: if deleted, where it was (the count
+  // of live elements before it).
+  std::size_t index_of(Id id) const;
+  // The id of the live element at `index` (< size()).
+  Id at(std::size_t index) const;
+
+  // Everything in document order, tombstones included; adjacent stretches
+  // of one run with the same state are joined.
+  std::vector<Span> spans() const;
+  // The runs, by (actor, first seq): what a snapshot writes.
+  std::vector<Run> runs() const;
+
+ private:
+  struct RunData {
+    Run run;
+    std::vector<std::uint32_t> pieces;  // its pieces, by offset
+  };
+  struct Piece {
+    std::uint32_t run;     // index into runs_
+    std::uint32_t offset;  // of its first element in the run
+    std::uint32_t length;
+    bool deleted;
+  };
+  struct Block {
+    std::vector<std::uint32_t> pieces;  // indexes into pieces_, in order
+    std::size_t elements = 0, visible = 0;
+  };
+  // A place in document order: a block, a piece in it, an offset in the piece.
+  struct Cursor {
+    std::size_t block = 0, slot = 0;
+    std::uint32_t offset = 0;
+  };
+
+  std::optional<std::uint32_t> find_run(Id id) const;
+  bool any_known(Id first, std::uint32_t length) const;
+  bool all_known(Id first, std::uint32_t length) const;
+  // The piece holding element `offset` of run r.
+  std::uint32_t piece_of(std::uint32_t r, std::uint32_t offset) const;
+  Cursor cursor_of(Id id) const;
+  std::size_t position(const Cursor& c) const;  // tombstones included
+  std::size_t position_of(const Origin& o, bool right) const;
+  Cursor at_live(std::size_t index) const;  // the live element at index, or the end
+  Cursor at_position(std::size_t pos) const;
+  Id id_at(const Cursor& c) const;
+  bool next(Cursor& c) const;  // to the next element; false at the end
+  Origin left_origin(const Cursor& c) const;
+  Origin right_origin(const Cursor& c) const;
+  // Splits the piece at c so c starts a piece; returns the cursor to it.
+  Cursor split(Cursor c);
+  // Adds a piece before c (c at a piece start, or the end).
+  void insert_piece(Cursor c, std::uint32_t piece);
+  void add_run(const Run& run);
+  void set_deleted(Cursor c, std::uint32_t length);  // c at a piece start; within one piece
+  void fix_block(std::size_t b);
+  std::uint32_t new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted);
+
+  std::vector<RunData> runs_;
+  std::vector<std::pair<ActorId, std::vector<std::uint32_t>>> by_actor_;  // sorted; runs by first seq
+  std::vector<Piece> pieces_;
+  std::vector<std::uint32_t> piece_block_;  // block of each piece
+  std::vector<Block> blocks_;
+  std::size_t visible_ = 0, total_ = 0;
+};
+
+}  // namespace mycelium
