@@ -179,9 +179,82 @@ Sequence::Origin Sequence::right_origin(const Cursor& c) const {
 
 // --- structure ---------------------------------------------------------------
 
+std::uint32_t Sequence::width_of(std::uint32_t run, std::uint32_t offset, std::uint32_t length) const {
+  const auto& w = runs_[run].run.wide;
+  if (w.empty()) return length;
+  const auto lo = std::lower_bound(w.begin(), w.end(), offset), hi = std::lower_bound(lo, w.end(), offset + length);
+  return length + static_cast<std::uint32_t>(hi - lo);
+}
+
+std::uint32_t Sequence::elements_before_unit(std::uint32_t p, std::size_t u, bool& inside) const {
+  const Piece& piece = pieces_[p];
+  inside = false;
+  const auto& w = runs_[piece.run].run.wide;
+  std::uint32_t widened = 0;
+  for (auto it = std::lower_bound(w.begin(), w.end(), piece.offset); it != w.end() && *it < piece.offset + piece.length; ++it) {
+    const std::size_t at = *it - piece.offset + widened;  // the wide element's first unit
+    if (u <= at) break;
+    if (u == at + 1) {
+      inside = true;
+      return *it - piece.offset;
+    }
+    ++widened;
+  }
+  return static_cast<std::uint32_t>(u - widened);
+}
+
+Result<std::size_t> Sequence::index_at_unit(std::size_t unit) const {
+  if (unit > visible_units_) return InvalidArgument("a text offset past the end");
+  if (unit == visible_units_) return visible_;
+  std::size_t index = 0;
+  for (const Block& b : blocks_) {
+    if (unit >= b.units) {
+      unit -= b.units;
+      index += b.visible;
+      continue;
+    }
+    for (std::uint32_t p : b.pieces) {
+      const Piece& piece = pieces_[p];
+      if (piece.deleted) continue;
+      if (unit >= piece.width) {
+        unit -= piece.width;
+        index += piece.length;
+        continue;
+      }
+      bool inside;
+      const std::uint32_t k = elements_before_unit(p, unit, inside);
+      if (inside) return InvalidArgument("a text offset inside a character of two UTF-16 units (a surrogate pair)");
+      return index + k;
+    }
+  }
+  return visible_;  // not reached: unit < visible_units_
+}
+
+std::size_t Sequence::unit_at_index(std::size_t index) const {
+  std::size_t unit = 0;
+  for (const Block& b : blocks_) {
+    if (index >= b.visible) {
+      index -= b.visible;
+      unit += b.units;
+      continue;
+    }
+    for (std::uint32_t p : b.pieces) {
+      const Piece& piece = pieces_[p];
+      if (piece.deleted) continue;
+      if (index >= piece.length) {
+        index -= piece.length;
+        unit += piece.width;
+        continue;
+      }
+      return unit + width_of(piece.run, piece.offset, static_cast<std::uint32_t>(index));
+    }
+  }
+  return unit;
+}
+
 std::uint32_t Sequence::new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted) {
   const auto p = static_cast<std::uint32_t>(pieces_.size());
-  pieces_.push_back({run, offset, length, deleted});
+  pieces_.push_back({run, offset, length, width_of(run, offset, length), deleted});
   piece_block_.push_back(0);
   auto& ps = runs_[run].pieces;
   ps.insert(std::upper_bound(ps.begin(), ps.end(), offset,
@@ -201,7 +274,10 @@ void Sequence::insert_piece(Cursor c, std::uint32_t piece) {
   piece_block_[piece] = static_cast<std::uint32_t>(c.block);
   const Piece& p = pieces_[piece];
   b.elements += p.length;
-  if (!p.deleted) b.visible += p.length;
+  if (!p.deleted) {
+    b.visible += p.length;
+    b.units += p.width;
+  }
   fix_block(c.block);
 }
 
@@ -213,10 +289,14 @@ void Sequence::fix_block(std::size_t at) {
   lower.resize(kBlockPieces);
   for (std::uint32_t p : upper.pieces) {
     upper.elements += pieces_[p].length;
-    if (!pieces_[p].deleted) upper.visible += pieces_[p].length;
+    if (!pieces_[p].deleted) {
+      upper.visible += pieces_[p].length;
+      upper.units += pieces_[p].width;
+    }
   }
   blocks_[at].elements -= upper.elements;
   blocks_[at].visible -= upper.visible;
+  blocks_[at].units -= upper.units;
   blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(at) + 1, std::move(upper));
   for (std::size_t b = at + 1; b < blocks_.size(); ++b) {
     for (std::uint32_t p : blocks_[b].pieces) piece_block_[p] = static_cast<std::uint32_t>(b);
@@ -229,6 +309,7 @@ Sequence::Cursor Sequence::split(Cursor c) {
   const std::uint32_t k = c.offset;
   const std::uint32_t q = new_piece(pieces_[p].run, pieces_[p].offset + k, pieces_[p].length - k, pieces_[p].deleted);
   pieces_[p].length = k;
+  pieces_[p].width = width_of(pieces_[p].run, pieces_[p].offset, k);
   // The block's counts stay: q holds what p gave up.
   Block& b = blocks_[c.block];
   b.pieces.insert(b.pieces.begin() + static_cast<std::ptrdiff_t>(c.slot) + 1, q);
@@ -248,7 +329,9 @@ void Sequence::set_deleted(Cursor c, std::uint32_t length) {
   if (pieces_[p].deleted) return;
   pieces_[p].deleted = true;
   blocks_[piece_block_[p]].visible -= pieces_[p].length;
+  blocks_[piece_block_[p]].units -= pieces_[p].width;
   visible_ -= pieces_[p].length;
+  visible_units_ -= pieces_[p].width;
 }
 
 void Sequence::add_run(const Run& run) {
@@ -265,11 +348,22 @@ void Sequence::add_run(const Run& run) {
 
 // --- edits -------------------------------------------------------------------
 
-Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_t length) {
+namespace {
+bool valid_wide(std::span<const std::uint32_t> wide, std::uint32_t length) {
+  for (std::size_t i = 0; i < wide.size(); ++i) {
+    if (wide[i] >= length || (i > 0 && wide[i] <= wide[i - 1])) return false;
+  }
+  return true;
+}
+}  // namespace
+
+Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_t length,
+                                       std::span<const std::uint32_t> wide) {
   if (index > visible_) return InvalidArgument("insert past the end of the sequence");
   if (length == 0 || first.seq == 0 || first.seq + std::uint64_t{length} - 1 > kMaxSeqEnd) {
     return InvalidArgument("an insert takes 1 or more fresh seqs");
   }
+  if (!valid_wide(wide, length)) return InvalidArgument("wide offsets must increase and lie in the run");
   if (any_known(first, length)) return AlreadyExists("element id already in the sequence");
   Origin left;
   Cursor c;  // the element after the left origin, tombstones included
@@ -281,9 +375,11 @@ Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_
     c = Cursor{0, 0, 0};
   }
   const Origin right = c.block < blocks_.size() ? Origin(id_at(c)) : std::nullopt;
-  Run run{first, length, left, right};
+  Run run{first, length, left, right, {wide.begin(), wide.end()}};
+  const std::uint32_t width = length + static_cast<std::uint32_t>(wide.size());
   total_ += length;
   visible_ += length;
+  visible_units_ += width;
   // Typing on: the left origin ends a run of this actor whose next seq is
   // `first` and that shares the right origin; that run grows.
   if (left && left->actor == first.actor && left->seq + 1 == first.seq) {
@@ -291,10 +387,14 @@ Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_
     Run& prev = runs_[r].run;
     if (prev.first.seq + prev.length == first.seq && prev.right == right) {
       const std::uint32_t p = runs_[r].pieces.back();  // holds the left origin, its last element
+      for (std::uint32_t w : wide) prev.wide.push_back(prev.length + w);
       prev.length += length;
       pieces_[p].length += length;
-      blocks_[piece_block_[p]].elements += length;
-      blocks_[piece_block_[p]].visible += length;
+      pieces_[p].width += width;
+      Block& b = blocks_[piece_block_[p]];
+      b.elements += length;
+      b.visible += length;
+      b.units += width;
       return run;
     }
   }
@@ -309,6 +409,7 @@ Status Sequence::integrate(const Run& in) {
   if (run.length == 0 || run.first.seq == 0 || run.first.seq + std::uint64_t{run.length} - 1 > kMaxSeqEnd) {
     return Corrupt("a sequence run of no elements or past the last seq");
   }
+  if (!valid_wide(run.wide, run.length)) return Corrupt("a sequence run's wide offsets must increase and lie in it");
   // A run may arrive grown since its start came (its actor typed on), or
   // as stretches relayed by a replica that got it in parts: what is known
   // must be what this replica knows (origins are immutable) and is left
@@ -325,6 +426,11 @@ Status Sequence::integrate(const Run& in) {
     run.left = Id{run.first.actor, run.first.seq + have - 1};
     run.first.seq += have;
     run.length -= have;
+    std::vector<std::uint32_t> rest;
+    for (std::uint32_t w : run.wide) {
+      if (w >= have) rest.push_back(w - have);
+    }
+    run.wide = std::move(rest);
   }
   if (any_known(run.first, run.length)) {
     return Corrupt("a sequence run overlaps elements this replica knows as another run");
@@ -376,6 +482,7 @@ Status Sequence::integrate(const Run& in) {
   add_run(run);
   total_ += run.length;
   visible_ += run.length;
+  visible_units_ += run.length + run.wide.size();
   c = split(c);
   insert_piece(c, new_piece(static_cast<std::uint32_t>(runs_.size() - 1), 0, run.length, false));
   return Status::Ok();

@@ -41,6 +41,9 @@ class Sequence {
     Id first;
     std::uint32_t length = 0;
     Origin left, right;  // of the first element; element k > 0 has left = k - 1
+    // Offsets of its elements two UTF-16 units wide (a text's astral
+    // characters), increasing; every other element is one unit.
+    std::vector<std::uint32_t> wide;
   };
   // A stretch of consecutive elements of one run, in document order.
   struct Span {
@@ -53,11 +56,17 @@ class Sequence {
 
   std::size_t size() const { return visible_; }        // live elements
   std::size_t elements() const { return total_; }  // tombstones included
+  std::size_t units() const { return visible_units_; }  // UTF-16 units of the live elements
+  // The live index at UTF-16 offset `unit` (<= units()); invalid_argument
+  // past the end or inside a two-unit element.
+  Result<std::size_t> index_at_unit(std::size_t unit) const;
+  // The UTF-16 offset of live index `index` (<= size()).
+  std::size_t unit_at_index(std::size_t index) const;
 
   // Inserts `length` elements with ids first, first + 1, ... at live index
   // `index` (<= size()). The run they form, with its origins, is what
   // travels. first.seq + length must not pass 2^32 - 1.
-  Result<Run> insert(std::size_t index, Id first, std::uint32_t length);
+  Result<Run> insert(std::size_t index, Id first, std::uint32_t length, std::span<const std::uint32_t> wide = {});
   // Places a run made elsewhere. Its origins must be known here; elements
   // already here are left alone (a run is the same everywhere).
   Status integrate(const Run& run);
@@ -96,11 +105,12 @@ class Sequence {
     std::uint32_t run;     // index into runs_
     std::uint32_t offset;  // of its first element in the run
     std::uint32_t length;
+    std::uint32_t width;  // UTF-16 units
     bool deleted;
   };
   struct Block {
     std::vector<std::uint32_t> pieces;  // indexes into pieces_, in order
-    std::size_t elements = 0, visible = 0;
+    std::size_t elements = 0, visible = 0, units = 0;  // units: of the live ones
   };
   // A place in document order: a block, a piece in it, an offset in the piece.
   struct Cursor {
@@ -130,13 +140,17 @@ class Sequence {
   void set_deleted(Cursor c, std::uint32_t length);  // c at a piece start; within one piece
   void fix_block(std::size_t b);
   std::uint32_t new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted);
+  std::uint32_t width_of(std::uint32_t run, std::uint32_t offset, std::uint32_t length) const;
+  // Elements of piece p before UTF-16 unit u of it, and whether u falls
+  // inside a two-unit element.
+  std::uint32_t elements_before_unit(std::uint32_t p, std::size_t u, bool& inside) const;
 
   std::vector<RunData> runs_;
   std::vector<std::pair<ActorId, std::vector<std::uint32_t>>> by_actor_;  // sorted; runs by first seq
   std::vector<Piece> pieces_;
   std::vector<std::uint32_t> piece_block_;  // block of each piece
   std::vector<Block> blocks_;
-  std::size_t visible_ = 0, total_ = 0;
+  std::size_t visible_ = 0, total_ = 0, visible_units_ = 0;
 };
 
 }  // namespace mycelium

@@ -301,8 +301,44 @@ void apply(Replica& r, const Message& m) {
   ++r.seen[static_cast<std::size_t>(m.from)];
 }
 
+// UTF-16 offsets against the model's ids and widths.
+void expect_units(const Sequence& s, const std::vector<Id>& ids, const std::map<Id, int>& width, std::mt19937_64& rng) {
+  std::size_t units = 0;
+  std::vector<std::size_t> start;  // unit offset of each live index
+  for (const Id& id : ids) {
+    start.push_back(units);
+    units += static_cast<std::size_t>(width.at(id));
+  }
+  ASSERT_EQ(s.units(), units);
+  for (int probe = 0; probe < 4 && !ids.empty(); ++probe) {
+    const std::size_t i = rng() % ids.size();
+    ASSERT_EQ(s.unit_at_index(i), start[i]);
+    ASSERT_EQ(*s.index_at_unit(start[i]), i);
+    if (width.at(ids[i]) == 2) EXPECT_EQ(s.index_at_unit(start[i] + 1).status().code(), Code::kInvalidArgument);
+  }
+  EXPECT_EQ(*s.index_at_unit(units), ids.size());
+  EXPECT_EQ(s.unit_at_index(ids.size()), units);
+  EXPECT_FALSE(s.index_at_unit(units + 1).ok());
+}
+
+TEST(Sequence, UnitsCountTwoForWideElements) {
+  Sequence s;
+  const std::uint32_t wide[] = {1, 3};
+  ASSERT_TRUE(s.insert(0, Id{1, 1}, 5, wide).ok());  // a😀b😀c
+  EXPECT_EQ(s.size(), 5u);
+  EXPECT_EQ(s.units(), 7u);
+  EXPECT_EQ(*s.index_at_unit(4), 3u);
+  EXPECT_EQ(s.index_at_unit(2).status().code(), Code::kInvalidArgument);  // inside the first 😀
+  EXPECT_EQ(s.unit_at_index(4), 6u);
+  ASSERT_TRUE(s.erase(1, 1).ok());
+  EXPECT_EQ(s.units(), 5u);
+  const std::uint32_t bad[] = {2, 2};
+  EXPECT_FALSE(s.insert(0, Id{1, 10}, 3, bad).ok());
+}
+
 TEST(Sequence, RandomConcurrentEditsMatchTheFugueMaxTree) {
   constexpr int kReplicas = 3;
+  std::map<Id, int> width;  // of every element made (ids are unique)
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     std::mt19937_64 rng(seed);
     std::vector<Replica> rs(kReplicas);
@@ -356,7 +392,13 @@ TEST(Sequence, RandomConcurrentEditsMatchTheFugueMaxTree) {
         const auto n = static_cast<std::uint32_t>(1 + rng() % 3);
         const Id first{actor, r.next_seq};
         r.next_seq += n;
-        auto run = r.engine.insert(at, first, n);
+        std::vector<std::uint32_t> wide;
+        for (std::uint32_t j = 0; j < n; ++j) {
+          const bool is_wide = rng() % 4 == 0;
+          if (is_wide) wide.push_back(j);
+          width[Id{actor, first.seq + j}] = is_wide ? 2 : 1;
+        }
+        auto run = r.engine.insert(at, first, n, wide);
         ASSERT_TRUE(run.ok());
         m.run = *run;
         for (std::uint32_t j = 0; j < n; ++j) {
@@ -366,6 +408,7 @@ TEST(Sequence, RandomConcurrentEditsMatchTheFugueMaxTree) {
         }
       }
       ASSERT_EQ(live_ids(r.engine), r.model.visible()) << "seed " << seed << " step " << step << " local";
+      expect_units(r.engine, r.model.visible(), width, rng);
       ++r.seen[static_cast<std::size_t>(who)];
       sent[static_cast<std::size_t>(who)].push_back(std::move(m));
     }
@@ -401,10 +444,12 @@ TEST(Sequence, RandomConcurrentEditsMatchTheFugueMaxTree) {
       if (span.deleted) ASSERT_TRUE(loaded.erase_ids(span.first, span.length).ok());
     }
     EXPECT_EQ(live_ids(loaded), expect) << "seed " << seed << ": loaded from runs";
+    expect_units(loaded, expect, width, rng);
     for (int i = 0; i < kReplicas; ++i) {
       const auto& r = rs[static_cast<std::size_t>(i)];
       ASSERT_EQ(r.model.visible(), expect) << "seed " << seed << ": the models differ";
       ASSERT_EQ(live_ids(r.engine), expect) << "seed " << seed << " replica " << i;
+      expect_units(r.engine, expect, width, rng);
     }
   }
 }
