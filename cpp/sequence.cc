@@ -12,7 +12,60 @@ constexpr std::uint64_t kMaxSeqEnd = 0xffffffffu;
 
 }  // namespace
 
-Sequence::Sequence() = default;
+Sequence::Sequence(Content content) : content_(content) {}
+
+bool Sequence::shape(Content content, std::string_view bytes, std::uint32_t& length, std::vector<std::uint32_t>& wide) {
+  length = 0;
+  wide.clear();
+  switch (content) {
+    case Content::kNone: return bytes.empty();
+    case Content::kUtf8:
+      for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto b = static_cast<std::uint8_t>(bytes[i]);
+        if ((b & 0xc0) == 0x80) continue;  // a continuation byte
+        if (b >= 0xf0) wide.push_back(length);
+        ++length;
+      }
+      return bytes.empty() || (static_cast<std::uint8_t>(bytes[0]) & 0xc0) != 0x80;
+    case Content::kValues:
+      for (std::size_t i = 0; i < bytes.size(); ++length) {
+        std::uint64_t n = 0;
+        int shift = 0;
+        for (;; shift += 7) {
+          if (i == bytes.size() || shift > 28) return false;
+          const auto b = static_cast<std::uint8_t>(bytes[i++]);
+          n |= std::uint64_t{b & 0x7fu} << shift;
+          if (b < 0x80) break;
+        }
+        if (n > bytes.size() - i) return false;
+        i += static_cast<std::size_t>(n);
+      }
+      return true;
+  }
+  return false;
+}
+
+std::size_t Sequence::skip(std::string_view bytes, std::uint32_t k) const {
+  std::size_t i = 0;
+  if (content_ == Content::kUtf8) {
+    for (; i < bytes.size(); ++i) {
+      if ((static_cast<std::uint8_t>(bytes[i]) & 0xc0) != 0x80 && k-- == 0) return i;
+    }
+    return i;
+  }
+  if (content_ == Content::kValues) {
+    for (; k > 0 && i < bytes.size(); --k) {
+      std::uint64_t n = 0;
+      for (int shift = 0;; shift += 7) {
+        const auto b = static_cast<std::uint8_t>(bytes[i++]);
+        n |= std::uint64_t{b & 0x7fu} << shift;
+        if (b < 0x80) break;
+      }
+      i += static_cast<std::size_t>(n);
+    }
+  }
+  return i;
+}
 
 // --- lookups -----------------------------------------------------------------
 
@@ -252,9 +305,10 @@ std::size_t Sequence::unit_at_index(std::size_t index) const {
   return unit;
 }
 
-std::uint32_t Sequence::new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted) {
+std::uint32_t Sequence::new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted,
+                                  std::string_view bytes) {
   const auto p = static_cast<std::uint32_t>(pieces_.size());
-  pieces_.push_back({run, offset, length, width_of(run, offset, length), deleted});
+  pieces_.push_back({run, offset, length, width_of(run, offset, length), deleted, std::string(bytes)});
   piece_block_.push_back(0);
   auto& ps = runs_[run].pieces;
   ps.insert(std::upper_bound(ps.begin(), ps.end(), offset,
@@ -264,8 +318,9 @@ std::uint32_t Sequence::new_piece(std::uint32_t run, std::uint32_t offset, std::
 }
 
 void Sequence::insert_piece(Cursor c, std::uint32_t piece) {
+  const bool at_end = c.block >= blocks_.size();
   if (blocks_.empty()) blocks_.emplace_back();
-  if (c.block >= blocks_.size()) {  // the end: after the last piece
+  if (at_end) {  // after the last piece
     c.block = blocks_.size() - 1;
     c.slot = blocks_[c.block].pieces.size();
   }
@@ -307,7 +362,10 @@ Sequence::Cursor Sequence::split(Cursor c) {
   if (c.block >= blocks_.size() || c.offset == 0) return c;
   const std::uint32_t p = blocks_[c.block].pieces[c.slot];
   const std::uint32_t k = c.offset;
-  const std::uint32_t q = new_piece(pieces_[p].run, pieces_[p].offset + k, pieces_[p].length - k, pieces_[p].deleted);
+  const std::size_t cut = skip(pieces_[p].bytes, k);
+  const std::uint32_t q = new_piece(pieces_[p].run, pieces_[p].offset + k, pieces_[p].length - k, pieces_[p].deleted,
+                                    std::string_view(pieces_[p].bytes).substr(cut));
+  pieces_[p].bytes.resize(cut);
   pieces_[p].length = k;
   pieces_[p].width = width_of(pieces_[p].run, pieces_[p].offset, k);
   // The block's counts stay: q holds what p gave up.
@@ -328,6 +386,7 @@ void Sequence::set_deleted(Cursor c, std::uint32_t length) {
   if (length < pieces_[p].length) split(Cursor{c.block, c.slot, length});
   if (pieces_[p].deleted) return;
   pieces_[p].deleted = true;
+  std::string().swap(pieces_[p].bytes);  // a tombstone keeps no content
   blocks_[piece_block_[p]].visible -= pieces_[p].length;
   blocks_[piece_block_[p]].units -= pieces_[p].width;
   visible_ -= pieces_[p].length;
@@ -358,12 +417,19 @@ bool valid_wide(std::span<const std::uint32_t> wide, std::uint32_t length) {
 }  // namespace
 
 Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_t length,
-                                       std::span<const std::uint32_t> wide) {
+                                       std::span<const std::uint32_t> wide, std::string_view bytes) {
   if (index > visible_) return InvalidArgument("insert past the end of the sequence");
   if (length == 0 || first.seq == 0 || first.seq + std::uint64_t{length} - 1 > kMaxSeqEnd) {
     return InvalidArgument("an insert takes 1 or more fresh seqs");
   }
   if (!valid_wide(wide, length)) return InvalidArgument("wide offsets must increase and lie in the run");
+  {
+    std::uint32_t n;
+    std::vector<std::uint32_t> w;
+    if (!shape(content_, bytes, n, w) || (content_ != Content::kNone && (n != length || !std::equal(w.begin(), w.end(), wide.begin(), wide.end())))) {
+      return InvalidArgument("an insert's content is not its elements");
+    }
+  }
   if (any_known(first, length)) return AlreadyExists("element id already in the sequence");
   Origin left;
   Cursor c;  // the element after the left origin, tombstones included
@@ -391,6 +457,7 @@ Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_
       prev.length += length;
       pieces_[p].length += length;
       pieces_[p].width += width;
+      pieces_[p].bytes.append(bytes);
       Block& b = blocks_[piece_block_[p]];
       b.elements += length;
       b.visible += length;
@@ -400,16 +467,37 @@ Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_
   }
   add_run(run);
   c = split(c);
-  insert_piece(c, new_piece(static_cast<std::uint32_t>(runs_.size() - 1), 0, length, false));
+  insert_piece(c, new_piece(static_cast<std::uint32_t>(runs_.size() - 1), 0, length, false, bytes));
   return run;
 }
 
-Status Sequence::integrate(const Run& in) {
+Status Sequence::integrate(const Run& in, std::span<const Stretch> in_live) {
   Run run = in;
   if (run.length == 0 || run.first.seq == 0 || run.first.seq + std::uint64_t{run.length} - 1 > kMaxSeqEnd) {
     return Corrupt("a sequence run of no elements or past the last seq");
   }
   if (!valid_wide(run.wide, run.length)) return Corrupt("a sequence run's wide offsets must increase and lie in it");
+  std::vector<Stretch> live(in_live.begin(), in_live.end());
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    const Stretch& st = live[i];
+    if (st.length == 0 || st.offset >= run.length || st.length > run.length - st.offset ||
+        (i > 0 && st.offset < live[i - 1].offset + live[i - 1].length)) {
+      return Corrupt("a sequence run's live stretches must increase and lie in it");
+    }
+    std::uint32_t n;
+    std::vector<std::uint32_t> w;
+    if (!shape(content_, st.bytes, n, w) || (content_ != Content::kNone && n != st.length)) {
+      return Corrupt("a sequence run's content is not its live elements");
+    }
+    if (content_ == Content::kUtf8) {  // the run's wide offsets must be its content's
+      const auto lo = std::lower_bound(run.wide.begin(), run.wide.end(), st.offset);
+      const auto hi = std::lower_bound(lo, run.wide.end(), st.offset + st.length);
+      if (static_cast<std::size_t>(hi - lo) != w.size() ||
+          !std::equal(w.begin(), w.end(), lo, [&](std::uint32_t x, std::uint32_t y) { return x + st.offset == y; })) {
+        return Corrupt("a text run's wide characters are not those of its content");
+      }
+    }
+  }
   // A run may arrive grown since its start came (its actor typed on), or
   // as stretches relayed by a replica that got it in parts: what is known
   // must be what this replica knows (origins are immutable) and is left
@@ -431,6 +519,18 @@ Status Sequence::integrate(const Run& in) {
       if (w >= have) rest.push_back(w - have);
     }
     run.wide = std::move(rest);
+    std::vector<Stretch> kept;
+    for (Stretch st : live) {
+      if (st.offset + st.length <= have) continue;
+      if (st.offset < have) {
+        st.bytes = st.bytes.substr(skip(st.bytes, have - st.offset));
+        st.length -= have - st.offset;
+        st.offset = have;
+      }
+      st.offset -= have;
+      kept.push_back(st);
+    }
+    live = std::move(kept);
   }
   if (any_known(run.first, run.length)) {
     return Corrupt("a sequence run overlaps elements this replica knows as another run");
@@ -480,15 +580,41 @@ Status Sequence::integrate(const Run& in) {
   }
   if (scanning) c = scan_start;
   add_run(run);
+  const auto r = static_cast<std::uint32_t>(runs_.size() - 1);
+  std::vector<std::uint32_t> pieces;
+  std::uint32_t at = 0;
+  for (const Stretch& st : live) {
+    if (st.offset > at) pieces.push_back(new_piece(r, at, st.offset - at, true));
+    pieces.push_back(new_piece(r, st.offset, st.length, false, st.bytes));
+    visible_ += st.length;
+    visible_units_ += pieces_[pieces.back()].width;
+    at = st.offset + st.length;
+  }
+  if (at < run.length) pieces.push_back(new_piece(r, at, run.length - at, true));
   total_ += run.length;
-  visible_ += run.length;
-  visible_units_ += run.length + run.wide.size();
-  c = split(c);
-  insert_piece(c, new_piece(static_cast<std::uint32_t>(runs_.size() - 1), 0, run.length, false));
+  place(split(c), pieces);
   return Status::Ok();
 }
 
-Status Sequence::integrate_all(std::span<const Run> runs) {
+void Sequence::place(Cursor c, std::span<const std::uint32_t> pieces) {
+  if (c.block >= blocks_.size()) {
+    for (std::uint32_t p : pieces) insert_piece(Cursor{blocks_.size(), 0, 0}, p);
+    return;
+  }
+  // Each before the one placed after it: the last first, before c's piece.
+  std::uint32_t before = blocks_[c.block].pieces[c.slot];
+  for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+    Cursor at;
+    at.block = piece_block_[before];
+    const auto& slots = blocks_[at.block].pieces;
+    at.slot = static_cast<std::size_t>(std::find(slots.begin(), slots.end(), before) - slots.begin());
+    insert_piece(at, *it);
+    before = *it;
+  }
+}
+
+Status Sequence::integrate_all(std::span<const Run> runs, std::span<const std::vector<Stretch>> live) {
+  if (!live.empty() && live.size() != runs.size()) return InvalidArgument("live stretches for every run, or none");
   // The runs by id, to find the one holding an origin.
   std::vector<std::uint32_t> by_id(runs.size());
   for (std::uint32_t i = 0; i < runs.size(); ++i) by_id[i] = i;
@@ -517,7 +643,7 @@ Status Sequence::integrate_all(std::span<const Run> runs) {
   while (!ready.empty()) {
     const std::uint32_t i = ready.back();
     ready.pop_back();
-    MYC_TRY(integrate(runs[i]));
+    MYC_TRY(live.empty() ? integrate(runs[i]) : integrate(runs[i], live[i]));
     ++placed;
     for (std::uint32_t w : waiting[i]) {
       if (--waits[w] == 0) ready.push_back(w);
@@ -579,6 +705,30 @@ std::vector<Sequence::Span> Sequence::spans() const {
     }
   }
   return out;
+}
+
+std::string Sequence::content() const {
+  std::string out;
+  for (const Block& b : blocks_) {
+    for (std::uint32_t p : b.pieces) out += pieces_[p].bytes;
+  }
+  return out;
+}
+
+void Sequence::content_of(Id first, std::uint32_t length, std::string& out) const {
+  while (length > 0) {
+    const auto r = find_run(first);
+    if (!r) return;
+    const std::uint32_t k = first.seq - runs_[*r].run.first.seq;
+    const Piece& p = pieces_[piece_of(*r, k)];
+    const std::uint32_t from = k - p.offset, n = std::min(length, p.length - from);
+    if (!p.deleted) {
+      const std::size_t a = skip(p.bytes, from);
+      out.append(p.bytes, a, skip(p.bytes, from + n) - a);
+    }
+    first.seq += n;
+    length -= n;
+  }
 }
 
 std::vector<Sequence::Run> Sequence::runs() const {

@@ -1,6 +1,5 @@
-// Sequence: the order of one list or text field's elements
-// (docs/sequences.md). It holds element ids, their origins and whether each
-// is deleted; the caller keeps the values by id.
+// Sequence: one list or text field's elements (docs/sequences.md): their
+// ids, origins, whether each is deleted, and the live ones' content.
 //
 // The order is FugueMax (Weidner and Kleppmann 2023). An element is placed
 // by its left origin L (the element before it when it was inserted, or the
@@ -15,11 +14,16 @@
 // makes). Runs are never split; document order is a list of pieces (a
 // stretch of one run, live or deleted) in blocks that count their elements,
 // so index and id lookups cost a scan of block counts plus one block.
+// Content lives in the pieces, so a deleted piece drops it: a text's pieces
+// hold UTF-8, a list's each element's encoded value behind its varint
+// length.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "clock.h"
@@ -52,7 +56,19 @@ class Sequence {
     bool deleted = false;
   };
 
-  Sequence();
+  enum class Content : std::uint8_t { kNone, kUtf8, kValues };
+  // A stretch of a run's elements, by offset in the run, with its content.
+  struct Stretch {
+    std::uint32_t offset = 0, length = 0;
+    std::string_view bytes;
+  };
+
+  explicit Sequence(Content content = Content::kNone);
+
+  // The elements and UTF-16 offsets of wide ones that `bytes` holds, or
+  // false when it is not whole elements of this content (text: valid
+  // UTF-8 is the caller's to check).
+  static bool shape(Content content, std::string_view bytes, std::uint32_t& length, std::vector<std::uint32_t>& wide);
 
   std::size_t size() const { return visible_; }        // live elements
   std::size_t elements() const { return total_; }  // tombstones included
@@ -66,15 +82,25 @@ class Sequence {
   // Inserts `length` elements with ids first, first + 1, ... at live index
   // `index` (<= size()). The run they form, with its origins, is what
   // travels. first.seq + length must not pass 2^32 - 1.
-  Result<Run> insert(std::size_t index, Id first, std::uint32_t length, std::span<const std::uint32_t> wide = {});
+  // `bytes` is their content (length elements of it; none without content).
+  Result<Run> insert(std::size_t index, Id first, std::uint32_t length, std::span<const std::uint32_t> wide = {},
+                     std::string_view bytes = {});
   // Places a run made elsewhere. Its origins must be known here; elements
-  // already here are left alone (a run is the same everywhere).
-  Status integrate(const Run& run);
+  // already here are left alone (a run is the same everywhere). `live`
+  // names its live stretches with their content, increasing; the rest of
+  // its new elements are tombstones.
+  Status integrate(const Run& run, std::span<const Stretch> live);
+  // The same with every element live (no content).
+  Status integrate(const Run& run) {
+    const Stretch all[] = {Stretch{0, run.length, {}}};
+    return integrate(run, all);
+  }
   // Places runs given in any order (a snapshot's, by id): each once the
   // runs holding its origins are placed. An origin neither here nor in
   // `runs`, or origins that wait on each other, is corrupt; runs before the
   // failing one stay placed (the store checks a delta before it joins).
-  Status integrate_all(std::span<const Run> runs);
+  // live[i]: run i's live stretches (none given: every element live).
+  Status integrate_all(std::span<const Run> runs, std::span<const std::vector<Stretch>> live = {});
   // Deletes the live elements [index, index + count): the id stretches
   // they were, in document order, for the delete event to name.
   Result<std::vector<Span>> erase(std::size_t index, std::size_t count);
@@ -93,6 +119,11 @@ class Sequence {
   // Everything in document order, tombstones included; adjacent stretches
   // of one run with the same state are joined.
   std::vector<Span> spans() const;
+  // The live elements' content in order (a text's UTF-8).
+  std::string content() const;
+  // The live content of the known elements first .. first + length - 1
+  // that are live, appended to `out` in id order (what a delta carries).
+  void content_of(Id first, std::uint32_t length, std::string& out) const;
   // The runs, by (actor, first seq): what a snapshot writes.
   std::vector<Run> runs() const;
 
@@ -107,6 +138,7 @@ class Sequence {
     std::uint32_t length;
     std::uint32_t width;  // UTF-16 units
     bool deleted;
+    std::string bytes;  // content, when live
   };
   struct Block {
     std::vector<std::uint32_t> pieces;  // indexes into pieces_, in order
@@ -139,12 +171,18 @@ class Sequence {
   void add_run(const Run& run);
   void set_deleted(Cursor c, std::uint32_t length);  // c at a piece start; within one piece
   void fix_block(std::size_t b);
-  std::uint32_t new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted);
+  std::uint32_t new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted,
+                          std::string_view bytes = {});
+  // Bytes of the first k elements of `bytes`.
+  std::size_t skip(std::string_view bytes, std::uint32_t k) const;
+  // Places pieces, in order, before the element at c (or at the end).
+  void place(Cursor c, std::span<const std::uint32_t> pieces);
   std::uint32_t width_of(std::uint32_t run, std::uint32_t offset, std::uint32_t length) const;
   // Elements of piece p before UTF-16 unit u of it, and whether u falls
   // inside a two-unit element.
   std::uint32_t elements_before_unit(std::uint32_t p, std::size_t u, bool& inside) const;
 
+  Content content_;
   std::vector<RunData> runs_;
   std::vector<std::pair<ActorId, std::vector<std::uint32_t>>> by_actor_;  // sorted; runs by first seq
   std::vector<Piece> pieces_;

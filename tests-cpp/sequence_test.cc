@@ -243,6 +243,173 @@ TEST(Sequence, RunsThatWaitOnEachOtherOrOnNothingKnownAreCorrupt) {
   EXPECT_EQ(s.integrate_all(dangling).code(), Code::kCorrupt);
 }
 
+// --- content ----------------------------------------------------------------------
+
+TEST(SequenceContent, ShapeCountsElementsAndWideOnes) {
+  std::uint32_t n;
+  std::vector<std::uint32_t> wide;
+  ASSERT_TRUE(Sequence::shape(Sequence::Content::kUtf8, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80b", n, wide));  // aé€😀b
+  EXPECT_EQ(n, 5u);
+  EXPECT_EQ(wide, std::vector<std::uint32_t>{3});
+  EXPECT_FALSE(Sequence::shape(Sequence::Content::kUtf8, "\x82x", n, wide));  // starts inside a character
+  ASSERT_TRUE(Sequence::shape(Sequence::Content::kValues, std::string("\x02" "ab" "\x00" "\x01" "z", 6), n, wide));
+  EXPECT_EQ(n, 3u);
+  EXPECT_FALSE(Sequence::shape(Sequence::Content::kValues, "\x05ab", n, wide));  // runs past its end
+  EXPECT_FALSE(Sequence::shape(Sequence::Content::kNone, "x", n, wide));
+}
+
+TEST(SequenceContent, TextEditsKeepTheirCharactersAndTombstonesDropThem) {
+  Sequence t(Sequence::Content::kUtf8);
+  std::uint32_t n;
+  std::vector<std::uint32_t> wide;
+  const std::string hello = "h\xc3\xa9llo \xf0\x9f\x98\x80";  // héllo 😀
+  ASSERT_TRUE(Sequence::shape(Sequence::Content::kUtf8, hello, n, wide));
+  ASSERT_TRUE(t.insert(0, Id{1, 1}, n, wide, hello).ok());
+  ASSERT_TRUE(t.insert(7, Id{1, 8}, 1, {}, "!").ok());  // typing on: the run grows
+  EXPECT_EQ(t.content(), hello + "!");
+  EXPECT_EQ(t.units(), 9u);
+  ASSERT_TRUE(t.erase(1, 1).ok());
+  EXPECT_EQ(t.content(), "hllo \xf0\x9f\x98\x80!");
+  std::string part;
+  t.content_of(Id{1, 1}, 8, part);  // the deleted é is not there
+  EXPECT_EQ(part, "hllo \xf0\x9f\x98\x80!");
+  EXPECT_FALSE(t.insert(0, Id{2, 1}, 2, {}, "x").ok());  // content of one element for two
+}
+
+TEST(SequenceContent, ARunArrivesWithHolesAndKeepsThem) {
+  Sequence t(Sequence::Content::kUtf8);
+  const Sequence::Run run{Id{3, 1}, 6, std::nullopt, std::nullopt, {}};
+  const Sequence::Stretch live[] = {{1, 2, "bc"}, {4, 1, "e"}};
+  ASSERT_TRUE(t.integrate(run, live).ok());
+  EXPECT_EQ(t.content(), "bce");
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.elements(), 6u);
+  EXPECT_TRUE(t.deleted(Id{3, 1}));
+  const Sequence::Stretch wrong[] = {{0, 2, "x"}};
+  EXPECT_EQ(Sequence(Sequence::Content::kUtf8).integrate(run, wrong).code(), Code::kCorrupt);
+  const Sequence::Stretch crossing[] = {{0, 3, "abc"}, {2, 1, "c"}};
+  EXPECT_EQ(Sequence(Sequence::Content::kUtf8).integrate(run, crossing).code(), Code::kCorrupt);
+  const Sequence::Run astral{Id{3, 1}, 1, std::nullopt, std::nullopt, {}};  // says narrow
+  const Sequence::Stretch emoji[] = {{0, 1, "\xf0\x9f\x98\x80"}};
+  EXPECT_EQ(Sequence(Sequence::Content::kUtf8).integrate(astral, emoji).code(), Code::kCorrupt);
+}
+
+// Random concurrent text edits: every replica ends with the model's text,
+// character for character, and so does one loaded from another's runs with
+// their live content only.
+TEST(SequenceContent, RandomConcurrentTextMatchesTheModel) {
+  const char* alphabet[] = {"a", "b", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<Sequence> rs;
+    for (int i = 0; i < 3; ++i) rs.emplace_back(Sequence::Content::kUtf8);
+    std::vector<FugueTree> model(3);
+    std::map<Id, std::string> chars;
+    struct Sent {
+      bool insert;
+      Sequence::Run run;
+      std::string bytes;
+      std::vector<FugueTree::Meta> meta;
+      std::vector<Sequence::Span> gone;
+    };
+    std::vector<Sent> log;  // broadcast in order to everyone (a total order is causal)
+    std::vector<std::size_t> applied(3, 0);
+    std::vector<std::uint32_t> next_seq(3, 1);
+    auto catch_up = [&](int i, std::size_t upto) {
+      for (; applied[static_cast<std::size_t>(i)] < upto; ++applied[static_cast<std::size_t>(i)]) {
+        const Sent& m = log[applied[static_cast<std::size_t>(i)]];
+        auto& s = rs[static_cast<std::size_t>(i)];
+        if (m.insert) {
+          if (s.contains(m.run.first)) continue;  // its own
+          const Sequence::Stretch all[] = {{0, m.run.length, m.bytes}};
+          ASSERT_TRUE(s.integrate(m.run, all).ok());
+          for (const auto& meta : m.meta) model[static_cast<std::size_t>(i)].apply(meta);
+        } else {
+          for (const auto& span : m.gone) {
+            ASSERT_TRUE(s.erase_ids(span.first, span.length).ok());
+            for (std::uint32_t k = 0; k < span.length; ++k) model[static_cast<std::size_t>(i)].erase(Id{span.first.actor, span.first.seq + k});
+          }
+        }
+      }
+    };
+    for (int step = 0; step < 150; ++step) {
+      const int who = static_cast<int>(rng() % 3);
+      auto& s = rs[static_cast<std::size_t>(who)];
+      auto& m = model[static_cast<std::size_t>(who)];
+      // Lag behind the log by a random amount: concurrent edits.
+      catch_up(who, log.size() - std::min<std::size_t>(log.size() - applied[static_cast<std::size_t>(who)], rng() % 4));
+      Sent out;
+      if (s.size() > 0 && rng() % 3 == 0) {
+        out.insert = false;
+        const std::size_t at = rng() % s.size();
+        const std::size_t n = 1 + rng() % std::min<std::size_t>(4, s.size() - at);
+        const auto ids = m.visible();
+        out.gone = *s.erase(at, n);
+        for (std::size_t k = at; k < at + n; ++k) m.erase(ids[k]);
+      } else {
+        out.insert = true;
+        const std::size_t at = rng() % (s.size() + 1);
+        const auto n = static_cast<std::uint32_t>(1 + rng() % 4);
+        const ActorId actor = 50 + static_cast<ActorId>(who);
+        const Id first{actor, next_seq[static_cast<std::size_t>(who)]};
+        next_seq[static_cast<std::size_t>(who)] += n;
+        for (std::uint32_t j = 0; j < n; ++j) {
+          const std::string c = alphabet[rng() % 5];
+          out.bytes += c;
+          chars[Id{actor, first.seq + j}] = c;
+          auto meta = m.plan(at + j, Id{actor, first.seq + j});
+          m.apply(meta);
+          out.meta.push_back(meta);
+        }
+        std::uint32_t len;
+        std::vector<std::uint32_t> wide;
+        ASSERT_TRUE(Sequence::shape(Sequence::Content::kUtf8, out.bytes, len, wide));
+        auto run = s.insert(at, first, len, wide, out.bytes);
+        ASSERT_TRUE(run.ok()) << run.status().to_string();
+        out.run = *run;
+      }
+      log.push_back(std::move(out));
+      // Its own message counts as applied only when everything before it is.
+      if (applied[static_cast<std::size_t>(who)] == log.size() - 1) ++applied[static_cast<std::size_t>(who)];
+    }
+    for (int i = 0; i < 3; ++i) catch_up(i, log.size());
+    auto text_of = [&](const std::vector<Id>& ids) {
+      std::string t;
+      for (const Id& id : ids) t += chars.at(id);
+      return t;
+    };
+    const std::string expect = text_of(model[0].visible());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(model[static_cast<std::size_t>(i)].visible(), model[0].visible()) << "seed " << seed;
+      ASSERT_EQ(rs[static_cast<std::size_t>(i)].content(), expect) << "seed " << seed << " replica " << i;
+    }
+    // Loaded from replica 1's runs with only their live content.
+    const auto runs = rs[1].runs();
+    std::vector<std::vector<Sequence::Stretch>> live(runs.size());
+    std::vector<std::string> keep;  // owns the bytes the stretches view
+    keep.reserve(4096);
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      for (std::uint32_t k = 0; k < runs[r].length;) {
+        const Id id{runs[r].first.actor, runs[r].first.seq + k};
+        std::uint32_t n = 1;
+        const bool dead = rs[1].deleted(id);
+        while (k + n < runs[r].length && rs[1].deleted(Id{id.actor, id.seq + n}) == dead) ++n;
+        if (!dead) {
+          keep.emplace_back();
+          rs[1].content_of(id, n, keep.back());
+          live[r].push_back({k, n, keep.back()});
+        }
+        k += n;
+      }
+    }
+    Sequence loaded(Sequence::Content::kUtf8);
+    const Status st = loaded.integrate_all(runs, live);
+    ASSERT_TRUE(st.ok()) << "seed " << seed << " " << st.to_string();
+    EXPECT_EQ(loaded.content(), expect) << "seed " << seed << ": loaded";
+    EXPECT_EQ(loaded.units(), rs[1].units());
+  }
+}
+
 // Two replicas type a word each at one place, concurrently; after merging
 // both ways, each word is contiguous.
 void expect_no_interleaving(bool backward) {
