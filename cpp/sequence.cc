@@ -731,6 +731,53 @@ void Sequence::content_of(Id first, std::uint32_t length, std::string& out) cons
   }
 }
 
+std::vector<Sequence::Part> Sequence::parts() const {
+  std::vector<Part> out;
+  for (const auto& [actor, runs] : by_actor_) {
+    for (std::uint32_t r : runs) {
+      const Run& run = runs_[r].run;
+      Part* part = out.empty() ? nullptr : &out.back();
+      // This run continues the last part: typing on, received in parts.
+      const bool continues = part != nullptr && part->run.first.actor == actor &&
+                             part->run.first.seq + std::uint64_t{part->run.length} == run.first.seq &&
+                             run.left == Origin(Id{actor, run.first.seq - 1}) && run.right == part->run.right;
+      std::uint32_t base = 0;
+      if (continues) {
+        base = part->run.length;
+        for (std::uint32_t w : run.wide) part->run.wide.push_back(base + w);
+        part->run.length += run.length;
+      } else {
+        out.push_back(Part{run, {}, {}});
+        part = &out.back();
+      }
+      for (std::uint32_t p : runs_[r].pieces) {  // by offset
+        const Piece& piece = pieces_[p];
+        if (piece.deleted) continue;
+        const std::uint32_t at = base + piece.offset;
+        if (!part->live.empty() && part->live.back().offset + part->live.back().length == at) {
+          part->live.back().length += piece.length;
+          part->live.back().bytes += piece.bytes.size();
+        } else {
+          part->live.push_back(Live{at, piece.length, piece.bytes.size()});
+        }
+        part->content += piece.bytes;
+      }
+    }
+  }
+  // Widths of tombstones are never counted, and a replica that received a
+  // run with holes does not know them: a part names the live ones only.
+  for (Part& part : out) {
+    std::vector<std::uint32_t> wide;
+    std::size_t i = 0;
+    for (std::uint32_t w : part.run.wide) {
+      while (i < part.live.size() && part.live[i].offset + part.live[i].length <= w) ++i;
+      if (i < part.live.size() && part.live[i].offset <= w) wide.push_back(w);
+    }
+    part.run.wide = std::move(wide);
+  }
+  return out;
+}
+
 std::vector<Sequence::Run> Sequence::runs() const {
   std::vector<Run> out;
   for (const auto& [actor, runs] : by_actor_) {

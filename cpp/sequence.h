@@ -124,8 +124,24 @@ class Sequence {
   // The live content of the known elements first .. first + length - 1
   // that are live, appended to `out` in id order (what a delta carries).
   void content_of(Id first, std::uint32_t length, std::string& out) const;
-  // The runs, by (actor, first seq): what a snapshot writes.
+  // The runs, by (actor, first seq), as held (a run received in parts is
+  // several).
   std::vector<Run> runs() const;
+  // A run as it travels: maximal (parts that continue each other joined),
+  // its live stretches (maximal, by offset) and their content in order.
+  struct Live {
+    std::uint32_t offset = 0, length = 0;  // elements of the run
+    std::size_t bytes = 0;                  // of content
+    friend bool operator==(const Live&, const Live&) = default;
+  };
+  struct Part {
+    Run run;
+    std::vector<Live> live;  // maximal, by offset
+    std::string content;     // theirs, in order
+  };
+  // Every run as a part, by (actor, first seq): the canonical form a
+  // snapshot writes, whatever order this replica received them in.
+  std::vector<Part> parts() const;
 
  private:
   struct RunData {

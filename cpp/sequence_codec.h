@@ -1,0 +1,87 @@
+// The sequences section of a delta (docs/sequences.md, Formats): the run
+// parts a delta carries per (record, sequence field), with their live
+// stretches and content, and the targets of its delete events.
+//
+//   entries   count, then per entry (strictly increasing by record, field):
+//             record index, field, part count, then per part (strictly
+//             increasing by actor index, first seq; never overlapping, never
+//             continuing each other — Sequence::parts() is maximal):
+//               actor index, first seq, length,
+//               left origin  (0: the start, else 1 + actor index, then seq),
+//               right origin (0: the end,   else 1 + actor index, then seq),
+//               live count, then per live stretch (increasing, never
+//               touching): gap from the previous one's end (or the part's
+//               start), length, content byte count, content
+//   deletes   count, then per delete event (strictly increasing by actor
+//             index, seq): actor index, seq, target count, then per target
+//             (increasing, never overlapping or touching): actor index,
+//             first seq, length
+// Content is UTF-8 for a text (its elements are its characters) and, for a
+// list, each element's value behind its varint length.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codec.h"
+#include "sequence.h"
+#include "status.h"
+
+namespace mycelium {
+
+struct SeqRef {
+  std::uint32_t actor = 0;  // index into the delta's actors
+  std::uint32_t seq = 0;
+  friend bool operator==(const SeqRef&, const SeqRef&) = default;
+  friend auto operator<=>(const SeqRef&, const SeqRef&) = default;
+};
+
+struct SeqPart {
+  SeqRef first;
+  std::uint32_t length = 0;
+  std::optional<SeqRef> left, right;
+  std::vector<Sequence::Live> live;  // maximal, by offset
+  std::string content;               // of the live stretches, in order
+};
+
+struct SeqEntry {
+  std::uint32_t record = 0;
+  std::uint8_t field = 0;
+  std::vector<SeqPart> parts;
+};
+
+struct SeqTarget {
+  SeqRef first;
+  std::uint32_t length = 0;
+};
+
+struct SeqDelete {
+  SeqRef dot;  // the delete event
+  std::vector<SeqTarget> targets;
+};
+
+struct SeqSection {
+  std::vector<SeqEntry> entries;
+  std::vector<SeqDelete> deletes;
+};
+
+void write_sequences(Writer& w, const SeqSection& section);
+
+// What the reader needs from the delta around the section: its table
+// sizes, and the content of a record's field (nothing: not a sequence
+// field).
+struct SeqTables {
+  std::size_t actors = 0;
+  std::size_t records = 0;
+  std::function<std::optional<Sequence::Content>(std::uint32_t record, std::uint8_t field)> content;
+};
+
+// Reads and checks the section: indexes in range, canonical order, content
+// that is whole elements of its field's kind (text: valid UTF-8), seqs
+// within 1 .. 2^32 - 1.
+Status read_sequences(Reader& r, const SeqTables& tables, SeqSection& out);
+
+}  // namespace mycelium

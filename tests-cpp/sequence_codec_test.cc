@@ -1,0 +1,268 @@
+#include "sequence_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+namespace mycelium {
+namespace {
+
+using Id = Sequence::Id;
+
+// The actors of a test delta, sorted (as a delta's table is).
+const std::vector<ActorId> kActors = {11, 22, 33};
+
+std::uint32_t actor_index(ActorId a) {
+  return static_cast<std::uint32_t>(std::lower_bound(kActors.begin(), kActors.end(), a) - kActors.begin());
+}
+
+SeqEntry entry_of(const Sequence& s, std::uint32_t record, std::uint8_t field) {
+  SeqEntry e{record, field, {}};
+  auto ref = [](const Sequence::Origin& o) -> std::optional<SeqRef> {
+    if (!o) return std::nullopt;
+    return SeqRef{actor_index(o->actor), o->seq};
+  };
+  for (const Sequence::Part& p : s.parts()) {
+    e.parts.push_back(SeqPart{SeqRef{actor_index(p.run.first.actor), p.run.first.seq}, p.run.length, ref(p.run.left),
+                              ref(p.run.right), p.live, p.content});
+  }
+  return e;
+}
+
+// A sequence built from an entry, as a receiver would.
+Status load(const SeqEntry& e, Sequence& out) {
+  std::vector<Sequence::Run> runs;
+  std::vector<std::vector<Sequence::Stretch>> live;
+  auto id = [](const std::optional<SeqRef>& r) -> Sequence::Origin {
+    if (!r) return std::nullopt;
+    return Id{kActors[r->actor], r->seq};
+  };
+  for (const SeqPart& p : e.parts) {
+    runs.push_back(Sequence::Run{Id{kActors[p.first.actor], p.first.seq}, p.length, id(p.left), id(p.right), {}});
+    auto& l = live.emplace_back();
+    std::size_t byte = 0;
+    for (const Sequence::Live& s : p.live) {
+      l.push_back({s.offset, s.length, std::string_view(p.content).substr(byte, s.bytes)});
+      byte += s.bytes;
+    }
+  }
+  // Wide characters follow from the content.
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    for (const auto& st : live[i]) {
+      std::uint32_t n;
+      std::vector<std::uint32_t> wide;
+      if (!Sequence::shape(Sequence::Content::kUtf8, st.bytes, n, wide)) return Corrupt("bad content");
+      for (std::uint32_t w : wide) runs[i].wide.push_back(st.offset + w);
+    }
+  }
+  return out.integrate_all(runs, live);
+}
+
+SeqTables text_tables() {
+  SeqTables t;
+  t.actors = kActors.size();
+  t.records = 4;
+  t.content = [](std::uint32_t, std::uint8_t field) -> std::optional<Sequence::Content> {
+    if (field == 1) return Sequence::Content::kUtf8;
+    if (field == 2) return Sequence::Content::kValues;
+    return std::nullopt;
+  };
+  return t;
+}
+
+// Two replicas editing one text concurrently, then merged both ways (each
+// receiving the other's runs as they were made, so in parts).
+void edit(Sequence& a, Sequence& b, std::mt19937_64& rng) {
+  const char* chars[] = {"x", "y", "\xc3\xa9", "\xf0\x9f\x98\x80"};
+  std::uint32_t seq_a = 1, seq_b = 1;
+  std::vector<std::pair<Sequence::Run, std::string>> from_a, from_b;
+  auto type = [&](Sequence& s, ActorId actor, std::uint32_t& seq, auto& sent) {
+    if (s.size() > 2 && rng() % 4 == 0) {
+      ASSERT_TRUE(s.erase(rng() % (s.size() - 1), 1 + rng() % 2).ok());
+      return;
+    }
+    std::string text;
+    const auto n = static_cast<std::uint32_t>(1 + rng() % 3);
+    for (std::uint32_t k = 0; k < n; ++k) text += chars[rng() % 4];
+    std::uint32_t len;
+    std::vector<std::uint32_t> wide;
+    ASSERT_TRUE(Sequence::shape(Sequence::Content::kUtf8, text, len, wide));
+    auto run = s.insert(rng() % (s.size() + 1), Id{actor, seq}, len, wide, text);
+    ASSERT_TRUE(run.ok());
+    seq += len;
+    sent.emplace_back(*run, text);
+  };
+  for (int i = 0; i < 40; ++i) {
+    type(a, 11, seq_a, from_a);
+    type(b, 22, seq_b, from_b);
+  }
+  // Exchange: every run as made, then the other side's deletions.
+  for (auto& [run, text] : from_a) {
+    const Sequence::Stretch all[] = {{0, run.length, text}};
+    ASSERT_TRUE(b.integrate(run, all).ok());
+  }
+  for (auto& [run, text] : from_b) {
+    const Sequence::Stretch all[] = {{0, run.length, text}};
+    ASSERT_TRUE(a.integrate(run, all).ok());
+  }
+  for (Sequence* s : {&a, &b}) {
+    const Sequence& other = s == &a ? b : a;
+    for (const auto& span : other.spans()) {
+      if (span.deleted) {
+        ASSERT_TRUE(s->erase_ids(span.first, span.length).ok());
+      }
+    }
+  }
+}
+
+ByteVec encode(const SeqSection& s) {
+  Writer w;
+  write_sequences(w, s);
+  return ByteVec(w.view().begin(), w.view().end());
+}
+
+TEST(SequenceCodec, RoundTripsAndTheBytesAreTheSameOnEveryReplica) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 rng(seed);
+    Sequence a(Sequence::Content::kUtf8), b(Sequence::Content::kUtf8);
+    edit(a, b, rng);
+    ASSERT_EQ(a.content(), b.content());
+    SeqSection sa, sb;
+    sa.entries.push_back(entry_of(a, 3, 1));
+    sb.entries.push_back(entry_of(b, 3, 1));
+    sa.deletes.push_back(SeqDelete{SeqRef{0, 7}, {SeqTarget{SeqRef{0, 1}, 2}, SeqTarget{SeqRef{1, 4}, 1}}});
+    sb.deletes = sa.deletes;
+    const ByteVec bytes = encode(sa);
+    // Canonical: b received the same runs in another order and in parts.
+    ASSERT_EQ(bytes, encode(sb)) << "seed " << seed;
+    Reader r(bytes);
+    SeqSection back;
+    const Status st = read_sequences(r, text_tables(), back);
+    ASSERT_TRUE(st.ok()) << st.to_string();
+    EXPECT_EQ(r.remaining(), 0u);
+    EXPECT_EQ(encode(back), bytes);
+    Sequence c(Sequence::Content::kUtf8);
+    ASSERT_TRUE(load(back.entries[0], c).ok());
+    EXPECT_EQ(c.content(), a.content());
+    EXPECT_EQ(c.units(), a.units());
+    ASSERT_EQ(back.deletes.size(), 1u);
+    EXPECT_EQ(back.deletes[0].targets.size(), 2u);
+  }
+}
+
+TEST(SequenceCodec, EveryTruncationIsRefused) {
+  std::mt19937_64 rng(3);
+  Sequence a(Sequence::Content::kUtf8), b(Sequence::Content::kUtf8);
+  edit(a, b, rng);
+  SeqSection s;
+  s.entries.push_back(entry_of(a, 1, 1));
+  s.deletes.push_back(SeqDelete{SeqRef{2, 9}, {SeqTarget{SeqRef{0, 1}, 3}}});
+  const ByteVec bytes = encode(s);
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    Reader r(std::span<const std::uint8_t>(bytes.data(), n));
+    SeqSection out;
+    EXPECT_FALSE(read_sequences(r, text_tables(), out).ok()) << "truncated at " << n;
+  }
+}
+
+// Single-byte changes: refused, or read as a section that writes back to
+// the same bytes (the format has one encoding per section).
+TEST(SequenceCodec, AMutatedSectionIsRefusedOrCanonical) {
+  std::mt19937_64 rng(4);
+  Sequence a(Sequence::Content::kUtf8), b(Sequence::Content::kUtf8);
+  edit(a, b, rng);
+  SeqSection s;
+  s.entries.push_back(entry_of(a, 1, 1));
+  s.deletes.push_back(SeqDelete{SeqRef{2, 9}, {SeqTarget{SeqRef{0, 1}, 3}}});
+  const ByteVec bytes = encode(s);
+  int refused = 0;
+  for (std::size_t at = 0; at < bytes.size(); ++at) {
+    for (int bit = 0; bit < 8; ++bit) {
+      ByteVec m = bytes;
+      m[at] ^= static_cast<std::uint8_t>(1u << bit);
+      Reader r(m);
+      SeqSection out;
+      const Status st = read_sequences(r, text_tables(), out);
+      if (!st.ok() || r.remaining() != 0) {
+        ++refused;
+        continue;
+      }
+      Writer w;
+      write_sequences(w, out);
+      EXPECT_TRUE(std::equal(w.view().begin(), w.view().end(), m.begin(), m.end())) << "byte " << at << " bit " << bit;
+    }
+  }
+  EXPECT_GT(refused, static_cast<int>(bytes.size()));  // most are refused
+}
+
+SeqPart part(std::uint32_t actor, std::uint32_t first, std::uint32_t length, std::optional<SeqRef> left = std::nullopt,
+             std::optional<SeqRef> right = std::nullopt) {
+  SeqPart p;
+  p.first = SeqRef{actor, first};
+  p.length = length;
+  p.left = left;
+  p.right = right;
+  p.live.push_back(Sequence::Live{0, length, length});
+  p.content = std::string(length, 'a');
+  return p;
+}
+
+void expect_refused(const SeqSection& s, const char* text) {
+  const ByteVec bytes = encode(s);
+  Reader r(bytes);
+  SeqSection out;
+  const Status st = read_sequences(r, text_tables(), out);
+  ASSERT_FALSE(st.ok()) << "accepted: " << text;
+  EXPECT_EQ(st.code(), Code::kCorrupt);
+  EXPECT_NE(st.message().find(text), std::string::npos) << "expected '" << text << "': " << st.to_string();
+}
+
+TEST(SequenceCodec, NonCanonicalOrInconsistentSectionsSayWhatIsWrong) {
+  SeqSection s;
+  s.entries.push_back(SeqEntry{1, 1, {part(0, 5, 2), part(0, 1, 2)}});
+  expect_refused(s, "canonical order");
+  s.entries[0].parts = {part(0, 1, 3), part(0, 3, 2)};
+  expect_refused(s, "overlapping");
+  s.entries[0].parts = {part(0, 1, 3), part(0, 4, 2, SeqRef{0, 3})};
+  expect_refused(s, "continue each other");
+  s.entries[0].parts = {part(0, 1, 3)};
+  s.entries[0].parts[0].live = {Sequence::Live{0, 1, 1}, Sequence::Live{1, 2, 2}};
+  expect_refused(s, "apart");
+  s.entries[0].parts[0].live = {Sequence::Live{0, 3, 2}, Sequence::Live{0, 0, 1}};
+  s.entries[0].parts[0].live.pop_back();
+  s.entries[0].parts[0].content = "aa";
+  expect_refused(s, "not its stretch's elements");
+  s.entries[0].parts[0].live = {Sequence::Live{0, 1, 1}};
+  s.entries[0].parts[0].content = "\xff";
+  expect_refused(s, "not its stretch's elements");
+  s.entries = {SeqEntry{1, 0, {part(0, 1, 1)}}};
+  expect_refused(s, "not a list or a text");
+  s.entries = {SeqEntry{2, 1, {part(0, 1, 1)}}, SeqEntry{1, 1, {part(0, 1, 1)}}};
+  expect_refused(s, "entries not in canonical order");
+  s.entries.clear();
+  s.deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 1}, 2}, SeqTarget{SeqRef{0, 3}, 1}}}};
+  expect_refused(s, "touching");
+  s.deletes = {SeqDelete{SeqRef{1, 3}, {SeqTarget{SeqRef{0, 1}, 1}}}, SeqDelete{SeqRef{0, 9}, {SeqTarget{SeqRef{0, 1}, 1}}}};
+  expect_refused(s, "deletes not in canonical order");
+  s.deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 0xffffffffu}, 2}}}};
+  expect_refused(s, "length out of range");
+}
+
+TEST(SequenceCodec, ListValuesTravelBehindTheirLengths) {
+  Sequence l(Sequence::Content::kValues);
+  const std::string values = std::string("\x01" "a" "\x03" "bcd" "\x00", 7);  // "a", "bcd", ""
+  ASSERT_TRUE(l.insert(0, Id{33, 1}, 3, {}, values).ok());
+  ASSERT_TRUE(l.erase(1, 1).ok());
+  SeqSection s;
+  s.entries.push_back(entry_of(l, 0, 2));
+  const ByteVec bytes = encode(s);
+  Reader r(bytes);
+  SeqSection back;
+  ASSERT_TRUE(read_sequences(r, text_tables(), back).ok());
+  ASSERT_EQ(back.entries[0].parts[0].live.size(), 2u);
+  EXPECT_EQ(back.entries[0].parts[0].content, std::string("\x01" "a" "\x00", 3));
+}
+
+}  // namespace
+}  // namespace mycelium
