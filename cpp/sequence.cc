@@ -120,7 +120,7 @@ Sequence::Cursor Sequence::cursor_of(Id id) const {
   const std::uint32_t k = id.seq - runs_[r].run.first.seq;
   const std::uint32_t p = piece_of(r, k);
   Cursor c;
-  c.block = piece_block_[p];
+  c.block = block_of(p);
   const auto& slots = blocks_[c.block].pieces;
   c.slot = static_cast<std::size_t>(std::find(slots.begin(), slots.end(), p) - slots.begin());
   c.offset = k - pieces_[p].offset;
@@ -133,9 +133,8 @@ bool Sequence::deleted(Id id) const {
 }
 
 std::size_t Sequence::position(const Cursor& c) const {
-  std::size_t pos = 0;
-  for (std::size_t b = 0; b < c.block && b < blocks_.size(); ++b) pos += blocks_[b].elements;
-  if (c.block >= blocks_.size()) return pos;
+  if (c.block >= blocks_.size()) return total_;
+  std::size_t pos = sum_elements_.prefix(c.block);
   const auto& slots = blocks_[c.block].pieces;
   for (std::size_t s = 0; s < c.slot; ++s) pos += pieces_[slots[s]].length;
   return pos + c.offset;
@@ -149,8 +148,7 @@ std::size_t Sequence::position_of(const Origin& o, bool right) const {
 
 std::size_t Sequence::index_of(Id id) const {
   const Cursor c = cursor_of(id);
-  std::size_t index = 0;
-  for (std::size_t b = 0; b < c.block; ++b) index += blocks_[b].visible;
+  std::size_t index = sum_visible_.prefix(c.block);
   const auto& slots = blocks_[c.block].pieces;
   for (std::size_t s = 0; s < c.slot; ++s) {
     if (!pieces_[slots[s]].deleted) index += pieces_[slots[s]].length;
@@ -159,42 +157,46 @@ std::size_t Sequence::index_of(Id id) const {
 }
 
 Sequence::Cursor Sequence::at_live(std::size_t index) const {
+  if (index >= visible_) return Cursor{blocks_.size(), 0, 0};
   Cursor c;
-  for (; c.block < blocks_.size(); ++c.block) {
-    const Block& b = blocks_[c.block];
-    if (index < b.visible) {
-      for (; c.slot < b.pieces.size(); ++c.slot) {
-        const Piece& p = pieces_[b.pieces[c.slot]];
-        if (p.deleted) continue;
-        if (index < p.length) {
-          c.offset = static_cast<std::uint32_t>(index);
-          return c;
-        }
-        index -= p.length;
-      }
+  c.block = sum_visible_.find(index);
+  const Block& b = blocks_[c.block];
+  for (; c.slot < b.pieces.size(); ++c.slot) {
+    const Piece& p = pieces_[b.pieces[c.slot]];
+    if (p.deleted) continue;
+    if (index < p.length) {
+      c.offset = static_cast<std::uint32_t>(index);
+      return c;
     }
-    index -= b.visible;
+    index -= p.length;
   }
-  return Cursor{blocks_.size(), 0, 0};
+  return Cursor{blocks_.size(), 0, 0};  // not reached: the sums say the block holds it
 }
 
 Sequence::Cursor Sequence::at_position(std::size_t pos) const {
+  if (pos >= total_) return Cursor{blocks_.size(), 0, 0};
   Cursor c;
-  for (; c.block < blocks_.size(); ++c.block) {
-    const Block& b = blocks_[c.block];
-    if (pos < b.elements) {
-      for (; c.slot < b.pieces.size(); ++c.slot) {
-        const Piece& p = pieces_[b.pieces[c.slot]];
-        if (pos < p.length) {
-          c.offset = static_cast<std::uint32_t>(pos);
-          return c;
-        }
-        pos -= p.length;
-      }
+  c.block = sum_elements_.find(pos);
+  const Block& b = blocks_[c.block];
+  for (; c.slot < b.pieces.size(); ++c.slot) {
+    const Piece& p = pieces_[b.pieces[c.slot]];
+    if (pos < p.length) {
+      c.offset = static_cast<std::uint32_t>(pos);
+      return c;
     }
-    pos -= b.elements;
+    pos -= p.length;
   }
-  return Cursor{blocks_.size(), 0, 0};
+  return Cursor{blocks_.size(), 0, 0};  // not reached
+}
+
+void Sequence::count(std::size_t b, std::int64_t elements, std::int64_t visible, std::int64_t units) {
+  Block& block = blocks_[b];
+  block.elements = static_cast<std::size_t>(static_cast<std::int64_t>(block.elements) + elements);
+  block.visible = static_cast<std::size_t>(static_cast<std::int64_t>(block.visible) + visible);
+  block.units = static_cast<std::size_t>(static_cast<std::int64_t>(block.units) + units);
+  if (elements != 0) sum_elements_.add(b, elements);
+  if (visible != 0) sum_visible_.add(b, visible);
+  if (units != 0) sum_units_.add(b, units);
 }
 
 Sequence::Id Sequence::id_at(const Cursor& c) const {
@@ -259,13 +261,10 @@ std::uint32_t Sequence::elements_before_unit(std::uint32_t p, std::size_t u, boo
 Result<std::size_t> Sequence::index_at_unit(std::size_t unit) const {
   if (unit > visible_units_) return InvalidArgument("a text offset past the end");
   if (unit == visible_units_) return visible_;
-  std::size_t index = 0;
-  for (const Block& b : blocks_) {
-    if (unit >= b.units) {
-      unit -= b.units;
-      index += b.visible;
-      continue;
-    }
+  const std::size_t block = sum_units_.find(unit);
+  std::size_t index = sum_visible_.prefix(block);
+  {
+    const Block& b = blocks_[block];
     for (std::uint32_t p : b.pieces) {
       const Piece& piece = pieces_[p];
       if (piece.deleted) continue;
@@ -284,13 +283,11 @@ Result<std::size_t> Sequence::index_at_unit(std::size_t unit) const {
 }
 
 std::size_t Sequence::unit_at_index(std::size_t index) const {
-  std::size_t unit = 0;
-  for (const Block& b : blocks_) {
-    if (index >= b.visible) {
-      index -= b.visible;
-      unit += b.units;
-      continue;
-    }
+  if (index >= visible_) return visible_units_;
+  const std::size_t block = sum_visible_.find(index);
+  std::size_t unit = sum_units_.prefix(block);
+  {
+    const Block& b = blocks_[block];
     for (std::uint32_t p : b.pieces) {
       const Piece& piece = pieces_[p];
       if (piece.deleted) continue;
@@ -319,20 +316,23 @@ std::uint32_t Sequence::new_piece(std::uint32_t run, std::uint32_t offset, std::
 
 void Sequence::insert_piece(Cursor c, std::uint32_t piece) {
   const bool at_end = c.block >= blocks_.size();
-  if (blocks_.empty()) blocks_.emplace_back();
+  if (blocks_.empty()) {
+    blocks_.emplace_back();
+    block_pos_.push_back(0);
+    sum_elements_.reset(1);
+    sum_visible_.reset(1);
+    sum_units_.reset(1);
+  }
   if (at_end) {  // after the last piece
     c.block = blocks_.size() - 1;
     c.slot = blocks_[c.block].pieces.size();
   }
   Block& b = blocks_[c.block];
   b.pieces.insert(b.pieces.begin() + static_cast<std::ptrdiff_t>(c.slot), piece);
-  piece_block_[piece] = static_cast<std::uint32_t>(c.block);
+  piece_block_[piece] = b.id;
   const Piece& p = pieces_[piece];
-  b.elements += p.length;
-  if (!p.deleted) {
-    b.visible += p.length;
-    b.units += p.width;
-  }
+  const std::int64_t live = p.deleted ? 0 : 1;
+  count(c.block, p.length, live * p.length, live * p.width);
   fix_block(c.block);
 }
 
@@ -352,9 +352,20 @@ void Sequence::fix_block(std::size_t at) {
   blocks_[at].elements -= upper.elements;
   blocks_[at].visible -= upper.visible;
   blocks_[at].units -= upper.units;
+  upper.id = static_cast<std::uint32_t>(block_pos_.size());
+  for (std::uint32_t p : upper.pieces) piece_block_[p] = upper.id;
+  block_pos_.push_back(0);
   blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(at) + 1, std::move(upper));
-  for (std::size_t b = at + 1; b < blocks_.size(); ++b) {
-    for (std::uint32_t p : blocks_[b].pieces) piece_block_[p] = static_cast<std::uint32_t>(b);
+  // Blocks after it moved one place: renumber them (not their pieces) and
+  // rebuild the sums, O(blocks) once per 64 pieces added.
+  sum_elements_.reset(blocks_.size());
+  sum_visible_.reset(blocks_.size());
+  sum_units_.reset(blocks_.size());
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    block_pos_[blocks_[b].id] = static_cast<std::uint32_t>(b);
+    sum_elements_.add(b, static_cast<std::int64_t>(blocks_[b].elements));
+    sum_visible_.add(b, static_cast<std::int64_t>(blocks_[b].visible));
+    sum_units_.add(b, static_cast<std::int64_t>(blocks_[b].units));
   }
 }
 
@@ -371,10 +382,10 @@ Sequence::Cursor Sequence::split(Cursor c) {
   // The block's counts stay: q holds what p gave up.
   Block& b = blocks_[c.block];
   b.pieces.insert(b.pieces.begin() + static_cast<std::ptrdiff_t>(c.slot) + 1, q);
-  piece_block_[q] = static_cast<std::uint32_t>(c.block);
+  piece_block_[q] = b.id;
   fix_block(c.block);
   Cursor out;
-  out.block = piece_block_[q];
+  out.block = block_of(q);
   const auto& slots = blocks_[out.block].pieces;
   out.slot = static_cast<std::size_t>(std::find(slots.begin(), slots.end(), q) - slots.begin());
   return out;
@@ -387,8 +398,7 @@ void Sequence::set_deleted(Cursor c, std::uint32_t length) {
   if (pieces_[p].deleted) return;
   pieces_[p].deleted = true;
   std::string().swap(pieces_[p].bytes);  // a tombstone keeps no content
-  blocks_[piece_block_[p]].visible -= pieces_[p].length;
-  blocks_[piece_block_[p]].units -= pieces_[p].width;
+  count(block_of(p), 0, -std::int64_t{pieces_[p].length}, -std::int64_t{pieces_[p].width});
   visible_ -= pieces_[p].length;
   visible_units_ -= pieces_[p].width;
 }
@@ -458,10 +468,7 @@ Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_
       pieces_[p].length += length;
       pieces_[p].width += width;
       pieces_[p].bytes.append(bytes);
-      Block& b = blocks_[piece_block_[p]];
-      b.elements += length;
-      b.visible += length;
-      b.units += width;
+      count(block_of(p), length, length, width);
       return run;
     }
   }
@@ -605,7 +612,7 @@ void Sequence::place(Cursor c, std::span<const std::uint32_t> pieces) {
   std::uint32_t before = blocks_[c.block].pieces[c.slot];
   for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
     Cursor at;
-    at.block = piece_block_[before];
+    at.block = block_of(before);
     const auto& slots = blocks_[at.block].pieces;
     at.slot = static_cast<std::size_t>(std::find(slots.begin(), slots.end(), before) - slots.begin());
     insert_piece(at, *it);

@@ -12,8 +12,9 @@
 // Elements live in runs: one actor's consecutive seqs, each element's left
 // origin the one before it, one right origin for all (what typing forward
 // makes). Runs are never split; document order is a list of pieces (a
-// stretch of one run, live or deleted) in blocks that count their elements,
-// so index and id lookups cost a scan of block counts plus one block.
+// stretch of one run, live or deleted) in blocks of up to 128 that count
+// their elements, with prefix sums over the blocks (Fenwick trees), so an
+// index or id lookup costs O(log blocks) plus one block.
 // Content lives in the pieces, so a deleted piece drops it: a text's pieces
 // hold UTF-8, a list's each element's encoded value behind its varint
 // length.
@@ -159,6 +160,38 @@ class Sequence {
   struct Block {
     std::vector<std::uint32_t> pieces;  // indexes into pieces_, in order
     std::size_t elements = 0, visible = 0, units = 0;  // units: of the live ones
+    std::uint32_t id = 0;                              // stable; piece_block_ names it
+  };
+  // Prefix sums over the blocks in order.
+  class Sums {
+   public:
+    void reset(std::size_t n) { t_.assign(n + 1, 0); }
+    void add(std::size_t i, std::int64_t d) {
+      for (++i; i < t_.size(); i += i & (~i + 1)) t_[i] += d;
+    }
+    std::size_t prefix(std::size_t i) const {  // of blocks [0, i)
+      std::int64_t s = 0;
+      for (; i > 0; i -= i & (~i + 1)) s += t_[i];
+      return static_cast<std::size_t>(s);
+    }
+    // The block holding x (the first whose prefix through it passes x),
+    // and x less the blocks before it.
+    std::size_t find(std::size_t& x) const {
+      std::size_t pos = 0, step = 1;
+      while (step * 2 < t_.size()) step *= 2;
+      auto rest = static_cast<std::int64_t>(x);
+      for (; step > 0; step /= 2) {
+        if (pos + step < t_.size() && t_[pos + step] <= rest) {
+          pos += step;
+          rest -= t_[pos];
+        }
+      }
+      x = static_cast<std::size_t>(rest);
+      return pos;
+    }
+
+   private:
+    std::vector<std::int64_t> t_{0};
   };
   // A place in document order: a block, a piece in it, an offset in the piece.
   struct Cursor {
@@ -187,6 +220,9 @@ class Sequence {
   void add_run(const Run& run);
   void set_deleted(Cursor c, std::uint32_t length);  // c at a piece start; within one piece
   void fix_block(std::size_t b);
+  // Adds to block b's counts (and the sums).
+  void count(std::size_t b, std::int64_t elements, std::int64_t visible, std::int64_t units);
+  std::size_t block_of(std::uint32_t piece) const { return block_pos_[piece_block_[piece]]; }
   std::uint32_t new_piece(std::uint32_t run, std::uint32_t offset, std::uint32_t length, bool deleted,
                           std::string_view bytes = {});
   // Bytes of the first k elements of `bytes`.
@@ -202,8 +238,10 @@ class Sequence {
   std::vector<RunData> runs_;
   std::vector<std::pair<ActorId, std::vector<std::uint32_t>>> by_actor_;  // sorted; runs by first seq
   std::vector<Piece> pieces_;
-  std::vector<std::uint32_t> piece_block_;  // block of each piece
-  std::vector<Block> blocks_;
+  std::vector<std::uint32_t> piece_block_;  // block id of each piece
+  std::vector<Block> blocks_;               // in document order
+  std::vector<std::uint32_t> block_pos_;    // block id -> place in blocks_
+  Sums sum_elements_, sum_visible_, sum_units_;
   std::size_t visible_ = 0, total_ = 0, visible_units_ = 0;
 };
 

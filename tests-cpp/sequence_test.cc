@@ -204,13 +204,13 @@ TEST(Sequence, DeletesKeepTombstonesAndNameWhatTheyRemoved) {
 TEST(Sequence, RemoteRunsNeedKnownOriginsAndCannotRewriteHistory) {
   Sequence s;
   ASSERT_TRUE(s.insert(0, Id{1, 1}, 3).ok());
-  Sequence::Run unknown{Id{2, 1}, 2, Id{9, 9}, std::nullopt};
+  Sequence::Run unknown{Id{2, 1}, 2, Id{9, 9}, std::nullopt, {}};
   EXPECT_EQ(s.integrate(unknown).code(), Code::kCorrupt);
-  Sequence::Run backwards{Id{2, 1}, 2, Id{1, 3}, Id{1, 1}};
+  Sequence::Run backwards{Id{2, 1}, 2, Id{1, 3}, Id{1, 1}, {}};
   EXPECT_EQ(s.integrate(backwards).code(), Code::kCorrupt);
-  Sequence::Run overlap{Id{1, 3}, 5, Id{1, 1}, std::nullopt};  // 1:3 is known as part of another run
+  Sequence::Run overlap{Id{1, 3}, 5, Id{1, 1}, std::nullopt, {}};  // 1:3 is known as part of another run
   EXPECT_EQ(s.integrate(overlap).code(), Code::kCorrupt);
-  Sequence::Run huge{Id{3, 1}, 0xffffffffu, std::nullopt, std::nullopt};
+  Sequence::Run huge{Id{3, 1}, 0xffffffffu, std::nullopt, std::nullopt, {}};
   EXPECT_TRUE(s.integrate(huge).ok());  // held as one run, not per element
   EXPECT_EQ(s.size(), std::size_t{3} + 0xffffffffu);
   EXPECT_EQ(s.erase_ids(Id{4, 1}, 1).code(), Code::kCorrupt);
@@ -233,13 +233,13 @@ TEST(Sequence, ARunThatGrewSinceItsStartCameAddsOnlyItsTail) {
 
 TEST(Sequence, RunsThatWaitOnEachOtherOrOnNothingKnownAreCorrupt) {
   Sequence s;
-  const Sequence::Run a{Id{1, 1}, 2, Id{2, 1}, std::nullopt}, b{Id{2, 1}, 2, Id{1, 2}, std::nullopt};
+  const Sequence::Run a{Id{1, 1}, 2, Id{2, 1}, std::nullopt, {}}, b{Id{2, 1}, 2, Id{1, 2}, std::nullopt, {}};
   const Sequence::Run both[] = {a, b};
   EXPECT_EQ(s.integrate_all(both).code(), Code::kCorrupt);
   EXPECT_EQ(s.size(), 0u);
-  const Sequence::Run self[] = {Sequence::Run{Id{1, 1}, 3, std::nullopt, Id{1, 2}}};
+  const Sequence::Run self[] = {Sequence::Run{Id{1, 1}, 3, std::nullopt, Id{1, 2}, {}}};
   EXPECT_EQ(s.integrate_all(self).code(), Code::kCorrupt);
-  const Sequence::Run dangling[] = {Sequence::Run{Id{1, 1}, 3, Id{5, 5}, std::nullopt}};
+  const Sequence::Run dangling[] = {Sequence::Run{Id{1, 1}, 3, Id{5, 5}, std::nullopt, {}}};
   EXPECT_EQ(s.integrate_all(dangling).code(), Code::kCorrupt);
 }
 
@@ -248,13 +248,13 @@ TEST(Sequence, RunsThatWaitOnEachOtherOrOnNothingKnownAreCorrupt) {
 TEST(SequenceContent, ShapeCountsElementsAndWideOnes) {
   std::uint32_t n;
   std::vector<std::uint32_t> wide;
-  ASSERT_TRUE(Sequence::shape(Sequence::Content::kUtf8, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80b", n, wide));  // aé€😀b
+  ASSERT_TRUE(Sequence::shape(Sequence::Content::kUtf8, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b", n, wide));  // aé€😀b
   EXPECT_EQ(n, 5u);
   EXPECT_EQ(wide, std::vector<std::uint32_t>{3});
   EXPECT_FALSE(Sequence::shape(Sequence::Content::kUtf8, "\x82x", n, wide));  // starts inside a character
   ASSERT_TRUE(Sequence::shape(Sequence::Content::kValues, std::string("\x02" "ab" "\x00" "\x01" "z", 6), n, wide));
   EXPECT_EQ(n, 3u);
-  EXPECT_FALSE(Sequence::shape(Sequence::Content::kValues, "\x05ab", n, wide));  // runs past its end
+  EXPECT_FALSE(Sequence::shape(Sequence::Content::kValues, "\x05" "ab", n, wide));  // runs past its end
   EXPECT_FALSE(Sequence::shape(Sequence::Content::kNone, "x", n, wide));
 }
 
@@ -481,7 +481,9 @@ void expect_units(const Sequence& s, const std::vector<Id>& ids, const std::map<
     const std::size_t i = rng() % ids.size();
     ASSERT_EQ(s.unit_at_index(i), start[i]);
     ASSERT_EQ(*s.index_at_unit(start[i]), i);
-    if (width.at(ids[i]) == 2) EXPECT_EQ(s.index_at_unit(start[i] + 1).status().code(), Code::kInvalidArgument);
+    if (width.at(ids[i]) == 2) {
+      EXPECT_EQ(s.index_at_unit(start[i] + 1).status().code(), Code::kInvalidArgument);
+    }
   }
   EXPECT_EQ(*s.index_at_unit(units), ids.size());
   EXPECT_EQ(s.unit_at_index(ids.size()), units);
@@ -608,7 +610,9 @@ TEST(Sequence, RandomConcurrentEditsMatchTheFugueMaxTree) {
     std::shuffle(runs.begin(), runs.end(), rng);
     ASSERT_TRUE(loaded.integrate_all(runs).ok()) << "seed " << seed;
     for (const auto& span : rs[1].engine.spans()) {
-      if (span.deleted) ASSERT_TRUE(loaded.erase_ids(span.first, span.length).ok());
+      if (span.deleted) {
+        ASSERT_TRUE(loaded.erase_ids(span.first, span.length).ok());
+      }
     }
     EXPECT_EQ(live_ids(loaded), expect) << "seed " << seed << ": loaded from runs";
     expect_units(loaded, expect, width, rng);
