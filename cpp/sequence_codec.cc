@@ -202,4 +202,44 @@ Status read_sequences(Reader& r, const SeqTables& tables, SeqSection& out) {
   return SectionReader(r, tables).read(out);
 }
 
+SeqEntry sequence_entry(const Sequence& s, std::uint32_t record, std::uint8_t field,
+                        const std::function<std::uint32_t(ActorId)>& index) {
+  SeqEntry e{record, field, {}};
+  auto ref = [&](const Sequence::Origin& o) -> std::optional<SeqRef> {
+    if (!o) return std::nullopt;
+    return SeqRef{index(o->actor), o->seq};
+  };
+  for (Sequence::Part& p : s.parts()) {
+    e.parts.push_back(SeqPart{SeqRef{index(p.run.first.actor), p.run.first.seq}, p.run.length, ref(p.run.left),
+                              ref(p.run.right), std::move(p.live), std::move(p.content)});
+  }
+  return e;
+}
+
+void entry_runs(const SeqEntry& e, std::span<const ActorId> actors, Sequence::Content content,
+                std::vector<Sequence::Run>& runs, std::vector<std::vector<Sequence::Stretch>>& live) {
+  auto id = [&](const std::optional<SeqRef>& r) -> Sequence::Origin {
+    if (!r) return std::nullopt;
+    return Sequence::Id{actors[r->actor], r->seq};
+  };
+  runs.clear();
+  live.clear();
+  std::vector<std::uint32_t> wide;
+  for (const SeqPart& p : e.parts) {
+    Sequence::Run& run = runs.emplace_back(Sequence::Run{Sequence::Id{actors[p.first.actor], p.first.seq}, p.length,
+                                                         id(p.left), id(p.right), {}});
+    auto& stretches = live.emplace_back();
+    std::size_t byte = 0;
+    for (const Sequence::Live& l : p.live) {
+      const std::string_view bytes = std::string_view(p.content).substr(byte, l.bytes);
+      stretches.push_back({l.offset, l.length, bytes});
+      byte += l.bytes;
+      std::uint32_t n;
+      if (content == Sequence::Content::kUtf8 && Sequence::shape(content, bytes, n, wide)) {
+        for (std::uint32_t w : wide) run.wide.push_back(l.offset + w);
+      }
+    }
+  }
+}
+
 }  // namespace mycelium

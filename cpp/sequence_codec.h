@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,5 +84,15 @@ struct SeqTables {
 // that is whole elements of its field's kind (text: valid UTF-8), seqs
 // within 1 .. 2^32 - 1.
 Status read_sequences(Reader& r, const SeqTables& tables, SeqSection& out);
+
+// The entry of one field: its canonical parts (Sequence::parts()), actors
+// numbered by `index` (the delta's table).
+SeqEntry sequence_entry(const Sequence& s, std::uint32_t record, std::uint8_t field,
+                        const std::function<std::uint32_t(ActorId)>& index);
+// What Sequence::integrate_all() takes for an entry read from a delta: its
+// runs (a text's wide characters found from its content) and their live
+// stretches, viewing e's content. `actors` is the delta's table.
+void entry_runs(const SeqEntry& e, std::span<const ActorId> actors, Sequence::Content content,
+                std::vector<Sequence::Run>& runs, std::vector<std::vector<Sequence::Stretch>>& live);
 
 }  // namespace mycelium

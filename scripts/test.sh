@@ -2,7 +2,8 @@
 # Every test: the engine's GoogleTest suite, built twice (debug, and ASan +
 # UBSan), each run through ctest; the libFuzzer target for apply/load
 # (ASan + UBSan) for MYC_FUZZ_SECONDS (default 60) from a corpus of real
-# deltas; then the WebAssembly package: build, type checks (tsc), the Vitest
+# deltas, and the one for the sequences section (tests-cpp/fuzz/
+# sequence_fuzzer.cc) for MYC_SEQUENCE_FUZZ_SECONDS (default 20); then the WebAssembly package: build, type checks (tsc), the Vitest
 # suites on the real module (js/tests) and the security suite against the
 # built package (tests-security: attacks on the servers, the protocol and
 # the files, each with the memory bound it holds), the sync-message fuzzer
@@ -64,6 +65,26 @@ if [ "$rc" -eq 0 ]; then
 else
   echo "apply_fuzzer: FAILED (exit $rc); log: build/native-fuzz/fuzz.log"
   tail -40 build/native-fuzz/fuzz.log
+  failed=$((failed + 1))
+fi
+
+echo "== native-fuzz: sequence_fuzzer for ${MYC_SEQUENCE_FUZZ_SECONDS:-20} s"
+seq_corpus=build/native-fuzz/sequence-corpus
+rm -rf "$seq_corpus" && mkdir -p "$seq_corpus"
+./build/native-fuzz/make_seeds "$corpus" "$seq_corpus" >/dev/null
+set +e
+ASAN_OPTIONS=detect_leaks=1 ./build/native-fuzz/sequence_fuzzer "$seq_corpus" -max_total_time="${MYC_SEQUENCE_FUZZ_SECONDS:-20}" \
+  -max_len=65536 -malloc_limit_mb=64 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix=build/native-fuzz/ 2>build/native-fuzz/sequence-fuzz.log
+rc=$?
+set -e
+grep -E '^stat::number_of_executed_units|^Done|ERROR|invariant' build/native-fuzz/sequence-fuzz.log || true
+if [ "$rc" -eq 0 ]; then
+  echo "sequence_fuzzer: passed"
+  passed=$((passed + 1))
+else
+  echo "sequence_fuzzer: FAILED (exit $rc); log: build/native-fuzz/sequence-fuzz.log"
+  tail -40 build/native-fuzz/sequence-fuzz.log
   failed=$((failed + 1))
 fi
 

@@ -1,17 +1,59 @@
-// Writes the fuzzer's seed corpus: real deltas and snapshots, in the
-// fuzzer's input form (mode byte, kind byte, unframed payload).
+// Writes the fuzzers' seed corpora: real deltas and snapshots, in
+// apply_fuzzer's input form (mode byte, kind byte, unframed payload), and,
+// given a second directory, sequences sections of edited texts and lists
+// for sequence_fuzzer.
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "fuzz_fixture.h"
+#include "sequence_codec.h"
 
 using namespace mycelium;
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: make_seeds DIR\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: make_seeds DIR [SEQUENCE_DIR]\n");
     return 2;
+  }
+  if (argc == 3) {
+    // Two replicas edit a text (field 1) and a list (field 2) of record 0
+    // concurrently; each seed is a section of one state.
+    const ActorId actors[] = {0x11, 0x22};
+    auto index = [](ActorId a) { return static_cast<std::uint32_t>(a == 0x11 ? 0 : 1); };
+    for (int seed = 0; seed < 8; ++seed) {
+      Sequence text(Sequence::Content::kUtf8), list(Sequence::Content::kValues);
+      std::uint32_t seq[2] = {1, 1};
+      std::uint32_t x = 12345u + static_cast<std::uint32_t>(seed);
+      auto rnd = [&] { return (x = x * 1103515245u + 12345u) >> 16; };
+      SeqSection section;
+      for (int step = 0; step < 10 + seed * 4; ++step) {
+        const int who = static_cast<int>(rnd() % 2);
+        const Sequence::Id first{actors[who], seq[who]};
+        if (text.size() > 0 && rnd() % 4 == 0) {
+          auto gone = text.erase(rnd() % text.size(), 1);
+          if (gone.ok()) {
+            SeqDelete d{SeqRef{static_cast<std::uint32_t>(who), seq[who]++}, {}};
+            for (const auto& span : *gone) d.targets.push_back(SeqTarget{SeqRef{index(span.first.actor), span.first.seq}, span.length});
+            if (section.deletes.empty() || section.deletes.back().dot < d.dot) section.deletes.push_back(d);
+          }
+          continue;
+        }
+        const std::string s = rnd() % 3 ? "ab" : "\xc3\xa9\xf0\x9f\x98\x80";
+        std::uint32_t n;
+        std::vector<std::uint32_t> wide;
+        Sequence::shape(Sequence::Content::kUtf8, s, n, wide);
+        if (text.insert(rnd() % (text.size() + 1), first, n, wide, s).ok()) seq[who] += n;
+        const std::string v = std::string("\x02") + "v" + static_cast<char>('0' + step % 10);
+        (void)list.insert(rnd() % (list.size() + 1), Sequence::Id{actors[who], 1000 + static_cast<std::uint32_t>(step)}, 1, {}, v);
+      }
+      section.entries.push_back(sequence_entry(text, 0, 1, index));
+      section.entries.push_back(sequence_entry(list, 0, 2, index));
+      Writer w;
+      write_sequences(w, section);
+      std::ofstream(std::string(argv[2]) + "/seq-" + std::to_string(seed), std::ios::binary)
+          .write(reinterpret_cast<const char*>(w.view().data()), static_cast<std::streamsize>(w.view().size()));
+    }
   }
   int n = 0;
   auto write = [&](const ByteVec& framed) {
