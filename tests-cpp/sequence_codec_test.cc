@@ -121,14 +121,19 @@ TEST(SequenceCodec, RoundTripsAndTheBytesAreTheSameOnEveryReplica) {
   }
 }
 
-TEST(SequenceCodec, EveryTruncationIsRefused) {
-  std::mt19937_64 rng(3);
+// The section of a text two replicas edited, with one delete event.
+ByteVec sample_section(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
   Sequence a(Sequence::Content::kUtf8), b(Sequence::Content::kUtf8);
   edit(a, b, rng);
   SeqSection s;
   s.entries.push_back(entry_of(a, 1, 1));
   s.deletes.push_back(SeqDelete{SeqRef{2, 9}, {SeqTarget{SeqRef{0, 1}, 3}}});
-  const ByteVec bytes = encode(s);
+  return encode(s);
+}
+
+TEST(SequenceCodec, EveryTruncationIsRefused) {
+  const ByteVec bytes = sample_section(3);
   for (std::size_t n = 0; n < bytes.size(); ++n) {
     Reader r(std::span<const std::uint8_t>(bytes.data(), n));
     SeqSection out;
@@ -140,13 +145,7 @@ TEST(SequenceCodec, EveryTruncationIsRefused) {
 // read back to the same section (the writer's encoding is a fixed point;
 // readers take varints longer than they need be, as all of the engine's do).
 TEST(SequenceCodec, AMutatedSectionIsRefusedOrWritesAFixedPoint) {
-  std::mt19937_64 rng(4);
-  Sequence a(Sequence::Content::kUtf8), b(Sequence::Content::kUtf8);
-  edit(a, b, rng);
-  SeqSection s;
-  s.entries.push_back(entry_of(a, 1, 1));
-  s.deletes.push_back(SeqDelete{SeqRef{2, 9}, {SeqTarget{SeqRef{0, 1}, 3}}});
-  const ByteVec bytes = encode(s);
+  const ByteVec bytes = sample_section(4);
   int refused = 0;
   for (std::size_t at = 0; at < bytes.size(); ++at) {
     for (int bit = 0; bit < 8; ++bit) {
