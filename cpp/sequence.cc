@@ -69,17 +69,26 @@ std::size_t Sequence::skip(std::string_view bytes, std::uint32_t k) const {
 
 // --- lookups -----------------------------------------------------------------
 
+std::vector<std::pair<ActorId, std::vector<std::uint32_t>>>::const_iterator Sequence::actor_entry(ActorId actor) const {
+  return std::lower_bound(by_actor_.begin(), by_actor_.end(), actor,
+                          [](const auto& e, ActorId x) { return e.first < x; });
+}
+
+std::size_t Sequence::first_after(const std::vector<std::uint32_t>& runs, std::uint32_t seq) const {
+  return static_cast<std::size_t>(
+      std::upper_bound(runs.begin(), runs.end(), seq,
+                       [&](std::uint32_t s, std::uint32_t r) { return s < runs_[r].run.first.seq; }) -
+      runs.begin());
+}
+
 std::optional<std::uint32_t> Sequence::find_run(Id id) const {
-  auto a = std::lower_bound(by_actor_.begin(), by_actor_.end(), id.actor,
-                            [](const auto& e, ActorId x) { return e.first < x; });
+  const auto a = actor_entry(id.actor);
   if (a == by_actor_.end() || a->first != id.actor) return std::nullopt;
-  const auto& runs = a->second;
-  auto it = std::upper_bound(runs.begin(), runs.end(), id.seq,
-                             [&](std::uint32_t seq, std::uint32_t r) { return seq < runs_[r].run.first.seq; });
-  if (it == runs.begin()) return std::nullopt;
-  const Run& run = runs_[*(it - 1)].run;
-  if (id.seq - run.first.seq >= run.length) return std::nullopt;
-  return *(it - 1);
+  const std::size_t i = first_after(a->second, id.seq);
+  if (i == 0) return std::nullopt;
+  const std::uint32_t r = a->second[i - 1];
+  if (id.seq - runs_[r].run.first.seq >= runs_[r].run.length) return std::nullopt;
+  return r;
 }
 
 bool Sequence::contains(Id id) const { return find_run(id).has_value(); }
@@ -87,13 +96,10 @@ bool Sequence::contains(Id id) const { return find_run(id).has_value(); }
 // Whether any of first .. first + length - 1 is here: one probe per run.
 bool Sequence::any_known(Id first, std::uint32_t length) const {
   if (contains(first)) return true;
-  auto a = std::lower_bound(by_actor_.begin(), by_actor_.end(), first.actor,
-                            [](const auto& e, ActorId x) { return e.first < x; });
+  const auto a = actor_entry(first.actor);
   if (a == by_actor_.end() || a->first != first.actor) return false;
-  const auto& runs = a->second;
-  auto it = std::upper_bound(runs.begin(), runs.end(), first.seq,
-                             [&](std::uint32_t seq, std::uint32_t r) { return seq < runs_[r].run.first.seq; });
-  return it != runs.end() && runs_[*it].run.first.seq - std::uint64_t{first.seq} < length;
+  const std::size_t i = first_after(a->second, first.seq);
+  return i < a->second.size() && runs_[a->second[i]].run.first.seq - std::uint64_t{first.seq} < length;
 }
 
 // Whether all of first .. first + length - 1 are here: one probe per run.
@@ -406,13 +412,10 @@ void Sequence::set_deleted(Cursor c, std::uint32_t length) {
 void Sequence::add_run(const Run& run) {
   const auto r = static_cast<std::uint32_t>(runs_.size());
   runs_.push_back({run, {}});
-  auto a = std::lower_bound(by_actor_.begin(), by_actor_.end(), run.first.actor,
-                            [](const auto& e, ActorId x) { return e.first < x; });
+  auto a = by_actor_.begin() + (actor_entry(run.first.actor) - by_actor_.cbegin());
   if (a == by_actor_.end() || a->first != run.first.actor) a = by_actor_.insert(a, {run.first.actor, {}});
   auto& runs = a->second;
-  runs.insert(std::upper_bound(runs.begin(), runs.end(), run.first.seq,
-                               [&](std::uint32_t seq, std::uint32_t x) { return seq < runs_[x].run.first.seq; }),
-              r);
+  runs.insert(runs.begin() + static_cast<std::ptrdiff_t>(first_after(runs, run.first.seq)), r);
 }
 
 // --- edits -------------------------------------------------------------------

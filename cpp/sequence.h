@@ -199,6 +199,10 @@ class Sequence {
     std::uint32_t offset = 0;
   };
 
+  // by_actor_'s entry for an actor, or where it would go.
+  std::vector<std::pair<ActorId, std::vector<std::uint32_t>>>::const_iterator actor_entry(ActorId actor) const;
+  // The first of an actor's runs (by first seq) that starts after seq.
+  std::size_t first_after(const std::vector<std::uint32_t>& runs, std::uint32_t seq) const;
   std::optional<std::uint32_t> find_run(Id id) const;
   bool any_known(Id first, std::uint32_t length) const;
   bool all_known(Id first, std::uint32_t length) const;
