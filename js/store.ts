@@ -12,7 +12,7 @@ import type { Engine } from './loader.js';
 import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
 import type { LoadAttempt } from './verified-load.js';
-import { onJavaScriptCore, verifiedLoad, verifiedSave } from './verified-load.js';
+import { agreedApply, agreedBytes, onJavaScriptCore, verifiedLoad, verifiedSave } from './verified-load.js';
 import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
 import type { SyncApplyResult } from './sync/synced-store.js';
@@ -156,6 +156,21 @@ export class Store<S extends Schema = Schema> {
         return this.#attempts(() => this.#io.check(this.#core.open(this.#io.send(input))));
       },
     );
+  }
+
+  /** @internal Whether this store checks what it loads and stores (verified-load.ts). */
+  get verifies(): boolean {
+    return this.#verify;
+  }
+
+  /** @internal deltaSince() for storage (a log entry), checked like saveForStorage(). */
+  deltaForStorage(since: Version): Uint8Array {
+    return this.#verify ? agreedBytes(() => this.deltaSince(since)) : this.deltaSince(since);
+  }
+
+  /** @internal applyOwn() of a stored log entry, checked like a snapshot's load. */
+  applyStored(entry: Uint8Array): ApplyResult {
+    return this.#verify ? agreedApply(entry, (bytes) => this.applyOwn(bytes)) : this.applyOwn(entry);
   }
 
   #h(): number {

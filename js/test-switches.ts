@@ -10,6 +10,10 @@ export interface TestSwitches {
   loadFault?: (attempt: number, saved: Uint8Array) => Uint8Array;
   /** verified-load.ts: replaces the snapshot attempt number `attempt` made for storage, before it is loaded back. */
   saveFault?: (attempt: number, snapshot: Uint8Array) => Uint8Array;
+  /** verified-load.ts: replaces the delta attempt number `attempt` made for storage (a log entry). */
+  deltaFault?: (attempt: number, delta: Uint8Array) => Uint8Array;
+  /** verified-load.ts: replaces what attempt number `attempt` to apply a stored log entry applies. */
+  applyFault?: (attempt: number, entry: Uint8Array) => Uint8Array;
 }
 
 const NONE: TestSwitches = Object.freeze({});

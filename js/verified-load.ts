@@ -11,7 +11,10 @@
 // checked: save the loaded state again and compare. A snapshot this engine
 // wrote (what persistence stores) saves back to the same bytes; any other
 // snapshot is accepted when two loads in a row agree. Two loads that agree
-// on an error mean the error is the snapshot's, and it is thrown.
+// on an error mean the error is the snapshot's, and it is thrown. The log
+// beside the snapshot is held to the same rule: an entry is written only when
+// two computations of it agree, and read back by an apply that is tried
+// again when it fails (a failed apply has joined nothing).
 import { sameBytes } from './bytes.js';
 import { MyceliumError } from './errors.js';
 import { testSwitches } from './test-switches.js';
@@ -111,4 +114,47 @@ export function verifiedSave(save: () => Uint8Array, loadBack: (bytes: Uint8Arra
     'corrupt',
     `${MAX_ATTEMPTS} snapshots of the state did not load back to themselves (${seen.join('; ')}): this JavaScript engine computed them wrongly, nothing was written`,
   );
+}
+
+/**
+ * Bytes for storage that the engine computes deterministically (a log
+ * entry: deltaSince of a version), checked where loads are: made until two
+ * computations agree, at most three times, then `corrupt` (nothing is written).
+ */
+export function agreedBytes(make: () => Uint8Array): Uint8Array {
+  const fault = testSwitches().deltaFault;
+  const made: Uint8Array[] = [];
+  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+    let bytes = make();
+    if (fault) bytes = fault(n, bytes);
+    if (made.some((m) => sameBytes(m, bytes))) return bytes;
+    made.push(bytes);
+  }
+  throw new MyceliumError(
+    'corrupt',
+    `${MAX_ATTEMPTS} computations of one delta gave ${MAX_ATTEMPTS} different results (${made.map((m) => `${m.length} bytes`).join(', ')}): this JavaScript engine computed them wrongly, nothing was written`,
+  );
+}
+
+/**
+ * Applies a stored log entry where the engine may compute wrongly. The
+ * engine checks a whole delta before it joins any of it, so an apply that
+ * throws a typed error changed nothing and is tried again; the entry's own
+ * error is the one two tries in a row agree on (or the third). Anything else
+ * thrown (a WebAssembly trap: the join may have begun) is rethrown for the
+ * caller to rebuild the state from the start.
+ */
+export function agreedApply<T>(entry: Uint8Array, apply: (bytes: Uint8Array) => T): T {
+  const fault = testSwitches().applyFault;
+  let previous: string | null = null;
+  for (let n = 0; ; n++) {
+    try {
+      return apply(fault ? fault(n, entry) : entry);
+    } catch (e) {
+      if (!(e instanceof MyceliumError) || e.code === 'schema_mismatch') throw e;
+      const said = describe(e);
+      if (said === previous || n === MAX_ATTEMPTS - 1) throw e;
+      previous = said;
+    }
+  }
 }

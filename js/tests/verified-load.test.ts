@@ -6,7 +6,7 @@ import { equalBytes, mycelium, todoSchema } from './helpers.js';
 
 const { open, memoryStorage } = mycelium;
 type Fault = (attempt: number, saved: Uint8Array) => Uint8Array;
-type Switches = { loadFault?: Fault; saveFault?: Fault };
+type Switches = { loadFault?: Fault; saveFault?: Fault; deltaFault?: Fault; applyFault?: Fault };
 const g = globalThis as { __myceliumTestSwitches?: Switches };
 
 afterEach(() => {
@@ -150,6 +150,100 @@ describe('verifyLoads', () => {
     const stored = await storage.load('x');
     expect(stored.snapshot).toBeNull();
     const b = await open({ schema: todoSchema, name: 'x', persist: storage });
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+  });
+
+  it('a log entry is written only when two computations of it agree', async () => {
+    const storage = memoryStorage();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { deltaFault: faultOn([0], log) };
+    const a = await open({ schema: todoSchema, name: 'd', persist: storage, verifyLoads: true });
+    const t = a.collection('todos');
+    for (let i = 0; i < 100; i++) t.insert({ id: `p${i}`, title: `p ${i}`, votes: i });
+    await a.flush();
+    const before = a.save();
+    const right = a.deltaSince({});
+    a.close();
+    // The first computation was wrong, the second and third agreed.
+    expect(log).toEqual([0, 1, 2]);
+    delete g.__myceliumTestSwitches;
+    const stored = await storage.load('d');
+    expect(stored.log.length).toBe(1);
+    expect(equalBytes(stored.log[0]!, right)).toBe(true);
+    const b = await open({ schema: todoSchema, name: 'd', persist: storage });
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+  });
+
+  it('a log entry no two computations agree on is not written, and flush() reports corrupt', async () => {
+    const storage = memoryStorage();
+    g.__myceliumTestSwitches = { deltaFault: faultOn([0, 1, 2], []) };
+    const a = await open({ schema: todoSchema, name: 'e', persist: storage, verifyLoads: true });
+    const errors: string[] = [];
+    a.onError((e) => errors.push(e.code));
+    a.collection('todos').insert({ id: 'one', votes: 1 });
+    await expect(a.flush()).rejects.toMatchObject({ code: 'corrupt' });
+    expect(errors).toContain('corrupt');
+    expect((await storage.load('e')).log.length).toBe(0);
+    delete g.__myceliumTestSwitches;
+    // Written by the next flush, computed right this time.
+    a.collection('todos').insert({ id: 'two', votes: 2 });
+    await a.flush();
+    const before = a.save();
+    a.close();
+    const b = await open({ schema: todoSchema, name: 'e', persist: storage });
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+  });
+
+  it('a stored log entry that fails to apply once is applied again; one that fails twice alike is its own error', async () => {
+    const storage = memoryStorage();
+    const a = await open({ schema: todoSchema, name: 'f', persist: storage });
+    for (let i = 0; i < 100; i++) a.collection('todos').insert({ id: `p${i}`, votes: i });
+    await a.flush();
+    const before = a.save();
+    a.close();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { applyFault: faultOn([0], log) };
+    const b = await open({ schema: todoSchema, name: 'f', persist: storage, verifyLoads: true });
+    expect(log).toEqual([0, 1]);
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+    // Damaged the same way on every try: the entry's error, after two tries.
+    const same: number[] = [];
+    g.__myceliumTestSwitches = { applyFault: (n, entry) => faultOn([0], same)!(0, entry) };
+    await expect(open({ schema: todoSchema, name: 'f', persist: storage, verifyLoads: true })).rejects.toMatchObject({ code: 'corrupt' });
+    expect(same).toEqual([0, 0]);
+    // Not verifying: the entry is applied as stored, once.
+    const once: number[] = [];
+    g.__myceliumTestSwitches = { applyFault: faultOn([0], once) };
+    const c = await open({ schema: todoSchema, name: 'f', persist: storage, verifyLoads: false });
+    expect(once).toEqual([]);
+    expect(equalBytes(c.save(), before)).toBe(true);
+    c.close();
+  });
+
+  it('a trap while the log is replayed builds the store again from the start', async () => {
+    const storage = memoryStorage();
+    const a = await open({ schema: todoSchema, name: 'g', persist: storage });
+    a.collection('todos').insert({ id: 'one', votes: 1 });
+    await a.flush();
+    a.collection('todos').insert({ id: 'two', votes: 2 });
+    await a.flush();
+    const before = a.save();
+    a.close();
+    let calls = 0;
+    g.__myceliumTestSwitches = {
+      applyFault: (_n, entry) => {
+        calls++;
+        if (calls === 2) throw new WebAssembly.RuntimeError('out of bounds memory access');
+        return entry;
+      },
+    };
+    const b = await open({ schema: todoSchema, name: 'g', persist: storage, verifyLoads: true });
+    // Entry 1, entry 2 (trapped), then both again.
+    expect(calls).toBe(4);
     expect(equalBytes(b.save(), before)).toBe(true);
     b.close();
   });
