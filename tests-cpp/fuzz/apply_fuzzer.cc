@@ -4,6 +4,10 @@
 //         mutations reach the decoder rather than the CRC check), as a delta
 //         (byte 1 even) or a snapshot
 //   odd   the rest is passed as is
+// Every input is applied twice: to a store that decodes deltas whole and to
+// one that streams every delta (StoreOptions::stream_cells_above = 0, the
+// path of deltas above 65,536 cells); both must agree on the outcome, the
+// error and the state.
 // Checked beyond "no crash": a rejected input leaves the store byte-identical;
 // an accepted one leaves a store whose snapshot loads and saves back the same;
 // and apply or load of an input allocates (in all, not only at the peak) at
@@ -62,6 +66,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto r = store->apply(input);
   g_counting = false;
   if (g_allocated > allowed) fail("apply allocated more than the input justifies");
+  StoreOptions streaming = fuzz::options(0x7a);
+  streaming.stream_cells_above = 0;
+  auto streamed = std::move(Store::load(fuzz::schema(), base_snapshot, streaming)).value();
+  auto rs = streamed->apply(input);
+  if (rs.ok() != r.ok()) fail("streamed and whole decoding disagree on accepting a delta");
+  if (r.ok() ? *rs != *r : rs.status().code() != r.status().code()) fail("streamed and whole decoding disagree on the outcome");
+  if (streamed->save() != store->save()) fail("streamed and whole decoding joined different states");
   if (!r.ok()) {
     if (r.status().message().empty()) fail("error without a message");
     if (store->save() != base_snapshot) fail("a rejected delta changed the store");
