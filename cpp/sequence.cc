@@ -481,7 +481,28 @@ Result<Sequence::Run> Sequence::insert(std::size_t index, Id first, std::uint32_
   return run;
 }
 
-Status Sequence::integrate(const Run& in, std::span<const Stretch> in_live) {
+Result<std::uint32_t> Sequence::known_prefix(const Run& in) const {
+  Id first = in.first;
+  std::uint32_t length = in.length;
+  Origin left = in.left;
+  std::uint32_t have = 0;
+  while (auto known = find_run(first)) {
+    const Run& k = runs_[*known].run;
+    const std::uint32_t offset = first.seq - k.first.seq;
+    const Origin known_left = offset == 0 ? k.left : Origin(Id{k.first.actor, first.seq - 1});
+    if (known_left != left || k.right != in.right) return Corrupt("a sequence run gives known elements other origins");
+    const std::uint32_t n = std::min(length, k.length - offset);
+    have += n;
+    if (n == length) return have;
+    left = Id{first.actor, first.seq + n - 1};
+    first.seq += n;
+    length -= n;
+  }
+  if (any_known(first, length)) return Corrupt("a sequence run overlaps elements this replica knows as another run");
+  return have;
+}
+
+Status Sequence::integrate(const Run& in, std::span<const Stretch> in_live, Crossed crossed) {
   Run run = in;
   if (run.length == 0 || run.first.seq == 0 || run.first.seq + std::uint64_t{run.length} - 1 > kMaxSeqEnd) {
     return Corrupt("a sequence run of no elements or past the last seq");
@@ -508,19 +529,9 @@ Status Sequence::integrate(const Run& in, std::span<const Stretch> in_live) {
       }
     }
   }
-  // A run may arrive grown since its start came (its actor typed on), or
-  // as stretches relayed by a replica that got it in parts: what is known
-  // must be what this replica knows (origins are immutable) and is left
-  // alone; the rest follows the last known element.
-  while (auto known = find_run(run.first)) {
-    const Run& k = runs_[*known].run;
-    const std::uint32_t offset = run.first.seq - k.first.seq;
-    const Origin left = offset == 0 ? k.left : Origin(Id{k.first.actor, run.first.seq - 1});
-    if (left != run.left || k.right != run.right) {
-      return Corrupt("a sequence run gives known elements other origins");
-    }
-    const std::uint32_t have = std::min(run.length, k.length - offset);
-    if (have == run.length) return Status::Ok();
+  MYC_ASSIGN_OR_RETURN(const std::uint32_t have, known_prefix(run));
+  if (have == run.length) return Status::Ok();
+  if (have > 0) {  // the rest follows the last known element
     run.left = Id{run.first.actor, run.first.seq + have - 1};
     run.first.seq += have;
     run.length -= have;
@@ -542,14 +553,15 @@ Status Sequence::integrate(const Run& in, std::span<const Stretch> in_live) {
     }
     live = std::move(kept);
   }
-  if (any_known(run.first, run.length)) {
-    return Corrupt("a sequence run overlaps elements this replica knows as another run");
-  }
   if ((run.left && !contains(*run.left)) || (run.right && !contains(*run.right))) {
     return Corrupt("a sequence element's origin is not known");
   }
-  const std::size_t left_pos = position_of(run.left, false), right_pos = position_of(run.right, true);
-  if (right_pos <= left_pos) return Corrupt("a sequence element's right origin is not after its left origin");
+  const std::size_t left_pos = position_of(run.left, false);
+  std::size_t right_pos = position_of(run.right, true);
+  if (right_pos <= left_pos) {
+    if (crossed == Crossed::kRefuse) return Corrupt("a sequence element's right origin is not after its left origin");
+    right_pos = total_ + 1;  // placed as if its right origin were the end
+  }
 
   // Scan from the element after the left origin towards the right origin
   // past the elements that belong between them (positions count from 1).
@@ -623,7 +635,7 @@ void Sequence::place(Cursor c, std::span<const std::uint32_t> pieces) {
   }
 }
 
-Status Sequence::integrate_all(std::span<const Run> runs, std::span<const std::vector<Stretch>> live) {
+Status Sequence::integrate_all(std::span<const Run> runs, std::span<const std::vector<Stretch>> live, Crossed crossed) {
   if (!live.empty() && live.size() != runs.size()) return InvalidArgument("live stretches for every run, or none");
   // The runs by id, to find the one holding an origin.
   std::vector<std::uint32_t> by_id(runs.size());
@@ -653,7 +665,8 @@ Status Sequence::integrate_all(std::span<const Run> runs, std::span<const std::v
   while (!ready.empty()) {
     const std::uint32_t i = ready.back();
     ready.pop_back();
-    MYC_TRY(live.empty() ? integrate(runs[i]) : integrate(runs[i], live[i]));
+    const Stretch all[] = {Stretch{0, runs[i].length, {}}};
+    MYC_TRY(integrate(runs[i], live.empty() ? std::span<const Stretch>(all) : std::span<const Stretch>(live[i]), crossed));
     ++placed;
     for (std::uint32_t w : waiting[i]) {
       if (--waits[w] == 0) ready.push_back(w);

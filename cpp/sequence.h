@@ -86,11 +86,22 @@ class Sequence {
   // `bytes` is their content (length elements of it; none without content).
   Result<Run> insert(std::size_t index, Id first, std::uint32_t length, std::span<const std::uint32_t> wide = {},
                      std::string_view bytes = {});
+  // What integrate() does with a run whose right origin is not after its
+  // left one (both known): only a lying peer sends one. kPlaceAtEnd places
+  // it as if its right origin were the end, the same way on every replica
+  // (for a join that must not fail half way, docs/sequences.md).
+  enum class Crossed : std::uint8_t { kRefuse, kPlaceAtEnd };
+  // How many elements at the start of `run` are here already (a run may
+  // arrive grown since its start came, or in stretches relayed by a replica
+  // that got it in parts): run.length when all are. Corrupt when the known
+  // ones are given other origins (origins are immutable) or the rest
+  // overlaps elements of another run. Reads the run's ids and origins only.
+  Result<std::uint32_t> known_prefix(const Run& run) const;
   // Places a run made elsewhere. Its origins must be known here; elements
   // already here are left alone (a run is the same everywhere). `live`
   // names its live stretches with their content, increasing; the rest of
   // its new elements are tombstones.
-  Status integrate(const Run& run, std::span<const Stretch> live);
+  Status integrate(const Run& run, std::span<const Stretch> live, Crossed crossed = Crossed::kRefuse);
   // The same with every element live (no content).
   Status integrate(const Run& run) {
     const Stretch all[] = {Stretch{0, run.length, {}}};
@@ -101,7 +112,8 @@ class Sequence {
   // `runs`, or origins that wait on each other, is corrupt; runs before the
   // failing one stay placed (the store checks a delta before it joins).
   // live[i]: run i's live stretches (none given: every element live).
-  Status integrate_all(std::span<const Run> runs, std::span<const std::vector<Stretch>> live = {});
+  Status integrate_all(std::span<const Run> runs, std::span<const std::vector<Stretch>> live = {},
+                       Crossed crossed = Crossed::kRefuse);
   // Deletes the live elements [index, index + count): the id stretches
   // they were, in document order, for the delete event to name.
   Result<std::vector<Span>> erase(std::size_t index, std::size_t count);
