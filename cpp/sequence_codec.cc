@@ -37,12 +37,6 @@ class SectionReader {
         return Corrupt("sequence entries not in canonical order");
       }
     }
-    if (!r_.count(n, "sequence delete count", 3)) return r_.status();
-    out.deletes.resize(static_cast<std::size_t>(n));
-    for (std::size_t i = 0; i < out.deletes.size(); ++i) {
-      MYC_TRY(deletion(out.deletes[i]));
-      if (i > 0 && out.deletes[i - 1].dot >= out.deletes[i].dot) return Corrupt("sequence deletes not in canonical order");
-    }
     return Status::Ok();
   }
 
@@ -87,7 +81,6 @@ class SectionReader {
     const auto content = t_.content ? t_.content(e.record, field) : std::nullopt;
     if (!content) return Corrupt("a sequence entry on a field that is not a list or a text");
     if (!r_.count(n, "sequence part count", 6)) return r_.status();
-    if (n == 0) return Corrupt("a sequence entry without parts");
     e.parts.resize(static_cast<std::size_t>(n));
     for (std::size_t i = 0; i < e.parts.size(); ++i) {
       SeqPart& p = e.parts[i];
@@ -104,6 +97,13 @@ class SectionReader {
         }
         if (continues(prev, p)) return Corrupt("sequence parts that continue each other (not canonical)");
       }
+    }
+    if (!r_.count(n, "sequence delete count", 3)) return r_.status();
+    if (n == 0 && e.parts.empty()) return Corrupt("a sequence entry without parts or deletes");
+    e.deletes.resize(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < e.deletes.size(); ++i) {
+      MYC_TRY(deletion(e.deletes[i]));
+      if (i > 0 && e.deletes[i - 1].dot >= e.deletes[i].dot) return Corrupt("sequence deletes not in canonical order");
     }
     return Status::Ok();
   }
@@ -184,16 +184,16 @@ void write_sequences(Writer& w, const SeqSection& section) {
         byte += l.bytes;
       }
     }
-  }
-  w.varint(section.deletes.size());
-  for (const SeqDelete& d : section.deletes) {
-    w.varint(d.dot.actor);
-    w.varint(d.dot.seq);
-    w.varint(d.targets.size());
-    for (const SeqTarget& t : d.targets) {
-      w.varint(t.first.actor);
-      w.varint(t.first.seq);
-      w.varint(t.length);
+    w.varint(e.deletes.size());
+    for (const SeqDelete& d : e.deletes) {
+      w.varint(d.dot.actor);
+      w.varint(d.dot.seq);
+      w.varint(d.targets.size());
+      for (const SeqTarget& t : d.targets) {
+        w.varint(t.first.actor);
+        w.varint(t.first.seq);
+        w.varint(t.length);
+      }
     }
   }
 }
@@ -204,7 +204,7 @@ Status read_sequences(Reader& r, const SeqTables& tables, SeqSection& out) {
 
 SeqEntry sequence_entry(const Sequence& s, std::uint32_t record, std::uint8_t field,
                         const std::function<std::uint32_t(ActorId)>& index) {
-  SeqEntry e{record, field, {}};
+  SeqEntry e{record, field, {}, {}};
   auto ref = [&](const Sequence::Origin& o) -> std::optional<SeqRef> {
     if (!o) return std::nullopt;
     return SeqRef{index(o->actor), o->seq};

@@ -1,6 +1,6 @@
-// The sequences section of a delta (docs/sequences.md, Formats): the run
-// parts a delta carries per (record, sequence field), with their live
-// stretches and content, and the targets of its delete events.
+// The sequences section of a delta (docs/sequences.md, Formats): per
+// (record, sequence field), the run parts a delta carries with their live
+// stretches and content, and the targets of the field's delete events.
 //
 //   entries   count, then per entry (strictly increasing by record, field):
 //             record index, field, part count, then per part (strictly
@@ -12,10 +12,11 @@
 //               live count, then per live stretch (increasing, never
 //               touching): gap from the previous one's end (or the part's
 //               start), length, content byte count, content
-//   deletes   count, then per delete event (strictly increasing by actor
-//             index, seq): actor index, seq, target count, then per target
-//             (increasing, never overlapping or touching): actor index,
-//             first seq, length
+//             delete count, then per delete event (strictly increasing by
+//               actor index, seq): actor index, seq, target count, then per
+//               target (increasing, never overlapping or touching): actor
+//               index, first seq, length
+//             (an entry has parts, deletes or both)
 // Content is UTF-8 for a text (its elements are its characters) and, for a
 // list, each element's value behind its varint length.
 #pragma once
@@ -48,12 +49,6 @@ struct SeqPart {
   std::string content;               // of the live stretches, in order
 };
 
-struct SeqEntry {
-  std::uint32_t record = 0;
-  std::uint8_t field = 0;
-  std::vector<SeqPart> parts;
-};
-
 struct SeqTarget {
   SeqRef first;
   std::uint32_t length = 0;
@@ -61,12 +56,18 @@ struct SeqTarget {
 
 struct SeqDelete {
   SeqRef dot;  // the delete event
-  std::vector<SeqTarget> targets;
+  std::vector<SeqTarget> targets;  // elements of the entry's field
+};
+
+struct SeqEntry {
+  std::uint32_t record = 0;
+  std::uint8_t field = 0;
+  std::vector<SeqPart> parts;
+  std::vector<SeqDelete> deletes;
 };
 
 struct SeqSection {
   std::vector<SeqEntry> entries;
-  std::vector<SeqDelete> deletes;
 };
 
 void write_sequences(Writer& w, const SeqSection& section);

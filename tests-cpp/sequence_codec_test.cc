@@ -101,8 +101,8 @@ TEST(SequenceCodec, RoundTripsAndTheBytesAreTheSameOnEveryReplica) {
     SeqSection sa, sb;
     sa.entries.push_back(entry_of(a, 3, 1));
     sb.entries.push_back(entry_of(b, 3, 1));
-    sa.deletes.push_back(SeqDelete{SeqRef{0, 7}, {SeqTarget{SeqRef{0, 1}, 2}, SeqTarget{SeqRef{1, 4}, 1}}});
-    sb.deletes = sa.deletes;
+    sa.entries[0].deletes.push_back(SeqDelete{SeqRef{0, 7}, {SeqTarget{SeqRef{0, 1}, 2}, SeqTarget{SeqRef{1, 4}, 1}}});
+    sb.entries[0].deletes = sa.entries[0].deletes;
     const ByteVec bytes = encode(sa);
     // Canonical: b received the same runs in another order and in parts.
     ASSERT_EQ(bytes, encode(sb)) << "seed " << seed;
@@ -116,8 +116,8 @@ TEST(SequenceCodec, RoundTripsAndTheBytesAreTheSameOnEveryReplica) {
     ASSERT_TRUE(load(back.entries[0], c).ok());
     EXPECT_EQ(c.content(), a.content());
     EXPECT_EQ(c.units(), a.units());
-    ASSERT_EQ(back.deletes.size(), 1u);
-    EXPECT_EQ(back.deletes[0].targets.size(), 2u);
+    ASSERT_EQ(back.entries[0].deletes.size(), 1u);
+    EXPECT_EQ(back.entries[0].deletes[0].targets.size(), 2u);
   }
 }
 
@@ -128,7 +128,8 @@ ByteVec sample_section(std::uint64_t seed) {
   edit(a, b, rng);
   SeqSection s;
   s.entries.push_back(entry_of(a, 1, 1));
-  s.deletes.push_back(SeqDelete{SeqRef{2, 9}, {SeqTarget{SeqRef{0, 1}, 3}}});
+  s.entries[0].deletes.push_back(SeqDelete{SeqRef{2, 9}, {SeqTarget{SeqRef{0, 1}, 3}}});
+  s.entries.push_back(SeqEntry{2, 1, {}, {SeqDelete{SeqRef{1, 4}, {SeqTarget{SeqRef{0, 2}, 1}}}}});
   return encode(s);
 }
 
@@ -192,7 +193,7 @@ void expect_refused(const SeqSection& s, const char* text) {
 
 TEST(SequenceCodec, NonCanonicalOrInconsistentSectionsSayWhatIsWrong) {
   SeqSection s;
-  s.entries.push_back(SeqEntry{1, 1, {part(0, 5, 2), part(0, 1, 2)}});
+  s.entries.push_back(SeqEntry{1, 1, {part(0, 5, 2), part(0, 1, 2)}, {}});
   expect_refused(s, "canonical order");
   s.entries[0].parts = {part(0, 1, 3), part(0, 3, 2)};
   expect_refused(s, "overlapping");
@@ -208,17 +209,21 @@ TEST(SequenceCodec, NonCanonicalOrInconsistentSectionsSayWhatIsWrong) {
   s.entries[0].parts[0].live = {Sequence::Live{0, 1, 1}};
   s.entries[0].parts[0].content = "\xff";
   expect_refused(s, "not its stretch's elements");
-  s.entries = {SeqEntry{1, 0, {part(0, 1, 1)}}};
+  s.entries = {SeqEntry{1, 0, {part(0, 1, 1)}, {}}};
   expect_refused(s, "not a list or a text");
-  s.entries = {SeqEntry{2, 1, {part(0, 1, 1)}}, SeqEntry{1, 1, {part(0, 1, 1)}}};
+  s.entries = {SeqEntry{2, 1, {part(0, 1, 1)}, {}}, SeqEntry{1, 1, {part(0, 1, 1)}, {}}};
   expect_refused(s, "entries not in canonical order");
-  s.entries.clear();
-  s.deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 1}, 2}, SeqTarget{SeqRef{0, 3}, 1}}}};
+  s.entries = {SeqEntry{1, 1, {}, {}}};
+  expect_refused(s, "without parts or deletes");
+  auto& deletes = s.entries[0].deletes;
+  deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 1}, 2}, SeqTarget{SeqRef{0, 3}, 1}}}};
   expect_refused(s, "touching");
-  s.deletes = {SeqDelete{SeqRef{1, 3}, {SeqTarget{SeqRef{0, 1}, 1}}}, SeqDelete{SeqRef{0, 9}, {SeqTarget{SeqRef{0, 1}, 1}}}};
+  deletes = {SeqDelete{SeqRef{1, 3}, {SeqTarget{SeqRef{0, 1}, 1}}}, SeqDelete{SeqRef{0, 9}, {SeqTarget{SeqRef{0, 1}, 1}}}};
   expect_refused(s, "deletes not in canonical order");
-  s.deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 0xffffffffu}, 2}}}};
+  deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 0xffffffffu}, 2}}}};
   expect_refused(s, "length out of range");
+  deletes = {SeqDelete{SeqRef{0, 3}, {}}};
+  expect_refused(s, "without targets");
 }
 
 TEST(SequenceCodec, ListValuesTravelBehindTheirLengths) {

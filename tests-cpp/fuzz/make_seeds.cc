@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       std::uint32_t x = 12345u + static_cast<std::uint32_t>(seed);
       auto rnd = [&] { return (x = x * 1103515245u + 12345u) >> 16; };
       SeqSection section;
+      std::vector<SeqDelete> deletes;
       for (int step = 0; step < 10 + seed * 4; ++step) {
         const int who = static_cast<int>(rnd() % 2);
         const Sequence::Id first{actors[who], seq[who]};
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
           if (gone.ok()) {
             SeqDelete d{SeqRef{static_cast<std::uint32_t>(who), seq[who]++}, {}};
             for (const auto& span : *gone) d.targets.push_back(SeqTarget{SeqRef{index(span.first.actor), span.first.seq}, span.length});
-            if (section.deletes.empty() || section.deletes.back().dot < d.dot) section.deletes.push_back(d);
+            if (deletes.empty() || deletes.back().dot < d.dot) deletes.push_back(d);
           }
           continue;
         }
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
         (void)list.insert(rnd() % (list.size() + 1), Sequence::Id{actors[who], 1000 + static_cast<std::uint32_t>(step)}, 1, {}, v);
       }
       section.entries.push_back(sequence_entry(text, 0, 1, index));
+      section.entries.back().deletes = deletes;
       section.entries.push_back(sequence_entry(list, 0, 2, index));
       Writer w;
       write_sequences(w, section);

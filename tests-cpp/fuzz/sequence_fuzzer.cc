@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     entry_runs(e, kActors, content, runs, live);
     Sequence s(content);
     if (!s.integrate_all(runs, live).ok()) continue;
-    for (const SeqDelete& d : section.deletes) {
+    for (const SeqDelete& d : e.deletes) {
       for (const SeqTarget& t : d.targets) (void)s.erase_ids(Sequence::Id{kActors[t.first.actor], t.first.seq}, t.length);
     }
     const std::string text = s.content();
