@@ -754,11 +754,23 @@ void Sequence::content_of(Id first, std::uint32_t length, std::string& out) cons
   }
 }
 
-std::vector<Sequence::Part> Sequence::parts() const {
+std::vector<Sequence::Part> Sequence::parts_since(const std::function<std::uint32_t(ActorId)>& from) const {
   std::vector<Part> out;
   for (const auto& [actor, runs] : by_actor_) {
-    for (std::uint32_t r : runs) {
-      const Run& run = runs_[r].run;
+    const std::uint32_t after = from ? from(actor) : 0;
+    // The first run holding a seq after `after`.
+    std::size_t i = first_after(runs, after);
+    if (i > 0 && runs_[runs[i - 1]].run.first.seq + std::uint64_t{runs_[runs[i - 1]].run.length} - 1 > after) --i;
+    for (; i < runs.size(); ++i) {
+      const std::uint32_t r = runs[i];
+      // The run from its first element after `after` (skip elements cut).
+      const Run& whole = runs_[r].run;
+      const std::uint32_t cut = whole.first.seq > after ? 0 : after - whole.first.seq + 1;
+      Run run{Id{actor, whole.first.seq + cut}, whole.length - cut,
+              cut == 0 ? whole.left : Origin(Id{actor, whole.first.seq + cut - 1}), whole.right, {}};
+      for (std::uint32_t w : whole.wide) {
+        if (w >= cut) run.wide.push_back(w - cut);
+      }
       Part* part = out.empty() ? nullptr : &out.back();
       // This run continues the last part: typing on, received in parts.
       const bool continues = part != nullptr && part->run.first.actor == actor &&
@@ -775,15 +787,17 @@ std::vector<Sequence::Part> Sequence::parts() const {
       }
       for (std::uint32_t p : runs_[r].pieces) {  // by offset
         const Piece& piece = pieces_[p];
-        if (piece.deleted) continue;
-        const std::uint32_t at = base + piece.offset;
+        if (piece.deleted || piece.offset + piece.length <= cut) continue;
+        const std::uint32_t skipped = piece.offset < cut ? cut - piece.offset : 0;
+        const std::uint32_t at = base + piece.offset + skipped - cut, length = piece.length - skipped;
+        const std::string_view bytes = std::string_view(piece.bytes).substr(skipped ? skip(piece.bytes, skipped) : 0);
         if (!part->live.empty() && part->live.back().offset + part->live.back().length == at) {
-          part->live.back().length += piece.length;
-          part->live.back().bytes += piece.bytes.size();
+          part->live.back().length += length;
+          part->live.back().bytes += bytes.size();
         } else {
-          part->live.push_back(Live{at, piece.length, piece.bytes.size()});
+          part->live.push_back(Live{at, length, bytes.size()});
         }
-        part->content += piece.bytes;
+        part->content += bytes;
       }
     }
   }

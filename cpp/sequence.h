@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -154,7 +155,12 @@ class Sequence {
   };
   // Every run as a part, by (actor, first seq): the canonical form a
   // snapshot writes, whatever order this replica received them in.
-  std::vector<Part> parts() const;
+  std::vector<Part> parts() const { return parts_since({}); }
+  // The parts of the elements whose seq is past from(their actor) (what a
+  // delta since a version carries): a run cut there starts at its first
+  // such element, whose left origin is the one before it. Costs one lookup
+  // per actor plus the parts returned.
+  std::vector<Part> parts_since(const std::function<std::uint32_t(ActorId)>& from) const;
 
  private:
   struct RunData {

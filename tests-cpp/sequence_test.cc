@@ -294,6 +294,81 @@ TEST(SequenceContent, ARunArrivesWithHolesAndKeepsThem) {
   EXPECT_EQ(Sequence(Sequence::Content::kUtf8).integrate(astral, emoji).code(), Code::kCorrupt);
 }
 
+// A replica at a version receives parts_since(that version) from one that
+// went on typing (both actors, astral characters, deletes): it then holds
+// the same text. Deletes of elements it knew are the delete events' to
+// carry, so the test copies the sender's tombstones.
+TEST(SequenceContent, PartsSinceAVersionCarryWhatAReplicaAtThatVersionLacks) {
+  const char* chars[] = {"a", "b", "\xc3\xa9", "\xf0\x9f\x98\x80"};
+  int cut = 0;  // parts that start inside a run b knows the start of
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    std::mt19937_64 rng(seed);
+    Sequence a(Sequence::Content::kUtf8);
+    std::uint32_t seq[2] = {1, 1};
+    auto edit = [&](int steps) {
+      for (int i = 0; i < steps; ++i) {
+        if (a.size() > 0 && rng() % 4 == 0) {
+          ASSERT_TRUE(a.erase(rng() % a.size(), 1).ok());
+          continue;
+        }
+        const int who = static_cast<int>(rng() % 2);
+        std::string text;
+        const auto n = static_cast<std::uint32_t>(1 + rng() % 3);
+        for (std::uint32_t k = 0; k < n; ++k) text += chars[rng() % 4];
+        std::uint32_t len;
+        std::vector<std::uint32_t> wide;
+        ASSERT_TRUE(Sequence::shape(Sequence::Content::kUtf8, text, len, wide));
+        // Mostly typing on at the end of what this actor typed last.
+        ASSERT_TRUE(a.insert(rng() % 3 ? a.size() : rng() % (a.size() + 1), Id{ActorId(7 + who), seq[who]}, len, wide, text).ok());
+        seq[who] += len;
+      }
+    };
+    edit(20);
+    // b: a's state now, from its canonical parts.
+    Sequence b(Sequence::Content::kUtf8);
+    auto integrate = [](Sequence& into, const std::vector<Sequence::Part>& parts) {
+      std::vector<Sequence::Run> runs;
+      std::vector<std::vector<Sequence::Stretch>> live;
+      for (const Sequence::Part& p : parts) {
+        runs.push_back(p.run);
+        auto& st = live.emplace_back();
+        std::size_t byte = 0;
+        for (const Sequence::Live& l : p.live) {
+          st.push_back({l.offset, l.length, std::string_view(p.content).substr(byte, l.bytes)});
+          byte += l.bytes;
+        }
+      }
+      return into.integrate_all(runs, live);
+    };
+    ASSERT_TRUE(integrate(b, a.parts()).ok());
+    const std::uint32_t known[2] = {seq[0] - 1, seq[1] - 1};
+    edit(25);
+    const auto since = a.parts_since([&](ActorId x) { return known[x - 7]; });
+    std::size_t carried = 0;
+    for (const auto& p : since) {
+      EXPECT_GT(p.run.first.seq, known[p.run.first.actor - 7]);
+      carried += p.run.length;
+      if (p.run.left && b.contains(*p.run.left) && p.run.left->actor == p.run.first.actor &&
+          p.run.left->seq + 1 == p.run.first.seq) {
+        ++cut;
+      }
+    }
+    EXPECT_EQ(carried, std::size_t{seq[0] - 1 - known[0]} + (seq[1] - 1 - known[1])) << "seed " << seed;
+    const Status st = integrate(b, since);
+    ASSERT_TRUE(st.ok()) << st.to_string() << " seed " << seed;
+    for (const auto& span : a.spans()) {
+      if (span.deleted) {
+        ASSERT_TRUE(b.erase_ids(span.first, span.length).ok());
+      }
+    }
+    EXPECT_EQ(b.content(), a.content()) << "seed " << seed;
+    EXPECT_EQ(b.units(), a.units()) << "seed " << seed;
+    EXPECT_EQ(b.spans().size(), a.spans().size()) << "seed " << seed;
+    EXPECT_TRUE(a.parts_since([](ActorId) { return 0xffffffffu; }).empty());
+  }
+  EXPECT_GT(cut, 4);
+}
+
 // Random concurrent text edits: every replica ends with the model's text,
 // character for character, and so does one loaded from another's runs with
 // their live content only.
