@@ -93,6 +93,12 @@ std::optional<std::uint32_t> Sequence::find_run(Id id) const {
 
 bool Sequence::contains(Id id) const { return find_run(id).has_value(); }
 
+std::optional<std::uint64_t> Sequence::run_end(Id id) const {
+  const auto r = find_run(id);
+  if (!r) return std::nullopt;
+  return runs_[*r].run.first.seq + std::uint64_t{runs_[*r].run.length};
+}
+
 // Whether any of first .. first + length - 1 is here: one probe per run.
 bool Sequence::any_known(Id first, std::uint32_t length) const {
   if (contains(first)) return true;

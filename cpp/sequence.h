@@ -123,6 +123,9 @@ class Sequence {
   Status erase_ids(Id first, std::uint32_t length);
 
   bool contains(Id id) const;
+  // When `id` is known: the seq after the last element of the run holding
+  // it (so the known stretch from id on ends there). One lookup.
+  std::optional<std::uint64_t> run_end(Id id) const;
   bool deleted(Id id) const;  // id must be known
   // The live index of a known element: if deleted, where it was (the count
   // of live elements before it).
