@@ -116,12 +116,12 @@ void BlockWriter::clear() {
   done_ = 0;
 }
 
-ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload) {
+ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload, std::uint8_t version) {
   const std::span<const std::uint8_t> one[] = {payload};
-  return frame(kind, one);
+  return frame(kind, one, version);
 }
 
-ByteVec frame(PayloadKind kind, std::span<const std::span<const std::uint8_t>> pieces) {
+ByteVec frame(PayloadKind kind, std::span<const std::span<const std::uint8_t>> pieces, std::uint8_t version) {
   const bool sync = is_sync(kind);
   const auto compressed = sync ? std::nullopt : compress(pieces);
   const std::span<const std::uint8_t> whole[] = {compressed ? std::span<const std::uint8_t>(*compressed) : std::span<const std::uint8_t>()};
@@ -137,7 +137,7 @@ ByteVec frame(PayloadKind kind, std::span<const std::span<const std::uint8_t>> p
   w.u8('M');
   w.u8('Y');
   w.u8('C');
-  w.u8(sync ? kSyncFormatVersion : kFormatVersion);
+  w.u8(sync ? kSyncFormatVersion : version);
   w.u8(static_cast<std::uint8_t>((static_cast<std::uint8_t>(kind) << 4) | (compressed ? kFlagCompressed : 0)));
   w.varint(size);
   w.fixed32(crc);

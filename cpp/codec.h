@@ -24,9 +24,12 @@
 
 namespace mycelium {
 
-// Version 2 added key scopes to a delta's events (delta.h); version 1 frames
-// are still read.
-inline constexpr std::uint8_t kFormatVersion = 2;
+// Version 2 added key scopes to a delta's events (delta.h); version 3 a
+// sequences section after the cells (docs/sequences.md), written only by a
+// delta that names a list or text field, so that every other delta stays
+// readable by version-2 builds. Version 1 frames are still read.
+inline constexpr std::uint8_t kFormatVersion = 3;
+inline constexpr std::uint8_t kPlainFormatVersion = 2;
 inline constexpr std::uint8_t kOldestFormatVersion = 1;
 inline constexpr std::uint8_t kFlagCompressed = 1;
 
@@ -192,10 +195,12 @@ class Reader {
 
 // Wraps a payload in a frame, compressed when compression.h says so (never
 // a sync kind).
-ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload);
+// version: of a delta's layout (a sync frame's is always kSyncFormatVersion).
+ByteVec frame(PayloadKind kind, std::span<const std::uint8_t> payload, std::uint8_t version = kPlainFormatVersion);
 // The same for a payload given as pieces (joined only when it stays
 // uncompressed): a large delta is never put together whole.
-ByteVec frame(PayloadKind kind, std::span<const std::span<const std::uint8_t>> pieces);
+ByteVec frame(PayloadKind kind, std::span<const std::span<const std::uint8_t>> pieces,
+              std::uint8_t version = kPlainFormatVersion);
 
 struct FrameHeader {
   PayloadKind kind;

@@ -1,6 +1,7 @@
 #include "delta.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <tuple>
 #include "crc32c.h"
@@ -89,7 +90,9 @@ AuxKind aux_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData
     case Kind::kLww:
     case Kind::kMvr: return AuxKind::kHlc;
     case Kind::kCounter: return AuxKind::kTotal;
-    case Kind::kSet: return AuxKind::kNone;
+    case Kind::kSet:
+    case Kind::kList:  // no cells (read_cell refuses them)
+    case Kind::kText: return AuxKind::kNone;
   }
   return AuxKind::kNone;
 }
@@ -124,6 +127,9 @@ bool read_cell(CellColumns& cols, const DeltaData& d, const DeltaData::Record& r
   c.offset = (t & kTagOffsetBit) != 0;
   c.string = DeltaData::kNoString;
   const Kind kind = cell_kind(d, rec, c);
+  if (c.field != kPresenceField && is_sequence(kind)) {
+    return fail(Corrupt("a cell on a list or text field (its elements travel in the sequences section)"));
+  }
   const bool valueless = c.field == kPresenceField || kind == Kind::kCounter;
   if (valueless && c.tag != ValueTag::kNull) return fail(Corrupt("value on a valueless cell"));
   if (c.offset && (c.field == kPresenceField || kind != Kind::kCounter)) {
@@ -231,8 +237,18 @@ void DeltaData::unite_scopes() {
   elements.erase(std::unique(elements.begin(), elements.end()), elements.end());
 }
 
+bool DeltaData::names_sequences() const {
+  for (const auto& c : collections) {
+    for (const auto& f : c.fields) {
+      if (is_sequence(f.kind)) return true;
+    }
+  }
+  return false;
+}
+
 DeltaEncoder::DeltaEncoder(const DeltaData& d, bool detached, const std::vector<bool>& cell_actors)
-    : head_(d), detached_(detached), kind_(detached ? PayloadKind::kDetachedDelta : d.kind) {
+    : head_(d), detached_(detached), kind_(detached ? PayloadKind::kDetachedDelta : d.kind),
+      names_sequences_(d.names_sequences()) {
   // A detached delta names only the actors with events or dots in it; the
   // others' indexes are never written (kNoString marks them).
   actor_index_.resize(d.actors.size());
@@ -393,7 +409,27 @@ ByteVec DeltaEncoder::frame_pieces() {
     pieces.push_back(lengths.view().subspan(start, ends[i] - start));
     cols[i]->for_each_block([&](std::span<const std::uint8_t> b) { pieces.push_back(b); });
   }
-  ByteVec framed = frame(kind_, pieces);
+  // Version 3: the sequences section, in the written actor numbers (a
+  // detached delta's table is a subset: the order stays canonical).
+  Writer seq;
+  if (names_sequences_) {
+    for (SeqEntry& e : sequences_.entries) {
+      auto remap = [&](SeqRef& r) { r.actor = actor_index_[r.actor]; };
+      for (SeqPart& p : e.parts) {
+        remap(p.first);
+        if (p.left) remap(*p.left);
+        if (p.right) remap(*p.right);
+      }
+      for (SeqDelete& d : e.deletes) {
+        remap(d.dot);
+        for (SeqTarget& t : d.targets) remap(t.first);
+      }
+    }
+    write_sequences(seq, sequences_);
+    sequences_ = {};
+    pieces.push_back(seq.view());
+  }
+  ByteVec framed = frame(kind_, pieces, names_sequences_ ? kFormatVersion : kPlainFormatVersion);
   front_.clear();
   for (BlockWriter* c : cols) c->clear();
   return framed;
@@ -413,8 +449,22 @@ ByteVec encode_delta(const DeltaData& d, bool detached) {
     cell_actors.assign(d.actors.size(), false);
     for (const auto& c : piece.cells) cell_actors[c.actor] = true;
   }
+  if (detached) {
+    for (const SeqEntry& e : d.sequences.entries) {
+      for (const SeqPart& p : e.parts) {
+        for (const auto& r : {std::optional<SeqRef>(p.first), p.left, p.right}) {
+          if (r) cell_actors[r->actor] = true;
+        }
+      }
+      for (const SeqDelete& x : e.deletes) {
+        cell_actors[x.dot.actor] = true;
+        for (const SeqTarget& t : x.targets) cell_actors[t.first.actor] = true;
+      }
+    }
+  }
   DeltaEncoder e(d, detached, cell_actors);
   e.add(piece);
+  e.sequences(d.sequences);
   return e.finish();
 }
 
@@ -733,6 +783,7 @@ class PayloadDecoder {
         !r.column(cols.aux, "aux column") || !r.column(cols.value, "value column")) {
       return r.status();
     }
+    if (version >= 3) MYC_TRY(sequences());
     if (r.remaining() != 0) return Corrupt("trailing bytes after cells");
     if (cols.field.remaining() != cell_total || cols.tag.remaining() != cell_total) {
       return Corrupt("field and tag columns must hold one byte per cell");
@@ -819,6 +870,55 @@ class PayloadDecoder {
     return Status::Ok();
   }
 
+  // The sequences section (format version 3): read and checked on its own
+  // (sequence_codec.h), then against the delta's events: every element and
+  // delete event is covered by the context, and one past the base is an
+  // event of the entry's record that touched the entry's field.
+  Status sequences() {
+    // A part or delete costs at least 7 input bytes and under 128 decoded.
+    if (!budget.take<std::array<std::uint8_t, 128>>(r.remaining() / 7 + 1)) return budget.error();
+    SeqTables t;
+    t.actors = d.actors.size();
+    t.records = d.records.size();
+    t.content = [this](std::uint32_t record, std::uint8_t field) -> std::optional<Sequence::Content> {
+      const auto& fields = d.collections[d.records[record].collection].fields;
+      if (field >= fields.size()) return std::nullopt;
+      if (fields[field].kind == Kind::kText) return Sequence::Content::kUtf8;
+      if (fields[field].kind == Kind::kList) return Sequence::Content::kValues;
+      return std::nullopt;
+    };
+    MYC_TRY(read_sequences(r, t, d.sequences));
+    for (const SeqEntry& e : d.sequences.entries) {
+      for (const SeqPart& p : e.parts) MYC_TRY(sequence_events(e, p.first, p.length));
+      for (const SeqDelete& x : e.deletes) MYC_TRY(sequence_events(e, x.dot, 1));
+    }
+    return Status::Ok();
+  }
+
+  // Dots first .. first + length - 1 of one actor, of entry e.
+  Status sequence_events(const SeqEntry& e, SeqRef first, std::uint32_t length) const {
+    const std::uint64_t last = std::uint64_t{first.seq} + length - 1;
+    if (last > ctx[first.actor]) return Corrupt("a sequence element or delete not covered by the context");
+    std::uint64_t seq = std::max<std::uint64_t>(first.seq, base[first.actor] + 1);
+    if (seq > last) return Status::Ok();
+    // The actor's runs from the one holding seq.
+    std::size_t lo = runs_of[first.actor].first, hi = runs_of[first.actor].second;
+    while (hi - lo > 1) {
+      const std::size_t mid = (lo + hi) / 2;
+      if (d.events[mid].first <= seq) lo = mid;
+      else hi = mid;
+    }
+    const KeyScope field = field_scope(e.field);
+    for (std::size_t i = lo; i < runs_of[first.actor].second && seq <= last; ++i) {
+      const auto& run = d.events[i];
+      if (run.record != e.record || is_element_scope(run.scope) || (run.scope & field) != field) {
+        return Corrupt("a sequence element or delete that is not an event of its record and field");
+      }
+      seq = run.first + run.count;
+    }
+    return Status::Ok();
+  }
+
   Reader& r;
   DeltaData& d;
   Budget& budget;
@@ -855,6 +955,18 @@ void attach_context(DeltaData& d, const VersionVector& context) {
     ctx.emplace_back(j, context.entries()[j].second);
   }
   for (auto& c : d.cells) c.actor = to_merged[c.actor];
+  for (SeqEntry& e : d.sequences.entries) {
+    auto remap = [&](SeqRef& r) { r.actor = to_merged[r.actor]; };
+    for (SeqPart& p : e.parts) {
+      remap(p.first);
+      if (p.left) remap(*p.left);
+      if (p.right) remap(*p.right);
+    }
+    for (SeqDelete& x : e.deletes) {
+      remap(x.dot);
+      for (SeqTarget& t : x.targets) remap(t.first);
+    }
+  }
   for (auto& run : d.events) run.actor = to_merged[run.actor];
   if (d.streamed) d.actor_map = std::move(to_merged);  // for the cells, as they are decoded
   d.actors = std::move(merged);

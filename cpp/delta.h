@@ -24,6 +24,10 @@
 //                delta from the previous cell), aux (lww/mvr: zigzag HLC
 //                delta; counter: zigzag total; set and presence: absent),
 //                value (int zigzag, double fixed64, string/bytes string index)
+//   sequences    (format version 3, only when the delta names a list or
+//                text field) the elements of its list and text fields and
+//                their delete events: sequence_codec.h, its record and
+//                actor indexes the delta's
 // Cells within a record are strictly increasing by (field, role, value,
 // actor, seq), which makes the encoding canonical. The string table is in
 // order of first use (names, record ids, values).
@@ -50,6 +54,7 @@
 #include "codec.h"
 #include "key_scope.h"
 #include "schema.h"
+#include "sequence_codec.h"
 #include "status.h"
 #include "value.h"
 
@@ -146,6 +151,12 @@ struct DeltaData {
   // The element scopes of each record's events, as (record, scope), sorted:
   // with Record::mask, the keys a join of this delta touches.
   std::vector<std::pair<std::uint32_t, KeyScope>> elements;
+  // The list and text fields' entries (record and actor indexes the
+  // delta's), in (record, field) order.
+  SeqSection sequences;
+  // Whether the delta names a list or text field (then it is written at
+  // format version 3).
+  bool names_sequences() const;
   Buffer storage;  // a decompressed payload that the views above point into
   std::vector<std::string_view> strings;  // string and bytes values of cells
 
@@ -238,12 +249,15 @@ class StringTable;
 class DeltaEncoder {
  public:
   // detached: leave the context out (PayloadKind::kDetachedDelta, above);
-  // then cell_actors says which of head.actors have dots in the cells to come.
+  // then cell_actors says which of head.actors have dots in the cells to
+  // come or are named in its sequences section.
   DeltaEncoder(const DeltaData& head, bool detached, const std::vector<bool>& cell_actors);
   ~DeltaEncoder();
   DeltaEncoder(const DeltaEncoder&) = delete;
   DeltaEncoder& operator=(const DeltaEncoder&) = delete;
   void add(const DeltaData& piece);
+  // The sequences section (head actor indexes), written after the cells.
+  void sequences(SeqSection section) { sequences_ = std::move(section); }
   // After the last piece: writes what comes before the cell columns and
   // frees the string table. The head is not read after it.
   void close();
@@ -268,6 +282,8 @@ class DeltaEncoder {
   BlockWriter front_;  // everything before the cell columns (close())
   BlockWriter counts_, fields_, tags_, actor_col_, seqs_, auxs_, values_;
   std::vector<std::uint32_t> value_refs_, found_, value_ids_;  // per piece, reused
+  SeqSection sequences_;
+  bool names_sequences_ = false;
 };
 
 // detached: leave the context out (PayloadKind::kDetachedDelta, above).

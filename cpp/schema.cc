@@ -13,6 +13,8 @@ std::string_view kind_name(Kind kind) {
     case Kind::kCounter: return "counter";
     case Kind::kMvr: return "mvr";
     case Kind::kSet: return "set";
+    case Kind::kList: return "list";
+    case Kind::kText: return "text";
   }
   return "?";
 }
@@ -21,7 +23,7 @@ Result<Kind> kind_from_name(std::string_view name) {
   for (int k = 0; k < kKindCount; ++k) {
     if (kind_name(static_cast<Kind>(k)) == name) return static_cast<Kind>(k);
   }
-  return InvalidArgument(cat({"unknown field kind '", name, "' (expected lww, counter, mvr or set)"}));
+  return InvalidArgument(cat({"unknown field kind '", name, "' (expected lww, counter, mvr, set, list or text)"}));
 }
 
 namespace {

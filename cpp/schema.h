@@ -11,8 +11,11 @@
 
 namespace mycelium {
 
-enum class Kind : std::uint8_t { kLww = 0, kCounter = 1, kMvr = 2, kSet = 3 };
-inline constexpr int kKindCount = 4;
+// list and text are sequences (docs/sequences.md): their elements live in
+// the store's SequenceFields, not in cells.
+enum class Kind : std::uint8_t { kLww = 0, kCounter = 1, kMvr = 2, kSet = 3, kList = 4, kText = 5 };
+inline constexpr int kKindCount = 6;
+inline constexpr bool is_sequence(Kind k) { return k == Kind::kList || k == Kind::kText; }
 
 // Builds may leave optional kinds out (CMake MYC_KIND_*; lww is always in).
 #ifndef MYC_KIND_COUNTER
@@ -24,12 +27,20 @@ inline constexpr int kKindCount = 4;
 #ifndef MYC_KIND_SET
 #define MYC_KIND_SET 1
 #endif
+#ifndef MYC_KIND_LIST
+#define MYC_KIND_LIST 1
+#endif
+#ifndef MYC_KIND_TEXT
+#define MYC_KIND_TEXT 1
+#endif
 constexpr bool kind_enabled(Kind kind) {
   switch (kind) {
     case Kind::kLww: return true;
     case Kind::kCounter: return MYC_KIND_COUNTER;
     case Kind::kMvr: return MYC_KIND_MVR;
     case Kind::kSet: return MYC_KIND_SET;
+    case Kind::kList: return MYC_KIND_LIST;
+    case Kind::kText: return MYC_KIND_TEXT;
   }
   return false;
 }

@@ -138,6 +138,15 @@ class Sequence {
   std::vector<Span> spans() const;
   // The live elements' content in order (a text's UTF-8).
   std::string content() const;
+  // fn(bytes) for the live content in order, piece by piece (no copy).
+  template <typename Fn>
+  void for_each_content(Fn&& fn) const {
+    for (const Block& b : blocks_) {
+      for (std::uint32_t p : b.pieces) {
+        if (!pieces_[p].deleted) fn(std::string_view(pieces_[p].bytes));
+      }
+    }
+  }
   // The live content of the known elements first .. first + length - 1
   // that are live, appended to `out` in id order (what a delta carries).
   void content_of(Id first, std::uint32_t length, std::string& out) const;

@@ -124,7 +124,8 @@ class SectionReader {
       std::uint32_t elements;
       std::vector<std::uint32_t> wide;
       if (!Sequence::shape(content, bytes, elements, wide) || elements != len ||
-          (content == Sequence::Content::kUtf8 && !valid_utf8(bytes))) {
+          (content == Sequence::Content::kUtf8 && !valid_utf8(bytes)) ||
+          (content == Sequence::Content::kValues && !values(bytes))) {
         return Corrupt("live content is not its stretch's elements");
       }
       p.live.push_back(Sequence::Live{static_cast<std::uint32_t>(at + gap), static_cast<std::uint32_t>(len), bytes.size()});
@@ -132,6 +133,17 @@ class SectionReader {
       at += gap + len;
     }
     return Status::Ok();
+  }
+
+  // Whether every element of a list's content (shaped already) is a value.
+  static bool values(std::string_view bytes) {
+    Reader r(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    while (r.remaining() > 0) {
+      std::string_view one;
+      ValueView v;
+      if (!r.bytes(one, "element") || !read_element(one, v)) return false;
+    }
+    return true;
   }
 
   Status deletion(SeqDelete& d) {

@@ -67,6 +67,15 @@ const Sequence* SequenceFields::find(Key k) const {
   return f ? &f->seq : nullptr;
 }
 
+bool SequenceFields::any_live(std::uint32_t record) const {
+  auto it = std::lower_bound(fields_.begin(), fields_.end(), Key{record, 0},
+                             [](const auto& f, Key x) { return f->key < x; });
+  for (; it != fields_.end() && (*it)->key.record == record; ++it) {
+    if ((*it)->seq.size() > 0) return true;
+  }
+  return false;
+}
+
 std::vector<std::uint8_t> SequenceFields::fields_of(std::uint32_t record) const {
   std::vector<std::uint8_t> out;
   auto it = std::lower_bound(fields_.begin(), fields_.end(), Key{record, 0},

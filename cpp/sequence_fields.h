@@ -38,6 +38,8 @@ class SequenceFields {
 
   const Sequence* find(Key k) const;
   bool empty() const { return fields_.empty(); }
+  // Whether any sequence of the record has a live element.
+  bool any_live(std::uint32_t record) const;
   // The fields of one record that hold a sequence, increasing.
   std::vector<std::uint8_t> fields_of(std::uint32_t record) const;
 

@@ -140,7 +140,7 @@ Status Store::already_exists(std::string_view id) { return AlreadyExists(cat({"r
 
 Result<std::uint32_t> Store::visible_record(std::uint16_t collection, std::string_view id) const {
   const std::int64_t r = find_record(collection, id);
-  if (r < 0 || !kinds::visible(records_[static_cast<std::size_t>(r)].cells)) return not_found(collection, id);
+  if (r < 0 || !live(records_[static_cast<std::size_t>(r)], static_cast<std::uint32_t>(r))) return not_found(collection, id);
   return static_cast<std::uint32_t>(r);
 }
 
@@ -186,7 +186,7 @@ Status Store::insert(CollectionRef c, std::string_view id) {
   if (!schema_.declared(c.index)) return UnknownField("unknown collection");
   MYC_TRY(check_id(id));
   const std::int64_t found = find_record(c.index, id);
-  if (found >= 0 && kinds::visible(records_[static_cast<std::size_t>(found)].cells)) return already_exists(id);
+  if (found >= 0 && live(records_[static_cast<std::size_t>(found)], static_cast<std::uint32_t>(found))) return already_exists(id);
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   if (records_.size() >= 0xfffffffeu || !ids_.has_room(id.size())) return LimitExceeded("too many records");
   const std::uint32_t r = create_record(c.index, id);
@@ -262,7 +262,89 @@ Status Store::remove_record(CollectionRef c, std::string_view id) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
   MYC_TRY(next_seq().status());
   note_dropped(kinds::delete_record(records_[r].cells, strings_));
+  sequences_.erase_record(r);
   record_event(r, kWholeRecord);
+  return Status::Ok();
+}
+
+bool Store::live(const Record& r, std::uint32_t record) const {
+  return kinds::visible(r.cells) || (!sequences_.empty() && sequences_.any_live(record));
+}
+
+Result<Store::SequenceTarget> Store::sequence_target(FieldRef f, std::string_view id, std::size_t index,
+                                                     const char* op) const {
+  MYC_TRY(check_kind(f, Kind::kList, Kind::kText, op));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  const Sequence* s = sequence_at(r, f.field);
+  if (s == nullptr) {
+    if (index > 0) return InvalidArgument("index past the end of the sequence");
+    return SequenceTarget{r, 0};
+  }
+  if (f.kind == Kind::kList) {
+    if (index > s->size()) return InvalidArgument("index past the end of the list");
+    return SequenceTarget{r, index};
+  }
+  MYC_ASSIGN_OR_RETURN(const std::size_t element, s->index_at_unit(index));
+  return SequenceTarget{r, element};
+}
+
+Status Store::insert_text(FieldRef f, std::string_view id, std::size_t index, std::string_view text) {
+  if constexpr (!kind_enabled(Kind::kText)) return WrongKind("this build leaves out the text kind");
+  MYC_TRY(check_kind(f, Kind::kText, Kind::kText, "inserting text"));
+  if (!valid_utf8(text)) return InvalidArgument("text is not valid UTF-8");
+  MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "inserting text"));
+  std::uint32_t n;
+  std::vector<std::uint32_t> wide;
+  if (!Sequence::shape(Sequence::Content::kUtf8, text, n, wide)) return InvalidArgument("text is not valid UTF-8");
+  if (n == 0) return Status::Ok();
+  if (n > kMaxSeq - events_[self_].size()) return LimitExceeded("actor has used all 2^32-1 seqs; open with a new actor");
+  const Sequence::Id first{actors_[self_], static_cast<std::uint32_t>(events_[self_].size() + 1)};
+  MYC_TRY(sequences_.insert(SequenceFields::Key{t.record, f.field}, Sequence::Content::kUtf8, t.index, first, n, wide, text)
+              .status());
+  events_[self_].append(t.record, field_scope(f.field), n, /*local=*/true);
+  return Status::Ok();
+}
+
+Status Store::insert_values(FieldRef f, std::string_view id, std::size_t index, std::span<const ValueView> values) {
+  if constexpr (!kind_enabled(Kind::kList)) return WrongKind("this build leaves out the list kind");
+  MYC_TRY(check_kind(f, Kind::kList, Kind::kList, "inserting values"));
+  std::string bytes, one;
+  for (const ValueView& v : values) {
+    MYC_TRY(check_value(v));
+    one.clear();
+    append_element(one, v);
+    Writer w;
+    w.varint(one.size());
+    bytes.append(reinterpret_cast<const char*>(w.view().data()), w.view().size());
+    bytes += one;
+  }
+  MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "inserting values"));
+  if (values.empty()) return Status::Ok();
+  if (values.size() > kMaxSeq - events_[self_].size()) return LimitExceeded("actor has used all 2^32-1 seqs; open with a new actor");
+  const auto n = static_cast<std::uint32_t>(values.size());
+  const Sequence::Id first{actors_[self_], static_cast<std::uint32_t>(events_[self_].size() + 1)};
+  MYC_TRY(sequences_.insert(SequenceFields::Key{t.record, f.field}, Sequence::Content::kValues, t.index, first, n, {}, bytes)
+              .status());
+  events_[self_].append(t.record, field_scope(f.field), n, /*local=*/true);
+  return Status::Ok();
+}
+
+Status Store::erase_range(FieldRef f, std::string_view id, std::size_t index, std::size_t count) {
+  MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "deleting a range"));
+  std::size_t elements = count;
+  if (f.kind == Kind::kText && count > 0) {
+    const Sequence* s = sequence_at(t.record, f.field);
+    if (s == nullptr || count > s->units() - index) return InvalidArgument("delete past the end of the text");
+    MYC_ASSIGN_OR_RETURN(const std::size_t end, s->index_at_unit(index + count));
+    elements = end - t.index;
+  }
+  if (elements == 0) {
+    const Sequence* s = sequence_at(t.record, f.field);
+    return count == 0 || (s && t.index < s->size()) ? Status::Ok() : InvalidArgument("delete past the end of the sequence");
+  }
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  MYC_TRY(sequences_.erase(SequenceFields::Key{t.record, f.field}, t.index, elements, Sequence::Id{actors_[self_], seq}));
+  record_event(t.record, field_scope(f.field));
   return Status::Ok();
 }
 
@@ -272,14 +354,14 @@ bool Store::exists(CollectionRef c, std::string_view id) const { return visible(
 
 std::int64_t Store::visible(CollectionRef c, std::string_view id) const {
   const std::int64_t r = find_record(c.index, id);
-  return r >= 0 && kinds::visible(records_[static_cast<std::size_t>(r)].cells) ? r : -1;
+  return r >= 0 && live(records_[static_cast<std::size_t>(r)], static_cast<std::uint32_t>(r)) ? r : -1;
 }
 
 std::vector<std::pair<std::string_view, std::uint32_t>> Store::visible_records(CollectionRef c) const {
   std::vector<std::pair<std::string_view, std::uint32_t>> out;
   for (std::uint32_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (r.collection == c.index && kinds::visible(r.cells)) out.emplace_back(ids_.get(r.id), i);
+    if (r.collection == c.index && live(r, i)) out.emplace_back(ids_.get(r.id), i);
   }
   std::sort(out.begin(), out.end());  // ids are unique per collection: the index never decides
   return out;
@@ -288,6 +370,38 @@ std::vector<std::pair<std::string_view, std::uint32_t>> Store::visible_records(C
 ValueView Store::lww_at(std::uint32_t record, std::uint8_t field) const {
   const auto w = kinds::lww_winner(records_[record].cells, field, actors_);
   return w ? w->value(strings_) : ValueView::null();
+}
+
+void Store::list_at(std::uint32_t record, std::uint8_t field, std::vector<ValueView>& out) const {
+  out.clear();
+  const Sequence* s = sequence_at(record, field);
+  if (s == nullptr) return;
+  s->for_each_content([&](std::string_view bytes) {
+    Reader r(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    std::string_view one;
+    while (r.remaining() > 0 && r.bytes(one, "element")) {
+      ValueView v;
+      if (read_element(one, v)) out.push_back(v);  // checked when it came in
+    }
+  });
+}
+
+Result<std::string> Store::text(FieldRef f, std::string_view id) const {
+  MYC_TRY(check_kind(f, Kind::kText, Kind::kText, "reading text"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  const Sequence* s = sequence_at(r, f.field);
+  return s ? s->content() : std::string();
+}
+
+Result<std::vector<Value>> Store::list(FieldRef f, std::string_view id) const {
+  MYC_TRY(check_kind(f, Kind::kList, Kind::kList, "reading a list"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  std::vector<ValueView> views;
+  list_at(r, f.field, views);
+  std::vector<Value> out;
+  out.reserve(views.size());
+  for (const ValueView& v : views) out.push_back(to_value(v));
+  return out;
 }
 
 std::int64_t Store::counter_at(std::uint32_t record, std::uint8_t field) const {
@@ -309,9 +423,9 @@ std::vector<std::string> Store::ids(CollectionRef c) const {
 }
 
 std::size_t Store::size(CollectionRef c) const {
-  return static_cast<std::size_t>(std::count_if(records_.begin(), records_.end(), [&](const Record& r) {
-    return r.collection == c.index && kinds::visible(r.cells);
-  }));
+  std::size_t n = 0;
+  for (std::uint32_t i = 0; i < records_.size(); ++i) n += records_[i].collection == c.index && live(records_[i], i);
+  return n;
 }
 
 Result<Value> Store::lww(FieldRef f, std::string_view id) const {
@@ -388,6 +502,7 @@ Store::MemoryUse Store::memory_use() const {
   m.ids = ids_.bytes_used();
   m.strings = strings_.bytes_used();
   m.index = index_.bytes_used() + actors_.capacity() * sizeof(ActorId);
+  m.sequences = sequences_.bytes_used();
   return m;
 }
 

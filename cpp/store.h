@@ -20,6 +20,7 @@
 #include "event_log.h"
 #include "id_index.h"
 #include "schema.h"
+#include "sequence_fields.h"
 #include "status.h"
 #include "string_pool.h"
 #include "value.h"
@@ -84,6 +85,13 @@ class Store {
   Status add(FieldRef f, std::string_view id, const ValueView& v);   // set
   Status remove(FieldRef f, std::string_view id, const ValueView& v);  // set
   Status remove_record(CollectionRef c, std::string_view id);
+  // Lists and texts (docs/sequences.md). A text's indexes and counts are
+  // UTF-16 code units (invalid_argument past the end or inside a surrogate
+  // pair), a list's count values. Each inserted element is one event; a
+  // delete is one. Inserting nothing or deleting nothing is no event.
+  Status insert_text(FieldRef f, std::string_view id, std::size_t index, std::string_view text);
+  Status insert_values(FieldRef f, std::string_view id, std::size_t index, std::span<const ValueView> values);
+  Status erase_range(FieldRef f, std::string_view id, std::size_t index, std::size_t count);
 
   // Reads.
   bool exists(CollectionRef c, std::string_view id) const;
@@ -103,6 +111,8 @@ class Store {
   Result<Value> lww(FieldRef f, std::string_view id) const;  // null when unset
   Result<std::int64_t> counter(FieldRef f, std::string_view id) const;
   Result<std::vector<Value>> values(FieldRef f, std::string_view id) const;  // mvr, set
+  Result<std::string> text(FieldRef f, std::string_view id) const;
+  Result<std::vector<Value>> list(FieldRef f, std::string_view id) const;
 
   // Reads by record index, for hosts that read whole records (no lookup per
   // field, no copies): views into the store, valid until the next write or
@@ -114,6 +124,12 @@ class Store {
   std::int64_t counter_at(std::uint32_t record, std::uint8_t field) const;
   std::vector<ValueView> values_at(std::uint32_t record, std::uint8_t field) const;  // mvr, set
   void values_at(std::uint32_t record, std::uint8_t field, std::vector<ValueView>& out) const;  // into out
+  // A list or text field's elements; null while it has none.
+  const Sequence* sequence_at(std::uint32_t record, std::uint8_t field) const {
+    return sequences_.find(SequenceFields::Key{record, field});
+  }
+  // A list's values (views into the store) into out.
+  void list_at(std::uint32_t record, std::uint8_t field, std::vector<ValueView>& out) const;
 
   // Sync.
   VersionVector version() const;
@@ -151,8 +167,8 @@ class Store {
 
   // Heap bytes held by the store's containers (capacity, not size), by part.
   struct MemoryUse {
-    std::size_t records, cells, events, ids, strings, index;
-    std::size_t total() const { return records + cells + events + ids + strings + index; }
+    std::size_t records, cells, events, ids, strings, index, sequences;
+    std::size_t total() const { return records + cells + events + ids + strings + index + sequences; }
   };
   MemoryUse memory_use() const;
   // Frees the string pool's garbage now (normally done when it passes a
@@ -179,6 +195,15 @@ class Store {
   std::uint32_t add_record(std::uint16_t collection, std::string_view id, bool index);
   std::pair<std::uint16_t, std::string_view> record_key(std::uint32_t record) const;
   Result<std::uint32_t> next_seq() const;
+  // Whether a record is visible: a live cell, or a live list or text element.
+  bool live(const Record& r, std::uint32_t record) const;
+  // The record, its field's sequence key and the element index of a
+  // text's UTF-16 `index` (a list's index as is) for a sequence write.
+  struct SequenceTarget {
+    std::uint32_t record;
+    std::size_t index;
+  };
+  Result<SequenceTarget> sequence_target(FieldRef f, std::string_view id, std::size_t index, const char* op) const;
   void record_event(std::uint32_t record, KeyScope scope);
   Status check_kind(FieldRef f, Kind a, Kind b, const char* op) const;
   Status check_field(FieldRef f) const;
@@ -192,6 +217,9 @@ class Store {
   template <typename Fn>
   void plan_cells(const DeltaPlan& p, std::uint32_t i, Fn&& fn) const;  // fn(CellRef) for the cells head record i carries
   void plan_piece(const DeltaPlan& p, std::uint32_t first, std::uint32_t end, DeltaData& piece) const;
+  // The list and text entries of head record i (whose keys `mask` names),
+  // marking their fields used and their actors named.
+  void plan_sequences(DeltaPlan& p, std::uint32_t i, KeyScope mask, std::vector<bool>& used) const;
   ByteVec encode_delta_since(const VersionVector& vv, PayloadKind kind, bool detached, Status* check) const;
   // Checks the delta against this store's schema and limits; returns the
   // local collection/field mapping. Does not change the store.
@@ -233,6 +261,7 @@ class Store {
   StringPool ids_;      // appended, not interned: the IdIndex finds duplicates
   StringPool strings_;  // interned values
   IdIndex index_;
+  SequenceFields sequences_;
   std::vector<Pending> pending_;
   std::vector<Status> dropped_;
   bool capture_ = false;

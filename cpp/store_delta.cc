@@ -43,8 +43,9 @@ struct Store::DeltaPlan {
   std::vector<std::uint64_t> from;        // per local actor: the seq the base covers
   std::vector<std::uint32_t> to_delta;    // local actor -> delta actor
   std::vector<std::vector<std::int16_t>> field_map;  // per collection: local field -> delta field
-  std::vector<bool> cell_actors;          // delta actors with dots in the cells
+  std::vector<bool> cell_actors;          // delta actors with dots in the cells or named by sequences
   std::size_t cells = 0;                  // cells the delta carries
+  SeqSection sequences;                   // its list and text entries
 };
 
 KeyFilter Store::plan_filter(const DeltaPlan& p, std::uint32_t i) const {
@@ -172,6 +173,7 @@ Store::DeltaPlan Store::plan_delta(const VersionVector& vv) const {
       if (filter.mask & (KeyScope{1} << f)) u[f] = true;
     }
     for (const auto& e : filter.elements) u[e.second & 0xff] = true;
+    if (!sequences_.empty()) plan_sequences(p, i, filter.mask, u);
     plan_cells(p, i, [&](CellRef cell) {
       if (cell.field() != kPresenceField) u[cell.field()] = true;
       p.cell_actors[p.to_delta[cell.actor()]] = true;
@@ -194,6 +196,10 @@ Store::DeltaPlan Store::plan_delta(const VersionVector& vv) const {
     }
     d.collections.push_back(std::move(dc));
   }
+  // Sequence entries in the delta's field numbers, in (record, field) order.
+  for (SeqEntry& e : p.sequences.entries) e.field = static_cast<std::uint8_t>(p.field_map[records_[touched[e.record]].collection][e.field]);
+  std::sort(p.sequences.entries.begin(), p.sequences.entries.end(),
+            [](const SeqEntry& a, const SeqEntry& b) { return std::pair(a.record, a.field) < std::pair(b.record, b.field); });
   d.records.reserve(touched.size());
   std::vector<std::uint64_t> rec_index;  // local << 32 | delta
   rec_index.reserve(touched.size());
@@ -215,6 +221,27 @@ Store::DeltaPlan Store::plan_delta(const VersionVector& vv) const {
                               });
   }
   return p;
+}
+
+void Store::plan_sequences(DeltaPlan& p, std::uint32_t i, KeyScope mask, std::vector<bool>& used) const {
+  const std::uint32_t record = p.touched[i];
+  auto local = [&](ActorId a) { return *find_actor(a); };  // every element's actor has events here
+  auto from = [&](ActorId a) { return static_cast<std::uint32_t>(p.from[local(a)]); };
+  auto index = [&](ActorId a) {
+    const std::uint32_t x = p.to_delta[local(a)];
+    p.cell_actors[x] = true;
+    return x;
+  };
+  for (std::uint8_t f : sequences_.fields_of(record)) {
+    if ((mask & field_scope(f)) != field_scope(f)) continue;
+    // A record delete the base lacks (or a field past the masked ones):
+    // every element, so the receiver deletes those the deleter saw.
+    const bool whole = mask == kWholeRecord;
+    auto e = sequences_.entry_since(SequenceFields::Key{record, f}, i, from, whole, index);
+    if (!e) continue;
+    used[f] = true;
+    p.sequences.entries.push_back(std::move(*e));
+  }
 }
 
 void Store::plan_piece(const DeltaPlan& p, std::uint32_t first, std::uint32_t end, DeltaData& piece) const {
@@ -248,6 +275,7 @@ ByteVec Store::encode_delta_since(const VersionVector& vv, PayloadKind kind, boo
     if (!check->ok()) return {};
   }
   DeltaEncoder encoder(p.head, detached, p.cell_actors);
+  encoder.sequences(std::move(p.sequences));
   {
     // Pieces of about 16 Ki cells (512 KiB decoded): a snapshot never holds
     // all its cells decoded at once.

@@ -154,6 +154,35 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     }
   }
 
+  // List and text entries, checked against what this store holds
+  // (SequenceFields::check changes nothing). An element or delete event
+  // new here must be a dot this store has not joined: the decoder checked
+  // that the delta's events put it on the entry's record and field.
+  auto content_of = [&](const SeqEntry& e) {
+    const Kind k = d.collections[d.records[e.record].collection].fields[e.field].kind;
+    return k == Kind::kText ? Sequence::Content::kUtf8 : Sequence::Content::kValues;
+  };
+  for (const SeqEntry& e : d.sequences.entries) {
+    const auto& rec = d.records[e.record];
+    std::optional<SequenceFields::Key> key;
+    const std::int32_t coll = m.collection[rec.collection];
+    const std::int16_t field = m.field[rec.collection][e.field];
+    if (coll >= 0 && field >= 0) {
+      const std::int64_t r = find_record(static_cast<std::uint16_t>(coll), rec.id);
+      if (r >= 0) key = SequenceFields::Key{static_cast<std::uint32_t>(r), static_cast<std::uint8_t>(field)};
+    }
+    if (!kind_enabled(d.collections[rec.collection].fields[e.field].kind)) {
+      return SchemaMismatch("the delta holds a list or text field, which this build leaves out");
+    }
+    MYC_TRY(sequences_.check(e, key, content_of(e), d.actors, [&](Sequence::Id first, std::uint32_t) -> Status {
+      const std::uint32_t* a = find_actor(first.actor);
+      if (a != nullptr && first.seq <= events_[*a].size()) {
+        return Corrupt("a sequence element or delete that this replica has joined as another key");
+      }
+      return Status::Ok();
+    }));
+  }
+
   // Undeclared collections and fields the delta names. Those of a delta
   // refused later stay unused: a delta or snapshot names only what it uses.
   MYC_TRY(extend_schema(d, m));
@@ -213,6 +242,8 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   std::vector<std::pair<std::uint32_t, KeyScope>> local_elements;
   std::vector<std::uint64_t> before;  // a record's cells before the join, when capturing
   std::size_t dropped = 0;  // pooled-string bytes of local cells the join dropped
+  // Where each delta record's changes are, for its list and text changes.
+  std::vector<std::int64_t> change_of(capture_ && !d.sequences.entries.empty() ? d.records.size() : 0, -1);
   d.for_each_record([&](std::uint32_t i, std::span<const DeltaData::Cell> rec_cells) {
     const auto& rec = d.records[i];
     const auto coll = static_cast<std::uint16_t>(m.collection[rec.collection]);
@@ -251,11 +282,27 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     }
     if (capture_) {
       auto fields = changed_fields(before, cells.raw());
-      if (!fields.empty()) changes_.emplace_back(local[i], std::move(fields));
+      if (!fields.empty()) {
+        if (!d.sequences.entries.empty()) change_of[i] = static_cast<std::int64_t>(changes_.size());
+        changes_.emplace_back(local[i], std::move(fields));
+      }
     }
   });
   if (no_records) {
     index_.insert_all(0, static_cast<std::uint32_t>(records_.size()), [this](std::uint32_t r) { return record_key(r); });
+  }
+  for (const SeqEntry& e : d.sequences.entries) {
+    const std::uint32_t record = local[e.record];
+    const auto field = static_cast<std::uint8_t>(m.field[d.records[e.record].collection][e.field]);
+    auto changed = sequences_.join(e, SequenceFields::Key{record, field}, content_of(e), d.actors);
+    if (!changed.ok()) return changed.status();  // a checked entry joins: not reached
+    if (!capture_ || !*changed) continue;
+    if (change_of[e.record] < 0) {
+      change_of[e.record] = static_cast<std::int64_t>(changes_.size());
+      changes_.emplace_back(record, std::vector<std::uint8_t>{});
+    }
+    auto& fields = changes_[static_cast<std::size_t>(change_of[e.record])].second;
+    fields.insert(std::upper_bound(fields.begin(), fields.end(), field), field);
   }
   {
     std::vector<std::uint32_t> runs(d.actors.size(), 0);

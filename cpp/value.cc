@@ -154,4 +154,40 @@ ValueView load_value(const char* payload, std::uint8_t vtag, const StringPool& p
   return v;
 }
 
+void append_element(std::string& out, const ValueView& v) {
+  out.push_back(static_cast<char>(v.tag));
+  switch (v.tag) {
+    case ValueTag::kNull: break;
+    case ValueTag::kBool: out.push_back(v.bits != 0 ? 1 : 0); break;
+    case ValueTag::kInt:
+    case ValueTag::kDouble:
+      for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v.bits >> (8 * i)));
+      break;
+    case ValueTag::kString:
+    case ValueTag::kBytes: out.append(v.str); break;
+  }
+}
+
+bool read_element(std::string_view bytes, ValueView& out) {
+  if (bytes.empty() || static_cast<std::uint8_t>(bytes[0]) >= kValueTagCount) return false;
+  out = ValueView{static_cast<ValueTag>(bytes[0]), 0, {}};
+  const std::string_view rest = bytes.substr(1);
+  switch (out.tag) {
+    case ValueTag::kNull: return rest.empty();
+    case ValueTag::kBool:
+      out.bits = rest.size() == 1 ? static_cast<std::uint8_t>(rest[0]) : 2;
+      return out.bits <= 1;
+    case ValueTag::kInt:
+    case ValueTag::kDouble:
+      if (rest.size() != 8) return false;
+      for (int i = 0; i < 8; ++i) out.bits |= std::uint64_t{static_cast<std::uint8_t>(rest[i])} << (8 * i);
+      return true;
+    case ValueTag::kString:
+    case ValueTag::kBytes:
+      out.str = rest;
+      return out.tag == ValueTag::kBytes || valid_utf8(rest);
+  }
+  return false;
+}
+
 }  // namespace mycelium

@@ -58,6 +58,13 @@ inline std::strong_ordering compare(const Value& a, const Value& b) {
 }
 inline bool equal(const ValueView& a, const ValueView& b) { return compare(a, b) == 0; }
 bool valid_utf8(std::string_view s);
+// A value as one list element's bytes (docs/sequences.md): its tag, then
+// bool 1 byte, int and double 8 bytes little-endian, string and bytes their
+// bytes (to the end); null nothing. One encoding per value.
+void append_element(std::string& out, const ValueView& v);
+// The value of an element's bytes (views into `bytes`), or false when they
+// are not one value so encoded (a string must be valid UTF-8).
+bool read_element(std::string_view bytes, ValueView& out);
 // Human-readable: null, true, 42, 1.5, "text", b"\x00\xff".
 std::string to_string(const Value& v);
 

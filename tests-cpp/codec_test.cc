@@ -77,12 +77,12 @@ TEST(Codec, FrameRoundTripAndChecks) {
   const ByteVec payload = {9, 8, 7};
   ByteVec f = frame(PayloadKind::kSnapshot, payload);
   EXPECT_EQ(f[0], 'M');
-  EXPECT_EQ(f[3], kFormatVersion);
+  EXPECT_EQ(f[3], kPlainFormatVersion);
   auto u = unframe(f);
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->kind, PayloadKind::kSnapshot);
   EXPECT_EQ(ByteVec(u->payload.begin(), u->payload.end()), payload);
-  EXPECT_EQ(u->version, kFormatVersion);
+  EXPECT_EQ(u->version, kPlainFormatVersion);
   ByteVec bad = f;
   bad[4] = 0x60;  // unknown payload kind 6
   EXPECT_EQ(unframe(bad).status().code(), Code::kCorrupt);

@@ -179,7 +179,7 @@ TEST(KeyScope, AFormatVersion1SnapshotStillOpens) {
   EXPECT_FALSE(s.exists(todos, "t2"));
   // Saved again in today's format, it reads back to the same state.
   const ByteVec v2 = s.save();
-  EXPECT_EQ(v2[3], kFormatVersion);
+  EXPECT_EQ(v2[3], kPlainFormatVersion);
   auto again = Store::load(schema, v2, o);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->save(), v2);

@@ -228,7 +228,8 @@ TEST(SequenceCodec, NonCanonicalOrInconsistentSectionsSayWhatIsWrong) {
 
 TEST(SequenceCodec, ListValuesTravelBehindTheirLengths) {
   Sequence l(Sequence::Content::kValues);
-  const std::string values = std::string("\x01" "a" "\x03" "bcd" "\x00", 7);  // "a", "bcd", ""
+  // "a", "bcd", null: each its length, then its tag and bytes.
+  const std::string values = std::string("\x02\x04" "a" "\x04\x04" "bcd" "\x01\x00", 10);
   ASSERT_TRUE(l.insert(0, Id{33, 1}, 3, {}, values).ok());
   ASSERT_TRUE(l.erase(1, 1).ok());
   SeqSection s;
@@ -238,7 +239,10 @@ TEST(SequenceCodec, ListValuesTravelBehindTheirLengths) {
   SeqSection back;
   ASSERT_TRUE(read_sequences(r, text_tables(), back).ok());
   ASSERT_EQ(back.entries[0].parts[0].live.size(), 2u);
-  EXPECT_EQ(back.entries[0].parts[0].content, std::string("\x01" "a" "\x00", 3));
+  EXPECT_EQ(back.entries[0].parts[0].content, std::string("\x02\x04" "a" "\x01\x00", 5));
+  // An element that is not a value (tag 9) is refused.
+  s.entries[0].parts[0].content = std::string("\x02\x09" "a" "\x01\x00", 5);
+  expect_refused(s, "not its stretch's elements");
 }
 
 }  // namespace

@@ -109,7 +109,8 @@ struct Replica {
   }
 };
 
-std::string value(char c) { return std::string("\x01") + c; }
+// A list element: its length, then the value (a one-character string).
+std::string value(char c) { return std::string("\x02\x04") + c; }
 
 // What every replica must end with: the ids inserted, less those a delete
 // event named or a record delete saw live.

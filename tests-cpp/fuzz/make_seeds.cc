@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
         std::vector<std::uint32_t> wide;
         Sequence::shape(Sequence::Content::kUtf8, s, n, wide);
         if (text.insert(rnd() % (text.size() + 1), first, n, wide, s).ok()) seq[who] += n;
-        const std::string v = std::string("\x02") + "v" + static_cast<char>('0' + step % 10);
+        const std::string v = std::string("\x02\x04") + static_cast<char>('0' + step % 10);
         (void)list.insert(rnd() % (list.size() + 1), Sequence::Id{actors[who], 1000 + static_cast<std::uint32_t>(step)}, 1, {}, v);
       }
       section.entries.push_back(sequence_entry(text, 0, 1, index));
