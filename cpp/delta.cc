@@ -839,6 +839,9 @@ class PayloadDecoder {
           continue;
         }
         dots.push_back(std::uint64_t{c.actor} << 32 | c.seq);
+        if (!seq_dots.empty() && in_sequences(c.actor, c.seq)) {
+          return Corrupt("a cell's dot is also a list or text element or delete");
+        }
         if (c.seq > base[c.actor] && event_record(c.actor, c.seq) != ri) {
           return Corrupt("cell dot belongs to another record's event");
         }
@@ -889,11 +892,37 @@ class PayloadDecoder {
     };
     MYC_TRY(read_sequences(r, t, d.sequences));
     for (const SeqEntry& e : d.sequences.entries) {
-      for (const SeqPart& p : e.parts) MYC_TRY(sequence_events(e, p.first, p.length));
-      for (const SeqDelete& x : e.deletes) MYC_TRY(sequence_events(e, x.dot, 1));
+      for (const SeqPart& p : e.parts) {
+        MYC_TRY(sequence_events(e, p.first, p.length));
+        seq_dots.push_back({p.first.actor, p.first.seq, std::uint64_t{p.first.seq} + p.length - 1});
+      }
+      for (const SeqDelete& x : e.deletes) {
+        MYC_TRY(sequence_events(e, x.dot, 1));
+        seq_dots.push_back({x.dot.actor, x.dot.seq, x.dot.seq});
+      }
+    }
+    // A dot is one event: one element or one delete, in one field (an
+    // event run's scope may name several fields).
+    std::sort(seq_dots.begin(), seq_dots.end());
+    for (std::size_t i = 1; i < seq_dots.size(); ++i) {
+      if (seq_dots[i].actor == seq_dots[i - 1].actor && seq_dots[i].first <= seq_dots[i - 1].last) {
+        return Corrupt("a dot that is two list or text elements or deletes");
+      }
     }
     return Status::Ok();
   }
+
+  struct DotRange {
+    std::uint32_t actor;
+    std::uint64_t first, last;
+    friend auto operator<=>(const DotRange&, const DotRange&) = default;
+  };
+  // Whether a cell's dot is one of the sequences section's.
+  bool in_sequences(std::uint32_t actor, std::uint64_t seq) const {
+    auto it = std::upper_bound(seq_dots.begin(), seq_dots.end(), DotRange{actor, seq, ~std::uint64_t{0}});
+    return it != seq_dots.begin() && (it - 1)->actor == actor && (it - 1)->last >= seq;
+  }
+  std::vector<DotRange> seq_dots;  // sorted
 
   // Dots first .. first + length - 1 of one actor, of entry e.
   Status sequence_events(const SeqEntry& e, SeqRef first, std::uint32_t length) const {
