@@ -9,7 +9,7 @@
 namespace mycelium {
 namespace {
 
-enum Op : std::uint8_t { kInsert = 1, kSet, kIncrement, kAdd, kRemove, kDelete };
+enum Op : std::uint8_t { kInsert = 1, kSet, kIncrement, kAdd, kRemove, kDelete, kSplice, kErase };
 
 bool read_value(Reader& r, ValueView& v) {
   std::uint8_t tag;
@@ -59,13 +59,17 @@ struct ParsedOp {
   std::string_view id;
   ValueView value;
   std::int64_t n = 0;
+  // splice and erase: the index; erase: the count; splice: a text's string
+  // (value) or a list's values.
+  std::uint64_t index = 0, count = 0;
+  std::vector<ValueView> values;
 };
 
 Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
   std::uint8_t op;
   std::uint64_t coll;
   if (!r.u8(op, "op") || !r.varint(coll, "collection")) return r.status();
-  if (op < kInsert || op > kDelete) return InvalidArgument(cat({"unknown write op ", op}));
+  if (op < kInsert || op > kErase) return InvalidArgument(cat({"unknown write op ", op}));
   p.op = static_cast<Op>(op);
   const auto& collections = store.schema().collections();
   if (coll >= store.schema().declared_collections()) return UnknownField(cat({"unknown collection ", coll}));
@@ -79,15 +83,35 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
     const Kind k = p.field.kind;
     const bool fits = p.op == kSet         ? (k == Kind::kLww || k == Kind::kMvr)
                       : p.op == kIncrement ? k == Kind::kCounter
+                      : p.op >= kSplice    ? is_sequence(k)
                                            : k == Kind::kSet;
     if (!fits) {
-      static const char* names[] = {"", "insert", "set", "increment", "add", "remove", "delete"};
+      static const char* names[] = {"", "insert", "set", "increment", "add", "remove", "delete", "insert into", "delete from"};
       return WrongKind(cat({"cannot ", names[op], " field '", fields[f].name, "' of kind ", kind_name(k)}));
     }
   }
   if (!r.bytes(p.id, "record id")) return r.status();
   if (p.op == kIncrement) {
     if (!r.zigzag(p.n, "increment")) return r.status();
+  } else if (p.op == kErase) {
+    if (!r.varint(p.index, "index") || !r.varint(p.count, "count")) return r.status();
+  } else if (p.op == kSplice) {
+    if (!r.varint(p.index, "index")) return r.status();
+    p.values.clear();
+    if (p.field.kind == Kind::kText) {
+      std::string_view text;
+      if (!r.bytes(text, "text")) return r.status();
+      if (!valid_utf8(text)) return InvalidArgument("text is not valid UTF-8");
+      p.value = ValueView::string(text);
+    } else {
+      std::uint64_t n;
+      if (!r.count(n, "values", 1)) return r.status();
+      p.values.resize(static_cast<std::size_t>(n));
+      for (ValueView& v : p.values) {
+        if (!read_value(r, v)) return r.status();
+        if (v.tag == ValueTag::kString && !valid_utf8(v.str)) return InvalidArgument("string is not valid UTF-8");
+      }
+    }
   } else if (p.op == kSet || p.op == kAdd || p.op == kRemove) {
     if (!read_value(r, p.value)) return r.status();
     if (p.value.tag == ValueTag::kString && !valid_utf8(p.value.str)) {
@@ -106,6 +130,10 @@ Status run_op(Store& s, const ParsedOp& p) {
     case kAdd: return s.add(p.field, p.id, p.value);
     case kRemove: return s.remove(p.field, p.id, p.value);
     case kDelete: return s.remove_record(CollectionRef{p.collection}, p.id);
+    case kSplice:
+      return p.field.kind == Kind::kText ? s.insert_text(p.field, p.id, p.index, p.value.str)
+                                         : s.insert_values(p.field, p.id, p.index, p.values);
+    case kErase: return s.erase_range(p.field, p.id, p.index, p.count);
   }
   return InvalidArgument("unknown write op");
 }
@@ -168,6 +196,8 @@ class BatchCheck {
       ++records_;
       id_bytes_ += p.id.size();
     }
+    if (p.op == kDelete) deleted_.push_back({p.collection, p.op, p.id});
+    if (p.op == kSplice || p.op == kErase) sequence(p);
     if (p.value.tag == ValueTag::kString || p.value.tag == ValueTag::kBytes) string_bytes_ += p.value.str.size() + 5;
     ops_.push_back({p.collection, p.op, p.id});
   }
@@ -198,6 +228,7 @@ class BatchCheck {
       }
       group = end;
     }
+    MYC_TRY(sequence_error_);
     return store_.check_room(writes_, records_, id_bytes_, string_bytes_);
   }
 
@@ -208,6 +239,90 @@ class BatchCheck {
     std::string_view id;
   };
   static bool same_record(const Use& a, const Use& b) { return a.collection == b.collection && a.id == b.id; }
+
+  // A list or text field as the batch's ops before this one leave it: a
+  // text's UTF-8 (its UTF-16 indexes are checked against it), a list's size.
+  struct Field {
+    std::uint16_t collection;
+    std::string_view id;
+    std::uint8_t field;
+    std::string text;
+    std::size_t size = 0;
+    std::size_t deletes_seen = 0;  // record deletes of the batch applied to it
+  };
+  // The byte offset of UTF-16 unit `unit` of `text`, if it is one.
+  static std::optional<std::size_t> byte_of(std::string_view text, std::uint64_t unit) {
+    std::uint64_t u = 0;
+    std::size_t i = 0;
+    while (u < unit && i < text.size()) {
+      const auto b = static_cast<std::uint8_t>(text[i]);
+      const std::size_t n = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+      u += n == 4 ? 2 : 1;
+      i += n;
+    }
+    if (u != unit) return std::nullopt;  // past the end, or inside a surrogate pair
+    return i;
+  }
+  void sequence(const ParsedOp& p) {
+    if (!sequence_error_.ok()) return;
+    auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) {
+      return f.collection == p.collection && f.id == p.id && f.field == p.field.field;
+    });
+    const bool text = p.field.kind == Kind::kText;
+    if (it == fields_.end()) {
+      Field f{p.collection, p.id, p.field.field, {}, 0, 0};
+      const std::int64_t r = store_.visible(CollectionRef{p.collection}, p.id);
+      if (const Sequence* s = r >= 0 ? store_.sequence_at(static_cast<std::uint32_t>(r), p.field.field) : nullptr) {
+        if (text) f.text = s->content();
+        f.size = s->size();
+      }
+      fields_.push_back(std::move(f));
+      it = fields_.end() - 1;
+    }
+    // A record delete earlier in the batch emptied it.
+    for (; it->deletes_seen < deleted_.size(); ++it->deletes_seen) {
+      const Use& d = deleted_[it->deletes_seen];
+      if (d.collection == p.collection && d.id == p.id) {
+        it->text.clear();
+        it->size = 0;
+      }
+    }
+    if (text) {
+      const auto at = byte_of(it->text, p.index);
+      if (!at) {
+        sequence_error_ = InvalidArgument("index past the end of the text or inside a surrogate pair");
+        return;
+      }
+      if (p.op == kSplice) {
+        it->text.insert(*at, p.value.str);
+        writes_ += p.value.str.size();  // at most one event per byte
+        return;
+      }
+      const auto end = byte_of(std::string_view(it->text).substr(*at), p.count);
+      if (!end) {
+        sequence_error_ = InvalidArgument("delete past the end of the text or inside a surrogate pair");
+        return;
+      }
+      it->text.erase(*at, *end);
+      return;
+    }
+    if (p.index > it->size || (p.op == kErase && p.count > it->size - p.index)) {
+      sequence_error_ = InvalidArgument("index past the end of the list");
+      return;
+    }
+    if (p.op == kSplice) {
+      it->size += p.values.size();
+      writes_ += p.values.size();
+      for (const ValueView& v : p.values) {
+        if (v.tag == ValueTag::kString || v.tag == ValueTag::kBytes) string_bytes_ += v.str.size() + 5;
+      }
+    } else {
+      it->size -= static_cast<std::size_t>(p.count);
+    }
+  }
+  std::vector<Field> fields_;
+  std::vector<Use> deleted_;
+  Status sequence_error_ = Status::Ok();
   const Store& store_;
   std::size_t writes_ = 0, records_ = 0, id_bytes_ = 0, string_bytes_ = 0;
   std::vector<Use> ops_;
@@ -261,6 +376,22 @@ void write_record(const Store& s, std::uint16_t collection, std::uint32_t record
       case Kind::kSet:
         if constexpr (kind_enabled(Kind::kMvr) || kind_enabled(Kind::kSet)) {
           s.values_at(record, field, vs);
+          w.varint(vs.size());
+          for (const ValueView& v : vs) write_value(w, v);
+        }
+        break;
+      case Kind::kText:
+        if constexpr (kind_enabled(Kind::kText)) {
+          const Sequence* seq = s.sequence_at(record, field);
+          std::size_t bytes = 0;
+          if (seq) seq->for_each_content([&](std::string_view b) { bytes += b.size(); });
+          w.varint(bytes);
+          if (seq) seq->for_each_content([&](std::string_view b) { w.raw(std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size())); });
+        }
+        break;
+      case Kind::kList:
+        if constexpr (kind_enabled(Kind::kList)) {
+          s.list_at(record, field, vs);
           w.varint(vs.size());
           for (const ValueView& v : vs) write_value(w, v);
         }

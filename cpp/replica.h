@@ -16,11 +16,16 @@
 //             4 add     coll:varint field:u8 id value      (set)
 //             5 remove  coll:varint field:u8 id value      (set)
 //             6 delete  coll:varint id
+//             7 splice  coll:varint field:u8 id index:varint then a text's
+//                       string (varint length, UTF-8) or a list's varint
+//                       count, values                    (text, list: insert)
+//             8 erase   coll:varint field:u8 id index:varint count:varint
+//           Text indexes and counts are UTF-16 code units (docs/sequences.md).
 //           All or nothing: the whole batch is checked (ops, fields, kinds,
 //           values, the records each op needs as the ops before it leave
 //           them, and the room) before any op runs; then no op fails.
 // Record:   per field in schema order: lww value | counter zigzag |
-//           mvr/set varint count, values
+//           mvr/set/list varint count, values | text varint length, UTF-8
 // Version:  varint count, then (actor:fixed64, seq:varint), actors increasing
 // Changes:  varint count, then (coll:varint, id, varint n, field:u8 × n),
 //           field 255 meaning the record's presence

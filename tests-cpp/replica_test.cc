@@ -76,6 +76,76 @@ TEST(Replica, ABatchIsAllOrNothingAgainstTheStoreToo) {
   EXPECT_TRUE(a->store().exists(CollectionRef{0}, "t4"));
 }
 
+// notes: body text, items list
+std::unique_ptr<Replica> make_notes(std::uint64_t actor) {
+  Writer w;
+  w.varint(1);
+  w.bytes("notes");
+  w.varint(2);
+  w.bytes("body"); w.u8(5);
+  w.bytes("items"); w.u8(4);
+  w.fixed64(actor);
+  w.varint(0);
+  auto r = Replica::open(w.view());
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return std::move(*r);
+}
+
+struct SeqBatch : Batch {
+  SeqBatch& splice_text(std::string_view id, std::uint64_t index, std::string_view text) {
+    w.u8(7); w.varint(0); w.u8(0); w.bytes(id); w.varint(index); w.bytes(text); return *this;
+  }
+  SeqBatch& splice_ints(std::string_view id, std::uint64_t index, std::initializer_list<std::int64_t> vs) {
+    w.u8(7); w.varint(0); w.u8(1); w.bytes(id); w.varint(index); w.varint(vs.size());
+    for (auto v : vs) { w.u8(3); w.zigzag(v); }
+    return *this;
+  }
+  SeqBatch& erase(std::uint8_t f, std::string_view id, std::uint64_t index, std::uint64_t count) {
+    w.u8(8); w.varint(0); w.u8(f); w.bytes(id); w.varint(index); w.varint(count); return *this;
+  }
+  SeqBatch& ins(std::string_view id) { insert(id); return *this; }
+  SeqBatch& remove(std::string_view id) { del(id); return *this; }
+};
+
+TEST(Replica, TextAndListOpsAreAllOrNothingWithUtf16Indexes) {
+  auto a = make_notes(1);
+  // In one batch: the record, text typed and partly deleted, list values.
+  ASSERT_TRUE(a->write(SeqBatch().ins("n").splice_text("n", 0, "h\xf0\x9f\x98\x80llo").erase(0, "n", 1, 2)
+                           .splice_text("n", 0, ">").splice_ints("n", 0, {1, 2, 3}).erase(1, "n", 0, 1).bytes()).ok());
+  ByteVec out;
+  ASSERT_TRUE(a->get(0, "n", out).ok());
+  Writer want;  // found, body ">hllo", items [2, 3]
+  want.u8(1);
+  want.bytes(">hllo");
+  want.varint(2); want.u8(3); want.zigzag(2); want.u8(3); want.zigzag(3);
+  EXPECT_EQ(out, want.take());
+  const ByteVec before = *a->save();
+  // Each bad op after good ones refuses the batch, the good ones too: an
+  // index inside a surrogate pair (as the batch left the text), past the
+  // end, a list erase past the end, a text op on a record the batch deleted.
+  ASSERT_TRUE(a->write(SeqBatch().splice_text("n", 5, "\xf0\x9f\x98\x80").bytes()).ok());  // ">hllo😀"
+  const ByteVec with_emoji = *a->save();
+  EXPECT_EQ(a->write(SeqBatch().splice_text("n", 0, "x").erase(0, "n", 7, 1).bytes()).code(), Code::kInvalidArgument);
+  EXPECT_EQ(a->write(SeqBatch().splice_text("n", 0, "x").splice_text("n", 9, "y").bytes()).code(), Code::kInvalidArgument);
+  EXPECT_EQ(a->write(SeqBatch().splice_ints("n", 2, {9}).erase(1, "n", 1, 3).bytes()).code(), Code::kInvalidArgument);
+  EXPECT_EQ(a->write(SeqBatch().remove("n").ins("n").splice_text("n", 1, "x").bytes()).code(), Code::kInvalidArgument);
+  EXPECT_EQ(*a->save(), with_emoji);
+  // What the batch made true counts: deleted and inserted again, empty.
+  ASSERT_TRUE(a->write(SeqBatch().remove("n").ins("n").splice_text("n", 0, "new").bytes()).ok());
+  ASSERT_TRUE(a->get(0, "n", out).ok());
+  Writer again;
+  again.u8(1);
+  again.bytes("new");
+  again.varint(0);
+  EXPECT_EQ(out, again.take());
+  EXPECT_NE(*a->save(), before);
+  // A text op on a list and the reverse are wrong kinds.
+  EXPECT_EQ(a->write(SeqBatch().erase(0, "n", 0, 1).splice_ints("n", 0, {1}).bytes()).code(), Code::kOk);
+  Writer wrong;
+  wrong.varint(1); wrong.u8(2); wrong.varint(0); wrong.u8(0); wrong.bytes("n"); wrong.u8(5); wrong.bytes("x");
+  EXPECT_EQ(a->write(wrong.view()).code(), Code::kWrongKind);
+}
+
 TEST(Replica, ABatchWithABadOpChangesNothing) {
   auto a = make(1);
   ASSERT_TRUE(a->write(Batch().insert("t1").bytes()).ok());
