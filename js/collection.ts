@@ -17,6 +17,10 @@ export const enum Op {
   Add = 4,
   Remove = 5,
   Delete = 6,
+  /** list, text: insert at an index (a text's in UTF-16 code units). */
+  Splice = 7,
+  /** list, text: delete count elements (a text's UTF-16 code units) at an index. */
+  Erase = 8,
 }
 
 /** @internal What a Collection needs from its store. */
@@ -45,6 +49,14 @@ export interface RecordWriter<F extends Fields> {
   add(field: Named<F, 'set'>, value: Value): this;
   /** set: remove an element (every add of it this replica has seen). */
   remove(field: Named<F, 'set'>, value: Value): this;
+  /**
+   * list: insert values at `index`; text: insert a string at `index` (UTF-16
+   * code units, as String.prototype counts). An index past the end, or one
+   * inside a surrogate pair, is 'invalid_argument'.
+   */
+  insert(field: Named<F, 'list' | 'text'>, index: number, content: string | readonly Value[]): this;
+  /** list, text: delete `count` elements (a text's UTF-16 code units) from `index`. */
+  delete(field: Named<F, 'list' | 'text'>, index: number, count: number): this;
 }
 
 function checkId(id: unknown): asserts id is string {
@@ -67,8 +79,35 @@ const OP_KINDS: Record<number, readonly Kind[]> = {
   [Op.Increment]: ['counter'],
   [Op.Add]: ['set'],
   [Op.Remove]: ['set'],
+  [Op.Splice]: ['list', 'text'],
+  [Op.Erase]: ['list', 'text'],
 };
-const OP_NAMES: Record<number, string> = { [Op.Set]: 'set', [Op.Increment]: 'increment', [Op.Add]: 'add', [Op.Remove]: 'remove' };
+const OP_NAMES: Record<number, string> = {
+  [Op.Set]: 'set',
+  [Op.Increment]: 'increment',
+  [Op.Add]: 'add',
+  [Op.Remove]: 'remove',
+  [Op.Splice]: 'insert into',
+  [Op.Erase]: 'delete from',
+};
+
+/** Whether a string has no lone surrogate (it is whole characters). */
+function wellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff || i + 1 === s.length) return false;
+    const d = s.charCodeAt(++i);
+    if (d < 0xdc00 || d > 0xdfff) return false;
+  }
+  return true;
+}
+
+function checkIndex(c: CollectionInfo, f: FieldInfo, what: string, n: unknown): asserts n is number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new MyceliumError('invalid_argument', `${c.name}.${f.name}: ${what} is a non-negative integer`);
+  }
+}
 
 export class Collection<F extends Fields = Fields> {
   readonly name: string;
@@ -89,6 +128,38 @@ export class Collection<F extends Fields = Fields> {
       throw new MyceliumError('wrong_kind', `cannot ${OP_NAMES[op]} field '${this.name}.${name}' of kind ${f.kind}`);
     }
     return f;
+  }
+
+  /** A list or text op: insert `content` at `index`, or delete `content` (a count) from it. */
+  #splice(w: ByteWriter, op: Op.Splice | Op.Erase, f: FieldInfo, id: string, index: unknown, content: unknown): void {
+    checkIndex(this.#info, f, 'an index', index);
+    if (op === Op.Erase) {
+      checkIndex(this.#info, f, 'a count', content);
+      this.#store.op(w, op, this.#info, f.index, id);
+      w.varint(index);
+      w.varint(content);
+      return;
+    }
+    if (f.kind === 'text') {
+      if (typeof content !== 'string') {
+        throw new MyceliumError('invalid_argument', `${this.name}.${f.name} is a text: insert a string`);
+      }
+      if (!wellFormed(content)) {
+        throw new MyceliumError('invalid_argument', `${this.name}.${f.name}: the string has a lone surrogate`);
+      }
+      this.#store.op(w, op, this.#info, f.index, id);
+      w.varint(index);
+      w.string(content);
+      return;
+    }
+    if (!Array.isArray(content)) {
+      throw new MyceliumError('invalid_argument', `${this.name}.${f.name} is a list: insert an array of values`);
+    }
+    for (const v of content as unknown[]) checkValue(this.#info, f, v);
+    this.#store.op(w, op, this.#info, f.index, id);
+    w.varint(index);
+    w.varint(content.length);
+    for (const v of content as Value[]) w.value(v);
   }
 
   #write(w: ByteWriter, op: Op, f: FieldInfo, id: string, v: Value | number | bigint): void {
@@ -155,6 +226,10 @@ export class Collection<F extends Fields = Fields> {
             }
             for (const e of v as unknown[]) this.#write(w, Op.Add, f, id, e as Value);
             break;
+          case 'list':
+          case 'text':
+            this.#splice(w, Op.Splice, f, id, 0, v);
+            break;
         }
       }
     });
@@ -194,6 +269,11 @@ export class Collection<F extends Fields = Fields> {
   /** @internal For UpdateWriter: checks one op and appends it. */
   writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void {
     this.#write(w, op, this.#field(field, op), id, v);
+  }
+
+  /** @internal For UpdateWriter: checks one list or text op and appends it. */
+  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): void {
+    this.#splice(w, op, this.#field(field, op), id, index, content);
   }
 
   readonly #writer = new UpdateWriter(this);
@@ -368,6 +448,9 @@ export class Collection<F extends Fields = Fields> {
         case 'counter':
           out[f.name] = r.zigzag();
           break;
+        case 'text':
+          out[f.name] = r.string();
+          break;
         default: {
           const n = r.varint();
           const list: Value[] = new Array(n);
@@ -388,6 +471,7 @@ export class Collection<F extends Fields = Fields> {
     for (const f of this.#info.fields) {
       if (f.kind === 'lww') r.skipValue();
       else if (f.kind === 'counter') r.zigzag();
+      else if (f.kind === 'text') r.string();
       else for (let n = r.varint(); n > 0; n--) r.skipValue();
     }
   }
@@ -435,6 +519,7 @@ function show(r: unknown): string {
 /** What UpdateWriter needs from its collection. */
 interface OpSink {
   writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void;
+  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): void;
 }
 
 /** The record writer update() hands out; valid only during its callback. */
@@ -476,5 +561,18 @@ class UpdateWriter {
   }
   remove(field: string, value: Value): this {
     return this.op(Op.Remove, field, value);
+  }
+  insert(field: string, index: number, content: string | readonly Value[]): this {
+    return this.splice(Op.Splice, field, index, content);
+  }
+  delete(field: string, index: number, count: number): this {
+    return this.splice(Op.Erase, field, index, count);
+  }
+
+  private splice(op: Op.Splice | Op.Erase, field: string, index: unknown, content: unknown): this {
+    if (!this.w) throw new MyceliumError('invalid_argument', 'a record writer is only valid inside update()');
+    this.owner.writeSplice(this.w, op, field, this.id, index, content);
+    if (!this.changed.includes(field)) this.changed.push(field);
+    return this;
   }
 }

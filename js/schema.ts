@@ -3,19 +3,31 @@ import type { Value } from './bytes.js';
 import { ByteWriter } from './bytes.js';
 import { MyceliumError } from './errors.js';
 
-export type Kind = 'lww' | 'counter' | 'mvr' | 'set';
+export type Kind = 'lww' | 'counter' | 'mvr' | 'set' | 'list' | 'text';
 export type Fields = { readonly [field: string]: Kind };
 export type Schema = { readonly [collection: string]: Fields };
 
-/** How a field reads: lww a value, counter a number, mvr and set a sorted array. */
-export type FieldValue<K extends Kind> = K extends 'lww' ? Value : K extends 'counter' ? number : readonly Value[];
+/** How a field reads: lww a value, counter a number, mvr and set a sorted array, list an array in order, text a string. */
+export type FieldValue<K extends Kind> = K extends 'lww'
+  ? Value
+  : K extends 'counter'
+    ? number
+    : K extends 'text'
+      ? string
+      : readonly Value[];
 
 /** A record as get() returns it. */
 export type RecordOf<F extends Fields> = { readonly id: string } & { readonly [P in keyof F]: FieldValue<F[P]> };
 
-/** What insert() takes: lww/mvr a value, counter a starting increment, set its elements. */
+/** What insert() takes: lww/mvr a value, counter a starting increment, set and list their elements, text a string. */
 export type InsertOf<F extends Fields> = { id?: string } & {
-  [P in keyof F]?: F[P] extends 'counter' ? number | bigint : F[P] extends 'set' ? readonly Value[] : Value;
+  [P in keyof F]?: F[P] extends 'counter'
+    ? number | bigint
+    : F[P] extends 'set' | 'list'
+      ? readonly Value[]
+      : F[P] extends 'text'
+        ? string
+        : Value;
 };
 
 /** Field names of F whose kind is in K. */
@@ -25,7 +37,7 @@ export type FieldsOf<F extends Fields, K extends Kind> = {
   string;
 
 /** The kinds by their number in the engine's formats (cpp/schema.h). */
-export const KINDS: readonly Kind[] = ['lww', 'counter', 'mvr', 'set'];
+export const KINDS: readonly Kind[] = ['lww', 'counter', 'mvr', 'set', 'list', 'text'];
 
 /** A schema as a list, in declaration order: what the engine and a hello carry. */
 export interface DeclaredCollection {
@@ -68,7 +80,7 @@ export class SchemaInfo {
         if (!KINDS.includes(kind)) {
           throw new MyceliumError(
             'invalid_argument',
-            `field '${name}.${field}' has unknown kind '${String(kind)}' (expected lww, counter, mvr or set)`,
+            `field '${name}.${field}' has unknown kind '${String(kind)}' (expected lww, counter, mvr, set, list or text)`,
           );
         }
         list.push({ name: field, index: list.length, kind });

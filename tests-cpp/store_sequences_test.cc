@@ -301,7 +301,8 @@ TEST_F(HostileSequences, ElementsMustBeTheDeltasEventsOnTheirField) {
   must(b->insert(notes, "n"));
   must(b->insert_text(body, "n", 0, "xy"));
   before = b->save();
-  auto d = decode_delta(b->delta_since(a->version()));
+  const ByteVec honest = b->delta_since(a->version());  // the views below point into it
+  auto d = decode_delta(honest);
   ASSERT_TRUE(d.ok());
   ASSERT_EQ(d->sequences.entries.size(), 1u);
   d->sequences.entries[0].parts.back().first.seq -= 1;  // onto the insert's dot
