@@ -1,0 +1,239 @@
+// Lists and texts through the public API (docs/sequences.md): UTF-16 indexes,
+// list values, errors that change nothing, two replicas typing at one place
+// without interleaving, keystroke-sized deltas, record deletes against
+// concurrent typing, and reloads from a snapshot.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mycelium, rng } from './helpers.js';
+
+const { open, fileStorage, MyceliumError } = mycelium;
+
+const notesSchema = {
+  notes: { title: 'lww', body: 'text', tags: 'list', votes: 'counter' },
+} as const;
+
+async function replica(actor: string) {
+  const store = await open({ schema: notesSchema, actor });
+  return { store, notes: store.collection('notes') };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof MyceliumError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+describe('text fields', () => {
+  it('reads as a string; indexes are UTF-16 code units', async () => {
+    const { store, notes } = await replica('00000000000000a1');
+    const id = notes.insert({ title: 't', body: 'héllo' });
+    expect(notes.get(id)!.body).toBe('héllo');
+    notes.update(id, (r) => r.insert('body', 5, ' 🌍!'));
+    expect(notes.get(id)!.body).toBe('héllo 🌍!');
+    // '🌍' is two code units at 6 and 7: insert after it, at 8.
+    notes.update(id, (r) => r.insert('body', 8, '🙂'));
+    expect(notes.get(id)!.body).toBe('héllo 🌍🙂!');
+    notes.update(id, (r) => r.delete('body', 6, 2));
+    expect(notes.get(id)!.body).toBe('héllo 🙂!');
+    notes.update(id, (r) => r.delete('body', 0, 1).insert('body', 0, 'H'));
+    expect(notes.get(id)!.body).toBe('Héllo 🙂!');
+    store.close();
+  });
+
+  it('refuses bad writes with a typed error and changes nothing', async () => {
+    const { store, notes } = await replica('00000000000000a1');
+    const id = notes.insert({ body: 'a🌍b' });
+    const before = store.version();
+    const cases: [string, () => void][] = [
+      ['invalid_argument', () => notes.update(id, (r) => r.insert('body', 5, 'x'))], // past the end
+      ['invalid_argument', () => notes.update(id, (r) => r.insert('body', 2, 'x'))], // splits the pair
+      ['invalid_argument', () => notes.update(id, (r) => r.delete('body', 1, 1))], // half a pair
+      ['invalid_argument', () => notes.update(id, (r) => r.delete('body', 3, 2))], // past the end
+      ['invalid_argument', () => notes.update(id, (r) => r.insert('body', -1, 'x'))],
+      ['invalid_argument', () => notes.update(id, (r) => r.insert('body', 0, '\ud800'))], // lone surrogate
+      ['invalid_argument', () => notes.update(id, (r) => r.insert('body', 0, ['x'] as unknown as string))],
+      ['invalid_argument', () => notes.update(id, (r) => r.insert('tags', 0, 'x' as unknown as string[]))],
+      ['wrong_kind', () => notes.update(id, (r) => r.insert('title', 0, 'x'))],
+      ['wrong_kind', () => notes.update(id, (r) => r.set('body' as 'title', 'x'))],
+      ['unknown_field', () => notes.update(id, (r) => r.insert('nope' as 'body', 0, 'x'))],
+    ];
+    for (const [code, fn] of cases) expect(codeOf(fn), fn.toString()).toBe(code);
+    // A batch whose last edit fails leaves none of its edits.
+    expect(
+      codeOf(() => notes.update(id, (r) => r.insert('body', 0, 'ok').delete('body', 0, 2).delete('body', 9, 1))),
+    ).toBe('invalid_argument');
+    expect(notes.get(id)!.body).toBe('a🌍b');
+    expect(store.version()).toEqual(before);
+    store.close();
+  });
+});
+
+describe('list fields', () => {
+  it('holds values of every type, read as a frozen array', async () => {
+    const { store, notes } = await replica('00000000000000a1');
+    const id = notes.insert({ tags: ['a', 1, true] });
+    notes.update(id, (r) => r.insert('tags', 3, [2.5, null, 'z']).insert('tags', 0, [-7]));
+    const tags = notes.get(id)!.tags;
+    expect(tags).toEqual([-7, 'a', 1, true, 2.5, null, 'z']);
+    expect(Object.isFrozen(tags)).toBe(true);
+    notes.update(id, (r) => r.delete('tags', 1, 3));
+    expect(notes.get(id)!.tags).toEqual([-7, 2.5, null, 'z']);
+    expect(codeOf(() => notes.update(id, (r) => r.insert('tags', 0, [{} as unknown as string])))).toBe(
+      'invalid_argument',
+    );
+    expect(notes.get(id)!.tags).toEqual([-7, 2.5, null, 'z']);
+    store.close();
+  });
+});
+
+describe('sequences between replicas', () => {
+  it('a keystroke travels in a few dozen bytes, whatever the text', async () => {
+    const a = await replica('00000000000000a1');
+    const b = await replica('00000000000000b2');
+    const id = a.notes.insert({ title: 'x', body: 'x'.repeat(5000) });
+    b.store.applyDelta(a.store.deltaSince());
+    // The same delta for a one-field lww write, as a yardstick: frame, context,
+    // actors and the record's id cost the same in both.
+    const before = a.store.version();
+    a.notes.update(id, (r) => r.set('title', 'y'));
+    const titleDelta = a.store.deltaSince(before);
+    const scalar = titleDelta.length;
+    const seen = a.store.version();
+    a.notes.update(id, (r) => r.insert('body', 2500, 'y'));
+    const delta = a.store.deltaSince(seen);
+    expect(delta.length).toBeLessThan(100);
+    expect(delta.length).toBeLessThanOrEqual(scalar + 12);
+    expect(b.store.applyDelta(titleDelta)).toBe('applied');
+    expect(b.store.applyDelta(delta)).toBe('applied');
+    expect(b.notes.get(id)!.body).toBe(a.notes.get(id)!.body);
+    a.store.close();
+    b.store.close();
+  });
+
+  it('concurrent typing at one place never interleaves', async () => {
+    const a = await replica('00000000000000a1');
+    const b = await replica('00000000000000b2');
+    const id = a.notes.insert({ body: '[]' });
+    b.store.applyDelta(a.store.deltaSince());
+    const base = a.store.version();
+    // Each types one character per update, forward, at the same place.
+    for (let i = 0; i < 3; i++) a.notes.update(id, (r) => r.insert('body', 1 + i, 'abc'[i]!));
+    for (let i = 0; i < 3; i++) b.notes.update(id, (r) => r.insert('body', 1 + i, 'xyz'[i]!));
+    a.store.applyDelta(b.store.deltaSince(base));
+    b.store.applyDelta(a.store.deltaSince(base));
+    const text = a.notes.get(id)!.body;
+    expect(b.notes.get(id)!.body).toBe(text);
+    expect(['[abcxyz]', '[xyzabc]']).toContain(text);
+    a.store.close();
+    b.store.close();
+  });
+
+  it('a record delete removes what the deleter saw; concurrent typing survives', async () => {
+    const a = await replica('00000000000000a1');
+    const b = await replica('00000000000000b2');
+    const id = a.notes.insert({ body: 'seen' });
+    b.store.applyDelta(a.store.deltaSince());
+    const base = a.store.version();
+    a.notes.delete(id);
+    b.notes.update(id, (r) => r.insert('body', 4, '+new'));
+    a.store.applyDelta(b.store.deltaSince(base));
+    b.store.applyDelta(a.store.deltaSince(base));
+    expect(a.notes.get(id)!.body).toBe('+new');
+    expect(b.notes.get(id)!.body).toBe('+new');
+    a.store.close();
+    b.store.close();
+  });
+
+  it('three replicas editing at random converge, and a reload reads the same', async () => {
+    const random = rng(18);
+    const rs = await Promise.all(['00000000000000a1', '00000000000000b2', '00000000000000c3'].map(replica));
+    const id = rs[0]!.notes.insert({ body: '', tags: [] });
+    for (const r of rs.slice(1)) r.store.applyDelta(rs[0]!.store.deltaSince());
+    const alphabet = ['a', 'b', 'é', '🌍', ' '];
+    for (let step = 0; step < 300; step++) {
+      const r = rs[Math.floor(random() * rs.length)]!;
+      const rec = r.notes.get(id)!;
+      const text = rec.body;
+      const roll = random();
+      if (roll < 0.55) {
+        let at = Math.floor(random() * (text.length + 1));
+        if (at > 0 && at < text.length && /[\udc00-\udfff]/.test(text[at]!)) at--;
+        const s = alphabet[Math.floor(random() * alphabet.length)]!.repeat(1 + Math.floor(random() * 3));
+        r.notes.update(id, (w) => w.insert('body', at, s));
+      } else if (roll < 0.75 && text.length > 0) {
+        const chars = [...text];
+        const from = Math.floor(random() * chars.length);
+        const n = 1 + Math.floor(random() * Math.min(3, chars.length - from));
+        const at = chars.slice(0, from).join('').length;
+        const len = chars.slice(from, from + n).join('').length;
+        r.notes.update(id, (w) => w.delete('body', at, len));
+      } else if (roll < 0.9) {
+        const at = Math.floor(random() * (rec.tags.length + 1));
+        r.notes.update(id, (w) => w.insert('tags', at, [step]));
+      } else if (rec.tags.length > 0) {
+        r.notes.update(id, (w) => w.delete('tags', Math.floor(random() * rec.tags.length), 1));
+      }
+      if (random() < 0.2) {
+        const to = rs[Math.floor(random() * rs.length)]!;
+        if (to !== r) to.store.applyDelta(r.store.deltaSince(to.store.version()));
+      }
+    }
+    for (let round = 0; round < 2; round++) {
+      for (const x of rs) for (const y of rs) if (x !== y) y.store.applyDelta(x.store.deltaSince(y.store.version()));
+    }
+    const body = rs[0]!.notes.get(id)!.body;
+    const tags = rs[0]!.notes.get(id)!.tags;
+    for (const r of rs) {
+      expect(r.notes.get(id)!.body).toBe(body);
+      expect(r.notes.get(id)!.tags).toEqual(tags);
+    }
+    expect(body.length).toBeGreaterThan(0);
+    const snapshot = rs[1]!.store.save();
+    const reloaded = await open({ schema: notesSchema, actor: '00000000000000d4' });
+    reloaded.applyDelta(snapshot);
+    const n = reloaded.collection('notes');
+    expect(n.get(id)!.body).toBe(body);
+    expect(n.get(id)!.tags).toEqual(tags);
+    // The reloaded replica edits on from there and the others follow.
+    n.update(id, (w) => w.insert('body', 0, '>'));
+    rs[2]!.store.applyDelta(reloaded.deltaSince(rs[2]!.store.version()));
+    expect(rs[2]!.notes.get(id)!.body).toBe('>' + body);
+    for (const r of rs) r.store.close();
+    reloaded.close();
+  });
+});
+
+describe('sequences on disk', () => {
+  it('typing is persisted as it happens and read back after a reopen, before and after compaction', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'myc-seq-'));
+    const a = await open({ name: 'doc', schema: notesSchema, persist: fileStorage(dir), compactAfterBytes: 2048 });
+    const notes = a.collection('notes');
+    const id = notes.insert({ body: '', tags: ['first'] });
+    let expected = '';
+    for (let i = 0; i < 400; i++) {
+      const ch = ['a', 'b', '🌍', ' '][i % 4]!;
+      notes.update(id, (r) => r.insert('body', expected.length, ch));
+      expected += ch;
+      if (i % 50 === 49) {
+        notes.update(id, (r) => r.delete('body', 0, 1));
+        expected = expected.slice(1);
+      }
+    }
+    notes.update(id, (r) => r.insert('tags', 1, ['second', 2]));
+    await a.flush();
+    const snapshot = a.save();
+    a.close();
+    const b = await open({ name: 'doc', schema: notesSchema, persist: fileStorage(dir) });
+    const back = b.collection('notes').get(id)!;
+    expect(back.body).toBe(expected);
+    expect(back.tags).toEqual(['first', 'second', 2]);
+    expect(b.save()).toEqual(snapshot);
+    b.close();
+  });
+});
