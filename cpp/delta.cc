@@ -890,6 +890,7 @@ class PayloadDecoder {
       if (fields[field].kind == Kind::kList) return Sequence::Content::kValues;
       return std::nullopt;
     };
+    t.grow = [this](std::uint64_t deletes) { return budget.take<std::array<std::uint8_t, 128>>(deletes); };
     MYC_TRY(read_sequences(r, t, d.sequences));
     for (const SeqEntry& e : d.sequences.entries) {
       for (const SeqPart& p : e.parts) {

@@ -7,13 +7,53 @@ namespace {
 
 constexpr std::uint64_t kMaxSeq32 = 0xffffffffu;
 
-void write_origin(Writer& w, const std::optional<SeqRef>& o) {
+// A reference to an element: its actor index, then its seq — as the
+// zigzag distance from `near` when the actor is `near`'s (origins and
+// delete targets are mostly close to the part or delete naming them), else
+// whole.
+void write_near(Writer& w, const SeqRef& ref, const SeqRef& near) {
+  if (ref.actor == near.actor) {
+    w.zigzag(std::int64_t{ref.seq} - std::int64_t{near.seq});
+  } else {
+    w.varint(ref.seq);
+  }
+}
+
+void write_origin(Writer& w, const std::optional<SeqRef>& o, const SeqRef& part) {
   if (!o) {
     w.varint(0);
     return;
   }
   w.varint(std::uint64_t{o->actor} + 1);
-  w.varint(o->seq);
+  write_near(w, *o, part);
+}
+
+// A seq after `prev` (same actor, strictly increasing): the gap past it.
+void write_after(Writer& w, std::uint32_t seq, const std::optional<SeqRef>& prev, std::uint32_t actor,
+                 std::uint64_t prev_end) {
+  if (prev && prev->actor == actor) {
+    w.varint(seq - prev_end);
+  } else {
+    w.varint(seq);
+  }
+}
+
+// Whether delete `next` extends a group of deletes whose last is `last`
+// (docs/sequences.md, Formats): the next seq of one actor, each one target
+// of one element, of one actor, each target next to the previous one's in
+// the group's direction (-1: the element before, as backspace; +1: the one
+// after, as the delete key); `dir` 0 while the group has one delete (either
+// direction then). Returns the direction it would have, or 0 if it does not.
+int extends(const SeqDelete& last, int dir, const SeqDelete& next) {
+  if (next.dot.actor != last.dot.actor || std::uint64_t{last.dot.seq} + 1 != next.dot.seq) return 0;
+  if (last.targets.size() != 1 || next.targets.size() != 1) return 0;
+  const SeqTarget& a = last.targets[0];
+  const SeqTarget& b = next.targets[0];
+  if (a.length != 1 || b.length != 1 || a.first.actor != b.first.actor) return 0;
+  const std::int64_t step = std::int64_t{b.first.seq} - std::int64_t{a.first.seq};
+  if (step != -1 && step != 1) return 0;
+  if (dir != 0 && step != dir) return 0;
+  return static_cast<int>(step);
 }
 
 // Whether b continues a: what Sequence::parts() joins.
@@ -41,15 +81,46 @@ class SectionReader {
   }
 
  private:
-  Status ref(SeqRef& out, const char* what) {
+  // A seq: whole, or as a zigzag distance from `near` when `actor` is near's.
+  Status near_seq(std::uint32_t actor, const SeqRef& near, std::uint32_t& out, const char* what) {
+    std::int64_t s;
+    if (actor == near.actor) {
+      std::int64_t d;
+      if (!r_.zigzag(d, what)) return r_.status();
+      if (d < -std::int64_t{kMaxSeq32} || d > std::int64_t{kMaxSeq32}) return Corrupt(cat({what, ": a seq out of range"}));
+      s = std::int64_t{near.seq} + d;
+    } else {
+      std::uint64_t v;
+      if (!r_.varint(v, what)) return r_.status();
+      if (v > kMaxSeq32) return Corrupt(cat({what, ": a seq out of range"}));
+      s = static_cast<std::int64_t>(v);
+    }
+    if (s < 1 || s > std::int64_t{kMaxSeq32}) return Corrupt(cat({what, ": a seq out of range"}));
+    out = static_cast<std::uint32_t>(s);
+    return Status::Ok();
+  }
+
+  Status near_ref(SeqRef& out, const SeqRef& near, const char* what) {
+    std::uint64_t a;
+    if (!r_.index(a, t_.actors, what)) return r_.status();
+    out.actor = static_cast<std::uint32_t>(a);
+    return near_seq(out.actor, near, out.seq, what);
+  }
+
+  // A seq after the previous item's end when the actor is the previous one's.
+  Status after(SeqRef& out, const std::optional<SeqRef>& prev, std::uint64_t prev_end, const char* what) {
     std::uint64_t a, s;
     if (!r_.index(a, t_.actors, what) || !r_.varint(s, what)) return r_.status();
+    if (prev && prev->actor == a) {
+      if (s > kMaxSeq32) return Corrupt(cat({what, ": a seq out of range"}));
+      s += prev_end;
+    }
     if (s == 0 || s > kMaxSeq32) return Corrupt(cat({what, ": a seq out of range"}));
     out = SeqRef{static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(s)};
     return Status::Ok();
   }
 
-  Status origin(std::optional<SeqRef>& out, const char* what) {
+  Status origin(std::optional<SeqRef>& out, const SeqRef& part, const char* what) {
     std::uint64_t tag;
     if (!r_.varint(tag, what)) return r_.status();
     if (tag == 0) {
@@ -57,10 +128,9 @@ class SectionReader {
       return Status::Ok();
     }
     if (tag - 1 >= t_.actors) return Corrupt(cat({what, ": actor index out of range"}));
-    std::uint64_t s;
-    if (!r_.varint(s, what)) return r_.status();
-    if (s == 0 || s > kMaxSeq32) return Corrupt(cat({what, ": a seq out of range"}));
-    out = SeqRef{static_cast<std::uint32_t>(tag - 1), static_cast<std::uint32_t>(s)};
+    SeqRef o{static_cast<std::uint32_t>(tag - 1), 0};
+    MYC_TRY(near_seq(o.actor, part, o.seq, what));
+    out = o;
     return Status::Ok();
   }
 
@@ -84,10 +154,16 @@ class SectionReader {
     e.parts.resize(static_cast<std::size_t>(n));
     for (std::size_t i = 0; i < e.parts.size(); ++i) {
       SeqPart& p = e.parts[i];
-      MYC_TRY(ref(p.first, "sequence part"));
+      std::optional<SeqRef> prev;
+      std::uint64_t prev_end = 0;
+      if (i > 0) {
+        prev = e.parts[i - 1].first;
+        prev_end = std::uint64_t{prev->seq} + e.parts[i - 1].length;
+      }
+      MYC_TRY(after(p.first, prev, prev_end, "sequence part"));
       MYC_TRY(length(p.first.seq, p.length, "sequence part"));
-      MYC_TRY(origin(p.left, "left origin"));
-      MYC_TRY(origin(p.right, "right origin"));
+      MYC_TRY(origin(p.left, p.first, "left origin"));
+      MYC_TRY(origin(p.right, p.first, "right origin"));
       MYC_TRY(live(p, *content));
       if (i > 0) {
         const SeqPart& prev = e.parts[i - 1];
@@ -98,12 +174,62 @@ class SectionReader {
         if (continues(prev, p)) return Corrupt("sequence parts that continue each other (not canonical)");
       }
     }
-    if (!r_.count(n, "sequence delete count", 3)) return r_.status();
+    if (!r_.count(n, "sequence delete group count", 4)) return r_.status();
     if (n == 0 && e.parts.empty()) return Corrupt("a sequence entry without parts or deletes");
-    e.deletes.resize(static_cast<std::size_t>(n));
-    for (std::size_t i = 0; i < e.deletes.size(); ++i) {
-      MYC_TRY(deletion(e.deletes[i]));
-      if (i > 0 && e.deletes[i - 1].dot >= e.deletes[i].dot) return Corrupt("sequence deletes not in canonical order");
+    int prev_dir = 0;
+    std::size_t prev_first = 0;
+    for (std::uint64_t g = 0; g < n; ++g) {
+      const std::size_t first = e.deletes.size();
+      int dir = 0;
+      MYC_TRY(group(e.deletes, dir));
+      if (first > 0) {
+        if (e.deletes[first - 1].dot >= e.deletes[first].dot) return Corrupt("sequence deletes not in canonical order");
+        if (first - prev_first < kMaxDeleteGroup && extends(e.deletes[first - 1], prev_dir, e.deletes[first]) != 0) {
+          return Corrupt("sequence delete groups that continue each other (not canonical)");
+        }
+      }
+      prev_dir = dir;
+      prev_first = first;
+    }
+    return Status::Ok();
+  }
+
+  // A group of deletes: actor index, seq (the gap past the previous group's
+  // last when the actor is the same), the group's size k; one delete: its
+  // targets; k > 1: the direction (0: each target the element before the
+  // previous one's, 1: after) and the first delete's one-element target.
+  Status group(std::vector<SeqDelete>& out, int& dir) {
+    std::optional<SeqRef> prev;
+    std::uint64_t prev_end = 0;
+    if (!out.empty()) {
+      prev = out.back().dot;
+      prev_end = std::uint64_t{prev->seq} + 1;
+    }
+    SeqRef dot;
+    MYC_TRY(after(dot, prev, prev_end, "sequence delete"));
+    std::uint64_t k;
+    if (!r_.varint(k, "delete group size")) return r_.status();
+    if (k == 0 || k > std::uint64_t{kMaxSeq32} - dot.seq + 1) return Corrupt("a delete group size out of range");
+    if (k > kMaxDeleteGroup) return Corrupt("a delete group larger than a group may be");
+    if (t_.grow && !t_.grow(k)) return LimitExceeded("a delete group past the decode budget");
+    if (k == 1) {
+      SeqDelete& d = out.emplace_back();
+      d.dot = dot;
+      dir = 0;
+      return targets(d);
+    }
+    std::uint64_t tag;
+    if (!r_.varint(tag, "delete group direction")) return r_.status();
+    if (tag > 1) return Corrupt("a delete group direction is 0 or 1");
+    dir = tag == 0 ? -1 : 1;
+    SeqRef t;
+    MYC_TRY(near_ref(t, dot, "delete target"));
+    const std::int64_t last = std::int64_t{t.seq} + dir * static_cast<std::int64_t>(k - 1);
+    if (last < 1 || last > std::int64_t{kMaxSeq32}) return Corrupt("a delete group's targets out of range");
+    for (std::uint64_t i = 0; i < k; ++i) {
+      SeqDelete& d = out.emplace_back();
+      d.dot = SeqRef{dot.actor, static_cast<std::uint32_t>(dot.seq + i)};
+      d.targets.push_back(SeqTarget{SeqRef{t.actor, static_cast<std::uint32_t>(std::int64_t{t.seq} + dir * static_cast<std::int64_t>(i))}, 1});
     }
     return Status::Ok();
   }
@@ -146,15 +272,14 @@ class SectionReader {
     return true;
   }
 
-  Status deletion(SeqDelete& d) {
-    MYC_TRY(ref(d.dot, "sequence delete"));
+  Status targets(SeqDelete& d) {
     std::uint64_t n;
     if (!r_.count(n, "delete target count", 3)) return r_.status();
     if (n == 0) return Corrupt("a sequence delete without targets");
     d.targets.resize(static_cast<std::size_t>(n));
     for (std::size_t i = 0; i < d.targets.size(); ++i) {
       SeqTarget& t = d.targets[i];
-      MYC_TRY(ref(t.first, "delete target"));
+      MYC_TRY(near_ref(t.first, d.dot, "delete target"));
       MYC_TRY(length(t.first.seq, t.length, "delete target"));
       if (i > 0) {
         const SeqTarget& prev = d.targets[i - 1];
@@ -179,12 +304,16 @@ void write_sequences(Writer& w, const SeqSection& section) {
     w.varint(e.record);
     w.u8(e.field);
     w.varint(e.parts.size());
+    std::optional<SeqRef> prev;
+    std::uint64_t prev_end = 0;
     for (const SeqPart& p : e.parts) {
       w.varint(p.first.actor);
-      w.varint(p.first.seq);
+      write_after(w, p.first.seq, prev, p.first.actor, prev_end);
+      prev = p.first;
+      prev_end = std::uint64_t{p.first.seq} + p.length;
       w.varint(p.length);
-      write_origin(w, p.left);
-      write_origin(w, p.right);
+      write_origin(w, p.left, p.first);
+      write_origin(w, p.right, p.first);
       w.varint(p.live.size());
       std::uint32_t at = 0;
       std::size_t byte = 0;
@@ -196,14 +325,38 @@ void write_sequences(Writer& w, const SeqSection& section) {
         byte += l.bytes;
       }
     }
-    w.varint(e.deletes.size());
-    for (const SeqDelete& d : e.deletes) {
+    // Deletes in maximal groups (extends()), at most kMaxDeleteGroup each.
+    std::vector<std::pair<std::size_t, int>> groups;  // first delete, direction
+    for (std::size_t i = 0; i < e.deletes.size(); ++i) {
+      if (!groups.empty() && i - groups.back().first < kMaxDeleteGroup) {
+        const int dir = extends(e.deletes[i - 1], groups.back().second, e.deletes[i]);
+        if (dir != 0) {
+          groups.back().second = dir;
+          continue;
+        }
+      }
+      groups.emplace_back(i, 0);
+    }
+    w.varint(groups.size());
+    prev.reset();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const auto [first, dir] = groups[g];
+      const std::size_t end = g + 1 < groups.size() ? groups[g + 1].first : e.deletes.size();
+      const SeqDelete& d = e.deletes[first];
       w.varint(d.dot.actor);
-      w.varint(d.dot.seq);
+      write_after(w, d.dot.seq, prev, d.dot.actor, prev ? std::uint64_t{prev->seq} + 1 : 0);
+      prev = e.deletes[end - 1].dot;
+      w.varint(end - first);
+      if (end - first > 1) {
+        w.varint(dir < 0 ? 0 : 1);
+        w.varint(d.targets[0].first.actor);
+        write_near(w, d.targets[0].first, d.dot);
+        continue;
+      }
       w.varint(d.targets.size());
       for (const SeqTarget& t : d.targets) {
         w.varint(t.first.actor);
-        w.varint(t.first.seq);
+        write_near(w, t.first, d.dot);
         w.varint(t.length);
       }
     }

@@ -6,17 +6,29 @@
 //             record index, field, part count, then per part (strictly
 //             increasing by actor index, first seq; never overlapping, never
 //             continuing each other — Sequence::parts() is maximal):
-//               actor index, first seq, length,
-//               left origin  (0: the start, else 1 + actor index, then seq),
-//               right origin (0: the end,   else 1 + actor index, then seq),
+//               actor index, first seq (*), length,
+//               left origin  (0: the start, else 1 + actor index, then seq (**)),
+//               right origin (0: the end,   else 1 + actor index, then seq (**)),
 //               live count, then per live stretch (increasing, never
 //               touching): gap from the previous one's end (or the part's
 //               start), length, content byte count, content
-//             delete count, then per delete event (strictly increasing by
-//               actor index, seq): actor index, seq, target count, then per
-//               target (increasing, never overlapping or touching): actor
-//               index, first seq, length
+//             delete group count, then per group of delete events (strictly
+//               increasing by actor index, seq; maximal, below): actor
+//               index, seq of the first (*), k (the group's size, 1 ..
+//               kMaxDeleteGroup), then
+//                 k = 1: target count, then per target (increasing, never
+//                   overlapping or touching): actor index, first seq (**), length
+//                 k > 1: direction (0: backward, 1: forward), actor index and
+//                   seq (**) of the first delete's target; delete i (seq
+//                   first + i) removes the one element at target seq -i or +i
 //             (an entry has parts, deletes or both)
+//   (*)  when the actor is the previous part's (delete's), the gap past its end
+//   (**) when the actor is the part's (delete's), the zigzag distance from
+//        its first seq (its seq); else the seq
+// A group is maximal: a run of backspaces (or of forward deletes) by one
+// actor, each removing one element next to the previous one's, is one group,
+// and a decoder refuses groups that could have been one, so one state has
+// one encoding.
 // Content is UTF-8 for a text (its elements are its characters) and, for a
 // list, each element's value behind its varint length.
 #pragma once
@@ -72,13 +84,18 @@ struct SeqSection {
 
 void write_sequences(Writer& w, const SeqSection& section);
 
+// The most deletes one group holds: a group's few bytes decode to k deletes,
+// so k is bounded (and each group is charged to SeqTables::grow).
+inline constexpr std::uint64_t kMaxDeleteGroup = 1u << 16;
+
 // What the reader needs from the delta around the section: its table
-// sizes, and the content of a record's field (nothing: not a sequence
-// field).
+// sizes, the content of a record's field (nothing: not a sequence field),
+// and the decode budget a group of k deletes is charged to (false: over it).
 struct SeqTables {
   std::size_t actors = 0;
   std::size_t records = 0;
   std::function<std::optional<Sequence::Content>(std::uint32_t record, std::uint8_t field)> content;
+  std::function<bool(std::uint64_t deletes)> grow;
 };
 
 // Reads and checks the section: indexes in range, canonical order, content

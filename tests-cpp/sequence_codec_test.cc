@@ -193,10 +193,15 @@ void expect_refused(const SeqSection& s, const char* text) {
 
 TEST(SequenceCodec, NonCanonicalOrInconsistentSectionsSayWhatIsWrong) {
   SeqSection s;
+  // A part of the previous part's actor is written as the gap past its end,
+  // so out-of-order or overlapping parts of one actor come out as a gap that
+  // wraps around: a seq out of range. Across actors the order is checked.
   s.entries.push_back(SeqEntry{1, 1, {part(0, 5, 2), part(0, 1, 2)}, {}});
-  expect_refused(s, "canonical order");
+  expect_refused(s, "out of range");
   s.entries[0].parts = {part(0, 1, 3), part(0, 3, 2)};
-  expect_refused(s, "overlapping");
+  expect_refused(s, "out of range");
+  s.entries[0].parts = {part(1, 1, 3), part(0, 3, 2)};
+  expect_refused(s, "canonical order");
   s.entries[0].parts = {part(0, 1, 3), part(0, 4, 2, SeqRef{0, 3})};
   expect_refused(s, "continue each other");
   s.entries[0].parts = {part(0, 1, 3)};
@@ -220,10 +225,109 @@ TEST(SequenceCodec, NonCanonicalOrInconsistentSectionsSayWhatIsWrong) {
   expect_refused(s, "touching");
   deletes = {SeqDelete{SeqRef{1, 3}, {SeqTarget{SeqRef{0, 1}, 1}}}, SeqDelete{SeqRef{0, 9}, {SeqTarget{SeqRef{0, 1}, 1}}}};
   expect_refused(s, "deletes not in canonical order");
+  deletes = {SeqDelete{SeqRef{0, 9}, {SeqTarget{SeqRef{0, 1}, 1}}}, SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 1}, 1}}}};
+  expect_refused(s, "out of range");
   deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 0xffffffffu}, 2}}}};
   expect_refused(s, "length out of range");
   deletes = {SeqDelete{SeqRef{0, 3}, {}}};
   expect_refused(s, "without targets");
+}
+
+SeqDelete one(std::uint32_t actor, std::uint32_t seq, std::uint32_t target_actor, std::uint32_t target) {
+  return SeqDelete{SeqRef{actor, seq}, {SeqTarget{SeqRef{target_actor, target}, 1}}};
+}
+
+SeqSection deletes_only(std::vector<SeqDelete> d) {
+  SeqSection s;
+  s.entries.push_back(SeqEntry{1, 1, {}, std::move(d)});
+  return s;
+}
+
+SeqSection read_back(const ByteVec& bytes) {
+  Reader r(bytes);
+  SeqSection out;
+  const Status st = read_sequences(r, text_tables(), out);
+  EXPECT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(r.remaining(), 0u);
+  return out;
+}
+
+// Holding backspace: 1,000 delete events, each removing the element before
+// the previous one's, travel as one group of a few bytes and read back as
+// the same 1,000 events; so does holding the delete key (forward).
+TEST(SequenceCodec, RunsOfSingleDeletesTravelAsOneGroup) {
+  for (const int dir : {-1, 1}) {
+    std::vector<SeqDelete> d;
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+      d.push_back(one(0, 2001 + i, 0, static_cast<std::uint32_t>(1500 + dir * static_cast<int>(i))));
+    }
+    d.push_back(one(0, 3001, 1, 7));  // another actor's element: a group of its own
+    d.push_back(one(2, 5, 0, 40));    // another deleter
+    const SeqSection s = deletes_only(d);
+    const ByteVec bytes = encode(s);
+    EXPECT_LT(bytes.size(), 30u) << "direction " << dir;
+    const SeqSection back = read_back(bytes);
+    ASSERT_EQ(back.entries.size(), 1u);
+    ASSERT_EQ(back.entries[0].deletes.size(), d.size());
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      EXPECT_EQ(back.entries[0].deletes[i].dot, d[i].dot);
+      ASSERT_EQ(back.entries[0].deletes[i].targets.size(), 1u);
+      EXPECT_EQ(back.entries[0].deletes[i].targets[0].first, d[i].targets[0].first);
+      EXPECT_EQ(back.entries[0].deletes[i].targets[0].length, 1u);
+    }
+    EXPECT_EQ(encode(back), bytes);
+  }
+  // A direction change, a range delete, a gap in seqs: each starts a group.
+  const std::vector<SeqDelete> mixed = {one(0, 10, 0, 5), one(0, 11, 0, 4), one(0, 12, 0, 5), one(0, 13, 0, 6),
+                                        SeqDelete{SeqRef{0, 14}, {SeqTarget{SeqRef{0, 7}, 3}}}, one(0, 16, 0, 1)};
+  const SeqSection back = read_back(encode(deletes_only(mixed)));
+  ASSERT_EQ(back.entries[0].deletes.size(), mixed.size());
+  for (std::size_t i = 0; i < mixed.size(); ++i) {
+    EXPECT_EQ(back.entries[0].deletes[i].dot, mixed[i].dot);
+    EXPECT_EQ(back.entries[0].deletes[i].targets[0].first, mixed[i].targets[0].first);
+    EXPECT_EQ(back.entries[0].deletes[i].targets[0].length, mixed[i].targets[0].length);
+  }
+}
+
+// Hand-written groups: two that could be one, a bad direction, targets that
+// run out of seqs, a group past kMaxDeleteGroup and one past the budget.
+TEST(SequenceCodec, DeleteGroupsAreCheckedAndBounded) {
+  auto section = [](std::initializer_list<std::uint64_t> group_fields, std::uint64_t groups) {
+    Writer w;
+    w.varint(1);  // one entry
+    w.varint(1);  // record
+    w.u8(1);      // field (text)
+    w.varint(0);  // no parts
+    w.varint(groups);
+    for (const std::uint64_t v : group_fields) w.varint(v);
+    return ByteVec(w.view().begin(), w.view().end());
+  };
+  auto refused = [](const ByteVec& bytes, SeqTables t, const char* text) {
+    Reader r(bytes);
+    SeqSection out;
+    const Status st = read_sequences(r, t, out);
+    ASSERT_FALSE(st.ok()) << text;
+    EXPECT_NE(st.message().find(text), std::string::npos) << "expected '" << text << "': " << st.to_string();
+  };
+  // Group fields: actor, seq, k, then (k = 1) target count, actor, zigzag distance, length
+  // or (k > 1) direction, actor, zigzag distance.
+  const std::uint64_t back2 = 2 * 3 - 1;  // zigzag(-3)
+  // Two single deletes, the second one removing the element before the first's: one group.
+  refused(section({0, 10, 1, 1, 0, back2, 1, 0, 0, 1, 1, 0, 2 * 5 - 1, 1}, 2), text_tables(), "continue each other");
+  // The same as a group, read fine.
+  {
+    const ByteVec ok = section({0, 10, 2, 0, 0, back2}, 1);
+    const SeqSection s = read_back(ok);
+    ASSERT_EQ(s.entries[0].deletes.size(), 2u);
+    EXPECT_EQ(s.entries[0].deletes[1].dot, (SeqRef{0, 11}));
+    EXPECT_EQ(s.entries[0].deletes[1].targets[0].first, (SeqRef{0, 6}));
+  }
+  refused(section({0, 10, 2, 2, 0, back2}, 1), text_tables(), "direction");
+  refused(section({0, 10, 9, 0, 0, back2}, 1), text_tables(), "out of range");  // 7, 6, ..., -1
+  refused(section({0, 10, kMaxDeleteGroup + 1, 0, 0, back2}, 1), text_tables(), "larger than a group");
+  SeqTables tight = text_tables();
+  tight.grow = [](std::uint64_t n) { return n < 100; };
+  refused(section({0, 10, 500, 1, 0, 0}, 1), tight, "budget");
 }
 
 TEST(SequenceCodec, ListValuesTravelBehindTheirLengths) {
