@@ -302,4 +302,37 @@ export const apiCases = [
     ok(bytesEqual(a.save(), b.save()), 'same bytes');
     },
   ],
+  [
+    'lists and texts: UTF-16 indexes, typed errors, two stores typing at one place, a snapshot (docs/sequences.md)',
+    async (M) => {
+    const schema = { notes: { title: 'lww', body: 'text', items: 'list' } };
+    const a = await M.open({ schema, actor: actor(1), now: clock() });
+    const b = await M.open({ schema, actor: actor(2), now: clock(1_700_000_000_500) });
+    const na = a.collection('notes');
+    const nb = b.collection('notes');
+    na.insert({ id: 'n', title: 'Shopping', body: 'ab', items: ['milk'] });
+    na.update('n', (r) => r.insert('body', 1, '🌍').insert('items', 1, [2, true, null]));
+    eq(na.get('n').body, 'a🌍b');
+    eq(na.get('n').items, ['milk', 2, true, null]);
+    throwsCode(() => na.update('n', (r) => r.insert('body', 2, 'x')), 'invalid_argument', 'inside a surrogate pair');
+    throwsCode(() => na.update('n', (r) => r.delete('items', 3, 2)), 'invalid_argument', 'past the end');
+    throwsCode(() => na.update('n', (r) => r.insert('title', 0, 'x')), 'wrong_kind', 'insert into an lww');
+    eq(na.get('n').body, 'a🌍b', 'unchanged');
+    eq(b.applyDelta(a.deltaSince()), 'applied');
+    const base = a.version();
+    na.update('n', (r) => r.insert('body', 4, 'cd'));
+    nb.update('n', (r) => r.insert('body', 4, 'xy').delete('items', 0, 1));
+    sync(a, b);
+    sync(b, a);
+    const body = na.get('n').body;
+    eq(nb.get('n').body, body);
+    ok(body === 'a🌍bcdxy' || body === 'a🌍bxycd', `no interleaving: ${body}`);
+    eq(na.get('n').items, [2, true, null]);
+    ok(a.deltaSince(base).length > 0, 'a delta since the base');
+    const c = await M.open({ schema, actor: actor(3) });
+    eq(c.applyDelta(b.save()), 'applied');
+    eq(c.collection('notes').get('n'), nb.get('n'));
+    ok(bytesEqual(a.save(), b.save()), 'same bytes');
+    },
+  ],
 ];
