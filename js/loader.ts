@@ -39,8 +39,8 @@ export interface Platform {
 export interface Engine {
   readonly core: CoreModule;
   readonly info: LoadInfo;
-  /** The compressor module's memory, when it is loaded. */
-  readonly compressorMemory: WebAssembly.Memory | null;
+  /** The compressor, when it is loaded. */
+  readonly compressor: Compressor | null;
 }
 
 let platform: Platform | null = null;
@@ -119,10 +119,10 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
           },
         }).then(resolve, reject);
       });
-      compressor = compiled.zstd ? new Compressor(await WebAssembly.instantiate(compiled.zstd, Compressor.imports)) : null;
+      compressor = compiled.zstd ? new Compressor(compiled.zstd, await WebAssembly.instantiate(compiled.zstd, Compressor.imports)) : null;
       loaded = {
         core,
-        compressorMemory: compressor?.memory ?? null,
+        compressor,
         info: { path: compiled.path, compression: compressor !== null, compileMs: compiled.compileMs, instantiateMs: now() - start },
       };
       return loaded;
@@ -140,5 +140,5 @@ export function loadEngine(options: LoadOptions = {}): Promise<Engine> {
  */
 export function wasmMemoryBytes(): number | null {
   if (!loaded) return null;
-  return loaded.core.HEAPU8.buffer.byteLength + (loaded.compressorMemory?.buffer.byteLength ?? 0);
+  return loaded.core.HEAPU8.buffer.byteLength + (loaded.compressor?.memory.buffer.byteLength ?? 0);
 }

@@ -14,6 +14,8 @@ export interface TestSwitches {
   deltaFault?: (attempt: number, delta: Uint8Array) => Uint8Array;
   /** verified-load.ts: replaces what attempt number `attempt` to apply a stored log entry applies. */
   applyFault?: (attempt: number, entry: Uint8Array) => Uint8Array;
+  /** compression.ts: called before each slice goes into the compressor; may throw a WebAssembly.RuntimeError to act out a trap. */
+  compressFault?: () => void;
 }
 
 const NONE: TestSwitches = Object.freeze({});

@@ -124,15 +124,26 @@ export function verifiedSave(save: () => Uint8Array, loadBack: (bytes: Uint8Arra
 export function agreedBytes(make: () => Uint8Array): Uint8Array {
   const fault = testSwitches().deltaFault;
   const made: Uint8Array[] = [];
+  const seen: string[] = [];
   for (let n = 0; n < MAX_ATTEMPTS; n++) {
-    let bytes = make();
+    let bytes: Uint8Array;
+    try {
+      bytes = make();
+    } catch (e) {
+      // A trap while making it (the computation only reads the state): one
+      // more wrong computation. A typed error is the delta's own.
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      seen.push(describe(e));
+      continue;
+    }
     if (fault) bytes = fault(n, bytes);
     if (made.some((m) => sameBytes(m, bytes))) return bytes;
     made.push(bytes);
+    seen.push(`${bytes.length} bytes`);
   }
   throw new MyceliumError(
     'corrupt',
-    `${MAX_ATTEMPTS} computations of one delta gave ${MAX_ATTEMPTS} different results (${made.map((m) => `${m.length} bytes`).join(', ')}): this JavaScript engine computed them wrongly, nothing was written`,
+    `${MAX_ATTEMPTS} computations of one delta gave ${MAX_ATTEMPTS} different results (${seen.join(', ')}): this JavaScript engine computed them wrongly, nothing was written`,
   );
 }
 

@@ -6,7 +6,7 @@ import { equalBytes, mycelium, todoSchema } from './helpers.js';
 
 const { open, memoryStorage } = mycelium;
 type Fault = (attempt: number, saved: Uint8Array) => Uint8Array;
-type Switches = { loadFault?: Fault; saveFault?: Fault; deltaFault?: Fault; applyFault?: Fault };
+type Switches = { loadFault?: Fault; saveFault?: Fault; deltaFault?: Fault; applyFault?: Fault; compressFault?: () => void };
 const g = globalThis as { __myceliumTestSwitches?: Switches };
 
 afterEach(() => {
@@ -172,6 +172,63 @@ describe('verifyLoads', () => {
     expect(stored.log.length).toBe(1);
     expect(equalBytes(stored.log[0]!, right)).toBe(true);
     const b = await open({ schema: todoSchema, name: 'd', persist: storage });
+    expect(equalBytes(b.save(), before)).toBe(true);
+    b.close();
+  });
+
+  it('a trap in the compressor leaves that payload uncompressed and a fresh compressor takes over', async () => {
+    const a = await open({ schema: todoSchema, actor: '00000000000000c1', now: () => 1000 });
+    const t = a.collection('todos');
+    for (let i = 0; i < 2000; i++) t.insert({ id: `c${i}`, title: `the same words again ${i % 10}`, votes: i });
+    const compressed = a.deltaSince({});
+    expect(compressed[4]! & 1).toBe(1); // compressed (frame flags, cpp/codec.h)
+    let traps = 0;
+    g.__myceliumTestSwitches = {
+      compressFault: () => {
+        if (traps++ === 0) throw new WebAssembly.RuntimeError('Out of bounds memory access (acted out)');
+      },
+    };
+    const plain = a.deltaSince({});
+    expect(traps).toBe(1);
+    expect(plain[4]! & 1).toBe(0);
+    expect(plain.length).toBeGreaterThan(compressed.length);
+    // The uncompressed payload is the same state.
+    const b = await open({ schema: todoSchema });
+    b.applyDelta(plain);
+    expect(equalBytes(b.save(), a.save())).toBe(true);
+    b.close();
+    // The replacement instance is made asynchronously; until then payloads stay as they are.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(equalBytes(a.deltaSince({}), compressed)).toBe(true);
+    expect(traps).toBeGreaterThan(1);
+    a.close();
+  });
+
+  it('a computation of a log entry that traps counts as a wrong one', async () => {
+    const storage = memoryStorage();
+    const a = await open({ schema: todoSchema, name: 'f', persist: storage, verifyLoads: true });
+    a.collection('todos').insert({ id: 'one', votes: 1 });
+    let calls = 0;
+    g.__myceliumTestSwitches = {
+      deltaFault: (attempt, delta) => {
+        calls++;
+        return delta;
+      },
+    };
+    // A trap in the first computation: acted out by a compressor trap is
+    // caught in the compressor, so act it out in the computation itself.
+    const original = a.deltaSince.bind(a);
+    let made = 0;
+    a.deltaSince = (since) => {
+      if (made++ === 0) throw new WebAssembly.RuntimeError('unreachable (acted out)');
+      return original(since);
+    };
+    await a.flush();
+    expect(made).toBe(3);
+    expect(calls).toBe(2);
+    const before = a.save();
+    a.close();
+    const b = await open({ schema: todoSchema, name: 'f', persist: storage });
     expect(equalBytes(b.save(), before)).toBe(true);
     b.close();
   });
