@@ -24,6 +24,10 @@ export interface CoreModule {
   /** 0 applied, 1 pending, 2 already covered. */
   /** maxNewActors < 0: bytes this replica wrote itself (trusted); else a peer's, 0 meaning no actor limit. */
   apply(handle: number, n: number, contextBytes: number, captureChanges: boolean, maxNewActors: number): number;
+  /** A stable position in a list or text (cpp/replica.h, cursor): the input's n bytes name it; the cursor is in the output. */
+  cursor(handle: number, n: number): number;
+  /** Where a cursor is now (the input's n bytes: cpp/replica.h, resolve), or -code. */
+  resolve(handle: number, n: number): number;
   changes(handle: number): number;
   dropped(handle: number): number;
   save(handle: number): number;

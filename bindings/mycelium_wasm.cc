@@ -72,6 +72,11 @@ int apply(double h, std::size_t n, std::size_t context_n, bool capture, int max_
   auto r = rep(h)->apply(input.first(std::min(n, input.size())), limits, input.subspan(std::min(n, input.size())));
   return r.ok() ? static_cast<int>(*r) : fail(r.status());
 }
+int cursor(double h, std::size_t n) { return done(rep(h)->cursor(in(n), g_out)); }
+int resolve(double h, std::size_t n) {
+  auto r = rep(h)->resolve(in(n));
+  return r.ok() ? static_cast<int>(*r) : fail(r.status());
+}
 int changes(double h) {
   rep(h)->changes(g_out);
   return static_cast<int>(g_out.size());
@@ -155,6 +160,8 @@ EMSCRIPTEN_BINDINGS(mycelium) {
   function("version", &version);
   function("deltaSince", &delta_since);
   function("apply", &apply);
+  function("cursor", &cursor);
+  function("resolve", &resolve);
   function("changes", &changes);
   function("dropped", &dropped);
   function("save", &save);

@@ -431,6 +431,67 @@ Result<std::size_t> Replica::count(std::uint16_t collection) const {
   return store_->size(CollectionRef{collection});
 }
 
+namespace {
+// The list or text field, record and side a cursor call names.
+struct PositionOf {
+  FieldRef field;
+  std::string_view id;
+  bool before = false;
+};
+Status parse_position(const Store& store, Reader& r, PositionOf& p) {
+  std::uint64_t coll;
+  std::uint8_t f, flags;
+  if (!r.varint(coll, "collection") || !r.u8(f, "field")) return r.status();
+  if (coll >= store.schema().declared_collections()) return UnknownField(cat({"unknown collection ", coll}));
+  const auto& c = store.schema().collections()[coll];
+  if (f >= c.declared) return UnknownField(cat({"unknown field ", f}));
+  if (!is_sequence(c.fields[f].kind)) {
+    return WrongKind(cat({"field '", c.fields[f].name, "' of kind ", kind_name(c.fields[f].kind), " has no positions"}));
+  }
+  p.field = FieldRef{static_cast<std::uint16_t>(coll), f, c.fields[f].kind};
+  if (!r.bytes(p.id, "record id") || !r.u8(flags, "cursor flags")) return r.status();
+  if (flags > 1) return InvalidArgument("unknown cursor flags");
+  p.before = flags == 1;
+  return Status::Ok();
+}
+}  // namespace
+
+Status Replica::cursor(std::span<const std::uint8_t> input, ByteVec& out) const {
+  Reader r(input);
+  PositionOf p;
+  MYC_TRY(parse_position(*store_, r, p));
+  std::uint64_t index;
+  if (!r.varint(index, "index")) return r.status();
+  if (r.remaining() != 0) return InvalidArgument("trailing bytes after the index");
+  MYC_ASSIGN_OR_RETURN(const Store::Anchor a, store_->anchor(p.field, p.id, index, p.before));
+  Writer w;
+  w.u8(a.element ? 1 : 0);
+  if (a.element) {
+    w.fixed64(a.element->actor);
+    w.varint(a.element->seq);
+  }
+  out = w.take();
+  return Status::Ok();
+}
+
+Result<std::size_t> Replica::resolve(std::span<const std::uint8_t> input) const {
+  Reader r(input);
+  PositionOf p;
+  MYC_TRY(parse_position(*store_, r, p));
+  Store::Anchor a{std::nullopt, p.before};
+  std::uint8_t has;
+  if (!r.u8(has, "cursor")) return r.status();
+  if (has > 1) return InvalidArgument("not a cursor");
+  if (has == 1) {
+    std::uint64_t actor, seq;
+    if (!r.fixed64(actor, "actor") || !r.varint(seq, "seq")) return r.status();
+    if (seq == 0 || seq > kMaxSeq) return InvalidArgument("not a cursor: seq out of range");
+    a.element = Sequence::Id{actor, static_cast<std::uint32_t>(seq)};
+  }
+  if (r.remaining() != 0) return InvalidArgument("trailing bytes after the cursor");
+  return store_->resolve(p.field, p.id, a);
+}
+
 void Replica::version(ByteVec& out) const {
   Writer w;
   const VersionVector vv = store_->version();

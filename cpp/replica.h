@@ -26,6 +26,8 @@
 //           them, and the room) before any op runs; then no op fails.
 // Record:   per field in schema order: lww value | counter zigzag |
 //           mvr/set/list varint count, values | text varint length, UTF-8
+// Cursor:   u8 0 (the end, or the start when it sticks before) | 1 then
+//           actor:fixed64 seq:varint (an element's id)
 // Version:  varint count, then (actor:fixed64, seq:varint), actors increasing
 // Changes:  varint count, then (coll:varint, id, varint n, field:u8 × n),
 //           field 255 meaning the record's presence
@@ -58,6 +60,13 @@ class Replica {
   // context: empty, or the version a detached delta was sent with.
   Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {},
                              std::span<const std::uint8_t> context = {});
+  // Stable positions (Store::anchor, Store::resolve). Input: coll:varint
+  // field:u8 id flags:u8 (1: before) then index:varint. Output: u8 0 (none:
+  // the end, the start with before) or 1 then actor:fixed64 seq:varint.
+  Status cursor(std::span<const std::uint8_t> input, ByteVec& out) const;
+  // Input: coll:varint field:u8 id flags:u8 then what cursor() output; the
+  // index now (a text's UTF-16 units).
+  Result<std::size_t> resolve(std::span<const std::uint8_t> input) const;
   void changes(ByteVec& out);  // what the last apply changed (capture must be on)
   void capture_changes(bool on) { store_->capture_changes(on); }
   // Output: varint count, then (code:u8, message) per dropped pending delta.

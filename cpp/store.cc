@@ -404,6 +404,33 @@ Result<std::vector<Value>> Store::list(FieldRef f, std::string_view id) const {
   return out;
 }
 
+Result<Store::Anchor> Store::anchor(FieldRef f, std::string_view id, std::size_t index, bool before) const {
+  MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "making a cursor"));
+  const Sequence* s = sequence_at(t.record, f.field);
+  Anchor a{std::nullopt, before};
+  if (s == nullptr) return a;
+  if (before) {
+    if (t.index > 0) a.element = s->at(t.index - 1);
+  } else if (t.index < s->size()) {
+    a.element = s->at(t.index);
+  }
+  return a;
+}
+
+Result<std::size_t> Store::resolve(FieldRef f, std::string_view id, const Anchor& a) const {
+  MYC_TRY(check_kind(f, Kind::kList, Kind::kText, "resolving a cursor"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  const Sequence* s = sequence_at(r, f.field);
+  const auto units = [&](std::size_t index) { return f.kind == Kind::kText ? s->unit_at_index(index) : index; };
+  if (!a.element) {
+    if (a.before || s == nullptr) return std::size_t{0};
+    return units(s->size());
+  }
+  if (s == nullptr || !s->contains(*a.element)) return NotFound("the cursor's position is not known here yet");
+  const std::size_t index = s->index_of(*a.element);
+  return units(a.before && !s->deleted(*a.element) ? index + 1 : index);
+}
+
 std::int64_t Store::counter_at(std::uint32_t record, std::uint8_t field) const {
   return kinds::counter_value(records_[record].cells, field);
 }

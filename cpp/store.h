@@ -113,6 +113,20 @@ class Store {
   Result<std::vector<Value>> values(FieldRef f, std::string_view id) const;  // mvr, set
   Result<std::string> text(FieldRef f, std::string_view id) const;
   Result<std::vector<Value>> list(FieldRef f, std::string_view id) const;
+  // Stable positions in a list or text (docs/sequences.md): the element at
+  // `index` (a text's UTF-16 units), or with `before` the element before
+  // it; none for the end (the start with `before`). Element ids are the
+  // same on every replica, so an anchor made here resolves anywhere.
+  struct Anchor {
+    std::optional<Sequence::Id> element;
+    bool before = false;
+  };
+  Result<Anchor> anchor(FieldRef f, std::string_view id, std::size_t index, bool before) const;
+  // Where an anchor is now: the index before its element (after it with
+  // `before`); a deleted element's anchor is where the element was.
+  // not_found when the record is not visible or the element is not known
+  // here (its insert has not arrived).
+  Result<std::size_t> resolve(FieldRef f, std::string_view id, const Anchor& a) const;
 
   // Reads by record index, for hosts that read whole records (no lookup per
   // field, no copies): views into the store, valid until the next write or

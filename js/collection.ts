@@ -4,6 +4,8 @@
 import type { ByteReader, ByteWriter, Value } from './bytes.js';
 import { isValue } from './bytes.js';
 import type { Change } from './changes.js';
+import type { Assoc, Cursor, ElementId } from './cursor.js';
+import { makeCursor, parseCursor } from './cursor.js';
 import { MyceliumError } from './errors.js';
 import { newId } from './ids.js';
 import { testSwitches } from './test-switches.js';
@@ -34,6 +36,10 @@ export interface CollectionHost {
   read(c: CollectionInfo, id: string): ByteReader | null;
   readAll(c: CollectionInfo): ByteReader;
   count(c: CollectionInfo): number;
+  /** The element a cursor names (cpp/replica.h, cursor), or null for the end (the start when `before`). */
+  cursor(c: CollectionInfo, field: number, id: string, index: number, before: boolean): ElementId | null;
+  /** Where it is now, or null when the record is not visible or the element is not known here. */
+  resolve(c: CollectionInfo, field: number, id: string, before: boolean, element: ElementId | null): number | null;
 }
 
 /** Field names usable with an operation; any string when the schema is not known statically. */
@@ -421,6 +427,45 @@ export class Collection<F extends Fields = Fields> {
         throw new Error(`checkReads: all()[${i}] of '${this.name}' is ${show(out[i])}, the engine has ${show(fresh)}`);
       }
     }
+  }
+
+  /**
+   * A stable position in a list or text field: `index` (a text's UTF-16
+   * code units) as a cursor that follows its place through every later
+   * edit, local or remote (resolve() it). `assoc` 1 (default): text typed
+   * at the position goes before the cursor; -1: after it. The cursor is a
+   * string: store it, send it, resolve it on another replica.
+   */
+  cursor(id: string, field: Named<F, 'list' | 'text'>, index: number, assoc: Assoc = 1): Cursor {
+    checkId(id);
+    const f = this.#sequenceField(field);
+    checkIndex(this.#info, f, 'an index', index);
+    if (assoc !== 1 && assoc !== -1) throw new MyceliumError('invalid_argument', 'assoc is 1 or -1');
+    const element = this.#store.cursor(this.#info, f.index, id, index, assoc === -1);
+    return makeCursor({ collection: this.name, id, field: f.name, assoc, element });
+  }
+
+  /**
+   * Where a cursor of this collection is now (a text's UTF-16 code units);
+   * a deleted element's cursor is where the element was. null when the
+   * record is deleted or the cursor's element has not arrived here yet.
+   */
+  resolve(cursor: Cursor): number | null {
+    const p = parseCursor(cursor);
+    if (p.collection !== this.name) {
+      throw new MyceliumError('invalid_argument', `a cursor of '${p.collection}' resolved in '${this.name}'`);
+    }
+    const f = this.#sequenceField(p.field);
+    return this.#store.resolve(this.#info, f.index, p.id, p.assoc === -1, p.element);
+  }
+
+  #sequenceField(name: string): FieldInfo {
+    const f = this.#info.byName.get(name);
+    if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${this.name}'`);
+    if (f.kind !== 'list' && f.kind !== 'text') {
+      throw new MyceliumError('wrong_kind', `field '${this.name}.${name}' of kind ${f.kind} has no positions`);
+    }
+    return f;
   }
 
   /** Number of visible records. */

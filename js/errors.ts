@@ -43,6 +43,7 @@ export const ENGINE_CODES: { readonly [code: number]: string } = {
 
 /** Engine codes the TypeScript layer acts on. */
 export const enum EngineCode {
+  NotFound = 4,
   PendingFull = 10,
 }
 

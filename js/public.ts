@@ -12,6 +12,7 @@ export type { Migration } from './persistence.js';
 export { Collection } from './collection.js';
 export type { RecordWriter } from './collection.js';
 export type { Change } from './changes.js';
+export type { Assoc, Cursor } from './cursor.js';
 export { MyceliumError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Value } from './bytes.js';

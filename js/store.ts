@@ -2,6 +2,7 @@
 // every call crosses the boundary once with its bytes (cpp/replica.h).
 import { ByteReader, ByteWriter } from './bytes.js';
 import { Collection, Op } from './collection.js';
+import type { ElementId } from './cursor.js';
 import type { Change } from './changes.js';
 import { ChangeQueue } from './changes.js';
 import type { CoreIo } from './core-io.js';
@@ -18,7 +19,7 @@ import type { SyncOptions } from './sync/store-sync.js';
 import type { SyncApplyResult } from './sync/synced-store.js';
 import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';
-import { actorHex, decodeVersion, encodeVersion, parseActor, randomActor } from './version.js';
+import { actorHex, decodeVersion, encodeVersion, parseActor, randomActor, readActor, writeActor } from './version.js';
 
 /** What applyDelta did: joined it, held it until the deltas before it arrive, or had it all already. */
 export type ApplyResult = 'applied' | 'pending' | 'covered';
@@ -454,6 +455,41 @@ export class Store<S extends Schema = Schema> {
   readAll(c: CollectionInfo): ByteReader {
     const h = this.#h();
     return new ByteReader(this.#io.out(this.#io.check(this.#core.all(h, c.index))));
+  }
+
+  /** @internal */
+  cursor(c: CollectionInfo, field: number, id: string, index: number, before: boolean): ElementId | null {
+    const h = this.#h();
+    const w = this.#position(c, field, id, before);
+    w.varint(index);
+    const r = new ByteReader(this.#io.out(this.#io.check(this.#core.cursor(h, this.#io.send(w.bytes())))));
+    if (r.u8() === 0) return null;
+    const actor = readActor(r);
+    return { actor, seq: r.varint() };
+  }
+
+  /** @internal */
+  resolve(c: CollectionInfo, field: number, id: string, before: boolean, element: ElementId | null): number | null {
+    const h = this.#h();
+    const w = this.#position(c, field, id, before);
+    w.u8(element ? 1 : 0);
+    if (element) {
+      writeActor(element.actor, w);
+      w.varint(element.seq);
+    }
+    const r = this.#core.resolve(h, this.#io.send(w.bytes()));
+    if (r === -EngineCode.NotFound) return null;
+    return this.#io.check(r);
+  }
+
+  /** The input naming a list or text field of a record for cursor() and resolve() (cpp/replica.h). */
+  #position(c: CollectionInfo, field: number, id: string, before: boolean): ByteWriter {
+    const w = this.#scratch.reset();
+    w.varint(c.index);
+    w.u8(field);
+    w.string(id);
+    w.u8(before ? 1 : 0);
+    return w;
   }
 
   /** @internal */

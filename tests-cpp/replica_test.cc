@@ -92,6 +92,7 @@ std::unique_ptr<Replica> make_notes(std::uint64_t actor) {
 }
 
 struct SeqBatch : Batch {
+  using Batch::Batch;
   SeqBatch& splice_text(std::string_view id, std::uint64_t index, std::string_view text) {
     w.u8(7); w.varint(0); w.u8(0); w.bytes(id); w.varint(index); w.bytes(text); return *this;
   }
@@ -173,6 +174,86 @@ TEST(Replica, ABatchWithABadOpChangesNothing) {
   EXPECT_EQ(a->write(Batch().set_str(0, "ghost", "x").bytes()).code(), Code::kNotFound);
   EXPECT_EQ(a->write(Batch().insert("t1").bytes()).code(), Code::kAlreadyExists);
   EXPECT_EQ(*a->save(), before);
+}
+
+ByteVec position_input(std::uint8_t field, std::string_view id, bool before) {
+  Writer w;
+  w.varint(0); w.u8(field); w.bytes(id); w.u8(before ? 1 : 0);
+  return w.take();
+}
+ByteVec cursor_at(const Replica& r, std::uint8_t field, std::string_view id, std::uint64_t index, bool before = false) {
+  Writer w;
+  w.raw(position_input(field, id, before));
+  w.varint(index);
+  ByteVec out;
+  const Status s = r.cursor(w.view(), out);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  return out;
+}
+Result<std::size_t> resolve_at(const Replica& r, std::uint8_t field, std::string_view id, const ByteVec& cursor,
+                               bool before = false) {
+  Writer w;
+  w.raw(position_input(field, id, before));
+  w.raw(cursor);
+  return r.resolve(w.view());
+}
+void sync(Replica& from, Replica& to) {
+  ByteVec vv, delta;
+  to.version(vv);
+  ASSERT_TRUE(from.delta_since(vv, delta).ok());
+  ASSERT_TRUE(to.apply(delta).ok());
+}
+
+TEST(Replica, CursorsFollowTheirElementThroughConcurrentEdits) {
+  auto a = make_notes(1), b = make_notes(2);
+  // "ab😀cd": the astral character is two UTF-16 units, at 2 and 3.
+  ASSERT_TRUE(a->write(SeqBatch().ins("n").splice_text("n", 0, "ab\xf0\x9f\x98\x80" "cd").splice_ints("n", 0, {1, 2, 3}).bytes()).ok());
+  sync(*a, *b);
+  const ByteVec at_c = cursor_at(*a, 0, "n", 4);               // before 'c'
+  const ByteVec after_b = cursor_at(*a, 0, "n", 2, true);      // just after 'b'
+  const ByteVec end = cursor_at(*a, 0, "n", 6);                // the end
+  const ByteVec start = cursor_at(*a, 0, "n", 0, true);        // the start
+  const ByteVec list_at_3 = cursor_at(*a, 1, "n", 2);          // before the list's 3
+  EXPECT_EQ(end, ByteVec{0});
+  EXPECT_EQ(start, ByteVec{0});
+  // Inside the astral character is no position.
+  Writer inside;
+  inside.raw(position_input(0, "n", false));
+  inside.varint(3);
+  ByteVec out;
+  EXPECT_EQ(a->cursor(inside.view(), out).code(), Code::kInvalidArgument);
+  // b types at the front and after 'b'; a deletes "b😀". Cursors made on a
+  // resolve on b, and both agree once synced.
+  ASSERT_TRUE(b->write(SeqBatch(2000).splice_text("n", 0, "XY").splice_text("n", 4, "-").splice_ints("n", 0, {0}).bytes()).ok());
+  ASSERT_TRUE(a->write(SeqBatch(2000).erase(0, "n", 1, 3).erase(1, "n", 1, 1).bytes()).ok());
+  EXPECT_EQ(*resolve_at(*b, 0, "n", at_c), 7u);    // "XYab-😀|cd"
+  EXPECT_EQ(*resolve_at(*b, 0, "n", after_b, true), 4u);  // "XYab|-😀cd": typed at the cursor stays after it
+  EXPECT_EQ(*resolve_at(*b, 0, "n", end), 9u);
+  EXPECT_EQ(*resolve_at(*b, 0, "n", start, true), 0u);
+  EXPECT_EQ(*resolve_at(*b, 1, "n", list_at_3), 3u);  // [0, 1, 2, |3]
+  sync(*a, *b);
+  sync(*b, *a);
+  for (Replica* r : {a.get(), b.get()}) {
+    EXPECT_EQ(*resolve_at(*r, 0, "n", at_c), 4u);           // "XYa-|cd"
+    EXPECT_EQ(*resolve_at(*r, 0, "n", after_b, true), 3u);  // 'b' is gone: where it was, "XYa|-cd"
+    EXPECT_EQ(*resolve_at(*r, 0, "n", end), 6u);
+    EXPECT_EQ(*resolve_at(*r, 1, "n", list_at_3), 2u);      // [0, 1, |3]
+  }
+  // An element not known here, a deleted record, a wrong kind, bad bytes.
+  auto c = make_notes(3);
+  ASSERT_TRUE(c->write(SeqBatch().ins("n").bytes()).ok());
+  EXPECT_EQ(resolve_at(*c, 0, "n", at_c).status().code(), Code::kNotFound);
+  EXPECT_EQ(*resolve_at(*c, 0, "n", end), 0u);
+  ASSERT_TRUE(a->write(SeqBatch(3000).remove("n").bytes()).ok());
+  EXPECT_EQ(resolve_at(*a, 0, "n", at_c).status().code(), Code::kNotFound);
+  EXPECT_EQ(resolve_at(*b, 0, "n", ByteVec{2}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(resolve_at(*b, 0, "n", ByteVec{1, 0}).status().code(), Code::kCorrupt);
+  ByteVec trailing = at_c;
+  trailing.push_back(0);
+  EXPECT_EQ(resolve_at(*b, 0, "n", trailing).status().code(), Code::kInvalidArgument);
+  auto todos = make(4);
+  ASSERT_TRUE(todos->write(Batch().insert("t").bytes()).ok());
+  EXPECT_EQ(resolve_at(*todos, 0, "t", end).status().code(), Code::kWrongKind);
 }
 
 TEST(Replica, DeltasFlowAndReportWhatChanged) {

@@ -8,7 +8,7 @@ import type { CoreModule } from '../generated/mycelium-core.mjs';
 const DECLARED: (keyof CoreModule)[] = [
   'input', 'output', 'outputSize', 'open', 'close', 'write', 'get', 'all', 'count', 'version',
   'deltaSince', 'apply', 'changes', 'dropped', 'save', 'pending', 'memory', 'actorHi', 'actorLo', 'frameSync',
-  'unframeSync', 'syncHeaderSize',
+  'unframeSync', 'syncHeaderSize', 'cursor', 'resolve',
   '_myc_write', '_myc_get',
 ];
 
@@ -83,6 +83,30 @@ describe('raw module', () => {
     m.HEAPU8.set(delta, m.input(delta.length));
     expect(m.unframeSync(delta.length)).toBe(-6); // a delta is not a sync frame
     expect(m.frameSync(1, 0)).toBe(-1); // invalid_argument: not a sync kind
+
+    // A text field { n: { x: text } }: "hi" typed into record "r"; a cursor
+    // before 'i' is its id (actor 0x0102 little-endian, seq 3: the record's
+    // insert is 1, 'h' 2), and resolves to 1 until text is typed before it.
+    const openText = [1, 1, 0x6e, 1, 1, 0x78, 5, 2, 1, 0, 0, 0, 0, 0, 0, 0];
+    m.HEAPU8.set(openText, m.input(openText.length));
+    const t = m.open(openText.length);
+    const typed = [5, 1, 0, 1, 0x72, 7, 0, 0, 1, 0x72, 0, 2, 0x68, 0x69];
+    m.HEAPU8.set(typed, m.input(typed.length));
+    expect(m.write(t, typed.length)).toBe(0);
+    m.HEAPU8.set([0, 0, 1, 0x72, 0, 1], m.input(6));
+    const c = m.cursor(t, 6);
+    const cursor = [...m.HEAPU8.subarray(m.output(), m.output() + c)];
+    expect(cursor).toEqual([1, 2, 1, 0, 0, 0, 0, 0, 0, 3]);
+    m.HEAPU8.set([0, 0, 1, 0x72, 0, ...cursor], m.input(5 + cursor.length));
+    expect(m.resolve(t, 5 + cursor.length)).toBe(1);
+    const front = [6, 7, 0, 0, 1, 0x72, 0, 1, 0x3e]; // ">" at 0
+    m.HEAPU8.set(front, m.input(front.length));
+    expect(m.write(t, front.length)).toBe(0);
+    m.HEAPU8.set([0, 0, 1, 0x72, 0, ...cursor], m.input(5 + cursor.length));
+    expect(m.resolve(t, 5 + cursor.length)).toBe(2);
+    m.HEAPU8.set([0, 0, 1, 0x73, 0, ...cursor], m.input(5 + cursor.length)); // record "s": none
+    expect(m.resolve(t, 5 + cursor.length)).toBe(-4); // not_found
+    m.close(t);
 
     // Errors: negative code, message in the output buffer.
     m.HEAPU8.set([1, 2, 3], m.input(3));

@@ -209,6 +209,82 @@ describe('sequences between replicas', () => {
   });
 });
 
+describe('cursors', () => {
+  it('follow their place through local and remote edits, as strings that travel', async () => {
+    const a = await replica('00000000000000a1');
+    const b = await replica('00000000000000b2');
+    const id = a.notes.insert({ body: 'hello 🌍 world', tags: ['x', 'y', 'z'] });
+    b.store.applyDelta(a.store.deltaSince());
+    // Cursors made on a: before 'w' (assoc 1), just after 'hello' (assoc -1), the end, the list's 'z'.
+    const atW = a.notes.cursor(id, 'body', 9);
+    const afterHello = a.notes.cursor(id, 'body', 5, -1);
+    const end = a.notes.cursor(id, 'body', 14);
+    const atZ = a.notes.cursor(id, 'tags', 2);
+    expect(typeof atW).toBe('string');
+    // Through JSON, to b, where concurrent edits happen.
+    const sent = JSON.parse(JSON.stringify({ atW, afterHello, end, atZ })) as Record<string, typeof atW>;
+    const base = b.store.version();
+    b.notes.update(id, (r) => r.insert('body', 0, '>> ').insert('body', 8, ',').insert('tags', 0, ['w']));
+    a.notes.update(id, (r) => r.delete('body', 6, 3).insert('body', 6, 'big '));
+    const text = (n: typeof a) => n.notes.get(id)!.body;
+    // On b alone: '>> hello, 🌍 world'.
+    expect(text(b)).toBe('>> hello, 🌍 world');
+    expect(b.notes.resolve(sent.atW!)).toBe(text(b).indexOf('world'));
+    expect(b.notes.resolve(sent.afterHello!)).toBe(8); // ',' typed at the cursor went after it
+    expect(b.notes.resolve(sent.end!)).toBe(text(b).length);
+    expect(b.notes.resolve(sent.atZ!)).toBe(3);
+    // Merged both ways, both replicas agree, and the cursors are still in place.
+    b.store.applyDelta(a.store.deltaSince(base));
+    a.store.applyDelta(b.store.deltaSince());
+    expect(text(a)).toBe(text(b));
+    expect(text(a)).toBe('>> hello, big world');
+    for (const r of [a, b]) {
+      expect(r.notes.resolve(sent.atW!)).toBe(text(r).indexOf('world'));
+      expect(r.notes.resolve(sent.afterHello!)).toBe(8);
+      expect(r.notes.resolve(sent.end!)).toBe(text(r).length);
+      expect(r.notes.resolve(sent.atZ!)).toBe(3);
+    }
+    // A cursor whose element was deleted resolves to where it was.
+    const atBig = a.notes.cursor(id, 'body', 10);
+    a.notes.update(id, (r) => r.delete('body', 9, 5));
+    expect(text(a)).toBe('>> hello,world');
+    expect(a.notes.resolve(atBig)).toBe(9);
+    a.store.close();
+    b.store.close();
+  });
+
+  it('resolve is null where the element has not arrived or the record is gone; bad cursors are typed errors', async () => {
+    const a = await replica('00000000000000a1');
+    const b = await replica('00000000000000b2');
+    const id = a.notes.insert({ body: 'abc' });
+    b.store.applyDelta(a.store.deltaSince());
+    const base = b.store.version();
+    a.notes.update(id, (r) => r.insert('body', 3, 'def'));
+    const atE = a.notes.cursor(id, 'body', 4);
+    expect(b.notes.resolve(atE)).toBeNull(); // 'e' not here yet
+    b.store.applyDelta(a.store.deltaSince(base));
+    expect(b.notes.resolve(atE)).toBe(4);
+    a.notes.delete(id);
+    expect(a.notes.resolve(atE)).toBeNull();
+    const other = await open({ schema: { ...notesSchema, other: { body: 'text' } }, actor: '00000000000000c3' });
+    const cases: [string, () => unknown][] = [
+      ['invalid_argument', () => b.notes.resolve('nonsense' as typeof atE)],
+      ['invalid_argument', () => b.notes.resolve(42 as unknown as typeof atE)],
+      ['invalid_argument', () => b.notes.resolve(atE.replace('myc-cursor-1', 'myc-cursor-9') as typeof atE)],
+      ['invalid_argument', () => other.collection('other').resolve(atE)],
+      ['invalid_argument', () => b.notes.cursor(id, 'body', 7)], // past the end
+      ['invalid_argument', () => b.notes.cursor(id, 'body', 1, 0 as unknown as 1)],
+      ['wrong_kind', () => b.notes.cursor(id, 'title' as 'body', 0)],
+      ['unknown_field', () => b.notes.cursor(id, 'nope' as 'body', 0)],
+      ['not_found', () => b.notes.cursor('missing', 'body', 0)],
+    ];
+    for (const [code, fn] of cases) expect(codeOf(fn), String(fn)).toBe(code);
+    other.close();
+    a.store.close();
+    b.store.close();
+  });
+});
+
 describe('sequences on disk', () => {
   it('typing is persisted as it happens and read back after a reopen, before and after compaction', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'myc-seq-'));
