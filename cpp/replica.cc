@@ -559,6 +559,36 @@ void Replica::changes(ByteVec& out) {
       if (shown(c, f)) w.u8(f);
     }
   }
+  // Then what changed in lists and texts, as splices in order.
+  const auto sequences = store_->take_sequence_changes();
+  w.varint(static_cast<std::size_t>(std::count_if(sequences.begin(), sequences.end(), [&](const auto& c) {
+    return schema.declared(c.collection, c.field);
+  })));
+  for (const auto& c : sequences) {
+    if (!schema.declared(c.collection, c.field)) continue;
+    const bool text = schema.collections()[c.collection].fields[c.field].kind == Kind::kText;
+    w.varint(c.collection);
+    w.bytes(c.id);
+    w.u8(c.field);
+    w.varint(c.splices.size());
+    for (const Sequence::Splice& s : c.splices) {
+      w.varint(s.index);
+      w.varint(s.deleted);
+      if (text) {
+        w.bytes(s.inserted);
+        continue;
+      }
+      values_.clear();
+      Reader r(std::span(reinterpret_cast<const std::uint8_t*>(s.inserted.data()), s.inserted.size()));
+      std::string_view one;
+      while (r.remaining() > 0 && r.bytes(one, "element")) {
+        ValueView v;
+        if (read_element(one, v)) values_.push_back(v);  // checked when it came in
+      }
+      w.varint(values_.size());
+      for (const ValueView& v : values_) write_value(w, v);
+    }
+  }
   out = w.take();
 }
 

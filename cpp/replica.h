@@ -30,7 +30,12 @@
 //           actor:fixed64 seq:varint (an element's id)
 // Version:  varint count, then (actor:fixed64, seq:varint), actors increasing
 // Changes:  varint count, then (coll:varint, id, varint n, field:u8 × n),
-//           field 255 meaning the record's presence
+//           field 255 meaning the record's presence; then varint count of
+//           list and text changes, each (coll:varint, id, field:u8, varint
+//           n, n × splice: index:varint deleted:varint then a text's
+//           inserted string or a list's varint count, values), in the order
+//           they were made, each against the field as the ones before it
+//           left it (a text's index and deleted in UTF-16 units)
 #pragma once
 
 #include <cstdint>

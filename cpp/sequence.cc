@@ -158,14 +158,25 @@ std::size_t Sequence::position_of(const Origin& o, bool right) const {
   return position(cursor_of(*o)) + 1;
 }
 
-std::size_t Sequence::index_of(Id id) const {
-  const Cursor c = cursor_of(id);
+std::size_t Sequence::index_of(Id id) const { return live_index(cursor_of(id)); }
+
+std::size_t Sequence::live_index(const Cursor& c) const {
   std::size_t index = sum_visible_.prefix(c.block);
   const auto& slots = blocks_[c.block].pieces;
   for (std::size_t s = 0; s < c.slot; ++s) {
     if (!pieces_[slots[s]].deleted) index += pieces_[slots[s]].length;
   }
   return index + (pieces_[slots[c.slot]].deleted ? 0 : c.offset);
+}
+
+void Sequence::note_splice(std::size_t index, std::size_t deleted, std::string_view inserted) {
+  if (content_ == Content::kUtf8) index = unit_at_index(index);
+  // The next stretch of a deleted run comes to the same index: one splice.
+  if (inserted.empty() && !splices_->empty() && splices_->back().inserted.empty() && splices_->back().index == index) {
+    splices_->back().deleted += deleted;
+    return;
+  }
+  splices_->push_back({index, deleted, std::string(inserted)});
 }
 
 Sequence::Cursor Sequence::at_live(std::size_t index) const {
@@ -406,8 +417,10 @@ Sequence::Cursor Sequence::split(Cursor c) {
 void Sequence::set_deleted(Cursor c, std::uint32_t length) {
   c = split(c);
   const std::uint32_t p = blocks_[c.block].pieces[c.slot];
-  if (length < pieces_[p].length) split(Cursor{c.block, c.slot, length});
   if (pieces_[p].deleted) return;
+  const std::size_t index = splices_ ? live_index(c) : 0;  // before the split below may move the piece
+  if (length < pieces_[p].length) split(Cursor{c.block, c.slot, length});
+  if (splices_) note_splice(index, pieces_[p].width, {});
   pieces_[p].deleted = true;
   std::string().swap(pieces_[p].bytes);  // a tombstone keeps no content
   count(block_of(p), 0, -std::int64_t{pieces_[p].length}, -std::int64_t{pieces_[p].width});
@@ -621,6 +634,11 @@ Status Sequence::integrate(const Run& in, std::span<const Stretch> in_live, Cros
   if (at < run.length) pieces.push_back(new_piece(r, at, run.length - at, true));
   total_ += run.length;
   place(split(c), pieces);
+  if (splices_ && !live.empty()) {
+    std::string inserted;
+    for (const Stretch& st : live) inserted += st.bytes;
+    note_splice(index_of(Id{run.first.actor, run.first.seq + live.front().offset}), 0, inserted);
+  }
   return Status::Ok();
 }
 

@@ -165,6 +165,18 @@ class Sequence {
     std::vector<Live> live;  // maximal, by offset
     std::string content;     // theirs, in order
   };
+  // A change of the live elements, for subscriptions: at live `index`
+  // (a text's UTF-16 units), `deleted` live elements (units) removed, then
+  // the content `inserted` added. Each is against the sequence as the ones
+  // before it left it.
+  struct Splice {
+    std::size_t index = 0, deleted = 0;
+    std::string inserted;
+  };
+  // While out is set, every change integrate() and erase_ids() make to the
+  // live elements is appended to it, in order (nullptr: none recorded).
+  void record_splices(std::vector<Splice>* out) { splices_ = out; }
+
   // Every run as a part, by (actor, first seq): the canonical form a
   // snapshot writes, whatever order this replica received them in.
   std::vector<Part> parts() const { return parts_since({}); }
@@ -268,7 +280,14 @@ class Sequence {
   // inside a two-unit element.
   std::uint32_t elements_before_unit(std::uint32_t p, std::size_t u, bool& inside) const;
 
+  // The live index of the element at c (or of where it would be, deleted).
+  std::size_t live_index(const Cursor& c) const;
+  // Appends a splice (see record_splices), joined to the last one when it
+  // continues it.
+  void note_splice(std::size_t index, std::size_t deleted, std::string_view inserted);
+
   Content content_;
+  std::vector<Splice>* splices_ = nullptr;
   std::vector<RunData> runs_;
   std::vector<std::pair<ActorId, std::vector<std::uint32_t>>> by_actor_;  // sorted; runs by first seq
   std::vector<Piece> pieces_;

@@ -282,9 +282,15 @@ Status SequenceFields::check(const SeqEntry& e, std::optional<Key> k, Sequence::
   return Status::Ok();
 }
 
-Result<bool> SequenceFields::join(const SeqEntry& e, Key k, Sequence::Content content, std::span<const ActorId> actors) {
+Result<bool> SequenceFields::join(const SeqEntry& e, Key k, Sequence::Content content, std::span<const ActorId> actors,
+                                  std::vector<Sequence::Splice>* splices) {
   Field& f = field(k, content);
   Sequence& seq = f.seq;
+  struct Recording {
+    Sequence& seq;
+    ~Recording() { seq.record_splices(nullptr); }
+  } recording{seq};
+  seq.record_splices(splices);
   const std::size_t elements = seq.elements(), visible = seq.size();
   bool erased = false;
   std::vector<Sequence::Run> runs;

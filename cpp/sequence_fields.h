@@ -80,8 +80,10 @@ class SequenceFields {
   // Joins a checked entry: its new parts placed, every element a part
   // carries as deleted deleted here (the sender covers its insert dot), its
   // new delete events kept and their targets deleted. True when the
-  // field's elements or their states changed.
-  Result<bool> join(const SeqEntry& e, Key k, Sequence::Content content, std::span<const ActorId> actors);
+  // field's elements or their states changed. With `splices`, what it
+  // changed in the live elements is appended to it (Sequence::Splice).
+  Result<bool> join(const SeqEntry& e, Key k, Sequence::Content content, std::span<const ActorId> actors,
+                    std::vector<Sequence::Splice>* splices = nullptr);
 
   // Heap bytes held (capacity), approximately.
   std::size_t bytes_used() const;

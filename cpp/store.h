@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -176,8 +177,22 @@ class Store {
     std::string_view id;  // valid until the next write or apply
     std::vector<std::uint8_t> fields;  // increasing
   };
-  void capture_changes(bool on) { capture_ = on; changes_.clear(); }
+  void capture_changes(bool on) {
+    capture_ = on;
+    changes_.clear();
+    splices_.clear();
+  }
   std::vector<Change> take_changes();
+  // What apply() changed in the live elements of list and text fields, in
+  // order, while capture is on (Sequence::Splice; a list's inserted content
+  // is its elements' bytes, docs/sequences.md).
+  struct SequenceChange {
+    std::uint16_t collection;
+    std::string_view id;  // valid until the next write or apply
+    std::uint8_t field;
+    std::vector<Sequence::Splice> splices;
+  };
+  std::vector<SequenceChange> take_sequence_changes();
 
   // Heap bytes held by the store's containers (capacity, not size), by part.
   struct MemoryUse {
@@ -279,6 +294,8 @@ class Store {
   std::vector<Pending> pending_;
   std::vector<Status> dropped_;
   bool capture_ = false;
+  // Captured splices: (record, field, splices) in the order joined.
+  std::vector<std::tuple<std::uint32_t, std::uint8_t, std::vector<Sequence::Splice>>> splices_;
   std::vector<std::pair<std::uint32_t, std::vector<std::uint8_t>>> changes_;  // (record, fields)
 };
 

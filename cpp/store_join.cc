@@ -294,9 +294,12 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   for (const SeqEntry& e : d.sequences.entries) {
     const std::uint32_t record = local[e.record];
     const auto field = static_cast<std::uint8_t>(m.field[d.records[e.record].collection][e.field]);
-    auto changed = sequences_.join(e, SequenceFields::Key{record, field}, content_of(e), d.actors);
+    std::vector<Sequence::Splice> splices;
+    auto changed = sequences_.join(e, SequenceFields::Key{record, field}, content_of(e), d.actors,
+                                   capture_ ? &splices : nullptr);
     if (!changed.ok()) return changed.status();  // a checked entry joins: not reached
     if (!capture_ || !*changed) continue;
+    if (!splices.empty()) splices_.emplace_back(record, field, std::move(splices));
     if (change_of[e.record] < 0) {
       change_of[e.record] = static_cast<std::int64_t>(changes_.size());
       changes_.emplace_back(record, std::vector<std::uint8_t>{});
@@ -437,6 +440,17 @@ std::vector<Store::Change> Store::take_changes() {
     out.push_back({collection, id, std::move(fields)});
   }
   changes_.clear();
+  return out;
+}
+
+std::vector<Store::SequenceChange> Store::take_sequence_changes() {
+  std::vector<SequenceChange> out;
+  out.reserve(splices_.size());
+  for (auto& [record, field, splices] : splices_) {
+    const auto [collection, id] = record_key(record);
+    out.push_back({collection, id, field, std::move(splices)});
+  }
+  splices_.clear();
   return out;
 }
 

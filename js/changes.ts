@@ -1,6 +1,20 @@
 // Subscriptions: changes are queued as they happen and delivered once per
 // microtask, one array per collection.
+import type { Value } from './bytes.js';
 import type { SchemaInfo } from './schema.js';
+
+/**
+ * One change of a list or text field: at `index` (a text's UTF-16 code
+ * units), `deleted` elements (code units) removed, then `inserted` (a
+ * text's string, a list's values) put there. Splices come in order, each
+ * against the field as the ones before it left it, so an editor applies
+ * them one by one without diffing.
+ */
+export interface Splice {
+  readonly index: number;
+  readonly deleted: number;
+  readonly inserted: string | readonly Value[];
+}
 
 /** One record that changed: which fields, and whether it is now deleted. */
 export interface Change {
@@ -9,6 +23,28 @@ export interface Change {
   readonly deleted: boolean;
   /** 'local': a write on this replica; 'remote': joined from a delta. */
   readonly origin: 'local' | 'remote';
+  /** What changed in its list and text fields, by field, as splices in order (only fields that changed). */
+  readonly splices?: Readonly<Record<string, readonly Splice[]>>;
+}
+
+/** @internal Splices of one record's fields, gathered as they are made. */
+export class SpliceLog {
+  readonly #by = new Map<string, Splice[]>();
+
+  add(field: string, s: Splice): void {
+    if (s.deleted === 0 && s.inserted.length === 0) return;
+    let list = this.#by.get(field);
+    if (!list) this.#by.set(field, (list = []));
+    list.push(Object.freeze(s));
+  }
+
+  /** The splices by field (frozen), or undefined when there are none. */
+  result(): Readonly<Record<string, readonly Splice[]>> | undefined {
+    if (this.#by.size === 0) return undefined;
+    const out: Record<string, readonly Splice[]> = {};
+    for (const [field, list] of this.#by) out[field] = Object.freeze(list);
+    return Object.freeze(out);
+  }
 }
 
 export type ChangeListener = (changes: Change[]) => void;

@@ -3,7 +3,8 @@
 // one batch per call; reads decode straight from engine memory.
 import type { ByteReader, ByteWriter, Value } from './bytes.js';
 import { isValue } from './bytes.js';
-import type { Change } from './changes.js';
+import type { Change, Splice } from './changes.js';
+import { SpliceLog } from './changes.js';
 import type { Assoc, Cursor, ElementId } from './cursor.js';
 import { makeCursor, parseCursor } from './cursor.js';
 import { MyceliumError } from './errors.js';
@@ -31,7 +32,7 @@ export interface CollectionHost {
   op(w: ByteWriter, op: Op, c: CollectionInfo, field: number, id: string): void;
   commit(w: ByteWriter): void;
   endBatch(w: ByteWriter): void;
-  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean): void;
+  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean, splices?: SpliceLog): void;
   subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void;
   read(c: CollectionInfo, id: string): ByteReader | null;
   readAll(c: CollectionInfo): ByteReader;
@@ -97,6 +98,8 @@ const OP_NAMES: Record<number, string> = {
   [Op.Erase]: 'delete from',
 };
 
+const EMPTY: readonly Value[] = Object.freeze([]);
+
 /** Whether a string has no lone surrogate (it is whole characters). */
 function wellFormed(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -137,14 +140,14 @@ export class Collection<F extends Fields = Fields> {
   }
 
   /** A list or text op: insert `content` at `index`, or delete `content` (a count) from it. */
-  #splice(w: ByteWriter, op: Op.Splice | Op.Erase, f: FieldInfo, id: string, index: unknown, content: unknown): void {
+  #splice(w: ByteWriter, op: Op.Splice | Op.Erase, f: FieldInfo, id: string, index: unknown, content: unknown): Splice {
     checkIndex(this.#info, f, 'an index', index);
     if (op === Op.Erase) {
       checkIndex(this.#info, f, 'a count', content);
       this.#store.op(w, op, this.#info, f.index, id);
       w.varint(index);
       w.varint(content);
-      return;
+      return { index, deleted: content, inserted: f.kind === 'text' ? '' : EMPTY };
     }
     if (f.kind === 'text') {
       if (typeof content !== 'string') {
@@ -156,7 +159,7 @@ export class Collection<F extends Fields = Fields> {
       this.#store.op(w, op, this.#info, f.index, id);
       w.varint(index);
       w.string(content);
-      return;
+      return { index, deleted: 0, inserted: content };
     }
     if (!Array.isArray(content)) {
       throw new MyceliumError('invalid_argument', `${this.name}.${f.name} is a list: insert an array of values`);
@@ -166,6 +169,7 @@ export class Collection<F extends Fields = Fields> {
     w.varint(index);
     w.varint(content.length);
     for (const v of content as Value[]) w.value(v);
+    return { index, deleted: 0, inserted: Object.freeze((content as Value[]).slice()) };
   }
 
   #write(w: ByteWriter, op: Op, f: FieldInfo, id: string, v: Value | number | bigint): void {
@@ -208,6 +212,7 @@ export class Collection<F extends Fields = Fields> {
       id = given;
     }
     const fields: string[] = [];
+    const splices = new SpliceLog();
     this.#batch((w) => {
       this.#store.op(w, Op.Insert, this.#info, 0, id);
       const values = record as Record<string, unknown>;
@@ -234,13 +239,13 @@ export class Collection<F extends Fields = Fields> {
             break;
           case 'list':
           case 'text':
-            this.#splice(w, Op.Splice, f, id, 0, v);
+            splices.add(name, this.#splice(w, Op.Splice, f, id, 0, v));
             break;
         }
       }
     });
     this.invalidate(id);
-    this.#store.notify(this.#info, id, fields, false);
+    this.#store.notify(this.#info, id, fields, false, splices);
     return id;
   }
 
@@ -269,7 +274,7 @@ export class Collection<F extends Fields = Fields> {
       this.#store.endBatch(w);
     }
     this.invalidate(id);
-    this.#store.notify(this.#info, id, writer.changed, false);
+    this.#store.notify(this.#info, id, writer.changed, false, writer.splices ?? undefined);
   }
 
   /** @internal For UpdateWriter: checks one op and appends it. */
@@ -278,8 +283,8 @@ export class Collection<F extends Fields = Fields> {
   }
 
   /** @internal For UpdateWriter: checks one list or text op and appends it. */
-  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): void {
-    this.#splice(w, op, this.#field(field, op), id, index, content);
+  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): Splice {
+    return this.#splice(w, op, this.#field(field, op), id, index, content);
   }
 
   readonly #writer = new UpdateWriter(this);
@@ -564,13 +569,15 @@ function show(r: unknown): string {
 /** What UpdateWriter needs from its collection. */
 interface OpSink {
   writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void;
-  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): void;
+  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): Splice;
 }
 
 /** The record writer update() hands out; valid only during its callback. */
 class UpdateWriter {
   busy = false;
   changed: string[] = [];
+  /** The list and text ops' splices, made on the first one. */
+  splices: SpliceLog | null = null;
   private w: ByteWriter | null = null;
   private id = '';
 
@@ -581,6 +588,7 @@ class UpdateWriter {
     this.w = w;
     this.id = id;
     this.changed = [];
+    this.splices = null;
   }
 
   end(): void {
@@ -616,7 +624,8 @@ class UpdateWriter {
 
   private splice(op: Op.Splice | Op.Erase, field: string, index: unknown, content: unknown): this {
     if (!this.w) throw new MyceliumError('invalid_argument', 'a record writer is only valid inside update()');
-    this.owner.writeSplice(this.w, op, field, this.id, index, content);
+    const splice = this.owner.writeSplice(this.w, op, field, this.id, index, content);
+    (this.splices ??= new SpliceLog()).add(field, splice);
     if (!this.changed.includes(field)) this.changed.push(field);
     return this;
   }

@@ -11,7 +11,7 @@ export { indexedDBStorage } from './storage-idb.js';
 export type { Migration } from './persistence.js';
 export { Collection } from './collection.js';
 export type { RecordWriter } from './collection.js';
-export type { Change } from './changes.js';
+export type { Change, Splice } from './changes.js';
 export type { Assoc, Cursor } from './cursor.js';
 export { MyceliumError } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -1,10 +1,11 @@
 // Store: one replica in this page. Owns a handle into the WebAssembly engine;
 // every call crosses the boundary once with its bytes (cpp/replica.h).
+import type { Value } from './bytes.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { Collection, Op } from './collection.js';
 import type { ElementId } from './cursor.js';
 import type { Change } from './changes.js';
-import { ChangeQueue } from './changes.js';
+import { ChangeQueue, SpliceLog } from './changes.js';
 import type { CoreIo } from './core-io.js';
 import { ioOf, SyncFrames } from './core-io.js';
 import { EngineCode, engineError, MyceliumError } from './errors.js';
@@ -433,8 +434,10 @@ export class Store<S extends Schema = Schema> {
   }
 
   /** @internal */
-  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean): void {
-    if (this.#changes.active) this.#changes.push(c.index, { id, fields, deleted, origin: 'local' });
+  notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean, splices?: SpliceLog): void {
+    if (!this.#changes.active) return;
+    const bySplice = splices?.result();
+    this.#changes.push(c.index, bySplice ? { id, fields, deleted, origin: 'local', splices: bySplice } : { id, fields, deleted, origin: 'local' });
   }
 
   /** @internal */
@@ -522,9 +525,33 @@ export class Store<S extends Schema = Schema> {
     }
     for (const { c, id } of batch) this.#collections.get(c.name)?.invalidate(id);
     if (!this.#changes.active) return;
+    // Then what changed in lists and texts, as splices (cpp/replica.h, Changes).
+    const groups = r.varint();
+    const splices = new Map<string, SpliceLog>();
+    for (let i = 0; i < groups; i++) {
+      const c = this.#info.collections[r.varint()]!;
+      const id = r.string();
+      const f = c.fields[r.u8()]!;
+      const key = `${c.index}:${id}`;
+      let log = splices.get(key);
+      if (!log) splices.set(key, (log = new SpliceLog()));
+      for (let k = r.varint(); k > 0; k--) {
+        const index = r.varint();
+        const deleted = r.varint();
+        let inserted: string | Value[];
+        if (f.kind === 'text') inserted = r.string();
+        else {
+          inserted = new Array<Value>(r.varint());
+          for (let v = 0; v < inserted.length; v++) inserted[v] = r.value();
+          Object.freeze(inserted);
+        }
+        log.add(f.name, { index, deleted, inserted });
+      }
+    }
     for (const { c, id, fields, presence } of batch) {
       const deleted = presence && this.read(c, id) === null;
-      this.#changes.push(c.index, { id, fields, deleted, origin: 'remote' });
+      const bySplice = splices.get(`${c.index}:${id}`)?.result();
+      this.#changes.push(c.index, bySplice ? { id, fields, deleted, origin: 'remote', splices: bySplice } : { id, fields, deleted, origin: 'remote' });
     }
   }
 

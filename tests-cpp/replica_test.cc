@@ -273,6 +273,7 @@ TEST(Replica, DeltasFlowAndReportWhatChanged) {
   want.varint(2);
   want.varint(0); want.bytes("t1"); want.varint(2); want.u8(0); want.u8(255);
   want.varint(0); want.bytes("t2"); want.varint(1); want.u8(255);
+  want.varint(0);  // no list or text changes
   EXPECT_EQ(ch, want.take());
   EXPECT_EQ(*a->save(), *b->save());
 
@@ -286,12 +287,128 @@ TEST(Replica, DeltasFlowAndReportWhatChanged) {
   want2.varint(2);
   want2.varint(0); want2.bytes("t1"); want2.varint(1); want2.u8(1);
   want2.varint(0); want2.bytes("t2"); want2.varint(1); want2.u8(255);
+  want2.varint(0);
   EXPECT_EQ(ch, want2.take());
   ASSERT_TRUE(b->count(0).ok());
   EXPECT_EQ(*b->count(0), 1u);
 
   ByteVec bad = {1, 2, 3};
   EXPECT_EQ(b->delta_since(bad, delta).code(), Code::kCorrupt);
+}
+
+// Replays the splices of a change output on `text` (ASCII only) and
+// `list` (ints), checking the record part names the fields.
+struct Replayed {
+  std::string text;
+  std::vector<std::int64_t> list;
+  std::size_t splices = 0;
+};
+void replay(const ByteVec& changes, Replayed& into) {
+  Reader r(changes);
+  std::uint64_t n, k, coll;
+  ASSERT_TRUE(r.varint(n, "n"));
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string_view id;
+    ASSERT_TRUE(r.varint(coll, "c") && r.bytes(id, "id") && r.varint(k, "k"));
+    for (std::uint64_t j = 0; j < k; ++j) {
+      std::uint8_t f;
+      ASSERT_TRUE(r.u8(f, "f"));
+    }
+  }
+  ASSERT_TRUE(r.varint(n, "groups"));
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string_view id;
+    std::uint8_t field;
+    ASSERT_TRUE(r.varint(coll, "c") && r.bytes(id, "id") && r.u8(field, "field") && r.varint(k, "k"));
+    EXPECT_EQ(id, "n");
+    for (std::uint64_t j = 0; j < k; ++j, ++into.splices) {
+      std::uint64_t index, deleted;
+      ASSERT_TRUE(r.varint(index, "index") && r.varint(deleted, "deleted"));
+      if (field == 0) {
+        std::string_view inserted;
+        ASSERT_TRUE(r.bytes(inserted, "inserted"));
+        ASSERT_LE(index + deleted, into.text.size());
+        into.text.replace(index, deleted, inserted);
+      } else {
+        std::uint64_t count;
+        ASSERT_TRUE(r.varint(count, "count"));
+        ASSERT_LE(index + deleted, into.list.size());
+        into.list.erase(into.list.begin() + static_cast<std::ptrdiff_t>(index),
+                        into.list.begin() + static_cast<std::ptrdiff_t>(index + deleted));
+        for (std::uint64_t v = 0; v < count; ++v) {
+          std::uint8_t tag;
+          std::int64_t x;
+          ASSERT_TRUE(r.u8(tag, "tag") && r.zigzag(x, "int"));
+          ASSERT_EQ(tag, 3);
+          into.list.insert(into.list.begin() + static_cast<std::ptrdiff_t>(index + v), x);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(r.remaining(), 0u);
+}
+
+std::string text_of(const Replica& r) {
+  ByteVec out;
+  EXPECT_TRUE(r.get(0, "n", out).ok());
+  Reader rd(out);
+  std::uint8_t found;
+  std::string_view body;
+  EXPECT_TRUE(rd.u8(found, "found") && found == 1 && rd.bytes(body, "body"));
+  return std::string(body);
+}
+
+TEST(Replica, RemoteListAndTextChangesComeAsSplicesThatReplay) {
+  auto a = make_notes(1), b = make_notes(2), c = make_notes(3);
+  ASSERT_TRUE(a->write(SeqBatch().ins("n").splice_text("n", 0, "hello world").splice_ints("n", 0, {1, 2, 3, 4}).bytes()).ok());
+  Replayed seen;  // what c's subscriber would hold, from splices alone
+  c->capture_changes(true);
+  ByteVec vv, delta, ch;
+  c->version(vv);
+  ASSERT_TRUE(a->delta_since(vv, delta).ok());
+  ASSERT_TRUE(c->apply(delta).ok());
+  c->changes(ch);
+  replay(ch, seen);
+  EXPECT_EQ(seen.text, "hello world");
+  EXPECT_EQ(seen.list, (std::vector<std::int64_t>{1, 2, 3, 4}));
+  sync(*a, *b);
+  // Concurrent edits on a and b, several rounds, joined into c one delta at
+  // a time: c's replayed text and list always equal what c reads.
+  for (int round = 0; round < 6; ++round) {
+    ASSERT_TRUE(a->write(SeqBatch(2000 + round).splice_text("n", 0, "A").erase(0, "n", 3, 2)
+                             .splice_ints("n", 1, {10 + round}).erase(1, "n", 0, 1).bytes()).ok());
+    ASSERT_TRUE(b->write(SeqBatch(2000 + round).splice_text("n", 2, "bb").erase(0, "n", 5, 3)
+                             .splice_ints("n", 0, {20 + round, 30 + round}).bytes()).ok());
+    for (Replica* from : {a.get(), b.get()}) {
+      c->version(vv);
+      ASSERT_TRUE(from->delta_since(vv, delta).ok());
+      ASSERT_TRUE(c->apply(delta).ok());
+      c->changes(ch);
+      replay(ch, seen);
+      EXPECT_EQ(seen.text, text_of(*c)) << "round " << round;
+    }
+    sync(*a, *b);
+    sync(*b, *a);
+  }
+  EXPECT_GT(seen.splices, 12u);
+  ASSERT_TRUE(c->save().ok());
+  // c's list as replayed equals its list read.
+  ByteVec out;
+  ASSERT_TRUE(c->get(0, "n", out).ok());
+  Reader rd(out);
+  std::uint8_t found;
+  std::string_view body;
+  std::uint64_t count;
+  ASSERT_TRUE(rd.u8(found, "f") && rd.bytes(body, "b") && rd.varint(count, "n"));
+  std::vector<std::int64_t> list;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint8_t tag;
+    std::int64_t x;
+    ASSERT_TRUE(rd.u8(tag, "t") && rd.zigzag(x, "x"));
+    list.push_back(x);
+  }
+  EXPECT_EQ(seen.list, list);
+  EXPECT_EQ(text_of(*a), text_of(*c));
 }
 
 TEST(Replica, OpensFromASnapshotAndRejectsBadInput) {

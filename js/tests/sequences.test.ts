@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Types } from './helpers.js';
 import { mycelium, rng } from './helpers.js';
 
 const { open, fileStorage, MyceliumError } = mycelium;
@@ -282,6 +283,93 @@ describe('cursors', () => {
     other.close();
     a.store.close();
     b.store.close();
+  });
+});
+
+describe('changes as splices', () => {
+  /** Applies splices to a text or list the way an editor binding would. */
+  function apply<T extends string | readonly unknown[]>(value: T, splices: readonly Types.Splice[]): T {
+    let out: string | unknown[] = typeof value === 'string' ? value : [...value];
+    for (const s of splices) {
+      if (typeof out === 'string') {
+        expect(s.index + s.deleted).toBeLessThanOrEqual(out.length);
+        out = out.slice(0, s.index) + (s.inserted as string) + out.slice(s.index + s.deleted);
+      } else {
+        expect(s.index + s.deleted).toBeLessThanOrEqual(out.length);
+        out.splice(s.index, s.deleted, ...(s.inserted as unknown[]));
+      }
+    }
+    return out as T;
+  }
+
+  it('local and remote edits reach subscribers as splices that rebuild the field exactly', async () => {
+    const a = await replica('00000000000000a1');
+    const b = await replica('00000000000000b2');
+    const c = await replica('00000000000000c3');
+    const id = a.notes.insert({ body: 'hello 🌍', tags: [1, 2] });
+    const mirror = { a: { body: '', tags: [] as readonly unknown[] }, c: { body: '', tags: [] as readonly unknown[] } };
+    const subscribe = (r: typeof a, m: (typeof mirror)['a'], origins: string[]) =>
+      r.notes.subscribe((changes) => {
+        for (const ch of changes) {
+          origins.push(ch.origin);
+          if (ch.deleted) continue;
+          if (ch.splices?.body) m.body = apply(m.body, ch.splices.body);
+          if (ch.splices?.tags) m.tags = apply(m.tags, ch.splices.tags);
+          for (const f of ch.fields) if (f === 'body' || f === 'tags') expect(ch.splices?.[f], `${ch.origin} ${f}`).toBeDefined();
+        }
+      });
+    const aOrigins: string[] = [];
+    const cOrigins: string[] = [];
+    subscribe(a, mirror.a, aOrigins);
+    subscribe(c, mirror.c, cOrigins);
+    mirror.a.body = 'hello 🌍';
+    mirror.a.tags = [1, 2];
+    c.store.applyDelta(a.store.deltaSince());
+    b.store.applyDelta(a.store.deltaSince());
+    await Promise.resolve();
+    expect(mirror.c).toEqual({ body: 'hello 🌍', tags: [1, 2] });
+    const random = rng(7);
+    for (let round = 0; round < 30; round++) {
+      for (const r of [a, b]) {
+        const { body, tags } = r.notes.get(id)!;
+        r.notes.update(id, (w) => {
+          // Whole characters only: never split the astral one.
+          const points = [...body];
+          const at = Math.floor(random() * (points.length + 1));
+          const unit = points.slice(0, at).join('').length;
+          if (random() < 0.6 || points.length === 0) w.insert('body', unit, random() < 0.2 ? '🙂x' : 'ab'.slice(0, 1 + Math.floor(random() * 2)));
+          else w.delete('body', unit === body.length ? 0 : unit, unit === body.length ? points[0]!.length : points[at]!.length);
+          if (random() < 0.5 || tags.length === 0) w.insert('tags', Math.floor(random() * (tags.length + 1)), [round, `r${round}`]);
+          else w.delete('tags', Math.floor(random() * tags.length), 1);
+        });
+      }
+      const base = a.store.version();
+      a.store.applyDelta(b.store.deltaSince(base));
+      b.store.applyDelta(a.store.deltaSince());
+      if (round % 3 === 2) c.store.applyDelta(a.store.deltaSince(c.store.version()));
+      await Promise.resolve();
+      expect(mirror.a.body).toBe(a.notes.get(id)!.body);
+      expect(mirror.a.tags).toEqual(a.notes.get(id)!.tags);
+    }
+    c.store.applyDelta(a.store.deltaSince(c.store.version()));
+    await Promise.resolve();
+    expect(mirror.c.body).toBe(c.notes.get(id)!.body);
+    expect(mirror.c.tags).toEqual(c.notes.get(id)!.tags);
+    expect(c.notes.get(id)!.body).toBe(a.notes.get(id)!.body);
+    expect(aOrigins).toContain('local');
+    expect(aOrigins).toContain('remote');
+    expect(cOrigins.every((o) => o === 'remote')).toBe(true);
+    // A local record with a text: its insert is one splice at 0.
+    const seen: Types.Change[] = [];
+    a.notes.subscribe((changes) => seen.push(...changes));
+    const other = a.notes.insert({ body: 'x', title: 't' });
+    a.notes.update(other, (w) => w.set('title', 'u'));
+    await Promise.resolve();
+    expect(seen[0]!.splices).toEqual({ body: [{ index: 0, deleted: 0, inserted: 'x' }] });
+    expect(seen[1]!.splices).toBeUndefined();
+    a.store.close();
+    b.store.close();
+    c.store.close();
   });
 });
 
