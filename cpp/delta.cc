@@ -412,7 +412,7 @@ ByteVec DeltaEncoder::frame_pieces() {
   // Version 3: the sequences section, in the written actor numbers (a
   // detached delta's table is a subset: the order stays canonical).
   Writer seq;
-  if (names_sequences_) {
+  if (kSequenceKinds && names_sequences_) {
     for (SeqEntry& e : sequences_.entries) {
       auto remap = [&](SeqRef& r) { r.actor = actor_index_[r.actor]; };
       for (SeqPart& p : e.parts) {
@@ -878,6 +878,12 @@ class PayloadDecoder {
   // delete event is covered by the context, and one past the base is an
   // event of the entry's record that touched the entry's field.
   Status sequences() {
+    if constexpr (!kSequenceKinds) {
+      std::uint64_t n;
+      if (!r.count(n, "sequence entry count", 3)) return r.status();
+      if (n > 0) return SchemaMismatch("the delta holds a list or text field, which this build leaves out");
+      return Status::Ok();
+    }
     // A part or delete costs at least 7 input bytes and under 128 decoded.
     if (!budget.take<std::array<std::uint8_t, 128>>(r.remaining() / 7 + 1)) return budget.error();
     SeqTables t;

@@ -83,7 +83,7 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
     const Kind k = p.field.kind;
     const bool fits = p.op == kSet         ? (k == Kind::kLww || k == Kind::kMvr)
                       : p.op == kIncrement ? k == Kind::kCounter
-                      : p.op >= kSplice    ? is_sequence(k)
+                      : p.op >= kSplice    ? kSequenceKinds && is_sequence(k)
                                            : k == Kind::kSet;
     if (!fits) {
       static const char* names[] = {"", "insert", "set", "increment", "add", "remove", "delete", "insert into", "delete from"};
@@ -264,7 +264,7 @@ class BatchCheck {
     return i;
   }
   void sequence(const ParsedOp& p) {
-    if (!sequence_error_.ok()) return;
+    if (!kSequenceKinds || !sequence_error_.ok()) return;
     auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) {
       return f.collection == p.collection && f.id == p.id && f.field == p.field.field;
     });
@@ -457,6 +457,7 @@ Status parse_position(const Store& store, Reader& r, PositionOf& p) {
 }  // namespace
 
 Status Replica::cursor(std::span<const std::uint8_t> input, ByteVec& out) const {
+  if constexpr (!kSequenceKinds) return WrongKind("this build leaves out lists and texts");
   Reader r(input);
   PositionOf p;
   MYC_TRY(parse_position(*store_, r, p));
@@ -475,6 +476,7 @@ Status Replica::cursor(std::span<const std::uint8_t> input, ByteVec& out) const 
 }
 
 Result<std::size_t> Replica::resolve(std::span<const std::uint8_t> input) const {
+  if constexpr (!kSequenceKinds) return WrongKind("this build leaves out lists and texts");
   Reader r(input);
   PositionOf p;
   MYC_TRY(parse_position(*store_, r, p));
@@ -560,7 +562,7 @@ void Replica::changes(ByteVec& out) {
     }
   }
   // Then what changed in lists and texts, as splices in order.
-  const auto sequences = store_->take_sequence_changes();
+  const auto sequences = kSequenceKinds ? store_->take_sequence_changes() : std::vector<Store::SequenceChange>{};
   w.varint(static_cast<std::size_t>(std::count_if(sequences.begin(), sequences.end(), [&](const auto& c) {
     return schema.declared(c.collection, c.field);
   })));

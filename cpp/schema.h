@@ -44,6 +44,9 @@ constexpr bool kind_enabled(Kind kind) {
   }
   return false;
 }
+// Whether the build holds a sequence kind: without one, the sequence code
+// (sequence*.cc) is never called, and the linker leaves it out.
+inline constexpr bool kSequenceKinds = MYC_KIND_LIST || MYC_KIND_TEXT;
 
 std::string_view kind_name(Kind kind);
 Result<Kind> kind_from_name(std::string_view name);

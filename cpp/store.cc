@@ -262,13 +262,13 @@ Status Store::remove_record(CollectionRef c, std::string_view id) {
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(c.index, id));
   MYC_TRY(next_seq().status());
   note_dropped(kinds::delete_record(records_[r].cells, strings_));
-  sequences_.erase_record(r);
+  if constexpr (kSequenceKinds) sequences_.erase_record(r);
   record_event(r, kWholeRecord);
   return Status::Ok();
 }
 
 bool Store::live(const Record& r, std::uint32_t record) const {
-  return kinds::visible(r.cells) || (!sequences_.empty() && sequences_.any_live(record));
+  return kinds::visible(r.cells) || (kSequenceKinds && !sequences_.empty() && sequences_.any_live(record));
 }
 
 Result<Store::SequenceTarget> Store::sequence_target(FieldRef f, std::string_view id, std::size_t index,
@@ -330,6 +330,7 @@ Status Store::insert_values(FieldRef f, std::string_view id, std::size_t index, 
 }
 
 Status Store::erase_range(FieldRef f, std::string_view id, std::size_t index, std::size_t count) {
+  if constexpr (!kSequenceKinds) return WrongKind("this build leaves out lists and texts");
   MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "deleting a range"));
   std::size_t elements = count;
   if (f.kind == Kind::kText && count > 0) {
@@ -405,6 +406,7 @@ Result<std::vector<Value>> Store::list(FieldRef f, std::string_view id) const {
 }
 
 Result<Store::Anchor> Store::anchor(FieldRef f, std::string_view id, std::size_t index, bool before) const {
+  if constexpr (!kSequenceKinds) return WrongKind("this build leaves out lists and texts");
   MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "making a cursor"));
   const Sequence* s = sequence_at(t.record, f.field);
   Anchor a{std::nullopt, before};
@@ -418,6 +420,7 @@ Result<Store::Anchor> Store::anchor(FieldRef f, std::string_view id, std::size_t
 }
 
 Result<std::size_t> Store::resolve(FieldRef f, std::string_view id, const Anchor& a) const {
+  if constexpr (!kSequenceKinds) return WrongKind("this build leaves out lists and texts");
   MYC_TRY(check_kind(f, Kind::kList, Kind::kText, "resolving a cursor"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   const Sequence* s = sequence_at(r, f.field);

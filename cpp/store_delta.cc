@@ -173,7 +173,7 @@ Store::DeltaPlan Store::plan_delta(const VersionVector& vv) const {
       if (filter.mask & (KeyScope{1} << f)) u[f] = true;
     }
     for (const auto& e : filter.elements) u[e.second & 0xff] = true;
-    if (!sequences_.empty()) plan_sequences(p, i, filter.mask, u);
+    if (kSequenceKinds && !sequences_.empty()) plan_sequences(p, i, filter.mask, u);
     plan_cells(p, i, [&](CellRef cell) {
       if (cell.field() != kPresenceField) u[cell.field()] = true;
       p.cell_actors[p.to_delta[cell.actor()]] = true;

@@ -162,25 +162,27 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     const Kind k = d.collections[d.records[e.record].collection].fields[e.field].kind;
     return k == Kind::kText ? Sequence::Content::kUtf8 : Sequence::Content::kValues;
   };
-  for (const SeqEntry& e : d.sequences.entries) {
-    const auto& rec = d.records[e.record];
-    std::optional<SequenceFields::Key> key;
-    const std::int32_t coll = m.collection[rec.collection];
-    const std::int16_t field = m.field[rec.collection][e.field];
-    if (coll >= 0 && field >= 0) {
-      const std::int64_t r = find_record(static_cast<std::uint16_t>(coll), rec.id);
-      if (r >= 0) key = SequenceFields::Key{static_cast<std::uint32_t>(r), static_cast<std::uint8_t>(field)};
-    }
-    if (!kind_enabled(d.collections[rec.collection].fields[e.field].kind)) {
-      return SchemaMismatch("the delta holds a list or text field, which this build leaves out");
-    }
-    MYC_TRY(sequences_.check(e, key, content_of(e), d.actors, [&](Sequence::Id first, std::uint32_t) -> Status {
-      const std::uint32_t* a = find_actor(first.actor);
-      if (a != nullptr && first.seq <= events_[*a].size()) {
-        return Corrupt("a sequence element or delete that this replica has joined as another key");
+  if constexpr (kSequenceKinds) {
+    for (const SeqEntry& e : d.sequences.entries) {
+      const auto& rec = d.records[e.record];
+      std::optional<SequenceFields::Key> key;
+      const std::int32_t coll = m.collection[rec.collection];
+      const std::int16_t field = m.field[rec.collection][e.field];
+      if (coll >= 0 && field >= 0) {
+        const std::int64_t r = find_record(static_cast<std::uint16_t>(coll), rec.id);
+        if (r >= 0) key = SequenceFields::Key{static_cast<std::uint32_t>(r), static_cast<std::uint8_t>(field)};
       }
-      return Status::Ok();
-    }));
+      if (!kind_enabled(d.collections[rec.collection].fields[e.field].kind)) {
+        return SchemaMismatch("the delta holds a list or text field, which this build leaves out");
+      }
+      MYC_TRY(sequences_.check(e, key, content_of(e), d.actors, [&](Sequence::Id first, std::uint32_t) -> Status {
+        const std::uint32_t* a = find_actor(first.actor);
+        if (a != nullptr && first.seq <= events_[*a].size()) {
+          return Corrupt("a sequence element or delete that this replica has joined as another key");
+        }
+        return Status::Ok();
+      }));
+    }
   }
 
   // Undeclared collections and fields the delta names. Those of a delta
@@ -291,21 +293,23 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   if (no_records) {
     index_.insert_all(0, static_cast<std::uint32_t>(records_.size()), [this](std::uint32_t r) { return record_key(r); });
   }
-  for (const SeqEntry& e : d.sequences.entries) {
-    const std::uint32_t record = local[e.record];
-    const auto field = static_cast<std::uint8_t>(m.field[d.records[e.record].collection][e.field]);
-    std::vector<Sequence::Splice> splices;
-    auto changed = sequences_.join(e, SequenceFields::Key{record, field}, content_of(e), d.actors,
-                                   capture_ ? &splices : nullptr);
-    if (!changed.ok()) return changed.status();  // a checked entry joins: not reached
-    if (!capture_ || !*changed) continue;
-    if (!splices.empty()) splices_.emplace_back(record, field, std::move(splices));
-    if (change_of[e.record] < 0) {
-      change_of[e.record] = static_cast<std::int64_t>(changes_.size());
-      changes_.emplace_back(record, std::vector<std::uint8_t>{});
+  if constexpr (kSequenceKinds) {
+    for (const SeqEntry& e : d.sequences.entries) {
+      const std::uint32_t record = local[e.record];
+      const auto field = static_cast<std::uint8_t>(m.field[d.records[e.record].collection][e.field]);
+      std::vector<Sequence::Splice> splices;
+      auto changed = sequences_.join(e, SequenceFields::Key{record, field}, content_of(e), d.actors,
+                                     capture_ ? &splices : nullptr);
+      if (!changed.ok()) return changed.status();  // a checked entry joins: not reached
+      if (!capture_ || !*changed) continue;
+      if (!splices.empty()) splices_.emplace_back(record, field, std::move(splices));
+      if (change_of[e.record] < 0) {
+        change_of[e.record] = static_cast<std::int64_t>(changes_.size());
+        changes_.emplace_back(record, std::vector<std::uint8_t>{});
+      }
+      auto& fields = changes_[static_cast<std::size_t>(change_of[e.record])].second;
+      fields.insert(std::upper_bound(fields.begin(), fields.end(), field), field);
     }
-    auto& fields = changes_[static_cast<std::size_t>(change_of[e.record])].second;
-    fields.insert(std::upper_bound(fields.begin(), fields.end(), field), field);
   }
   {
     std::vector<std::uint32_t> runs(d.actors.size(), 0);

@@ -82,7 +82,11 @@ const variants = {
   'no-counter': { MYC_KIND_COUNTER: 'OFF' },
   'no-mvr': { MYC_KIND_MVR: 'OFF' },
   'no-set': { MYC_KIND_SET: 'OFF' },
-  'lww-only': { MYC_KIND_COUNTER: 'OFF', MYC_KIND_MVR: 'OFF', MYC_KIND_SET: 'OFF' },
+  'no-list': { MYC_KIND_LIST: 'OFF' },
+  'no-text': { MYC_KIND_TEXT: 'OFF' },
+  // Without both, the sequence code (cpp/sequence*.cc) is left out whole.
+  'no-sequences': { MYC_KIND_LIST: 'OFF', MYC_KIND_TEXT: 'OFF' },
+  'lww-only': { MYC_KIND_COUNTER: 'OFF', MYC_KIND_MVR: 'OFF', MYC_KIND_SET: 'OFF', MYC_KIND_LIST: 'OFF', MYC_KIND_TEXT: 'OFF' },
 };
 for (const [name, opts] of Object.entries(variants)) {
   const dir = `build/wasm-variant-${name}`;
