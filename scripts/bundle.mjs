@@ -30,6 +30,21 @@ mkdirSync('build', { recursive: true });
 writeFileSync('build/bundle-meta.json', JSON.stringify(browser.metafile));
 // `ws` is the Node entry's one dependency (package.json), imported, not bundled.
 await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true, external: ['ws'] });
+// The CodeMirror 6 binding ('mycelium-sync/codemirror'): CodeMirror is the
+// app's (a peer dependency), and the binding imports nothing of the core at
+// run time, so the core bundle and this file share no code.
+// Its errors are the package's own class (imported, not copied), so
+// `instanceof MyceliumError` holds for them too.
+await build({
+  ...common,
+  entryPoints: ['js/codemirror.ts'],
+  outfile: 'dist/codemirror.js',
+  format: 'esm',
+  platform: 'neutral',
+  minify: true,
+  external: ['@codemirror/state', '@codemirror/view'],
+  plugins: [{ name: 'core-errors', setup: (b) => b.onResolve({ filter: /^\.\/errors\.js$/ }, () => ({ path: 'mycelium-sync', external: true })) }],
+});
 // The in-memory transport with fault injection, for tests in browsers ('mycelium-sync/memory').
 await build({ ...common, entryPoints: ['js/sync/adapters/memory.ts'], outfile: 'dist/memory.js', format: 'esm', platform: 'neutral', minify: true });
 // `npx mycelium-sync signal|peer`: imports the Node entry point, not a copy of it.

@@ -5,6 +5,7 @@
 // under tests-browser/artifacts/ for a person to look at.
 //   examples/todo-script-tag/  the IIFE build through a <script> tag
 //   examples/vite-app/         TypeScript + Vite, installed from the packed tarball
+//   examples/notes/            lists and texts: CodeMirror through mycelium-sync/codemirror
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,6 +85,76 @@ async function flow(env, path, name) {
   }
 }
 
+/** The open note's text in a page, and the text of its editor. */
+const texts = (p) => p.pw.evaluate(() => ({ field: window.__notes.notes.get(window.__notes.openId)?.body ?? null, editor: window.__notes.view?.state.doc.toString() ?? null }));
+/** Puts the caret of a page's editor at `where` ('start', 'end') and focuses it; typing is real keystrokes. */
+const caret = (p, where) =>
+  p.pw.evaluate((w) => {
+    const v = window.__notes.view;
+    v.focus();
+    v.dispatch({ selection: { anchor: w === 'start' ? 0 : v.state.doc.length } });
+  }, where);
+
+async function notesFlow(env) {
+  const { startSignalServer } = await import(pathToFileURL(join(root, 'dist/node.js')).href);
+  const signal = await startSignalServer({ port: 0 });
+  try {
+    const url = `/examples/notes/?room=notes-${env.engine}-${Date.now()}&signal=${encodeURIComponent(signal.url)}&store=notes-${Date.now()}`;
+    const a = await env.newContextPage(url);
+    const b = await env.newContextPage(url);
+    for (const p of [a, b]) await p.pw.waitForSelector('body[data-ready="true"]');
+    await b.pw.waitForFunction(() => document.getElementById('status').textContent.includes('1 peer(s) in sync'), null, { timeout: 30_000 });
+    // a makes a note and names it; b opens it when it arrives.
+    await a.pw.click('#new');
+    await a.pw.keyboard.type('Plans');
+    await b.pw.waitForSelector('#notes li .name >> text=Plans', { timeout: 30_000 });
+    await b.pw.click('#notes li .name >> text=Plans');
+    await b.pw.waitForSelector('#editor .cm-content');
+    // Both type at once, online, a at the start and b at the end.
+    await caret(a, 'start');
+    await a.pw.keyboard.type('first line ');
+    await b.pw.waitForFunction(() => window.__notes.view.state.doc.toString() === 'first line ', null, { timeout: 30_000 });
+    await caret(a, 'start');
+    await caret(b, 'end');
+    await Promise.all([a.pw.keyboard.type('alpha beta 🌍 gamma ', { delay: 15 }), b.pw.keyboard.type('one two three', { delay: 15 })]);
+    const converged = async (want) => {
+      for (const p of [a, b]) {
+        await p.pw.waitForFunction((w) => {
+          const n = window.__notes;
+          const field = n.notes.get(n.openId)?.body;
+          return field === n.view.state.doc.toString() && w.every((s) => field.includes(s));
+        }, want, { timeout: 30_000 });
+      }
+      const [ta, tb] = [await texts(a), await texts(b)];
+      if (ta.field !== tb.field || ta.editor !== ta.field || tb.editor !== tb.field) {
+        throw new Error(`not converged: a ${JSON.stringify(ta)}, b ${JSON.stringify(tb)}`);
+      }
+      return ta.field;
+    };
+    let text = await converged(['alpha beta 🌍 gamma ', 'first line ', 'one two three']);
+    // Both go offline and type at the same place (the end); back online, the
+    // two runs are whole, one after the other, and nothing typed is lost.
+    for (const p of [a, b]) await p.pw.click('#online');
+    await caret(a, 'end');
+    await caret(b, 'end');
+    await a.pw.keyboard.type(' [written by a offline]');
+    await b.pw.keyboard.type(' [written by b offline]');
+    for (const p of [a, b]) await p.pw.click('#online');
+    text = await converged([' [written by a offline]', ' [written by b offline]', 'one two three']);
+    if (!text.startsWith('alpha beta 🌍 gamma first line ')) throw new Error(`the start is not what a typed: ${JSON.stringify(text)}`);
+    // b reloads: the note and its text come back from IndexedDB.
+    await b.pw.reload();
+    await b.pw.waitForSelector('body[data-ready="true"]');
+    await b.pw.click('#notes li .name >> text=Plans');
+    const back = await texts(b);
+    if (back.field !== text || back.editor !== text) throw new Error(`after a reload b has ${JSON.stringify(back)}, not ${JSON.stringify(text)}`);
+    mkdirSync(artifacts, { recursive: true });
+    await a.pw.screenshot({ path: join(artifacts, `notes-${env.engine}-a.png`), fullPage: true });
+  } finally {
+    await signal.close();
+  }
+}
+
 export const tests = [
   {
     name: 'examples/todo-script-tag: two contexts edit, converge over WebRTC, resolve a conflict, reload keeps the data; a large sync shows progress',
@@ -94,5 +165,10 @@ export const tests = [
     name: 'examples/vite-app (TypeScript, Vite, the packed tarball): the same story',
     needs: ['webrtc'],
     run: async (env) => flow(env, await buildViteApp(), 'vite-app'),
+  },
+  {
+    name: 'examples/notes (CodeMirror, mycelium-sync/codemirror): two contexts type into one note at once, then offline at one place; the texts converge with every keystroke, runs unmixed; a reload keeps it',
+    needs: ['webrtc'],
+    run: notesFlow,
   },
 ];
