@@ -1,6 +1,7 @@
 // Pack smoke test: the package as a user gets it. `npm pack`, install the
 // tarball into an empty folder, then
-//   (a) import it from Node ESM and sync two stores;
+//   (a) import it from Node ESM and sync two stores; load the CodeMirror
+//       binding's entry beside CodeMirror;
 //   (b) load the IIFE build with a <script> tag in Chromium under a strict
 //       Content-Security-Policy (no 'unsafe-eval', only 'wasm-unsafe-eval')
 //       and sync two stores in the page; the ESM build too, once with the
@@ -85,6 +86,25 @@ try {
     const r = JSON.parse(sh('node', ['node-test.mjs'], app));
     expectSynced(r);
     return `loaded from ${r.path}`;
+  });
+
+  await check('(a) mycelium-sync/codemirror beside the CodeMirror the app installs: it loads, its errors are the package\'s MyceliumError, splices become changes', () => {
+    sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '@codemirror/state@6', '@codemirror/view@6'], app);
+    writeFileSync(
+      join(app, 'cm-test.mjs'),
+      `import * as M from 'mycelium-sync';
+import { textBinding, splicesToChanges } from 'mycelium-sync/codemirror';
+import { Text } from '@codemirror/state';
+const store = await M.open({ schema: { notes: { body: 'text', title: 'lww' } } });
+const notes = store.collection('notes');
+const id = notes.insert({ body: 'hello', title: 't' });
+let error = null;
+try { textBinding(notes, id, 'title'); } catch (e) { error = e instanceof M.MyceliumError ? e.code : String(e); }
+const doc = splicesToChanges([{ index: 5, deleted: 0, inserted: ' world' }, { index: 0, deleted: 1, inserted: 'H' }], 5).apply(Text.of(['hello'])).toString();
+console.log(JSON.stringify({ error, doc, extension: typeof textBinding(notes, id, 'body') }));`,
+    );
+    const r = JSON.parse(sh('node', ['cm-test.mjs'], app));
+    if (r.error !== 'wrong_kind' || r.doc !== 'Hello world' || r.extension !== 'object') throw new Error(JSON.stringify(r));
   });
 
   await check('(a) npx mycelium-sync signal starts the bundled signalling server; mycelium-sync/node syncs over WebSocket', async () => {
