@@ -273,8 +273,20 @@ Status SequenceFields::check(const SeqEntry& e, std::optional<Key> k, Sequence::
       while (at < end) {
         const Id id{t.first.actor, static_cast<std::uint32_t>(at)};
         std::uint64_t next = 0;
-        if (auto known_end = seq.run_end(id)) next = *known_end;
-        else if (!fresh.holder(id, &next)) return Corrupt("a sequence delete names an element neither known nor in the delta");
+        if (auto known_end = seq.run_end(id)) {
+          next = *known_end;
+        } else if (auto run = fresh.holder(id, &next)) {
+          // A new element a delete of the same entry names is one its part
+          // carries deleted (the sender had both): join() relies on it.
+          const std::uint64_t from = at - runs[*run].first.seq, to = std::min(next, end) - runs[*run].first.seq;
+          for (const Sequence::Stretch& st : live[*run]) {
+            if (st.offset < to && from < std::uint64_t{st.offset} + st.length) {
+              return Corrupt("a sequence delete names a new element its part carries live");
+            }
+          }
+        } else {
+          return Corrupt("a sequence delete names an element neither known nor in the delta");
+        }
         at = next;
       }
     }
@@ -296,9 +308,14 @@ Result<bool> SequenceFields::join(const SeqEntry& e, Key k, Sequence::Content co
   std::vector<Sequence::Run> runs;
   std::vector<std::vector<Sequence::Stretch>> live;
   entry_runs(e, actors, content, runs, live);
+  // Into a field with no elements yet (a load, a first sync) every element
+  // is new and placed as its part carries it, and every delete target is
+  // one of them, carried deleted (check() saw to it): nothing to erase.
+  const bool fresh = elements == 0;
   MYC_TRY(seq.integrate_all(runs, live, Sequence::Crossed::kPlaceAtEnd));
   // Elements a part carries as deleted are deleted here (new ones came so).
   auto erase = [&](Id first, std::uint32_t length) -> Status {
+    if (fresh) return Status::Ok();
     const std::size_t before = seq.size();
     MYC_TRY(seq.erase_ids(first, length));
     erased = erased || seq.size() != before;

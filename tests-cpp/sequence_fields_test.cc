@@ -359,9 +359,14 @@ TEST_F(Hostile, NewElementsAndDeletesMustBeTheDeltasDots) {
 TEST_F(Hostile, DeleteTargetsMustBeKnownOrInTheDelta) {
   EXPECT_TRUE(accepted(SeqEntry{0, 1, {}, {SeqDelete{SeqRef{1, 1}, {SeqTarget{SeqRef{0, 1}, 3}}}}}));
   expect_refused(SeqEntry{0, 1, {}, {SeqDelete{SeqRef{1, 1}, {SeqTarget{SeqRef{0, 1}, 4}}}}}, "neither known nor in the delta");
-  // A target in a new part of the same entry, spanning known and new.
-  EXPECT_TRUE(accepted(SeqEntry{0, 1, {part(1, 1, 2, SeqRef{0, 3}, std::nullopt)},
+  // A target in a new part of the same entry, spanning known and new: the
+  // part carries it deleted, as its sender has it.
+  EXPECT_TRUE(accepted(SeqEntry{0, 1, {part(1, 1, 2, SeqRef{0, 3}, std::nullopt, false)},
                                 {SeqDelete{SeqRef{1, 3}, {SeqTarget{SeqRef{0, 3}, 1}, SeqTarget{SeqRef{1, 1}, 2}}}}}));
+  // No sender carries live an element it has a delete of.
+  expect_refused(SeqEntry{0, 1, {part(1, 1, 2, SeqRef{0, 3}, std::nullopt)},
+                          {SeqDelete{SeqRef{1, 3}, {SeqTarget{SeqRef{1, 2}, 1}}}}},
+                 "carries live");
   // A known delete sent with other targets rewrites history.
   expect_refused(SeqEntry{0, 1, {}, {SeqDelete{SeqRef{0, 4}, {SeqTarget{SeqRef{0, 1}, 1}}}}}, "other targets");
   EXPECT_TRUE(accepted(SeqEntry{0, 1, {}, {SeqDelete{SeqRef{0, 4}, {SeqTarget{SeqRef{0, 2}, 1}}}}}));

@@ -317,7 +317,9 @@ TEST_F(HostileSequences, OriginsAndTargetsMustBeKnownOrCarried) {
                    e.parts.back().left = SeqRef{e.parts.back().first.actor, 999};
                  }),
                  "");
-  expect_refused(with([](SeqEntry& e) { e.deletes[0].targets[0].length = 50; }), "neither known nor in the delta");
+  expect_refused(with([](SeqEntry& e) { e.deletes[0].targets[0].first.seq = 999; }), "neither known nor in the delta");
+  // Past the known text into the new " world", which its part carries live.
+  expect_refused(with([](SeqEntry& e) { e.deletes[0].targets[0].length = 50; }), "carries live");
 }
 
 TEST_F(HostileSequences, TruncationsAndBitFlipsChangeNothing) {
