@@ -905,7 +905,12 @@ class PayloadDecoder {
       }
       for (const SeqDelete& x : e.deletes) {
         MYC_TRY(sequence_events(e, x.dot, 1));
-        seq_dots.push_back({x.dot.actor, x.dot.seq, x.dot.seq});
+        // A run of deletes (a delete group) has consecutive dots: one range.
+        if (!seq_dots.empty() && seq_dots.back().actor == x.dot.actor && seq_dots.back().last + 1 == x.dot.seq) {
+          ++seq_dots.back().last;
+        } else {
+          seq_dots.push_back({x.dot.actor, x.dot.seq, x.dot.seq});
+        }
       }
     }
     // A dot is one event: one element or one delete, in one field (an

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "codec.h"
+#include "one_inline.h"
 #include "sequence.h"
 #include "status.h"
 
@@ -68,7 +69,7 @@ struct SeqTarget {
 
 struct SeqDelete {
   SeqRef dot;  // the delete event
-  std::vector<SeqTarget> targets;  // elements of the entry's field
+  OneInline<SeqTarget> targets;  // elements of the entry's field
 };
 
 struct SeqEntry {

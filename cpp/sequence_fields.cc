@@ -36,8 +36,8 @@ class NewStretches {
 Sequence::Id id_of(const SeqRef& r, std::span<const ActorId> actors) { return Sequence::Id{actors[r.actor], r.seq}; }
 
 // The delete's targets, as ids, in the entry's order.
-std::vector<SequenceFields::Target> targets_of(const SeqDelete& d, std::span<const ActorId> actors) {
-  std::vector<SequenceFields::Target> out;
+OneInline<SequenceFields::Target> targets_of(const SeqDelete& d, std::span<const ActorId> actors) {
+  OneInline<SequenceFields::Target> out;
   out.reserve(d.targets.size());
   for (const SeqTarget& t : d.targets) out.push_back({id_of(t.first, actors), t.length});
   return out;
@@ -256,7 +256,7 @@ Status SequenceFields::check(const SeqEntry& e, std::optional<Key> k, Sequence::
   // whose targets are known or new here.
   for (const SeqDelete& d : e.deletes) {
     const Id dot = id_of(d.dot, actors);
-    const std::vector<Target> targets = targets_of(d, actors);
+    const OneInline<Target> targets = targets_of(d, actors);
     if (const Delete* known = f ? find_delete(*f, dot) : nullptr) {
       bool same = known->targets == targets.size();
       for (std::size_t t = 0; same && t < targets.size(); ++t) {
@@ -333,7 +333,7 @@ Result<bool> SequenceFields::join(const SeqEntry& e, Key k, Sequence::Content co
   for (const SeqDelete& d : e.deletes) {
     const Id dot = id_of(d.dot, actors);
     if (find_delete(f, dot)) continue;
-    const std::vector<Target> targets = targets_of(d, actors);
+    const OneInline<Target> targets = targets_of(d, actors);
     add_delete(f, dot, targets);
     for (const Target& t : targets) MYC_TRY(erase(t.first, t.length));
   }
