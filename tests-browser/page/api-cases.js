@@ -335,4 +335,42 @@ export const apiCases = [
     ok(bytesEqual(a.save(), b.save()), 'same bytes');
     },
   ],
+  [
+    'lists and texts: cursors that travel as strings, and changes as splices that rebuild the field (docs/sequences.md)',
+    async (M) => {
+    const schema = { notes: { body: 'text', items: 'list' } };
+    const a = await M.open({ schema, actor: actor(1), now: clock() });
+    const b = await M.open({ schema, actor: actor(2), now: clock(1_700_000_000_500) });
+    const na = a.collection('notes');
+    const nb = b.collection('notes');
+    na.insert({ id: 'n', body: 'hello 🌍 world', items: [1, 2, 3] });
+    eq(b.applyDelta(a.deltaSince()), 'applied');
+    // A cursor before 'world', made on a, resolved on b after edits on both.
+    const atWorld = JSON.parse(JSON.stringify(na.cursor('n', 'body', 9)));
+    const atEnd = na.cursor('n', 'items', 3);
+    let mirror = nb.get('n').body;
+    let items = [...nb.get('n').items];
+    const origins = [];
+    nb.subscribe((changes) => {
+      for (const ch of changes) {
+        origins.push(ch.origin);
+        for (const s of ch.splices?.body ?? []) mirror = mirror.slice(0, s.index) + s.inserted + mirror.slice(s.index + s.deleted);
+        for (const s of ch.splices?.items ?? []) items.splice(s.index, s.deleted, ...s.inserted);
+      }
+    });
+    const base = b.version();
+    na.update('n', (r) => r.insert('body', 0, '>> ').delete('body', 6, 3).insert('items', 0, ['x']));
+    nb.update('n', (r) => r.insert('body', 14, '!').delete('items', 1, 1));
+    b.applyDelta(a.deltaSince(base));
+    await new Promise((r) => setTimeout(r, 0));
+    const body = nb.get('n').body;
+    eq(mirror, body, 'splices rebuild the text');
+    eq(items, nb.get('n').items, 'splices rebuild the list');
+    ok(origins.includes('local') && origins.includes('remote'), `origins: ${origins}`);
+    eq(nb.resolve(atWorld), body.indexOf('world'));
+    eq(nb.resolve(atEnd), nb.get('n').items.length);
+    throwsCode(() => nb.resolve('not a cursor'), 'invalid_argument', 'not a cursor');
+    throwsCode(() => nb.cursor('n', 'body', 99), 'invalid_argument', 'past the end');
+    },
+  ],
 ];
