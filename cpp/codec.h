@@ -27,8 +27,13 @@ namespace mycelium {
 // Version 2 added key scopes to a delta's events (delta.h); version 3 a
 // sequences section after the cells (docs/sequences.md), written only by a
 // delta that names a list or text field, so that every other delta stays
-// readable by version-2 builds. Version 1 frames are still read.
-inline constexpr std::uint8_t kFormatVersion = 3;
+// readable by version-2 builds; version 4 the sets of list elements in that
+// section, written only by a delta that carries one (so lists and texts
+// never set stay readable by version-3 builds). Version 1 frames are still
+// read.
+inline constexpr std::uint8_t kFormatVersion = 4;
+inline constexpr std::uint8_t kSetsFormatVersion = 4;
+inline constexpr std::uint8_t kSequencesFormatVersion = 3;
 inline constexpr std::uint8_t kPlainFormatVersion = 2;
 inline constexpr std::uint8_t kOldestFormatVersion = 1;
 inline constexpr std::uint8_t kFlagCompressed = 1;

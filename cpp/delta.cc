@@ -412,24 +412,18 @@ ByteVec DeltaEncoder::frame_pieces() {
   // Version 3: the sequences section, in the written actor numbers (a
   // detached delta's table is a subset: the order stays canonical).
   Writer seq;
+  std::uint8_t version = kPlainFormatVersion;
   if (kSequenceKinds && names_sequences_) {
     for (SeqEntry& e : sequences_.entries) {
-      auto remap = [&](SeqRef& r) { r.actor = actor_index_[r.actor]; };
-      for (SeqPart& p : e.parts) {
-        remap(p.first);
-        if (p.left) remap(*p.left);
-        if (p.right) remap(*p.right);
-      }
-      for (SeqDelete& d : e.deletes) {
-        remap(d.dot);
-        for (SeqTarget& t : d.targets) remap(t.first);
-      }
+      for_each_ref(e, [&](SeqRef& r) { r.actor = actor_index_[r.actor]; });
     }
-    write_sequences(seq, sequences_);
+    const bool sets = has_sets(sequences_);
+    version = sets ? kSetsFormatVersion : kSequencesFormatVersion;
+    write_sequences(seq, sequences_, sets);
     sequences_ = {};
     pieces.push_back(seq.view());
   }
-  ByteVec framed = frame(kind_, pieces, names_sequences_ ? kFormatVersion : kPlainFormatVersion);
+  ByteVec framed = frame(kind_, pieces, version);
   front_.clear();
   for (BlockWriter* c : cols) c->clear();
   return framed;
@@ -451,15 +445,7 @@ ByteVec encode_delta(const DeltaData& d, bool detached) {
   }
   if (detached) {
     for (const SeqEntry& e : d.sequences.entries) {
-      for (const SeqPart& p : e.parts) {
-        for (const auto& r : {std::optional<SeqRef>(p.first), p.left, p.right}) {
-          if (r) cell_actors[r->actor] = true;
-        }
-      }
-      for (const SeqDelete& x : e.deletes) {
-        cell_actors[x.dot.actor] = true;
-        for (const SeqTarget& t : x.targets) cell_actors[t.first.actor] = true;
-      }
+      for_each_ref(e, [&](const SeqRef& r) { cell_actors[r.actor] = true; });
     }
   }
   DeltaEncoder e(d, detached, cell_actors);
@@ -783,7 +769,7 @@ class PayloadDecoder {
         !r.column(cols.aux, "aux column") || !r.column(cols.value, "value column")) {
       return r.status();
     }
-    if (version >= 3) MYC_TRY(sequences());
+    if (version >= kSequencesFormatVersion) MYC_TRY(sequences());
     if (r.remaining() != 0) return Corrupt("trailing bytes after cells");
     if (cols.field.remaining() != cell_total || cols.tag.remaining() != cell_total) {
       return Corrupt("field and tag columns must hold one byte per cell");
@@ -897,6 +883,7 @@ class PayloadDecoder {
       return std::nullopt;
     };
     t.grow = [this](std::uint64_t deletes) { return budget.take<std::array<std::uint8_t, 128>>(deletes); };
+    t.sets = version >= kSetsFormatVersion;
     MYC_TRY(read_sequences(r, t, d.sequences));
     for (const SeqEntry& e : d.sequences.entries) {
       for (const SeqPart& p : e.parts) {
@@ -912,13 +899,18 @@ class PayloadDecoder {
           seq_dots.push_back({x.dot.actor, x.dot.seq, x.dot.seq});
         }
       }
+      for (const SeqSet& x : e.sets) {
+        MYC_TRY(sequence_events(e, x.dot, 1));
+        seq_dots.push_back({x.dot.actor, x.dot.seq, x.dot.seq});
+        d.max_hlc = std::max(d.max_hlc, x.hlc);
+      }
     }
     // A dot is one event: one element or one delete, in one field (an
     // event run's scope may name several fields).
     std::sort(seq_dots.begin(), seq_dots.end());
     for (std::size_t i = 1; i < seq_dots.size(); ++i) {
       if (seq_dots[i].actor == seq_dots[i - 1].actor && seq_dots[i].first <= seq_dots[i - 1].last) {
-        return Corrupt("a dot that is two list or text elements or deletes");
+        return Corrupt("a dot that is two list or text elements, deletes or sets");
       }
     }
     return Status::Ok();
@@ -997,16 +989,7 @@ void attach_context(DeltaData& d, const VersionVector& context) {
   }
   for (auto& c : d.cells) c.actor = to_merged[c.actor];
   for (SeqEntry& e : d.sequences.entries) {
-    auto remap = [&](SeqRef& r) { r.actor = to_merged[r.actor]; };
-    for (SeqPart& p : e.parts) {
-      remap(p.first);
-      if (p.left) remap(*p.left);
-      if (p.right) remap(*p.right);
-    }
-    for (SeqDelete& x : e.deletes) {
-      remap(x.dot);
-      for (SeqTarget& t : x.targets) remap(t.first);
-    }
+    for_each_ref(e, [&](SeqRef& r) { r.actor = to_merged[r.actor]; });
   }
   for (auto& run : d.events) run.actor = to_merged[run.actor];
   if (d.streamed) d.actor_map = std::move(to_merged);  // for the cells, as they are decoded

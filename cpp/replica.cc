@@ -9,7 +9,7 @@
 namespace mycelium {
 namespace {
 
-enum Op : std::uint8_t { kInsert = 1, kSet, kIncrement, kAdd, kRemove, kDelete, kSplice, kErase };
+enum Op : std::uint8_t { kInsert = 1, kSet, kIncrement, kAdd, kRemove, kDelete, kSplice, kErase, kSetAt };
 
 bool read_value(Reader& r, ValueView& v) {
   std::uint8_t tag;
@@ -59,8 +59,8 @@ struct ParsedOp {
   std::string_view id;
   ValueView value;
   std::int64_t n = 0;
-  // splice and erase: the index; erase: the count; splice: a text's string
-  // (value) or a list's values.
+  // splice, erase and set_at: the index; erase: the count; splice: a text's
+  // string (value) or a list's values; set_at: the value.
   std::uint64_t index = 0, count = 0;
   std::vector<ValueView> values;
 };
@@ -69,7 +69,7 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
   std::uint8_t op;
   std::uint64_t coll;
   if (!r.u8(op, "op") || !r.varint(coll, "collection")) return r.status();
-  if (op < kInsert || op > kErase) return InvalidArgument(cat({"unknown write op ", op}));
+  if (op < kInsert || op > kSetAt) return InvalidArgument(cat({"unknown write op ", op}));
   p.op = static_cast<Op>(op);
   const auto& collections = store.schema().collections();
   if (coll >= store.schema().declared_collections()) return UnknownField(cat({"unknown collection ", coll}));
@@ -83,10 +83,12 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
     const Kind k = p.field.kind;
     const bool fits = p.op == kSet         ? (k == Kind::kLww || k == Kind::kMvr)
                       : p.op == kIncrement ? k == Kind::kCounter
+                      : p.op == kSetAt     ? kind_enabled(Kind::kList) && k == Kind::kList
                       : p.op >= kSplice    ? kSequenceKinds && is_sequence(k)
                                            : k == Kind::kSet;
     if (!fits) {
-      static const char* names[] = {"", "insert", "set", "increment", "add", "remove", "delete", "insert into", "delete from"};
+      static const char* names[] = {"",       "insert",      "set",         "increment",         "add",
+                                    "remove", "delete", "insert into", "delete from", "set an element of"};
       return WrongKind(cat({"cannot ", names[op], " field '", fields[f].name, "' of kind ", kind_name(k)}));
     }
   }
@@ -95,6 +97,9 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
     if (!r.zigzag(p.n, "increment")) return r.status();
   } else if (p.op == kErase) {
     if (!r.varint(p.index, "index") || !r.varint(p.count, "count")) return r.status();
+  } else if (p.op == kSetAt) {
+    if (!r.varint(p.index, "index") || !read_value(r, p.value)) return r.status();
+    if (p.value.tag == ValueTag::kString && !valid_utf8(p.value.str)) return InvalidArgument("string is not valid UTF-8");
   } else if (p.op == kSplice) {
     if (!r.varint(p.index, "index")) return r.status();
     p.values.clear();
@@ -134,6 +139,7 @@ Status run_op(Store& s, const ParsedOp& p) {
       return p.field.kind == Kind::kText ? s.insert_text(p.field, p.id, p.index, p.value.str)
                                          : s.insert_values(p.field, p.id, p.index, p.values);
     case kErase: return s.erase_range(p.field, p.id, p.index, p.count);
+    case kSetAt: return s.set_element(p.field, p.id, p.index, p.value);
   }
   return InvalidArgument("unknown write op");
 }
@@ -197,7 +203,7 @@ class BatchCheck {
       id_bytes_ += p.id.size();
     }
     if (p.op == kDelete) deleted_.push_back({p.collection, p.op, p.id});
-    if (p.op == kSplice || p.op == kErase) sequence(p);
+    if (p.op == kSplice || p.op == kErase || p.op == kSetAt) sequence(p);
     if (p.value.tag == ValueTag::kString || p.value.tag == ValueTag::kBytes) string_bytes_ += p.value.str.size() + 5;
     ops_.push_back({p.collection, p.op, p.id});
   }
@@ -306,7 +312,7 @@ class BatchCheck {
       it->text.erase(*at, *end);
       return;
     }
-    if (p.index > it->size || (p.op == kErase && p.count > it->size - p.index)) {
+    if (p.index > it->size || (p.op == kErase && p.count > it->size - p.index) || (p.op == kSetAt && p.index == it->size)) {
       sequence_error_ = InvalidArgument("index past the end of the list");
       return;
     }
@@ -316,7 +322,7 @@ class BatchCheck {
       for (const ValueView& v : p.values) {
         if (v.tag == ValueTag::kString || v.tag == ValueTag::kBytes) string_bytes_ += v.str.size() + 5;
       }
-    } else {
+    } else if (p.op == kErase) {
       it->size -= static_cast<std::size_t>(p.count);
     }
   }

@@ -20,6 +20,7 @@
 //                       string (varint length, UTF-8) or a list's varint
 //                       count, values                    (text, list: insert)
 //             8 erase   coll:varint field:u8 id index:varint count:varint
+//             9 set_at  coll:varint field:u8 id index:varint value  (list)
 //           Text indexes and counts are UTF-16 code units (docs/sequences.md).
 //           All or nothing: the whole batch is checked (ops, fields, kinds,
 //           values, the records each op needs as the ops before it leave

@@ -734,6 +734,23 @@ Status Sequence::erase_ids(Id first, std::uint32_t length) {
   return Status::Ok();
 }
 
+Status Sequence::replace(Id id, std::string_view element) {
+  std::uint32_t n;
+  std::vector<std::uint32_t> wide;
+  if (content_ != Content::kValues || !shape(content_, element, n, wide) || n != 1) {
+    return InvalidArgument("a list element's value is one element of content");
+  }
+  const auto r = find_run(id);
+  if (!r) return NotFound("the element is not known");
+  const std::uint32_t k = id.seq - runs_[*r].run.first.seq;
+  Piece& p = pieces_[piece_of(*r, k)];
+  if (p.deleted) return NotFound("the element is deleted");
+  const std::size_t a = skip(p.bytes, k - p.offset);
+  p.bytes.replace(a, skip(p.bytes, k - p.offset + 1) - a, element);
+  if (splices_) note_splice(index_of(id), 1, element);
+  return Status::Ok();
+}
+
 // --- reads -------------------------------------------------------------------
 
 std::vector<Sequence::Span> Sequence::spans() const {

@@ -121,6 +121,10 @@ class Sequence {
   // Deletes the elements first .. first + length - 1 wherever they are
   // (a remote delete); deleted ones stay deleted. They must be known.
   Status erase_ids(Id first, std::uint32_t length);
+  // A list's element `id` (known, live) gets the value `element` (its
+  // encoded value behind its varint length, one element of content): what
+  // a set does. Recorded as a splice of one element out and one in.
+  Status replace(Id id, std::string_view element);
 
   bool contains(Id id) const;
   // When `id` is known: the seq after the last element of the run holding

@@ -175,7 +175,6 @@ class SectionReader {
       }
     }
     if (!r_.count(n, "sequence delete group count", 4)) return r_.status();
-    if (n == 0 && e.parts.empty()) return Corrupt("a sequence entry without parts or deletes");
     int prev_dir = 0;
     std::size_t prev_first = 0;
     for (std::uint64_t g = 0; g < n; ++g) {
@@ -190,6 +189,34 @@ class SectionReader {
       }
       prev_dir = dir;
       prev_first = first;
+    }
+    MYC_TRY(sets(e, *content));
+    if (e.parts.empty() && e.deletes.empty() && e.sets.empty()) {
+      return Corrupt("a sequence entry without parts, deletes or sets");
+    }
+    return Status::Ok();
+  }
+
+  // The entry's sets (format version 4): by target, each a list element's
+  // winning value.
+  Status sets(SeqEntry& e, Sequence::Content content) {
+    if (!t_.sets) return Status::Ok();
+    std::uint64_t n;
+    if (!r_.count(n, "sequence set count", 6)) return r_.status();
+    if (n > 0 && content != Sequence::Content::kValues) return Corrupt("a set of a text element (only list elements are set)");
+    e.sets.resize(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < e.sets.size(); ++i) {
+      SeqSet& s = e.sets[i];
+      std::optional<SeqRef> prev;
+      if (i > 0) prev = e.sets[i - 1].target;
+      MYC_TRY(after(s.target, prev, prev ? std::uint64_t{prev->seq} + 1 : 0, "set target"));
+      if (prev && *prev >= s.target) return Corrupt("sequence sets not in canonical order");
+      MYC_TRY(near_ref(s.dot, s.target, "set dot"));
+      std::string_view one;
+      ValueView v;
+      if (!r_.varint(s.hlc, "set HLC") || !r_.bytes(one, "set value")) return r_.status();
+      if (!read_element(one, v)) return Corrupt("a set's value is not a value");
+      append_list_element(s.value, v);  // the same bytes: one encoding per value
     }
     return Status::Ok();
   }
@@ -298,7 +325,14 @@ class SectionReader {
 
 }  // namespace
 
-void write_sequences(Writer& w, const SeqSection& section) {
+bool has_sets(const SeqSection& section) {
+  for (const SeqEntry& e : section.entries) {
+    if (!e.sets.empty()) return true;
+  }
+  return false;
+}
+
+void write_sequences(Writer& w, const SeqSection& section, bool sets) {
   w.varint(section.entries.size());
   for (const SeqEntry& e : section.entries) {
     w.varint(e.record);
@@ -360,6 +394,19 @@ void write_sequences(Writer& w, const SeqSection& section) {
         w.varint(t.length);
       }
     }
+    if (!sets) continue;
+    w.varint(e.sets.size());
+    prev.reset();
+    for (const SeqSet& s : e.sets) {
+      w.varint(s.target.actor);
+      write_after(w, s.target.seq, prev, s.target.actor, prev ? std::uint64_t{prev->seq} + 1 : 0);
+      prev = s.target;
+      w.varint(s.dot.actor);
+      write_near(w, s.dot, s.target);
+      w.varint(s.hlc);
+      // The value as an element is its byte count and bytes already.
+      w.raw(std::span(reinterpret_cast<const std::uint8_t*>(s.value.data()), s.value.size()));
+    }
   }
 }
 
@@ -369,7 +416,7 @@ Status read_sequences(Reader& r, const SeqTables& tables, SeqSection& out) {
 
 SeqEntry sequence_entry(const Sequence& s, std::uint32_t record, std::uint8_t field,
                         const std::function<std::uint32_t(ActorId)>& index) {
-  SeqEntry e{record, field, {}, {}};
+  SeqEntry e{record, field, {}, {}, {}};
   auto ref = [&](const Sequence::Origin& o) -> std::optional<SeqRef> {
     if (!o) return std::nullopt;
     return SeqRef{index(o->actor), o->seq};

@@ -21,7 +21,11 @@
 //                 k > 1: direction (0: backward, 1: forward), actor index and
 //                   seq (**) of the first delete's target; delete i (seq
 //                   first + i) removes the one element at target seq -i or +i
-//             (an entry has parts, deletes or both)
+//             (format version 4) set count, then per set (strictly
+//               increasing by target; a list's only): the target's actor
+//               index and seq (*), the set's dot: actor index, seq (**),
+//               its HLC, and the value (an element: byte count, value)
+//             (an entry has parts, deletes, sets or some of them)
 //   (*)  when the actor is the previous part's (delete's), the gap past its end
 //   (**) when the actor is the part's (delete's), the zigzag distance from
 //        its first seq (its seq); else the seq
@@ -72,18 +76,52 @@ struct SeqDelete {
   OneInline<SeqTarget> targets;  // elements of the entry's field
 };
 
+// The winning set of a list element (docs/sequences.md, Writes): the
+// element's value register, of which only the greatest (HLC, actor) is kept.
+struct SeqSet {
+  SeqRef target;      // the element
+  SeqRef dot;         // the set event
+  std::uint64_t hlc = 0;
+  std::string value;  // one element of list content: byte count, value
+};
+
 struct SeqEntry {
   std::uint32_t record = 0;
   std::uint8_t field = 0;
   std::vector<SeqPart> parts;
   std::vector<SeqDelete> deletes;
+  std::vector<SeqSet> sets;  // by target
 };
+
+// fn(ref) for every element and dot an entry names (parts, their origins,
+// deletes, their targets, sets): what renumbering actors visits. E is
+// SeqEntry or const SeqEntry.
+template <typename E, typename Fn>
+void for_each_ref(E& e, Fn&& fn) {
+  for (auto& p : e.parts) {
+    fn(p.first);
+    if (p.left) fn(*p.left);
+    if (p.right) fn(*p.right);
+  }
+  for (auto& d : e.deletes) {
+    fn(d.dot);
+    for (auto& t : d.targets) fn(t.first);
+  }
+  for (auto& s : e.sets) {
+    fn(s.target);
+    fn(s.dot);
+  }
+}
 
 struct SeqSection {
   std::vector<SeqEntry> entries;
 };
 
-void write_sequences(Writer& w, const SeqSection& section);
+// Whether any entry carries a set (then the section is written at format
+// version 4, kSetsFormatVersion).
+bool has_sets(const SeqSection& section);
+// `sets`: whether to write the entries' sets (format version 4).
+void write_sequences(Writer& w, const SeqSection& section, bool sets);
 
 // The most deletes one group holds: a group's few bytes decode to k deletes,
 // so k is bounded (and each group is charged to SeqTables::grow).
@@ -93,6 +131,7 @@ inline constexpr std::uint64_t kMaxDeleteGroup = 1u << 16;
 // sizes, the content of a record's field (nothing: not a sequence field),
 // and the decode budget a group of k deletes is charged to (false: over it).
 struct SeqTables {
+  bool sets = false;  // format version 4: entries end with their sets
   std::size_t actors = 0;
   std::size_t records = 0;
   std::function<std::optional<Sequence::Content>(std::uint32_t record, std::uint8_t field)> content;

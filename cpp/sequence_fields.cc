@@ -107,6 +107,27 @@ void SequenceFields::add_delete(Field& f, Id dot, std::span<const Target> target
   f.targets.insert(f.targets.end(), targets.begin(), targets.end());
 }
 
+const SequenceFields::Winner* SequenceFields::find_set(const Field& f, Id target) {
+  auto it = std::lower_bound(f.sets.begin(), f.sets.end(), target, [](const Winner& w, Id t) { return w.target < t; });
+  return it != f.sets.end() && it->target == target ? &*it : nullptr;
+}
+
+Status SequenceFields::win(Field& f, Id target, Id dot, std::uint64_t hlc, std::string_view element) {
+  MYC_TRY(f.seq.replace(target, element));
+  auto it = std::lower_bound(f.sets.begin(), f.sets.end(), target, [](const Winner& w, Id t) { return w.target < t; });
+  if (it != f.sets.end() && it->target == target) {
+    it->dot = dot;
+    it->hlc = hlc;
+  } else {
+    f.sets.insert(it, Winner{target, dot, hlc});
+  }
+  return Status::Ok();
+}
+
+void SequenceFields::prune(Field& f) {
+  std::erase_if(f.sets, [&](const Winner& w) { return f.seq.deleted(w.target); });
+}
+
 std::size_t SequenceFields::delete_count(Key k) const {
   const Field* f = find_field(k);
   if (!f) return 0;
@@ -156,7 +177,14 @@ Status SequenceFields::erase(Key k, std::size_t index, std::size_t count, Id dot
   }
   targets.resize(n);
   add_delete(*f, dot, targets);
+  if (!f->sets.empty()) prune(*f);
   return Status::Ok();
+}
+
+Status SequenceFields::set(Key k, std::size_t index, Id dot, std::uint64_t hlc, std::string_view element) {
+  Field* f = find_field(k);
+  if (!f || index >= f->seq.size()) return InvalidArgument("set past the end of the list");
+  return win(*f, f->seq.at(index), dot, hlc, element);
 }
 
 void SequenceFields::erase_record(std::uint32_t record) {
@@ -165,6 +193,7 @@ void SequenceFields::erase_record(std::uint32_t record) {
   for (; it != fields_.end() && (*it)->key.record == record; ++it) {
     Sequence& s = (*it)->seq;
     if (s.size() > 0) (void)s.erase(0, s.size());  // in range: cannot fail
+    (*it)->sets.clear();
   }
 }
 
@@ -175,7 +204,7 @@ std::optional<SeqEntry> SequenceFields::entry_since(Key k, std::uint32_t delta_r
                                                     const std::function<std::uint32_t(ActorId)>& index) const {
   const Field* f = find_field(k);
   if (!f) return std::nullopt;
-  SeqEntry e{delta_record, k.field, {}, {}};
+  SeqEntry e{delta_record, k.field, {}, {}, {}};
   auto ref = [&](const Sequence::Origin& o) -> std::optional<SeqRef> {
     if (!o) return std::nullopt;
     return SeqRef{index(o->actor), o->seq};
@@ -200,12 +229,21 @@ std::optional<SeqEntry> SequenceFields::entry_since(Key k, std::uint32_t delta_r
       e.deletes.push_back(std::move(out));
     }
   }
-  if (e.parts.empty() && e.deletes.empty()) return std::nullopt;
+  // Winning sets past from(actor), or every one when `whole`: a part past
+  // `from` carries its element's value already, but the receiver needs the
+  // winner to weigh later sets against.
+  for (const Winner& w : f->sets) {
+    if (f->seq.deleted(w.target) || (!whole && w.dot.seq <= from(w.dot.actor))) continue;
+    SeqSet out{SeqRef{index(w.target.actor), w.target.seq}, SeqRef{index(w.dot.actor), w.dot.seq}, w.hlc, {}};
+    f->seq.content_of(w.target, 1, out.value);
+    e.sets.push_back(std::move(out));
+  }
+  if (e.parts.empty() && e.deletes.empty() && e.sets.empty()) return std::nullopt;
   return e;
 }
 
 Status SequenceFields::check(const SeqEntry& e, std::optional<Key> k, Sequence::Content content,
-                             std::span<const ActorId> actors, const NewDots& new_dots) const {
+                             std::span<const ActorId> actors, const NewDots& new_dots, const Covered& covered) const {
   const Field* f = k ? find_field(*k) : nullptr;
   const Sequence none(content);
   const Sequence& seq = f ? f->seq : none;
@@ -291,11 +329,26 @@ Status SequenceFields::check(const SeqEntry& e, std::optional<Key> k, Sequence::
       }
     }
   }
+  // Sets: of an element known or new here; the winner known here is sent
+  // with the value it has here; any other set not covered is a new dot.
+  for (const SeqSet& x : e.sets) {
+    const Id target = id_of(x.target, actors), dot = id_of(x.dot, actors);
+    if (!seq.contains(target) && !fresh.holder(target)) {
+      return Corrupt("a sequence set names an element neither known nor in the delta");
+    }
+    if (const Winner* w = f ? find_set(*f, target) : nullptr; w && w->dot == dot) {
+      std::string value;
+      seq.content_of(target, 1, value);
+      if (w->hlc != x.hlc || value != x.value) return Corrupt("a known set sent with another value");
+      continue;
+    }
+    if (!covered(dot)) MYC_TRY(new_dots(dot, 1));
+  }
   return Status::Ok();
 }
 
 Result<bool> SequenceFields::join(const SeqEntry& e, Key k, Sequence::Content content, std::span<const ActorId> actors,
-                                  std::vector<Sequence::Splice>* splices) {
+                                  const Covered& covered, std::vector<Sequence::Splice>* splices) {
   Field& f = field(k, content);
   Sequence& seq = f.seq;
   struct Recording {
@@ -337,13 +390,26 @@ Result<bool> SequenceFields::join(const SeqEntry& e, Key k, Sequence::Content co
     add_delete(f, dot, targets);
     for (const Target& t : targets) MYC_TRY(erase(t.first, t.length));
   }
-  return seq.elements() != elements || seq.size() != visible || erased;
+  if (erased && !f.sets.empty()) prune(f);
+  // Sets not covered here, onto live elements, when they pass the winner:
+  // (HLC, actor) as lww, which causality agrees with (a set's HLC passes
+  // every one its replica had observed, docs/sequences.md).
+  bool set = false;
+  for (const SeqSet& x : e.sets) {
+    const Id target = id_of(x.target, actors), dot = id_of(x.dot, actors);
+    if (covered(dot) || seq.deleted(target)) continue;
+    if (const Winner* w = find_set(f, target); w && std::pair(w->hlc, w->dot.actor) >= std::pair(x.hlc, dot.actor)) continue;
+    MYC_TRY(win(f, target, dot, x.hlc, x.value));
+    set = true;
+  }
+  return seq.elements() != elements || seq.size() != visible || erased || set;
 }
 
 std::size_t SequenceFields::bytes_used() const {
   std::size_t n = fields_.capacity() * sizeof(void*);
   for (const auto& f : fields_) {
-    n += sizeof(Field) + f->targets.capacity() * sizeof(Target) + f->deletes.capacity() * sizeof(f->deletes[0]);
+    n += sizeof(Field) + f->targets.capacity() * sizeof(Target) + f->deletes.capacity() * sizeof(f->deletes[0]) +
+         f->sets.capacity() * sizeof(Winner);
     for (const auto& [actor, list] : f->deletes) n += list.capacity() * sizeof(Delete);
   }
   return n;

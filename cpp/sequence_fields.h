@@ -50,6 +50,10 @@ class SequenceFields {
                                std::span<const std::uint32_t> wide, std::string_view bytes);
   // Deletes the live elements [index, index + count) by delete event `dot`.
   Status erase(Key k, std::size_t index, std::size_t count, Id dot);
+  // A list's live element at `index` takes the value `element` (one element
+  // of list content) by set event `dot` at `hlc`: it replaces the element's
+  // winning set, which this replica has observed.
+  Status set(Key k, std::size_t index, Id dot, std::uint64_t hlc, std::string_view element);
   // A record delete: every element of the record's sequences is deleted.
   void erase_record(std::uint32_t record);
 
@@ -67,23 +71,29 @@ class SequenceFields {
   // was made by the delta's events on this field, and not one this
   // replica has already joined elsewhere. first .. first + length - 1.
   using NewDots = std::function<Status(Id first, std::uint32_t length)>;
+  // Whether this replica's context covers a dot (before the join).
+  using Covered = std::function<bool(Id dot)>;
 
   // Checks an entry a delta brings for field k (k: nullopt when its record
   // is new here), changing nothing: its parts agree with what is known
   // (Sequence::known_prefix), new elements and delete events are new dots
   // (new_dots), every origin is known or new in the entry and they do not
   // wait on each other, and every delete target is known or new in the
-  // entry; a delete event known here names the same targets.
+  // entry; a delete event known here names the same targets. A set names
+  // an element known or new in the entry; one this replica has not covered
+  // is a new dot, and the winning set known here is sent with its value.
   // `actors` is the delta's actor table.
   Status check(const SeqEntry& e, std::optional<Key> k, Sequence::Content content, std::span<const ActorId> actors,
-               const NewDots& new_dots) const;
+               const NewDots& new_dots, const Covered& covered) const;
   // Joins a checked entry: its new parts placed, every element a part
   // carries as deleted deleted here (the sender covers its insert dot), its
-  // new delete events kept and their targets deleted. True when the
-  // field's elements or their states changed. With `splices`, what it
-  // changed in the live elements is appended to it (Sequence::Splice).
+  // new delete events kept and their targets deleted, then each set this
+  // replica has not covered made the value of its element if the element
+  // is live and the set's (HLC, actor) passes the winner's. True when the
+  // field's elements, their states or values changed. With `splices`, what
+  // it changed in the live elements is appended to it (Sequence::Splice).
   Result<bool> join(const SeqEntry& e, Key k, Sequence::Content content, std::span<const ActorId> actors,
-                    std::vector<Sequence::Splice>* splices = nullptr);
+                    const Covered& covered, std::vector<Sequence::Splice>* splices = nullptr);
 
   // Heap bytes held (capacity), approximately.
   std::size_t bytes_used() const;
@@ -94,9 +104,15 @@ class SequenceFields {
     std::uint32_t first_target;  // into Field::targets
     std::uint32_t targets;
   };
+  // A list element's winning set; its value is the element's content.
+  struct Winner {
+    Id target, dot;
+    std::uint64_t hlc;
+  };
   struct Field {
     Key key;
     Sequence seq;
+    std::vector<Winner> sets;  // by target; none of a deleted element once pruned
     // Delete events per actor, by seq; targets of them all, in order.
     std::vector<std::pair<ActorId, std::vector<Delete>>> deletes;
     std::vector<Target> targets;
@@ -107,6 +123,11 @@ class SequenceFields {
   Field& field(Key k, Sequence::Content content);
   static const Delete* find_delete(const Field& f, Id dot);
   static void add_delete(Field& f, Id dot, std::span<const Target> targets);
+  static const Winner* find_set(const Field& f, Id target);
+  // Makes (dot, hlc) the winner of `target` (live) with value `element`.
+  static Status win(Field& f, Id target, Id dot, std::uint64_t hlc, std::string_view element);
+  // Drops the winners of deleted elements (tombstones hold no value).
+  static void prune(Field& f);
 
   std::vector<std::unique_ptr<Field>> fields_;  // by key
 };

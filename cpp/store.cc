@@ -308,15 +308,10 @@ Status Store::insert_text(FieldRef f, std::string_view id, std::size_t index, st
 Status Store::insert_values(FieldRef f, std::string_view id, std::size_t index, std::span<const ValueView> values) {
   if constexpr (!kind_enabled(Kind::kList)) return WrongKind("this build leaves out the list kind");
   MYC_TRY(check_kind(f, Kind::kList, Kind::kList, "inserting values"));
-  std::string bytes, one;
+  std::string bytes;
   for (const ValueView& v : values) {
     MYC_TRY(check_value(v));
-    one.clear();
-    append_element(one, v);
-    Writer w;
-    w.varint(one.size());
-    bytes.append(reinterpret_cast<const char*>(w.view().data()), w.view().size());
-    bytes += one;
+    append_list_element(bytes, v);
   }
   MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "inserting values"));
   if (values.empty()) return Status::Ok();
@@ -345,6 +340,22 @@ Status Store::erase_range(FieldRef f, std::string_view id, std::size_t index, st
   }
   MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
   MYC_TRY(sequences_.erase(SequenceFields::Key{t.record, f.field}, t.index, elements, Sequence::Id{actors_[self_], seq}));
+  record_event(t.record, field_scope(f.field));
+  return Status::Ok();
+}
+
+Status Store::set_element(FieldRef f, std::string_view id, std::size_t index, const ValueView& v) {
+  if constexpr (!kind_enabled(Kind::kList)) return WrongKind("this build leaves out the list kind");
+  MYC_TRY(check_kind(f, Kind::kList, Kind::kList, "setting an element of"));
+  MYC_TRY(check_value(v));
+  MYC_ASSIGN_OR_RETURN(const SequenceTarget t, sequence_target(f, id, index, "setting an element of"));
+  const Sequence* s = sequence_at(t.record, f.field);
+  if (s == nullptr || t.index >= s->size()) return InvalidArgument("index past the end of the list");
+  std::string element;
+  append_list_element(element, v);
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  MYC_TRY(sequences_.set(SequenceFields::Key{t.record, f.field}, t.index, Sequence::Id{actors_[self_], seq},
+                         hlc_.now(options_.now()), element));
   record_event(t.record, field_scope(f.field));
   return Status::Ok();
 }

@@ -93,6 +93,9 @@ class Store {
   Status insert_text(FieldRef f, std::string_view id, std::size_t index, std::string_view text);
   Status insert_values(FieldRef f, std::string_view id, std::size_t index, std::span<const ValueView> values);
   Status erase_range(FieldRef f, std::string_view id, std::size_t index, std::size_t count);
+  // A list's value at `index` (< its size) becomes v: one event, its winning
+  // set (concurrent sets: the greatest (HLC, actor); a delete wins).
+  Status set_element(FieldRef f, std::string_view id, std::size_t index, const ValueView& v);
 
   // Reads.
   bool exists(CollectionRef c, std::string_view id) const;

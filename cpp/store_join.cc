@@ -158,6 +158,12 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   // (SequenceFields::check changes nothing). An element or delete event
   // new here must be a dot this store has not joined: the decoder checked
   // that the delta's events put it on the entry's record and field.
+  // Whether this store's context covers a dot (the event log grows only
+  // after the sequences have joined, so this holds through the join).
+  const SequenceFields::Covered seen = [&](Sequence::Id dot) {
+    const std::uint32_t* a = find_actor(dot.actor);
+    return a != nullptr && dot.seq <= events_[*a].size();
+  };
   auto content_of = [&](const SeqEntry& e) {
     const Kind k = d.collections[d.records[e.record].collection].fields[e.field].kind;
     return k == Kind::kText ? Sequence::Content::kUtf8 : Sequence::Content::kValues;
@@ -175,13 +181,13 @@ Status Store::join(const DeltaData& d, Mapping& m) {
       if (!kind_enabled(d.collections[rec.collection].fields[e.field].kind)) {
         return SchemaMismatch("the delta holds a list or text field, which this build leaves out");
       }
-      MYC_TRY(sequences_.check(e, key, content_of(e), d.actors, [&](Sequence::Id first, std::uint32_t) -> Status {
-        const std::uint32_t* a = find_actor(first.actor);
-        if (a != nullptr && first.seq <= events_[*a].size()) {
-          return Corrupt("a sequence element or delete that this replica has joined as another key");
-        }
-        return Status::Ok();
-      }));
+      MYC_TRY(sequences_.check(
+          e, key, content_of(e), d.actors,
+          [&](Sequence::Id first, std::uint32_t) -> Status {
+            if (seen(first)) return Corrupt("a sequence element, delete or set that this replica has joined as another key");
+            return Status::Ok();
+          },
+          seen));
     }
   }
 
@@ -298,7 +304,7 @@ Status Store::join(const DeltaData& d, Mapping& m) {
       const std::uint32_t record = local[e.record];
       const auto field = static_cast<std::uint8_t>(m.field[d.records[e.record].collection][e.field]);
       std::vector<Sequence::Splice> splices;
-      auto changed = sequences_.join(e, SequenceFields::Key{record, field}, content_of(e), d.actors,
+      auto changed = sequences_.join(e, SequenceFields::Key{record, field}, content_of(e), d.actors, seen,
                                      capture_ ? &splices : nullptr);
       if (!changed.ok()) return changed.status();  // a checked entry joins: not reached
       if (!capture_ || !*changed) continue;

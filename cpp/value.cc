@@ -168,6 +168,16 @@ void append_element(std::string& out, const ValueView& v) {
   }
 }
 
+void append_list_element(std::string& out, const ValueView& v) {
+  std::size_t n = 1;
+  if (v.tag == ValueTag::kBool) n += 1;
+  if (v.tag == ValueTag::kInt || v.tag == ValueTag::kDouble) n += 8;
+  if (v.tag == ValueTag::kString || v.tag == ValueTag::kBytes) n += v.str.size();
+  for (; n >= 0x80; n >>= 7) out.push_back(static_cast<char>(0x80 | (n & 0x7f)));
+  out.push_back(static_cast<char>(n));
+  append_element(out, v);
+}
+
 bool read_element(std::string_view bytes, ValueView& out) {
   if (bytes.empty() || static_cast<std::uint8_t>(bytes[0]) >= kValueTagCount) return false;
   out = ValueView{static_cast<ValueTag>(bytes[0]), 0, {}};

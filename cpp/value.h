@@ -62,6 +62,9 @@ bool valid_utf8(std::string_view s);
 // bool 1 byte, int and double 8 bytes little-endian, string and bytes their
 // bytes (to the end); null nothing. One encoding per value.
 void append_element(std::string& out, const ValueView& v);
+// The same behind its byte count (a varint): one element of a list's
+// content, as a list's runs and sets hold it.
+void append_list_element(std::string& out, const ValueView& v);
 // The value of an element's bytes (views into `bytes`), or false when they
 // are not one value so encoded (a string must be valid UTF-8).
 bool read_element(std::string_view bytes, ValueView& out);

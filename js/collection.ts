@@ -24,7 +24,12 @@ export const enum Op {
   Splice = 7,
   /** list, text: delete count elements (a text's UTF-16 code units) at an index. */
   Erase = 8,
+  /** list: replace the value at an index. */
+  SetAt = 9,
 }
+
+/** The ops on a list's or text's elements, each reported as a splice. */
+type SequenceOp = Op.Splice | Op.Erase | Op.SetAt;
 
 /** @internal What a Collection needs from its store. */
 export interface CollectionHost {
@@ -50,6 +55,12 @@ type Named<F extends Fields, K extends Kind> = string extends keyof F ? string :
 export interface RecordWriter<F extends Fields> {
   /** lww: the new value. mvr: the value that replaces every value this replica has seen. */
   set(field: Named<F, 'lww' | 'mvr'>, value: Value): this;
+  /**
+   * list: replace the value at `index` (< the list's length). Concurrent
+   * sets of one element resolve like lww writes; a concurrent delete of
+   * the element wins.
+   */
+  set(field: Named<F, 'list'>, index: number, value: Value): this;
   /** counter: add n (default 1, may be negative). */
   increment(field: Named<F, 'counter'>, n?: number | bigint): this;
   /** set: add an element. */
@@ -88,6 +99,7 @@ const OP_KINDS: Record<number, readonly Kind[]> = {
   [Op.Remove]: ['set'],
   [Op.Splice]: ['list', 'text'],
   [Op.Erase]: ['list', 'text'],
+  [Op.SetAt]: ['list'],
 };
 const OP_NAMES: Record<number, string> = {
   [Op.Set]: 'set',
@@ -96,6 +108,7 @@ const OP_NAMES: Record<number, string> = {
   [Op.Remove]: 'remove',
   [Op.Splice]: 'insert into',
   [Op.Erase]: 'delete from',
+  [Op.SetAt]: 'set an element of',
 };
 
 const EMPTY: readonly Value[] = Object.freeze([]);
@@ -134,14 +147,25 @@ export class Collection<F extends Fields = Fields> {
     const f = this.#info.byName.get(name);
     if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${this.name}'`);
     if (!OP_KINDS[op]!.includes(f.kind)) {
-      throw new MyceliumError('wrong_kind', `cannot ${OP_NAMES[op]} field '${this.name}.${name}' of kind ${f.kind}`);
+      const hint = op === Op.Set && f.kind === 'list' ? ': set(field, index, value) sets a list element' : '';
+      throw new MyceliumError('wrong_kind', `cannot ${OP_NAMES[op]} field '${this.name}.${name}' of kind ${f.kind}${hint}`);
     }
     return f;
   }
 
-  /** A list or text op: insert `content` at `index`, or delete `content` (a count) from it. */
-  #splice(w: ByteWriter, op: Op.Splice | Op.Erase, f: FieldInfo, id: string, index: unknown, content: unknown): Splice {
+  /**
+   * A list or text op: insert `content` at `index`, delete `content` (a
+   * count) from it, or (a list) set the value there to `content`.
+   */
+  #splice(w: ByteWriter, op: SequenceOp, f: FieldInfo, id: string, index: unknown, content: unknown): Splice {
     checkIndex(this.#info, f, 'an index', index);
+    if (op === Op.SetAt) {
+      checkValue(this.#info, f, content);
+      this.#store.op(w, op, this.#info, f.index, id);
+      w.varint(index);
+      w.value(content);
+      return { index, deleted: 1, inserted: Object.freeze([content]) };
+    }
     if (op === Op.Erase) {
       checkIndex(this.#info, f, 'a count', content);
       this.#store.op(w, op, this.#info, f.index, id);
@@ -283,7 +307,7 @@ export class Collection<F extends Fields = Fields> {
   }
 
   /** @internal For UpdateWriter: checks one list or text op and appends it. */
-  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): Splice {
+  writeSplice(w: ByteWriter, op: SequenceOp, field: string, id: string, index: unknown, content: unknown): Splice {
     return this.#splice(w, op, this.#field(field, op), id, index, content);
   }
 
@@ -569,7 +593,7 @@ function show(r: unknown): string {
 /** What UpdateWriter needs from its collection. */
 interface OpSink {
   writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void;
-  writeSplice(w: ByteWriter, op: Op.Splice | Op.Erase, field: string, id: string, index: unknown, content: unknown): Splice;
+  writeSplice(w: ByteWriter, op: SequenceOp, field: string, id: string, index: unknown, content: unknown): Splice;
 }
 
 /** The record writer update() hands out; valid only during its callback. */
@@ -603,8 +627,11 @@ class UpdateWriter {
     return this;
   }
 
-  set(field: string, value: Value): this {
-    return this.op(Op.Set, field, value);
+  set(field: string, value: Value): this;
+  set(field: string, index: number, value: Value): this;
+  set(field: string, ...args: [Value] | [number, Value]): this {
+    if (args.length === 2) return this.splice(Op.SetAt, field, args[0], args[1]);
+    return this.op(Op.Set, field, args[0]);
   }
   increment(field: string, n: number | bigint = 1): this {
     return this.op(Op.Increment, field, n);
@@ -622,7 +649,7 @@ class UpdateWriter {
     return this.splice(Op.Erase, field, index, count);
   }
 
-  private splice(op: Op.Splice | Op.Erase, field: string, index: unknown, content: unknown): this {
+  private splice(op: SequenceOp, field: string, index: unknown, content: unknown): this {
     if (!this.w) throw new MyceliumError('invalid_argument', 'a record writer is only valid inside update()');
     const splice = this.owner.writeSplice(this.w, op, field, this.id, index, content);
     (this.splices ??= new SpliceLog()).add(field, splice);

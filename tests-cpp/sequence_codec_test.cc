@@ -88,7 +88,7 @@ void edit(Sequence& a, Sequence& b, std::mt19937_64& rng) {
 
 ByteVec encode(const SeqSection& s) {
   Writer w;
-  write_sequences(w, s);
+  write_sequences(w, s, has_sets(s));
   return ByteVec(w.view().begin(), w.view().end());
 }
 
@@ -219,7 +219,7 @@ TEST(SequenceCodec, NonCanonicalOrInconsistentSectionsSayWhatIsWrong) {
   s.entries = {SeqEntry{2, 1, {part(0, 1, 1)}, {}}, SeqEntry{1, 1, {part(0, 1, 1)}, {}}};
   expect_refused(s, "entries not in canonical order");
   s.entries = {SeqEntry{1, 1, {}, {}}};
-  expect_refused(s, "without parts or deletes");
+  expect_refused(s, "without parts, deletes or sets");
   auto& deletes = s.entries[0].deletes;
   deletes = {SeqDelete{SeqRef{0, 3}, {SeqTarget{SeqRef{0, 1}, 2}, SeqTarget{SeqRef{0, 3}, 1}}}};
   expect_refused(s, "touching");

@@ -51,6 +51,7 @@ struct Replica {
   Version version;
   SequenceFields fields;
   std::set<Id> record_deletes;  // dots of the record deletes this replica knows
+  std::uint64_t hlc = 0;        // a clock that observes what it joins, as the store's
 
   Id next(std::uint32_t n) {
     const Id first{actor, seq + 1};
@@ -71,7 +72,7 @@ struct Replica {
       }
     }
     Writer w;
-    write_sequences(w, s);
+    write_sequences(w, s, /*sets=*/true);
     d.bytes.assign(w.view().begin(), w.view().end());
     return d;
   }
@@ -83,6 +84,7 @@ struct Replica {
       if (at(version, a) < s) return InvalidArgument("base not covered");
     }
     SeqTables t;
+    t.sets = true;
     t.actors = kActors.size();
     t.records = 4;
     t.content = [](std::uint32_t, std::uint8_t field) -> std::optional<Sequence::Content> {
@@ -98,11 +100,16 @@ struct Replica {
       }
       return Status::Ok();
     };
+    auto covered = [&](Id dot) { return dot.seq <= at(version, dot.actor); };
     for (const SeqEntry& e : s.entries) {
       const Key k{e.record, e.field};
-      MYC_TRY(fields.check(e, fields.find(k) ? std::optional<Key>(k) : std::nullopt, content_of(e.field), kActors, new_dots));
+      MYC_TRY(fields.check(e, fields.find(k) ? std::optional<Key>(k) : std::nullopt, content_of(e.field), kActors, new_dots,
+                           covered));
     }
-    for (const SeqEntry& e : s.entries) MYC_TRY(fields.join(e, Key{e.record, e.field}, content_of(e.field), kActors).status());
+    for (const SeqEntry& e : s.entries) {
+      MYC_TRY(fields.join(e, Key{e.record, e.field}, content_of(e.field), kActors, covered).status());
+      for (const SeqSet& x : e.sets) hlc = std::max(hlc, x.hlc);
+    }
     for (const auto& [a, n] : d.context) version[a] = std::max(version[a], n);
     record_deletes.insert(d.record_deletes.begin(), d.record_deletes.end());
     return Status::Ok();
@@ -116,6 +123,14 @@ std::string value(char c) { return std::string("\x02\x04") + c; }
 // event named or a record delete saw live.
 struct Oracle {
   std::set<Id> inserted, deleted;
+  // A list element's value: the set of greatest (HLC, actor), else the
+  // insert's (docs/sequences.md, Writes).
+  std::map<Id, std::string> value;
+  std::map<Id, std::pair<std::pair<std::uint64_t, ActorId>, std::string>> best_set;
+  std::string value_of(Id id) const {
+    auto s = best_set.find(id);
+    return s != best_set.end() ? s->second.second : value.at(id);
+  }
   void live_at_record_delete(const Replica& r, std::uint32_t record) {
     for (std::uint8_t f : r.fields.fields_of(record)) {
       for (const auto& span : r.fields.find(Key{record, f})->spans()) {
@@ -135,6 +150,16 @@ void random_edit(Replica& r, Oracle& o, std::mt19937_64& rng) {
     o.live_at_record_delete(r, k.record);
     r.record_deletes.insert(r.next(1));
     r.fields.erase_record(k.record);
+    return;
+  }
+  if (size > 0 && k.field == 2 && roll >= 7 && roll < 10) {  // a set
+    const std::size_t index = rng() % size;
+    const Id target = s->at(index);
+    const std::string v = value(static_cast<char>('A' + rng() % 26));
+    const Id dot = r.next(1);
+    ASSERT_TRUE(r.fields.set(k, index, dot, ++r.hlc, v).ok());
+    auto& best = o.best_set[target];
+    if (best.second.empty() || best.first < std::pair(r.hlc, r.actor)) best = {{r.hlc, r.actor}, v};
     return;
   }
   if (size > 0 && roll < 7) {
@@ -165,7 +190,10 @@ void random_edit(Replica& r, Oracle& o, std::mt19937_64& rng) {
   const Id first = r.next(n);
   auto run = r.fields.insert(k, content_of(k.field), index, first, n, wide, bytes);
   ASSERT_TRUE(run.ok()) << run.status().to_string();
-  for (std::uint32_t i = 0; i < n; ++i) o.inserted.insert(Id{first.actor, first.seq + i});
+  for (std::uint32_t i = 0; i < n; ++i) {
+    o.inserted.insert(Id{first.actor, first.seq + i});
+    if (k.field == 2) o.value[Id{first.actor, first.seq + i}] = bytes.substr(3 * i, 3);
+  }
 }
 
 std::vector<Sequence::Span> spans_of(const Replica& r, Key k) {
@@ -192,6 +220,10 @@ void expect_converged(const std::vector<Replica>& rs, const Oracle& o, std::uint
           const Id id{span.first.actor, span.first.seq + i};
           ASSERT_TRUE(o.inserted.count(id));
           EXPECT_EQ(span.deleted, o.deleted.count(id) == 1) << "seed " << seed;
+          if (k.field != 2 || span.deleted) continue;
+          std::string v;
+          r.fields.find(k)->content_of(id, 1, v);
+          EXPECT_EQ(v, o.value_of(id)) << "seed " << seed;
         }
       }
     }
@@ -302,6 +334,8 @@ SeqPart part(std::uint32_t actor, std::uint32_t seq, std::uint32_t length, std::
   return p;
 }
 
+bool nothing_covered(Id) { return false; }
+
 class Hostile : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -316,7 +350,7 @@ class Hostile : public ::testing::Test {
       if (first.actor != 0x22 || first.seq + std::uint64_t{length} - 1 > 9) return Corrupt("not a new dot of the delta");
       return Status::Ok();
     };
-    const Status st = fields_.check(e, k, Sequence::Content::kUtf8, kActors, new_dots);
+    const Status st = fields_.check(e, k, Sequence::Content::kUtf8, kActors, new_dots, nothing_covered);
     ASSERT_FALSE(st.ok()) << "accepted: " << text;
     EXPECT_EQ(st.code(), Code::kCorrupt);
     EXPECT_NE(st.message().find(text), std::string::npos) << "expected '" << text << "': " << st.to_string();
@@ -325,7 +359,7 @@ class Hostile : public ::testing::Test {
     auto new_dots = [](Id first, std::uint32_t length) -> Status {
       return first.actor == 0x22 && first.seq + std::uint64_t{length} - 1 <= 9 ? Status::Ok() : Corrupt("x");
     };
-    return fields_.check(e, kKeys[0], Sequence::Content::kUtf8, kActors, new_dots).ok();
+    return fields_.check(e, kKeys[0], Sequence::Content::kUtf8, kActors, new_dots, nothing_covered).ok();
   }
   SequenceFields fields_;
 };
@@ -381,14 +415,14 @@ TEST_F(Hostile, CrossedOriginsArePlacedAtTheEndAlike) {
   SequenceFields other;
   ASSERT_TRUE(other.insert(kKeys[0], Sequence::Content::kUtf8, 0, Id{0x11, 1}, 3, {}, "abc").ok());
   ASSERT_TRUE(other.erase(kKeys[0], 1, 1, Id{0x11, 4}).ok());
-  auto changed = fields_.join(e, kKeys[0], Sequence::Content::kUtf8, kActors);
+  auto changed = fields_.join(e, kKeys[0], Sequence::Content::kUtf8, kActors, nothing_covered);
   ASSERT_TRUE(changed.ok());
   EXPECT_TRUE(*changed);
-  ASSERT_TRUE(other.join(e, kKeys[0], Sequence::Content::kUtf8, kActors).ok());
+  ASSERT_TRUE(other.join(e, kKeys[0], Sequence::Content::kUtf8, kActors, nothing_covered).ok());
   EXPECT_EQ(fields_.find(kKeys[0])->content(), "acqq");
   EXPECT_EQ(other.find(kKeys[0])->content(), fields_.find(kKeys[0])->content());
   // Joining it again changes nothing.
-  auto again = fields_.join(e, kKeys[0], Sequence::Content::kUtf8, kActors);
+  auto again = fields_.join(e, kKeys[0], Sequence::Content::kUtf8, kActors, nothing_covered);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(*again);
 }

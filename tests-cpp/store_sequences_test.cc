@@ -1,5 +1,6 @@
 // The Store's list and text fields (docs/sequences.md): writes and reads at
-// the API, deltas and snapshots through real bytes (format version 3),
+// the API, deltas and snapshots through real bytes (format versions 3 and
+// 4),
 // convergence of several stores under random concurrent edits, reordered
 // and detached deltas and reloads, and hostile deltas refused with the
 // store unchanged.
@@ -143,6 +144,79 @@ TEST_F(StoreSequences, ConcurrentWordsDoNotInterleave) {
   EXPECT_EQ(text(*b, "n"), t);
 }
 
+std::vector<std::int64_t> ints(Store& s, FieldRef f, std::string_view id) {
+  std::vector<std::int64_t> out;
+  const auto list = s.list(f, id);  // kept: a range-for over *s.list() would outlive it
+  EXPECT_TRUE(list.ok());
+  for (const Value& v : *list) out.push_back(std::get<std::int64_t>(v));
+  return out;
+}
+
+TEST_F(StoreSequences, ASetReplacesAListValueAndConcurrentSetsResolveAsLww) {
+  must(a->insert(notes, "n"));
+  const ValueView three[] = {ValueView::integer(1), ValueView::integer(2), ValueView::integer(3)};
+  must(a->insert_values(tags, "n", 0, three));
+  // Lists only, inside the list, valid values.
+  EXPECT_EQ(a->set_element(body, "n", 0, ValueView::integer(9)).code(), Code::kWrongKind);
+  EXPECT_EQ(a->set_element(tags, "n", 3, ValueView::integer(9)).code(), Code::kInvalidArgument);
+  EXPECT_EQ(a->set_element(tags, "n", 0, ValueView::string(std::string_view("\xff", 1))).code(), Code::kInvalidArgument);
+  EXPECT_EQ(a->set_element(tags, "missing", 0, ValueView::integer(9)).code(), Code::kNotFound);
+  const std::uint64_t events = a->version().get(0xaaaa);
+  must(a->set_element(tags, "n", 1, ValueView::integer(20)));
+  EXPECT_EQ(a->version().get(0xaaaa), events + 1);  // one event
+  EXPECT_EQ(ints(*a, tags, "n"), (std::vector<std::int64_t>{1, 20, 3}));
+  sync_pair(*a, *b);
+  EXPECT_EQ(ints(*b, tags, "n"), (std::vector<std::int64_t>{1, 20, 3}));
+  // A set after one it observed wins, also when its wall clock reads
+  // earlier: its HLC has observed the set it replaces.
+  auto early = std::make_shared<FakeClock>();
+  early->ms = 1000;
+  auto late_clock = open_store(0xdddd, early, notes_schema());
+  sync_pair(*a, *late_clock);
+  must(late_clock->set_element(tags, "n", 1, ValueView::integer(21)));
+  sync_pair(*a, *late_clock);
+  sync_pair(*a, *b);
+  EXPECT_EQ(ints(*a, tags, "n"), (std::vector<std::int64_t>{1, 21, 3}));
+  EXPECT_EQ(ints(*b, tags, "n"), (std::vector<std::int64_t>{1, 21, 3}));
+  // Concurrent sets of one element: both stores keep the same one.
+  must(a->set_element(tags, "n", 0, ValueView::integer(100)));
+  must(b->set_element(tags, "n", 0, ValueView::integer(200)));
+  sync_pair(*a, *b);
+  EXPECT_EQ(ints(*a, tags, "n"), ints(*b, tags, "n"));
+  EXPECT_TRUE(ints(*a, tags, "n")[0] == 100 || ints(*a, tags, "n")[0] == 200);
+  EXPECT_EQ(a->save(), b->save());
+  // A delete wins over a concurrent set of the element.
+  must(a->erase_range(tags, "n", 2, 1));
+  must(b->set_element(tags, "n", 2, ValueView::integer(300)));
+  sync_pair(*a, *b);
+  EXPECT_EQ(ints(*a, tags, "n").size(), 2u);
+  EXPECT_EQ(ints(*a, tags, "n"), ints(*b, tags, "n"));
+  EXPECT_EQ(a->save(), b->save());
+  // Through a snapshot, the same values; a fresh store joining it too.
+  EXPECT_EQ(ints(*reopen(*a), tags, "n"), ints(*a, tags, "n"));
+  auto c = open_store(0xcccc, nullptr, notes_schema());
+  ASSERT_TRUE(c->apply(a->save()).ok());
+  EXPECT_EQ(ints(*c, tags, "n"), ints(*a, tags, "n"));
+  EXPECT_EQ(c->save(), a->save());
+}
+
+TEST_F(StoreSequences, SetsTravelAtFormatVersionFourOnly) {
+  must(a->insert(notes, "n"));
+  const ValueView two[] = {ValueView::string("a"), ValueView::string("b")};
+  must(a->insert_values(tags, "n", 0, two));
+  EXPECT_EQ(a->delta_since({})[3], 3);  // a list never set: version 3, which older builds read
+  sync_pair(*a, *b);
+  must(a->set_element(tags, "n", 1, ValueView::string("B")));
+  const ByteVec one = a->delta_since(b->version());
+  EXPECT_EQ(one[3], 4);
+  EXPECT_LT(one.size(), 80u) << "a set carries the list";
+  ASSERT_TRUE(b->apply(one).ok());
+  EXPECT_TRUE(same((*b->list(tags, "n"))[1], Value{std::string("B")}));
+  // Deleting the element drops its set: the snapshot is version 3 again.
+  must(a->erase_range(tags, "n", 1, 1));
+  EXPECT_EQ(a->delta_since({})[3], 3);
+}
+
 // Three stores edit texts and lists of a few records (and an lww field),
 // delete ranges and records, and exchange deltas late, out of order,
 // twice, detached, and through reloads. They end with the same snapshot
@@ -190,9 +264,12 @@ TEST(StoreSequencesRandom, StoresConvergeUnderRandomConcurrentEdits) {
         const ValueView v[] = {ValueView::integer(static_cast<std::int64_t>(rng() % 100))};
         const std::size_t n = st.list(tags, id)->size();
         must(st.insert_values(tags, id, rng() % (n + 1), v));
-      } else {
+      } else if (roll < 22) {
         const std::size_t n = st.list(tags, id)->size();
         if (n > 0) must(st.erase_range(tags, id, rng() % n, 1));
+      } else {
+        const std::size_t n = st.list(tags, id)->size();
+        if (n > 0) must(st.set_element(tags, id, rng() % n, ValueView::integer(1000 + step)));
       }
       if (rng() % 3 == 0) {  // a delta to another store: now, later, or detached
         const std::size_t from = rng() % s.size(), to = rng() % s.size();
@@ -239,7 +316,12 @@ TEST(StoreSequencesRandom, StoresConvergeUnderRandomConcurrentEdits) {
       EXPECT_EQ(s[0]->exists(notes, id), (*fresh)->exists(notes, id));
       if (!s[0]->exists(notes, id)) continue;
       for (auto& st : s) EXPECT_EQ(*st->text(body, id), *(*fresh)->text(body, id)) << "seed " << seed;
-      EXPECT_EQ(s[1]->list(tags, id)->size(), (*fresh)->list(tags, id)->size());
+      const auto list = *(*fresh)->list(tags, id);
+      for (auto& st : s) {
+        const auto other = *st->list(tags, id);
+        ASSERT_EQ(other.size(), list.size());
+        for (std::size_t i = 0; i < list.size(); ++i) EXPECT_TRUE(same(other[i], list[i])) << "seed " << seed;
+      }
     }
     EXPECT_EQ((*fresh)->save(), snap);
   }
@@ -294,7 +376,7 @@ TEST_F(HostileSequences, ElementsMustBeTheDeltasEventsOnTheirField) {
   // Past the context.
   expect_refused(with([](SeqEntry& e) { e.parts.back().first.seq += 100; }), "not covered by the context");
   // A delete event's dot on an insert's seq.
-  expect_refused(with([](SeqEntry& e) { e.deletes[0].dot.seq -= 1; }), "two list or text elements or deletes");
+  expect_refused(with([](SeqEntry& e) { e.deletes[0].dot.seq -= 1; }), "two list or text elements, deletes or sets");
   // An element on the seq of the record's presence (a cell of this delta
   // after a reinsert), in one event run whose scope names both.
   must(b->remove_record(notes, "n"));
@@ -322,6 +404,60 @@ TEST_F(HostileSequences, OriginsAndTargetsMustBeKnownOrCarried) {
   expect_refused(with([](SeqEntry& e) { e.deletes[0].targets[0].length = 50; }), "carries live");
 }
 
+// Sets of list elements: a set names an element known or carried, is an
+// event of its field, and a set the receiver knows keeps its value.
+TEST_F(StoreSequences, HostileSetsAreRefusedWithTheStoreUnchanged) {
+  must(a->insert(notes, "n"));
+  const ValueView two[] = {ValueView::integer(1), ValueView::integer(2)};
+  must(a->insert_values(tags, "n", 0, two));
+  must(a->insert_text(body, "n", 0, "hi"));
+  sync_pair(*a, *b);
+  must(a->set_element(tags, "n", 0, ValueView::integer(10)));
+  const ByteVec good = a->delta_since(b->version());
+  const ByteVec before = b->save();
+  auto edited = [&](auto edit) {
+    auto d = decode_delta(good);
+    EXPECT_TRUE(d.ok());
+    SeqEntry* list = nullptr;
+    for (SeqEntry& e : d->sequences.entries) {
+      if (!e.sets.empty()) list = &e;
+    }
+    EXPECT_NE(list, nullptr);
+    edit(*list, *d);
+    return encode_delta(*d);
+  };
+  auto refused = [&](const ByteVec& bytes, const char* text) {
+    auto r = b->apply(bytes);
+    ASSERT_FALSE(r.ok()) << "accepted: " << text;
+    EXPECT_NE(r.status().message().find(text), std::string::npos) << "expected '" << text << "': " << r.status().to_string();
+    EXPECT_EQ(b->save(), before);
+  };
+  refused(edited([](SeqEntry& e, DeltaData&) { e.sets[0].target.seq = 999; }), "neither known nor in the delta");
+  // Onto the text's entry: the decoder refuses a set of a text element.
+  refused(edited([](SeqEntry& e, DeltaData&) { e.field = 1; }), "");
+  // A set's dot past the context, or not an event of the list field.
+  refused(edited([](SeqEntry& e, DeltaData&) { e.sets[0].dot.seq += 5; }), "not covered by the context");
+  // Known here, the same set with another value rewrites history: a later
+  // delta from the same base carries it again, with a new element.
+  const VersionVector base = b->version();
+  ASSERT_TRUE(b->apply(good).ok());
+  const ValueView more[] = {ValueView::integer(3)};
+  must(a->insert_values(tags, "n", 2, more));
+  const ByteVec next = a->delta_since(base);
+  const ByteVec known = b->save();
+  auto d = decode_delta(next);
+  ASSERT_TRUE(d.ok());
+  for (SeqEntry& e : d->sequences.entries) {
+    for (SeqSet& x : e.sets) x.value = std::string("\x09\x02") + std::string(8, '\x07');
+  }
+  auto r = b->apply(encode_delta(*d));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("another value"), std::string::npos) << r.status().to_string();
+  EXPECT_EQ(b->save(), known);
+  ASSERT_TRUE(b->apply(next).ok());
+  EXPECT_EQ(ints(*b, tags, "n"), (std::vector<std::int64_t>{10, 2, 3}));
+}
+
 TEST_F(HostileSequences, TruncationsAndBitFlipsChangeNothing) {
   for (std::size_t n = 0; n < good.size(); ++n) {
     auto r = b->apply(std::span<const std::uint8_t>(good.data(), n));
@@ -339,7 +475,7 @@ TEST_F(HostileSequences, TruncationsAndBitFlipsChangeNothing) {
       m[at] ^= static_cast<std::uint8_t>(1u << bit);
       auto target = reopen(*b);
       const ByteVec was = target->save();
-      auto r = target->apply(frame(PayloadKind::kDelta, m, kFormatVersion));
+      auto r = target->apply(frame(PayloadKind::kDelta, m, u->version));
       if (!r.ok()) {
         EXPECT_EQ(target->save(), was);
       } else {

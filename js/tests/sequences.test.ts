@@ -91,6 +91,55 @@ describe('list fields', () => {
     expect(notes.get(id)!.tags).toEqual([-7, 2.5, null, 'z']);
     store.close();
   });
+
+  it('set replaces the value at an index; bad sets are typed errors that change nothing', async () => {
+    const { store, notes } = await replica('00000000000000a1');
+    const id = notes.insert({ tags: ['a', 'b', 'c'] });
+    notes.update(id, (r) => r.set('tags', 1, 'B').set('tags', 2, 42));
+    expect(notes.get(id)!.tags).toEqual(['a', 'B', 42]);
+    const before = store.version();
+    const cases: [string, () => void][] = [
+      ['invalid_argument', () => notes.update(id, (r) => r.set('tags', 3, 'x'))], // past the end
+      ['invalid_argument', () => notes.update(id, (r) => r.set('tags', -1, 'x'))],
+      ['invalid_argument', () => notes.update(id, (r) => r.set('tags', 0, {} as unknown as string))],
+      ['wrong_kind', () => notes.update(id, (r) => r.set('body' as 'tags', 0, 'x'))],
+      ['wrong_kind', () => notes.update(id, (r) => r.set('tags' as 'title', 'x'))], // a list needs an index
+      ['wrong_kind', () => notes.update(id, (r) => r.set('title' as 'tags', 0, 'x'))],
+    ];
+    for (const [code, fn] of cases) expect(codeOf(fn), fn.toString()).toBe(code);
+    // In one batch, a set sees the inserts and deletes before it.
+    notes.update(id, (r) => r.insert('tags', 3, ['d']).set('tags', 3, 'D'));
+    expect(codeOf(() => notes.update(id, (r) => r.delete('tags', 0, 4).set('tags', 0, 'x')))).toBe('invalid_argument');
+    expect(notes.get(id)!.tags).toEqual(['a', 'B', 42, 'D']);
+    expect(store.version()).not.toEqual(before);
+    store.close();
+  });
+
+  it('concurrent sets of one element agree on one; a concurrent delete wins', async () => {
+    const a = await replica('00000000000000a1');
+    const b = await replica('00000000000000b2');
+    const id = a.notes.insert({ tags: ['x', 'y', 'z'] });
+    b.store.applyDelta(a.store.deltaSince());
+    const base = a.store.version();
+    a.notes.update(id, (r) => r.set('tags', 0, 'from a').delete('tags', 2, 1));
+    b.notes.update(id, (r) => r.set('tags', 0, 'from b').set('tags', 2, 'set by b'));
+    const fromA = a.store.deltaSince(base);
+    const fromB = b.store.deltaSince(base);
+    a.store.applyDelta(fromB);
+    b.store.applyDelta(fromA);
+    const tags = a.notes.get(id)!.tags;
+    expect(b.notes.get(id)!.tags).toEqual(tags);
+    expect(tags).toHaveLength(2);
+    expect(['from a', 'from b']).toContain(tags[0]);
+    expect(tags[1]).toBe('y');
+    // A set after one it has seen wins, whichever replica makes it.
+    b.notes.update(id, (r) => r.set('tags', 0, 'last'));
+    a.store.applyDelta(b.store.deltaSince(a.store.version()));
+    expect(a.notes.get(id)!.tags).toEqual(['last', 'y']);
+    expect(a.store.save()).toEqual(b.store.save());
+    a.store.close();
+    b.store.close();
+  });
 });
 
 describe('sequences between replicas', () => {
@@ -177,8 +226,10 @@ describe('sequences between replicas', () => {
       } else if (roll < 0.9) {
         const at = Math.floor(random() * (rec.tags.length + 1));
         r.notes.update(id, (w) => w.insert('tags', at, [step]));
-      } else if (rec.tags.length > 0) {
+      } else if (rec.tags.length > 0 && roll < 0.95) {
         r.notes.update(id, (w) => w.delete('tags', Math.floor(random() * rec.tags.length), 1));
+      } else if (rec.tags.length > 0) {
+        r.notes.update(id, (w) => w.set('tags', Math.floor(random() * rec.tags.length), `set ${step}`));
       }
       if (random() < 0.2) {
         const to = rs[Math.floor(random() * rs.length)]!;
@@ -339,8 +390,10 @@ describe('changes as splices', () => {
           const unit = points.slice(0, at).join('').length;
           if (random() < 0.6 || points.length === 0) w.insert('body', unit, random() < 0.2 ? '🙂x' : 'ab'.slice(0, 1 + Math.floor(random() * 2)));
           else w.delete('body', unit === body.length ? 0 : unit, unit === body.length ? points[0]!.length : points[at]!.length);
-          if (random() < 0.5 || tags.length === 0) w.insert('tags', Math.floor(random() * (tags.length + 1)), [round, `r${round}`]);
-          else w.delete('tags', Math.floor(random() * tags.length), 1);
+          const pick = random();
+          if (pick < 0.5 || tags.length === 0) w.insert('tags', Math.floor(random() * (tags.length + 1)), [round, `r${round}`]);
+          else if (pick < 0.75) w.delete('tags', Math.floor(random() * tags.length), 1);
+          else w.set('tags', Math.floor(random() * tags.length), `set ${round}`);
         });
       }
       const base = a.store.version();

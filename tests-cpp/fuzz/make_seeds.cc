@@ -51,8 +51,13 @@ int main(int argc, char** argv) {
       section.entries.push_back(sequence_entry(text, 0, 1, index));
       section.entries.back().deletes = deletes;
       section.entries.push_back(sequence_entry(list, 0, 2, index));
+      if (list.size() > 0) {  // one set of the first element (format version 4)
+        const Sequence::Id target = list.at(0);
+        section.entries.back().sets.push_back(
+            SeqSet{SeqRef{index(target.actor), target.seq}, SeqRef{0, 5000}, 77, std::string("\x02\x04s")});
+      }
       Writer w;
-      write_sequences(w, section);
+      write_sequences(w, section, true);
       std::ofstream(std::string(argv[2]) + "/seq-" + std::to_string(seed), std::ios::binary)
           .write(reinterpret_cast<const char*>(w.view().data()), static_cast<std::streamsize>(w.view().size()));
     }
@@ -76,6 +81,34 @@ int main(int argc, char** argv) {
     write(peer->delta_since(VersionVector()));    // everything
     fuzz::writes(*peer, seed + 100, 5);
     write(peer->delta_since(peer->version()));    // empty
+    write(peer->save());
+  }
+  // Peers whose schema adds a collection of a text and a list (the target
+  // learns them as undeclared fields): inserts, deletes and sets, so the
+  // sequences section, at format versions 3 and 4, reaches the join.
+  for (std::uint64_t seed = 20; seed < 24; ++seed) {
+    auto collections = fuzz::schema().collections();
+    collections.push_back({"docs", {{"body", Kind::kText}, {"order", Kind::kList}}});
+    auto peer = std::move(Store::open(*Schema::create(std::move(collections)), fuzz::options(0x200 + seed))).value();
+    (void)peer->apply(target->save());
+    const VersionVector seen = peer->version();
+    const CollectionRef docs = *peer->collection("docs");
+    const FieldRef body = *peer->field(docs, "body"), order = *peer->field(docs, "order");
+    std::mt19937_64 rnd(seed);
+    for (int i = 0; i < 12; ++i) {
+      const std::string id = "doc-" + std::to_string(rnd() % 2);
+      if (!peer->exists(docs, id)) (void)peer->insert(docs, id);
+      const std::size_t units = peer->text(body, id)->size(), n = peer->list(order, id)->size();
+      const ValueView v[] = {ValueView::integer(static_cast<std::int64_t>(rnd() % 50)), ValueView::string("x")};
+      switch (rnd() % 5) {
+        case 0: (void)peer->insert_text(body, id, rnd() % (units + 1), "ab\xc3\xa9"); break;
+        case 1: if (units > 0) (void)peer->erase_range(body, id, rnd() % units, 1); break;
+        case 2: (void)peer->insert_values(order, id, rnd() % (n + 1), v); break;
+        case 3: if (n > 0) (void)peer->erase_range(order, id, rnd() % n, 1); break;
+        default: if (n > 0) (void)peer->set_element(order, id, rnd() % n, ValueView::integer(-1)); break;
+      }
+    }
+    write(peer->delta_since(seen));
     write(peer->save());
   }
   // A decompression bomb, as is (mode byte odd): a compressed payload of

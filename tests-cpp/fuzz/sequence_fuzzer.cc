@@ -1,7 +1,7 @@
 // libFuzzer target for the sequences section of a delta
 // (cpp/sequence_codec.h) and the placement of what it carries
-// (Sequence::integrate_all, erase_ids): what a peer's delta will reach once
-// the list and text kinds are in the store. Checked beyond "no crash": an
+// (Sequence::integrate_all, erase_ids, replace): what a peer's delta reaches
+// in the store's list and text fields. Checked beyond "no crash": an
 // accepted section writes bytes that read back to a section writing the same
 // bytes (the writer's encoding is a fixed point; the reader, like every
 // reader of the engine, also takes varints longer than they need be); every
@@ -36,6 +36,7 @@ std::optional<Sequence::Content> content_of(std::uint32_t, std::uint8_t field) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Reader r(std::span<const std::uint8_t>(data, size));
   SeqTables tables;
+  tables.sets = true;  // format version 4
   tables.actors = 3;
   tables.records = 4;
   tables.content = content_of;
@@ -43,12 +44,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!read_sequences(r, tables, section).ok()) return 0;
   {
     Writer w;
-    write_sequences(w, section);
+    write_sequences(w, section, true);
     Reader again(w.view());
     SeqSection back;
     if (!read_sequences(again, tables, back).ok() || again.remaining() != 0) fail("a written section does not read back");
     Writer w2;
-    write_sequences(w2, back);
+    write_sequences(w2, back, true);
     if (!std::equal(w.view().begin(), w.view().end(), w2.view().begin(), w2.view().end())) {
       fail("a written section reads back to another");
     }
@@ -63,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const SeqDelete& d : e.deletes) {
       for (const SeqTarget& t : d.targets) (void)s.erase_ids(Sequence::Id{kActors[t.first.actor], t.first.seq}, t.length);
     }
+    for (const SeqSet& x : e.sets) (void)s.replace(Sequence::Id{kActors[x.target.actor], x.target.seq}, x.value);
     const std::string text = s.content();
     std::uint32_t elements;
     std::vector<std::uint32_t> wide;
