@@ -27,6 +27,14 @@
 //   sync_initial_100k_ms  a fresh peer joins a 100,000-record store until it
 //                       has every record (signalling and ICE included)
 //   sync_bytes_per_op   bytes the writer sent per write
+// Text (bench/text-workloads.js, as npm run bench:text; each library in a
+// fresh context; diamond-types-node's wasm through shims for fs, path, util):
+//   text_apply_ms       automerge-paper's 259,778 edits as local edits, one
+//                       transaction per trace transaction (--text-reps medians)
+//   text_snapshot_bytes, text_load_ms, text_merge_ms (the history into an
+//                       empty replica), text_memory_bytes (as memory_100k_bytes:
+//                       wasm growth, plus JS heap growth in Chromium)
+//   every final text is checked against the trace's endContent
 //
 // chromium-cpu4x is Chromium with the CPU throttled 4x through CDP
 // (Emulation.setCPUThrottlingRate), DESIGN.md's stand-in for a mid-range
@@ -42,7 +50,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { launch } from '../scripts/browsers.mjs';
 import { serve } from '../scripts/static-server.mjs';
+import { gunzipSync } from 'node:zlib';
 import { median } from './workloads.js';
+import { syntheticTrace, TEXT_LIBS } from './text-workloads.js';
 import { renderReport, TARGETS } from './report.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,7 +63,7 @@ const opt = (name, dflt) => {
 };
 const smoke = args.includes('--smoke');
 // --sections core,persist,sync,cold,memory: run only some rows (for working on one; the report wants all).
-const ALL_SECTIONS = smoke ? 'core,persist,sync,cold' : 'core,persist,sync,cold,memory';
+const ALL_SECTIONS = smoke ? 'core,persist,sync,cold,text' : 'core,persist,sync,cold,memory,text';
 const sections = new Set(opt('--sections', ALL_SECTIONS).split(','));
 // A run of some sections writes <engine>.<sections>.json and leaves the
 // report (made from whole runs) alone.
@@ -66,8 +76,8 @@ const throttleOf = (profile) => (profile === 'chromium-cpu4x' ? 4 : 1);
 const LIBS = ['mycelium', 'yjs', 'automerge', 'loro'];
 const NAMES = { mycelium: 'mycelium-sync', yjs: 'yjs', automerge: '@automerge/automerge', loro: 'loro-crdt' };
 const W = smoke
-  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1, persistWrites: 300, syncOps: 5_000, syncTimeout: 10_000 }
-  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)), persistWrites: 10_000, syncOps: 100_000, syncTimeout: 60_000 };
+  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1, persistWrites: 300, syncOps: 5_000, syncTimeout: 10_000, textTxns: 3_000, textReps: 1 }
+  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)), persistWrites: 10_000, syncOps: 100_000, syncTimeout: 60_000, textTxns: Infinity, textReps: Number(opt('--text-reps', 3)) };
 const outDir = smoke ? join(root, 'build/bench-smoke') : join(root, 'bench/results');
 const reportPath = smoke ? join(outDir, 'report.html') : join(root, 'bench/report.html');
 
@@ -102,6 +112,35 @@ await esbuild.build({
   outdir: bundleDir,
   logLevel: 'warning',
 });
+// diamond-types-node, whose glue is written for Node (peer-dt.js).
+const shims = join(root, 'bench/browser/dt-shims.js');
+await esbuild.build({
+  entryPoints: { dt: 'bench/browser/peer-dt.js' },
+  absWorkingDir: root,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  minify: true,
+  outdir: bundleDir,
+  alias: { fs: shims, path: shims, util: shims },
+  define: { __dirname: '"/"' },
+  logLevel: 'error',
+});
+copyFileSync(join(root, 'node_modules/diamond-types-node/dt_bg.wasm'), join(bundleDir, 'dt_bg.wasm'));
+// The text trace, as JSON the pages fetch: automerge-paper from the shared
+// data sets, or (the smoke run) a generated one of W.textTxns keystrokes, so
+// npm test needs nothing outside the project. Both are checked against a
+// plain string's splices.
+const TRACE_FILE = smoke ? 'text-smoke.json' : 'automerge-paper.json';
+if (sections.has('text')) {
+  const gz = join(root, '../shared/data/editing-traces/automerge-paper.json.gz');
+  if (!smoke && !existsSync(gz)) {
+    console.error(`bench: the text row needs ${gz} (the editing traces beside the project); run without it: --sections core,persist,sync,cold,memory`);
+    process.exit(1);
+  }
+  const trace = smoke ? syntheticTrace(W.textTxns) : JSON.parse(gunzipSync(readFileSync(gz)).toString('utf8'));
+  writeFileSync(join(bundleDir, TRACE_FILE), JSON.stringify(trace));
+}
 copyFileSync(join(dirname(require.resolve('@automerge/automerge/automerge.wasm')), 'automerge.wasm'), join(bundleDir, 'automerge.wasm'));
 copyFileSync(join(root, 'node_modules/loro-crdt/web/loro_wasm_bg.wasm'), join(bundleDir, 'loro_wasm_bg.wasm'));
 
@@ -281,6 +320,24 @@ async function measure(browser, lib, cpuThrottle) {
   return out;
 }
 
+/** The text row of one library (bench/text-workloads.js), in a fresh context. */
+async function measureText(browser, name, cpuThrottle) {
+  const context = await browser.newContext();
+  const page = await context.newPage(url('/bench/browser/bench.html'), { cpuThrottle });
+  await page.evaluate(READY);
+  await page.evaluate((a) => window.__bench.textLoad(a), [name, `/build/bench/${TRACE_FILE}`]);
+  const heap0 = await heapUsed(page);
+  const wasm0 = await page.evaluate(() => window.__bench.wasmBytes());
+  await page.evaluate(() => window.__bench.textReplay());
+  const heap1 = await heapUsed(page);
+  const wasm1 = await page.evaluate(() => window.__bench.wasmBytes());
+  const out = await page.evaluate((r) => window.__bench.textRows(r), W.textReps);
+  // As memory_100k_bytes: without a JS heap figure only wasm libraries compare.
+  out.text_memory_bytes = heap0 === null ? (name === 'yjs' ? null : wasm1 - wasm0) : wasm1 - wasm0 + (heap1 - heap0);
+  await context.close();
+  return out;
+}
+
 // Linear-memory growth one operation leaves behind (mycelium-sync; each in a
 // fresh page): workloads.js, memoryOp.
 const MEMORY_OPS = { save: 'memory_100k_after_save_bytes', sync: 'memory_100k_after_initial_sync_bytes', apply: 'memory_100k_after_apply_snapshot_bytes', overwrites: 'memory_after_100k_overwrites_bytes' };
@@ -297,17 +354,18 @@ async function measureMemoryOps(browser, cpuThrottle) {
 }
 
 const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
-const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op'];
+const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op', 'text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes'];
 const higher = new Set(['local_writes_per_sec', 'sync_ops_per_sec']);
 const SYNC_KEYS = new Set(['sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op']);
 const PERSISTENCE_KEYS = new Set(['reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k']);
+const TEXT_KEYS = new Set(['text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes']);
 const fmt = (k, v) =>
   v === null || v === undefined
     ? 'n/a'
     : k === 'sync_bytes_per_op'
       ? `${v.toFixed(2)} B`
       : k.endsWith('_bytes') || k.startsWith('idb_bytes')
-        ? `${(v / 1e6).toFixed(2)} MB`
+        ? v >= 1e6 ? `${(v / 1e6).toFixed(2)} MB` : `${(v / 1e3).toFixed(1)} KB`
         : k.endsWith('_ms')
           ? `${v.toFixed(2)} ms`
           : k.endsWith('_us')
@@ -333,6 +391,15 @@ for (const engine of engines) {
     process.stderr.write(`bench ${engine}: mycelium-sync memory after save, sync, apply, overwrites…\n`);
     Object.assign(results['mycelium-sync'], await measureMemoryOps(browser, cpu));
   }
+  if (sections.has('text')) {
+    // bench/text-workloads.js names the libraries by package, as results do.
+    const resultKey = { automerge: NAMES.automerge, loro: NAMES.loro };
+    for (const name of TEXT_LIBS) {
+      process.stderr.write(`bench ${engine}: ${name} text (automerge-paper)…\n`);
+      const key = resultKey[name] ?? name;
+      results[key] = Object.assign(results[key] ?? {}, await measureText(browser, name, cpu));
+    }
+  }
   if (browserOf(engine) !== 'webkit' && sections.has('sync')) {
     for (const lib of SYNC_LIBS) {
       process.stderr.write(`bench ${engine}: ${NAMES[lib]} sync over WebRTC…\n`);
@@ -353,7 +420,7 @@ for (const engine of engines) {
   }
   await browser.close();
   const ours = results['mycelium-sync'];
-  const peers = LIBS.slice(1).map((l) => NAMES[l]);
+  const peers = [...LIBS.slice(1).map((l) => NAMES[l]), ...(sections.has('text') ? ['diamond-types'] : [])];
   const ratios = {};
   console.log(`\n== ${engine} ${browser.version} (${Math.round((performance.now() - t0) / 1000)} s)`);
   console.log(`${'key'.padEnd(26)}${['mycelium-sync', ...peers].map((p) => p.padStart(22)).join('')}  best peer / ours  target`);
@@ -367,6 +434,9 @@ for (const engine of engines) {
       for (const p of ['mycelium-sync', ...peers]) {
         if (PERSISTENCE_KEYS.has(k) && !PERSIST_LIBS.some((l) => NAMES[l] === p)) continue;
         if (SYNC_KEYS.has(k) && !SYNC_LIBS.some((l) => NAMES[l] === p)) continue;
+        // Only the text row has diamond-types; Yjs's memory needs the JS heap (Chromium).
+        if (p === 'diamond-types' && !TEXT_KEYS.has(k)) continue;
+        if (p === 'yjs' && k === 'text_memory_bytes' && results[p][k] === null) continue;
         // y-webrtc cannot send a document larger than one data-channel message (reported, not a bench fault).
         if (p === 'yjs' && k === 'sync_initial_100k_ms' && results[p].sync_error) continue;
         const v = results[p][k];

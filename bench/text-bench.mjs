@@ -22,16 +22,21 @@
 //   ff_bytes             the sum of those per-transaction deltas
 // Every row asserts the final text equals the trace's endContent.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { checkText, friendsForever, measureTrace, TEXT_LIBS, textAdapter } from './text-workloads.js';
 
 const TRACES = new URL('../../shared/data/editing-traces/', import.meta.url);
 const REPS = Number(process.env.MYC_TEXT_REPS ?? 5);
 const now = () => performance.now();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function trace(name) {
-  return JSON.parse(gunzipSync(readFileSync(new URL(`${name}.json.gz`, TRACES))).toString('utf8'));
+  const file = new URL(`${name}.json.gz`, TRACES);
+  if (!existsSync(file)) {
+    console.error(`bench:text needs ${file.pathname} (the editing traces beside the project)`);
+    process.exit(1);
+  }
+  return JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
 }
 
 // Every WebAssembly memory a library creates, so its growth can be counted.
@@ -64,291 +69,47 @@ function watchWasmMemory() {
 }
 const wasmBytes = () => memories.reduce((n, m) => n + m.buffer.byteLength, 0);
 
-// --- adapters: one text document per replica --------------------------------
-// new(agent) → replica; edit(rep, patches) one transaction; text(rep);
-// mark(rep) → a version; since(rep, mark) → bytes of what came after;
-// merge(rep, bytes); save(rep) → bytes; load(bytes) → replica; full(rep) → the history.
-
-const ADAPTERS = {
-  async 'mycelium-sync'() {
-    const M = await import('mycelium-sync');
-    const schema = { docs: { body: 'text' } };
-    const actor = (n) => (n + 1).toString(16).padStart(16, '0');
-    const base = await M.open({ schema, actor: actor(99) });
-    base.collection('docs').insert({ id: 'd', body: '' });
-    const created = base.deltaSince({});
-    const make = async (agent) => {
-      const store = await M.open({ schema, actor: actor(agent) });
-      store.applyDelta(created);
-      return { store, docs: store.collection('docs') };
-    };
-    return {
-      make,
-      edit(r, patches) {
-        r.docs.update('d', (w) => {
-          for (const [pos, del, ins] of patches) {
-            if (del) w.delete('body', pos, del);
-            if (ins) w.insert('body', pos, ins);
-          }
-        });
-      },
-      text: (r) => r.docs.get('d').body,
-      mark: (r) => r.store.version(),
-      since: (r, v) => r.store.deltaSince(v),
-      merge(r, bytes) {
-        if (r.store.applyDelta(bytes) !== 'applied') throw new Error('a delta was not applied');
-      },
-      save: (r) => r.store.save(),
-      full: (r) => r.store.deltaSince({}),
-      async load(bytes) {
-        const store = await M.open({ schema, actor: actor(98) });
-        store.applyDelta(bytes);
-        return { store, docs: store.collection('docs') };
-      },
-      free: (r) => r.store.close(),
-    };
-  },
-
-  async yjs() {
-    const Y = await import('yjs');
-    const make = (agent) => {
-      const doc = new Y.Doc();
-      doc.clientID = agent + 1;
-      return { doc, t: doc.getText('t') };
-    };
-    return {
-      make,
-      edit(r, patches) {
-        r.doc.transact(() => {
-          for (const [pos, del, ins] of patches) {
-            if (del) r.t.delete(pos, del);
-            if (ins) r.t.insert(pos, ins);
-          }
-        });
-      },
-      text: (r) => r.t.toString(),
-      mark: (r) => Y.encodeStateVector(r.doc),
-      since: (r, v) => Y.encodeStateAsUpdate(r.doc, v),
-      merge: (r, bytes) => Y.applyUpdate(r.doc, bytes),
-      save: (r) => Y.encodeStateAsUpdate(r.doc),
-      full: (r) => Y.encodeStateAsUpdate(r.doc),
-      load(bytes) {
-        const r = make(97);
-        Y.applyUpdate(r.doc, bytes);
-        return r;
-      },
-      free: (r) => r.doc.destroy(),
-    };
-  },
-
-  async automerge() {
-    const A = await import('@automerge/automerge');
-    const actor = (n) => (n + 1).toString(16).padStart(32, '0');
-    const base = A.change(A.init({ actor: actor(99) }), (d) => {
-      d.text = '';
-    });
-    const make = (agent) => ({ doc: A.clone(base, { actor: actor(agent) }) });
-    return {
-      make,
-      edit(r, patches) {
-        r.doc = A.change(r.doc, (d) => {
-          for (const [pos, del, ins] of patches) A.splice(d, ['text'], pos, del, ins);
-        });
-      },
-      text: (r) => r.doc.text,
-      mark: (r) => A.getHeads(r.doc),
-      since: (r, heads) => A.saveSince(r.doc, heads),
-      merge(r, bytes) {
-        r.doc = A.loadIncremental(r.doc, bytes);
-      },
-      save: (r) => A.save(r.doc),
-      full: (r) => A.save(r.doc),
-      load: (bytes) => ({ doc: A.load(bytes) }),
-      free: (r) => A.free(r.doc),
-    };
-  },
-
-  async loro() {
-    const L = await import('loro-crdt');
-    const make = (agent) => {
-      const doc = new L.LoroDoc();
-      doc.setPeerId(BigInt(agent + 1));
-      return { doc, t: doc.getText('t') };
-    };
-    return {
-      make,
-      edit(r, patches) {
-        for (const [pos, del, ins] of patches) {
-          if (del) r.t.delete(pos, del);
-          if (ins) r.t.insert(pos, ins);
-        }
-        r.doc.commit();
-      },
-      text: (r) => r.t.toString(),
-      mark: (r) => r.doc.oplogVersion(),
-      since: (r, vv) => r.doc.export({ mode: 'update', from: vv }),
-      merge: (r, bytes) => r.doc.import(bytes),
-      save: (r) => r.doc.export({ mode: 'snapshot' }),
-      full: (r) => r.doc.export({ mode: 'update' }),
-      load(bytes) {
-        const doc = L.LoroDoc.fromSnapshot(bytes);
-        return { doc, t: doc.getText('t') };
-      },
-      free: (r) => r.doc.free(),
-    };
-  },
-
-  async 'diamond-types'() {
-    const { default: DT } = await import('diamond-types-node');
-    const make = (agent) => ({ doc: new DT.Doc(`agent${agent}`) });
-    return {
-      make,
-      edit(r, patches) {
-        for (const [pos, del, ins] of patches) {
-          if (del) r.doc.del(pos, del);
-          if (ins) r.doc.ins(pos, ins);
-        }
-      },
-      text: (r) => r.doc.get(),
-      mark: (r) => r.doc.getLocalVersion(),
-      since: (r, v) => r.doc.getPatchSince(v),
-      merge: (r, bytes) => r.doc.mergeBytes(bytes),
-      save: (r) => r.doc.toBytes(),
-      full: (r) => r.doc.getPatchSince(new Uint32Array(0)),
-      load(bytes) {
-        const doc = new DT.Doc('loader');
-        doc.mergeBytes(bytes);
-        return { doc };
-      },
-      free: (r) => r.doc.free(),
-    };
-  },
-};
-
-function check(lib, what, got, want) {
-  if (got !== want) {
-    throw new Error(`${lib}: ${what}: the text (${got.length} chars) is not the trace's endContent (${want.length})`);
-  }
-}
-
 // --- one library, in a child process -----------------------------------------
+
+const MODULES = {
+  'mycelium-sync': () => import('mycelium-sync'),
+  yjs: () => import('yjs'),
+  automerge: () => import('@automerge/automerge'),
+  loro: () => import('loro-crdt'),
+  'diamond-types': async () => (await import('diamond-types-node')).default,
+};
 
 async function child(name) {
   watchWasmMemory();
-  const lib = await ADAPTERS[name]();
+  const lib = await textAdapter(name, await MODULES[name]());
   const paper = trace('automerge-paper');
   const out = {};
 
-  // Warm the library (and its module) on a small prefix, unmeasured.
+  // Memory first, in a clean process state: one replay, kept alive.
   {
     const r = await lib.make(0);
     for (const t of paper.txns.slice(0, 2000)) lib.edit(r, t.patches);
-    lib.text(r);
     lib.free(r);
   }
-
-  // Memory first, in a clean process state: one replay, kept alive.
   global.gc();
   const m0 = process.memoryUsage();
   const w0 = wasmBytes();
-  let doc = await lib.make(0);
+  const doc = await lib.make(0);
   for (const t of paper.txns) lib.edit(doc, t.patches);
-  check(name, 'apply', lib.text(doc), paper.endContent);
+  checkText(name, 'apply', lib.text(doc), paper.endContent);
   global.gc();
   const m1 = process.memoryUsage();
   // V8 counts WebAssembly memory in `external`: growth of linear memory is
   // in that delta already (text_memory_wasm_bytes says how much of it).
   out.text_memory_bytes = m1.heapUsed - m0.heapUsed + (m1.external - m0.external);
   out.text_memory_wasm_bytes = wasmBytes() - w0;
-
-  const apply = [];
-  for (let i = 0; i < REPS; i++) {
-    lib.free(doc);
-    const r = await lib.make(0);
-    const t0 = now();
-    for (const t of paper.txns) lib.edit(r, t.patches);
-    apply.push(now() - t0);
-    check(name, 'apply', lib.text(r), paper.endContent);
-    doc = r;
-  }
-  out.text_apply_ms = median(apply);
-
-  const snapshot = lib.save(doc);
-  out.text_snapshot_bytes = snapshot.length;
-  const load = [];
-  for (let i = 0; i < REPS; i++) {
-    const t0 = now();
-    const r = await lib.load(snapshot);
-    const text = lib.text(r);
-    load.push(now() - t0);
-    check(name, 'load', text, paper.endContent);
-    lib.free(r);
-  }
-  out.text_load_ms = median(load);
-
-  const history = lib.full(doc);
-  out.text_merge_bytes = history.length;
-  const merge = [];
-  for (let i = 0; i < REPS; i++) {
-    const r = await lib.make(1);
-    const t0 = now();
-    lib.merge(r, history);
-    const text = lib.text(r);
-    merge.push(now() - t0);
-    check(name, 'merge', text, paper.endContent);
-    lib.free(r);
-  }
-  out.text_merge_ms = median(merge);
   lib.free(doc);
 
-  Object.assign(out, await friendsForever(name, lib));
+  const measured = await measureTrace(name, lib, paper, REPS, now);
+  Object.assign(out, measured.rows);
+  lib.free(measured.doc);
+  Object.assign(out, await friendsForever(name, lib, trace('friendsforever'), Math.min(REPS, 3), now));
   console.log(JSON.stringify(out));
-}
-
-async function friendsForever(name, lib) {
-  const ff = trace('friendsforever');
-  const txns = ff.txns;
-  const times = [];
-  let bytes = 0;
-  for (let rep = 0; rep < Math.max(1, Math.min(REPS, 3)); rep++) {
-    const reps = [];
-    for (let a = 0; a < ff.numAgents; a++) reps.push(await lib.make(a));
-    const seen = reps.map(() => new Uint8Array(txns.length));
-    const deltas = new Array(txns.length);
-    bytes = 0;
-    const t0 = now();
-    for (let i = 0; i < txns.length; i++) {
-      const { agent, parents, patches } = txns[i];
-      const r = reps[agent];
-      const has = seen[agent];
-      // The ancestors this replica lacks, merged oldest first (indexes are a topological order).
-      const need = [];
-      const stack = [...parents];
-      while (stack.length) {
-        const p = stack.pop();
-        if (has[p]) continue;
-        has[p] = 1;
-        need.push(p);
-        for (const q of txns[p].parents) if (!has[q]) stack.push(q);
-      }
-      need.sort((x, y) => x - y);
-      for (const p of need) lib.merge(r, deltas[p]);
-      const before = lib.mark(r);
-      lib.edit(r, patches);
-      deltas[i] = lib.since(r, before);
-      bytes += deltas[i].length;
-      has[i] = 1;
-    }
-    // Every replica ends with everything.
-    for (let a = 0; a < reps.length; a++) {
-      for (let i = 0; i < txns.length; i++) if (!seen[a][i]) lib.merge(reps[a], deltas[i]);
-    }
-    times.push(now() - t0);
-    for (const r of reps) check(name, 'friendsforever', lib.text(r), ff.endContent);
-    for (const r of reps) lib.free(r);
-    if (times[0] > 20_000) break; // one replay is enough for a library this slow
-  }
-  return { ff_replay_ms: median(times), ff_bytes: bytes };
 }
 
 // --- the parent: run every library, print, write ----------------------------
@@ -372,7 +133,7 @@ function fmt(v, unit) {
 
 function parent() {
   const results = {};
-  for (const name of Object.keys(ADAPTERS)) {
+  for (const name of TEXT_LIBS) {
     process.stderr.write(`${name}… `);
     const stdout = execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--child', name], {
       encoding: 'utf8',

@@ -1,9 +1,10 @@
 // How a bench page loads each library: mycelium-sync from the package's ESM
 // build, the peers from bundles that bench/browser-bench.mjs builds into
-// build/bench/ (each compiles its wasm by streaming, as ours does).
+// build/bench/ (each compiles its wasm by streaming, as ours does, except
+// diamond-types: its glue compiles the fetched bytes, peer-dt.js).
 export async function loadLib(name) {
   if (name === 'mycelium') return import('/dist/index.js');
-  if (name === 'yjs' || name === 'automerge' || name === 'loro') return (await import(`/build/bench/${name}.js`)).load();
+  if (name === 'yjs' || name === 'automerge' || name === 'loro' || name === 'dt') return (await import(`/build/bench/${name}.js`)).load();
   throw new Error(`unknown library ${name}`);
 }
 

@@ -3,6 +3,7 @@
 // runs the workloads of bench/workloads.js on it when the host asks.
 import { ADAPTERS } from '../workloads.js';
 import * as P from '../persist-workloads.js';
+import { checkText, measureTrace, textAdapter } from '../text-workloads.js';
 import { loadLib, loadPersistLib } from './libs.js';
 
 const memories = new Set();
@@ -12,6 +13,13 @@ function track(result, imports) {
   for (const ns of Object.values(imports ?? {})) for (const v of Object.values(ns ?? {})) if (v instanceof WebAssembly.Memory) memories.add(v);
   return result;
 }
+// Synchronous instantiation too (diamond-types' glue compiles and instantiates
+// its module with the constructors).
+const Instance = WebAssembly.Instance;
+WebAssembly.Instance = function (module, imports) {
+  return track(new Instance(module, imports), imports);
+};
+WebAssembly.Instance.prototype = Instance.prototype;
 const instantiate = WebAssembly.instantiate;
 WebAssembly.instantiate = (source, imports) => instantiate(source, imports).then((r) => track(r, imports));
 const streaming = WebAssembly.instantiateStreaming;
@@ -21,6 +29,9 @@ const wasmBytes = () => [...memories].reduce((n, m) => n + m.buffer.byteLength, 
 let adapter = null;
 let persisted = null;
 const kept = [];
+// The text row (bench/text-workloads.js): the library's adapter and the trace.
+const TEXT_MODULES = { 'mycelium-sync': 'mycelium', yjs: 'yjs', automerge: 'automerge', loro: 'loro', 'diamond-types': 'dt' };
+let text = null;
 
 window.__bench = {
   wasmBytes,
@@ -55,5 +66,31 @@ window.__bench = {
     return { ms: performance.now() - t, size };
   },
   persistBytes: (store) => P.idbBytes(persisted.databases(store)),
+  // Text: load(name) is not needed first.
+  async textLoad([name, traceUrl]) {
+    const lib = await textAdapter(name, await loadLib(TEXT_MODULES[name]));
+    const trace = await (await fetch(traceUrl)).json();
+    text = { name, lib, trace, kept: null };
+    return true;
+  },
+  /** One replay kept alive (after a warm-up), for the host to measure memory around. */
+  async textReplay() {
+    const { name, lib, trace } = text;
+    const warm = await lib.make(0);
+    for (const t of trace.txns.slice(0, 2000)) lib.edit(warm, t.patches);
+    lib.free(warm);
+    text.kept = await lib.make(0);
+    for (const t of trace.txns) lib.edit(text.kept, t.patches);
+    checkText(name, 'apply', lib.text(text.kept), trace.endContent);
+    return true;
+  },
+  async textRows(reps) {
+    const { name, lib, trace } = text;
+    if (text.kept) lib.free(text.kept);
+    text.kept = null;
+    const { rows, doc } = await measureTrace(name, lib, trace, reps);
+    lib.free(doc);
+    return rows;
+  },
 };
 window.__ready = true;
