@@ -336,7 +336,7 @@ export const apiCases = [
     },
   ],
   [
-    'lists and texts: cursors that travel as strings, and changes as splices that rebuild the field (docs/sequences.md)',
+    'lists and texts: cursors that travel as strings, sets of list values, and changes as splices that rebuild the field (docs/sequences.md)',
     async (M) => {
     const schema = { notes: { body: 'text', items: 'list' } };
     const a = await M.open({ schema, actor: actor(1), now: clock() });
@@ -359,13 +359,15 @@ export const apiCases = [
       }
     });
     const base = b.version();
-    na.update('n', (r) => r.insert('body', 0, '>> ').delete('body', 6, 3).insert('items', 0, ['x']));
-    nb.update('n', (r) => r.insert('body', 14, '!').delete('items', 1, 1));
+    na.update('n', (r) => r.insert('body', 0, '>> ').delete('body', 6, 3).insert('items', 0, ['x']).set('items', 3, 'three'));
+    nb.update('n', (r) => r.insert('body', 14, '!').delete('items', 1, 1).set('items', 0, 'one'));
     b.applyDelta(a.deltaSince(base));
     await new Promise((r) => setTimeout(r, 0));
     const body = nb.get('n').body;
     eq(mirror, body, 'splices rebuild the text');
     eq(items, nb.get('n').items, 'splices rebuild the list');
+    // Sets of list elements: each side's set of its own element stands.
+    eq(nb.get('n').items, ['x', 'one', 'three'], 'list after concurrent inserts, a delete and sets');
     ok(origins.includes('local') && origins.includes('remote'), `origins: ${origins}`);
     eq(nb.resolve(atWorld), body.indexOf('world'));
     eq(nb.resolve(atEnd), nb.get('n').items.length);
