@@ -9,6 +9,8 @@ import type { Assoc, Cursor, ElementId } from './cursor.js';
 import { makeCursor, parseCursor } from './cursor.js';
 import { MyceliumError } from './errors.js';
 import { newId } from './ids.js';
+import type { QuerySource, QuerySpec } from './query.js';
+import { Query } from './query.js';
 import { testSwitches } from './test-switches.js';
 import type { CollectionInfo, FieldInfo, Fields, FieldsOf, InsertOf, Kind, RecordOf } from './schema.js';
 
@@ -141,6 +143,18 @@ export class Collection<F extends Fields = Fields> {
     this.#store = store;
     this.#info = info;
     this.name = info.name;
+    // Every method an app may pass as a callback works unbound
+    // (useSyncExternalStore(todos.subscribe, ...), ids.map(todos.get)).
+    this.get = this.get.bind(this);
+    this.has = this.has.bind(this);
+    this.all = this.all.bind(this);
+    this.ids = this.ids.bind(this);
+    this.subscribe = this.subscribe.bind(this);
+    this.insert = this.insert.bind(this);
+    this.update = this.update.bind(this);
+    this.upsert = this.upsert.bind(this);
+    this.delete = this.delete.bind(this);
+    this.query = this.query.bind(this);
   }
 
   #field(name: string, op: Op): FieldInfo {
@@ -313,9 +327,13 @@ export class Collection<F extends Fields = Fields> {
 
   readonly #writer = new UpdateWriter(this);
 
-  /** Deletes a record: every field entry this replica has seen. Throws 'not_found' when it is not visible. */
-  delete(id: string): void {
+  /**
+   * Deletes a record: every field entry this replica has seen. True when it
+   * deleted one; false when no such record was visible (nothing happens).
+   */
+  delete(id: string): boolean {
     checkId(id);
+    if (!this.has(id)) return false;
     this.#batch((w) => this.#store.op(w, Op.Delete, this.#info, 0, id));
     this.invalidate(id);
     this.#store.notify(
@@ -324,7 +342,102 @@ export class Collection<F extends Fields = Fields> {
       this.#info.fields.map((f) => f.name),
       true,
     );
+    return true;
   }
+
+  /**
+   * Makes the record read as `fields` give it: inserts it when it is not
+   * visible, else writes each given field (docs/queries.md): lww and mvr
+   * set, a counter incremented by what it lacks, a set's elements added and
+   * removed, a list's or text's differing middle replaced (the common start
+   * and end stay, so concurrent edits there survive). Fields not given are
+   * left alone. Returns the id.
+   */
+  upsert(id: string, fields: Omit<InsertOf<F>, 'id'>): string {
+    checkId(id);
+    if (typeof fields !== 'object' || fields === null) {
+      throw new MyceliumError('invalid_argument', 'upsert takes an id and an object of fields');
+    }
+    const current = this.get(id);
+    if (current === undefined) return this.insert({ ...fields, id } as InsertOf<F>);
+    const cur = current as unknown as Record<string, unknown>;
+    this.update(id, (r) => {
+      const w = r as unknown as UpdateWriter;
+      for (const [name, v] of Object.entries(fields as Record<string, unknown>)) {
+        if (v === undefined || name === 'id') continue;
+        const f = this.#info.byName.get(name);
+        if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${this.name}'`);
+        const was = cur[name];
+        switch (f.kind) {
+          case 'lww':
+          case 'mvr':
+            w.set(name, v as Value);
+            break;
+          case 'counter': {
+            if (typeof v !== 'number' && typeof v !== 'bigint') {
+              throw new MyceliumError('invalid_argument', `${this.name}.${name} is a counter: give a number`);
+            }
+            const by = typeof v === 'bigint' ? v - BigInt(was as number) : v - (was as number);
+            if (by !== 0 && by !== 0n) w.increment(name, by);
+            break;
+          }
+          case 'set': {
+            if (!Array.isArray(v)) throw new MyceliumError('invalid_argument', `${this.name}.${name} is a set: give an array`);
+            const want = v as Value[];
+            for (const e of want) if (!(was as Value[]).some((x) => sameValue(x, e))) w.add(name, e);
+            for (const e of was as Value[]) if (!want.some((x) => sameValue(x, e))) w.remove(name, e);
+            break;
+          }
+          case 'list':
+          case 'text': {
+            const a = was as string | readonly Value[];
+            const b = v as string | readonly Value[];
+            if (f.kind === 'text' ? typeof b !== 'string' : !Array.isArray(b)) {
+              throw new MyceliumError('invalid_argument', `${this.name}.${name} is a ${f.kind}: give ${f.kind === 'text' ? 'a string' : 'an array'}`);
+            }
+            const same = (i: number, j: number) => (typeof a === 'string' ? a[i] === b[j] : sameValue(a[i], b[j]));
+            let start = 0;
+            while (start < a.length && start < b.length && same(start, start)) start++;
+            let end = 0;
+            while (end < a.length - start && end < b.length - start && same(a.length - 1 - end, b.length - 1 - end)) end++;
+            // A text's cut must not split a surrogate pair.
+            if (typeof a === 'string') {
+              const high = (s: string, i: number) => i > 0 && i < s.length && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800;
+              if (high(a, start) || high(b as string, start)) start--;
+              if (high(a, a.length - end) || high(b as string, (b as string).length - end)) end--;
+            }
+            if (a.length - start - end > 0) w.delete(name, start, a.length - start - end);
+            if (b.length - start - end > 0) w.insert(name, start, b.slice(start, b.length - end) as string | Value[]);
+            break;
+          }
+        }
+      }
+    });
+    return id;
+  }
+
+  /** A live query over this collection's records (docs/queries.md). */
+  query(spec: QuerySpec<F> = {}): Query<F> {
+    this.#querySource ??= {
+      info: this.#info,
+      get: (id) => this.get(id),
+      all: () => this.all(),
+      compareIds,
+      onChange: (fn) => this.subscribe(() => fn()),
+      forget: (q) => this.#queries.delete(q),
+    };
+    const q = new Query<F>(this.#querySource, spec);
+    this.#queries.add(q);
+    return q;
+  }
+
+  /** @internal The store closes: so do its queries. */
+  closeQueries(): void {
+    for (const q of [...this.#queries]) q.close();
+  }
+
+  readonly #queries = new Set<Query<F>>();
+  #querySource: QuerySource<F> | null = null;
 
   /**
    * The record; undefined when it does not exist. Records are decoded once
@@ -347,8 +460,16 @@ export class Collection<F extends Fields = Fields> {
     return this.#cache.has(id) || this.#store.read(this.#info, id) !== null;
   }
 
-  /** Every visible record, ordered by id (bytewise): a new array of the shared records. */
-  all(): RecordOf<F>[] {
+  /**
+   * Every visible record, ordered by id (bytewise; generated ids sort by
+   * creation time): a frozen array of the shared records, the same array
+   * while the collection is unchanged.
+   */
+  all(): readonly RecordOf<F>[] {
+    if (this.#all !== null && this.#dirty.size === 0) {
+      if (testSwitches().checkReads) this.#checkAll(this.#all);
+      return this.#all;
+    }
     const order = this.#ordered();
     const out: RecordOf<F>[] = new Array(order.length);
     for (let i = 0; i < order.length; i++) {
@@ -358,8 +479,13 @@ export class Collection<F extends Fields = Fields> {
       out[i] = rec;
     }
     if (testSwitches().checkReads) this.#checkAll(out);
+    // A record holding bytes is read anew each time: such an array is not kept.
+    const shared = out.every((r) => this.#cache.get(r.id) === r);
+    Object.freeze(out);
+    this.#all = shared ? out : null;
     return out;
   }
+  #all: readonly RecordOf<F>[] | null = null;
 
   /** The ids of the visible records, ordered bytewise. */
   ids(): string[] {
@@ -369,12 +495,14 @@ export class Collection<F extends Fields = Fields> {
   /** @internal The record changed (a local write, a joined delta): its cached copy is stale. */
   invalidate(id: string): void {
     this.#cache.delete(id);
+    this.#all = null;
     if (this.#order !== null) this.#dirty.add(id);
+    for (const q of this.#queries) q.touch(id);
   }
 
-  /** @internal True while reads are cached: the store must report every change. */
+  /** @internal True while reads are cached or queries are open: the store must report every change. */
   get caching(): boolean {
-    return this.#cache.size > 0 || this.#order !== null;
+    return this.#cache.size > 0 || this.#order !== null || this.#queries.size > 0;
   }
 
   // The read cache: decoded records by id, and (after the first all()) the

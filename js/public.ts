@@ -11,6 +11,8 @@ export { indexedDBStorage } from './storage-idb.js';
 export type { Migration } from './persistence.js';
 export { Collection } from './collection.js';
 export type { RecordWriter } from './collection.js';
+export { Query } from './query.js';
+export type { Condition, OrderKey, QueryChange, QuerySpec, Where } from './query.js';
 export type { Change, Splice } from './changes.js';
 export type { Assoc, Cursor } from './cursor.js';
 export { MyceliumError } from './errors.js';

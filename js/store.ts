@@ -337,6 +337,7 @@ export class Store<S extends Schema = Schema> {
   close(): void {
     if (this.#handle < 0) return;
     for (const sync of this.#syncs) sync.close();
+    for (const c of this.#collections.values()) c.closeQueries();
     if (this.#persistence) this.#persistence.closing();
     registry.unregister(this);
     this.#core.close(this.#handle);

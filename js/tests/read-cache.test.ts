@@ -28,10 +28,13 @@ describe('the read cache', () => {
     }).toThrow(TypeError);
     expect(() => (r.tags as unknown[]).push('y')).toThrow(TypeError);
     expect(ta.get('t3')!.title).toBe('todo 3');
-    // all() hands out a new array each time: sorting it is the caller's business.
+    // all() hands out one frozen array while nothing changes (a stable
+    // snapshot for useSyncExternalStore): sorting takes a copy.
     const list = ta.all();
-    expect(list).not.toBe(ta.all());
-    list.sort((x, y) => y.votes - x.votes);
+    expect(list).toBe(ta.all());
+    expect(() => (list as unknown[]).sort()).toThrow(TypeError);
+    const sorted = [...list].sort((x, y) => y.votes - x.votes);
+    expect(sorted[0]!.id).not.toBe('t0');
     expect(ta.all()[0]!.id).toBe('t0');
     a.close();
   });

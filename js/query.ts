@@ -1,0 +1,450 @@
+// Live queries over one collection (docs/queries.md): a where, an order and
+// a window, maintained incrementally from the ids of the records that
+// changed.
+import type { Value } from './bytes.js';
+import { isValue } from './bytes.js';
+import { MyceliumError } from './errors.js';
+import type { CollectionInfo, FieldInfo, Fields, FieldsOf, Kind, RecordOf } from './schema.js';
+
+/** Conditions on one field's value (docs/queries.md, Semantics). */
+export interface Condition {
+  readonly eq?: Value;
+  readonly ne?: Value;
+  readonly lt?: Value;
+  readonly lte?: Value;
+  readonly gt?: Value;
+  readonly gte?: Value;
+  readonly in?: readonly Value[];
+  /** set, mvr, list: has the element; text: has the substring. */
+  readonly contains?: Value;
+}
+
+/** Conditions on fields, all of which must hold, combined with and/or/not. */
+export type Where<F extends Fields> = {
+  readonly [P in keyof F]?: Value | Condition;
+} & {
+  readonly and?: readonly Where<F>[];
+  readonly or?: readonly Where<F>[];
+  readonly not?: Where<F>;
+};
+
+type Orderable<F extends Fields> = string extends keyof F ? string : FieldsOf<F, 'lww' | 'counter' | 'text'>;
+export type OrderKey<F extends Fields> = Orderable<F> | readonly [Orderable<F>, 'asc' | 'desc'];
+
+export interface QuerySpec<F extends Fields> {
+  readonly where?: Where<F> | ((record: RecordOf<F>) => boolean);
+  readonly orderBy?: OrderKey<F> | readonly OrderKey<F>[];
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+/** What a query's subscribers hear: the window now, and which ids entered, left or changed in it. */
+export interface QueryChange<F extends Fields> {
+  readonly results: readonly RecordOf<F>[];
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly updated: readonly string[];
+}
+
+/** What a Query needs from its collection. */
+export interface QuerySource<F extends Fields> {
+  readonly info: CollectionInfo;
+  get(id: string): RecordOf<F> | undefined;
+  all(): readonly RecordOf<F>[];
+  compareIds(a: string, b: string): number;
+  /** Calls `fn` once per microtask after changes; returns the unsubscribe function. */
+  onChange(fn: () => void): () => void;
+  forget(q: Query<F>): void;
+}
+
+// --- values ------------------------------------------------------------------
+
+/** Kind ranks of values, for ordering across kinds: null < boolean < number < string < bytes. */
+function rank(v: Value): number {
+  if (v === null) return 0;
+  switch (typeof v) {
+    case 'boolean':
+      return 1;
+    case 'number':
+    case 'bigint':
+      return 2;
+    case 'string':
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+function compareStrings(a: string, b: string): number {
+  // Code point order (UTF-16 order differs above U+FFFF only).
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+    if (y >= 0xd800) y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** The total order of values: by kind, then within it. */
+export function compareValues(a: Value, b: Value): number {
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  switch (ra) {
+    case 0:
+      return 0;
+    case 1:
+      return Number(a) - Number(b);
+    case 2: {
+      if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+      // An int64 read as bigint against a number: compare exactly.
+      const x = typeof a === 'bigint' ? a : a as number;
+      const y = typeof b === 'bigint' ? b : b as number;
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    case 3:
+      return compareStrings(a as string, b as string);
+    default: {
+      const x = a as Uint8Array;
+      const y = b as Uint8Array;
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+      return x.length - y.length;
+    }
+  }
+}
+
+// --- where, compiled -----------------------------------------------------------
+
+type Test = (record: Record<string, unknown>) => boolean;
+
+const OPS = new Set(['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'contains']);
+const SCALAR: ReadonlySet<Kind> = new Set(['lww', 'counter', 'text']);
+
+function checkValue(where: string, v: unknown): Value {
+  if (!isValue(v)) throw new MyceliumError('invalid_argument', `${where}: not a value (${typeof v})`);
+  return v;
+}
+
+function isCondition(v: unknown): v is Condition {
+  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !Array.isArray(v);
+}
+
+function fieldTest(c: CollectionInfo, f: FieldInfo, cond: unknown): Test {
+  const name = f.name;
+  const at = `${c.name}.${name}`;
+  const scalar = SCALAR.has(f.kind);
+  const tests: Test[] = [];
+  const ops: [string, unknown][] = isCondition(cond) ? Object.entries(cond) : [['eq', cond]];
+  for (const [op, arg] of ops) {
+    if (!OPS.has(op)) throw new MyceliumError('invalid_argument', `${at}: unknown condition '${op}'`);
+    if (op === 'contains') {
+      const v = checkValue(`${at}.contains`, arg);
+      if (f.kind === 'text') {
+        if (typeof v !== 'string') throw new MyceliumError('invalid_argument', `${at}: a text contains a string`);
+        tests.push((r) => (r[name] as string).includes(v));
+      } else if (!scalar) {
+        tests.push((r) => (r[name] as readonly Value[]).some((x) => compareValues(x, v) === 0));
+      } else {
+        throw new MyceliumError('invalid_argument', `${at}: contains is for set, mvr, list and text fields`);
+      }
+      continue;
+    }
+    if (!scalar) {
+      throw new MyceliumError('invalid_argument', `${at} is a ${f.kind}: use contains`);
+    }
+    if (op === 'in') {
+      if (!Array.isArray(arg)) throw new MyceliumError('invalid_argument', `${at}.in takes an array of values`);
+      const vs = arg.map((v, i) => checkValue(`${at}.in[${i}]`, v));
+      tests.push((r) => vs.some((v) => compareValues(r[name] as Value, v) === 0));
+      continue;
+    }
+    const v = checkValue(`${at}.${op}`, arg);
+    const cmp = (r: Record<string, unknown>) => compareValues(r[name] as Value, v);
+    const same = (r: Record<string, unknown>) => rank(r[name] as Value) === rank(v);
+    switch (op) {
+      case 'eq':
+        tests.push((r) => cmp(r) === 0);
+        break;
+      case 'ne':
+        tests.push((r) => cmp(r) !== 0);
+        break;
+      case 'lt':
+        tests.push((r) => same(r) && cmp(r) < 0);
+        break;
+      case 'lte':
+        tests.push((r) => same(r) && cmp(r) <= 0);
+        break;
+      case 'gt':
+        tests.push((r) => same(r) && cmp(r) > 0);
+        break;
+      default:
+        tests.push((r) => same(r) && cmp(r) >= 0);
+    }
+  }
+  return tests.length === 1 ? tests[0]! : (r) => tests.every((t) => t(r));
+}
+
+function compileWhere(c: CollectionInfo, where: unknown): Test {
+  if (typeof where !== 'object' || where === null || Array.isArray(where)) {
+    throw new MyceliumError('invalid_argument', `${c.name}: where is an object of conditions or a function`);
+  }
+  const tests: Test[] = [];
+  for (const [key, cond] of Object.entries(where)) {
+    if (cond === undefined) continue;
+    if (key === 'and' || key === 'or') {
+      if (!Array.isArray(cond)) throw new MyceliumError('invalid_argument', `${c.name}: ${key} takes an array of conditions`);
+      const parts = cond.map((w) => compileWhere(c, w));
+      tests.push(key === 'and' ? (r) => parts.every((t) => t(r)) : (r) => parts.some((t) => t(r)));
+      continue;
+    }
+    if (key === 'not') {
+      const inner = compileWhere(c, cond);
+      tests.push((r) => !inner(r));
+      continue;
+    }
+    const f = c.byName.get(key);
+    if (!f) throw new MyceliumError('unknown_field', `unknown field '${key}' in '${c.name}'`);
+    tests.push(fieldTest(c, f, cond));
+  }
+  return (r) => tests.every((t) => t(r));
+}
+
+// --- order -----------------------------------------------------------------------
+
+interface Order {
+  readonly fields: readonly string[];
+  readonly signs: readonly number[];
+}
+
+function compileOrder(c: CollectionInfo, orderBy: unknown): Order {
+  if (orderBy === undefined) return { fields: [], signs: [] };
+  // A field, [field, direction] (a two-element array whose second is a
+  // direction is always that), or a list of those.
+  const single =
+    typeof orderBy === 'string' ||
+    (Array.isArray(orderBy) && orderBy.length === 2 && typeof orderBy[0] === 'string' && (orderBy[1] === 'asc' || orderBy[1] === 'desc'));
+  const keys: unknown[] = single ? [orderBy] : Array.isArray(orderBy) ? orderBy : [orderBy];
+  const fields: string[] = [];
+  const signs: number[] = [];
+  for (const k of keys) {
+    const [name, dir] = typeof k === 'string' ? [k, 'asc'] : Array.isArray(k) ? k : [undefined, undefined];
+    if (typeof name !== 'string' || (dir !== 'asc' && dir !== 'desc')) {
+      throw new MyceliumError('invalid_argument', `${c.name}: orderBy takes fields or [field, 'asc' | 'desc']`);
+    }
+    const f = c.byName.get(name);
+    if (!f) throw new MyceliumError('unknown_field', `unknown field '${name}' in '${c.name}'`);
+    if (!SCALAR.has(f.kind)) throw new MyceliumError('invalid_argument', `${c.name}.${name} is a ${f.kind}: it has no order`);
+    fields.push(name);
+    signs.push(dir === 'asc' ? 1 : -1);
+  }
+  return { fields, signs };
+}
+
+function checkCount(c: CollectionInfo, what: string, n: unknown, dflt: number): number {
+  if (n === undefined) return dflt;
+  if (typeof n !== 'number' || !(Number.isSafeInteger(n) || n === Infinity) || n < 0) {
+    throw new MyceliumError('invalid_argument', `${c.name}: ${what} is a non-negative integer`);
+  }
+  return n;
+}
+
+// --- the query -------------------------------------------------------------------
+
+interface Entry<F extends Fields> {
+  readonly id: string;
+  readonly record: RecordOf<F>;
+  readonly key: readonly Value[];
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+/** A live query (docs/queries.md): make it with collection.query(). */
+export class Query<F extends Fields> {
+  readonly #source: QuerySource<F>;
+  readonly #test: (record: RecordOf<F>) => boolean;
+  readonly #order: Order;
+  readonly #offset: number;
+  readonly #limit: number;
+  /** Matching records, sorted by key then id; and where each id's entry is. */
+  #matches: Entry<F>[] = [];
+  readonly #byId = new Map<string, Entry<F>>();
+  /** Ids changed since the matches were last brought up to date. */
+  readonly #dirty = new Set<string>();
+  #window: readonly RecordOf<F>[] = Object.freeze([]);
+  #windowIds: readonly string[] = EMPTY;
+  /** The window as subscribers last heard it. */
+  #heard: readonly RecordOf<F>[] | null = null;
+  readonly #listeners = new Set<(change: QueryChange<F>) => void>();
+  #off: (() => void) | null = null;
+  #closed = false;
+
+  /** @internal Use collection.query(). */
+  constructor(source: QuerySource<F>, spec: QuerySpec<F>) {
+    const c = source.info;
+    if (typeof spec !== 'object' || spec === null) throw new MyceliumError('invalid_argument', 'query takes an object');
+    this.#source = source;
+    const where = spec.where;
+    if (typeof where === 'function') {
+      this.#test = (r) => where(r) === true;
+    } else if (where === undefined) {
+      this.#test = () => true;
+    } else {
+      const test = compileWhere(c, where);
+      this.#test = (r) => test(r as unknown as Record<string, unknown>);
+    }
+    this.#order = compileOrder(c, spec.orderBy);
+    this.#offset = checkCount(c, 'offset', spec.offset, 0);
+    this.#limit = checkCount(c, 'limit', spec.limit, Infinity);
+    for (const record of source.all()) this.#consider(record.id, record, false);
+    this.#matches.sort((a, b) => this.#compare(a, b));
+    this.#rebuild();
+  }
+
+  /** The window now: a frozen array, the same one while nothing in it changed. */
+  readonly results = (): readonly RecordOf<F>[] => {
+    if (this.#closed) throw new MyceliumError('closed', 'the query is closed');
+    this.#update();
+    return this.#window;
+  };
+
+  /** Matching records before offset and limit. */
+  get count(): number {
+    if (this.#closed) throw new MyceliumError('closed', 'the query is closed');
+    this.#update();
+    return this.#matches.length;
+  }
+
+  /** Calls `listener` once per microtask in which the window changed. Returns the unsubscribe function. */
+  readonly subscribe = (listener: (change: QueryChange<F>) => void): (() => void) => {
+    if (typeof listener !== 'function') throw new MyceliumError('invalid_argument', 'subscribe takes a function');
+    if (this.#closed) throw new MyceliumError('closed', 'the query is closed');
+    this.#listeners.add(listener);
+    if (this.#off === null) {
+      this.#heard = this.results();
+      this.#off = this.#source.onChange(() => this.#notify());
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0 && this.#off !== null) {
+        this.#off();
+        this.#off = null;
+      }
+    };
+  };
+
+  /** Stops maintaining the query; its subscribers hear nothing more. */
+  readonly close = (): void => {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#off?.();
+    this.#off = null;
+    this.#listeners.clear();
+    this.#matches = [];
+    this.#byId.clear();
+    this.#source.forget(this);
+  };
+
+  /** @internal The record changed (a local write, a joined delta). */
+  touch(id: string): void {
+    this.#dirty.add(id);
+  }
+
+  #key(record: RecordOf<F>): Value[] {
+    const r = record as unknown as Record<string, Value>;
+    return this.#order.fields.map((f) => r[f]!);
+  }
+
+  #compare(a: Entry<F>, b: Entry<F>): number {
+    const signs = this.#order.signs;
+    for (let i = 0; i < signs.length; i++) {
+      const c = compareValues(a.key[i]!, b.key[i]!);
+      if (c !== 0) return c * signs[i]!;
+    }
+    return this.#source.compareIds(a.id, b.id);
+  }
+
+  /** Where an entry is (or would go) in the matches. */
+  #find(e: Entry<F>): number {
+    let lo = 0;
+    let hi = this.#matches.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#compare(this.#matches[mid]!, e) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Adds the record if it matches (placed, or appended for a sort after). */
+  #consider(id: string, record: RecordOf<F> | undefined, place: boolean): number {
+    if (record === undefined || !this.#test(record)) return -1;
+    const e: Entry<F> = { id, record, key: this.#key(record) };
+    this.#byId.set(id, e);
+    if (!place) {
+      this.#matches.push(e);
+      return this.#matches.length - 1;
+    }
+    const at = this.#find(e);
+    this.#matches.splice(at, 0, e);
+    return at;
+  }
+
+  /** Re-evaluates the changed records; rebuilds the window if anything at or before it moved. */
+  #update(): void {
+    if (this.#dirty.size === 0) return;
+    const windowEnd = this.#offset + this.#limit;
+    let first = Infinity; // the first place that changed
+    for (const id of this.#dirty) {
+      const old = this.#byId.get(id);
+      const record = this.#source.get(id);
+      if (old !== undefined) {
+        if (old.record === record) continue;
+        const at = this.#find(old);
+        this.#matches.splice(at, 1);
+        this.#byId.delete(id);
+        first = Math.min(first, at);
+      }
+      const at = this.#consider(id, record, true);
+      if (at >= 0) first = Math.min(first, at);
+    }
+    this.#dirty.clear();
+    if (first < windowEnd) this.#rebuild();
+  }
+
+  #rebuild(): void {
+    const end = Math.min(this.#matches.length, this.#offset + this.#limit);
+    const next: RecordOf<F>[] = [];
+    for (let i = this.#offset; i < end; i++) next.push(this.#matches[i]!.record);
+    const prev = this.#window;
+    if (next.length === prev.length && next.every((r, i) => r === prev[i])) return;
+    this.#window = Object.freeze(next);
+    this.#windowIds = Object.freeze(next.map((r) => r.id));
+  }
+
+  #notify(): void {
+    if (this.#closed || this.#listeners.size === 0) return;
+    const now = this.results();
+    const before = this.#heard ?? [];
+    if (now === before) return;
+    this.#heard = now;
+    const old = new Map(before.map((r) => [r.id, r]));
+    const ids = new Set(this.#windowIds);
+    const added: string[] = [];
+    const updated: string[] = [];
+    for (let i = 0; i < now.length; i++) {
+      const r = now[i]!;
+      const was = old.get(r.id);
+      if (was === undefined) added.push(r.id);
+      else if (was !== r) updated.push(r.id);
+    }
+    const removed = before.filter((r) => !ids.has(r.id)).map((r) => r.id);
+    const change: QueryChange<F> = { results: now, added, removed, updated };
+    for (const l of [...this.#listeners]) l(change);
+  }
+}
