@@ -10,10 +10,13 @@
 //   instantiate_ms           first open() in a fresh process: read, compile and instantiate the module(s)
 //   local_writes_per_sec     100,000 single-field writes through the public API, one call each
 //   read_*                   reads of 100,000 records x 5 fields (lww, counter, set, mvr, lww): workloads.js, measureReads
+//   query_*                  a live query over 100,000 records (query-workloads.js): ours, TinyBase's queries,
+//                            and re-filtering an array, in this process
 // Peers get the closest equivalent (Yjs has no counter: a number is set).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as W from './workloads.js';
+import { measureMycelium as queryMycelium, measureTinybase as queryTinybase } from './query-workloads.js';
 
 const REPS = Number(process.env.MYC_BENCH_REPS ?? 15);
 const WARMUP = 3; // unmeasured rounds first: V8 compiles WebAssembly in tiers
@@ -115,6 +118,8 @@ else {
       });
     }
   }
+  process.stderr.write('bench: live queries (mycelium-sync, tinybase, an array)…\n');
+  const queries = { 'mycelium-sync': await queryMycelium(await import('mycelium-sync'), REPS), tinybase: await queryTinybase(await import('tinybase'), REPS) };
   const ours = results['mycelium-sync'];
   const peers = Object.keys(results).filter((k) => k !== 'mycelium-sync');
   const keys = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'rss_100k_bytes', 'instantiate_ms', 'local_writes_per_sec',
@@ -130,6 +135,14 @@ else {
   for (const k of ['memory_100k_after_save_bytes', 'memory_100k_after_initial_sync_bytes', 'memory_100k_after_apply_snapshot_bytes', 'memory_after_100k_overwrites_bytes']) {
     console.log(`${k.padEnd(26)}${fmt(k, ours[k]).padStart(22)}  (linear-memory growth; mycelium-sync only)`);
   }
+  const q = queries['mycelium-sync'];
+  const tb = queries.tinybase;
+  console.log(`\nlive query over 100,000 records (not done, votes >= 2, by due, first 50)${''.padEnd(4)}mycelium-sync    tinybase    array`);
+  for (const k of ['query_first_ms', 'query_update_local_ms', 'query_update_remote_ms']) {
+    const arr = k === 'query_update_local_ms' ? q.array_update_local_ms : null;
+    console.log(`${k.padEnd(26)}${fmt(k, q[k]).padStart(45)}${fmt(k, tb[k]).padStart(12)}${(arr === null ? 'n/a' : fmt(k, arr)).padStart(9)}`);
+  }
+  console.log(`query_remote_join_ms (the 1,000-record delta joined with no query open): ${fmt('x_ms', q.query_remote_join_ms)}`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const out = {
     date: new Date().toISOString(),
@@ -138,6 +151,7 @@ else {
     memory_100k_engine_bytes: ours.memory_100k_engine_bytes,
     ...Object.fromEntries(Object.entries(ours).filter(([k]) => k.startsWith('memory_100k_after') || k.startsWith('memory_after') || k.endsWith('_snapshot_bytes') || k.endsWith('_delta_bytes'))),
     peers: Object.fromEntries(peers.map((p) => [p, results[p]])),
+    queries,
   };
   writeFileSync(new URL('./results/node.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
   console.log('wrote bench/results/node.json (ratios: how many times better than the best peer)');

@@ -6,6 +6,7 @@ import createCore from './generated/mycelium-core.mjs';
 import type { CompressHook, CompressedHook, CoreModule } from './generated/mycelium-core.mjs';
 import { Compressor } from './compression.js';
 import { MyceliumError } from './errors.js';
+import { compileChecked } from './wasm-check.js';
 
 /** Where the WebAssembly comes from, for apps that host the files themselves. */
 export interface LoadOptions {
@@ -60,7 +61,7 @@ async function compileGiven(
   fallback: () => URL,
 ): Promise<{ module: WebAssembly.Module; path: LoadInfo['path'] }> {
   if (binary instanceof WebAssembly.Module) return { module: binary, path: 'binary' };
-  if (binary) return { module: await WebAssembly.compile(binary), path: 'binary' };
+  if (binary) return { module: await compileChecked(binary, 'the WebAssembly bytes given to open()'), path: 'binary' };
   if (!platform) throw new MyceliumError('load_failed', 'no platform loader is set');
   return platform.compile(url ?? fallback());
 }

@@ -1,6 +1,7 @@
 // Browsers and workers: fetch + compileStreaming, with a fallback for servers
 // that do not send application/wasm.
 import type { Platform } from './loader.js';
+import { compileChecked } from './wasm-check.js';
 
 export const browserPlatform: Platform = {
   // Literal `new URL('./x.wasm', import.meta.url)`: bundlers (Vite, webpack,
@@ -13,10 +14,10 @@ export const browserPlatform: Platform = {
       if (!response.ok) throw new Error(`${String(url)}: HTTP ${response.status}`);
       const streamable = (response.headers.get('content-type') ?? '').split(';')[0]!.trim() === 'application/wasm';
       if (streamable) return { module: await WebAssembly.compileStreaming(response), path: 'streaming' };
-      return { module: await WebAssembly.compile(await response.arrayBuffer()), path: 'bytes' };
+      return { module: await compileChecked(await response.arrayBuffer(), String(url), response.headers.get('content-type')), path: 'bytes' };
     }
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${String(url)}: HTTP ${response.status}`);
-    return { module: await WebAssembly.compile(await response.arrayBuffer()), path: 'bytes' };
+    return { module: await compileChecked(await response.arrayBuffer(), String(url), response.headers.get('content-type')), path: 'bytes' };
   },
 };

@@ -302,7 +302,8 @@ export class Query<F extends Fields> {
     this.#offset = checkCount(c, 'offset', spec.offset, 0);
     this.#limit = checkCount(c, 'limit', spec.limit, Infinity);
     for (const record of source.all()) this.#consider(record.id, record, false);
-    this.#matches.sort((a, b) => this.#compare(a, b));
+    // all() comes in id order: only an orderBy needs a sort.
+    if (this.#order.fields.length > 0) this.#matches.sort((a, b) => this.#compare(a, b));
     this.#rebuild();
   }
 
@@ -398,6 +399,10 @@ export class Query<F extends Fields> {
   /** Re-evaluates the changed records; rebuilds the window if anything at or before it moved. */
   #update(): void {
     if (this.#dirty.size === 0) return;
+    if (this.#dirty.size > 32) {
+      this.#updateMany();
+      return;
+    }
     const windowEnd = this.#offset + this.#limit;
     let first = Infinity; // the first place that changed
     for (const id of this.#dirty) {
@@ -415,6 +420,59 @@ export class Query<F extends Fields> {
     }
     this.#dirty.clear();
     if (first < windowEnd) this.#rebuild();
+  }
+
+  /**
+   * Many changed records (a joined delta): one pass drops their old entries,
+   * their new ones are sorted on their own and merged in (O(n + k log k),
+   * not k splices of the whole list).
+   */
+  #updateMany(): void {
+    const dirty = this.#dirty;
+    const fresh: Entry<F>[] = [];
+    let changed = false;
+    for (const id of dirty) {
+      const old = this.#byId.get(id);
+      const record = this.#source.get(id);
+      if (old !== undefined && old.record === record) {
+        dirty.delete(id); // unchanged: its entry stays
+        continue;
+      }
+      changed = true;
+      if (old !== undefined) this.#byId.delete(id);
+      if (record === undefined || !this.#test(record)) continue;
+      const e: Entry<F> = { id, record, key: this.#key(record) };
+      this.#byId.set(id, e);
+      fresh.push(e);
+    }
+    if (!changed) {
+      dirty.clear();
+      return;
+    }
+    fresh.sort((a, b) => this.#compare(a, b));
+    const old = this.#matches;
+    const merged: Entry<F>[] = new Array(old.length + fresh.length);
+    let n = 0;
+    let first = Infinity;
+    let j = 0;
+    for (let i = 0; i < old.length; i++) {
+      const e = old[i]!;
+      if (dirty.has(e.id)) {
+        first = Math.min(first, n);
+        continue;
+      }
+      while (j < fresh.length && this.#compare(fresh[j]!, e) < 0) {
+        first = Math.min(first, n);
+        merged[n++] = fresh[j++]!;
+      }
+      merged[n++] = e;
+    }
+    if (j < fresh.length) first = Math.min(first, n);
+    while (j < fresh.length) merged[n++] = fresh[j++]!;
+    merged.length = n;
+    this.#matches = merged;
+    dirty.clear();
+    if (first < this.#offset + this.#limit) this.#rebuild();
   }
 
   #rebuild(): void {

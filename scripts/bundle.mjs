@@ -45,6 +45,8 @@ await build({
   external: ['@codemirror/state', '@codemirror/view'],
   plugins: [{ name: 'core-errors', setup: (b) => b.onResolve({ filter: /^\.\/errors\.js$/ }, () => ({ path: 'mycelium-sync', external: true })) }],
 });
+// The Vite plugin ('mycelium-sync/vite'): runs in Vite's Node process.
+await build({ ...common, entryPoints: ['js/vite.ts'], outfile: 'dist/vite.js', format: 'esm', platform: 'neutral', minify: true });
 // The in-memory transport with fault injection, for tests in browsers ('mycelium-sync/memory').
 await build({ ...common, entryPoints: ['js/sync/adapters/memory.ts'], outfile: 'dist/memory.js', format: 'esm', platform: 'neutral', minify: true });
 // `npx mycelium-sync signal|peer`: imports the Node entry point, not a copy of it.

@@ -7,7 +7,9 @@
 //       and sync two stores in the page; the ESM build too, once with the
 //       right MIME type (streaming) and once with the wrong one (fallback);
 //   (c) bundle a tiny app with Vite, check the .wasm files are emitted, and
-//       run the bundle in Chromium.
+//       run the bundle in Chromium;
+//   (d) run the same app on Vite's dev server: without configuration the
+//       load error names the fix; with 'mycelium-sync/vite' it works.
 // Prints one line per check and "N passed, N failed"; writes the same to
 // build/pack-smoke.json for scripts/test.sh.
 import { execFileSync, spawn } from 'node:child_process';
@@ -223,6 +225,36 @@ console.log(JSON.stringify({ error, doc, extension: typeof textBinding(notes, id
         await server.close();
       }
       return wasm.join(', ');
+    });
+
+    // Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/,
+    // away from the .wasm files (vitejs/vite#8427).
+    const { createServer } = await import(join(root, 'node_modules/vite/dist/node/index.js'));
+    const devRun = async (plugins) => {
+      const dev = await createServer({ root: join(app, 'site'), configFile: false, plugins, logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+      await dev.listen();
+      try {
+        const page = await browser.newPage();
+        await page.goto(dev.resolvedUrls.local[0]);
+        const r = await page.waitForFunction(() => window.__result, null, { timeout: 30000 }).then((h) => h.jsonValue());
+        await page.close();
+        return r;
+      } finally {
+        await dev.close();
+      }
+    };
+    await check('(d) Vite dev server without configuration: the load error says what happened and how to fix it', async () => {
+      const r = await devRun([]);
+      if (!r.error) throw new Error('the pre-bundled package loaded its .wasm after all: the advice would be stale');
+      if (!/is not a WebAssembly module/.test(r.error) || !r.error.includes("'mycelium-sync/vite'")) throw new Error(`unhelpful error: ${r.error}`);
+      return r.error.split('. ')[0];
+    });
+    await check("(d) Vite dev server with the plugin from 'mycelium-sync/vite': the package loads and syncs", async () => {
+      const { default: mycelium } = await import(join(app, 'node_modules/mycelium-sync/dist/vite.js'));
+      const r = await devRun([mycelium()]);
+      if (r.error) throw new Error(r.error);
+      expectSynced(r);
+      return `wasm ${r.path}`;
     });
   } finally {
     await browser.close();
