@@ -28,6 +28,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
 
 const store = await open({ name, schema, persist: true });
 const todos = store.collection('todos');
+// The list as shown: by title (ties by id), kept up to date as edits arrive.
+const byTitle = todos.query({ orderBy: 'title' });
 // Online: tabs over BroadcastChannel, windows and other browsers over WebRTC.
 // "Go offline" closes both; edits made meanwhile merge when it comes back.
 const syncs: Sync[] = [];
@@ -136,7 +138,7 @@ function fill(li: HTMLLIElement, t: Todo): void {
 }
 
 function render(): void {
-  const all = todos.all().sort((x, y) => String(x.title ?? '').localeCompare(String(y.title ?? '')) || x.id.localeCompare(y.id));
+  const all = byTitle.results();
   const seen = new Set<string>();
   all.forEach((t, i) => {
     seen.add(t.id);
