@@ -424,19 +424,31 @@ export class Collection<F extends Fields = Fields> {
       all: () => this.all(),
       compareIds,
       onChange: (fn) => this.subscribe(() => fn()),
-      forget: (q) => this.#queries.delete(q),
+      forget: (q) => {
+        const ref = this.#queryRefs.get(q);
+        if (ref) {
+          this.#queries.delete(ref);
+          queryRegistry.unregister(ref);
+        }
+      },
     };
     const q = new Query<F>(this.#querySource, spec);
-    this.#queries.add(q);
+    // Held weakly: a query dropped without close() is collected, and stops
+    // costing anything then.
+    const ref = new WeakRef(q);
+    this.#queries.add(ref);
+    this.#queryRefs.set(q, ref);
+    queryRegistry.register(q, { set: this.#queries as Set<WeakRef<object>>, ref }, ref);
     return q;
   }
 
   /** @internal The store closes: so do its queries. */
   closeQueries(): void {
-    for (const q of [...this.#queries]) q.close();
+    for (const ref of [...this.#queries]) ref.deref()?.close();
   }
 
-  readonly #queries = new Set<Query<F>>();
+  readonly #queries = new Set<WeakRef<Query<F>>>();
+  readonly #queryRefs = new WeakMap<Query<F>, WeakRef<Query<F>>>();
   #querySource: QuerySource<F> | null = null;
 
   /**
@@ -497,7 +509,7 @@ export class Collection<F extends Fields = Fields> {
     this.#cache.delete(id);
     this.#all = null;
     if (this.#order !== null) this.#dirty.add(id);
-    for (const q of this.#queries) q.touch(id);
+    for (const ref of this.#queries) ref.deref()?.touch(id);
   }
 
   /** @internal True while reads are cached or queries are open: the store must report every change. */
@@ -678,6 +690,9 @@ export class Collection<F extends Fields = Fields> {
     }
   }
 }
+
+/** A query collected without close() leaves its collection's set. */
+const queryRegistry = new FinalizationRegistry<{ set: Set<WeakRef<object>>; ref: WeakRef<object> }>(({ set, ref }) => set.delete(ref));
 
 /** A decoded record; one holding bytes is never frozen nor shared. */
 interface Decoded<F extends Fields> {

@@ -45,6 +45,19 @@ await build({
   external: ['@codemirror/state', '@codemirror/view'],
   plugins: [{ name: 'core-errors', setup: (b) => b.onResolve({ filter: /^\.\/errors\.js$/ }, () => ({ path: 'mycelium-sync', external: true })) }],
 });
+// The React hooks ('mycelium-sync/react'): React is the app's (a peer
+// dependency); open() comes from 'mycelium-sync' itself, so the hooks and
+// the app share one engine and the core bundle does not grow.
+await build({
+  ...common,
+  entryPoints: ['js/react.ts'],
+  outfile: 'dist/react.js',
+  format: 'esm',
+  platform: 'neutral',
+  minify: true,
+  external: ['react'],
+  plugins: [{ name: 'core-api', setup: (b) => b.onResolve({ filter: /^\.\/api\.js$/ }, () => ({ path: 'mycelium-sync', external: true })) }],
+});
 // The Vite plugin ('mycelium-sync/vite'): runs in Vite's Node process.
 await build({ ...common, entryPoints: ['js/vite.ts'], outfile: 'dist/vite.js', format: 'esm', platform: 'neutral', minify: true });
 // The in-memory transport with fault injection, for tests in browsers ('mycelium-sync/memory').
