@@ -429,49 +429,45 @@ export class Query<F extends Fields> {
    */
   #updateMany(): void {
     const dirty = this.#dirty;
+    const old = this.#matches;
+    const gone: number[] = []; // places in `old` of entries that leave
     const fresh: Entry<F>[] = [];
-    let changed = false;
     for (const id of dirty) {
-      const old = this.#byId.get(id);
+      const was = this.#byId.get(id);
       const record = this.#source.get(id);
-      if (old !== undefined && old.record === record) {
-        dirty.delete(id); // unchanged: its entry stays
-        continue;
+      if (was !== undefined) {
+        if (was.record === record) continue; // unchanged: its entry stays
+        gone.push(this.#find(was));
+        this.#byId.delete(id);
       }
-      changed = true;
-      if (old !== undefined) this.#byId.delete(id);
       if (record === undefined || !this.#test(record)) continue;
       const e: Entry<F> = { id, record, key: this.#key(record) };
       this.#byId.set(id, e);
       fresh.push(e);
     }
-    if (!changed) {
-      dirty.clear();
-      return;
-    }
+    dirty.clear();
+    if (gone.length === 0 && fresh.length === 0) return;
+    gone.sort((a, b) => a - b);
     fresh.sort((a, b) => this.#compare(a, b));
-    const old = this.#matches;
-    const merged: Entry<F>[] = new Array(old.length + fresh.length);
+    // Where each new entry goes among the old ones (the leaving ones
+    // included: a new entry never ties with one, ids differ).
+    const at = fresh.map((e) => this.#find(e));
+    const merged: Entry<F>[] = new Array(old.length - gone.length + fresh.length);
     let n = 0;
-    let first = Infinity;
+    let g = 0;
     let j = 0;
     for (let i = 0; i < old.length; i++) {
-      const e = old[i]!;
-      if (dirty.has(e.id)) {
-        first = Math.min(first, n);
+      while (j < fresh.length && at[j]! <= i) merged[n++] = fresh[j++]!;
+      if (g < gone.length && gone[g] === i) {
+        g++;
         continue;
       }
-      while (j < fresh.length && this.#compare(fresh[j]!, e) < 0) {
-        first = Math.min(first, n);
-        merged[n++] = fresh[j++]!;
-      }
-      merged[n++] = e;
+      merged[n++] = old[i]!;
     }
-    if (j < fresh.length) first = Math.min(first, n);
     while (j < fresh.length) merged[n++] = fresh[j++]!;
-    merged.length = n;
     this.#matches = merged;
-    dirty.clear();
+    // Nothing before the first change moved, so its place is the same in both.
+    const first = Math.min(gone.length > 0 ? gone[0]! : Infinity, at.length > 0 ? at[0]! : Infinity);
     if (first < this.#offset + this.#limit) this.#rebuild();
   }
 
