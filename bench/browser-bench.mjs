@@ -95,37 +95,19 @@ const bundleDir = join(root, 'build/bench');
 mkdirSync(bundleDir, { recursive: true });
 const require = createRequire(import.meta.url);
 const esbuild = await import('esbuild');
-await esbuild.build({
-  entryPoints: {
-    yjs: 'bench/browser/peer-yjs.js',
-    automerge: 'bench/browser/peer-automerge.js',
-    loro: 'bench/browser/peer-loro.js',
-    yidb: 'bench/browser/peer-yidb.js',
-    amrepo: 'bench/browser/peer-amrepo.js',
-    ywebrtc: 'bench/browser/peer-ywebrtc.js',
-  },
-  absWorkingDir: root,
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  minify: true,
-  outdir: bundleDir,
-  logLevel: 'warning',
+const peerBundle = (entryPoints, extra = {}) =>
+  esbuild.build({ entryPoints, absWorkingDir: root, bundle: true, format: 'esm', platform: 'browser', minify: true, outdir: bundleDir, logLevel: 'warning', ...extra });
+await peerBundle({
+  yjs: 'bench/browser/peer-yjs.js',
+  automerge: 'bench/browser/peer-automerge.js',
+  loro: 'bench/browser/peer-loro.js',
+  yidb: 'bench/browser/peer-yidb.js',
+  amrepo: 'bench/browser/peer-amrepo.js',
+  ywebrtc: 'bench/browser/peer-ywebrtc.js',
 });
 // diamond-types-node, whose glue is written for Node (peer-dt.js).
 const shims = join(root, 'bench/browser/dt-shims.js');
-await esbuild.build({
-  entryPoints: { dt: 'bench/browser/peer-dt.js' },
-  absWorkingDir: root,
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  minify: true,
-  outdir: bundleDir,
-  alias: { fs: shims, path: shims, util: shims },
-  define: { __dirname: '"/"' },
-  logLevel: 'error',
-});
+await peerBundle({ dt: 'bench/browser/peer-dt.js' }, { alias: { fs: shims, path: shims, util: shims }, define: { __dirname: '"/"' }, logLevel: 'error' });
 copyFileSync(join(root, 'node_modules/diamond-types-node/dt_bg.wasm'), join(bundleDir, 'dt_bg.wasm'));
 // The text trace, as JSON the pages fetch: automerge-paper from the shared
 // data sets, or (the smoke run) a generated one of W.textTxns keystrokes, so

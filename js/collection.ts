@@ -8,7 +8,7 @@ import { SpliceLog } from './changes.js';
 import type { Assoc, Cursor, ElementId } from './cursor.js';
 import { makeCursor, parseCursor } from './cursor.js';
 import { MyceliumError } from './errors.js';
-import { newId } from './ids.js';
+import { compareIds, newId } from './ids.js';
 import type { QuerySource, QuerySpec } from './query.js';
 import { Query } from './query.js';
 import { testSwitches } from './test-switches.js';
@@ -422,7 +422,6 @@ export class Collection<F extends Fields = Fields> {
       info: this.#info,
       get: (id) => this.get(id),
       all: () => this.all(),
-      compareIds,
       onChange: (fn) => this.subscribe(() => fn()),
       forget: (q) => {
         const ref = this.#queryRefs.get(q);
@@ -698,21 +697,6 @@ const queryRegistry = new FinalizationRegistry<{ set: Set<WeakRef<object>>; ref:
 interface Decoded<F extends Fields> {
   readonly record: RecordOf<F>;
   readonly bytes: boolean;
-}
-
-/** UTF-8 byte order (the engine's id order), computed on UTF-16: code point order. */
-export function compareIds(a: string, b: string): number {
-  const n = a.length < b.length ? a.length : b.length;
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (code points from U+10000) sort above U+E000..U+FFFF.
-    if (x >= 0xd800) x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-    if (y >= 0xd800) y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-    return x - y;
-  }
-  return a.length - b.length;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

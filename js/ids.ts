@@ -44,3 +44,18 @@ export function newId(now: number = Date.now()): string {
   for (let i = 0; i < 8; i++) id += ALPHABET[tail[i]!];
   return id;
 }
+
+/** UTF-8 byte order (the engine's id order), computed on UTF-16: code point order. */
+export function compareIds(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (code points from U+10000) sort above U+E000..U+FFFF.
+    if (x >= 0xd800) x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+    if (y >= 0xd800) y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}

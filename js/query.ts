@@ -4,6 +4,7 @@
 import type { Value } from './bytes.js';
 import { isValue } from './bytes.js';
 import { MyceliumError } from './errors.js';
+import { compareIds } from './ids.js';
 import type { CollectionInfo, FieldInfo, Fields, FieldsOf, Kind, RecordOf } from './schema.js';
 
 /** Conditions on one field's value (docs/queries.md, Semantics). */
@@ -51,7 +52,6 @@ export interface QuerySource<F extends Fields> {
   readonly info: CollectionInfo;
   get(id: string): RecordOf<F> | undefined;
   all(): readonly RecordOf<F>[];
-  compareIds(a: string, b: string): number;
   /** Calls `fn` once per microtask after changes; returns the unsubscribe function. */
   onChange(fn: () => void): () => void;
   forget(q: Query<F>): void;
@@ -75,21 +75,6 @@ function rank(v: Value): number {
   }
 }
 
-function compareStrings(a: string, b: string): number {
-  // Code point order (UTF-16 order differs above U+FFFF only).
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800) x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-    if (y >= 0xd800) y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
 /** The total order of values: by kind, then within it. */
 export function compareValues(a: Value, b: Value): number {
   const ra = rank(a);
@@ -108,7 +93,7 @@ export function compareValues(a: Value, b: Value): number {
       return x < y ? -1 : x > y ? 1 : 0;
     }
     case 3:
-      return compareStrings(a as string, b as string);
+      return compareIds(a as string, b as string); // code point order, as ids
     default: {
       const x = a as Uint8Array;
       const y = b as Uint8Array;
@@ -367,7 +352,7 @@ export class Query<F extends Fields> {
       const c = compareValues(a.key[i]!, b.key[i]!);
       if (c !== 0) return c * signs[i]!;
     }
-    return this.#source.compareIds(a.id, b.id);
+    return compareIds(a.id, b.id);
   }
 
   /** Where an entry is (or would go) in the matches. */

@@ -12,3 +12,14 @@ export { actor, clock, rng, todoSchema } from '../../tests-browser/page/fixtures
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+/** The code of the MyceliumError `fn` throws (undefined when it throws nothing; anything else is rethrown). */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof mycelium.MyceliumError) return e.code;
+    throw e;
+  }
+  return undefined;
+}

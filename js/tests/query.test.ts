@@ -3,9 +3,9 @@
 // sort of all() after random local writes and joined deltas.
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
-import { mycelium, rng } from './helpers.js';
+import { codeOf, mycelium, rng } from './helpers.js';
 
-const { open, MyceliumError } = mycelium;
+const { open } = mycelium;
 
 const schema = {
   todos: { title: 'lww', done: 'lww', due: 'lww', votes: 'counter', tags: 'set', notes: 'text', steps: 'list' },
@@ -15,16 +15,6 @@ type Todo = Types.RecordOf<(typeof schema)['todos']>;
 async function replica(actor: string) {
   const store = await open({ schema, actor });
   return { store, todos: store.collection('todos') };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof MyceliumError) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 describe('ids and the bound read API', () => {

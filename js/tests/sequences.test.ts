@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
-import { mycelium, rng } from './helpers.js';
+import { codeOf, mycelium, rng } from './helpers.js';
 
-const { open, fileStorage, MyceliumError } = mycelium;
+const { open, fileStorage } = mycelium;
 
 const notesSchema = {
   notes: { title: 'lww', body: 'text', tags: 'list', votes: 'counter' },
@@ -18,16 +18,6 @@ const notesSchema = {
 async function replica(actor: string) {
   const store = await open({ schema: notesSchema, actor });
   return { store, notes: store.collection('notes') };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof MyceliumError) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 describe('text fields', () => {
