@@ -284,6 +284,7 @@ export class Collection<F extends Fields = Fields> {
     });
     this.invalidate(id);
     this.#store.notify(this.#info, id, fields, false, splices);
+    this.#watched(id, undefined);
     return id;
   }
 
@@ -296,6 +297,7 @@ export class Collection<F extends Fields = Fields> {
     checkId(id);
     // One writer per collection, reused: an update allocates (almost) nothing.
     // An update() inside another's callback gets its own.
+    const before = this.#watchers.size > 0 ? this.get(id) : undefined;
     let writer = this.#writer;
     if (writer.busy) writer = new UpdateWriter(this);
     const w = this.#store.beginBatch();
@@ -313,6 +315,7 @@ export class Collection<F extends Fields = Fields> {
     }
     this.invalidate(id);
     this.#store.notify(this.#info, id, writer.changed, false, writer.splices ?? undefined);
+    this.#watched(id, before);
   }
 
   /** @internal For UpdateWriter: checks one op and appends it. */
@@ -334,6 +337,7 @@ export class Collection<F extends Fields = Fields> {
   delete(id: string): boolean {
     checkId(id);
     if (!this.has(id)) return false;
+    const before = this.#watchers.size > 0 ? this.get(id) : undefined;
     this.#batch((w) => this.#store.op(w, Op.Delete, this.#info, 0, id));
     this.invalidate(id);
     this.#store.notify(
@@ -342,7 +346,26 @@ export class Collection<F extends Fields = Fields> {
       this.#info.fields.map((f) => f.name),
       true,
     );
+    this.#watched(id, before);
     return true;
+  }
+
+  /**
+   * @internal Calls `fn(id, before, after)` after each of this replica's own
+   * writes to a record through this collection (undo managers); returns the
+   * unsubscribe function.
+   */
+  watch(fn: (id: string, before: RecordOf<F> | undefined, after: RecordOf<F> | undefined) => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
+  }
+
+  readonly #watchers = new Set<(id: string, before: RecordOf<F> | undefined, after: RecordOf<F> | undefined) => void>();
+
+  #watched(id: string, before: RecordOf<F> | undefined): void {
+    if (this.#watchers.size === 0) return;
+    const after = this.get(id);
+    for (const w of [...this.#watchers]) w(id, before, after);
   }
 
   /**
@@ -395,17 +418,7 @@ export class Collection<F extends Fields = Fields> {
             if (f.kind === 'text' ? typeof b !== 'string' : !Array.isArray(b)) {
               throw new MyceliumError('invalid_argument', `${this.name}.${name} is a ${f.kind}: give ${f.kind === 'text' ? 'a string' : 'an array'}`);
             }
-            const same = (i: number, j: number) => (typeof a === 'string' ? a[i] === b[j] : sameValue(a[i], b[j]));
-            let start = 0;
-            while (start < a.length && start < b.length && same(start, start)) start++;
-            let end = 0;
-            while (end < a.length - start && end < b.length - start && same(a.length - 1 - end, b.length - 1 - end)) end++;
-            // A text's cut must not split a surrogate pair.
-            if (typeof a === 'string') {
-              const high = (s: string, i: number) => i > 0 && i < s.length && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800;
-              if (high(a, start) || high(b as string, start)) start--;
-              if (high(a, a.length - end) || high(b as string, (b as string).length - end)) end--;
-            }
+            const { start, end } = changedSpan(a, b);
             if (a.length - start - end > 0) w.delete(name, start, a.length - start - end);
             if (b.length - start - end > 0) w.insert(name, start, b.slice(start, b.length - end) as string | Value[]);
             break;
@@ -699,7 +712,27 @@ interface Decoded<F extends Fields> {
   readonly bytes: boolean;
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
+/**
+ * @internal The part of a text or list `b` that differs from `a`: `start`
+ * elements (UTF-16 units) in common at the front and `end` at the back, never
+ * cutting a surrogate pair; a[start, a.length - end) became b[start, b.length - end).
+ */
+export function changedSpan(a: string | readonly unknown[], b: string | readonly unknown[]): { start: number; end: number } {
+  const same = (i: number, j: number) => (typeof a === 'string' ? a[i] === b[j] : sameValue(a[i], b[j]));
+  let start = 0;
+  while (start < a.length && start < b.length && same(start, start)) start++;
+  let end = 0;
+  while (end < a.length - start && end < b.length - start && same(a.length - 1 - end, b.length - 1 - end)) end++;
+  if (typeof a === 'string') {
+    const high = (s: string, i: number) => i > 0 && i < s.length && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800;
+    if (high(a, start) || high(b as string, start)) start--;
+    if (high(a, a.length - end) || high(b as string, (b as string).length - end)) end--;
+  }
+  return { start, end };
+}
+
+/** @internal Deep equality of values and arrays of them (bytes by content). */
+export function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((x, i) => x === b[i]);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
   return Object.is(a, b);

@@ -12,6 +12,8 @@ export type { Migration } from './persistence.js';
 export { Collection } from './collection.js';
 export type { RecordWriter } from './collection.js';
 export { Query } from './query.js';
+export { UndoManager } from './undo.js';
+export type { UndoOptions } from './undo.js';
 export type { Condition, OrderKey, QueryChange, QuerySpec, Where } from './query.js';
 export type { Change, Splice } from './changes.js';
 export type { Assoc, Cursor } from './cursor.js';

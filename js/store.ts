@@ -3,6 +3,8 @@
 import type { Value } from './bytes.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { Collection, Op } from './collection.js';
+import type { UndoOptions } from './undo.js';
+import { UndoManager } from './undo.js';
 import type { ElementId } from './cursor.js';
 import type { Change } from './changes.js';
 import { ChangeQueue, SpliceLog } from './changes.js';
@@ -190,6 +192,28 @@ export class Store<S extends Schema = Schema> {
     return c as unknown as Collection<S[N]>;
   }
 
+  /**
+   * Undo and redo of this replica's own changes (docs/undo.md): an undo
+   * writes the inverse of a captured step as new local writes, which sync
+   * like any other.
+   */
+  undoManager(options: UndoOptions = {}): UndoManager {
+    this.#h();
+    const info = this.#info;
+    const manager = new UndoManager(
+      {
+        collectionNames: info.collections.map((c) => c.name),
+        collection: (name) => this.collection(name as keyof S & string) as unknown as Collection<Fields>,
+        fieldsOf: (name) => info.collection(name).fields,
+      },
+      options,
+    );
+    this.#undoManagers.add(manager);
+    return manager;
+  }
+
+  readonly #undoManagers = new Set<UndoManager>();
+
   /** Every collection by name. */
   get collections(): CollectionsOf<S> {
     const out: Record<string, Collection<Fields>> = {};
@@ -338,6 +362,8 @@ export class Store<S extends Schema = Schema> {
     if (this.#handle < 0) return;
     for (const sync of this.#syncs) sync.close();
     for (const c of this.#collections.values()) c.closeQueries();
+    for (const m of this.#undoManagers) m.close();
+    this.#undoManagers.clear();
     if (this.#persistence) this.#persistence.closing();
     registry.unregister(this);
     this.#core.close(this.#handle);
