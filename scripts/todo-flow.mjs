@@ -3,7 +3,9 @@
 // (tests-browser/tests/examples.host.mjs) for both examples, which share
 // their markup. `a` and `b` are pages of two separate browser contexts
 // (scripts/browsers.mjs, with .pw the Playwright page); `say(who, what)`
-// prints the transcript.
+// prints the transcript. Text is typed key by key, as a person does (a
+// driver's fill() sets the value from script, which React's controlled
+// inputs do not see as an edit in Firefox over WebDriver BiDi).
 
 export const peers = (p) => p.pw.evaluate(() => window.__demo.syncs[1].peers().filter((x) => x.state === 'synced' || x.state === 'syncing').length);
 const titles = (p) => p.pw.evaluate(() => window.__demo.todos.all().map((t) => t.title).sort());
@@ -16,11 +18,11 @@ export const state = (p) =>
       .sort((x, y) => x.title.localeCompare(y.title)),
   );
 
-export async function until(what, ok, ms = 20_000) {
+export async function until(what, ok, ms = 20_000, why = async () => '') {
   const start = Date.now();
   for (;;) {
     if (await ok()) return;
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}${(await why()).replace(/^(?=.)/, ': ')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -28,13 +30,13 @@ export async function until(what, ok, ms = 20_000) {
 export async function todoFlow(a, b, say) {
   await until('both windows to see each other over WebRTC', async () => (await peers(a)) > 0 && (await peers(b)) > 0);
   say('demo', 'connected peer to peer (WebRTC data channel)');
-  await a.pw.fill('#new-title', 'Buy milk');
+  await a.pw.locator('#new-title').pressSequentially('Buy milk');
   await a.pw.press('#new-title', 'Enter');
   say('alice', 'adds "Buy milk"');
-  await b.pw.fill('#new-title', 'Walk the dog');
+  await b.pw.locator('#new-title').pressSequentially('Walk the dog');
   await b.pw.press('#new-title', 'Enter');
   say('bob', 'adds "Walk the dog"');
-  await until('both todos on both sides', async () => (await titles(a)).length === 2 && (await titles(b)).length === 2);
+  await until('both todos on both sides', async () => (await titles(a)).length === 2 && (await titles(b)).length === 2, 20_000, async () => `a has ${JSON.stringify(await titles(a))}, b ${JSON.stringify(await titles(b))}`);
   say('demo', `both windows list: ${(await titles(a)).join(', ')}`);
 
   // Concurrent edits of one todo, made while both are offline: both vote,
@@ -44,14 +46,14 @@ export async function todoFlow(a, b, say) {
   await b.pw.click('#online');
   say('demo', 'both go offline');
   await milk(a).locator('button.up').click();
-  await milk(a).locator('.assignee input').fill('alice');
+  await milk(a).locator('.assignee input').pressSequentially('alice');
   await milk(a).locator('.assignee input').press('Enter');
   await milk(a).locator('input.done').check();
   say('alice', 'votes for "Buy milk", assigns it to alice, ticks it');
   await milk(b).locator('button.up').click();
-  await milk(b).locator('.assignee input').fill('bob');
+  await milk(b).locator('.assignee input').pressSequentially('bob');
   await milk(b).locator('.assignee input').press('Enter');
-  await milk(b).locator('input.addtag').fill('urgent');
+  await milk(b).locator('input.addtag').pressSequentially('urgent');
   await milk(b).locator('input.addtag').press('Enter');
   say('bob', 'votes for it too, assigns it to bob, tags it "urgent"');
   await a.pw.click('#online');

@@ -5,6 +5,7 @@
 // under tests-browser/artifacts/ for a person to look at.
 //   examples/todo-script-tag/  the IIFE build through a <script> tag
 //   examples/vite-app/         TypeScript + Vite, installed from the packed tarball
+//   examples/react-app/        React on mycelium-sync/react, the same way
 //   examples/notes/            lists and texts: CodeMirror through mycelium-sync/codemirror
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,33 +14,36 @@ import { pathToFileURL } from 'node:url';
 
 const root = join(import.meta.dirname, '..', '..');
 const artifacts = join(root, 'tests-browser/artifacts');
-const VITE_DIR = 'build/examples/vite-app';
-
-let viteBuild = null;
-/** npm pack -> install into a copy of examples/vite-app -> tsc -> vite build, once per run. */
-function buildViteApp() {
-  viteBuild ??= (async () => {
-    const dir = join(root, VITE_DIR);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    cpSync(join(root, 'examples/vite-app'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('/out') });
-    const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-    const tgz = sh('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], root).trim().split('\n').pop();
-    // The app as a user has it: mycelium-sync installed from the tarball (its
-    // one dependency, ws, from npm's cache when there, else the registry);
-    // TypeScript and Vite are the repository's.
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    pkg.dependencies['mycelium-sync'] = `file:./${tgz}`;
-    delete pkg.devDependencies;
-    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-    sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], dir);
-    sh(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], dir);
-    sh(join(root, 'node_modules/.bin/vite'), ['build', '--logLevel', 'error', '--outDir', 'out', '--base', `/${VITE_DIR}/out/`], dir);
-    const assets = readdirSync(join(dir, 'out/assets'));
-    if (!assets.some((f) => f.endsWith('.wasm'))) throw new Error(`vite emitted no .wasm: ${assets.join(', ')}`);
-    return `/${VITE_DIR}/out/index.html`;
-  })();
-  return viteBuild;
+const builds = new Map();
+/**
+ * npm pack -> install into a copy of examples/<name> -> (tsc) -> vite build,
+ * once per run: the app as a user has it, mycelium-sync installed from the
+ * tarball (its other dependencies from npm's cache when there, else the
+ * registry); TypeScript and Vite are the repository's.
+ */
+function buildExample(name, { typecheck = false } = {}) {
+  if (!builds.has(name)) {
+    builds.set(name, (async () => {
+      const rel = `build/examples/${name}`;
+      const dir = join(root, rel);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      cpSync(join(root, 'examples', name), dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('/out') });
+      const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+      const tgz = sh('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], root).trim().split('\n').pop();
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      pkg.dependencies['mycelium-sync'] = `file:./${tgz}`;
+      delete pkg.devDependencies;
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+      sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], dir);
+      if (typecheck) sh(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], dir);
+      sh(join(root, 'node_modules/.bin/vite'), ['build', '--logLevel', 'error', '--outDir', 'out', '--base', `/${rel}/out/`], dir);
+      const assets = readdirSync(join(dir, 'out/assets'));
+      if (!assets.some((f) => f.endsWith('.wasm'))) throw new Error(`vite emitted no .wasm: ${assets.join(', ')}`);
+      return `/${rel}/out/index.html`;
+    })());
+  }
+  return builds.get(name);
 }
 
 /** A large sync shows the progress indicator on the receiving side. */
@@ -164,7 +168,12 @@ export const tests = [
   {
     name: 'examples/vite-app (TypeScript, Vite, the packed tarball): the same story',
     needs: ['webrtc'],
-    run: async (env) => flow(env, await buildViteApp(), 'vite-app'),
+    run: async (env) => flow(env, await buildExample('vite-app', { typecheck: true }), 'vite-app'),
+  },
+  {
+    name: 'examples/react-app (React 19 on mycelium-sync/react, Vite, the packed tarball): the same story',
+    needs: ['webrtc'],
+    run: async (env) => flow(env, await buildExample('react-app'), 'react-app'),
   },
   {
     name: 'examples/notes (CodeMirror, mycelium-sync/codemirror): two contexts type into one note at once, then offline at one place; the texts converge with every keystroke, runs unmixed; a reload keeps it',
