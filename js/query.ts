@@ -247,8 +247,6 @@ interface Entry<F extends Fields> {
   readonly key: readonly Value[];
 }
 
-const EMPTY: readonly string[] = Object.freeze([]);
-
 /** A live query (docs/queries.md): make it with collection.query(). */
 export class Query<F extends Fields> {
   readonly #source: QuerySource<F>;
@@ -262,7 +260,6 @@ export class Query<F extends Fields> {
   /** Ids changed since the matches were last brought up to date. */
   readonly #dirty = new Set<string>();
   #window: readonly RecordOf<F>[] = Object.freeze([]);
-  #windowIds: readonly string[] = EMPTY;
   /** The window as subscribers last heard it. */
   #heard: readonly RecordOf<F>[] | null = null;
   readonly #listeners = new Set<(change: QueryChange<F>) => void>();
@@ -463,7 +460,6 @@ export class Query<F extends Fields> {
     const prev = this.#window;
     if (next.length === prev.length && next.every((r, i) => r === prev[i])) return;
     this.#window = Object.freeze(next);
-    this.#windowIds = Object.freeze(next.map((r) => r.id));
   }
 
   #notify(): void {
@@ -473,7 +469,7 @@ export class Query<F extends Fields> {
     if (now === before) return;
     this.#heard = now;
     const old = new Map(before.map((r) => [r.id, r]));
-    const ids = new Set(this.#windowIds);
+    const ids = new Set(now.map((r) => r.id));
     const added: string[] = [];
     const updated: string[] = [];
     for (let i = 0; i < now.length; i++) {

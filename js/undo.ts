@@ -169,7 +169,7 @@ function inverse(c: Collection<Fields>, fields: readonly FieldInfo[], id: string
     };
   }
   // Field by field, each from what the change did.
-  const parts: ((w: Rec & { [k: string]: unknown }, now: Rec) => void)[] = [];
+  const parts: ((w: Writer, now: Rec) => void)[] = [];
   const spans: { field: string; is: string | readonly Value[]; was: string | readonly Value[]; from: Cursor; to: Cursor; old: string | readonly Value[] }[] = [];
   for (const f of fields) {
     const was = before[f.name];
@@ -179,27 +179,27 @@ function inverse(c: Collection<Fields>, fields: readonly FieldInfo[], id: string
     switch (f.kind) {
       case 'lww':
         parts.push((w, now) => {
-          if (sameValue(now[name], is)) (w as unknown as Writer).set(name, was as Value);
+          if (sameValue(now[name], is)) w.set(name, was as Value);
         });
         break;
       case 'mvr':
         if ((was as Value[]).length === 1) {
           parts.push((w, now) => {
-            if (sameValue(now[name], is)) (w as unknown as Writer).set(name, (was as Value[])[0]!);
+            if (sameValue(now[name], is)) w.set(name, (was as Value[])[0]!);
           });
         }
         break;
       case 'counter': {
         const by = (was as number) - (is as number);
-        parts.push((w) => (w as unknown as Writer).increment(name, by));
+        parts.push((w) => w.increment(name, by));
         break;
       }
       case 'set': {
         const added = (is as Value[]).filter((x) => !(was as Value[]).some((y) => sameValue(x, y)));
         const removed = (was as Value[]).filter((x) => !(is as Value[]).some((y) => sameValue(x, y)));
         parts.push((w) => {
-          for (const x of added) (w as unknown as Writer).remove(name, x);
-          for (const x of removed) (w as unknown as Writer).add(name, x);
+          for (const x of added) w.remove(name, x);
+          for (const x of removed) w.add(name, x);
         });
         break;
       }
@@ -236,10 +236,10 @@ function inverse(c: Collection<Fields>, fields: readonly FieldInfo[], id: string
       return { s, from: c.resolve(s.from), to: c.resolve(s.to) };
     });
     c.update(id, (w) => {
-      for (const part of parts) part(w as unknown as Rec, now);
+      const writer = w as unknown as Writer;
+      for (const part of parts) part(writer, now);
       for (const { s, from, to } of places) {
         if (from === null || to === null) continue;
-        const writer = w as unknown as Writer;
         if (to > from) writer.delete(s.field, from, to - from);
         if (s.old.length > 0) writer.insert(s.field, from, s.old);
       }
