@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { mycFrame, str, varint } from './wire.mjs';
+import { FEATURES_STORE, mycFrame, str, varint } from './wire.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const cli = join(root, 'dist/cli.js');
@@ -255,6 +255,8 @@ export async function syncClient(url, { peer = 'attacker', headers = {} } = {}) 
   c.send(greeting(peer));
   await until('the server greeting', () => c.got.length > 0 || c.closed !== null);
   c.frames = () => c.got.filter((m) => m instanceof Uint8Array).map(readFrame);
-  c.errors = () => c.frames().filter((f) => f.type === 4);
+  // Error messages, without the features announcement (an error message for the store '\0features': docs/presence.md).
+  c.errors = () => c.frames().filter((f) => f.type === 4 && f.store !== FEATURES_STORE);
+  c.presence = () => c.frames().filter((f) => f.type === 5);
   return c;
 }

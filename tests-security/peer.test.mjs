@@ -9,10 +9,12 @@ import {
   chunks,
   client,
   deltaMessage,
+  featuresMessage,
   hello,
   helloMessage,
   mycFrame,
   presenceDelta,
+  presenceMessage,
   rawSocket,
   schemaFile,
   sleep,
@@ -341,6 +343,93 @@ describe('memory and bandwidth are bounded per process', () => {
     }
     await until('a refusal', () => acker.errors().length > 0);
     expect(acker.errors()[0].code).toBe('limit_exceeded');
+  });
+});
+
+describe('presence against an attacker (docs/presence.md)', () => {
+  /** A client of the server with a presence state, seen by the server. */
+  async function member(url, sync, peerId, state) {
+    const s = await mycelium.open({ schema, name: 'notes' });
+    const c = s.connect(mycelium.webSocket(url, { peerId }));
+    c.presence.set(state);
+    cleanup.push(() => s.close());
+    await until(`the server sees ${peerId}`, () => sync.presence.peers().some((p) => p.id === peerId));
+    return c;
+  }
+
+  it('a client without presence (protocol 3, no features) is never sent any, and syncs data as before', async () => {
+    const { store, sync, url } = await serverPeer();
+    await member(url, sync, 'alice', { name: 'Alice' });
+    const old = await syncClient(url, { peer: 'old' });
+    old.send(hello('notes', schema));
+    await until('the old client got the notes', () => old.frames().some((f) => f.type === 2));
+    old.send(mycFrame(3, deltaMessage('notes', [[0x01d, 1]], presenceDelta({ collection: 'notes', fields: FIELDS, actor: 0x01d, count: 1, id: 'old' }).subarray(0))));
+    await sleep(200);
+    expect(old.presence()).toEqual([]);
+    expect(old.errors()).toEqual([]);
+    expect(store.collection('notes').get('old')).toBeDefined();
+  });
+
+  it('a client speaks for itself only: it cannot set, nor remove, another client\'s presence', async () => {
+    const { sync, url } = await serverPeer();
+    const alice = await member(url, sync, 'alice', { name: 'Alice' });
+    const bob = await member(url, sync, 'bob', { name: 'Bob' });
+    await until('bob sees alice', () => bob.presence.peers().some((p) => p.id === 'alice'));
+    const evil = await syncClient(url, { peer: 'evil' });
+    evil.send(mycFrame(3, featuresMessage(['presence'])));
+    evil.send(hello('notes', schema));
+    await until('the server answered', () => evil.frames().some((f) => f.type === 5));
+    // Alice's id first (taken by her live connection: ignored), then its own, then others.
+    evil.send(mycFrame(3, presenceMessage('notes', [['alice', 1000, '{"name":"not Alice"}'], ['evil', 1, '{"name":"Eve"}'], ['carol', 5, '{"name":"Carol?"}']])));
+    evil.send(mycFrame(3, presenceMessage('notes', [['alice', 2000, null], ['bob', 2000, null]])));
+    await until('bob sees evil as itself', () => bob.presence.peers().some((p) => p.id === 'evil'));
+    await sleep(100);
+    expect(Object.fromEntries(bob.presence.peers().map((p) => [p.id, p.state]))).toEqual({ alice: { name: 'Alice' }, evil: { name: 'Eve' } });
+    expect(sync.presence.peers().map((p) => p.id)).toEqual(['alice', 'bob', 'evil']);
+    expect(alice.presence.peers().map((p) => p.id)).toEqual(['bob', 'evil']);
+  });
+
+  it('malformed presence ends the connection with a typed error; the server and its store go on', async () => {
+    const { store, sync, url } = await serverPeer();
+    const alice = await member(url, sync, 'alice', { name: 'Alice' });
+    const before = store.save();
+    const cases = [
+      ['not JSON', presenceMessage('notes', [['x', 1, '{name']]), 'corrupt'],
+      ['a state of 9,000 characters', presenceMessage('notes', [['x', 1, JSON.stringify('y'.repeat(9000))]]), 'limit_exceeded'],
+      ['5,000 entries', presenceMessage('notes', Array.from({ length: 5000 }, (_, i) => [`c${i}`, 1, '1'])), 'limit_exceeded'],
+      ['an entry without a client', presenceMessage('notes', [['', 1, '1']]), 'corrupt'],
+      ['a null state sent as a state', presenceMessage('notes', [['x', 1, 'null']]), 'corrupt'],
+      ['trailing bytes', new Uint8Array([...presenceMessage('notes', [['x', 1, '1']]), 0]), 'corrupt'],
+    ];
+    for (const [what, message, code] of cases) {
+      const evil = await syncClient(url, { peer: 'evil' });
+      evil.send(mycFrame(3, featuresMessage(['presence'])));
+      evil.send(hello('notes', schema));
+      await until('the server answered', () => evil.frames().some((f) => f.type === 1));
+      for (const f of message.length > 60_000 ? chunks(message, 7) : [mycFrame(3, message)]) evil.send(f);
+      await until(`a refusal of ${what}`, () => evil.errors().length > 0 || evil.closed !== null);
+      expect(evil.errors()[0]?.code, what).toBe(code);
+      await until('the connection closed', () => evil.closed !== null);
+    }
+    expect(same(store.save(), before)).toBe(true);
+    alice.presence.update({ still: 'here' });
+    await until('the server still hears alice', () => sync.presence.peers().find((p) => p.id === 'alice')?.state.still === 'here');
+  });
+
+  it('a peer claiming to relay cannot make the server hold more than maxPeers states', async () => {
+    const { sync, url } = await serverPeer({}, { presence: { maxPeers: 100 } });
+    const evil = await syncClient(url, { peer: 'evil' });
+    evil.send(mycFrame(3, featuresMessage(['presence', 'presence-relay'])));
+    evil.send(hello('notes', schema));
+    await until('the server answered', () => evil.frames().some((f) => f.type === 5));
+    for (let round = 0; round < 5; round++) {
+      evil.send(mycFrame(3, presenceMessage('notes', Array.from({ length: 1000 }, (_, i) => [`fake${round}-${i}`, 1, '{"x":1}']))));
+    }
+    await until('the server read them', () => sync.presence.peers().length >= 100);
+    await sleep(100);
+    expect(sync.presence.peers().length).toBe(100);
+    evil.ws.close();
+    await until('they left with the connection', () => sync.presence.peers().length === 0);
   });
 });
 

@@ -12,3 +12,6 @@ export declare function hello(store: string, schema: { readonly [collection: str
 export declare function deltaMessage(store: string, entries: readonly (readonly [ActorRef, number])[], delta: Uint8Array, chain?: number): Uint8Array;
 export declare function ackMessage(store: string, entries: readonly (readonly [ActorRef, number])[]): Uint8Array;
 export declare function chunks(message: Uint8Array, id: number, size?: number): Uint8Array[];
+export declare const FEATURES_STORE: string;
+export declare function featuresMessage(features: readonly string[]): Uint8Array;
+export declare function presenceMessage(store: string, entries: readonly (readonly [string, number, string | null])[]): Uint8Array;

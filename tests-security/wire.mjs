@@ -111,3 +111,23 @@ export function chunks(message, id, size = 60 * 1024) {
   for (let i = 0; i < count; i++) out.push(mycFrame(4, new Uint8Array([...varint(id), ...varint(i), ...varint(count), ...whole.subarray(i * size, (i + 1) * size)])));
   return out;
 }
+
+/**
+ * The features announcement (docs/presence.md): an error message for the
+ * store '\0features' with the code 'features' and the list as its text.
+ */
+export const FEATURES_STORE = '\u0000features';
+export function featuresMessage(features) {
+  return new Uint8Array([4, ...str(FEATURES_STORE), ...str('features'), ...str(features.join(','))]);
+}
+
+/** A presence message (unframed): entries [client, clock, state (a JSON text, or null: gone)]. */
+export function presenceMessage(store, entries) {
+  const out = [5, ...str(store), ...varint(entries.length)];
+  for (const [client, clock, state] of entries) {
+    out.push(...str(client), ...varint(clock));
+    if (state === null) out.push(0);
+    else out.push(1, ...str(state));
+  }
+  return new Uint8Array(out);
+}

@@ -13,6 +13,7 @@ import type { SyncFrames } from '../core-io.js';
 import { MyceliumError } from '../errors.js';
 import type { Link } from './transport.js';
 import type { Chunk, Message } from './wire.js';
+import { MessageType } from './wire.js';
 import { CHUNK_OVERHEAD, decodeFrame, encodeChunk, encodeMessage, storeOfPrefix } from './wire.js';
 
 /** Largest message payload on the wire: a larger message is chunked. */
@@ -39,6 +40,8 @@ const INCOMING_BUDGET = new Budget(128 * 1024 * 1024);
 export interface ConnectionLimits {
   /** Largest message (after reassembly) accepted from a peer. Default 64 MiB. */
   readonly maxMessageBytes?: number;
+  /** What this replica understands beyond protocol 3, announced before each hello (wire.ts). */
+  readonly features?: readonly string[];
 }
 
 export interface ConnectionEvents {
@@ -70,6 +73,8 @@ export class Connection {
   /** Bytes handed to the link, and received from it. */
   bytesSent = 0;
   bytesReceived = 0;
+  /** What the peer said it understands beyond protocol 3 (its features message: wire.ts). */
+  features: ReadonlySet<string> = new Set();
   private readonly queues = new Map<string, Outgoing[]>();
   private order: string[] = [];
   private turn = 0;
@@ -79,6 +84,9 @@ export class Connection {
   private closed = false;
   private readonly chunkBytes: number;
   private readonly maxMessageBytes: number;
+  private readonly ownFeatures: readonly string[];
+  /** Features went out in this task already. */
+  private announced = false;
 
   constructor(
     readonly link: Link,
@@ -88,6 +96,20 @@ export class Connection {
   ) {
     this.chunkBytes = Math.max(1024, Math.min(CHUNK_BYTES, (link.maxMessageSize || CHUNK_BYTES) - CHUNK_OVERHEAD));
     this.maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
+    this.ownFeatures = limits.features ?? [];
+  }
+
+  /**
+   * Announces this replica's features, before a hello: at most once per task
+   * (one hello per store goes out at connect; one announcement covers them).
+   */
+  sendFeatures(): void {
+    if (this.ownFeatures.length === 0 || this.announced) return;
+    this.announced = true;
+    queueMicrotask(() => {
+      this.announced = false;
+    });
+    this.send('', { type: MessageType.Features, features: this.ownFeatures });
   }
 
   get peer(): string {

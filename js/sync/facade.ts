@@ -8,6 +8,8 @@ import type { WebSocketOptions } from './adapters/websocket.js';
 import type { SyncedStore } from './synced-store.js';
 import type { PeerStatus, StoreSync, SyncErrorEvent, SyncOptions, SyncStats, SyncStatus } from './store-sync.js';
 import type { NetworkAdapter, NetworkEvents } from './transport.js';
+import { Presence } from './presence-facade.js';
+import { FEATURES_STORE } from './protocol-version.js';
 
 export { PROTOCOL_VERSION } from './protocol-version.js';
 
@@ -108,12 +110,15 @@ export class Sync {
   readonly #offs: (() => void)[] = [];
   readonly #ready: Promise<void>;
   readonly #released: () => void;
+  /** Who else is here, and this replica's state (docs/presence.md). */
+  readonly presence: Presence;
 
   /** @internal Use store.connect(); `released` runs once, on close(). */
   constructor(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions = {}, released: () => void = () => undefined) {
     if (!adapter || typeof adapter.start !== 'function' || typeof adapter.stop !== 'function') {
       throw new MyceliumError('invalid_argument', 'connect() takes a network adapter: webrtc(), broadcastChannel(), webSocket(), ...');
     }
+    if (store.name === FEATURES_STORE) throw new MyceliumError('invalid_argument', 'this store name is reserved by the sync protocol');
     let used = names.get(adapter);
     if (!used) names.set(adapter, (used = new Set()));
     if (used.has(store.name)) throw new MyceliumError('already_exists', `a store named '${store.name}' is already connected through this ${adapter.kind} adapter`);
@@ -121,6 +126,7 @@ export class Sync {
     this.#store = store;
     this.#adapter = adapter;
     this.#released = released;
+    this.presence = new Presence(adapter.peerId);
     this.#ready = loadEngine().then((m) => {
       if (this.#closed || store.closed) return;
       try {
@@ -132,6 +138,7 @@ export class Sync {
         for (const l of this.#errorListeners) l({ peer: '', store: store.name, error, remote: false });
         throw error;
       }
+      this.presence.attach(this.#impl.presence);
       for (const l of this.#statusListeners) this.#offs.push(this.#impl.onStatus(l));
       for (const l of this.#errorListeners) this.#offs.push(this.#impl.onError(l));
     });
@@ -231,6 +238,7 @@ export class Sync {
     this.#closed = true;
     names.get(this.#adapter)?.delete(this.#store.name);
     this.#released();
+    this.presence.close();
     for (const off of this.#offs) off();
     if (this.#impl) void loadEngine().then((m) => m.disconnectStore(this.#impl!, this.#adapter));
   }

@@ -16,12 +16,15 @@ class SyncNetwork {
   private readonly conns = new Map<string, Connection>();
   private readonly stores = new Map<string, StoreSync>();
   private started = false;
+  private readonly features: readonly string[];
 
   constructor(
     readonly adapter: NetworkAdapter,
     private readonly options: SyncOptions,
     private readonly frames: SyncFrames,
-  ) {}
+  ) {
+    this.features = presenceRelays(adapter, options) ? ['presence', 'presence-relay'] : ['presence'];
+  }
 
   /** One store per name: facade.ts refuses a second one before the engine is loaded. */
   attach(sync: StoreSync): void {
@@ -73,7 +76,7 @@ class SyncNetwork {
           for (const sync of this.stores.values()) sync.scheduleStatus();
         },
       },
-      { maxMessageBytes: this.options.maxMessageBytes },
+      { maxMessageBytes: this.options.maxMessageBytes, features: this.features },
     );
     this.conns.set(link.peer, conn);
     for (const sync of this.stores.values()) sync.addPeer(conn);
@@ -88,6 +91,12 @@ class SyncNetwork {
   }
 
   private message(conn: Connection, m: Message, bytes: number): void {
+    if (m.type === MessageType.Features) {
+      const had = conn.features.has('presence');
+      conn.features = new Set(m.features);
+      if (!had) for (const sync of this.stores.values()) sync.featuresArrived(conn);
+      return;
+    }
     if (m.type === MessageType.Hello && m.protocol !== PROTOCOL_VERSION) {
       this.failed(conn, new MyceliumError('unsupported_version', `peer ${conn.peer} speaks sync protocol ${m.protocol}; this replica speaks ${PROTOCOL_VERSION}`), false);
       return;
@@ -114,11 +123,16 @@ class SyncNetwork {
 
 const networks = new Map<NetworkAdapter, SyncNetwork>();
 
+/** Does this replica forward presence between its peers? The Node peer's server does, unless told otherwise. */
+function presenceRelays(adapter: NetworkAdapter, options: SyncOptions): boolean {
+  return options.presence?.relay ?? adapter.kind === 'websocket-server';
+}
+
 /** Connects a store through an adapter (the adapter's network is shared by every store using it). */
 export function connectStore(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats): StoreSync {
   let net = networks.get(adapter);
   if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options, store.frames)));
-  const sync = new StoreSync(store, options, stats);
+  const sync = new StoreSync(store, options, stats, adapter.peerId, presenceRelays(adapter, options));
   try {
     net.attach(sync);
   } catch (e) {

@@ -46,6 +46,8 @@ import type { Message } from './wire.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
 import type { SyncedStore } from './synced-store.js';
 import { MessageType } from './wire.js';
+import type { PresenceOptions } from './presence.js';
+import { PresenceRoom } from './presence.js';
 
 export interface SyncOptions {
   /** Wait this long (ms, jittered up to 2×) before relaying other replicas' changes to a peer that has not acknowledged them. Default 40. */
@@ -64,6 +66,8 @@ export interface SyncOptions {
   readonly maxNewActorsPerDelta?: number;
   /** Actors one peer's deltas may add to the store while connected. Default 4,096. */
   readonly maxNewActorsPerPeer?: number;
+  /** Presence (sync.presence, docs/presence.md): its timeout, and whether this replica relays it. */
+  readonly presence?: PresenceOptions;
 }
 
 /** The longest wait between two hellos to a peer that does not answer. */
@@ -237,12 +241,16 @@ export class StoreSync {
   private readonly errorListeners = new Set<(e: SyncErrorEvent) => void>();
   private readonly unwatch: () => void;
   private closed = false;
+  /** Who else is here (docs/presence.md). */
+  readonly presence: PresenceRoom;
 
-  /** `stats` are the store's, counted across every connect() (the facade keeps them). */
+  /** `stats` are the store's, counted across every connect() (the facade keeps them); `peerId` names this replica in presence. */
   constructor(
     readonly store: SyncedStore,
     options: SyncOptions,
     readonly stats: SyncStats,
+    peerId: string,
+    relaysPresence: boolean,
   ) {
     this.schema = new SchemaInfo(store.schema);
     this.relayDelay = options.relayDelay ?? 40;
@@ -255,6 +263,18 @@ export class StoreSync {
     // Acks must reach the other peers well within their relay delay.
     this.ackInterval = Math.min(this.batchInterval, this.relayDelay / 4);
     this.unwatch = store.watch(() => this.changed());
+    this.presence = new PresenceRoom(peerId, options.presence ?? {}, relaysPresence, {
+      ready: () => this.presenceReady(),
+      send: (conn, entries) => {
+        const s = this.sessions.get(conn);
+        if (s) this.send(s, { type: MessageType.Presence, store: this.name, entries });
+      },
+    });
+  }
+
+  /** The connections presence goes to: ready sessions whose peers announced it. */
+  private *presenceReady(): Iterable<Connection> {
+    for (const [conn, s] of this.sessions) if (s.ready && !s.error && !conn.isClosed && conn.features.has('presence')) yield conn;
   }
 
   get name(): string {
@@ -282,11 +302,18 @@ export class StoreSync {
     this.scheduleStatus();
   }
 
+  /** The peer's features arrived (after its hello, when messages were reordered): it hears our presence now. */
+  featuresArrived(conn: Connection): void {
+    const s = this.sessions.get(conn);
+    if (s && s.ready && !s.error && conn.features.has('presence')) this.presence.peerReady(conn);
+  }
+
   removePeer(conn: Connection): void {
     const s = this.sessions.get(conn);
     if (!s) return;
     s.stop();
     this.sessions.delete(conn);
+    this.presence.peerGone(conn);
     this.scheduleStatus();
   }
 
@@ -308,6 +335,8 @@ export class StoreSync {
 
   private sendHello(s: Session, reply: boolean): void {
     if (this.store.closed || this.paused) return;
+    // The features go before every hello, so a lost one is sent again with the hello that is.
+    s.conn.sendFeatures();
     const mine = this.store.version();
     this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schema: this.schema.collections, version }), true);
   }
@@ -326,6 +355,18 @@ export class StoreSync {
       if (s.ready) this.ack(s, m);
       return;
     }
+    if (m.type === MessageType.Presence) {
+      if (!s.ready) return;
+      // A peer sends presence only to a replica that takes it, so it takes it
+      // too (its features message may have been lost): answer in kind.
+      if (!conn.features.has('presence')) {
+        conn.features = new Set([...conn.features, 'presence']);
+        this.presence.peerReady(conn);
+      }
+      this.presence.receive(conn, m.entries, conn.features.has('presence-relay'));
+      return;
+    }
+    if (m.type === MessageType.Features) return; // the network's (network.ts)
     // The peer's messages are read in the order it numbered them (chain.ts).
     const place = s.in.place(m.version, m.type === MessageType.Hello);
     if (place === 'late') {
@@ -486,6 +527,7 @@ export class StoreSync {
       s.sentHeld = {};
       s.resends = 0;
       this.pump(s, false);
+      if (s.conn.features.has('presence')) this.presence.peerReady(s.conn);
     }
     this.scheduleStatus();
   }
@@ -540,6 +582,7 @@ export class StoreSync {
     if (s.error) return;
     s.error = error;
     s.stop();
+    this.presence.peerGone(s.conn);
     this.scheduleStatus();
     const event: SyncErrorEvent = { peer: s.conn.peer, store: this.name, error, remote };
     for (const l of this.errorListeners) l(event);
@@ -770,6 +813,7 @@ export class StoreSync {
   pause(): void {
     if (this.paused || this.closed) return;
     this.paused = true;
+    this.presence.pause();
     for (const s of this.sessions.values()) s.stop();
     this.scheduleStatus();
   }
@@ -778,6 +822,7 @@ export class StoreSync {
   resume(): void {
     if (!this.paused || this.closed) return;
     this.paused = false;
+    this.presence.resume();
     const conns = [...this.sessions.keys()];
     this.sessions.clear();
     for (const conn of conns) if (!conn.isClosed) this.addPeer(conn);
@@ -811,6 +856,7 @@ export class StoreSync {
 
   close(): void {
     if (this.closed) return;
+    this.presence.close();
     this.closed = true;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.unwatch();

@@ -16,6 +16,15 @@
 //             it cannot join yet; bit 1 restart: it lost track of the sender's
 //             versions, send the next one whole)
 //   error  4  store ('' for the whole connection), code, message
+//   presence 5  store, entries: count, then per entry client (string), clock,
+//             state (u8 0: gone; 1: then the state's JSON text). Sent only to
+//             a connection that announced the 'presence' feature.
+// Features: the first message each way on a connection names what the sender
+// understands beyond protocol 3 (docs/presence.md). It travels as an error
+// message for the store FEATURES_STORE, a name no store may have, with the
+// code 'features' and the features comma-separated as its text: a protocol-3
+// build routes an error to the store it names, has no such store, and
+// ignores it, so builds with and without presence sync as before.
 // A hello's and a delta's version (chain.ts): chain number, then (entry count
 // << 1 | whole), then per entry (ref, [fixed64 actor when ref is 0], seq): ref
 // is the actor's position + 1 among those the receiver already heard of in
@@ -35,20 +44,39 @@ import { encodeSchema, KINDS } from '../schema.js';
 import type { Version } from '../version.js';
 import { encodeVersion, MAX_SEQ, MAX_VERSION_ENTRIES, readActor, readVersion, writeActor } from '../version.js';
 import type { DiffEntry, VersionDiff } from './chain.js';
-import { PROTOCOL_VERSION } from './protocol-version.js';
+import { FEATURES_STORE, PROTOCOL_VERSION } from './protocol-version.js';
+import type { JsonValue } from './presence-state.js';
+import { deepFreeze, MAX_PRESENCE_STATE } from './presence-state.js';
 
 export const enum MessageType {
   Hello = 1,
   Delta = 2,
   Ack = 3,
   Error = 4,
+  Presence = 5,
+  /** Not a wire type: features travel as an error message (above). */
+  Features = 100,
+}
+
+/** Most entries in one presence message. */
+export const MAX_PRESENCE_ENTRIES = 4096;
+/** Longest presence client id. */
+const MAX_CLIENT_ID = 128;
+
+/** One client's presence at one clock: `state` null says it left. */
+export interface PresenceEntry {
+  readonly client: string;
+  readonly clock: number;
+  readonly state: JsonValue | null;
 }
 
 export type Message =
   | { type: MessageType.Hello; protocol: number; reply: boolean; store: string; schema: readonly DeclaredCollection[]; version: VersionDiff }
   | { type: MessageType.Delta; store: string; version: VersionDiff; delta: Uint8Array }
   | { type: MessageType.Ack; store: string; version: Version; holding: boolean; restart: boolean }
-  | { type: MessageType.Error; store: string; code: ErrorCode; message: string };
+  | { type: MessageType.Error; store: string; code: ErrorCode; message: string }
+  | { type: MessageType.Presence; store: string; entries: readonly PresenceEntry[] }
+  | { type: MessageType.Features; features: readonly string[] };
 
 export interface Chunk {
   readonly id: number;
@@ -70,7 +98,7 @@ function writeDiff(w: ByteWriter, v: VersionDiff): void {
 
 export function encodeMessage(m: Message, frames: SyncFrames): Uint8Array {
   const w = new ByteWriter(m.type === MessageType.Delta ? m.delta.length + 64 : 64);
-  w.u8(m.type);
+  w.u8(m.type === MessageType.Features ? MessageType.Error : m.type);
   switch (m.type) {
     case MessageType.Hello:
       w.varint(m.protocol);
@@ -93,6 +121,24 @@ export function encodeMessage(m: Message, frames: SyncFrames): Uint8Array {
       w.string(m.store);
       w.string(m.code);
       w.string(m.message);
+      break;
+    case MessageType.Presence:
+      w.string(m.store);
+      w.varint(m.entries.length);
+      for (const e of m.entries) {
+        w.string(e.client);
+        w.varint(e.clock);
+        if (e.state === null) w.u8(0);
+        else {
+          w.u8(1);
+          w.string(JSON.stringify(e.state));
+        }
+      }
+      break;
+    case MessageType.Features:
+      w.string(FEATURES_STORE);
+      w.string('features');
+      w.string(m.features.join(','));
       break;
   }
   return frames.frame(FrameKind.Message, w.bytes());
@@ -214,10 +260,45 @@ function readMessage(p: Uint8Array): Message {
     }
     case MessageType.Error: {
       const store = r.string('store name', NAME_MAX);
+      if (store === FEATURES_STORE) {
+        r.string('features code', 64);
+        const list = r.string('features', 4096);
+        m = { type: MessageType.Features, features: list === '' ? [] : list.split(',') };
+        break;
+      }
       const code = knownCode(r.string('error code', 64));
       // Older peers sent the message with the code in front: say the code once.
       const text = r.string('error message', 4096);
       m = { type, store, code, message: text.startsWith(`${code}: `) ? text.slice(code.length + 2) : text };
+      break;
+    }
+    case MessageType.Presence: {
+      const store = r.string('store name', NAME_MAX);
+      const n = r.varint('presence entries');
+      if (n > MAX_PRESENCE_ENTRIES) throw new MyceliumError('limit_exceeded', `a presence message of ${n} entries; at most ${MAX_PRESENCE_ENTRIES}`);
+      if (n > r.remaining() / 3) throw corrupt('presence entries longer than the message');
+      const entries: PresenceEntry[] = [];
+      for (let i = 0; i < n; i++) {
+        const client = r.string('presence client', MAX_CLIENT_ID);
+        if (client === '') throw corrupt('a presence entry without a client');
+        const clock = r.varint('presence clock');
+        const has = r.u8('presence state flag');
+        if (has > 1) throw corrupt('bad presence state flag');
+        let state: JsonValue | null = null;
+        if (has === 1) {
+          // The limit in bytes: UTF-8 takes at most 3 bytes per UTF-16 unit.
+          const text = r.string('presence state', MAX_PRESENCE_STATE * 3);
+          if (text.length > MAX_PRESENCE_STATE) throw new MyceliumError('limit_exceeded', `a presence state of ${text.length} characters; at most ${MAX_PRESENCE_STATE}`);
+          try {
+            state = deepFreeze(JSON.parse(text) as JsonValue);
+          } catch {
+            throw corrupt(`presence state of '${client}' is not JSON`);
+          }
+          if (state === null) throw corrupt(`presence state of '${client}' is null (gone is flag 0)`);
+        }
+        entries.push({ client, clock, state });
+      }
+      m = { type, store, entries };
       break;
     }
     default:
@@ -226,3 +307,4 @@ function readMessage(p: Uint8Array): Message {
   r.end();
   return m;
 }
+

@@ -1,0 +1,322 @@
+// Presence (docs/presence.md): who else is here, and their small JSON state
+// (a name, a colour, a cursor), for one store on one network. Never
+// persisted, never part of the store's version.
+//
+// Each client's state carries a clock that only its owner raises; a receiver
+// keeps the state with the greatest clock, and a removal ("gone") at the
+// same clock beats a state (a relay removes a client at the last clock it
+// saw). The owner renews its state (clock + 1) every third of the timeout;
+// a state not renewed for `timeout` has left. A state also leaves when every
+// connection that brought it has closed, or when its owner sets null.
+//
+// A relay (the Node peer) forwards what it accepts to its other peers, and
+// tells them when a client's connection to it closed. Other replicas send
+// only their own state. A connection that did not announce 'presence-relay'
+// speaks for one client: the first it names, if no other live connection
+// speaks for it.
+import type { Connection } from './connection.js';
+import type { JsonValue } from './presence-state.js';
+import type { PresenceEntry } from './wire.js';
+import { MAX_PRESENCE_ENTRIES } from './wire.js';
+
+export interface PresenceOptions {
+  /** A peer whose state is not renewed for this long (ms) has left; this replica renews its own every third of it. Default 30,000. */
+  readonly timeout?: number;
+  /** Forward every client's presence to every other peer (a hub). Default: on for webSocketServer() (the Node peer), off otherwise. */
+  readonly relay?: boolean;
+  /** Most other clients' states held at once; more are ignored until some leave. Default 4,096. */
+  readonly maxPeers?: number;
+}
+
+/** Another client and its state. */
+export interface PresencePeer {
+  /** Its peer id (its sync's peerId). */
+  readonly id: string;
+  readonly state: JsonValue;
+}
+
+/** What changed, as one event: left peers carry the state they had. */
+export interface PresenceChange {
+  readonly joined: readonly PresencePeer[];
+  readonly changed: readonly PresencePeer[];
+  readonly left: readonly PresencePeer[];
+}
+
+/** The connections presence travels over: those whose sessions are ready and that announced 'presence'. */
+export interface PresenceLinks {
+  ready(): Iterable<Connection>;
+  send(conn: Connection, entries: readonly PresenceEntry[]): void;
+}
+
+interface Entry {
+  readonly id: string;
+  clock: number;
+  /** null: gone (kept for `timeout` so an old copy cannot bring it back). */
+  state: JsonValue | null;
+  text: string;
+  /** performance.now() of the last word about it. */
+  seen: number;
+  /** The connections that brought its current state. */
+  readonly via: Set<Connection>;
+  /** Its current state, as peers() hands it out. */
+  peer: PresencePeer | null;
+}
+
+const EMPTY: readonly PresencePeer[] = Object.freeze([]);
+
+export class PresenceRoom {
+  private own: JsonValue | null = null;
+  private clock = 0;
+  private renewed = 0;
+  private readonly entries = new Map<string, Entry>();
+  /** The one client each non-relay connection speaks for. */
+  private readonly speaksFor = new Map<Connection, string>();
+  private live = 0;
+  private snapshot: readonly PresencePeer[] | null = EMPTY;
+  private readonly listeners = new Set<(c: PresenceChange) => void>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private paused = false;
+  private closed = false;
+  readonly timeout: number;
+  readonly relay: boolean;
+  private readonly maxPeers: number;
+
+  constructor(
+    readonly self: string,
+    options: PresenceOptions,
+    relayDefault: boolean,
+    private readonly links: PresenceLinks,
+  ) {
+    this.timeout = Math.max(30, options.timeout ?? 30_000);
+    this.relay = options.relay ?? relayDefault;
+    this.maxPeers = options.maxPeers ?? 4096;
+  }
+
+  /** This replica's state (frozen, checked by presence-state.ts), or null to leave. */
+  set(state: JsonValue | null): void {
+    if (this.closed) return;
+    if (state === null && this.own === null) return;
+    this.own = state;
+    this.clock++;
+    this.renewed = performance.now();
+    if (!this.paused) this.broadcast([{ client: this.self, clock: this.clock, state }]);
+    this.arm();
+  }
+
+  /** A session became ready: the peer hears this replica's state (a relay: everyone's). */
+  peerReady(conn: Connection): void {
+    if (this.closed || this.paused) return;
+    const out: PresenceEntry[] = [];
+    if (this.own !== null) {
+      // A relay may hold a removal of us at our last clock: go past it.
+      this.clock++;
+      out.push({ client: this.self, clock: this.clock, state: this.own });
+    }
+    if (this.relay) {
+      for (const e of this.entries.values()) {
+        if (e.state !== null && !e.via.has(conn)) out.push({ client: e.id, clock: e.clock, state: e.state });
+      }
+    }
+    // Even with nothing to say: a presence message tells the peer that this
+    // replica takes presence, should its features message have been lost.
+    if (out.length === 0) this.links.send(conn, out);
+    else this.sendTo(conn, out);
+  }
+
+  /** A session ended: the clients only it brought have left. */
+  peerGone(conn: Connection): void {
+    this.speaksFor.delete(conn);
+    const left: PresencePeer[] = [];
+    const forward: PresenceEntry[] = [];
+    for (const e of this.entries.values()) {
+      if (!e.via.delete(conn) || e.via.size > 0 || e.state === null) continue;
+      left.push(this.remove(e));
+      forward.push({ client: e.id, clock: e.clock, state: null });
+    }
+    if (this.relay) this.broadcast(forward, conn);
+    this.emit([], [], left);
+  }
+
+  /** Entries from a peer. */
+  receive(conn: Connection, entries: readonly PresenceEntry[], fromRelay: boolean): void {
+    if (this.closed || this.paused) return;
+    const now = performance.now();
+    const joined: PresencePeer[] = [];
+    const changed: PresencePeer[] = [];
+    const left: PresencePeer[] = [];
+    const forward: PresenceEntry[] = [];
+    for (const x of entries) {
+      if (x.client === this.self || !this.mayName(conn, x.client, fromRelay)) continue;
+      let e = this.entries.get(x.client);
+      if (!e) {
+        if (x.state === null || this.live >= this.maxPeers) continue;
+        e = { id: x.client, clock: x.clock, state: null, text: '', seen: now, via: new Set([conn]), peer: null };
+        this.entries.set(x.client, e);
+      } else if (x.clock < e.clock || (x.clock === e.clock && (x.state !== null || e.state === null))) {
+        // Old news, or the same news by another way.
+        if (x.clock === e.clock && e.state !== null) {
+          e.via.add(conn);
+          e.seen = now;
+        }
+        continue;
+      } else {
+        e.clock = x.clock;
+        e.seen = now;
+        e.via.clear();
+        e.via.add(conn);
+      }
+      forward.push(x);
+      if (x.state === null) {
+        if (e.state !== null) left.push(this.remove(e));
+        continue;
+      }
+      const text = JSON.stringify(x.state);
+      if (e.state === null) {
+        if (this.live >= this.maxPeers) {
+          this.entries.delete(e.id);
+          forward.pop();
+          continue;
+        }
+        this.live++;
+        joined.push(this.put(e, x.state, text));
+      } else if (text !== e.text) changed.push(this.put(e, x.state, text));
+    }
+    if (this.relay) this.broadcast(forward, conn);
+    this.emit(joined, changed, left);
+    this.arm();
+  }
+
+  /** May this connection speak for `client`? A relay: for anyone; another peer: for one client only. */
+  private mayName(conn: Connection, client: string, fromRelay: boolean): boolean {
+    if (fromRelay) return true;
+    const bound = this.speaksFor.get(conn);
+    if (bound !== undefined) return bound === client;
+    for (const [other, id] of this.speaksFor) if (id === client && other !== conn && !other.isClosed) return false;
+    this.speaksFor.set(conn, client);
+    return true;
+  }
+
+  private put(e: Entry, state: JsonValue, text: string): PresencePeer {
+    e.state = state;
+    e.text = text;
+    e.peer = Object.freeze({ id: e.id, state });
+    this.snapshot = null;
+    return e.peer;
+  }
+
+  /** Marks a client gone; returns what it was. */
+  private remove(e: Entry): PresencePeer {
+    const was = e.peer!;
+    e.state = null;
+    e.text = '';
+    e.peer = null;
+    e.via.clear();
+    e.seen = performance.now();
+    this.live--;
+    this.snapshot = null;
+    return was;
+  }
+
+  private emit(joined: PresencePeer[], changed: PresencePeer[], left: PresencePeer[]): void {
+    if (joined.length + changed.length + left.length === 0) return;
+    const change: PresenceChange = Object.freeze({ joined, changed, left });
+    for (const l of [...this.listeners]) {
+      try {
+        l(change);
+      } catch (e) {
+        // One listener's failure must not keep the others from hearing.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  private sendTo(conn: Connection, entries: readonly PresenceEntry[]): void {
+    for (let i = 0; i < entries.length; i += MAX_PRESENCE_ENTRIES) this.links.send(conn, entries.slice(i, i + MAX_PRESENCE_ENTRIES));
+  }
+
+  private broadcast(entries: readonly PresenceEntry[], except?: Connection): void {
+    if (entries.length === 0) return;
+    for (const conn of this.links.ready()) if (conn !== except) this.sendTo(conn, entries);
+  }
+
+  /** Runs the clock (renewals, expiry) while there is anything to renew or expire. */
+  private arm(): void {
+    if (this.timer !== null || this.closed || this.paused || (this.own === null && this.entries.size === 0)) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.tick();
+    }, this.timeout / 6);
+    // Node: presence alone does not keep the process alive.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private tick(): void {
+    if (this.closed || this.paused) return;
+    const now = performance.now();
+    const left: PresencePeer[] = [];
+    for (const e of this.entries.values()) {
+      if (now - e.seen < this.timeout) continue;
+      if (e.state !== null) left.push(this.remove(e));
+      else this.entries.delete(e.id);
+    }
+    if (this.own !== null && now - this.renewed >= this.timeout / 3) {
+      this.clock++;
+      this.renewed = now;
+      this.broadcast([{ client: this.self, clock: this.clock, state: this.own }]);
+    }
+    this.emit([], [], left);
+    this.arm();
+  }
+
+  /** Everyone else here, by id; the same array until something changes. */
+  peers(): readonly PresencePeer[] {
+    if (this.snapshot === null) {
+      const out: PresencePeer[] = [];
+      for (const e of this.entries.values()) if (e.peer !== null) out.push(e.peer);
+      out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      this.snapshot = Object.freeze(out);
+    }
+    return this.snapshot;
+  }
+
+  subscribe(listener: (c: PresenceChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** sync.pause(): nothing is sent or heard; everyone else has left, as far as this replica can tell. */
+  pause(): void {
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    this.clear();
+  }
+
+  /** sync.resume(): each session's new hello brings presence back (peerReady). */
+  resume(): void {
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    this.renewed = performance.now();
+    this.arm();
+  }
+
+  /** The sync closes: peers hear that this replica left; everyone else leaves here. */
+  close(): void {
+    if (this.closed) return;
+    if (this.own !== null && !this.paused) this.broadcast([{ client: this.self, clock: this.clock + 1, state: null }]);
+    this.closed = true;
+    this.clear();
+    this.listeners.clear();
+  }
+
+  private clear(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const left: PresencePeer[] = [];
+    for (const e of this.entries.values()) if (e.state !== null) left.push(this.remove(e));
+    this.entries.clear();
+    this.speaksFor.clear();
+    this.emit([], [], left);
+  }
+}
