@@ -12,6 +12,8 @@ import type { Fields, RecordOf, Schema } from './schema.js';
 import type { Store } from './store.js';
 import type { Sync } from './sync/facade.js';
 import type { SyncStatus } from './sync/store-sync.js';
+import type { PresencePeer } from './sync/presence.js';
+import type { JsonValue } from './sync/presence-state.js';
 
 /**
  * A resource made on mount and disposed on unmount, where the dispose waits
@@ -169,6 +171,26 @@ export function useSyncStatus(sync: Sync | null | undefined): SyncStatus | null 
     sync ? identity(sync) : null,
   );
 }
+
+/**
+ * Everyone else's presence on this sync (sorted by id; docs/presence.md),
+ * re-rendering when someone joins, changes or leaves. With `state`, this
+ * replica's own presence is set to it whenever its JSON changes (null
+ * clears it); without, the hook only reads.
+ */
+export function usePresence(sync: Sync | null | undefined, state?: JsonValue | null): readonly PresencePeer[] {
+  const json = state === undefined ? undefined : JSON.stringify(state);
+  useEffect(() => {
+    if (!sync || sync.closed || json === undefined) return;
+    sync.presence.set(JSON.parse(json) as JsonValue | null);
+  }, [sync, json]);
+  const p = sync ? sync.presence : null;
+  return useSyncExternalStore(p ? p.subscribe : noSubscribe, p ? p.peers : noPeers, p ? p.peers : noPeers);
+}
+
+const noSubscribe = (): (() => void) => () => undefined;
+const NOBODY: readonly PresencePeer[] = Object.freeze([]);
+const noPeers = (): readonly PresencePeer[] => NOBODY;
 
 // A number per object, so a hook's cache key changes with the object.
 const ids = new WeakMap<object, number>();

@@ -4,9 +4,7 @@
 import { MyceliumError } from '../errors.js';
 import type { PresenceChange, PresencePeer, PresenceRoom } from './presence.js';
 import type { JsonValue } from './presence-state.js';
-import { presenceState } from './presence-state.js';
-
-const NOBODY: readonly PresencePeer[] = Object.freeze([]);
+import { NO_PEERS, presenceState } from './presence-state.js';
 
 /** Who else is here, and this replica's own small JSON state (Yjs calls it awareness). */
 export class Presence {
@@ -53,7 +51,7 @@ export class Presence {
 
   /** Everyone else here, sorted by id: the same frozen array until someone joins, changes or leaves. */
   peers(): readonly PresencePeer[] {
-    return this.#room ? this.#room.peers() : NOBODY;
+    return this.#room ? this.#room.peers() : NO_PEERS;
   }
 
   /** Calls `listener` with who joined, changed and left; returns the unsubscribe. */

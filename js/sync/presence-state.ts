@@ -7,6 +7,9 @@ import { MyceliumError } from '../errors.js';
 /** JSON: what a presence state may hold. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
+/** Nobody: the peers() of a presence with no one else in it, one array for all (a stable snapshot). */
+export const NO_PEERS: readonly never[] = Object.freeze([]);
+
 /** Largest presence state, as JSON text (UTF-16 code units, as JSON.stringify counts them). */
 export const MAX_PRESENCE_STATE = 8192;
 

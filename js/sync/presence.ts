@@ -16,6 +16,7 @@
 // speaks for it.
 import type { Connection } from './connection.js';
 import type { JsonValue } from './presence-state.js';
+import { NO_PEERS } from './presence-state.js';
 import type { PresenceEntry } from './wire.js';
 import { MAX_PRESENCE_ENTRIES } from './wire.js';
 
@@ -62,8 +63,6 @@ interface Entry {
   peer: PresencePeer | null;
 }
 
-const EMPTY: readonly PresencePeer[] = Object.freeze([]);
-
 export class PresenceRoom {
   private own: JsonValue | null = null;
   private clock = 0;
@@ -72,7 +71,7 @@ export class PresenceRoom {
   /** The one client each non-relay connection speaks for. */
   private readonly speaksFor = new Map<Connection, string>();
   private live = 0;
-  private snapshot: readonly PresencePeer[] | null = EMPTY;
+  private snapshot: readonly PresencePeer[] | null = NO_PEERS;
   private readonly listeners = new Set<(c: PresenceChange) => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private paused = false;
@@ -276,7 +275,7 @@ export class PresenceRoom {
       const out: PresencePeer[] = [];
       for (const e of this.entries.values()) if (e.peer !== null) out.push(e.peer);
       out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      this.snapshot = Object.freeze(out);
+      this.snapshot = out.length === 0 ? NO_PEERS : Object.freeze(out);
     }
     return this.snapshot;
   }

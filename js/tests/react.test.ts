@@ -8,7 +8,7 @@ import { createElement as h, StrictMode, type ReactNode } from 'react';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useQuery, useRecord, useStore, useSyncStatus } from 'mycelium-sync/react';
+import { usePresence, useQuery, useRecord, useStore, useSyncStatus } from 'mycelium-sync/react';
 import type { Types } from './helpers.js';
 import { mycelium } from './helpers.js';
 
@@ -181,6 +181,55 @@ describe('useSyncStatus', () => {
     view.unmount();
     sa.close();
     sb.close();
+    port1.close();
+    port2.close();
+    a.close();
+    b.close();
+  });
+});
+
+describe('usePresence', () => {
+  it('shows the others, re-renders when one joins, changes or leaves, and sets this replica’s state from its argument', async () => {
+    const a = await open({ schema, actor: '00000000000000a1' });
+    const b = await open({ schema, actor: '00000000000000b2' });
+    const { port1, port2 } = new MessageChannel();
+    const sa = a.connect(messagePort(port1, { peerId: 'ann' }));
+    const sb = b.connect(messagePort(port2, { peerId: 'bob' }));
+    let renders = 0;
+    function Others({ sync, me }: { sync: Types.Sync | null; me?: Types.JsonValue }) {
+      const others = usePresence(sync, me);
+      renders++;
+      return h('p', null, others.map((p) => `${p.id}:${JSON.stringify(p.state)}`).join(' ') || 'alone');
+    }
+    const view = render(strict(h(Others, { sync: null })));
+    expect(view.container.textContent).toBe('alone');
+    view.rerender(strict(h(Others, { sync: sa, me: { name: 'Ann' } })));
+    await act(async () => {
+      sb.presence.set({ name: 'Bob' });
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    expect(view.container.textContent).toBe('bob:{"name":"Bob"}');
+    // The hook set Ann's state: Bob sees it.
+    expect(sb.presence.peers()).toEqual([{ id: 'ann', state: { name: 'Ann' } }]);
+    const before = renders;
+    view.rerender(strict(h(Others, { sync: sa, me: { name: 'Ann' } }))); // an equal state: nothing sent
+    await settle();
+    expect(renders - before).toBeLessThanOrEqual(2); // the rerender itself (twice in StrictMode), no loop
+    await act(async () => {
+      sb.presence.update({ cursor: 4 });
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    expect(view.container.textContent).toBe('bob:{"name":"Bob","cursor":4}');
+    view.rerender(strict(h(Others, { sync: sa, me: { name: 'Ann', typing: true } })));
+    await act(() => new Promise((r) => setTimeout(r, 100)));
+    expect(sb.presence.peers()[0]!.state).toEqual({ name: 'Ann', typing: true });
+    await act(async () => {
+      sb.close();
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    expect(view.container.textContent).toBe('alone');
+    view.unmount();
+    sa.close();
     port1.close();
     port2.close();
     a.close();
