@@ -17,7 +17,7 @@ const OPEN = async ({ n, how, name }) => {
   const store = await m.open({ schema: f.todoSchema, name: name ?? 'todo', actor: f.actor(n), now: f.clock(1_700_000_000_000 + n * 100) });
   const adapter =
     how.kind === 'webrtc' ? m.webrtc({ signaling: how.url, room: how.room }) : how.kind === 'websocket' ? m.webSocket(how.url) : m.broadcastChannel({ channel: how.channel });
-  const sync = store.connect(adapter, { relayDelay: 20 });
+  const sync = store.connect(adapter, { relayDelay: 20, presence: { timeout: 4000 } });
   const errors = [];
   sync.onError((e) => errors.push({ peer: e.peer, code: e.error.code, message: e.error.message }));
   window.__s = { m, f, store, sync, errors, kind: adapter.kind };
@@ -59,6 +59,52 @@ async function converge(pages, notes) {
     return states.every((s) => s.notes === notes && s.snap === states[0].snap && s.peers.length > 0 && s.peers.every((x) => x === 'synced'));
   });
   return states;
+}
+
+// Presence in the page: set this tab's state, read what it sees of the others.
+const PRESENCE_SET = (state) => window.__s.sync.presence.set(state);
+const PRESENCE_SEEN = () => {
+  const { sync } = window.__s;
+  if (!window.__presenceLog) {
+    window.__presenceLog = [];
+    sync.presence.subscribe((e) => window.__presenceLog.push({ joined: e.joined.map((p) => p.id), changed: e.changed.map((p) => p.id), left: e.left.map((p) => p.id) }));
+  }
+  return { peers: sync.presence.peers().map((p) => ({ id: p.id, state: p.state })), log: window.__presenceLog, me: sync.peerId };
+};
+
+/**
+ * Two pages on one network: each sees the other's state and its changes;
+ * when `a` goes (its page closes), `b` sees it leave well before the timeout
+ * of a silent peer, unless the transport cannot tell (then by the timeout).
+ */
+async function presenceBetween(a, b, { leave = 'close' } = {}) {
+  await b.evaluate(PRESENCE_SEEN);
+  await a.evaluate(PRESENCE_SET, { name: 'Ann', color: '#e53935' });
+  await b.evaluate(PRESENCE_SET, { name: 'Bob' });
+  const idA = (await a.evaluate(PRESENCE_SEEN)).me;
+  const idB = (await b.evaluate(PRESENCE_SEEN)).me;
+  const sees = async (page, id, want) => {
+    let got;
+    await until(`${id}'s state ${JSON.stringify(want)}`, async () => {
+      got = (await page.evaluate(PRESENCE_SEEN)).peers;
+      return JSON.stringify(got) === JSON.stringify(want === null ? [] : [{ id, state: want }]);
+    }).catch((e) => {
+      throw new Error(`${e.message}: the page sees ${JSON.stringify(got)}`);
+    });
+  };
+  await sees(b, idA, { name: 'Ann', color: '#e53935' });
+  await sees(a, idB, { name: 'Bob' });
+  await a.evaluate(() => window.__s.sync.presence.update({ cursor: 42 }));
+  await sees(b, idA, { name: 'Ann', color: '#e53935', cursor: 42 });
+  const gone = Date.now();
+  if (leave === 'close') await a.close();
+  else await a.evaluate(() => window.__s.sync.pause());
+  await sees(b, idA, null);
+  const waited = Date.now() - gone;
+  const { log } = await b.evaluate(PRESENCE_SEEN);
+  const names = (k) => log.flatMap((e) => e[k]);
+  if (names('joined').join() !== idA || names('changed').join() !== idA || names('left').join() !== idA) throw new Error(`events: ${JSON.stringify(log)}`);
+  return waited;
 }
 
 export const tests = [
@@ -187,6 +233,66 @@ export const tests = [
       } finally {
         store.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'presence over WebRTC: two contexts see each other join, change and leave (a closed page leaves)',
+    needs: ['webrtc'],
+    async run(env) {
+      const { startSignalServer } = await node();
+      const server = await startSignalServer({ port: 0 });
+      try {
+        const how = { kind: 'webrtc', url: server.url, room: `presence-${Date.now()}` };
+        const a = await env.newContextPage(PAGE);
+        const b = await env.newContextPage(PAGE);
+        await a.evaluate(OPEN, { n: 41, how });
+        await b.evaluate(OPEN, { n: 42, how });
+        const waited = await presenceBetween(a, b);
+        console.log(`presence over WebRTC: left ${waited} ms after the page closed (timeout 4000 ms)`);
+      } finally {
+        await server.close();
+      }
+    },
+  },
+  {
+    name: 'presence over BroadcastChannel: two tabs; a paused tab goes silent and expires',
+    async run(env) {
+      const ctx = await env.newContext();
+      const a = await ctx.newPage(PAGE);
+      const b = await ctx.newPage(PAGE);
+      const how = { kind: 'broadcast', channel: `presence-${Date.now()}` };
+      await a.evaluate(OPEN, { n: 43, how });
+      await b.evaluate(OPEN, { n: 44, how });
+      const waited = await presenceBetween(a, b, { leave: 'pause' });
+      // Silent: it leaves by the timeout (4 s), not before its last renewal could have lapsed.
+      if (waited < 4000 * (2 / 3) - 200 || waited > 4000 * 2) throw new Error(`a silent tab left after ${waited} ms (timeout 4000 ms)`);
+    },
+  },
+  {
+    name: 'presence through the Node peer: it relays between two browsers and sees both; a closed page leaves',
+    async run(env) {
+      const m = await node();
+      const fixtures = await import(pathToFileURL(join(root, 'tests-browser/page/fixtures.js')).href);
+      const store = await m.open({ schema: fixtures.todoSchema, name: 'todo' });
+      const adapter = m.webSocketServer({ port: 0, allowOrigins: '*' });
+      const sync = store.connect(adapter);
+      try {
+        const how = { kind: 'websocket', url: await adapter.listening };
+        const a = await env.newContextPage(PAGE);
+        const b = await env.newContextPage(PAGE);
+        await a.evaluate(OPEN, { n: 45, how });
+        await b.evaluate(OPEN, { n: 46, how });
+        const both = presenceBetween(a, b);
+        await until('the Node peer sees both pages', () => sync.presence.peers().length === 2);
+        const waited = await both;
+        if (waited > 3000) throw new Error(`the closed page left after ${waited} ms`);
+        await until('the Node peer sees one page', () => sync.presence.peers().length === 1);
+        if (Object.keys(store.version()).length !== 0) throw new Error(`presence wrote to the Node peer’s store: ${JSON.stringify(store.version())}`);
+      } finally {
+        sync.close();
+        adapter.stop();
+        store.close();
       }
     },
   },
