@@ -353,7 +353,7 @@ describe('presence against an attacker (docs/presence.md)', () => {
     const c = s.connect(mycelium.webSocket(url, { peerId }));
     c.presence.set(state);
     cleanup.push(() => s.close());
-    await until(`the server sees ${peerId}`, () => sync.presence.peers().some((p) => p.id === peerId));
+    await until(`the server sees ${peerId}`, () => sync.presence.peers().some((p) => p.id === c.presence.id));
     return c;
   }
 
@@ -374,19 +374,22 @@ describe('presence against an attacker (docs/presence.md)', () => {
     const { sync, url } = await serverPeer();
     const alice = await member(url, sync, 'alice', { name: 'Alice' });
     const bob = await member(url, sync, 'bob', { name: 'Bob' });
-    await until('bob sees alice', () => bob.presence.peers().some((p) => p.id === 'alice'));
+    await until('bob sees alice', () => bob.presence.peers().some((p) => p.id === alice.presence.id));
     const evil = await syncClient(url, { peer: 'evil' });
     evil.send(mycFrame(3, featuresMessage(['presence'])));
     evil.send(hello('notes', schema));
     await until('the server answered', () => evil.frames().some((f) => f.type === 5));
     // Alice's id first (taken by her live connection: ignored), then its own, then others.
-    evil.send(mycFrame(3, presenceMessage('notes', [['alice', 1000, '{"name":"not Alice"}'], ['evil', 1, '{"name":"Eve"}'], ['carol', 5, '{"name":"Carol?"}']])));
-    evil.send(mycFrame(3, presenceMessage('notes', [['alice', 2000, null], ['bob', 2000, null]])));
+    const [A, B] = [alice.presence.id, bob.presence.id];
+    evil.send(mycFrame(3, presenceMessage('notes', [[A, 1000, '{"name":"not Alice"}'], ['evil', 1, '{"name":"Eve"}'], ['carol', 5, '{"name":"Carol?"}']])));
+    evil.send(mycFrame(3, presenceMessage('notes', [[A, 2000, null], [B, 2000, null]])));
     await until('bob sees evil as itself', () => bob.presence.peers().some((p) => p.id === 'evil'));
     await sleep(100);
-    expect(Object.fromEntries(bob.presence.peers().map((p) => [p.id, p.state]))).toEqual({ alice: { name: 'Alice' }, evil: { name: 'Eve' } });
-    expect(sync.presence.peers().map((p) => p.id)).toEqual(['alice', 'bob', 'evil']);
-    expect(alice.presence.peers().map((p) => p.id)).toEqual(['bob', 'evil']);
+    const names = { [A]: 'alice', [B]: 'bob', evil: 'evil' };
+    const shown = (c) => Object.fromEntries(c.presence.peers().map((p) => [names[p.id] ?? p.id, p.state]));
+    expect(shown(bob)).toEqual({ alice: { name: 'Alice' }, evil: { name: 'Eve' } });
+    expect(Object.keys(shown(sync)).sort()).toEqual(['alice', 'bob', 'evil']);
+    expect(Object.keys(shown(alice)).sort()).toEqual(['bob', 'evil']);
   });
 
   it('malformed presence ends the connection with a typed error; the server and its store go on', async () => {
@@ -413,7 +416,7 @@ describe('presence against an attacker (docs/presence.md)', () => {
     }
     expect(same(store.save(), before)).toBe(true);
     alice.presence.update({ still: 'here' });
-    await until('the server still hears alice', () => sync.presence.peers().find((p) => p.id === 'alice')?.state.still === 'here');
+    await until('the server still hears alice', () => sync.presence.peers().find((p) => p.id === alice.presence.id)?.state.still === 'here');
   });
 
   it('a peer claiming to relay cannot make the server hold more than maxPeers states', async () => {

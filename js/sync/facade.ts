@@ -98,6 +98,21 @@ function statsOf(store: SyncedStore): SyncStats {
   return s;
 }
 
+/** Each open store's presence, shared by all its syncs, and how many syncs use it. */
+const presences = new WeakMap<SyncedStore, { presence: Presence; syncs: number }>();
+function presenceOf(store: SyncedStore): Presence {
+  let p = presences.get(store);
+  if (!p) presences.set(store, (p = { presence: new Presence(randomPeerId()), syncs: 0 }));
+  p.syncs++;
+  return p.presence;
+}
+function leavePresence(store: SyncedStore): void {
+  const p = presences.get(store);
+  if (!p || --p.syncs > 0) return;
+  p.presence.close();
+  presences.delete(store);
+}
+
 /** A store's sync through one network adapter: what store.connect() returns. */
 export class Sync {
   readonly #store: SyncedStore;
@@ -110,7 +125,7 @@ export class Sync {
   readonly #offs: (() => void)[] = [];
   readonly #ready: Promise<void>;
   readonly #released: () => void;
-  /** Who else is here, and this replica's state (docs/presence.md). */
+  /** Who else is here, and this replica's state (docs/presence.md): one for the store, shared by all its syncs. */
   readonly presence: Presence;
 
   /** @internal Use store.connect(); `released` runs once, on close(). */
@@ -126,11 +141,11 @@ export class Sync {
     this.#store = store;
     this.#adapter = adapter;
     this.#released = released;
-    this.presence = new Presence(adapter.peerId);
+    this.presence = presenceOf(store);
     this.#ready = loadEngine().then((m) => {
       if (this.#closed || store.closed) return;
       try {
-        this.#impl = m.connectStore(store, adapter, options, statsOf(store));
+        this.#impl = m.connectStore(store, adapter, options, statsOf(store), this.presence.id);
         if (this.#paused) this.#impl.pause();
       } catch (e) {
         used.delete(store.name);
@@ -238,7 +253,7 @@ export class Sync {
     this.#closed = true;
     names.get(this.#adapter)?.delete(this.#store.name);
     this.#released();
-    this.presence.close();
+    leavePresence(this.#store);
     for (const off of this.#offs) off();
     if (this.#impl) void loadEngine().then((m) => m.disconnectStore(this.#impl!, this.#adapter));
   }

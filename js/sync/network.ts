@@ -7,6 +7,7 @@ import { Connection } from './connection.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
 import type { SyncOptions, SyncStats } from './store-sync.js';
 import { StoreSync } from './store-sync.js';
+import { PresenceRoom } from './presence.js';
 import type { SyncedStore } from './synced-store.js';
 import type { Link, NetworkAdapter } from './transport.js';
 import type { Message } from './wire.js';
@@ -128,11 +129,16 @@ function presenceRelays(adapter: NetworkAdapter, options: SyncOptions): boolean 
   return options.presence?.relay ?? adapter.kind === 'websocket-server';
 }
 
-/** Connects a store through an adapter (the adapter's network is shared by every store using it). */
-export function connectStore(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats): StoreSync {
+/** Each open store's presence, shared by its syncs (docs/presence.md): made by its first connect(), closed with its last. */
+const rooms = new WeakMap<SyncedStore, PresenceRoom>();
+
+/** Connects a store through an adapter (the adapter's network is shared by every store using it); `presenceId` names this replica in presence. */
+export function connectStore(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats, presenceId: string): StoreSync {
   let net = networks.get(adapter);
   if (!net) networks.set(adapter, (net = new SyncNetwork(adapter, options, store.frames)));
-  const sync = new StoreSync(store, options, stats, adapter.peerId, presenceRelays(adapter, options));
+  let room = rooms.get(store);
+  if (!room || room.isClosed) rooms.set(store, (room = new PresenceRoom(presenceId, options.presence ?? {}, presenceRelays(adapter, options))));
+  const sync = new StoreSync(store, options, stats, room);
   try {
     net.attach(sync);
   } catch (e) {

@@ -14,9 +14,9 @@ export class Presence {
   readonly #listeners = new Set<(c: PresenceChange) => void>();
   readonly #offs = new Map<(c: PresenceChange) => void, () => void>();
 
-  /** @internal Made by store.connect(). */
+  /** @internal Made by a store's first connect(). */
   constructor(
-    /** This replica's id in presence: the sync's peerId. */
+    /** This replica's id in presence: random for each open store, the same across its syncs. */
     readonly id: string,
   ) {
     this.set = this.set.bind(this);
@@ -32,7 +32,7 @@ export class Presence {
    * connected and renews it. null clears it: peers see this replica leave.
    */
   set(state: JsonValue | null): void {
-    if (this.#closed) throw new MyceliumError('closed', 'this sync is closed');
+    if (this.#closed) throw new MyceliumError('closed', 'every sync of this store is closed: presence went with the last');
     this.#own = state === null ? null : presenceState(state).state;
     this.#room?.set(this.#own);
   }
@@ -65,15 +65,17 @@ export class Presence {
     };
   }
 
-  /** @internal The engine loaded: the room takes over. */
+  /** @internal The engine loaded (each sync of the store attaches the same room): the room takes over. */
   attach(room: PresenceRoom): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#room === room) return;
+    for (const off of this.#offs.values()) off();
+    this.#offs.clear();
     this.#room = room;
     for (const l of this.#listeners) this.#offs.set(l, room.subscribe(l));
     if (this.#own !== null) room.set(this.#own);
   }
 
-  /** @internal The sync closed. */
+  /** @internal The store's last sync closed. */
   close(): void {
     this.#closed = true;
     this.#room = null;

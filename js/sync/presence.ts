@@ -1,6 +1,7 @@
 // Presence (docs/presence.md): who else is here, and their small JSON state
-// (a name, a colour, a cursor), for one store on one network. Never
-// persisted, never part of the store's version.
+// (a name, a colour, a cursor), for one store across every network it is
+// connected through (one room per open store; each of its syncs offers the
+// room its connections). Never persisted, never part of the store's version.
 //
 // Each client's state carries a clock that only its owner raises; a receiver
 // keeps the state with the greatest clock, and a removal ("gone") at the
@@ -12,8 +13,8 @@
 // A relay (the Node peer) forwards what it accepts to its other peers, and
 // tells them when a client's connection to it closed. Other replicas send
 // only their own state. A connection that did not announce 'presence-relay'
-// speaks for one client: the first it names, if no other live connection
-// speaks for it.
+// speaks for one client: the first it names, if no other live connection of
+// its network speaks for it.
 import type { Connection } from './connection.js';
 import type { JsonValue } from './presence-state.js';
 import { NO_PEERS } from './presence-state.js';
@@ -43,7 +44,7 @@ export interface PresenceChange {
   readonly left: readonly PresencePeer[];
 }
 
-/** The connections presence travels over: those whose sessions are ready and that announced 'presence'. */
+/** One sync of the store: the connections presence travels over (ready sessions whose peers announced 'presence'; none while paused). */
 export interface PresenceLinks {
   ready(): Iterable<Connection>;
   send(conn: Connection, entries: readonly PresenceEntry[]): void;
@@ -57,7 +58,11 @@ interface Entry {
   text: string;
   /** performance.now() of the last word about it. */
   seen: number;
-  /** The connections that brought its current state. */
+  /**
+   * The open connections that have brought its states (since it last left):
+   * it stays while one of them is open. (Not only those of its latest clock:
+   * a peer on two networks sends each new session a clock of its own.)
+   */
   readonly via: Set<Connection>;
   /** Its current state, as peers() hands it out. */
   peer: PresencePeer | null;
@@ -74,8 +79,10 @@ export class PresenceRoom {
   private snapshot: readonly PresencePeer[] | null = NO_PEERS;
   private readonly listeners = new Set<(c: PresenceChange) => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private paused = false;
   private closed = false;
+  /** The store's syncs, and which of them each connection belongs to. */
+  private readonly syncs = new Set<PresenceLinks>();
+  private readonly owner = new Map<Connection, PresenceLinks>();
   readonly timeout: number;
   readonly relay: boolean;
   private readonly maxPeers: number;
@@ -84,7 +91,6 @@ export class PresenceRoom {
     readonly self: string,
     options: PresenceOptions,
     relayDefault: boolean,
-    private readonly links: PresenceLinks,
   ) {
     this.timeout = Math.max(30, options.timeout ?? 30_000);
     this.relay = options.relay ?? relayDefault;
@@ -98,13 +104,36 @@ export class PresenceRoom {
     this.own = state;
     this.clock++;
     this.renewed = performance.now();
-    if (!this.paused) this.broadcast([{ client: this.self, clock: this.clock, state }]);
+    this.broadcast([{ client: this.self, clock: this.clock, state }]);
     this.arm();
   }
 
+  /** A sync of the store joins the room. */
+  addSync(links: PresenceLinks): void {
+    this.syncs.add(links);
+  }
+
+  /**
+   * A sync of the store closes: its peers lose what only it brought. The
+   * last one tells its peers that this replica left (while another sync is
+   * open, this replica is still here: its peers on the closed one see it
+   * expire). Returns true when the room is empty and closed.
+   */
+  removeSync(links: PresenceLinks): boolean {
+    if (this.syncs.size === 1 && this.syncs.has(links) && this.own !== null) {
+      for (const conn of links.ready()) this.sendTo(conn, [{ client: this.self, clock: this.clock + 1, state: null }], links);
+    }
+    for (const [conn, of] of this.owner) if (of === links) this.peerGone(conn);
+    this.syncs.delete(links);
+    if (this.syncs.size > 0) return false;
+    this.close();
+    return true;
+  }
+
   /** A session became ready: the peer hears this replica's state (a relay: everyone's). */
-  peerReady(conn: Connection): void {
-    if (this.closed || this.paused) return;
+  peerReady(conn: Connection, links: PresenceLinks): void {
+    if (this.closed) return;
+    this.owner.set(conn, links);
     const out: PresenceEntry[] = [];
     if (this.own !== null) {
       // A relay may hold a removal of us at our last clock: go past it.
@@ -118,13 +147,14 @@ export class PresenceRoom {
     }
     // Even with nothing to say: a presence message tells the peer that this
     // replica takes presence, should its features message have been lost.
-    if (out.length === 0) this.links.send(conn, out);
-    else this.sendTo(conn, out);
+    if (out.length === 0) links.send(conn, out);
+    else this.sendTo(conn, out, links);
   }
 
-  /** A session ended: the clients only it brought have left. */
+  /** A session ended (or its sync paused): the clients only it brought have left. */
   peerGone(conn: Connection): void {
     this.speaksFor.delete(conn);
+    this.owner.delete(conn);
     const left: PresencePeer[] = [];
     const forward: PresenceEntry[] = [];
     for (const e of this.entries.values()) {
@@ -138,7 +168,7 @@ export class PresenceRoom {
 
   /** Entries from a peer. */
   receive(conn: Connection, entries: readonly PresenceEntry[], fromRelay: boolean): void {
-    if (this.closed || this.paused) return;
+    if (this.closed || !this.owner.has(conn)) return;
     const now = performance.now();
     const joined: PresencePeer[] = [];
     const changed: PresencePeer[] = [];
@@ -152,16 +182,13 @@ export class PresenceRoom {
         e = { id: x.client, clock: x.clock, state: null, text: '', seen: now, via: new Set([conn]), peer: null };
         this.entries.set(x.client, e);
       } else if (x.clock < e.clock || (x.clock === e.clock && (x.state !== null || e.state === null))) {
-        // Old news, or the same news by another way.
-        if (x.clock === e.clock && e.state !== null) {
-          e.via.add(conn);
-          e.seen = now;
-        }
+        // Old news, or the same news by another way: the connection carries the client.
+        if (x.state !== null && e.state !== null) e.via.add(conn);
+        if (x.clock === e.clock && e.state !== null) e.seen = now;
         continue;
       } else {
         e.clock = x.clock;
         e.seen = now;
-        e.via.clear();
         e.via.add(conn);
       }
       forward.push(x);
@@ -185,12 +212,19 @@ export class PresenceRoom {
     this.arm();
   }
 
-  /** May this connection speak for `client`? A relay: for anyone; another peer: for one client only. */
+  /**
+   * May this connection speak for `client`? A relay: for anyone. Another
+   * peer: for one client only, and not one that another live connection of
+   * the same network speaks for (a client of a hub cannot take another's
+   * id); the same client on two networks (a tab over BroadcastChannel and
+   * WebRTC) is one client.
+   */
   private mayName(conn: Connection, client: string, fromRelay: boolean): boolean {
     if (fromRelay) return true;
     const bound = this.speaksFor.get(conn);
     if (bound !== undefined) return bound === client;
-    for (const [other, id] of this.speaksFor) if (id === client && other !== conn && !other.isClosed) return false;
+    const network = this.owner.get(conn);
+    for (const [other, id] of this.speaksFor) if (id === client && other !== conn && !other.isClosed && this.owner.get(other) === network) return false;
     this.speaksFor.set(conn, client);
     return true;
   }
@@ -231,18 +265,19 @@ export class PresenceRoom {
     }
   }
 
-  private sendTo(conn: Connection, entries: readonly PresenceEntry[]): void {
-    for (let i = 0; i < entries.length; i += MAX_PRESENCE_ENTRIES) this.links.send(conn, entries.slice(i, i + MAX_PRESENCE_ENTRIES));
+  private sendTo(conn: Connection, entries: readonly PresenceEntry[], links = this.owner.get(conn)): void {
+    if (!links) return;
+    for (let i = 0; i < entries.length; i += MAX_PRESENCE_ENTRIES) links.send(conn, entries.slice(i, i + MAX_PRESENCE_ENTRIES));
   }
 
   private broadcast(entries: readonly PresenceEntry[], except?: Connection): void {
     if (entries.length === 0) return;
-    for (const conn of this.links.ready()) if (conn !== except) this.sendTo(conn, entries);
+    for (const links of this.syncs) for (const conn of links.ready()) if (conn !== except) this.sendTo(conn, entries, links);
   }
 
   /** Runs the clock (renewals, expiry) while there is anything to renew or expire. */
   private arm(): void {
-    if (this.timer !== null || this.closed || this.paused || (this.own === null && this.entries.size === 0)) return;
+    if (this.timer !== null || this.closed || (this.own === null && this.entries.size === 0)) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.tick();
@@ -252,7 +287,7 @@ export class PresenceRoom {
   }
 
   private tick(): void {
-    if (this.closed || this.paused) return;
+    if (this.closed) return;
     const now = performance.now();
     const left: PresencePeer[] = [];
     for (const e of this.entries.values()) {
@@ -285,25 +320,13 @@ export class PresenceRoom {
     return () => this.listeners.delete(listener);
   }
 
-  /** sync.pause(): nothing is sent or heard; everyone else has left, as far as this replica can tell. */
-  pause(): void {
-    if (this.paused || this.closed) return;
-    this.paused = true;
-    this.clear();
+  get isClosed(): boolean {
+    return this.closed;
   }
 
-  /** sync.resume(): each session's new hello brings presence back (peerReady). */
-  resume(): void {
-    if (!this.paused || this.closed) return;
-    this.paused = false;
-    this.renewed = performance.now();
-    this.arm();
-  }
-
-  /** The sync closes: peers hear that this replica left; everyone else leaves here. */
-  close(): void {
+  /** The last sync closed: everyone else leaves here. */
+  private close(): void {
     if (this.closed) return;
-    if (this.own !== null && !this.paused) this.broadcast([{ client: this.self, clock: this.clock + 1, state: null }]);
     this.closed = true;
     this.clear();
     this.listeners.clear();

@@ -46,8 +46,7 @@ import type { Message } from './wire.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
 import type { SyncedStore } from './synced-store.js';
 import { MessageType } from './wire.js';
-import type { PresenceOptions } from './presence.js';
-import { PresenceRoom } from './presence.js';
+import type { PresenceLinks, PresenceOptions, PresenceRoom } from './presence.js';
 
 export interface SyncOptions {
   /** Wait this long (ms, jittered up to 2×) before relaying other replicas' changes to a peer that has not acknowledged them. Default 40. */
@@ -241,16 +240,17 @@ export class StoreSync {
   private readonly errorListeners = new Set<(e: SyncErrorEvent) => void>();
   private readonly unwatch: () => void;
   private closed = false;
-  /** Who else is here (docs/presence.md). */
+  /** Who else is here (docs/presence.md): the store's room, shared by its syncs. */
   readonly presence: PresenceRoom;
+  /** This sync's connections, as the room sees them. */
+  private readonly presenceLinks: PresenceLinks;
 
-  /** `stats` are the store's, counted across every connect() (the facade keeps them); `peerId` names this replica in presence. */
+  /** `stats` are the store's, counted across every connect() (the facade keeps them); `presence` is the store's room. */
   constructor(
     readonly store: SyncedStore,
     options: SyncOptions,
     readonly stats: SyncStats,
-    peerId: string,
-    relaysPresence: boolean,
+    presence: PresenceRoom,
   ) {
     this.schema = new SchemaInfo(store.schema);
     this.relayDelay = options.relayDelay ?? 40;
@@ -263,17 +263,20 @@ export class StoreSync {
     // Acks must reach the other peers well within their relay delay.
     this.ackInterval = Math.min(this.batchInterval, this.relayDelay / 4);
     this.unwatch = store.watch(() => this.changed());
-    this.presence = new PresenceRoom(peerId, options.presence ?? {}, relaysPresence, {
+    this.presence = presence;
+    this.presenceLinks = {
       ready: () => this.presenceReady(),
       send: (conn, entries) => {
         const s = this.sessions.get(conn);
         if (s) this.send(s, { type: MessageType.Presence, store: this.name, entries });
       },
-    });
+    };
+    presence.addSync(this.presenceLinks);
   }
 
-  /** The connections presence goes to: ready sessions whose peers announced it. */
+  /** The connections presence goes to: ready sessions whose peers announced it (none while paused). */
   private *presenceReady(): Iterable<Connection> {
+    if (this.paused || this.closed) return;
     for (const [conn, s] of this.sessions) if (s.ready && !s.error && !conn.isClosed && conn.features.has('presence')) yield conn;
   }
 
@@ -305,7 +308,7 @@ export class StoreSync {
   /** The peer's features arrived (after its hello, when messages were reordered): it hears our presence now. */
   featuresArrived(conn: Connection): void {
     const s = this.sessions.get(conn);
-    if (s && s.ready && !s.error && conn.features.has('presence')) this.presence.peerReady(conn);
+    if (s && s.ready && !s.error && !this.paused && conn.features.has('presence')) this.presence.peerReady(conn, this.presenceLinks);
   }
 
   removePeer(conn: Connection): void {
@@ -361,7 +364,7 @@ export class StoreSync {
       // too (its features message may have been lost): answer in kind.
       if (!conn.features.has('presence')) {
         conn.features = new Set([...conn.features, 'presence']);
-        this.presence.peerReady(conn);
+        this.presence.peerReady(conn, this.presenceLinks);
       }
       this.presence.receive(conn, m.entries, conn.features.has('presence-relay'));
       return;
@@ -527,7 +530,7 @@ export class StoreSync {
       s.sentHeld = {};
       s.resends = 0;
       this.pump(s, false);
-      if (s.conn.features.has('presence')) this.presence.peerReady(s.conn);
+      if (s.conn.features.has('presence')) this.presence.peerReady(s.conn, this.presenceLinks);
     }
     this.scheduleStatus();
   }
@@ -813,8 +816,10 @@ export class StoreSync {
   pause(): void {
     if (this.paused || this.closed) return;
     this.paused = true;
-    this.presence.pause();
-    for (const s of this.sessions.values()) s.stop();
+    for (const s of this.sessions.values()) {
+      s.stop();
+      this.presence.peerGone(s.conn);
+    }
     this.scheduleStatus();
   }
 
@@ -822,7 +827,6 @@ export class StoreSync {
   resume(): void {
     if (!this.paused || this.closed) return;
     this.paused = false;
-    this.presence.resume();
     const conns = [...this.sessions.keys()];
     this.sessions.clear();
     for (const conn of conns) if (!conn.isClosed) this.addPeer(conn);
@@ -856,7 +860,7 @@ export class StoreSync {
 
   close(): void {
     if (this.closed) return;
-    this.presence.close();
+    this.presence.removeSync(this.presenceLinks);
     this.closed = true;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.unwatch();

@@ -24,16 +24,24 @@ async function stores(n: number): Promise<Store[]> {
   return out;
 }
 
-/** What a sync shows of its peers: id → state. */
-const shown = (s: Types.Sync) => Object.fromEntries(s.presence.peers().map((p) => [p.id, p.state]));
+/** Presence ids are random per store: the tests name them. */
+const names = new Map<string, string>();
+function named<T extends Types.Sync>(sync: T, name: string): T {
+  names.set(sync.presence.id, name);
+  return sync;
+}
+const nameOf = (id: string) => names.get(id) ?? id;
+/** What a sync shows of its peers: name → state. */
+const shown = (s: Types.Sync) => Object.fromEntries(s.presence.peers().map((p) => [nameOf(p.id), p.state] as const).sort((x, y) => (x[0] < y[0] ? -1 : 1)));
+const ids = (peers: readonly Types.PresencePeer[]) => peers.map((p) => nameOf(p.id));
 
 describe('presence over the in-memory transport', () => {
   it('peers see each other join, change and leave; snapshots keep their identity', async () => {
     const [a, b, c] = await stores(3);
     const hub = new mycelium.MemoryHub();
-    const sa = a!.connect(hub.adapter('A'), FAST);
-    const sb = b!.connect(hub.adapter('B'), FAST);
-    const sc = c!.connect(hub.adapter('C'), FAST);
+    const sa = named(a!.connect(hub.adapter('A'), FAST), 'A');
+    const sb = named(b!.connect(hub.adapter('B'), FAST), 'B');
+    const sc = named(c!.connect(hub.adapter('C'), FAST), 'C');
     const events: Change[] = [];
     sb.presence.subscribe((e) => events.push(e));
     sa.presence.set({ name: 'Ann', color: '#f00' });
@@ -42,11 +50,12 @@ describe('presence over the in-memory transport', () => {
     expect(Object.isFrozen(sa.presence.get())).toBe(true);
     await until('B sees A and C', () => sb.presence.peers().length === 2);
     expect(shown(sb)).toEqual({ A: { name: 'Ann', color: '#f00' }, C: { name: 'Cy' } });
-    expect(sb.presence.peers().map((p) => p.id)).toEqual(['A', 'C']);
-    expect(events.flatMap((e) => e.joined.map((p) => p.id)).sort()).toEqual(['A', 'C']);
+    const byId = sb.presence.peers().map((p) => p.id);
+    expect(byId).toEqual([...byId].sort()); // sorted by id
+    expect(ids(events.flatMap((e) => e.joined)).sort()).toEqual(['A', 'C']);
     // B set nothing: the others do not list it; A does not list itself.
     await until('A sees C', () => sa.presence.peers().length === 1);
-    expect(sa.presence.peers()[0]!.id).toBe('C');
+    expect(ids(sa.presence.peers())).toEqual(['C']);
 
     const before = sb.presence.peers();
     await sleep(50);
@@ -56,24 +65,58 @@ describe('presence over the in-memory transport', () => {
     expect(shown(sb).A).toEqual({ name: 'Ann', color: '#f00', cursor: 17 });
     expect(sb.presence.peers()).not.toBe(before);
     const changed = events.flatMap((e) => e.changed);
-    expect(changed.at(-1)).toEqual({ id: 'A', state: { name: 'Ann', color: '#f00', cursor: 17 } });
+    expect(changed.at(-1)).toEqual({ id: sa.presence.id, state: { name: 'Ann', color: '#f00', cursor: 17 } });
 
     sc.presence.set(null);
     await until('B sees C leave', () => !('C' in shown(sb)));
-    expect(events.flatMap((e) => e.left)).toEqual([{ id: 'C', state: { name: 'Cy' } }]);
+    expect(events.flatMap((e) => e.left)).toEqual([{ id: sc.presence.id, state: { name: 'Cy' } }]);
     sa.close();
     await until('B sees A leave when its sync closes', () => sb.presence.peers().length === 0);
-    expect(events.flatMap((e) => e.left.map((p) => p.id))).toEqual(['C', 'A']);
+    expect(ids(events.flatMap((e) => e.left))).toEqual(['C', 'A']);
     for (const s of [a, b, c]) s!.close();
+  });
+
+  it('one presence per store across its syncs: a tab on two networks is one peer, still there while one sync is open', async () => {
+    const [a, b] = await stores(2);
+    const tabs = new mycelium.MemoryHub();
+    const rtc = new mycelium.MemoryHub();
+    const a1 = a!.connect(tabs.adapter('A1'), FAST);
+    const a2 = a!.connect(rtc.adapter('A2'), FAST);
+    const b1 = b!.connect(tabs.adapter('B1'), FAST);
+    const b2 = b!.connect(rtc.adapter('B2'), FAST);
+    expect(a1.presence).toBe(a2.presence);
+    expect(b1.presence.id).not.toBe(a1.presence.id);
+    a1.presence.set({ name: 'Ann' });
+    await until('B sees A on both networks', () => b1.presence.peers().length === 1);
+    await sleep(50);
+    expect(b2.presence.peers()).toEqual([{ id: a1.presence.id, state: { name: 'Ann' } }]);
+    const left: string[] = [];
+    b1.presence.subscribe((e) => left.push(...e.left.map((p) => p.id)));
+    a1.close(); // A is still on the other network
+    await sleep(100);
+    expect(left).toEqual([]);
+    a2.presence.update({ cursor: 1 });
+    await until('B hears A through the sync left open', () => JSON.stringify(b1.presence.peers()[0]?.state) === '{"name":"Ann","cursor":1}');
+    a2.close(); // the last: A leaves
+    await until('A left', () => left.length === 1);
+    expect(left).toEqual([a1.presence.id]);
+    expect(codeOf(() => a2.presence.set({}))).toBe('closed');
+    // A new connect() of A is a new presence, under a new id.
+    const a3 = a!.connect(rtc.adapter('A3'), FAST);
+    expect(a3.presence.id).not.toBe(a1.presence.id);
+    a3.presence.set({ name: 'Ann again' });
+    await until('B sees A again', () => b2.presence.peers()[0]?.id === a3.presence.id);
+    a!.close();
+    b!.close();
   });
 
   it('a state set before the sync engine loads goes out once it has', async () => {
     const [a, b] = await stores(2);
     const hub = new mycelium.MemoryHub();
-    const sa = a!.connect(hub.adapter('A'), FAST);
+    const sa = named(a!.connect(hub.adapter('A'), FAST), 'A');
     sa.presence.set({ early: true });
     expect(sa.presence.peers()).toEqual([]);
-    const sb = b!.connect(hub.adapter('B'), FAST);
+    const sb = named(b!.connect(hub.adapter('B'), FAST), 'B');
     await until('B sees A', () => shown(sb).A !== undefined);
     expect(shown(sb).A).toEqual({ early: true });
     a!.close();
@@ -84,14 +127,14 @@ describe('presence over the in-memory transport', () => {
     const [a, b, c] = await stores(3);
     const hub = new mycelium.MemoryHub();
     const presence = { timeout: 300 };
-    const sa = a!.connect(hub.adapter('A'), { ...FAST, presence });
-    const sb = b!.connect(hub.adapter('B'), { ...FAST, presence });
-    const sc = c!.connect(hub.adapter('C'), { ...FAST, presence });
+    const sa = named(a!.connect(hub.adapter('A'), { ...FAST, presence }), 'A');
+    const sb = named(b!.connect(hub.adapter('B'), { ...FAST, presence }), 'B');
+    const sc = named(c!.connect(hub.adapter('C'), { ...FAST, presence }), 'C');
     sb.presence.set({ name: 'Bo' });
     sc.presence.set({ name: 'Cy' });
     await until('A sees B and C', () => sa.presence.peers().length === 2);
     const left: string[] = [];
-    sa.presence.subscribe((e) => left.push(...e.left.map((p) => p.id)));
+    sa.presence.subscribe((e) => left.push(...ids(e.left)));
     await sleep(1000); // three timeouts: renewals keep both
     expect(left).toEqual([]);
     expect(Object.keys(shown(sa))).toEqual(['B', 'C']);
@@ -122,8 +165,8 @@ describe('presence over the in-memory transport', () => {
     for (let seed = 1; seed <= 3; seed++) {
       const ss = await stores(4);
       const hub = new mycelium.MemoryHub({ faults: { drop: 0.2, duplicate: 0.2, reorder: 0.3 }, random: rng(seed) });
-      const ids = ['P', 'Q', 'R', 'S'];
-      const syncs = ss.map((s, i) => s.connect(hub.adapter(ids[i]), { ...FAST, presence: { timeout: 400 } }));
+      const ids = ['P', 'Q', 'R', 'S'] as const;
+      const syncs = ss.map((s, i) => named(s.connect(hub.adapter(ids[i]), { ...FAST, presence: { timeout: 400 } }), ids[i]!));
       const r = rng(100 + seed);
       const last = new Map<string, Types.JsonValue>();
       for (let step = 0; step < 200; step++) {
@@ -169,11 +212,11 @@ describe('presence through the Node peer', () => {
   it('relays between its clients without storing, and says when one leaves', async () => {
     const server = await mycelium.open({ schema: todoSchema, name: 'todo', actor: actor(0x5e) });
     const adapter = mycelium.webSocketServer({ port: 0 });
-    const ss = server.connect(adapter);
+    const ss = named(server.connect(adapter), 'server');
     const url = await adapter.listening;
     const [a, b] = await stores(2);
-    const sa = a!.connect(mycelium.webSocket(url, { peerId: 'alice' }));
-    const sb = b!.connect(mycelium.webSocket(url, { peerId: 'bob' }));
+    const sa = named(a!.connect(mycelium.webSocket(url)), 'alice');
+    const sb = named(b!.connect(mycelium.webSocket(url)), 'bob');
     sa.presence.set({ name: 'Alice' });
     sb.presence.set({ name: 'Bob' });
     await until('each client sees the other through the server', () => shown(sa).bob !== undefined && shown(sb).alice !== undefined);
@@ -186,7 +229,7 @@ describe('presence through the Node peer', () => {
     await until('bob sees alice’s cursor', () => (shown(sb).alice as { cursor?: number }).cursor === 3);
     // A client that joins later hears everyone already there from the server.
     const [c] = await stores(1);
-    const sc = c!.connect(mycelium.webSocket(url, { peerId: 'cy' }));
+    const sc = named(c!.connect(mycelium.webSocket(url)), 'cy');
     await until('cy sees alice and bob', () => sc.presence.peers().length === 2);
     sa.close();
     await until('bob and cy see alice leave', () => !('alice' in shown(sb)) && !('alice' in shown(sc)));

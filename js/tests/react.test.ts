@@ -193,13 +193,13 @@ describe('usePresence', () => {
     const a = await open({ schema, actor: '00000000000000a1' });
     const b = await open({ schema, actor: '00000000000000b2' });
     const { port1, port2 } = new MessageChannel();
-    const sa = a.connect(messagePort(port1, { peerId: 'ann' }));
-    const sb = b.connect(messagePort(port2, { peerId: 'bob' }));
+    const sa = a.connect(messagePort(port1));
+    const sb = b.connect(messagePort(port2));
     let renders = 0;
     function Others({ sync, me }: { sync: Types.Sync | null; me?: Types.JsonValue }) {
       const others = usePresence(sync, me);
       renders++;
-      return h('p', null, others.map((p) => `${p.id}:${JSON.stringify(p.state)}`).join(' ') || 'alone');
+      return h('p', null, others.map((p) => `${p.id === sb.presence.id ? 'bob' : p.id}:${JSON.stringify(p.state)}`).join(' ') || 'alone');
     }
     const view = render(strict(h(Others, { sync: null })));
     expect(view.container.textContent).toBe('alone');
@@ -210,7 +210,7 @@ describe('usePresence', () => {
     });
     expect(view.container.textContent).toBe('bob:{"name":"Bob"}');
     // The hook set Ann's state: Bob sees it.
-    expect(sb.presence.peers()).toEqual([{ id: 'ann', state: { name: 'Ann' } }]);
+    expect(sb.presence.peers()).toEqual([{ id: sa.presence.id, state: { name: 'Ann' } }]);
     const before = renders;
     view.rerender(strict(h(Others, { sync: sa, me: { name: 'Ann' } }))); // an equal state: nothing sent
     await settle();

@@ -84,9 +84,33 @@ async function flow(env, path, name) {
     await b.pw.screenshot({ path: join(artifacts, `${name}-${env.engine}-b.png`), fullPage: true });
     if (!existsSync(join(artifacts, `${name}-${env.engine}-a.png`))) throw new Error('no screenshot written');
     if (name === 'todo-script-tag') await progress(a, b);
+    if (name === 'react-app') await presenceStory(a, b);
   } finally {
     await signal.close();
   }
+}
+
+/**
+ * examples/react-app shows who else is here (usePresence) and which todo each
+ * of them is editing: a focuses a title, b sees a's name on that row; a
+ * leaves the field, the badge goes; a closes its page, b says nobody is here.
+ */
+async function presenceStory(a, b) {
+  const nameOf = (p) => p.pw.evaluate(() => window.__demo.store && document.querySelector('#here') && window.__demo.syncs[0]?.presence.get()?.name);
+  const [na, nb] = [await nameOf(a), await nameOf(b)];
+  if (!na || !nb || na === nb) throw new Error(`presence names: ${na}, ${nb}`);
+  await b.pw.locator(`#here .peer[data-name="${na}"]`).waitFor({ timeout: 30_000 });
+  await a.pw.locator(`#here .peer[data-name="${nb}"]`).waitFor({ timeout: 30_000 });
+  const first = a.pw.locator('li .title').first();
+  const title = await first.inputValue();
+  await first.focus();
+  const badge = b.pw.locator(`li[data-title="${title}"] .editing[data-name="${na}"]`);
+  await badge.waitFor({ timeout: 30_000 });
+  await a.pw.locator('#new-title').focus();
+  await badge.waitFor({ state: 'detached', timeout: 30_000 });
+  await a.pw.close();
+  // The WebRTC channel closes with the page: b sees a leave (the timeout is 30 s; this is the disconnect).
+  await b.pw.waitForFunction(() => document.getElementById('here').textContent.startsWith('Nobody else here'), null, { timeout: 20_000 });
 }
 
 /** The open note's text in a page, and the text of its editor. */
@@ -171,7 +195,7 @@ export const tests = [
     run: async (env) => flow(env, await buildExample('vite-app', { typecheck: true }), 'vite-app'),
   },
   {
-    name: 'examples/react-app (React 19 on mycelium-sync/react, Vite, the packed tarball): the same story',
+    name: 'examples/react-app (React 19 on mycelium-sync/react, Vite, the packed tarball): the same story, then presence (who is here, who edits which todo, a closed page leaves)',
     needs: ['webrtc'],
     run: async (env) => flow(env, await buildExample('react-app'), 'react-app'),
   },

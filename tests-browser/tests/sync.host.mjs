@@ -69,7 +69,7 @@ const PRESENCE_SEEN = () => {
     window.__presenceLog = [];
     sync.presence.subscribe((e) => window.__presenceLog.push({ joined: e.joined.map((p) => p.id), changed: e.changed.map((p) => p.id), left: e.left.map((p) => p.id) }));
   }
-  return { peers: sync.presence.peers().map((p) => ({ id: p.id, state: p.state })), log: window.__presenceLog, me: sync.peerId };
+  return { peers: sync.presence.peers().map((p) => ({ id: p.id, state: p.state })), log: window.__presenceLog, me: sync.presence.id };
 };
 
 /**

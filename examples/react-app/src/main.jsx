@@ -1,11 +1,12 @@
 // The collaborative todo list in React, on mycelium-sync/react: useStore
 // opens the persisted store, useQuery keeps the list (by title), useRecord
-// each row, useSyncStatus the status line. The markup is the other todo
+// each row, useSyncStatus the status line, usePresence who else is here and
+// which todo each of them is editing. The markup is the other todo
 // examples' (scripts/todo-flow.mjs drives all of them).
-import { StrictMode, useEffect, useState } from 'react';
+import { createContext, StrictMode, useContext, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { broadcastChannel, webrtc } from 'mycelium-sync';
-import { useQuery, useRecord, useStore, useSyncStatus } from 'mycelium-sync/react';
+import { usePresence, useQuery, useRecord, useStore, useSyncStatus } from 'mycelium-sync/react';
 
 const schema = {
   todos: { title: 'lww', done: 'lww', votes: 'counter', tags: 'set', assignee: 'mvr' },
@@ -14,6 +15,12 @@ const params = new URLSearchParams(location.search);
 const room = params.get('room') ?? 'mycelium-demo';
 const signaling = params.get('signal') ?? `ws://${location.hostname || '127.0.0.1'}:8787`;
 const name = params.get('store') ?? 'todos-react';
+
+// Who this tab is, for presence: a guest name and a colour of its own.
+const guest = Math.floor(Math.random() * 900 + 100);
+const me = { name: params.get('name') ?? `Guest ${guest}`, color: `hsl(${(guest * 47) % 360} 70% 45%)` };
+// The store's presence (one for all its syncs), for rows to say what they edit.
+const Presence = createContext(null);
 
 // Online: tabs over BroadcastChannel, windows and other browsers over WebRTC.
 // The live array is what window.__demo.syncs shows (tests read it).
@@ -45,6 +52,10 @@ function Todos({ store }) {
     };
   }, [store, todos, online]);
   const list = useQuery(todos, { orderBy: 'title' });
+  // Everyone else here (across both networks: presence is the store's), and
+  // this tab's own state: its name and colour; rows add what it edits.
+  const here = usePresence(connected[0], me);
+  const presence = connected[0]?.presence ?? null;
   // An uncontrolled input, read on submit.
   const add = (ev) => {
     ev.preventDefault();
@@ -63,18 +74,21 @@ function Todos({ store }) {
         <input id="new-title" name="new-title" placeholder="What needs doing?" autoComplete="off" />
         <button>Add</button>
       </form>
-      <ul id="list">
-        {list.map((t) => (
-          <Row key={t.id} todos={todos} id={t.id} />
-        ))}
-      </ul>
+      <Here peers={here} />
+      <Presence.Provider value={{ presence, here }}>
+        <ul id="list">
+          {list.map((t) => (
+            <Row key={t.id} todos={todos} id={t.id} />
+          ))}
+        </ul>
+      </Presence.Provider>
       <Status store={store} todos={todos} syncs={connected} />
     </>
   );
 }
 
 /** A text input written on Enter or when it loses focus, once per edit. */
-function CommitInput({ value, onCommit, ...props }) {
+function CommitInput({ value, onCommit, onFocus, onBlur, ...props }) {
   const [text, setText] = useState(value);
   const [editing, setEditing] = useState(false);
   const shown = editing ? text : value;
@@ -89,12 +103,16 @@ function CommitInput({ value, onCommit, ...props }) {
       onFocus={() => {
         setText(value);
         setEditing(true);
+        onFocus?.();
       }}
       onChange={(e) => {
         setText(e.target.value);
         setEditing(true);
       }}
-      onBlur={commit}
+      onBlur={() => {
+        commit();
+        onBlur?.();
+      }}
       onKeyDown={(e) => {
         if (e.key === 'Enter') commit();
       }}
@@ -102,16 +120,45 @@ function CommitInput({ value, onCommit, ...props }) {
   );
 }
 
+/** Who else has this page open. */
+function Here({ peers }) {
+  return (
+    <div id="here">
+      {peers.length === 0 ? 'Nobody else here' : 'Also here: '}
+      {peers.map((p) => (
+        <span className="peer" key={p.id} data-name={p.state.name} style={{ borderColor: p.state.color }}>
+          {p.state.name}
+        </span>
+      ))}
+    </div>
+  );
+}
+
 function Row({ todos, id }) {
   const t = useRecord(todos, id);
   const [tag, setTag] = useState('');
+  const { presence, here } = useContext(Presence) ?? { presence: null, here: [] };
+  const editors = here.filter((p) => p.state.editing === id);
   if (!t) return null;
   const title = String(t.title ?? '');
   const values = t.assignee.map(String);
   return (
     <li data-id={id} data-title={title} className={t.done === true ? 'done' : ''}>
       <input type="checkbox" className="done" checked={t.done === true} onChange={(e) => todos.update(id, (r) => r.set('done', e.target.checked))} />
-      <CommitInput className="title" value={title} onCommit={(v) => todos.update(id, (r) => r.set('title', v))} />
+      <span className="titlebox">
+        <CommitInput
+          className="title"
+          value={title}
+          onCommit={(v) => todos.update(id, (r) => r.set('title', v))}
+          onFocus={() => presence?.update({ editing: id })}
+          onBlur={() => presence?.update({ editing: null })}
+        />
+        {editors.map((p) => (
+          <span className="editing" key={p.id} data-name={p.state.name} style={{ background: p.state.color }}>
+            {p.state.name}
+          </span>
+        ))}
+      </span>
       <button className="delete" title="delete" onClick={() => todos.delete(id)}>✕</button>
       <div className="row2">
         <span className="votes">
