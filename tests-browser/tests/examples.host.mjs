@@ -103,10 +103,16 @@ async function presenceStory(a, b) {
   await a.pw.locator(`#here .peer[data-name="${nb}"]`).waitFor({ timeout: 30_000 });
   const first = a.pw.locator('li .title').first();
   const title = await first.inputValue();
-  await first.focus();
+  // Focus events need the window to have focus (Firefox's headless windows do not, by themselves).
+  await a.pw.bringToFront();
+  await first.click();
   const badge = b.pw.locator(`li[data-title="${title}"] .editing[data-name="${na}"]`);
-  await badge.waitFor({ timeout: 30_000 });
-  await a.pw.locator('#new-title').focus();
+  await badge.waitFor({ timeout: 30_000 }).catch(async (e) => {
+    const mine = await a.pw.evaluate(() => JSON.stringify({ own: window.__demo.syncs.map((x) => x.presence.get()), active: document.activeElement?.className }));
+    const seen = await b.pw.evaluate(() => JSON.stringify(window.__demo.syncs.map((x) => x.presence.peers())));
+    throw new Error(`${e.message}: a has ${mine}; b sees ${seen}`);
+  });
+  await a.pw.locator('#new-title').click();
   await badge.waitFor({ state: 'detached', timeout: 30_000 });
   await a.pw.close();
   // The WebRTC channel closes with the page: b sees a leave (the timeout is 30 s; this is the disconnect).
