@@ -188,6 +188,26 @@ describe('presence over the in-memory transport', () => {
     }
   });
 
+  it('a cursor in presence is a stable position: it stays on its character while the peer edits before it', async () => {
+    const schema = { docs: { body: 'text' } } as const;
+    const a = await mycelium.open({ schema, name: 'doc', actor: actor(0x91) });
+    const b = await mycelium.open({ schema, name: 'doc', actor: actor(0x92) });
+    const hub = new mycelium.MemoryHub();
+    const sa = a.connect(hub.adapter(), FAST);
+    const sb = b.connect(hub.adapter(), FAST);
+    a.collection('docs').insert({ id: 'd', body: 'hello world' });
+    await until('b has the doc', () => b.collection('docs').get('d')?.body === 'hello world');
+    sa.presence.set({ name: 'Ann', cursor: a.collection('docs').cursor('d', 'body', 6) }); // before "world"
+    await until('b sees a’s cursor', () => sb.presence.peers().length === 1);
+    b.collection('docs').update('d', (r) => r.insert('body', 0, 'oh, '));
+    const cursor = (sb.presence.peers()[0]!.state as { cursor: Types.Cursor }).cursor;
+    const at = b.collection('docs').resolve(cursor);
+    expect(at).toBe(10);
+    expect(b.collection('docs').get('d')!.body.slice(at!)).toBe('world');
+    a.close();
+    b.close();
+  });
+
   it('checks states: JSON only, at most 8,192 characters; a closed sync refuses', async () => {
     const [a] = await stores(1);
     const sa = a!.connect(new mycelium.MemoryHub().adapter('A'));
