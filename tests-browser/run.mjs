@@ -143,10 +143,11 @@ async function runHostFile(state, file) {
       engine,
       url: (path) => `${server.url}${path}`,
       /** A page in a new, separate browser context (own storage, own process where the engine has one). */
+      /** A page in a new context: `path` on the test server, or a whole URL (another server's, e.g. Vite's dev server). */
       async newContextPage(path) {
         const context = await state.browser.newContext();
         opened.push(context);
-        const page = await context.newPage(`${server.url}${path}`);
+        const page = await context.newPage(/^https?:/.test(path) ? path : `${server.url}${path}`);
         return page;
       },
       /** A new browser context whose pages (tabs) share storage: newPage(path). */

@@ -5,7 +5,8 @@
 // under tests-browser/artifacts/ for a person to look at.
 //   examples/todo-script-tag/  the IIFE build through a <script> tag
 //   examples/vite-app/         TypeScript + Vite, installed from the packed tarball
-//   examples/react-app/        React on mycelium-sync/react, the same way
+//   examples/react-app/        React on mycelium-sync/react, the same way, then presence
+//   both again on Vite's dev server (npm run dev), as installed from the tarball
 //   examples/notes/            lists and texts: CodeMirror through mycelium-sync/codemirror
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,43 @@ function buildExample(name, { typecheck = false } = {}) {
   return builds.get(name);
 }
 
+/**
+ * The example as `npm run dev` serves it (Vite's dev server, its own
+ * vite.config.js with the plugin from 'mycelium-sync/vite', the package
+ * installed from the tarball): resolves with the page's URL and a stop().
+ * One page is loaded first and closed, so Vite has pre-bundled the
+ * dependencies (and reloaded for them) before the story's pages open.
+ */
+async function devServer(env, name) {
+  await buildExample(name);
+  const dir = join(root, 'build/examples', name);
+  const { createServer } = await import(pathToFileURL(join(root, 'node_modules/vite/dist/node/index.js')).href);
+  const dev = await createServer({ root: dir, configFile: join(dir, 'vite.config.js'), logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false } });
+  await dev.listen();
+  const url = dev.resolvedUrls.local[0];
+  try {
+    const warm = await env.newContextPage(`${url}?store=${name}-warmup`);
+    await warm.pw.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const failed = await warm.pw.evaluate(() => document.body.textContent.includes('load_failed'));
+    await warm.close();
+    if (failed) throw new Error('the dev server page failed to load the package');
+  } catch (e) {
+    await dev.close();
+    throw e;
+  }
+  return { url, stop: () => dev.close() };
+}
+
+async function devFlow(env, name) {
+  const dev = await devServer(env, name);
+  try {
+    await flow(env, dev.url, `${name}-dev`);
+  } finally {
+    await dev.stop();
+  }
+}
+
 /** A large sync shows the progress indicator on the receiving side. */
 async function progress(a, b) {
   await b.pw.click('#online'); // b offline while a writes a lot
@@ -84,7 +122,7 @@ async function flow(env, path, name) {
     await b.pw.screenshot({ path: join(artifacts, `${name}-${env.engine}-b.png`), fullPage: true });
     if (!existsSync(join(artifacts, `${name}-${env.engine}-a.png`))) throw new Error('no screenshot written');
     if (name === 'todo-script-tag') await progress(a, b);
-    if (name === 'react-app') await presenceStory(a, b);
+    if (name.startsWith('react-app')) await presenceStory(a, b);
   } finally {
     await signal.close();
   }
@@ -204,6 +242,16 @@ export const tests = [
     name: 'examples/react-app (React 19 on mycelium-sync/react, Vite, the packed tarball): the same story, then presence (who is here, who edits which todo, a closed page leaves)',
     needs: ['webrtc'],
     run: async (env) => flow(env, await buildExample('react-app'), 'react-app'),
+  },
+  {
+    name: 'examples/vite-app on Vite\'s dev server (npm run dev: its vite.config.js with mycelium-sync/vite, the packed tarball): the same story',
+    needs: ['webrtc'],
+    run: (env) => devFlow(env, 'vite-app'),
+  },
+  {
+    name: 'examples/react-app on Vite\'s dev server (npm run dev): the same story, presence included',
+    needs: ['webrtc'],
+    run: (env) => devFlow(env, 'react-app'),
   },
   {
     name: 'examples/notes (CodeMirror, mycelium-sync/codemirror): two contexts type into one note at once, then offline at one place; the texts converge with every keystroke, runs unmixed; a reload keeps it',
