@@ -35,6 +35,12 @@
 //                       empty replica), text_memory_bytes (as memory_100k_bytes:
 //                       wasm growth, plus JS heap growth in Chromium)
 //   every final text is checked against the trace's endContent
+// Live queries (bench/query-workloads.js, as npm run bench:node; each library
+// in a fresh context), 100,000 todos, "not done, votes >= 2, by due, first 50":
+//   query_first_ms, query_update_local_ms (one write in the window),
+//   query_update_remote_ms (a 1,000-record delta joined, or 1,000 setCells in
+//   one TinyBase transaction); ours against TinyBase's queries module, and
+//   array_update_local_ms (filter, sort and slice all() again)
 //
 // chromium-cpu4x is Chromium with the CPU throttled 4x through CDP
 // (Emulation.setCPUThrottlingRate), DESIGN.md's stand-in for a mid-range
@@ -63,7 +69,7 @@ const opt = (name, dflt) => {
 };
 const smoke = args.includes('--smoke');
 // --sections core,persist,sync,cold,memory: run only some rows (for working on one; the report wants all).
-const ALL_SECTIONS = smoke ? 'core,persist,sync,cold,text' : 'core,persist,sync,cold,memory,text';
+const ALL_SECTIONS = smoke ? 'core,persist,sync,cold,text,query' : 'core,persist,sync,cold,memory,text,query';
 const sections = new Set(opt('--sections', ALL_SECTIONS).split(','));
 // A run of some sections writes <engine>.<sections>.json and leaves the
 // report (made from whole runs) alone.
@@ -76,8 +82,8 @@ const throttleOf = (profile) => (profile === 'chromium-cpu4x' ? 4 : 1);
 const LIBS = ['mycelium', 'yjs', 'automerge', 'loro'];
 const NAMES = { mycelium: 'mycelium-sync', yjs: 'yjs', automerge: '@automerge/automerge', loro: 'loro-crdt' };
 const W = smoke
-  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1, persistWrites: 300, syncOps: 5_000, syncTimeout: 10_000, textTxns: 3_000, textReps: 1 }
-  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)), persistWrites: 10_000, syncOps: 100_000, syncTimeout: 60_000, textTxns: Infinity, textReps: Number(opt('--text-reps', 3)) };
+  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1, persistWrites: 300, syncOps: 5_000, syncTimeout: 10_000, textTxns: 3_000, textReps: 1, queryReps: 1 }
+  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)), persistWrites: 10_000, syncOps: 100_000, syncTimeout: 60_000, textTxns: Infinity, textReps: Number(opt('--text-reps', 3)), queryReps: Number(opt('--query-reps', 5)) };
 const outDir = smoke ? join(root, 'build/bench-smoke') : join(root, 'bench/results');
 const reportPath = smoke ? join(outDir, 'report.html') : join(root, 'bench/report.html');
 
@@ -104,6 +110,7 @@ await peerBundle({
   yidb: 'bench/browser/peer-yidb.js',
   amrepo: 'bench/browser/peer-amrepo.js',
   ywebrtc: 'bench/browser/peer-ywebrtc.js',
+  tinybase: 'bench/browser/peer-tinybase.js',
 });
 // diamond-types-node, whose glue is written for Node (peer-dt.js).
 const shims = join(root, 'bench/browser/dt-shims.js');
@@ -302,6 +309,15 @@ async function measure(browser, lib, cpuThrottle) {
   return out;
 }
 
+/** The live-query rows of one library (bench/query-workloads.js), in a fresh context. */
+async function measureQuery(browser, lib, cpuThrottle) {
+  const context = await browser.newContext();
+  const page = await context.newPage(url('/bench/browser/bench.html'), { cpuThrottle });
+  const out = await page.evaluate((a) => window.__bench.queryRows(a), [lib, W.queryReps, W.records]);
+  await context.close();
+  return out;
+}
+
 /** The text row of one library (bench/text-workloads.js), in a fresh context. */
 async function measureText(browser, name, cpuThrottle) {
   const context = await browser.newContext();
@@ -336,11 +352,12 @@ async function measureMemoryOps(browser, cpuThrottle) {
 }
 
 const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
-const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op', 'text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes'];
+const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op', 'text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes', 'query_first_ms', 'query_update_local_ms', 'query_update_remote_ms'];
 const higher = new Set(['local_writes_per_sec', 'sync_ops_per_sec']);
 const SYNC_KEYS = new Set(['sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op']);
 const PERSISTENCE_KEYS = new Set(['reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k']);
 const TEXT_KEYS = new Set(['text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes']);
+const QUERY_KEYS = new Set(['query_first_ms', 'query_update_local_ms', 'query_update_remote_ms']);
 const fmt = (k, v) =>
   v === null || v === undefined
     ? 'n/a'
@@ -382,6 +399,11 @@ for (const engine of engines) {
       results[key] = Object.assign(results[key] ?? {}, await measureText(browser, name, cpu));
     }
   }
+  if (sections.has('query')) {
+    process.stderr.write(`bench ${engine}: live queries (mycelium-sync, tinybase)…\n`);
+    Object.assign(results['mycelium-sync'], await measureQuery(browser, 'mycelium', cpu));
+    results.tinybase = await measureQuery(browser, 'tinybase', cpu);
+  }
   if (browserOf(engine) !== 'webkit' && sections.has('sync')) {
     for (const lib of SYNC_LIBS) {
       process.stderr.write(`bench ${engine}: ${NAMES[lib]} sync over WebRTC…\n`);
@@ -402,7 +424,7 @@ for (const engine of engines) {
   }
   await browser.close();
   const ours = results['mycelium-sync'];
-  const peers = [...LIBS.slice(1).map((l) => NAMES[l]), ...(sections.has('text') ? ['diamond-types'] : [])];
+  const peers = [...LIBS.slice(1).map((l) => NAMES[l]), ...(sections.has('text') ? ['diamond-types'] : []), ...(sections.has('query') ? ['tinybase'] : [])];
   const ratios = {};
   console.log(`\n== ${engine} ${browser.version} (${Math.round((performance.now() - t0) / 1000)} s)`);
   console.log(`${'key'.padEnd(26)}${['mycelium-sync', ...peers].map((p) => p.padStart(22)).join('')}  best peer / ours  target`);
@@ -418,6 +440,8 @@ for (const engine of engines) {
         if (SYNC_KEYS.has(k) && !SYNC_LIBS.some((l) => NAMES[l] === p)) continue;
         // Only the text row has diamond-types; Yjs's memory needs the JS heap (Chromium).
         if (p === 'diamond-types' && !TEXT_KEYS.has(k)) continue;
+        // The query rows are ours and TinyBase's only.
+        if ((p === 'tinybase') !== QUERY_KEYS.has(k) && p !== 'mycelium-sync') continue;
         if (p === 'yjs' && k === 'text_memory_bytes' && results[p][k] === null) continue;
         // y-webrtc cannot send a document larger than one data-channel message (reported, not a bench fault).
         if (p === 'yjs' && k === 'sync_initial_100k_ms' && results[p].sync_error) continue;
@@ -439,11 +463,16 @@ for (const engine of engines) {
     ...Object.fromEntries(KEYS.map((k) => [k, ours[k]])),
     ...(ours.sync_error ? { sync_error: ours.sync_error } : {}),
     memory_100k_wasm_bytes: ours.memory_100k_wasm_bytes,
+    array_update_local_ms: ours.array_update_local_ms ?? null,
+    query_remote_join_ms: ours.query_remote_join_ms ?? null,
     memory_100k_heap_bytes: ours.memory_100k_heap_bytes,
     cold_start_page_floor_ms: pageFloorMs,
     ratio_to_best_peer: ratios,
     peers: Object.fromEntries(peers.map((p) => [p, results[p]])),
   };
+  if (typeof ours.array_update_local_ms === 'number') {
+    console.log(`array_update_local_ms (one write, then filter, sort and slice all() again): ${fmt('x_ms', ours.array_update_local_ms)}; query_remote_join_ms (the delta joined with no query open): ${fmt('x_ms', ours.query_remote_join_ms)}`);
+  }
   for (const k of Object.values(MEMORY_OPS)) {
     if (typeof ours[k] === 'number') console.log(`${k.padEnd(40)}${fmt(k, ours[k]).padStart(12)}  (linear-memory growth; mycelium-sync only)`);
     doc[k] = ours[k] ?? null;

@@ -245,7 +245,14 @@ interface Entry<F extends Fields> {
   readonly id: string;
   readonly record: RecordOf<F>;
   readonly key: readonly Value[];
+  /** Its id and key strings hold no UTF-16 surrogates: for two such entries, JS's < on strings is code point order. */
+  readonly plain: boolean;
+  /** Left the matches (#updateMany marks it, then drops it). */
+  dead: boolean;
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+const plainKey = (id: string, key: readonly Value[]): boolean => !SURROGATE.test(id) && key.every((v) => typeof v !== 'string' || !SURROGATE.test(v));
 
 /** A live query (docs/queries.md): make it with collection.query(). */
 export class Query<F extends Fields> {
@@ -343,13 +350,26 @@ export class Query<F extends Fields> {
     return this.#order.fields.map((f) => r[f]!);
   }
 
+  /** Key, then id. The hot path of every sort and search: strings and numbers are compared inline. */
   #compare(a: Entry<F>, b: Entry<F>): number {
     const signs = this.#order.signs;
+    const plain = a.plain && b.plain;
     for (let i = 0; i < signs.length; i++) {
-      const c = compareValues(a.key[i]!, b.key[i]!);
+      const x = a.key[i]!;
+      const y = b.key[i]!;
+      let c: number;
+      if (typeof x === 'string' && typeof y === 'string' && plain) c = x === y ? 0 : x < y ? -1 : 1;
+      else if (typeof x === 'number' && typeof y === 'number') c = x < y ? -1 : x > y ? 1 : 0;
+      else c = compareValues(x, y);
       if (c !== 0) return c * signs[i]!;
     }
+    if (plain) return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
     return compareIds(a.id, b.id);
+  }
+
+  #entry(id: string, record: RecordOf<F>): Entry<F> {
+    const key = this.#key(record);
+    return { id, record, key, plain: plainKey(id, key), dead: false };
   }
 
   /** Where an entry is (or would go) in the matches. */
@@ -367,7 +387,7 @@ export class Query<F extends Fields> {
   /** Adds the record if it matches (placed, or appended for a sort after). */
   #consider(id: string, record: RecordOf<F> | undefined, place: boolean): number {
     if (record === undefined || !this.#test(record)) return -1;
-    const e: Entry<F> = { id, record, key: this.#key(record) };
+    const e = this.#entry(id, record);
     this.#byId.set(id, e);
     if (!place) {
       this.#matches.push(e);
@@ -412,44 +432,44 @@ export class Query<F extends Fields> {
   #updateMany(): void {
     const dirty = this.#dirty;
     const old = this.#matches;
-    const gone: number[] = []; // places in `old` of entries that leave
+    let gone = 0; // entries of `old` marked dead
     const fresh: Entry<F>[] = [];
     for (const id of dirty) {
       const was = this.#byId.get(id);
       const record = this.#source.get(id);
       if (was !== undefined) {
         if (was.record === record) continue; // unchanged: its entry stays
-        gone.push(this.#find(was));
+        was.dead = true;
+        gone++;
         this.#byId.delete(id);
       }
       if (record === undefined || !this.#test(record)) continue;
-      const e: Entry<F> = { id, record, key: this.#key(record) };
+      const e = this.#entry(id, record);
       this.#byId.set(id, e);
       fresh.push(e);
     }
     dirty.clear();
-    if (gone.length === 0 && fresh.length === 0) return;
-    gone.sort((a, b) => a - b);
+    if (gone === 0 && fresh.length === 0) return;
     fresh.sort((a, b) => this.#compare(a, b));
-    // Where each new entry goes among the old ones (the leaving ones
-    // included: a new entry never ties with one, ids differ).
+    // Where each new entry goes among the old ones (the dead ones included:
+    // they are still in order, and a new entry never ties with one, ids differ).
     const at = fresh.map((e) => this.#find(e));
-    const merged: Entry<F>[] = new Array(old.length - gone.length + fresh.length);
+    const merged: Entry<F>[] = new Array(old.length - gone + fresh.length);
     let n = 0;
-    let g = 0;
     let j = 0;
+    let first = at.length > 0 ? at[0]! : Infinity; // the first place that changed
     for (let i = 0; i < old.length; i++) {
       while (j < fresh.length && at[j]! <= i) merged[n++] = fresh[j++]!;
-      if (g < gone.length && gone[g] === i) {
-        g++;
+      const e = old[i]!;
+      if (e.dead) {
+        if (i < first) first = i;
         continue;
       }
-      merged[n++] = old[i]!;
+      merged[n++] = e;
     }
     while (j < fresh.length) merged[n++] = fresh[j++]!;
     this.#matches = merged;
     // Nothing before the first change moved, so its place is the same in both.
-    const first = Math.min(gone.length > 0 ? gone[0]! : Infinity, at.length > 0 ? at[0]! : Infinity);
     if (first < this.#offset + this.#limit) this.#rebuild();
   }
 

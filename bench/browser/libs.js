@@ -4,7 +4,7 @@
 // diamond-types: its glue compiles the fetched bytes, peer-dt.js).
 export async function loadLib(name) {
   if (name === 'mycelium') return import('/dist/index.js');
-  if (name === 'yjs' || name === 'automerge' || name === 'loro' || name === 'dt') return (await import(`/build/bench/${name}.js`)).load();
+  if (name === 'yjs' || name === 'automerge' || name === 'loro' || name === 'dt' || name === 'tinybase') return (await import(`/build/bench/${name}.js`)).load();
   throw new Error(`unknown library ${name}`);
 }
 

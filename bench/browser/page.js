@@ -4,6 +4,7 @@
 import { ADAPTERS } from '../workloads.js';
 import * as P from '../persist-workloads.js';
 import { checkText, measureTrace, textAdapter } from '../text-workloads.js';
+import { measureMycelium as queryMycelium, measureTinybase as queryTinybase } from '../query-workloads.js';
 import { loadLib, loadPersistLib } from './libs.js';
 
 const memories = new Set();
@@ -35,6 +36,12 @@ let text = null;
 
 window.__bench = {
   wasmBytes,
+  /** The live-query rows (bench/query-workloads.js): load(name) is not needed first. */
+  async queryRows([name, reps, records]) {
+    const lib = await loadLib(name);
+    const now = () => performance.now();
+    return name === 'mycelium' ? queryMycelium(lib, reps, now, records) : queryTinybase(lib, reps, now, records);
+  },
   async load(name, opts) {
     const lib = await loadLib(name);
     adapter = await ADAPTERS[name](lib, opts);

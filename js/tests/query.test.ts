@@ -194,8 +194,15 @@ describe('queries', () => {
       // docs/queries.md: null < booleans < numbers < strings (a record a
       // concurrent update revived after a delete has a null title).
       const kind = (v: unknown) => (v === null ? 0 : typeof v === 'boolean' ? 1 : typeof v === 'number' ? 2 : 3);
+      // Strings by code point (a surrogate pair sorts above U+E000..U+FFFF, unlike JS's <).
+      const points = (t: string) => Array.from(t, (c) => c.codePointAt(0)!);
+      const byPoints = (x: string, y: string) => {
+        const [p, q] = [points(x), points(y)];
+        for (let i = 0; i < Math.min(p.length, q.length); i++) if (p[i] !== q[i]) return p[i]! - q[i]!;
+        return p.length - q.length;
+      };
       const cmp = (x: unknown, y: unknown) =>
-        kind(x) !== kind(y) ? kind(x) - kind(y) : x === y ? 0 : (x as number) < (y as number) ? -1 : 1;
+        kind(x) !== kind(y) ? kind(x) - kind(y) : x === y ? 0 : typeof x === 'string' ? byPoints(x, y as string) : (x as number) < (y as number) ? -1 : 1;
       const rows = [...a.todos.all()].filter(test).sort((x, y) => {
         for (const [f, sign] of keys) {
           const c = cmp((x as Record<string, unknown>)[f], (y as Record<string, unknown>)[f]);
@@ -211,7 +218,7 @@ describe('queries', () => {
       const ids = r.todos.ids();
       const roll = random();
       if (roll < 0.25 || ids.length === 0) {
-        r.todos.insert({ title: pick(['a', 'f', 'm', 'q', 'z']), done: random() < 0.5, votes: Math.floor(random() * 6), tags: random() < 0.5 ? ['x'] : [], notes: pick(['', 'ab', 'cab', 'zz']) });
+        r.todos.insert({ title: pick(['a', 'f', 'm', 'q', 'z', '😀', '\uE000x', 'ﬀ']), done: random() < 0.5, votes: Math.floor(random() * 6), tags: random() < 0.5 ? ['x'] : [], notes: pick(['', 'ab', 'cab', 'zz']) });
       } else if (roll < 0.35) {
         r.todos.delete(pick(ids));
       } else {
@@ -220,7 +227,7 @@ describe('queries', () => {
           const f = random();
           if (f < 0.3) w.set('done', random() < 0.5);
           else if (f < 0.5) w.increment('votes', Math.floor(random() * 5) - 2);
-          else if (f < 0.7) w.set('title', pick(['b', 'g', 'n', 'y']));
+          else if (f < 0.7) w.set('title', pick(['b', 'g', 'n', 'y', '😀b', '\uE001']));
           else if (f < 0.85) (random() < 0.5 ? w.add('tags', 'x') : w.remove('tags', 'x'));
           else w.insert('notes', 0, pick(['a', 'b']));
         });
