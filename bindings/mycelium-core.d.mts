@@ -18,6 +18,7 @@ export interface CoreModule {
   write(handle: number, n: number): number;
   get(handle: number, collection: number, n: number): number;
   all(handle: number, collection: number): number;
+  sorted(handle: number, collection: number, field: number): number;
   count(handle: number, collection: number): number;
   version(handle: number): number;
   deltaSince(handle: number, n: number): number;

@@ -51,6 +51,10 @@ int get(double h, int coll, std::size_t n) {
   return done(rep(h)->get(static_cast<std::uint16_t>(coll), {reinterpret_cast<const char*>(id.data()), id.size()}, g_out));
 }
 int all(double h, int coll) { return done(rep(h)->all(static_cast<std::uint16_t>(coll), g_out)); }
+int sorted(double h, int coll, int field) {
+  if (field < 0 || field > 255) return fail(mycelium::InvalidArgument("field out of range"));
+  return done(rep(h)->sorted(static_cast<std::uint16_t>(coll), static_cast<std::uint8_t>(field), g_out));
+}
 int count(double h, int coll) {
   auto r = rep(h)->count(static_cast<std::uint16_t>(coll));
   return r.ok() ? static_cast<int>(*r) : fail(r.status());
@@ -156,6 +160,7 @@ EMSCRIPTEN_BINDINGS(mycelium) {
   function("write", &write);
   function("get", &get);
   function("all", &all);
+  function("sorted", &sorted);
   function("count", &count);
   function("version", &version);
   function("deltaSince", &delta_since);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "crc32c.h"
+#include "sort_by.h"
 
 namespace mycelium {
 namespace {
@@ -427,6 +428,43 @@ Status Replica::all(std::uint16_t collection, ByteVec& out) const {
   for (const auto& [id, record] : records) {
     w.bytes(id);
     write_record(*store_, collection, record, w, values_);
+  }
+  out = w.take();
+  return Status::Ok();
+}
+
+Status Replica::sorted(std::uint16_t collection, std::uint8_t field, ByteVec& out) const {
+  if (!store_->schema().declared(collection)) return UnknownField("unknown collection");
+  const auto& c = store_->schema().collections()[collection];
+  if (field >= c.declared) return UnknownField(cat({"unknown field ", static_cast<int>(field)}));
+  const Kind kind = c.fields[field].kind;
+  if (kind != Kind::kLww && kind != Kind::kCounter) {
+    return WrongKind(cat({"field '", c.fields[field].name, "' of kind ", kind_name(kind), " cannot be indexed (lww and counter fields can)"}));
+  }
+  const auto records = store_->visible_records(CollectionRef{collection});
+  struct Row {
+    std::string_view id;
+    ValueView value;
+  };
+  std::vector<Row> rows;
+  rows.reserve(records.size());
+  for (const auto& [id, record] : records) {
+    ValueView v;
+    if (kind == Kind::kLww) v = store_->lww_at(record, field);
+    else if constexpr (kind_enabled(Kind::kCounter)) v = ValueView::integer(store_->counter_at(record, field));
+    rows.push_back({id, v});
+  }
+  sort_by(std::span<Row>(rows), [](const Row& a, const Row& b) {
+    const auto c = query_order(a.value, b.value);
+    return c != 0 ? c < 0 : a.id < b.id;  // ties by id, bytewise
+  });
+  Writer w;
+  w.reuse(std::move(out));
+  w.varint(rows.size());
+  for (const Row& r : rows) {
+    w.bytes(r.id);
+    if (kind == Kind::kLww) write_value(w, r.value);
+    else w.zigzag(static_cast<std::int64_t>(r.value.bits));
   }
   out = w.take();
   return Status::Ok();

@@ -59,6 +59,11 @@ class Replica {
   Status get(std::uint16_t collection, std::string_view id, ByteVec& out) const;
   // Output: varint count, then (id, record) for every visible record, ids sorted.
   Status all(std::uint16_t collection, ByteVec& out) const;
+  // A secondary index's first build (docs/queries.md, Indexes): every visible
+  // record's id and the value of one lww or counter field, as the record
+  // encodes it, sorted by the value in query order (value.h), then by id
+  // bytewise. Output: varint count, then (id, value) pairs.
+  Status sorted(std::uint16_t collection, std::uint8_t field, ByteVec& out) const;
   Result<std::size_t> count(std::uint16_t collection) const;
   void version(ByteVec& out) const;
   // Input: a version, then optionally flags:u8 (1: a detached delta, delta.h).

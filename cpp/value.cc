@@ -60,6 +60,42 @@ std::strong_ordering compare(const ValueView& a, const ValueView& b) {
   return std::strong_ordering::equal;
 }
 
+namespace {
+double as_double(std::uint64_t bits) {
+  double d;
+  std::memcpy(&d, &bits, 8);
+  return d;
+}
+
+// An int64 against a double, exactly (converting either way can round).
+std::weak_ordering int_vs_double(std::int64_t i, double d) {
+  if (d != d) return std::weak_ordering::less;  // NaN: after every number
+  if (d >= 9223372036854775808.0) return std::weak_ordering::less;
+  if (d < -9223372036854775808.0) return std::weak_ordering::greater;
+  const auto t = static_cast<std::int64_t>(d);  // toward zero, in range
+  if (i != t) return i < t ? std::weak_ordering::less : std::weak_ordering::greater;
+  const double frac = d - static_cast<double>(t);
+  return frac > 0 ? std::weak_ordering::less : frac < 0 ? std::weak_ordering::greater : std::weak_ordering::equivalent;
+}
+}  // namespace
+
+std::weak_ordering query_order(const ValueView& a, const ValueView& b) {
+  const bool an = a.tag == ValueTag::kInt || a.tag == ValueTag::kDouble;
+  const bool bn = b.tag == ValueTag::kInt || b.tag == ValueTag::kDouble;
+  if (!an || !bn) return compare(a, b);  // tags rank null, bool, numbers, string, bytes
+  if (a.tag == ValueTag::kInt && b.tag == ValueTag::kInt) {
+    return static_cast<std::int64_t>(a.bits) <=> static_cast<std::int64_t>(b.bits);
+  }
+  if (a.tag == ValueTag::kInt) return int_vs_double(static_cast<std::int64_t>(a.bits), as_double(b.bits));
+  if (b.tag == ValueTag::kInt) return 0 <=> int_vs_double(static_cast<std::int64_t>(b.bits), as_double(a.bits));
+  const double x = as_double(a.bits);
+  const double y = as_double(b.bits);
+  const bool x_nan = x != x;
+  const bool y_nan = y != y;
+  if (x_nan || y_nan) return x_nan == y_nan ? std::weak_ordering::equivalent : x_nan ? std::weak_ordering::greater : std::weak_ordering::less;
+  return x < y ? std::weak_ordering::less : x > y ? std::weak_ordering::greater : std::weak_ordering::equivalent;
+}
+
 bool valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();

@@ -49,6 +49,14 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
   migrate?: Migration;
   /** With persist: compact the log once it holds more than this many bytes and more than the snapshot (default 64 KiB). */
   compactAfterBytes?: number;
+  /**
+   * Secondary indexes (docs/queries.md, Indexes), per collection the lww or
+   * counter fields to keep sorted: `{ todos: ['due', 'votes'] }`. A query
+   * whose first orderBy field has one reads only as far into the collection
+   * as its window needs. Built when the store opens (the engine sorts the
+   * records once), then kept up to date with every change.
+   */
+  index?: { readonly [C in keyof S]?: readonly (keyof S[C] & string)[] };
 }
 
 function isAdapter(x: unknown): x is StorageAdapter {
@@ -68,8 +76,9 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   if (persist && options.snapshot !== undefined) {
     throw new MyceliumError('invalid_argument', 'a persisted store starts from its stored data, not from a snapshot: applyDelta(snapshot) after open()');
   }
+  const index = checkIndex(options);
   const engine = await loadEngine(options);
-  if (!persist) return new Store<S>(engine, options);
+  if (!persist) return withIndexes(new Store<S>(engine, options), index);
   if (persist === true && !defaultStorage) throw new MyceliumError('storage_unavailable', 'no default storage on this platform: pass persist: <adapter>');
   const adapter = persist === true ? defaultStorage!() : persist;
   // Loaded on first use: apps that never persist never download it.
@@ -79,7 +88,32 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   } catch (e) {
     throw new MyceliumError('load_failed', `could not load mycelium-sync's persistence module: ${String(e)}`);
   }
-  return persistence.openPersisted(engine, options, adapter, persist === true);
+  return withIndexes(await persistence.openPersisted(engine, options, adapter, persist === true), index);
+}
+
+/** open({ index }) as [collection, field] pairs, checked against the schema's names (kinds are checked when built). */
+function checkIndex<S extends Schema>(options: OpenOptions<S>): [string, string][] {
+  const spec: unknown = options.index;
+  if (spec === undefined) return [];
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new MyceliumError('invalid_argument', "index is { collection: ['field', ...] }");
+  const out: [string, string][] = [];
+  for (const [c, fields] of Object.entries(spec)) {
+    if (!Object.prototype.hasOwnProperty.call(options.schema, c)) throw new MyceliumError('unknown_field', `index: unknown collection '${c}'`);
+    if (!Array.isArray(fields) || !fields.every((f) => typeof f === 'string')) throw new MyceliumError('invalid_argument', `index.${c} is an array of field names`);
+    for (const f of fields as string[]) out.push([c, f]);
+  }
+  return out;
+}
+
+/** Builds the store's indexes; a store whose index cannot be built is closed, and the error thrown. */
+function withIndexes<S extends Schema>(store: Store<S>, index: readonly [string, string][]): Store<S> {
+  try {
+    for (const [c, f] of index) store.collection(c).buildIndex(f);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  return store;
 }
 
 /** Opens a store from a snapshot (save()): open({ ...options, snapshot }). */

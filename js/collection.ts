@@ -9,6 +9,7 @@ import type { Assoc, Cursor, ElementId } from './cursor.js';
 import { makeCursor, parseCursor } from './cursor.js';
 import { MyceliumError } from './errors.js';
 import { compareIds, newId } from './ids.js';
+import { FieldIndex } from './field-index.js';
 import type { QuerySource, QuerySpec } from './query.js';
 import { Query } from './query.js';
 import { testSwitches } from './test-switches.js';
@@ -43,6 +44,8 @@ export interface CollectionHost {
   subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void;
   read(c: CollectionInfo, id: string): ByteReader | null;
   readAll(c: CollectionInfo): ByteReader;
+  /** Every visible record's id and one lww or counter field's value, sorted by value (query order), then id. */
+  sorted(c: CollectionInfo, field: number): ByteReader;
   count(c: CollectionInfo): number;
   /** The element a cursor names (cpp/replica.h, cursor), or null for the end (the start when `before`). */
   cursor(c: CollectionInfo, field: number, id: string, index: number, before: boolean): ElementId | null;
@@ -443,6 +446,7 @@ export class Collection<F extends Fields = Fields> {
           queryRegistry.unregister(ref);
         }
       },
+      index: (field) => this.#indexes.get(field),
     };
     const q = new Query<F>(this.#querySource, spec);
     // Held weakly: a query dropped without close() is collected, and stops
@@ -521,13 +525,42 @@ export class Collection<F extends Fields = Fields> {
     this.#cache.delete(id);
     this.#all = null;
     if (this.#order !== null) this.#dirty.add(id);
+    for (const index of this.#indexes.values()) index.touch(id);
     for (const ref of this.#queries) ref.deref()?.touch(id);
   }
 
-  /** @internal True while reads are cached or queries are open: the store must report every change. */
+  /** @internal True while reads are cached, queries are open or indexes kept: the store must report every change. */
   get caching(): boolean {
-    return this.#cache.size > 0 || this.#order !== null || this.#queries.size > 0;
+    return this.#cache.size > 0 || this.#order !== null || this.#queries.size > 0 || this.#indexes.size > 0;
   }
+
+  /** @internal Builds the secondary index on `field` (open({ index })): the engine sorts the records once; changes keep it. */
+  buildIndex(field: string): void {
+    if (this.#indexes.has(field)) return;
+    const f = this.#info.byName.get(field);
+    if (!f) throw new MyceliumError('unknown_field', `cannot index '${this.name}.${field}': unknown field`);
+    if (f.kind !== 'lww' && f.kind !== 'counter') {
+      throw new MyceliumError('wrong_kind', `cannot index '${this.name}.${field}': it is a ${f.kind} (lww and counter fields can be indexed)`);
+    }
+    const name = f.name;
+    this.#indexes.set(
+      field,
+      new FieldIndex(f, {
+        sorted: () => this.#store.sorted(this.#info, f.index),
+        valueOf: (id) => {
+          const r = this.get(id) as Record<string, Value> | undefined;
+          return r === undefined ? undefined : r[name];
+        },
+      }),
+    );
+  }
+
+  /** The fields with a secondary index. */
+  get indexes(): readonly string[] {
+    return [...this.#indexes.keys()];
+  }
+
+  readonly #indexes = new Map<string, FieldIndex>();
 
   // The read cache: decoded records by id, and (after the first all()) the
   // visible ids in engine order with the ids changed since.

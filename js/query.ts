@@ -5,6 +5,7 @@ import type { Value } from './bytes.js';
 import { isValue } from './bytes.js';
 import { MyceliumError } from './errors.js';
 import { compareIds } from './ids.js';
+import type { FieldIndex } from './field-index.js';
 import type { CollectionInfo, FieldInfo, Fields, FieldsOf, Kind, RecordOf } from './schema.js';
 
 /** Conditions on one field's value (docs/queries.md, Semantics). */
@@ -55,6 +56,8 @@ export interface QuerySource<F extends Fields> {
   /** Calls `fn` once per microtask after changes; returns the unsubscribe function. */
   onChange(fn: () => void): () => void;
   forget(q: Query<F>): void;
+  /** The store's secondary index on `field` (open({ index })), if any. */
+  index(field: string): FieldIndex | undefined;
 }
 
 // --- values ------------------------------------------------------------------
@@ -86,11 +89,15 @@ export function compareValues(a: Value, b: Value): number {
     case 1:
       return Number(a) - Number(b);
     case 2: {
-      if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
-      // An int64 read as bigint against a number: compare exactly.
-      const x = typeof a === 'bigint' ? a : a as number;
-      const y = typeof b === 'bigint' ? b : b as number;
-      return x < y ? -1 : x > y ? 1 : 0;
+      // By value, exactly (an int64 read as bigint against a number too);
+      // -0 equals 0, NaN comes after every other number (cpp/value.h, query_order).
+      const x = a as number | bigint;
+      const y = b as number | bigint;
+      if (x < y) return -1;
+      if (x > y) return 1;
+      const xNaN = x !== x;
+      const yNaN = y !== y;
+      return xNaN === yNaN ? 0 : xNaN ? 1 : -1;
     }
     case 3:
       return compareIds(a as string, b as string); // code point order, as ids
@@ -272,6 +279,15 @@ export class Query<F extends Fields> {
   readonly #listeners = new Set<(change: QueryChange<F>) => void>();
   #off: (() => void) | null = null;
   #closed = false;
+  /**
+   * Index mode (the first orderBy field has an index): the matches are only
+   * those whose first key is at or before #bound in the query's direction
+   * (whole groups of one value), read from the index as far as the window
+   * needs; #exhausted once the index has been read to its end.
+   */
+  readonly #index: FieldIndex | undefined;
+  #bound: { key: Value } | null = null;
+  #exhausted = false;
 
   /** @internal Use collection.query(). */
   constructor(source: QuerySource<F>, spec: QuerySpec<F>) {
@@ -290,9 +306,13 @@ export class Query<F extends Fields> {
     this.#order = compileOrder(c, spec.orderBy);
     this.#offset = checkCount(c, 'offset', spec.offset, 0);
     this.#limit = checkCount(c, 'limit', spec.limit, Infinity);
-    for (const record of source.all()) this.#consider(record.id, record, false);
-    // all() comes in id order: only an orderBy needs a sort.
-    if (this.#order.fields.length > 0) this.#matches.sort((a, b) => this.#compare(a, b));
+    this.#index = this.#order.fields.length > 0 ? source.index(this.#order.fields[0]!) : undefined;
+    if (this.#index) this.#fill();
+    else {
+      for (const record of source.all()) this.#consider(record.id, record, false);
+      // all() comes in id order: only an orderBy needs a sort.
+      if (this.#order.fields.length > 0) this.#matches.sort((a, b) => this.#compare(a, b));
+    }
     this.#rebuild();
   }
 
@@ -303,11 +323,14 @@ export class Query<F extends Fields> {
     return this.#window;
   };
 
-  /** Matching records before offset and limit. */
+  /** Matching records before offset and limit (a query on an index reads every record for it). */
   get count(): number {
     if (this.#closed) throw new MyceliumError('closed', 'the query is closed');
     this.#update();
-    return this.#matches.length;
+    if (!this.#index || this.#exhausted) return this.#matches.length;
+    let n = 0;
+    for (const r of this.#source.all()) if (this.#test(r)) n++;
+    return n;
   }
 
   /** Calls `listener` once per microtask in which the window changed. Returns the unsubscribe function. */
@@ -359,7 +382,7 @@ export class Query<F extends Fields> {
       const y = b.key[i]!;
       let c: number;
       if (typeof x === 'string' && typeof y === 'string' && plain) c = x === y ? 0 : x < y ? -1 : 1;
-      else if (typeof x === 'number' && typeof y === 'number') c = x < y ? -1 : x > y ? 1 : 0;
+      else if (typeof x === 'number' && typeof y === 'number') c = x < y ? -1 : x > y ? 1 : x === y ? 0 : compareValues(x, y);
       else c = compareValues(x, y);
       if (c !== 0) return c * signs[i]!;
     }
@@ -388,6 +411,7 @@ export class Query<F extends Fields> {
   #consider(id: string, record: RecordOf<F> | undefined, place: boolean): number {
     if (record === undefined || !this.#test(record)) return -1;
     const e = this.#entry(id, record);
+    if (!this.#admits(e)) return -1;
     this.#byId.set(id, e);
     if (!place) {
       this.#matches.push(e);
@@ -396,6 +420,60 @@ export class Query<F extends Fields> {
     const at = this.#find(e);
     this.#matches.splice(at, 0, e);
     return at;
+  }
+
+  /** Index mode: is the entry's first key within what has been read of the index? */
+  #admits(e: Entry<F>): boolean {
+    if (!this.#index || this.#exhausted) return true;
+    if (this.#bound === null) return false;
+    const c = compareValues(e.key[0]!, this.#bound.key);
+    return this.#order.signs[0]! > 0 ? c <= 0 : c >= 0;
+  }
+
+  /**
+   * Index mode: reads the index on, a group of one value at a time, until
+   * the matches fill the window (or the index ends). Each group sorts after
+   * every match before it. Returns whether matches were added.
+   */
+  #fill(): boolean {
+    const index = this.#index!;
+    const need = this.#offset + this.#limit;
+    const asc = this.#order.signs[0]! > 0;
+    let grew = false;
+    while (!this.#exhausted && this.#matches.length < need) {
+      let start: number;
+      let end: number;
+      if (asc) {
+        start = this.#bound === null ? 0 : index.upperBound(this.#bound.key);
+        if (start >= index.size) {
+          this.#exhausted = true;
+          break;
+        }
+        end = index.upperBound(index.keyAt(start));
+      } else {
+        end = this.#bound === null ? index.size : index.lowerBound(this.#bound.key);
+        if (end <= 0) {
+          this.#exhausted = true;
+          break;
+        }
+        start = index.lowerBound(index.keyAt(end - 1));
+      }
+      const key = index.keyAt(start);
+      const group: Entry<F>[] = [];
+      for (let i = start; i < end; i++) {
+        const id = index.idAt(i);
+        const record = this.#source.get(id);
+        if (record === undefined || !this.#test(record)) continue;
+        const e = this.#entry(id, record);
+        this.#byId.set(id, e);
+        group.push(e);
+      }
+      if (group.length > 1) group.sort((a, b) => this.#compare(a, b));
+      for (const e of group) this.#matches.push(e);
+      this.#bound = { key };
+      if (group.length > 0) grew = true;
+    }
+    return grew;
   }
 
   /** Re-evaluates the changed records; rebuilds the window if anything at or before it moved. */
@@ -421,6 +499,8 @@ export class Query<F extends Fields> {
       if (at >= 0) first = Math.min(first, at);
     }
     this.#dirty.clear();
+    const had = this.#matches.length;
+    if (this.#index && this.#fill()) first = Math.min(first, had);
     if (first < windowEnd) this.#rebuild();
   }
 
@@ -445,11 +525,16 @@ export class Query<F extends Fields> {
       }
       if (record === undefined || !this.#test(record)) continue;
       const e = this.#entry(id, record);
+      if (!this.#admits(e)) continue;
       this.#byId.set(id, e);
       fresh.push(e);
     }
     dirty.clear();
-    if (gone === 0 && fresh.length === 0) return;
+    if (gone === 0 && fresh.length === 0) {
+      const had = this.#matches.length;
+      if (this.#index && this.#fill() && had < this.#offset + this.#limit) this.#rebuild();
+      return;
+    }
     fresh.sort((a, b) => this.#compare(a, b));
     // Where each new entry goes among the old ones (the dead ones included:
     // they are still in order, and a new entry never ties with one, ids differ).
@@ -469,6 +554,8 @@ export class Query<F extends Fields> {
     }
     while (j < fresh.length) merged[n++] = fresh[j++]!;
     this.#matches = merged;
+    const had = merged.length;
+    if (this.#index && this.#fill()) first = Math.min(first, had);
     // Nothing before the first change moved, so its place is the same in both.
     if (first < this.#offset + this.#limit) this.#rebuild();
   }

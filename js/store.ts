@@ -481,6 +481,12 @@ export class Store<S extends Schema = Schema> {
     return r.u8() === 1 ? r : null;
   }
 
+  /** @internal Every visible record's id and one lww or counter field's value, sorted by value in query order, then id (a secondary index's first build). */
+  sorted(c: CollectionInfo, field: number): ByteReader {
+    const h = this.#h();
+    return new ByteReader(this.#io.out(this.#io.check(this.#core.sorted(h, c.index, field))));
+  }
+
   /** @internal Every visible record: count, then (id, record). */
   readAll(c: CollectionInfo): ByteReader {
     const h = this.#h();

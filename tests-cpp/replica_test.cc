@@ -56,6 +56,57 @@ TEST(Replica, WritesAndReadsARecordInOneBufferEach) {
   EXPECT_EQ(out, ByteVec{0});
 }
 
+// What sorted() wrote: (id, value) as text, values as the record encodes them.
+std::vector<std::pair<std::string, std::string>> read_sorted(const ByteVec& out, bool counter) {
+  Reader r(out);
+  std::uint64_t n = 0;
+  EXPECT_TRUE(r.varint(n, "count"));
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string_view id;
+    EXPECT_TRUE(r.bytes(id, "id"));
+    std::string v;
+    if (counter) {
+      std::int64_t x = 0;
+      EXPECT_TRUE(r.zigzag(x, "counter"));
+      v = std::to_string(x);
+    } else {
+      std::uint8_t tag = 0;
+      EXPECT_TRUE(r.u8(tag, "tag"));
+      std::string_view s;
+      if (tag == 5) {
+        EXPECT_TRUE(r.bytes(s, "string"));
+      }
+      v = tag == 0 ? "null" : std::string(s);
+    }
+    rows.emplace_back(std::string(id), v);
+  }
+  EXPECT_EQ(r.remaining(), 0u);
+  return rows;
+}
+
+TEST(Replica, SortedListsAFieldsValuesInQueryOrderTiesById) {
+  auto r = make(0xa1);
+  Batch b;
+  b.insert("c").set_str(0, "c", "pear").incr("c", 2);
+  b.insert("a").set_str(0, "a", "apple").incr("a", -1);
+  b.insert("d").incr("d", 2);  // no title: null, first
+  b.insert("b").set_str(0, "b", "pear");
+  b.insert("e").set_str(0, "e", "fig").incr("e", 7);
+  ASSERT_TRUE(r->write(b.bytes()).ok());
+  ASSERT_TRUE(r->write(Batch(2000).del("e").bytes()).ok());  // deleted: not listed
+  ByteVec out;
+  ASSERT_TRUE(r->sorted(0, 0, out).ok());
+  const std::vector<std::pair<std::string, std::string>> titles = {{"d", "null"}, {"a", "apple"}, {"b", "pear"}, {"c", "pear"}};
+  EXPECT_EQ(read_sorted(out, false), titles);
+  ASSERT_TRUE(r->sorted(0, 1, out).ok());
+  const std::vector<std::pair<std::string, std::string>> votes = {{"a", "-1"}, {"b", "0"}, {"c", "2"}, {"d", "2"}};
+  EXPECT_EQ(read_sorted(out, true), votes);
+  EXPECT_EQ(r->sorted(0, 2, out).code(), Code::kWrongKind);  // an mvr has no one value
+  EXPECT_EQ(r->sorted(0, 9, out).code(), Code::kUnknownField);
+  EXPECT_EQ(r->sorted(3, 0, out).code(), Code::kUnknownField);
+}
+
 TEST(Replica, ABatchIsAllOrNothingAgainstTheStoreToo) {
   auto a = make(1);
   ASSERT_TRUE(a->write(Batch().insert("t1").bytes()).ok());

@@ -21,6 +21,49 @@ TEST(Value, TotalOrderIsTagThenValue) {
   }
 }
 
+TEST(Value, QueryOrderComparesNumbersByValueAcrossIntegersAndDoubles) {
+  // Groups in ascending query order; values within a group are equivalent.
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t min = std::numeric_limits<std::int64_t>::min();
+  const std::vector<std::vector<Value>> groups = {
+      {std::monostate{}},
+      {false},
+      {true},
+      {-std::numeric_limits<double>::infinity()},
+      {-1e19},
+      {min, -9223372036854775808.0},
+      {std::int64_t{-5}, -5.0},
+      {-4.5},
+      {std::int64_t{0}, 0.0, -0.0},
+      {0.25},
+      {std::int64_t{1}, 1.0},
+      {1.5},
+      {std::int64_t{9007199254740993}},  // 2^53 + 1: a double cannot hold it
+      {9007199254740994.0, std::int64_t{9007199254740994}},
+      {max},
+      {9223372036854775808.0},  // 2^63: above every int64
+      {std::numeric_limits<double>::infinity()},
+      {std::nan(""), -std::nan("")},
+      {std::string("")},
+      {std::string("a")},
+      {std::string("\xc3\xa9")},          // U+00E9
+      {std::string("\xee\x80\x80")},      // U+E000
+      {std::string("\xf0\x9f\x98\x80")},  // U+1F600: code point order, as UTF-8 bytes
+      {Bytes{""}},
+      {Bytes{"\x01"}},
+  };
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    for (std::size_t j = 0; j < groups.size(); ++j) {
+      for (const Value& a : groups[i]) {
+        for (const Value& b : groups[j]) {
+          const auto got = query_order(view_of(a), view_of(b));
+          EXPECT_TRUE((got < 0) == (i < j) && (got > 0) == (i > j)) << to_string(a) << " vs " << to_string(b);
+        }
+      }
+    }
+  }
+}
+
 TEST(Value, StoredFormRoundTripsInlineAndPooled) {
   StringPool pool;
   const std::vector<Value> values = {std::monostate{}, true, std::int64_t{-1}, 1e300, std::string("12345678"),

@@ -12,8 +12,8 @@ const schema = {
 } as const;
 type Todo = Types.RecordOf<(typeof schema)['todos']>;
 
-async function replica(actor: string) {
-  const store = await open({ schema, actor });
+async function replica(actor: string, indexed = false) {
+  const store = await open({ schema, actor, ...(indexed ? { index: { todos: ['votes', 'title'] } } : {}) });
   return { store, todos: store.collection('todos') };
 }
 
@@ -175,16 +175,26 @@ describe('queries', () => {
     b.store.close();
   });
 
-  it('under random local writes and joined deltas, every query equals a plain filter and sort of all()', async () => {
+  it.each([
+    ['a scan', false],
+    ['the indexes on votes and title (open({ index }))', true],
+  ])('under random local writes and joined deltas, every query equals a plain filter and sort of all(): %s', async (_, indexed) => {
     const random = rng(19);
-    const a = await replica('00000000000000a1');
+    const a = await replica('00000000000000a1', indexed);
     const b = await replica('00000000000000b2');
+    if (indexed) {
+      // Made before any record: the indexes start empty and follow every change.
+      expect(a.todos.indexes).toEqual(['votes', 'title']);
+    }
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
     const specs: [Types.QuerySpec<(typeof schema)['todos']>, (r: Todo) => boolean][] = [
       [{ where: { done: false }, orderBy: [['votes', 'desc']], limit: 7 }, (r) => r.done === false],
       [{ where: { tags: { contains: 'x' }, votes: { gte: 3 } }, orderBy: 'title', offset: 2, limit: 5 }, (r) => r.tags.includes('x') && typeof r.votes === 'number' && r.votes >= 3],
       [{ where: { or: [{ title: { lt: 'm' } }, { notes: { contains: 'ab' } }] }, orderBy: ['notes', ['title', 'asc']] }, (r) => (typeof r.title === 'string' && r.title < 'm') || r.notes.includes('ab')],
       [{}, () => true],
+      [{ where: { done: false }, orderBy: ['title', ['votes', 'desc']], offset: 1, limit: 4 }, (r) => r.done === false],
+      [{ orderBy: [['title', 'desc']], limit: 3 }, () => true],
+      [{ where: (r) => r.votes !== 2, orderBy: 'votes' }, (r) => r.votes !== 2],
     ];
     const queries = specs.map(([spec]) => a.todos.query(spec));
     const plain = (i: number): string[] => {
@@ -240,9 +250,17 @@ describe('queries', () => {
         a.store.applyDelta(b.store.deltaSince(a.store.version()));
         b.store.applyDelta(a.store.deltaSince(b.store.version()));
       }
+      if (step % 100 === 99) {
+        // Queries made on records that exist: one on an index reads it only as far as its window.
+        for (let i = 0; i < queries.length; i++) {
+          queries[i]!.close();
+          queries[i] = a.todos.query(specs[i]![0]);
+        }
+      }
       if (step % 7 === 0 || random() < 0.3) {
         for (let i = 0; i < queries.length; i++) {
           expect(queries[i]!.results().map((x) => x.id), `query ${i} at step ${step}`).toEqual(plain(i));
+          if (step % 21 === 0) expect(queries[i]!.count, `count of query ${i} at step ${step}`).toBe(a.todos.all().filter(specs[i]![1]).length);
         }
       }
     }
@@ -251,5 +269,30 @@ describe('queries', () => {
     b.store.close();
     // Closing the store closes its queries.
     expect(codeOf(() => queries[0]!.results())).toBe('closed');
+  });
+
+  it('open({ index }) checks what it names; an index the engine builds from a snapshot orders values as queries do', async () => {
+    expect(await open({ schema, index: { nope: ['title'] } as never }).catch((e: Types.MyceliumError) => e.code)).toBe('unknown_field');
+    expect(await open({ schema, index: { todos: ['nope'] } as never }).catch((e: Types.MyceliumError) => e.code)).toBe('unknown_field');
+    expect(await open({ schema, index: { todos: ['tags'] } }).catch((e: Types.MyceliumError) => e.code)).toBe('wrong_kind');
+    expect(await open({ schema, index: { todos: ['notes'] } }).catch((e: Types.MyceliumError) => e.code)).toBe('wrong_kind');
+    expect(await open({ schema, index: { todos: 'title' } as never }).catch((e: Types.MyceliumError) => e.code)).toBe('invalid_argument');
+    // Every kind of value, numbers of both engine kinds (int64 and double) mixed.
+    const values: Types.Value[] = [null, true, false, 3, 2.5, -0, 0, NaN, -Infinity, 1e300, 9007199254740993n, -7n, 'b', 'a', '😀', '\uE000', 'ﬀ', new Uint8Array([1]), new Uint8Array([])];
+    const w = await replica('00000000000000c1');
+    values.forEach((v, i) => w.todos.insert({ id: `v${String(i).padStart(2, '0')}`, title: v, votes: (i * 7) % 5 }));
+    values.forEach((v, i) => w.todos.insert({ id: `w${String(i).padStart(2, '0')}`, title: v, votes: (i * 3) % 4 }));
+    const snapshot = w.store.save();
+    const plainStore = await open({ schema, snapshot });
+    const indexed = await open({ schema, snapshot, index: { todos: ['title', 'votes'] } });
+    for (const spec of [{ orderBy: 'title' }, { orderBy: [['title', 'desc']] }, { orderBy: ['votes', 'title'], limit: 9 }, { orderBy: [['votes', 'desc'], 'title'], offset: 3, limit: 5 }] as const) {
+      const want = plainStore.collection('todos').query(spec).results().map((r) => r.id);
+      expect(indexed.collection('todos').query(spec).results().map((r) => r.id), JSON.stringify(spec)).toEqual(want);
+    }
+    // NaN after every other number, -0 with 0; ties by id.
+    const titles = plainStore.collection('todos').query({ orderBy: 'title' }).results().map((r) => r.title);
+    const nan = titles.findIndex((t) => typeof t === 'number' && Number.isNaN(t));
+    expect(titles.slice(nan + 2).every((t) => typeof t !== 'number' && typeof t !== 'bigint')).toBe(true);
+    for (const s of [w.store, plainStore, indexed]) s.close();
   });
 });
