@@ -465,6 +465,10 @@ for (const engine of engines) {
     memory_100k_wasm_bytes: ours.memory_100k_wasm_bytes,
     array_update_local_ms: ours.array_update_local_ms ?? null,
     query_remote_join_ms: ours.query_remote_join_ms ?? null,
+    query_first_indexed_ms: ours.query_first_indexed_ms ?? null,
+    query_update_local_indexed_ms: ours.query_update_local_indexed_ms ?? null,
+    query_update_remote_indexed_ms: ours.query_update_remote_indexed_ms ?? null,
+    index_build_ms: ours.index_build_ms ?? null,
     memory_100k_heap_bytes: ours.memory_100k_heap_bytes,
     cold_start_page_floor_ms: pageFloorMs,
     ratio_to_best_peer: ratios,
@@ -472,6 +476,7 @@ for (const engine of engines) {
   };
   if (typeof ours.array_update_local_ms === 'number') {
     console.log(`array_update_local_ms (one write, then filter, sort and slice all() again): ${fmt('x_ms', ours.array_update_local_ms)}; query_remote_join_ms (the delta joined with no query open): ${fmt('x_ms', ours.query_remote_join_ms)}`);
+    console.log(`with open({ index: { todos: ['due'] } }): query_first_indexed_ms ${fmt('x_ms', ours.query_first_indexed_ms)}, query_update_local_indexed_ms ${fmt('x_ms', ours.query_update_local_indexed_ms)}, query_update_remote_indexed_ms ${fmt('x_ms', ours.query_update_remote_indexed_ms)}; index_build_ms (what the index adds to open()) ${fmt('x_ms', ours.index_build_ms)}`);
   }
   for (const k of Object.values(MEMORY_OPS)) {
     if (typeof ours[k] === 'number') console.log(`${k.padEnd(40)}${fmt(k, ours[k]).padStart(12)}  (linear-memory growth; mycelium-sync only)`);

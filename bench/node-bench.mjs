@@ -143,6 +143,7 @@ else {
     console.log(`${k.padEnd(26)}${fmt(k, q[k]).padStart(45)}${fmt(k, tb[k]).padStart(12)}${(arr === null ? 'n/a' : fmt(k, arr)).padStart(9)}`);
   }
   console.log(`query_remote_join_ms (the 1,000-record delta joined with no query open): ${fmt('x_ms', q.query_remote_join_ms)}`);
+  console.log(`with open({ index: { todos: ['due'] } }): first ${fmt('x_ms', q.query_first_indexed_ms)}, local ${fmt('x_ms', q.query_update_local_indexed_ms)}, remote ${fmt('x_ms', q.query_update_remote_indexed_ms)}; the index adds ${fmt('x_ms', q.index_build_ms)} to open()`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const out = {
     date: new Date().toISOString(),

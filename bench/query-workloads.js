@@ -14,6 +14,8 @@
 //                          results show them; the join (or the writes) included
 //   query_remote_join_ms   mycelium-sync: the same delta joined with no query open (so the
 //                          query's own share is the difference)
+//   *_indexed_ms           mycelium-sync with open({ index: { todos: ['due'] } }) (docs/queries.md,
+//                          Indexes): the same rows; index_build_ms what the index adds to open()
 // Every answer is checked against the array's.
 import { median } from './workloads.js';
 
@@ -64,6 +66,32 @@ export async function measureMycelium(M, reps, now = () => performance.now(), re
   }
   out.query_first_ms = median(first);
 
+  // The same with the index on due: open() builds it (timed apart), the query reads it.
+  const opens = [];
+  const opensIndexed = [];
+  const firstIndexed = [];
+  for (let i = 0; i < Math.max(3, Math.min(reps, 7)); i++) {
+    let t0 = now();
+    const bare = await M.open({ schema, actor: '00000000000000c3', snapshot });
+    opens.push(now() - t0);
+    bare.close();
+    t0 = now();
+    const s = await M.open({ schema, actor: '00000000000000c3', snapshot, index: { todos: ['due'] } });
+    opensIndexed.push(now() - t0);
+    const c = s.collection('todos');
+    t0 = now();
+    const res = c.query(spec).results();
+    firstIndexed.push(now() - t0);
+    if (i === 0) check('first results (indexed)', res.map((r) => r.id), plain([...c.all()]).map((r) => r.id));
+    s.close();
+  }
+  out.query_first_indexed_ms = median(firstIndexed);
+  out.index_build_ms = Math.max(0, median(opensIndexed) - median(opens));
+  const ai = await M.open({ schema, actor: '00000000000000e5', snapshot, index: { todos: ['due'] } });
+  const tai = ai.collection('todos');
+  const qi = tai.query(spec);
+  qi.results();
+
   const q = ta.query(spec);
   q.results();
   // One local write to a record in the window: it moves out (done).
@@ -86,9 +114,22 @@ export async function measureMycelium(M, reps, now = () => performance.now(), re
   }
   out.query_update_local_ms = median(local);
   out.array_update_local_ms = median(arrayLocal);
+  const localIndexed = [];
+  for (let i = 0; i < reps * 20; i++) {
+    const id = qi.results()[i % LIMIT].id;
+    const t0 = now();
+    tai.update(id, (r) => r.set('done', true));
+    const res = qi.results();
+    localIndexed.push(now() - t0);
+    if (i === 0) check('after a local write (indexed)', res.map((r) => r.id), plain([...tai.all()]).map((r) => r.id));
+    tai.update(id, (r) => r.set('done', false));
+    qi.results();
+  }
+  out.query_update_local_indexed_ms = median(localIndexed);
 
   // A delta of 1,000 changed records from a peer.
   const remote = [];
+  const remoteIndexed = [];
   const joinOnly = [];
   for (let i = 0; i < reps; i++) {
     const base = b.version();
@@ -105,11 +146,18 @@ export async function measureMycelium(M, reps, now = () => performance.now(), re
     const res = q.results();
     remote.push(now() - t1);
     if (i === 0) check('after a remote delta', res.map((r) => r.id), plain([...ta.all()]).map((r) => r.id));
+    const t2 = now();
+    ai.applyDelta(delta);
+    const resIndexed = qi.results();
+    remoteIndexed.push(now() - t2);
+    if (i === 0) check('after a remote delta (indexed)', resIndexed.map((r) => r.id), res.map((r) => r.id));
   }
   out.query_update_remote_ms = median(remote);
+  out.query_update_remote_indexed_ms = median(remoteIndexed);
   out.query_remote_join_ms = median(joinOnly);
   a.close();
   b.close();
+  ai.close();
   return out;
 }
 
