@@ -57,7 +57,7 @@ inline std::strong_ordering compare(const Value& a, const Value& b) {
   return compare(view_of(a), view_of(b));
 }
 inline bool equal(const ValueView& a, const ValueView& b) { return compare(a, b) == 0; }
-// The order of live queries (js/query.ts, compareValues; docs/queries.md):
+// The order of live queries (js/value-order.ts, compareValues; docs/queries.md):
 // null < booleans < numbers < strings < bytes, where integers and doubles are
 // one kind compared by value, exactly (an int64 against a double too), -0
 // equals 0 and NaN comes after every other number.

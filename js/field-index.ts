@@ -6,7 +6,7 @@
 import type { Value } from './bytes.js';
 import { ByteReader } from './bytes.js';
 import { compareIds } from './ids.js';
-import { compareValues } from './query.js';
+import { compareValues } from './value-order.js';
 import type { FieldInfo } from './schema.js';
 
 /** What an index reads: the engine's first sort, and a record's current value (undefined: not visible). */
