@@ -21,6 +21,9 @@ import { NO_PEERS } from './presence-state.js';
 import type { PresenceEntry } from './wire.js';
 import { MAX_PRESENCE_ENTRIES } from './wire.js';
 
+/** A relay forwards a client's state at most this often (ms); the latest waits. */
+const RELAY_INTERVAL = 33;
+
 export interface PresenceOptions {
   /** A peer whose state is not renewed for this long (ms) has left; this replica renews its own every third of it. Default 30,000. */
   readonly timeout?: number;
@@ -80,6 +83,10 @@ export class PresenceRoom {
   private readonly listeners = new Set<(c: PresenceChange) => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  /** Relays: when each client's state was last forwarded, and the latest held back since. */
+  private readonly forwarded = new Map<string, number>();
+  private readonly held = new Map<string, { entry: PresenceEntry; from: Connection }>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** The store's syncs, and which of them each connection belongs to. */
   private readonly syncs = new Set<PresenceLinks>();
   private readonly owner = new Map<Connection, PresenceLinks>();
@@ -207,9 +214,53 @@ export class PresenceRoom {
         joined.push(this.put(e, x.state, text));
       } else if (text !== e.text) changed.push(this.put(e, x.state, text));
     }
-    if (this.relay) this.broadcast(forward, conn);
+    if (this.relay) this.relayOn(forward, conn);
     this.emit(joined, changed, left);
     this.arm();
+  }
+
+  /**
+   * A relay forwards what it accepted: a removal at once; a state at once
+   * unless the client's last went out less than RELAY_INTERVAL ago, when it
+   * waits and only the latest goes (a client that sets its state hundreds
+   * of times a second costs its peers 30 messages a second, not hundreds).
+   */
+  private relayOn(entries: readonly PresenceEntry[], from: Connection): void {
+    const now = performance.now();
+    const out: PresenceEntry[] = [];
+    for (const x of entries) {
+      const last = this.forwarded.get(x.client) ?? -Infinity;
+      if (x.state === null) {
+        this.held.delete(x.client);
+        out.push(x);
+      } else if (now - last >= RELAY_INTERVAL && !this.held.has(x.client)) {
+        this.forwarded.set(x.client, now);
+        out.push(x);
+      } else {
+        this.held.set(x.client, { entry: x, from });
+        this.flushLater();
+      }
+    }
+    this.broadcast(out, from);
+  }
+
+  /** Forwards the held states one interval from now (so a client's go out at most once per interval). */
+  private flushLater(): void {
+    if (this.flushTimer !== null) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      if (this.closed) return;
+      const now = performance.now();
+      for (const [client, { entry, from }] of [...this.held]) {
+        this.held.delete(client);
+        // Only if it is still what this replica holds of the client (nothing newer came, it did not leave).
+        const e = this.entries.get(client);
+        if (!e || e.state === null || e.clock !== entry.clock) continue;
+        this.forwarded.set(client, now);
+        this.broadcast([entry], from);
+      }
+    }, RELAY_INTERVAL);
+    (this.flushTimer as { unref?: () => void }).unref?.();
   }
 
   /**
@@ -293,7 +344,10 @@ export class PresenceRoom {
     for (const e of this.entries.values()) {
       if (now - e.seen < this.timeout) continue;
       if (e.state !== null) left.push(this.remove(e));
-      else this.entries.delete(e.id);
+      else {
+        this.entries.delete(e.id);
+        this.forwarded.delete(e.id);
+      }
     }
     if (this.own !== null && now - this.renewed >= this.timeout / 3) {
       this.clock++;
@@ -335,6 +389,10 @@ export class PresenceRoom {
   private clear(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.held.clear();
+    this.forwarded.clear();
     const left: PresencePeer[] = [];
     for (const e of this.entries.values()) if (e.state !== null) left.push(this.remove(e));
     this.entries.clear();

@@ -251,6 +251,23 @@ describe('presence through the Node peer', () => {
     const [c] = await stores(1);
     const sc = named(c!.connect(mycelium.webSocket(url)), 'cy');
     await until('cy sees alice and bob', () => sc.presence.peers().length === 2);
+    // Alice sets her state 300 times as fast as she can: the server forwards
+    // at most one state of hers per 33 ms, and the last always arrives.
+    const heard: number[] = [];
+    const off = sb.presence.subscribe((e) => {
+      for (const p of e.changed) if (p.id === sa.presence.id) heard.push((p.state as { cursor: number }).cursor);
+    });
+    const t0 = performance.now();
+    for (let i = 0; i < 300; i++) {
+      sa.presence.update({ cursor: i });
+      if (i % 30 === 29) await sleep(2);
+    }
+    const spent = performance.now() - t0;
+    await until('bob has alice’s last cursor', () => heard.at(-1) === 299);
+    await sleep(100);
+    off();
+    expect(heard.at(-1)).toBe(299);
+    expect(heard.length).toBeLessThanOrEqual(Math.ceil((spent + 150) / 33) + 2);
     sa.close();
     await until('bob and cy see alice leave', () => !('alice' in shown(sb)) && !('alice' in shown(sc)));
     expect(Object.keys(shown(ss))).toEqual(['bob']);
