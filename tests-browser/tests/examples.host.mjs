@@ -58,12 +58,20 @@ async function devServer(env, name) {
   await buildExample(name);
   const dir = join(root, 'build/examples', name);
   const { createServer } = await import(pathToFileURL(join(root, 'node_modules/vite/dist/node/index.js')).href);
-  const dev = await createServer({ root: dir, configFile: join(dir, 'vite.config.js'), logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false } });
+  // React's entries are pre-bundled when the server starts, not discovered by
+  // the first page (a discovery reloads that page mid-load; on a fresh
+  // install it was seen to leave it blank).
+  const include = name.startsWith('react') ? ['react', 'react-dom/client', 'react/jsx-runtime'] : [];
+  const dev = await createServer({ root: dir, configFile: join(dir, 'vite.config.js'), logLevel: 'error', optimizeDeps: { include }, server: { port: 0, host: '127.0.0.1', strictPort: false } });
   await dev.listen();
   const url = dev.resolvedUrls.local[0];
   try {
     const warm = await env.newContextPage(`${url}?store=${name}-warmup`);
-    await warm.pw.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await warm.pw.waitForSelector('body[data-ready="true"]', { timeout: 30_000 }).catch(async () => {
+      // Still optimizing dependencies when the page loaded: once more.
+      await warm.pw.reload();
+      await warm.pw.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    });
     await new Promise((r) => setTimeout(r, 1000));
     const failed = await warm.pw.evaluate(() => document.body.textContent.includes('load_failed'));
     await warm.close();
