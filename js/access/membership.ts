@@ -1,0 +1,248 @@
+// A protected store's membership (docs/identity.md, Membership): a grow-only
+// set of signed operations, each "principal p has role r", signed by an admin,
+// naming the operations its signer had seen (deps, by hash). The deps make
+// each operation's causal point exact, so
+//   - an operation counts only if its signer was admin at its causal point;
+//   - a principal's role is the least of its heads (its operations no later
+//     operation about it has seen): concurrent changes resolve toward less
+//     access, sequential ones overwrite;
+//   - replaying an operation changes nothing (a set), and no one without an
+//     admin's key can add one, so any member or relay may carry them;
+//   - a demotion of an admin carries a cut (the highest of its operation
+//     numbers the demoting admin had seen): the demoted admin's later
+//     operations that grant access and that the demotion had not seen are
+//     void, so it cannot backdate grants past its demotion. Operations that
+//     take access away are never cut (toward less access);
+//   - two operations of one signer with the same number (equivocation) are
+//     both void.
+// Evaluation is a pure function of the set, so replicas holding the same
+// operations agree on every role.
+import { MyceliumError } from '../errors.js';
+import type { Identity } from './keys.js';
+import { fromBase64Url, isPrincipal, sha256, signingInput, toBase64Url, verify } from './keys.js';
+
+export type Role = 'none' | 'reader' | 'writer' | 'admin';
+export const ROLES: readonly Role[] = ['none', 'reader', 'writer', 'admin'];
+const rank = (r: Role): number => ROLES.indexOf(r);
+
+/** Longest operation text. */
+const MAX_OP_CHARS = 8192;
+/** Most deps one operation names. */
+const MAX_DEPS = 64;
+/** Most operations one store's membership holds. */
+export const MAX_OPS = 4096;
+
+/** One membership operation, as signed. */
+export interface MemberOp {
+  /** 22 base64url characters: the first 16 bytes of SHA-256 over the text. */
+  readonly hash: string;
+  /** The signed text: the body's JSON, '.', the signature in base64url. */
+  readonly text: string;
+  readonly principal: string;
+  readonly role: Role;
+  readonly by: string;
+  readonly n: number;
+  readonly deps: readonly string[];
+  readonly cut: number;
+}
+
+interface Body {
+  v: 1;
+  p: string;
+  r: Role;
+  by: string;
+  n: number;
+  deps: string[];
+  cut?: number;
+}
+
+function bodyInput(storeId: string, body: string): Uint8Array {
+  return signingInput('myc-member-1', storeId, body);
+}
+
+/** Reads and checks an operation's text (signature included); a clear error when it is not one. */
+export async function readOp(storeId: string, text: unknown): Promise<MemberOp> {
+  if (typeof text !== 'string' || text.length > MAX_OP_CHARS) throw new MyceliumError('corrupt', `a membership operation is a string of at most ${MAX_OP_CHARS} characters`);
+  const dot = text.lastIndexOf('.');
+  const sig = dot < 0 ? null : fromBase64Url(text.slice(dot + 1));
+  if (!sig || sig.length !== 64) throw new MyceliumError('corrupt', 'a membership operation ends with its 64-byte signature');
+  const json = text.slice(0, dot);
+  let b: Partial<Body>;
+  try {
+    b = JSON.parse(json) as Partial<Body>;
+  } catch {
+    throw new MyceliumError('corrupt', 'a membership operation body is not JSON');
+  }
+  if (typeof b !== 'object' || b === null || b.v !== 1) throw new MyceliumError('unsupported_version', 'a membership operation of another format version');
+  if (!isPrincipal(b.p) || !isPrincipal(b.by)) throw new MyceliumError('corrupt', 'a membership operation names a principal that is not a 43-character Ed25519 public key');
+  if (typeof b.r !== 'string' || !ROLES.includes(b.r)) throw new MyceliumError('corrupt', `a membership operation's role is one of ${ROLES.join(', ')}`);
+  if (!Number.isSafeInteger(b.n) || b.n! < 1) throw new MyceliumError('corrupt', "a membership operation's number is a whole number >= 1");
+  const cut = b.cut ?? 0;
+  if (!Number.isSafeInteger(cut) || cut < 0) throw new MyceliumError('corrupt', "a membership operation's cut is a whole number >= 0");
+  if (!Array.isArray(b.deps) || b.deps.length > MAX_DEPS || !b.deps.every((d) => typeof d === 'string' && d.length === 22 && fromBase64Url(d) !== null)) {
+    throw new MyceliumError('corrupt', `a membership operation's deps are at most ${MAX_DEPS} operation hashes`);
+  }
+  if (!(await verify(b.by, bodyInput(storeId, json), sig))) throw new MyceliumError('forbidden', `a membership operation whose signature by ${b.by} does not verify`);
+  const hash = toBase64Url((await sha256(new TextEncoder().encode(text))).subarray(0, 16));
+  return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut };
+}
+
+/** Signs a new operation. */
+export async function signOp(storeId: string, signer: Identity, fields: { principal: string; role: Role; n: number; deps: readonly string[]; cut: number }): Promise<MemberOp> {
+  const body: Body = { v: 1, p: fields.principal, r: fields.role, by: signer.principal, n: fields.n, deps: [...fields.deps].sort() };
+  if (fields.cut > 0) body.cut = fields.cut;
+  const json = JSON.stringify(body);
+  const sig = await signer.sign(bodyInput(storeId, json));
+  return readOp(storeId, `${json}.${toBase64Url(sig)}`);
+}
+
+/** The roles an operation set gives, evaluated as the header says. */
+export class Membership {
+  /** Every operation held, valid or not (a void one may become valid once what it depends on arrives). */
+  private readonly ops = new Map<string, MemberOp>();
+  /** Operations waiting for deps that have not arrived. */
+  private readonly waiting = new Map<string, MemberOp>();
+  private valid = new Set<string>();
+  private roles = new Map<string, Role>();
+
+  constructor(readonly owner: string) {
+    if (!isPrincipal(owner)) throw new MyceliumError('invalid_argument', `an owner is a principal (43 base64url characters), not ${JSON.stringify(owner)}`);
+    this.evaluate();
+  }
+
+  /** Every operation held, in the order they can be applied (deps first). */
+  texts(): string[] {
+    return this.order().map((o) => o.text).concat([...this.waiting.values()].map((o) => o.text));
+  }
+
+  get size(): number {
+    return this.ops.size + this.waiting.size;
+  }
+
+  has(hash: string): boolean {
+    return this.ops.has(hash) || this.waiting.has(hash);
+  }
+
+  /** Adds checked operations; returns those that were new. */
+  add(ops: readonly MemberOp[]): MemberOp[] {
+    const fresh: MemberOp[] = [];
+    for (const o of ops) {
+      if (this.has(o.hash)) continue;
+      if (this.size >= MAX_OPS) throw new MyceliumError('limit_exceeded', `a store's membership holds at most ${MAX_OPS} operations`);
+      this.waiting.set(o.hash, o);
+      fresh.push(o);
+    }
+    if (fresh.length === 0) return fresh;
+    // Move what has all its deps into the graph, until nothing moves.
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const [h, o] of this.waiting) {
+        if (o.deps.every((d) => this.ops.has(d))) {
+          this.waiting.delete(h);
+          this.ops.set(h, o);
+          moved = true;
+        }
+      }
+    }
+    this.evaluate();
+    return fresh;
+  }
+
+  /** A principal's role. */
+  role(principal: string): Role {
+    return this.roles.get(principal) ?? (principal === this.owner ? 'admin' : 'none');
+  }
+
+  /** Every principal with a role other than none, sorted. */
+  members(): { principal: string; role: Role }[] {
+    const out: { principal: string; role: Role }[] = [];
+    const seen = new Set([this.owner, ...this.roles.keys()]);
+    for (const p of [...seen].sort()) if (this.role(p) !== 'none') out.push({ principal: p, role: this.role(p) });
+    return out;
+  }
+
+  /** Is this operation counted? */
+  counts(hash: string): boolean {
+    return this.valid.has(hash);
+  }
+
+  /** What a new operation by `signer` about `principal` carries: its deps (every head), number and cut. */
+  next(signer: string, principal: string, role: Role): { deps: string[]; n: number; cut: number } {
+    const cited = new Set<string>();
+    let n = 0;
+    let cut = 0;
+    for (const o of this.ops.values()) {
+      for (const d of o.deps) cited.add(d);
+      if (o.by === signer) n = Math.max(n, o.n);
+      if (o.by === principal) cut = Math.max(cut, o.n);
+    }
+    for (const o of this.waiting.values()) if (o.by === signer) n = Math.max(n, o.n);
+    const deps = [...this.ops.keys()].filter((h) => !cited.has(h)).slice(0, MAX_DEPS);
+    const demotes = this.role(principal) === 'admin' && rank(role) < rank('admin');
+    return { deps, n: n + 1, cut: demotes ? cut : 0 };
+  }
+
+  /** Deps first, ties by hash: the one order every replica uses. */
+  private order(): MemberOp[] {
+    const depth = new Map<string, number>();
+    const of = (o: MemberOp): number => {
+      let d = depth.get(o.hash);
+      if (d !== undefined) return d;
+      depth.set(o.hash, 0); // a cycle cannot be signed (hashes), but never loop
+      d = 1 + Math.max(0, ...o.deps.map((h) => of(this.ops.get(h)!)));
+      depth.set(o.hash, d);
+      return d;
+    };
+    return [...this.ops.values()].sort((a, b) => of(a) - of(b) || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  }
+
+  private evaluate(): void {
+    const order = this.order();
+    // Ancestors of each operation.
+    const past = new Map<string, Set<string>>();
+    for (const o of order) {
+      const s = new Set<string>();
+      for (const d of o.deps) {
+        s.add(d);
+        for (const a of past.get(d)!) s.add(a);
+      }
+      past.set(o.hash, s);
+    }
+    const slots = new Map<string, number>();
+    for (const o of order) slots.set(`${o.by} ${o.n}`, (slots.get(`${o.by} ${o.n}`) ?? 0) + 1);
+    const roleIn = (within: readonly MemberOp[], p: string): Role => {
+      const about = within.filter((o) => o.principal === p);
+      if (about.length === 0) return p === this.owner ? 'admin' : 'none';
+      let least: Role = 'admin';
+      for (const o of about) {
+        const superseded = about.some((later) => later !== o && past.get(later.hash)!.has(o.hash));
+        if (!superseded && rank(o.role) < rank(least)) least = o.role;
+      }
+      return least;
+    };
+    const pass = (cuts: readonly MemberOp[] | null): { valid: MemberOp[]; demotions: MemberOp[] } => {
+      const valid: MemberOp[] = [];
+      const demotions: MemberOp[] = [];
+      for (const o of order) {
+        if (slots.get(`${o.by} ${o.n}`)! > 1) continue;
+        const mine = past.get(o.hash)!;
+        const before = valid.filter((v) => mine.has(v.hash));
+        if (roleIn(before, o.by) !== 'admin') continue;
+        const prior = roleIn(before, o.principal);
+        const restricts = rank(o.role) < rank(prior);
+        if (!restricts && cuts) {
+          const cutOff = cuts.some((d) => d.principal === o.by && !mine.has(d.hash) && !past.get(d.hash)!.has(o.hash) && o.n > d.cut);
+          if (cutOff) continue;
+        }
+        valid.push(o);
+        if (restricts && prior === 'admin') demotions.push(o);
+      }
+      return { valid, demotions };
+    };
+    const { valid } = pass(pass(null).demotions);
+    this.valid = new Set(valid.map((o) => o.hash));
+    const roles = new Map<string, Role>();
+    for (const p of new Set(valid.map((o) => o.principal))) roles.set(p, roleIn(valid, p));
+    this.roles = roles;
+  }
+}

@@ -1,0 +1,236 @@
+// The signed membership log of protected stores (docs/identity.md,
+// Membership): who counts as admin, least access on concurrent changes,
+// forged, altered, replayed, backdated and equivocating operations, and
+// convergence of replicas that receive the same operations in any order.
+import { describe, expect, it } from 'vitest';
+import type { Identity } from '../access/keys.js';
+import { createExportable, createIdentity, importIdentity, isPrincipal, storeId, verify } from '../access/keys.js';
+import type { MemberOp, Role } from '../access/membership.js';
+import { Membership, readOp, signOp } from '../access/membership.js';
+import { rng } from './helpers.js';
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+  return 'no error';
+};
+
+/** One replica's view: its membership and how it signs as `me`. */
+class Replica {
+  readonly m: Membership;
+  constructor(
+    readonly id: string,
+    owner: Identity,
+  ) {
+    this.m = new Membership(owner.principal);
+  }
+  /** Signs an operation the way an honest replica does (deps, number and cut from what it holds). */
+  async op(me: Identity, principal: string, role: Role): Promise<MemberOp> {
+    const next = this.m.next(me.principal, principal, role);
+    const op = await signOp(this.id, me, { principal, role, ...next });
+    this.m.add([op]);
+    return op;
+  }
+  take(...ops: MemberOp[]): this {
+    this.m.add(ops);
+    return this;
+  }
+}
+
+async function setup() {
+  const [owner, a, b, c] = await Promise.all([createIdentity(), createIdentity(), createIdentity(), createIdentity()]);
+  const id = await storeId('notes', owner.principal);
+  return { owner, a, b, c, id, replica: () => new Replica(id, owner) };
+}
+
+describe('identities', () => {
+  it('a principal is the 43-character public key; signatures verify only over what was signed, by that key', async () => {
+    const me = await createIdentity();
+    const other = await createIdentity();
+    expect(isPrincipal(me.principal)).toBe(true);
+    expect(me.principal).not.toBe(other.principal);
+    const msg = new TextEncoder().encode('hello');
+    const sig = await me.sign(msg);
+    expect(await verify(me.principal, msg, sig)).toBe(true);
+    expect(await verify(other.principal, msg, sig)).toBe(false);
+    expect(await verify(me.principal, new TextEncoder().encode('hellp'), sig)).toBe(false);
+    expect(await verify(me.principal, msg, sig.subarray(0, 63))).toBe(false);
+    expect(await verify('not a key', msg, sig)).toBe(false);
+  });
+
+  it('a key file round-trips, and one whose halves do not match is refused', async () => {
+    const { identity, pkcs8 } = await createExportable();
+    const back = await importIdentity(pkcs8, Uint8Array.from(atob(identity.principal.replace(/-/g, '+').replace(/_/g, '/') + '='), (ch) => ch.charCodeAt(0)));
+    expect(back.principal).toBe(identity.principal);
+    const other = await createExportable();
+    const raw = Uint8Array.from(atob(other.identity.principal.replace(/-/g, '+').replace(/_/g, '/') + '='), (ch) => ch.charCodeAt(0));
+    expect(await codeOf(importIdentity(pkcs8, raw))).toBe('corrupt');
+    expect(await codeOf(importIdentity(new Uint8Array(10), raw))).toBe('corrupt');
+  });
+
+  it('a store id depends on its name and its owner', async () => {
+    const { owner, a } = await setup();
+    expect(await storeId('x', owner.principal)).toBe(await storeId('x', owner.principal));
+    expect(await storeId('x', owner.principal)).not.toBe(await storeId('y', owner.principal));
+    expect(await storeId('x', owner.principal)).not.toBe(await storeId('x', a.principal));
+  });
+});
+
+describe('membership', () => {
+  it('the owner is admin; an admin adds, changes and removes members; admins it made may add others', async () => {
+    const { owner, a, b, c, replica } = await setup();
+    const r = replica();
+    expect(r.m.role(owner.principal)).toBe('admin');
+    expect(r.m.role(a.principal)).toBe('none');
+    await r.op(owner, a.principal, 'admin');
+    await r.op(a, b.principal, 'writer');
+    expect(r.m.role(b.principal)).toBe('writer');
+    await r.op(a, b.principal, 'reader');
+    expect(r.m.role(b.principal)).toBe('reader');
+    await r.op(owner, c.principal, 'writer');
+    await r.op(owner, c.principal, 'none');
+    expect(r.m.role(c.principal)).toBe('none');
+    expect(r.m.members()).toEqual(
+      [
+        { principal: owner.principal, role: 'admin' },
+        { principal: a.principal, role: 'admin' },
+        { principal: b.principal, role: 'reader' },
+      ].sort((x, y) => (x.principal < y.principal ? -1 : 1)),
+    );
+  });
+
+  it("a writer's or a stranger's signed operation does not count", async () => {
+    const { owner, a, b, c, replica } = await setup();
+    const r = replica();
+    await r.op(owner, a.principal, 'writer');
+    const bySelf = await r.op(a, a.principal, 'admin');
+    const byStranger = await r.op(c, b.principal, 'admin');
+    expect(r.m.counts(bySelf.hash)).toBe(false);
+    expect(r.m.counts(byStranger.hash)).toBe(false);
+    expect(r.m.role(a.principal)).toBe('writer');
+    expect(r.m.role(b.principal)).toBe('none');
+  });
+
+  it('an altered operation, one signed for another store, and malformed text are refused with typed errors', async () => {
+    const { owner, a, id } = await setup();
+    const op = await signOp(id, owner, { principal: a.principal, role: 'reader', n: 1, deps: [], cut: 0 });
+    expect((await readOp(id, op.text)).hash).toBe(op.hash);
+    expect(await codeOf(readOp(id, op.text.replace('"reader"', '"admin"')))).toBe('forbidden');
+    expect(await codeOf(readOp(await storeId('other', owner.principal), op.text))).toBe('forbidden');
+    expect(await codeOf(readOp(id, 'nonsense'))).toBe('corrupt');
+    expect(await codeOf(readOp(id, 42))).toBe('corrupt');
+    expect(await codeOf(readOp(id, `{"v":2}.${op.text.split('.').pop()!}`))).toBe('unsupported_version');
+    expect(await codeOf(readOp(id, op.text.replace(a.principal, '!'.repeat(43))))).toBe('corrupt');
+    expect(await codeOf(readOp(id, 'a'.repeat(9000)))).toBe('corrupt');
+  });
+
+  it('concurrent add and remove resolve to the remove, in every order of arrival', async () => {
+    const { owner, a, c, replica } = await setup();
+    const base = replica();
+    const makeA = await base.op(owner, a.principal, 'admin');
+    const addC = await base.op(owner, c.principal, 'writer');
+    // Two admins, concurrently: a removes c, the owner raises c to admin.
+    const left = replica().take(makeA, addC);
+    const right = replica().take(makeA, addC);
+    const remove = await left.op(a, c.principal, 'none');
+    const raise = await right.op(owner, c.principal, 'admin');
+    expect(left.m.role(c.principal)).toBe('none');
+    expect(right.m.role(c.principal)).toBe('admin');
+    left.take(raise);
+    right.take(remove);
+    expect(left.m.role(c.principal)).toBe('none');
+    expect(right.m.role(c.principal)).toBe('none');
+    // An admin who has seen both decides again.
+    const again = await left.op(owner, c.principal, 'reader');
+    right.take(again);
+    expect(right.m.role(c.principal)).toBe('reader');
+  });
+
+  it('replaying an old operation changes nothing', async () => {
+    const { owner, a, replica } = await setup();
+    const r = replica();
+    const add = await r.op(owner, a.principal, 'admin');
+    await r.op(owner, a.principal, 'none');
+    const fresh = replica().take(...(await Promise.all(r.m.texts().map((t) => readOp(r.id, t)))));
+    r.take(add);
+    fresh.take(add, add);
+    expect(r.m.role(a.principal)).toBe('none');
+    expect(fresh.m.role(a.principal)).toBe('none');
+  });
+
+  it('a demoted admin cannot backdate a grant past its demotion; grants the demotion had seen stay', async () => {
+    const { owner, a, b, c, replica } = await setup();
+    const r = replica();
+    const makeA = await r.op(owner, a.principal, 'admin');
+    const early = await r.op(a, b.principal, 'writer');
+    await r.op(owner, a.principal, 'none');
+    // a, cut off, signs a grant as if it had not seen its removal.
+    const backdated = await signOp(r.id, a, { principal: c.principal, role: 'admin', n: early.n + 1, deps: [early.hash], cut: 0 });
+    r.take(backdated);
+    expect(r.m.counts(backdated.hash)).toBe(false);
+    expect(r.m.role(c.principal)).toBe('none');
+    expect(r.m.role(b.principal)).toBe('writer');
+    expect(r.m.counts(makeA.hash)).toBe(true);
+    // Taking access away is never cut: a backdated removal still counts (toward less access).
+    const backRemove = await signOp(r.id, a, { principal: b.principal, role: 'none', n: early.n + 2, deps: [early.hash], cut: 0 });
+    r.take(backRemove);
+    expect(r.m.role(b.principal)).toBe('none');
+  });
+
+  it('two operations of one admin with the same number both void', async () => {
+    const { owner, a, b, c, replica } = await setup();
+    const r = replica();
+    const makeA = await r.op(owner, a.principal, 'admin');
+    const one = await signOp(r.id, a, { principal: b.principal, role: 'writer', n: 1, deps: [makeA.hash], cut: 0 });
+    r.take(one);
+    expect(r.m.role(b.principal)).toBe('writer');
+    const two = await signOp(r.id, a, { principal: c.principal, role: 'writer', n: 1, deps: [makeA.hash], cut: 0 });
+    r.take(two);
+    expect(r.m.role(b.principal)).toBe('none');
+    expect(r.m.role(c.principal)).toBe('none');
+  });
+
+  it('an operation whose deps have not arrived waits, then counts', async () => {
+    const { owner, a, b, replica } = await setup();
+    const r = replica();
+    const makeA = await r.op(owner, a.principal, 'admin');
+    const addB = await r.op(a, b.principal, 'writer');
+    const late = replica().take(addB);
+    expect(late.m.role(b.principal)).toBe('none');
+    expect(late.m.size).toBe(1);
+    late.take(makeA);
+    expect(late.m.role(b.principal)).toBe('writer');
+  });
+
+  it('replicas that receive the same operations in any order agree on every role (seeded schedules)', async () => {
+    const { owner, a, b, c, id } = await setup();
+    const people = [owner, a, b, c];
+    const roles: Role[] = ['none', 'reader', 'writer', 'admin'];
+    for (let seed = 1; seed <= 25; seed++) {
+      const rand = rng(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const replicas = [0, 1, 2].map(() => new Replica(id, owner));
+      const all: MemberOp[] = [];
+      for (let step = 0; step < 30; step++) {
+        const r = pick(replicas);
+        if (rand() < 0.35) {
+          // Deliver some of what exists to r, shuffled.
+          const some = all.filter(() => rand() < 0.5).sort(() => rand() - 0.5);
+          for (const o of some) r.take(o);
+        } else {
+          const signer = pick(people);
+          // Honest signers sign only what they may; a third of the time anyone tries.
+          if (r.m.role(signer.principal) !== 'admin' && rand() < 0.66) continue;
+          all.push(await r.op(signer, pick(people.slice(1)).principal, pick(roles)));
+        }
+      }
+      for (const r of replicas) for (const o of [...all].sort(() => rand() - 0.5)) r.take(o);
+      const views = replicas.map((r) => JSON.stringify(r.m.members()));
+      expect(new Set(views).size, `seed ${seed}`).toBe(1);
+      expect(replicas[0]!.m.role(owner.principal) === 'admin' || all.some((o) => o.principal === owner.principal)).toBe(true);
+    }
+  });
+});
