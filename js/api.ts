@@ -3,6 +3,7 @@ import { MyceliumError } from './errors.js';
 import type { LoadInfo, LoadOptions } from './loader.js';
 import { loadEngine } from './loader.js';
 import type { Migration } from './persistence.js';
+import type { Identity } from './access/keys.js';
 import type { Schema } from './schema.js';
 import type { StorageAdapter } from './storage.js';
 import { Store } from './store.js';
@@ -57,6 +58,15 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
    * records once), then kept up to date with every change.
    */
   index?: { readonly [C in keyof S]?: readonly (keyof S[C] & string)[] };
+  /**
+   * Protects the store (docs/identity.md): only members of its signed
+   * membership sync with it, and only writers and admins write. `owner` (a
+   * principal or an identity) is admin from the start; every device of the
+   * store names the same owner. Needs `identity`. Not with `persist` yet.
+   */
+  access?: { readonly owner: string | Identity };
+  /** This replica's identity (createIdentity()), for a protected store. */
+  identity?: Identity;
 }
 
 function isAdapter(x: unknown): x is StorageAdapter {
@@ -77,8 +87,26 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
     throw new MyceliumError('invalid_argument', 'a persisted store starts from its stored data, not from a snapshot: applyDelta(snapshot) after open()');
   }
   const index = checkIndex(options);
+  const access = options.access;
+  if (access !== undefined) {
+    if (typeof access !== 'object' || access === null) throw new MyceliumError('invalid_argument', 'access is { owner }');
+    // The membership log is not kept in storage yet: a protected store that
+    // persisted its data would forget who may read it.
+    if (persist) throw new MyceliumError('invalid_argument', 'a protected store (access) is not persisted in this version: open it without persist (docs/identity.md, slices)');
+  }
   const engine = await loadEngine(options);
-  if (!persist) return withIndexes(new Store<S>(engine, options), index);
+  if (!persist) {
+    const store = withIndexes(new Store<S>(engine, options), index);
+    if (access === undefined) return store;
+    try {
+      const { StoreAccess } = await import('./access/access.js');
+      store.attachAccess(await StoreAccess.create(store.name, options.identity, access.owner));
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+    return store;
+  }
   if (persist === true && !defaultStorage) throw new MyceliumError('storage_unavailable', 'no default storage on this platform: pass persist: <adapter>');
   const adapter = persist === true ? defaultStorage!() : persist;
   // Loaded on first use: apps that never persist never download it.

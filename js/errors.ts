@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'transport_unavailable',
   'forbidden',
   'timeout',
+  'unauthorized',
 ] as const;
 
 /** Stable error codes. */

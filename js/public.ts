@@ -33,3 +33,6 @@ export type { MemoryFaults, MemoryHubOptions } from './sync/adapters/memory.js';
 export type { BroadcastChannelOptions } from './sync/adapters/broadcast.js';
 export type { WebSocketOptions, WebSocketLike } from './sync/adapters/websocket.js';
 export type { WebRTCOptions } from './sync/adapters/webrtc.js';
+export { createIdentity } from './access/keys.js';
+export type { Identity } from './access/keys.js';
+export type { StoreAccess, Member, Role } from './access/access.js';

@@ -19,6 +19,7 @@ import type { LoadAttempt } from './verified-load.js';
 import { agreedApply, agreedBytes, onJavaScriptCore, verifiedLoad, verifiedSave } from './verified-load.js';
 import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
+import type { StoreAccess } from './access/access.js';
 import type { SyncApplyResult } from './sync/synced-store.js';
 import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';
@@ -95,6 +96,7 @@ export class Store<S extends Schema = Schema> {
   readonly #collections = new Map<string, Collection<Fields>>();
   readonly #errorListeners = new Set<(error: MyceliumError) => void>();
   #persistence: PersistenceHooks | null = null;
+  #access: StoreAccess | null = null;
   readonly #watchers = new Set<() => void>();
   readonly #syncs = new Set<Sync>();
   #recovered: readonly RecoveryIssue[] = [];
@@ -382,9 +384,27 @@ export class Store<S extends Schema = Schema> {
 
   // --- for Collection -----------------------------------------------------
 
+  /**
+   * A protected store's membership and this replica's identity
+   * (open({ identity, access }), docs/identity.md); null for a store that is
+   * not protected.
+   */
+  get access(): StoreAccess | null {
+    return this.#access;
+  }
+
+  /** @internal open() protects the store; once. */
+  attachAccess(access: StoreAccess): void {
+    this.#access = access;
+  }
+
   /** @internal Starts a write batch: the clock, then ops. */
   beginBatch(): ByteWriter {
     this.#h();
+    if (this.#access) {
+      const role = this.#access.role();
+      if (role !== 'writer' && role !== 'admin') throw new MyceliumError('forbidden', `store '${this.name}' is protected and ${this.#access.principal} is ${role === 'none' ? 'not a member' : 'a reader'}: it may not write`);
+    }
     let w: ByteWriter;
     if (this.#batching) w = new ByteWriter(64);
     else {

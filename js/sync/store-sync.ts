@@ -45,7 +45,7 @@ import type { VersionDiff } from './chain.js';
 import type { Message } from './wire.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
 import type { SyncedStore } from './synced-store.js';
-import { MessageType } from './wire.js';
+import { MessageType, NONCE_BYTES } from './wire.js';
 import type { PresenceLinks, PresenceOptions, PresenceRoom } from './presence.js';
 
 export interface SyncOptions {
@@ -150,6 +150,10 @@ function progressed(before: Version, after: Version, target: Version): boolean {
   return false;
 }
 
+function sameNonce(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** Runs `fn` at the end of this task, or at time `at` (performance.now()) if that is later. */
 function later(at: number, fn: () => void): void {
   const wait = at - performance.now();
@@ -157,8 +161,27 @@ function later(at: number, fn: () => void): void {
   else setTimeout(fn, wait);
 }
 
+/** A protected store's session before and after it is authenticated (docs/identity.md). */
+class Auth {
+  /** Our nonce for this session. */
+  readonly nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  /** The peer's nonce (its auth-hello), and whether our proof over it went out. */
+  peerNonce: Uint8Array | null = null;
+  /** The peer's principal, once its proof verified. */
+  principal: string | null = null;
+  /** Authenticated, and a member: the usual hello follows. */
+  done = false;
+  /** Messages waiting for the ones before them (checking a signature takes a task). */
+  readonly queue: { m: Message; bytes: number }[] = [];
+  busy = false;
+  /** Ends the session if the peer is still not a member when it fires. */
+  timer: ReturnType<typeof setTimeout> | null = null;
+}
+
 class Session {
   ready = false;
+  /** Set for a protected store's sessions. */
+  auth: Auth | null = null;
   acked: Version = {};
   sent: Version = {};
   sentHeld: Version = {};
@@ -209,6 +232,11 @@ class Session {
     if (this.ackTimer) clearTimeout(this.ackTimer);
     if (this.helloTimer) clearTimeout(this.helloTimer);
     if (this.gapTimer) clearTimeout(this.gapTimer);
+    if (this.auth?.timer) clearTimeout(this.auth.timer);
+    if (this.auth) {
+      this.auth.timer = null;
+      this.auth.queue.length = 0;
+    }
     this.relayTimer = this.ackTimer = this.helloTimer = this.gapTimer = null;
     this.inbox.clear();
     this.inboxBytes = 0;
@@ -262,7 +290,12 @@ export class StoreSync {
     this.maxNewActorsPerPeer = options.maxNewActorsPerPeer ?? 4096;
     // Acks must reach the other peers well within their relay delay.
     this.ackInterval = Math.min(this.batchInterval, this.relayDelay / 4);
-    this.unwatch = store.watch(() => this.changed());
+    const unwatchStore = store.watch(() => this.changed());
+    const unwatchAccess = store.access?.watch((fresh) => this.membershipChanged(fresh));
+    this.unwatch = () => {
+      unwatchStore();
+      unwatchAccess?.();
+    };
     this.presence = presence;
     this.presenceLinks = {
       ready: () => this.presenceReady(),
@@ -289,6 +322,7 @@ export class StoreSync {
   addPeer(conn: Connection): void {
     if (this.closed || this.sessions.has(conn)) return;
     const s = new Session(conn, this.maxNewActorsPerPeer);
+    if (this.store.access) s.auth = new Auth();
     this.sessions.set(conn, s);
     this.sendHello(s, false);
     // Until the peer answers (a hello can be lost, the peer may not have the
@@ -308,6 +342,7 @@ export class StoreSync {
   /** The peer's features arrived (after its hello, when messages were reordered): it hears our presence now. */
   featuresArrived(conn: Connection): void {
     const s = this.sessions.get(conn);
+    if (s?.auth && !s.auth.done && !s.error && conn.features.has('auth')) this.sendHello(s, false);
     if (s && s.ready && !s.error && !this.paused && conn.features.has('presence')) this.presence.peerReady(conn, this.presenceLinks);
   }
 
@@ -340,6 +375,12 @@ export class StoreSync {
     if (this.store.closed || this.paused) return;
     // The features go before every hello, so a lost one is sent again with the hello that is.
     s.conn.sendFeatures();
+    // A protected store says nothing of itself before the peer is authenticated:
+    // its auth-hello instead (once the peer said it understands it).
+    if (s.auth && !s.auth.done) {
+      if (s.conn.features.has('auth')) this.send(s, { type: MessageType.AuthHello, store: this.name, nonce: s.auth.nonce });
+      return;
+    }
     const mine = this.store.version();
     this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schema: this.schema.collections, version }), true);
   }
@@ -352,6 +393,125 @@ export class StoreSync {
     this.stats.bytesReceived += bytes;
     if (m.type === MessageType.Error) {
       this.fail(s, new MyceliumError(m.code, `peer ${conn.peer} ended the sync of '${this.name}': ${m.message}`), true);
+      return;
+    }
+    if (s.auth && (!s.auth.done || s.auth.busy || m.type === MessageType.AuthHello || m.type === MessageType.AuthProof || m.type === MessageType.Members)) {
+      if (s.auth.queue.length >= MAX_EARLY_MESSAGES) {
+        this.refuse(s, new MyceliumError('limit_exceeded', `peer ${conn.peer} sent more than ${MAX_EARLY_MESSAGES} messages for '${this.name}' before they could be checked`));
+        return;
+      }
+      s.auth.queue.push({ m, bytes });
+      if (!s.auth.busy) void this.authenticate(s);
+      return;
+    }
+    this.handle(s, m, bytes);
+  }
+
+  // --- protected stores (docs/identity.md, Authenticated sessions) ---------
+
+  /** Works through the session's queue in order: auth messages (which wait on WebCrypto), then, once authenticated, the rest. */
+  private async authenticate(s: Session): Promise<void> {
+    const auth = s.auth!;
+    const access = this.store.access!;
+    auth.busy = true;
+    try {
+      for (let next = auth.queue.shift(); next && !s.error && !this.closed && !this.store.closed; next = auth.queue.shift()) {
+        const { m, bytes } = next;
+        switch (m.type) {
+          case MessageType.AuthHello: {
+            if (auth.peerNonce && sameNonce(auth.peerNonce, m.nonce)) break; // a repeat
+            auth.peerNonce = m.nonce;
+            const signature = await access.prove(m.nonce, auth.nonce);
+            if (!s.error) this.send(s, { type: MessageType.AuthProof, store: this.name, principal: access.principal, signature });
+            break;
+          }
+          case MessageType.AuthProof: {
+            if (auth.principal !== null) break; // verified already
+            if (!auth.peerNonce || !(await access.checkProof(m.principal, m.signature, auth.nonce, auth.peerNonce))) {
+              this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} did not prove who it is for '${this.name}'`));
+              return;
+            }
+            auth.principal = m.principal;
+            this.admit(s, false);
+            break;
+          }
+          case MessageType.Members: {
+            // Only a member that verified us sends its log: a peer we do not
+            // know of yet may be one we learn of here.
+            if (m.ops.length > 0) await access.receive(m.ops);
+            if (!auth.done && auth.principal !== null) this.admit(s, true);
+            break;
+          }
+          default:
+            if (auth.done) this.handle(s, m, bytes);
+            else this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} sent message type ${m.type} for the protected store '${this.name}' before authenticating`));
+        }
+      }
+    } catch (e) {
+      this.refuse(s, e instanceof MyceliumError ? e : new MyceliumError('unauthorized', `authenticating peer ${s.conn.peer} failed: ${String(e)}`));
+    } finally {
+      auth.busy = false;
+    }
+  }
+
+  /**
+   * The peer proved its principal: a member goes on (our log, then our hello);
+   * one we do not know of gets until its log arrives (`final`), or the hello
+   * interval, to turn out a member; then `unauthorized`.
+   */
+  private admit(s: Session, final: boolean): void {
+    const auth = s.auth!;
+    const access = this.store.access!;
+    if (access.role(auth.principal!) !== 'none') {
+      auth.done = true;
+      if (auth.timer) clearTimeout(auth.timer);
+      auth.timer = null;
+      this.send(s, { type: MessageType.Members, store: this.name, ops: access.texts() });
+      this.sendHello(s, false);
+      return;
+    }
+    const refuse = () => this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} (${auth.principal}) is not a member of '${this.name}'`));
+    if (final) refuse();
+    else if (!auth.timer) {
+      auth.timer = setTimeout(() => {
+        auth.timer = null;
+        if (!auth.done && !s.error && !this.closed) refuse();
+      }, this.helloInterval);
+    }
+  }
+
+  /** The membership log grew: members hear of it, removed peers' sessions end. */
+  private membershipChanged(fresh: readonly string[]): void {
+    const access = this.store.access!;
+    for (const s of this.sessions.values()) {
+      const auth = s.auth;
+      if (!auth || s.error || s.conn.isClosed || auth.principal === null) continue;
+      if (!auth.done) {
+        if (!auth.busy) this.admit(s, false);
+        continue;
+      }
+      if (access.role(auth.principal) === 'none') {
+        this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} (${auth.principal}) is no longer a member of '${this.name}'`));
+        continue;
+      }
+      this.send(s, { type: MessageType.Members, store: this.name, ops: fresh });
+    }
+  }
+
+  /** May the session's peer write (a protected store: its role)? */
+  private peerWrites(s: Session): boolean {
+    const access = this.store.access;
+    if (!access || !s.auth?.principal) return !access;
+    const role = access.role(s.auth.principal);
+    return role === 'writer' || role === 'admin';
+  }
+
+  /** A message of a session that is authenticated (or needs not be). */
+  private handle(s: Session, m: Message, bytes: number): void {
+    const conn = s.conn;
+    if (m.type === MessageType.Error) return; // message() took it
+    if (m.type === MessageType.AuthHello || m.type === MessageType.AuthProof || m.type === MessageType.Members) {
+      this.refuse(s, new MyceliumError('unauthorized', `peer ${conn.peer} authenticates for '${this.name}', which is not a protected store here`));
       return;
     }
     if (m.type === MessageType.Ack) {
@@ -536,7 +696,7 @@ export class StoreSync {
   }
 
   private delta(s: Session, m: Message & { type: MessageType.Delta }, version: Version): void {
-    if (!this.allowed(s, 'write')) {
+    if (!this.allowed(s, 'write') || !this.peerWrites(s)) {
       this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not write '${this.name}'`));
       return;
     }
@@ -626,6 +786,9 @@ export class StoreSync {
    */
   private pump(s: Session, relay: boolean, version?: Version): void {
     if (!s.ready || s.error || s.conn.isClosed || this.store.closed || this.paused) return;
+    // A reader of a protected store sends no deltas: its peers would refuse them.
+    const access = this.store.access;
+    if (access && !['writer', 'admin'].includes(access.role(access.principal))) return;
     const mine = version ?? this.store.version();
     // A persisted store sends its own writes only once they are durable (the
     // store calls back after each commit): a replica that crashed must never

@@ -14,6 +14,8 @@ export interface SyncedStore {
   readonly closed: boolean;
   /** The engine's codec of sync frames, for the connections this store's sync opens. */
   readonly frames: SyncFrames;
+  /** A protected store's access (open({ access })), else null: its sessions authenticate first. */
+  readonly access: SyncAccess | null;
   /** Deltas held until the ones they depend on arrive. */
   readonly pending: number;
   version(): Version;
@@ -24,4 +26,21 @@ export interface SyncedStore {
   applyDetached(bytes: Uint8Array, context: Version, options: { readonly maxNewActors?: number }): SyncApplyResult;
   /** Calls `listener` after every change of state and every commit to storage. */
   watch(listener: () => void): () => void;
+}
+
+/** A protected store's access (js/access/access.ts; docs/identity.md): what sync needs of it. */
+export interface SyncAccess {
+  /** This replica's principal. */
+  readonly principal: string;
+  role(principal: string): 'none' | 'reader' | 'writer' | 'admin';
+  /** Our proof for a session: a signature over the store id, the peer's nonce, ours and our principal. */
+  prove(peerNonce: Uint8Array, ourNonce: Uint8Array): Promise<Uint8Array>;
+  /** Does a peer's proof verify (it signed our nonce and its own)? */
+  checkProof(principal: string, signature: Uint8Array, ourNonce: Uint8Array, peerNonce: Uint8Array): Promise<boolean>;
+  /** Every membership operation held, deps first. */
+  texts(): string[];
+  /** Operations from a peer: checked, and the new valid-looking ones added; resolves with how many were refused. */
+  receive(texts: readonly string[]): Promise<number>;
+  /** Calls `listener` with the texts of operations new to the log (made here or received). */
+  watch(listener: (fresh: readonly string[]) => void): () => void;
 }

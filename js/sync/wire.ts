@@ -16,6 +16,9 @@
 //             it cannot join yet; bit 1 restart: it lost track of the sender's
 //             versions, send the next one whole)
 //   error  4  store ('' for the whole connection), code, message
+//   auth-hello 6  store, nonce (32 bytes)       } protected stores only
+//   auth-proof 7  store, principal, signature   } (docs/identity.md), to
+//   members    8  store, count, operation texts } connections that announced 'auth'
 //   presence 5  store, entries: count, then per entry client (string), clock,
 //             state (u8 0: gone; 1: then the state's JSON text). Sent only to
 //             a connection that announced the 'presence' feature.
@@ -54,6 +57,10 @@ export const enum MessageType {
   Ack = 3,
   Error = 4,
   Presence = 5,
+  /** Protected stores (docs/identity.md, Authenticated sessions): sent only to a connection that announced 'auth'. */
+  AuthHello = 6,
+  AuthProof = 7,
+  Members = 8,
   /** Not a wire type: features travel as an error message (above). */
   Features = 100,
 }
@@ -76,7 +83,17 @@ export type Message =
   | { type: MessageType.Ack; store: string; version: Version; holding: boolean; restart: boolean }
   | { type: MessageType.Error; store: string; code: ErrorCode; message: string }
   | { type: MessageType.Presence; store: string; entries: readonly PresenceEntry[] }
+  | { type: MessageType.AuthHello; store: string; nonce: Uint8Array }
+  | { type: MessageType.AuthProof; store: string; principal: string; signature: Uint8Array }
+  | { type: MessageType.Members; store: string; ops: readonly string[] }
   | { type: MessageType.Features; features: readonly string[] };
+
+/** Bytes of an auth-hello nonce, and of a signature. */
+export const NONCE_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+/** Most membership operations in one message (access/membership.ts MAX_OPS), and characters in one. */
+const MAX_MEMBER_OPS = 4096;
+const MAX_MEMBER_OP = 8192;
 
 export interface Chunk {
   readonly id: number;
@@ -134,6 +151,20 @@ export function encodeMessage(m: Message, frames: SyncFrames): Uint8Array {
           w.string(JSON.stringify(e.state));
         }
       }
+      break;
+    case MessageType.AuthHello:
+      w.string(m.store);
+      w.raw(m.nonce);
+      break;
+    case MessageType.AuthProof:
+      w.string(m.store);
+      w.string(m.principal);
+      w.raw(m.signature);
+      break;
+    case MessageType.Members:
+      w.string(m.store);
+      w.varint(m.ops.length);
+      for (const o of m.ops) w.string(o);
       break;
     case MessageType.Features:
       w.string(FEATURES_STORE);
@@ -299,6 +330,22 @@ function readMessage(p: Uint8Array): Message {
         entries.push({ client, clock, state });
       }
       m = { type, store, entries };
+      break;
+    }
+    case MessageType.AuthHello:
+      m = { type, store: r.string('store name', NAME_MAX), nonce: r.raw(NONCE_BYTES, 'auth nonce').slice() };
+      break;
+    case MessageType.AuthProof:
+      m = { type, store: r.string('store name', NAME_MAX), principal: r.string('principal', 64), signature: r.raw(SIGNATURE_BYTES, 'auth signature').slice() };
+      break;
+    case MessageType.Members: {
+      const store = r.string('store name', NAME_MAX);
+      const n = r.varint('membership operations');
+      if (n > MAX_MEMBER_OPS) throw new MyceliumError('limit_exceeded', `a members message of ${n} operations; at most ${MAX_MEMBER_OPS}`);
+      if (n > r.remaining()) throw corrupt('membership operations longer than the message');
+      const ops: string[] = [];
+      for (let i = 0; i < n; i++) ops.push(r.string('membership operation', MAX_MEMBER_OP * 3));
+      m = { type, store, ops };
       break;
     }
     default:

@@ -1,0 +1,183 @@
+// Protected stores (docs/identity.md, slice 1): authenticated sessions over
+// the in-memory transport and through the Node peer over real WebSockets,
+// with the attacker tests of G1 (a non-member gets nothing), a reader's
+// writes (refused locally, and at the first hop when its code is changed to
+// send them), removal ending a session, and a proof bound to its session.
+import { describe, expect, it } from 'vitest';
+import type { Types } from './helpers.js';
+import { codeOf, mycelium, todoSchema } from './helpers.js';
+
+const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  while (!ok()) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
+    await sleep(5);
+  }
+}
+
+type Store = Types.Store<typeof todoSchema>;
+/** The session proofs sync asks a store's access for (internal: not in the public types). */
+interface Proofs {
+  prove(peerNonce: Uint8Array, ourNonce: Uint8Array): Promise<Uint8Array>;
+  checkProof(principal: string, signature: Uint8Array, ourNonce: Uint8Array, peerNonce: Uint8Array): Promise<boolean>;
+}
+const proofs = (s: Store) => s.access as unknown as Proofs;
+
+async function member(identity: Types.Identity, owner: string): Promise<Store> {
+  return mycelium.open({ schema: todoSchema, name: 'todo', identity, access: { owner } });
+}
+
+const errorsOf = (sync: Types.Sync) => {
+  const out: Types.SyncErrorEvent[] = [];
+  sync.onError((e) => out.push(e));
+  return out;
+};
+
+describe('protected stores', () => {
+  it('members sync; a new device that knows only the owner learns the membership from the first member it meets', async () => {
+    const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const owner = await member(o, o.principal);
+    await owner.access!.add(w.principal, 'writer');
+    owner.collection('todos').insert({ id: 'a', title: 'from the owner', done: false, votes: 0 });
+    const writer = await member(w, o.principal);
+    expect(writer.access!.role()).toBe('none'); // it knows only the owner yet
+    expect(() => writer.collection('todos').insert({ id: 'x', title: 'too early', done: false, votes: 0 })).toThrow(/forbidden/);
+    const hub = new mycelium.MemoryHub();
+    owner.connect(hub.adapter('O'), FAST);
+    writer.connect(hub.adapter('W'), FAST);
+    await until('the writer has the record', () => writer.collection('todos').get('a') !== undefined);
+    expect(writer.access!.role()).toBe('writer');
+    writer.collection('todos').insert({ id: 'b', title: 'from the writer', done: false, votes: 0 });
+    await until('the owner has the writer’s record', () => owner.collection('todos').get('b') !== undefined);
+    expect(writer.access!.members().map((m) => m.role).sort()).toEqual(['admin', 'writer']);
+    owner.close();
+    writer.close();
+  });
+
+  it('G1: a non-member gets unauthorized and nothing else — no records, no membership, no presence', async () => {
+    const [o, x] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const owner = await member(o, o.principal);
+    owner.collection('todos').insert({ id: 'secret', title: 'secret', done: false, votes: 0 });
+    const stranger = await member(x, o.principal);
+    const hub = new mycelium.MemoryHub();
+    const so = owner.connect(hub.adapter('O'), FAST);
+    so.presence.set({ name: 'owner' });
+    const ownerErrors = errorsOf(so);
+    const sx = stranger.connect(hub.adapter('X'), FAST);
+    const strangerErrors = errorsOf(sx);
+    await until('both sides ended the session', () => ownerErrors.length > 0 && strangerErrors.length > 0);
+    expect(ownerErrors[0]!.error.code).toBe('unauthorized');
+    expect(ownerErrors[0]!.peer).toBe('X');
+    expect(strangerErrors.map((e) => e.error.code)).toContain('unauthorized');
+    await sleep(100);
+    expect(stranger.collection('todos').all()).toEqual([]);
+    expect(stranger.version()).toEqual({});
+    expect(stranger.access!.members()).toEqual([{ principal: o.principal, role: 'admin' }]);
+    expect(sx.presence.peers()).toEqual([]);
+    expect(sx.stats().deltasJoined).toBe(0);
+    owner.close();
+    stranger.close();
+  });
+
+  it('a reader reads; its writes are refused locally, and at the first hop when its code is changed to send them', async () => {
+    const [o, r] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const owner = await member(o, o.principal);
+    await owner.access!.add(r.principal, 'reader');
+    owner.collection('todos').insert({ id: 'a', title: 'read me', done: false, votes: 0 });
+    const reader = await member(r, o.principal);
+    const hub = new mycelium.MemoryHub();
+    const so = owner.connect(hub.adapter('O'), FAST);
+    const errors = errorsOf(so);
+    reader.connect(hub.adapter('R'), FAST);
+    await until('the reader has the record', () => reader.collection('todos').get('a') !== undefined);
+    expect(codeOf(() => reader.collection('todos').update('a', (r) => r.set('title', 'mine now')))).toBe('forbidden');
+    // A hostile reader: its replica believes it may write.
+    const access = reader.access!;
+    access.role = () => 'writer';
+    reader.collection('todos').update('a', (r) => r.set('title', 'mine now'));
+    await until('the owner refused the delta', () => errors.length > 0);
+    expect(errors[0]!.error.code).toBe('forbidden');
+    expect(owner.collection('todos').get('a')!.title).toBe('read me');
+    owner.close();
+    reader.close();
+  });
+
+  it('removing a member ends its session; it gets nothing written afterwards', async () => {
+    const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const owner = await member(o, o.principal);
+    await owner.access!.add(w.principal, 'writer');
+    const writer = await member(w, o.principal);
+    const hub = new mycelium.MemoryHub();
+    const so = owner.connect(hub.adapter('O'), FAST);
+    const errors = errorsOf(so);
+    writer.connect(hub.adapter('W'), FAST);
+    owner.collection('todos').insert({ id: 'a', title: 'before', done: false, votes: 0 });
+    await until('the writer has it', () => writer.collection('todos').get('a') !== undefined);
+    await owner.access!.remove(w.principal);
+    await until('the session ended', () => errors.some((e) => e.error.code === 'unauthorized'));
+    owner.collection('todos').insert({ id: 'b', title: 'after', done: false, votes: 0 });
+    await sleep(150);
+    expect(writer.collection('todos').get('b')).toBeUndefined();
+    expect(owner.access!.role(w.principal)).toBe('none');
+    owner.close();
+    writer.close();
+  });
+
+  it('stores of one name and different owners do not sync; a proof does not verify for another session', async () => {
+    const [o1, o2] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const a = await member(o1, o1.principal);
+    const b = await member(o2, o2.principal);
+    await a.access!.add(o2.principal, 'admin');
+    a.collection('todos').insert({ id: 'a', title: 'a', done: false, votes: 0 });
+    const hub = new mycelium.MemoryHub();
+    const errors = errorsOf(a.connect(hub.adapter('A'), FAST));
+    b.connect(hub.adapter('B'), FAST);
+    await until('refused', () => errors.length > 0);
+    expect(errors[0]!.error.code).toBe('unauthorized');
+    expect(b.collection('todos').get('a')).toBeUndefined();
+    // A proof is bound to both nonces of its session.
+    const n1 = crypto.getRandomValues(new Uint8Array(32));
+    const n2 = crypto.getRandomValues(new Uint8Array(32));
+    const sig = await proofs(a).prove(n1, n2);
+    expect(await proofs(b).checkProof(o1.principal, sig, n1, n2)).toBe(false); // another store id
+    const a2 = await member(o1, o1.principal);
+    expect(await proofs(a2).checkProof(o1.principal, sig, n1, n2)).toBe(true);
+    expect(await proofs(a2).checkProof(o1.principal, sig, crypto.getRandomValues(new Uint8Array(32)), n2)).toBe(false);
+    for (const s of [a, b, a2]) s.close();
+  });
+
+  it('an unprotected replica of the same name does not sync with a protected one', async () => {
+    const o = await mycelium.createIdentity();
+    const prot = await member(o, o.principal);
+    prot.collection('todos').insert({ id: 'a', title: 'a', done: false, votes: 0 });
+    const open = await mycelium.open({ schema: todoSchema, name: 'todo' });
+    const hub = new mycelium.MemoryHub();
+    const errors = errorsOf(prot.connect(hub.adapter('P'), FAST));
+    const openErrors = errorsOf(open.connect(hub.adapter('U'), FAST));
+    await until('refused', () => errors.length > 0 || openErrors.length > 0);
+    await sleep(100);
+    expect(open.collection('todos').get('a')).toBeUndefined();
+    expect([...errors, ...openErrors].map((e) => e.error.code)).toContain('unauthorized');
+    prot.close();
+    open.close();
+  });
+
+  it('open() checks its access options', async () => {
+    const o = await mycelium.createIdentity();
+    await expect(mycelium.open({ schema: todoSchema, access: { owner: o.principal } })).rejects.toThrow(/identity/);
+    await expect(mycelium.open({ schema: todoSchema, identity: o, access: { owner: 'nobody' } })).rejects.toThrow(/invalid_argument/);
+    await expect(mycelium.open({ schema: todoSchema, identity: o, access: { owner: o }, persist: mycelium.memoryStorage() })).rejects.toThrow(/not persisted/);
+    const s = await mycelium.open({ schema: todoSchema, identity: o, access: { owner: o } });
+    expect(s.access!.role()).toBe('admin');
+    await expect(s.access!.add('nobody', 'writer')).rejects.toThrow(/invalid_argument/);
+    const other = await mycelium.createIdentity();
+    const t = await mycelium.open({ schema: todoSchema, identity: other, access: { owner: o } });
+    await expect(t.access!.add(other.principal, 'admin')).rejects.toThrow(/forbidden/);
+    expect((await mycelium.open({ schema: todoSchema })).access).toBe(null);
+    s.close();
+    t.close();
+  });
+});
