@@ -180,4 +180,41 @@ describe('protected stores', () => {
     s.close();
     t.close();
   });
+
+  it('through the Node peer (a writer member): members sync over real WebSockets, a reader’s forced write is refused at the relay, a stranger gets nothing', async () => {
+    const [o, n, w, r, x] = await Promise.all([1, 2, 3, 4, 5].map(() => mycelium.createIdentity()));
+    const owner = await member(o!, o!.principal);
+    await owner.access!.add(n!.principal, 'writer');
+    await owner.access!.add(w!.principal, 'writer');
+    await owner.access!.add(r!.principal, 'reader');
+    // The relay knows only the owner; it learns the rest from the owner's log.
+    const relay = await member(n!, o!.principal);
+    const adapter = mycelium.webSocketServer({ port: 0 });
+    const relayErrors = errorsOf(relay.connect(adapter, FAST));
+    const url = await adapter.listening;
+    owner.connect(mycelium.webSocket(url), FAST);
+    await until('the relay learned the membership', () => relay.access!.role(w!.principal) === 'writer');
+    const writer = await member(w!, o!.principal);
+    writer.connect(mycelium.webSocket(url), FAST);
+    owner.collection('todos').insert({ id: 'a', title: 'from the owner', done: false, votes: 0 });
+    await until('the writer has it through the relay', () => writer.collection('todos').get('a') !== undefined);
+    writer.collection('todos').insert({ id: 'b', title: 'from the writer', done: false, votes: 0 });
+    await until('the owner has the writer’s record through the relay', () => owner.collection('todos').get('b') !== undefined);
+
+    const reader = await member(r!, o!.principal);
+    reader.connect(mycelium.webSocket(url), FAST);
+    await until('the reader has both', () => reader.collection('todos').get('b') !== undefined);
+    reader.access!.role = () => 'writer';
+    reader.collection('todos').update('a', (rec) => rec.set('title', 'forged'));
+    await until('the relay refused the reader’s delta', () => relayErrors.some((e) => e.error.code === 'forbidden'));
+    await sleep(100);
+    for (const s of [relay, owner, writer]) expect(s.collection('todos').get('a')!.title).toBe('from the owner');
+
+    const stranger = await member(x!, o!.principal);
+    const strangerErrors = errorsOf(stranger.connect(mycelium.webSocket(url), FAST));
+    await until('the stranger was refused', () => strangerErrors.some((e) => e.error.code === 'unauthorized'));
+    expect(stranger.collection('todos').all()).toEqual([]);
+    expect(stranger.access!.members()).toEqual([{ principal: o!.principal, role: 'admin' }]);
+    for (const s of [owner, relay, writer, reader, stranger]) s.close();
+  });
 });
