@@ -375,4 +375,45 @@ export const apiCases = [
     throwsCode(() => nb.cursor('n', 'body', 99), 'invalid_argument', 'past the end');
     },
   ],
+  [
+    'protected stores: members sync over a MessageChannel after an Ed25519 handshake; a stranger gets unauthorized and nothing; a non-member cannot write (docs/identity.md)',
+    async (M) => {
+      const until = async (what, cond) => {
+        for (const start = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > 5000) throw new Error(`timed out waiting until ${what}`);
+      };
+      const fast = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
+      const [o, w, x] = await Promise.all([M.createIdentity(), M.createIdentity(), M.createIdentity()]);
+      ok(/^[A-Za-z0-9_-]{43}$/.test(o.principal), `principal ${o.principal}`);
+      const open = (identity) => M.open({ schema: todoSchema, name: 'protected', identity, access: { owner: o.principal } });
+      const owner = await open(o);
+      await owner.access.add(w.principal, 'writer');
+      owner.collection('todos').insert({ id: 'a', title: 'from the owner' });
+      const writer = await open(w);
+      const one = new MessageChannel();
+      owner.connect(M.messagePort(one.port1), fast);
+      writer.connect(M.messagePort(one.port2), fast);
+      await until('the writer has the record', () => writer.collection('todos').get('a') !== undefined);
+      eq(writer.access.role(), 'writer');
+      writer.collection('todos').insert({ id: 'b', title: 'from the writer' });
+      await until('the owner has the writer’s record', () => owner.collection('todos').get('b') !== undefined);
+
+      const stranger = await open(x);
+      throwsCode(() => stranger.collection('todos').insert({ id: 'c', title: 'no' }), 'forbidden', 'a non-member writes');
+      const two = new MessageChannel();
+      const errors = [];
+      owner.connect(M.messagePort(two.port1), fast).onError((e) => errors.push(e.error.code));
+      const strangerErrors = [];
+      stranger.connect(M.messagePort(two.port2), fast).onError((e) => strangerErrors.push(e.error.code));
+      await until('both ended the session', () => errors.length > 0 && strangerErrors.length > 0);
+      eq(errors[0], 'unauthorized');
+      await new Promise((r) => setTimeout(r, 100));
+      eq(stranger.collection('todos').all(), [], 'the stranger got no records');
+      eq(stranger.access.members(), [{ principal: o.principal, role: 'admin' }], 'nor the membership');
+      for (const s of [owner, writer, stranger]) s.close();
+      for (const ch of [one, two]) {
+        ch.port1.close();
+        ch.port2.close();
+      }
+    },
+  ],
 ];
