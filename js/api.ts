@@ -3,6 +3,7 @@ import { MyceliumError } from './errors.js';
 import type { LoadInfo, LoadOptions } from './loader.js';
 import { loadEngine } from './loader.js';
 import type { Migration } from './persistence.js';
+import type { StoreAccess } from './access/access.js';
 import type { Identity } from './access/keys.js';
 import type { Schema } from './schema.js';
 import type { StorageAdapter } from './storage.js';
@@ -62,7 +63,8 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
    * Protects the store (docs/identity.md): only members of its signed
    * membership sync with it, and only writers and admins write. `owner` (a
    * principal or an identity) is admin from the start; every device of the
-   * store names the same owner. Needs `identity`. Not with `persist` yet.
+   * store names the same owner. Needs `identity`. A persisted protected
+   * store keeps its membership with its data and opens only as protected.
    */
   access?: { readonly owner: string | Identity };
   /** This replica's identity (createIdentity()), for a protected store. */
@@ -88,23 +90,16 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   }
   const index = checkIndex(options);
   const access = options.access;
-  if (access !== undefined) {
-    if (typeof access !== 'object' || access === null) throw new MyceliumError('invalid_argument', 'access is { owner }');
-    // The membership log is not kept in storage yet: a protected store that
-    // persisted its data would forget who may read it.
-    if (persist) throw new MyceliumError('invalid_argument', 'a protected store (access) is not persisted in this version: open it without persist (docs/identity.md, slices)');
-  }
+  if (access !== undefined && (typeof access !== 'object' || access === null)) throw new MyceliumError('invalid_argument', 'access is { owner }');
   const engine = await loadEngine(options);
+  let storeAccess: StoreAccess | null = null;
+  if (access !== undefined) {
+    const { StoreAccess } = await import('./access/access.js');
+    storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner);
+  }
   if (!persist) {
     const store = withIndexes(new Store<S>(engine, options), index);
-    if (access === undefined) return store;
-    try {
-      const { StoreAccess } = await import('./access/access.js');
-      store.attachAccess(await StoreAccess.create(store.name, options.identity, access.owner));
-    } catch (e) {
-      store.close();
-      throw e;
-    }
+    if (storeAccess) store.attachAccess(storeAccess);
     return store;
   }
   if (persist === true && !defaultStorage) throw new MyceliumError('storage_unavailable', 'no default storage on this platform: pass persist: <adapter>');
@@ -116,7 +111,9 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   } catch (e) {
     throw new MyceliumError('load_failed', `could not load mycelium-sync's persistence module: ${String(e)}`);
   }
-  return withIndexes(await persistence.openPersisted(engine, options, adapter, persist === true), index);
+  const store = await persistence.openPersisted(engine, options, adapter, persist === true, storeAccess);
+  if (storeAccess) store.attachAccess(storeAccess);
+  return withIndexes(store, index);
 }
 
 /** open({ index }) as [collection, field] pairs, checked against the schema's names (kinds are checked when built). */

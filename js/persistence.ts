@@ -21,6 +21,7 @@ import { MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
 import type { Kind, Schema } from './schema.js';
 import { schemaHash } from './schema.js';
+import type { StoreAccess } from './access/access.js';
 import type { ActorLease, StorageAdapter, StoredMeta } from './storage.js';
 import { STORAGE_FORMAT } from './storage.js';
 import type { RecoveryIssue, StoreInit } from './store.js';
@@ -283,6 +284,7 @@ export async function openPersisted<S extends Schema>(
   init: PersistInit & { schema: S },
   adapter: StorageAdapter,
   ownsAdapter: boolean,
+  access: StoreAccess | null = null,
 ): Promise<Store<S>> {
   const name = init.name ?? 'default';
   // Listen before loading, so nothing another tab commits meanwhile is missed.
@@ -314,7 +316,13 @@ export async function openPersisted<S extends Schema>(
     if (meta && (typeof meta.schema !== 'object' || meta.schema === null || meta.schemaHash !== schemaHash(meta.schema))) {
       throw new MyceliumError('corrupt', `the stored meta record of '${name}' is damaged (its schema does not match its schema hash)`);
     }
+    // A protected store opens only as one, under the same owner; its log comes back with it.
+    const kept = meta?.access;
+    if (kept && !access) throw new MyceliumError('forbidden', `store '${name}' is protected (owner ${kept.owner}): open it with { identity, access: { owner } }`);
+    if (kept && access && kept.owner !== access.owner) throw new MyceliumError('invalid_argument', `store '${name}' is protected by owner ${kept.owner}, not ${access.owner}`);
+    if (kept && access) await access.receive(Array.isArray(kept.ops) ? kept.ops : []);
     const hash = schemaHash(init.schema);
+    const metaNow = (): StoredMeta => ({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash, ...(access ? { access: { owner: access.owner, ops: access.texts() } } : {}) });
     const changes = meta && meta.schemaHash !== hash ? kindChanges(meta.schema, init.schema) : [];
     if (changes.length > 0 && !init.migrate) {
       throw new MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
@@ -421,9 +429,14 @@ export async function openPersisted<S extends Schema>(
     });
     if (migrated) {
       // The new snapshot replaces the old data and schema in one write.
-      await p.compactNow({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash });
-    } else if (!meta || meta.schemaHash !== hash) {
-      await adapter.setMeta(name, { format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash });
+      await p.compactNow(metaNow());
+    } else if (!meta || meta.schemaHash !== hash || (access && (!kept || kept.ops.length !== access.texts().length))) {
+      await adapter.setMeta(name, metaNow());
+    }
+    if (access) {
+      // Each change of membership rewrites the meta record, one write at a time.
+      let writing: Promise<void> = Promise.resolve();
+      access.persistWith(() => (writing = writing.then(() => adapter.setMeta(name, metaNow()))));
     }
     store.attachPersistence(p, issues);
     persister = p;

@@ -19,6 +19,8 @@ export interface StoredMeta {
   readonly schema: Schema;
   /** schemaHash(schema): a meta record whose hash does not match its schema is damaged. */
   readonly schemaHash: string;
+  /** A protected store's owner and signed membership log (docs/identity.md). */
+  readonly access?: { readonly owner: string; readonly ops: readonly string[] };
 }
 
 /** Everything an adapter holds for one store. */

@@ -20,6 +20,8 @@ export class StoreAccess implements SyncAccess {
   readonly #membership: Membership;
   readonly #listeners = new Set<(fresh: readonly string[]) => void>();
   readonly #changeListeners = new Set<() => void>();
+  /** A persisted store's: writes the log with the store's meta record. */
+  #persist: (() => Promise<void>) | null = null;
 
   private constructor(
     readonly storeId: string,
@@ -76,15 +78,22 @@ export class StoreAccess implements SyncAccess {
     if (this.role() !== 'admin') throw new MyceliumError('forbidden', `only an admin changes the membership; ${this.principal} is ${this.role()}`);
     const next = this.#membership.next(this.principal, principal, role);
     const op = await signOp(this.storeId, this.identity, { principal, role, ...next });
-    this.#take([op]);
+    await this.#take([op]);
   }
 
-  #take(ops: readonly MemberOp[]): void {
+  /** @internal Persistence keeps the log from now on. */
+  persistWith(write: () => Promise<void>): void {
+    this.#persist = write;
+  }
+
+  /** Adds operations; resolves once they are durable (persisted stores). */
+  #take(ops: readonly MemberOp[]): Promise<void> {
     const fresh = this.#membership.add(ops);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return Promise.resolve();
     const texts = fresh.map((o) => o.text);
     for (const l of this.#listeners) l(texts);
     for (const l of this.#changeListeners) l();
+    return this.#persist ? this.#persist() : Promise.resolve();
   }
 
   /** @internal */
@@ -103,7 +112,9 @@ export class StoreAccess implements SyncAccess {
         refused++;
       }
     }
-    this.#take(ops);
+    // A failed write of received operations is not the peer's fault: they
+    // stay in memory, and the next change writes the whole log again.
+    await this.#take(ops).catch(() => undefined);
     return refused;
   }
 

@@ -165,11 +165,33 @@ describe('protected stores', () => {
     open.close();
   });
 
+  it('a persisted protected store keeps its membership, and opens only as protected, under its owner', async () => {
+    const [o, w, other] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity(), mycelium.createIdentity()]);
+    const storage = mycelium.memoryStorage();
+    const first = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o }, persist: storage });
+    await first.access!.add(w.principal, 'writer');
+    first.collection('todos').insert({ id: 'a', title: 'kept', done: false, votes: 0 });
+    await first.flush();
+    first.close();
+    const again = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o }, persist: storage });
+    expect(again.access!.role(w.principal)).toBe('writer');
+    expect(again.collection('todos').get('a')!.title).toBe('kept');
+    again.close();
+    await expect(mycelium.open({ schema: todoSchema, name: 'kept', persist: storage })).rejects.toThrow(/forbidden: store 'kept' is protected/);
+    await expect(mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: other }, persist: storage })).rejects.toThrow(/invalid_argument/);
+    // A log in storage that someone edited: forged operations do not count.
+    const meta = storage.stores.get('kept')!.meta!;
+    const forged = meta.access!.ops.map((t) => t.replace('"writer"', '"admin"'));
+    await storage.setMeta('kept', { ...meta, access: { owner: meta.access!.owner, ops: forged } });
+    const edited = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o }, persist: storage });
+    expect(edited.access!.role(w.principal)).toBe('none');
+    edited.close();
+  });
+
   it('open() checks its access options', async () => {
     const o = await mycelium.createIdentity();
     await expect(mycelium.open({ schema: todoSchema, access: { owner: o.principal } })).rejects.toThrow(/identity/);
     await expect(mycelium.open({ schema: todoSchema, identity: o, access: { owner: 'nobody' } })).rejects.toThrow(/invalid_argument/);
-    await expect(mycelium.open({ schema: todoSchema, identity: o, access: { owner: o }, persist: mycelium.memoryStorage() })).rejects.toThrow(/not persisted/);
     const s = await mycelium.open({ schema: todoSchema, identity: o, access: { owner: o } });
     expect(s.access!.role()).toBe('admin');
     await expect(s.access!.add('nobody', 'writer')).rejects.toThrow(/invalid_argument/);
