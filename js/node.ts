@@ -3,6 +3,8 @@
 // file storage, a WebSocket server peer and the signalling server.
 import { join } from 'node:path';
 import { setDefaultStorage } from './api.js';
+import { setKeyStore } from './access/identity-store.js';
+import { fileKeyStore } from './access/keystore-fs.js';
 import { setPlatform } from './loader.js';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { nodePlatform } from './platform-node.js';
@@ -13,9 +15,13 @@ import type { NetworkAdapter } from './sync/transport.js';
 
 setPlatform(nodePlatform);
 setDefaultStorage(() => fileStorage(join(process.cwd(), '.mycelium')));
+// Key files next to the stores persist: true keeps (./.mycelium).
+setKeyStore((name) => fileKeyStore(join(process.cwd(), '.mycelium'))(name));
 
 export * from './public.js';
 export { fileStorage } from './storage-fs.js';
+/** Identities kept as key files in another folder than ./.mycelium: fileKeyStore(dir)(name). */
+export { fileKeyStore } from './access/keystore-fs.js';
 export { webSocketServer } from './node/websocket-server.js';
 export type { WebSocketServerAdapter, WebSocketServerOptions } from './node/websocket-server.js';
 export { startSignalServer } from './node/signal-server.js';

@@ -66,10 +66,14 @@ export async function fromKeyPair(pair: CryptoKeyPair): Promise<Identity> {
   return new KeyIdentity(toBase64Url(raw), pair.privateKey);
 }
 
-/** A fresh identity whose private key never leaves this process. */
+/** A fresh key pair, the private key non-extractable. */
+export async function createKeyPair(): Promise<CryptoKeyPair> {
+  return (await subtle().generateKey(ED25519, false, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+/** A fresh identity whose private key never leaves this process (loadIdentity() keeps one on the device). */
 export async function createIdentity(): Promise<Identity> {
-  const pair = (await subtle().generateKey(ED25519, false, ['sign', 'verify'])) as CryptoKeyPair;
-  return fromKeyPair(pair);
+  return fromKeyPair(await createKeyPair());
 }
 
 /** A fresh identity with its private key as PKCS#8 bytes, for a key file; the identity itself holds a non-extractable copy. */

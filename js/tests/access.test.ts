@@ -188,6 +188,23 @@ describe('protected stores', () => {
     edited.close();
   });
 
+  it('key files: the same name loads the same identity, mode 0600; a damaged file is corrupt', async () => {
+    const { mkdtempSync, statSync, writeFileSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'myc-keys-'));
+    const load = mycelium.fileKeyStore(dir);
+    const [one, two] = await Promise.all([load('device'), load('device')]);
+    expect(one.principal).toBe(two.principal);
+    expect((await load('device')).principal).toBe(one.principal);
+    expect((await load('other')).principal).not.toBe(one.principal);
+    expect(readdirSync(dir).sort()).toEqual(['identity-device.json', 'identity-other.json']);
+    expect(statSync(join(dir, 'identity-device.json')).mode & 0o777).toBe(0o600);
+    writeFileSync(join(dir, 'identity-bad.json'), '{"v":1,"public":"AAAA","pkcs8":"AAAA"}');
+    await expect(load('bad')).rejects.toThrow(/corrupt/);
+    await expect(mycelium.loadIdentity('../escape')).rejects.toThrow(/invalid_argument/);
+  });
+
   it('open() checks its access options', async () => {
     const o = await mycelium.createIdentity();
     await expect(mycelium.open({ schema: todoSchema, access: { owner: o.principal } })).rejects.toThrow(/identity/);

@@ -416,4 +416,18 @@ export const apiCases = [
       }
     },
   ],
+  [
+    'loadIdentity(name) keeps a device identity: the same name gives the same principal, and its signatures open a protected store it owns',
+    async (M) => {
+      const a = await M.loadIdentity('api-case');
+      const b = await M.loadIdentity('api-case');
+      eq(a.principal, b.principal, 'same name, same key');
+      const c = await M.loadIdentity('api-case-other');
+      ok(c.principal !== a.principal, 'another name, another key');
+      await rejectsCode(M.loadIdentity(''), 'invalid_argument', 'empty name');
+      const store = await M.open({ schema: todoSchema, name: 'loaded', identity: b, access: { owner: a.principal } });
+      eq(store.access.role(), 'admin');
+      store.close();
+    },
+  ],
 ];

@@ -1,0 +1,25 @@
+// loadIdentity(name): a device's identity kept where the platform keeps
+// keys (docs/identity.md, Identities and keys) — IndexedDB in browsers, the
+// private key never extractable; a key file (mode 0600) in Node, which cannot
+// keep a non-extractable key. The first load of a name makes the key.
+import { MyceliumError } from '../errors.js';
+import type { Identity } from './keys.js';
+
+/** Where the platform keeps identities. */
+export type KeyStore = (name: string) => Promise<Identity>;
+
+let keyStore: KeyStore | null = null;
+
+/** @internal The entry point's key store. */
+export function setKeyStore(store: KeyStore): void {
+  keyStore = store;
+}
+
+/** The identity kept under `name` on this device, made on first use. */
+export function loadIdentity(name: string): Promise<Identity> {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name) || name.startsWith('.')) {
+    return Promise.reject(new MyceliumError('invalid_argument', `an identity's name is 1-64 letters, digits, '_', '-' or '.', not starting with '.'; got ${JSON.stringify(name)}`));
+  }
+  if (!keyStore) return Promise.reject(new MyceliumError('storage_unavailable', 'no key store on this platform'));
+  return keyStore(name);
+}
