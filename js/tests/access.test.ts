@@ -5,18 +5,10 @@
 // send them), removal ending a session, and a proof bound to its session.
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
+import { sleep, until } from './helpers.js';
 import { codeOf, mycelium, todoSchema } from './helpers.js';
 
 const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  while (!ok()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
 
 type Store = Types.Store<typeof todoSchema>;
 /** The session proofs sync asks a store's access for (internal: not in the public types). */

@@ -3,20 +3,12 @@
 // relaying between its clients over real WebSockets, and what it refuses.
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
+import { sleep, until } from './helpers.js';
 import { actor, codeOf, mycelium, rng, todoSchema } from './helpers.js';
 
 type Store = Types.Store<typeof todoSchema>;
 type Change = Types.PresenceChange;
 const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 20 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  while (!ok()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
 
 async function stores(n: number): Promise<Store[]> {
   const out: Store[] = [];
