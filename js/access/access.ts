@@ -6,7 +6,7 @@ import type { SyncAccess } from '../sync/synced-store.js';
 import type { Identity } from './keys.js';
 import { isPrincipal, signingInput, storeId, verify } from './keys.js';
 import type { MemberOp, Role } from './membership.js';
-import { Membership, readOp, ROLES, signOp } from './membership.js';
+import { MAX_OPS, Membership, readOp, ROLES, signOp } from './membership.js';
 
 export type { Role } from './membership.js';
 
@@ -78,7 +78,9 @@ export class StoreAccess implements SyncAccess {
     if (this.role() !== 'admin') throw new MyceliumError('forbidden', `only an admin changes the membership; ${this.principal} is ${this.role()}`);
     const next = this.#membership.next(this.principal, principal, role);
     const op = await signOp(this.storeId, this.identity, { principal, role, ...next });
-    await this.#take([op]);
+    const done = this.#take([op]);
+    if (!this.#membership.counts(op.hash)) throw new MyceliumError('limit_exceeded', `the membership of this store holds its most operations (${MAX_OPS}): the change was not made`);
+    await done;
   }
 
   /** @internal Persistence keeps the log from now on. */

@@ -31,6 +31,10 @@ const MAX_OP_CHARS = 8192;
 const MAX_DEPS = 64;
 /** Most operations one store's membership holds. */
 export const MAX_OPS = 4096;
+/** Most operations held while their deps have not arrived. */
+const MAX_WAITING = 256;
+/** Most operations held aside because their signer was never admin (see add()). */
+const MAX_DORMANT = 1024;
 
 /** One membership operation, as signed. */
 export interface MemberOp {
@@ -102,8 +106,12 @@ export class Membership {
   private readonly ops = new Map<string, MemberOp>();
   /** Operations waiting for deps that have not arrived. */
   private readonly waiting = new Map<string, MemberOp>();
+  /** Operations by signers that are not (yet) known as admins: not counted, sent or kept, at most MAX_DORMANT. */
+  private readonly dormant = new Map<string, MemberOp>();
   private valid = new Set<string>();
   private roles = new Map<string, Role>();
+  /** The owner, and every principal a counted operation made admin. */
+  private everAdmin = new Set<string>();
 
   constructor(readonly owner: string) {
     if (!isPrincipal(owner)) throw new MyceliumError('invalid_argument', `an owner is a principal (43 base64url characters), not ${JSON.stringify(owner)}`);
@@ -120,7 +128,7 @@ export class Membership {
   }
 
   has(hash: string): boolean {
-    return this.ops.has(hash) || this.waiting.has(hash);
+    return this.ops.has(hash) || this.waiting.has(hash) || this.dormant.has(hash);
   }
 
   /** Adds checked operations; returns those that were new. */
@@ -128,7 +136,9 @@ export class Membership {
     const fresh: MemberOp[] = [];
     for (const o of ops) {
       if (this.has(o.hash)) continue;
-      if (this.size >= MAX_OPS) throw new MyceliumError('limit_exceeded', `a store's membership holds at most ${MAX_OPS} operations`);
+      // Past a limit, what comes is dropped (a peer's flood); a local change
+      // checks has() afterwards (access.ts).
+      if (this.size >= MAX_OPS || this.waiting.size >= MAX_WAITING) continue;
       this.waiting.set(o.hash, o);
       fresh.push(o);
     }
@@ -137,6 +147,14 @@ export class Membership {
     for (let moved = true; moved; ) {
       moved = false;
       for (const [h, o] of this.waiting) {
+        // A dep held aside is kept again: another operation cites it.
+        for (const d of o.deps) {
+          const held = this.dormant.get(d);
+          if (held) {
+            this.dormant.delete(d);
+            this.ops.set(d, held);
+          }
+        }
         if (o.deps.every((d) => this.ops.has(d))) {
           this.waiting.delete(h);
           this.ops.set(h, o);
@@ -145,7 +163,41 @@ export class Membership {
       }
     }
     this.evaluate();
-    return fresh;
+    // An operation whose signer was never admin cannot count while that
+    // holds: it is held aside (dormant: not counted, sent or kept, at most
+    // MAX_DORMANT, the oldest dropped first), so no one can fill the log with
+    // them, and comes back if a grant of admin to its signer arrives later.
+    // Void operations of admins stay (an equivocation or a cut must stay
+    // known, or the voided operation would count when it came again alone).
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [h, o] of this.dormant) {
+        if (this.everAdmin.has(o.by)) {
+          this.dormant.delete(h);
+          this.ops.set(h, o);
+          changed = true;
+        }
+      }
+      // Only what came now is held aside: an operation once kept stays (others may cite it).
+      for (const o of fresh) {
+        const h = o.hash;
+        if (this.ops.has(h) && !this.valid.has(h) && !this.everAdmin.has(o.by) && !this.citedByOthers(h)) {
+          this.ops.delete(h);
+          this.dormant.set(h, o);
+          if (this.dormant.size > MAX_DORMANT) this.dormant.delete(this.dormant.keys().next().value!);
+          changed = true;
+        }
+      }
+      if (changed) this.evaluate();
+    }
+    return fresh.filter((o) => this.has(o.hash));
+  }
+
+  /** Does an operation held (or waiting) name `hash` among its deps? */
+  private citedByOthers(hash: string): boolean {
+    for (const o of this.ops.values()) if (o.deps.includes(hash)) return true;
+    for (const o of this.waiting.values()) if (o.deps.includes(hash)) return true;
+    return false;
   }
 
   /** A principal's role. */
@@ -241,6 +293,7 @@ export class Membership {
     };
     const { valid } = pass(pass(null).demotions);
     this.valid = new Set(valid.map((o) => o.hash));
+    this.everAdmin = new Set([this.owner, ...valid.filter((o) => o.role === 'admin').map((o) => o.principal)]);
     const roles = new Map<string, Role>();
     for (const p of new Set(valid.map((o) => o.principal))) roles.set(p, roleIn(valid, p));
     this.roles = roles;

@@ -436,8 +436,12 @@ export class StoreSync {
             break;
           }
           case MessageType.Members: {
-            // Only a member that verified us sends its log: a peer we do not
-            // know of yet may be one we learn of here.
+            // Only a member that verified us sends its log, after its proof: a
+            // peer we do not know of yet may be one we learn of here.
+            if (auth.principal === null) {
+              this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} sent membership for '${this.name}' before proving who it is`));
+              return;
+            }
             if (m.ops.length > 0) await access.receive(m.ops);
             if (!auth.done && auth.principal !== null) this.admit(s, true);
             break;

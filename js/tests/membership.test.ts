@@ -193,6 +193,17 @@ describe('membership', () => {
     expect(r.m.role(c.principal)).toBe('none');
   });
 
+  it('a flood of operations signed by non-admins is held aside, not kept or sent: the log stays open to admins', async () => {
+    const { owner, a, c, replica } = await setup();
+    const r = replica();
+    for (let i = 1; i <= 1500; i++) r.take(await signOp(r.id, c, { principal: a.principal, role: 'admin', n: i, deps: [], cut: 0 }));
+    expect(r.m.size).toBe(0);
+    expect(r.m.texts()).toEqual([]);
+    await r.op(owner, a.principal, 'writer');
+    expect(r.m.role(a.principal)).toBe('writer');
+    expect(r.m.size).toBe(1);
+  });
+
   it('an operation whose deps have not arrived waits, then counts', async () => {
     const { owner, a, b, replica } = await setup();
     const r = replica();
