@@ -430,13 +430,14 @@ export async function openPersisted<S extends Schema>(
     if (migrated) {
       // The new snapshot replaces the old data and schema in one write.
       await p.compactNow(metaNow());
-    } else if (!meta || meta.schemaHash !== hash || (access && (!kept || kept.ops.length !== access.texts().length))) {
+    } else if (!meta || meta.schemaHash !== hash || (access && (!kept || !Array.isArray(kept.ops) || kept.ops.length !== access.texts().length))) {
       await adapter.setMeta(name, metaNow());
     }
     if (access) {
       // Each change of membership rewrites the meta record, one write at a time.
       let writing: Promise<void> = Promise.resolve();
-      access.persistWith(() => (writing = writing.then(() => adapter.setMeta(name, metaNow()))));
+      // A failed write fails its change (add() rejects); the next one writes the whole log again.
+      access.persistWith(() => (writing = writing.catch(() => undefined).then(() => adapter.setMeta(name, metaNow()))));
     }
     store.attachPersistence(p, issues);
     persister = p;

@@ -161,12 +161,15 @@ describe('protected stores', () => {
     const [o, w, other] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity(), mycelium.createIdentity()]);
     const storage = mycelium.memoryStorage();
     const first = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o }, persist: storage });
-    await first.access!.add(w.principal, 'writer');
+    storage.failNext(new Error('disk full'));
+    await expect(first.access!.add(other.principal, 'reader')).rejects.toThrow(/disk full/);
+    await first.access!.add(w.principal, 'writer'); // writes the whole log again
     first.collection('todos').insert({ id: 'a', title: 'kept', done: false, votes: 0 });
     await first.flush();
     first.close();
     const again = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o }, persist: storage });
     expect(again.access!.role(w.principal)).toBe('writer');
+    expect(again.access!.role(other.principal)).toBe('reader');
     expect(again.collection('todos').get('a')!.title).toBe('kept');
     again.close();
     await expect(mycelium.open({ schema: todoSchema, name: 'kept', persist: storage })).rejects.toThrow(/forbidden: store 'kept' is protected/);
