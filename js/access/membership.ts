@@ -190,7 +190,8 @@ export class Membership {
       }
       if (changed) this.evaluate();
     }
-    return fresh.filter((o) => this.has(o.hash));
+    // What was held aside is not news: it is not passed on.
+    return fresh.filter((o) => this.ops.has(o.hash) || this.waiting.has(o.hash));
   }
 
   /** Does an operation held (or waiting) name `hash` among its deps? */

@@ -199,6 +199,8 @@ describe('membership', () => {
     for (let i = 1; i <= 1500; i++) r.take(await signOp(r.id, c, { principal: a.principal, role: 'admin', n: i, deps: [], cut: 0 }));
     expect(r.m.size).toBe(0);
     expect(r.m.texts()).toEqual([]);
+    // Nor reported as new (sync passes on what add() returns).
+    expect(r.m.add([await signOp(r.id, c, { principal: a.principal, role: 'admin', n: 9999, deps: [], cut: 0 })])).toEqual([]);
     await r.op(owner, a.principal, 'writer');
     expect(r.m.role(a.principal)).toBe('writer');
     expect(r.m.size).toBe(1);
