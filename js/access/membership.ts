@@ -64,6 +64,11 @@ function bodyInput(storeId: string, body: string): Uint8Array {
   return signingInput('myc-member-1', storeId, body);
 }
 
+/** An operation's hash: the first 16 bytes of SHA-256 over its text, base64url. */
+export async function opHash(text: string): Promise<string> {
+  return toBase64Url((await sha256(new TextEncoder().encode(text))).subarray(0, 16));
+}
+
 /** Reads and checks an operation's text (signature included); a clear error when it is not one. */
 export async function readOp(storeId: string, text: unknown): Promise<MemberOp> {
   if (typeof text !== 'string' || text.length > MAX_OP_CHARS) throw new MyceliumError('corrupt', `a membership operation is a string of at most ${MAX_OP_CHARS} characters`);
@@ -87,7 +92,7 @@ export async function readOp(storeId: string, text: unknown): Promise<MemberOp> 
     throw new MyceliumError('corrupt', `a membership operation's deps are at most ${MAX_DEPS} operation hashes`);
   }
   if (!(await verify(b.by, bodyInput(storeId, json), sig))) throw new MyceliumError('forbidden', `a membership operation whose signature by ${b.by} does not verify`);
-  const hash = toBase64Url((await sha256(new TextEncoder().encode(text))).subarray(0, 16));
+  const hash = await opHash(text);
   return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut };
 }
 
