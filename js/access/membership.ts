@@ -153,13 +153,7 @@ export class Membership {
       moved = false;
       for (const [h, o] of this.waiting) {
         // A dep held aside is kept again: another operation cites it.
-        for (const d of o.deps) {
-          const held = this.dormant.get(d);
-          if (held) {
-            this.dormant.delete(d);
-            this.ops.set(d, held);
-          }
-        }
+        for (const d of o.deps) this.revive(d);
         if (o.deps.every((d) => this.ops.has(d))) {
           this.waiting.delete(h);
           this.ops.set(h, o);
@@ -178,8 +172,7 @@ export class Membership {
       changed = false;
       for (const [h, o] of this.dormant) {
         if (this.everAdmin.has(o.by)) {
-          this.dormant.delete(h);
-          this.ops.set(h, o);
+          this.revive(h);
           changed = true;
         }
       }
@@ -197,6 +190,15 @@ export class Membership {
     }
     // What was held aside is not news: it is not passed on.
     return fresh.filter((o) => this.ops.has(o.hash) || this.waiting.has(o.hash));
+  }
+
+  /** Keeps a held-aside operation again, with the held-aside operations it depends on. */
+  private revive(hash: string): void {
+    const o = this.dormant.get(hash);
+    if (!o) return;
+    this.dormant.delete(hash);
+    for (const d of o.deps) this.revive(d);
+    this.ops.set(hash, o);
   }
 
   /** Does an operation held (or waiting) name `hash` among its deps? */

@@ -206,6 +206,24 @@ describe('membership', () => {
     expect(r.m.size).toBe(1);
   });
 
+  it('held-aside operations come back with what they depend on when an admin’s operation cites them', async () => {
+    const { owner, a, c, replica } = await setup();
+    const r = replica();
+    // c (not an admin) signs two operations, the second on top of the first.
+    const first = await signOp(r.id, c, { principal: a.principal, role: 'writer', n: 1, deps: [], cut: 0 });
+    const second = await signOp(r.id, c, { principal: a.principal, role: 'reader', n: 2, deps: [first.hash], cut: 0 });
+    r.take(first, second);
+    expect(r.m.size).toBe(0);
+    // An admin elsewhere had both and signs on top of them.
+    const other = replica();
+    other.m.add([first, second]);
+    const cites = await signOp(r.id, owner, { principal: a.principal, role: 'writer', n: 1, deps: [second.hash], cut: 0 });
+    r.take(cites);
+    expect(r.m.size).toBe(3);
+    expect(r.m.role(a.principal)).toBe('writer');
+    expect(r.m.texts()).toHaveLength(3);
+  });
+
   it('an operation whose deps have not arrived waits, then counts', async () => {
     const { owner, a, b, replica } = await setup();
     const r = replica();
