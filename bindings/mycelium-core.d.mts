@@ -24,7 +24,8 @@ export interface CoreModule {
   deltaSince(handle: number, n: number): number;
   /** 0 applied, 1 pending, 2 already covered. */
   /** maxNewActors < 0: bytes this replica wrote itself (trusted); else a peer's, 0 meaning no actor limit. */
-  apply(handle: number, n: number, contextBytes: number, captureChanges: boolean, maxNewActors: number): number;
+  /** The input: the delta's n bytes, then the context of a detached one (contextBytes), then the author of a signed batch (authorBytes: actor fixed64, first and last seq varints). */
+  apply(handle: number, n: number, contextBytes: number, authorBytes: number, captureChanges: boolean, maxNewActors: number): number;
   /** A stable position in a list or text (cpp/replica.h, cursor): the input's n bytes name it; the cursor is in the output. */
   cursor(handle: number, n: number): number;
   /** Where a cursor is now (the input's n bytes: cpp/replica.h, resolve), or -code. */

@@ -67,13 +67,15 @@ int delta_since(double h, std::size_t n) { return done(rep(h)->delta_since(in(n)
 // 0 applied, 1 pending, 2 already covered. max_new_actors < 0: bytes this
 // replica wrote itself (trusted); else a peer's, 0 meaning no actor limit.
 // The input holds the delta's n bytes, then the version a detached delta
-// was sent with (context_n bytes, 0 for none).
-int apply(double h, std::size_t n, std::size_t context_n, bool capture, int max_new_actors) {
+// was sent with (context_n bytes, 0 for none), then the author of a signed
+// batch (author_n bytes, 0 for none: Replica::apply).
+int apply(double h, std::size_t n, std::size_t context_n, std::size_t author_n, bool capture, int max_new_actors) {
   rep(h)->capture_changes(capture);
   const mycelium::ApplyLimits limits = max_new_actors < 0 ? mycelium::ApplyLimits::trusted()
-                                                           : mycelium::ApplyLimits{true, static_cast<std::size_t>(max_new_actors)};
-  const auto input = in(n + context_n);
-  auto r = rep(h)->apply(input.first(std::min(n, input.size())), limits, input.subspan(std::min(n, input.size())));
+                                                           : mycelium::ApplyLimits{true, static_cast<std::size_t>(max_new_actors), {}};
+  const auto input = in(n + context_n + author_n);
+  const auto part = [&](std::size_t at, std::size_t len) { return input.subspan(std::min(at, input.size()), std::min(len, input.size() - std::min(at, input.size()))); };
+  auto r = rep(h)->apply(part(0, n), limits, part(n, context_n), part(n + context_n, author_n));
   return r.ok() ? static_cast<int>(*r) : fail(r.status());
 }
 int cursor(double h, std::size_t n) { return done(rep(h)->cursor(in(n), g_out)); }

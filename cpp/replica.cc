@@ -573,8 +573,17 @@ Status Replica::delta_since(std::span<const std::uint8_t> input, ByteVec& out) c
   return Status::Ok();
 }
 
-Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits,
-                                    std::span<const std::uint8_t> context) {
+Result<ApplyOutcome> Replica::apply(std::span<const std::uint8_t> bytes, const ApplyLimits& base_limits,
+                                    std::span<const std::uint8_t> context, std::span<const std::uint8_t> author) {
+  ApplyLimits limits = base_limits;
+  if (!author.empty()) {
+    Reader r(author);
+    ApplyLimits::Author a;
+    if (!r.fixed64(a.actor, "author") || !r.varint(a.first, "first seq") || !r.varint(a.last, "last seq")) return r.status();
+    if (r.remaining() != 0) return InvalidArgument("trailing bytes after the author");
+    if (a.first == 0 || a.first > a.last || a.last > kMaxSeq) return InvalidArgument("a signed batch's seqs are first..last, 1 <= first <= last");
+    limits.author = a;
+  }
   if (context.empty()) return store_->apply(bytes, limits);
   Reader r(context);
   VersionVector vv;

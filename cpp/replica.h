@@ -69,8 +69,10 @@ class Replica {
   // Input: a version, then optionally flags:u8 (1: a detached delta, delta.h).
   Status delta_since(std::span<const std::uint8_t> input, ByteVec& out) const;
   // context: empty, or the version a detached delta was sent with.
+  // `author`, when not empty, makes the delta a signed batch (store.h,
+  // ApplyLimits::Author): actor:fixed64 first:varint last:varint.
   Result<ApplyOutcome> apply(std::span<const std::uint8_t> bytes, const ApplyLimits& limits = {},
-                             std::span<const std::uint8_t> context = {});
+                             std::span<const std::uint8_t> context = {}, std::span<const std::uint8_t> author = {});
   // Stable positions (Store::anchor, Store::resolve). Input: coll:varint
   // field:u8 id flags:u8 (1: before) then index:varint. Output: u8 0 (none:
   // the end, the start with before) or 1 then actor:fixed64 seq:varint.

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,7 +52,16 @@ enum class ApplyOutcome : std::uint8_t {
 struct ApplyLimits {
   bool from_peer = true;  // refuse events of this replica's actor beyond its own seq
   std::size_t max_new_actors = 1024;  // actors one delta may add to the store; 0: no limit
-  static ApplyLimits trusted() { return {false, 0}; }
+  // A signed batch (docs/identity.md, Provenance): when `author` is set, the
+  // delta's events must be exactly that actor's seqs first..last (its base
+  // and context differ in that actor only, and there by that range), so the
+  // signature of one author vouches for every event the delta adds.
+  struct Author {
+    ActorId actor = 0;
+    std::uint64_t first = 0, last = 0;
+  };
+  std::optional<Author> author;
+  static ApplyLimits trusted() { return {false, 0, {}}; }
 };
 
 struct StoreOptions {
@@ -265,6 +275,7 @@ class Store {
   bool covers(const std::vector<std::pair<ActorId, std::uint64_t>>& vv) const;
   // The limits a peer's delta must meet before anything of it is kept.
   Status check_limits(const DeltaData& d, const ApplyLimits& limits) const;
+  static Status check_author(const DeltaData& d, const ApplyLimits::Author& author);
   Status join(const DeltaData& d, Mapping& m);
   Status drain_pending();
 

@@ -375,6 +375,7 @@ Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const 
       }
     }
   }
+  if (limits.author) MYC_TRY(check_author(d, *limits.author));
   if (limits.max_new_actors > 0) {
     std::size_t fresh = 0;
     for (const auto& [a, seq] : d.context) fresh += find_actor(d.actors[a]) == nullptr;
@@ -382,6 +383,25 @@ Status Store::check_limits(const DeltaData& d, const ApplyLimits& limits) const 
       return LimitExceeded(cat({"the delta adds ", fresh, " actors; at most ", limits.max_new_actors, " may come in one delta"}));
     }
   }
+  return Status::Ok();
+}
+
+Status Store::check_author(const DeltaData& d, const ApplyLimits::Author& author) {
+  bool found = false;
+  std::size_t b = 0;
+  for (const auto& [a, seq] : d.context) {
+    while (b < d.base.size() && d.base[b].first < a) ++b;
+    const std::uint64_t base = b < d.base.size() && d.base[b].first == a ? d.base[b].second : 0;
+    if (d.actors[a] == author.actor) {
+      found = true;
+      if (base + 1 != author.first || seq != author.last) {
+        return Corrupt(cat({"a signed batch for seqs ", author.first, "..", author.last, " of its author holds seqs ", base + 1, "..", seq}));
+      }
+    } else if (base != seq) {
+      return Corrupt(cat({"a signed batch holds ", seq - base, " events of another actor than its author"}));
+    }
+  }
+  if (!found) return Corrupt("a signed batch holds no event of its author");
   return Status::Ok();
 }
 

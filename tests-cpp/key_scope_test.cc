@@ -202,9 +202,9 @@ std::unique_ptr<Store> crowded(int n, ActorId self) {
   for (int i = 0; i < n; ++i) {
     // Spread over 64 bits, as random actors are.
     auto s = open_store((static_cast<ActorId>(i) + 1) * 0x9e3779b97f4a7c15ull);
-    EXPECT_TRUE(s->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 0}).ok());
+    EXPECT_TRUE(s->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 0, {}}).ok());
     EXPECT_TRUE(s->increment(f.votes, "shared", 1).ok());
-    EXPECT_TRUE(hub->apply(s->delta_since(hub->version()), ApplyLimits{true, 0}).ok());
+    EXPECT_TRUE(hub->apply(s->delta_since(hub->version()), ApplyLimits{true, 0, {}}).ok());
   }
   return hub;
 }
@@ -214,7 +214,7 @@ TEST(DetachedDelta, OneWriteAmongAThousandActorsCostsBytesForWhatChanged) {
   for (int n : {3, 1000}) {
     auto a = crowded(n, 0xa1);
     auto b = open_store(0xb2);
-    ASSERT_TRUE(b->apply(a->save(), ApplyLimits{true, 0}).ok());
+    ASSERT_TRUE(b->apply(a->save(), ApplyLimits{true, 0, {}}).ok());
     const Fields f(*a);
     const VersionVector before = b->version();
     must(a->set(f.title, "shared", ValueView::string("hello")));

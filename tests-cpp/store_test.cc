@@ -463,7 +463,7 @@ TEST(StoreActors, ADeltaWithThousandsOfActorsJoinsAndIndexesThemAll) {
     ASSERT_TRUE(hub->apply(s->delta_since(VersionVector())).ok());
   }
   auto fresh = open_store(2);
-  const ApplyLimits unlimited{true, 0};
+  const ApplyLimits unlimited{true, 0, {}};
   auto r = fresh->apply(hub->delta_since(VersionVector()), unlimited);
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(fresh->version(), hub->version());
@@ -536,13 +536,52 @@ TEST(StoreHostile, ADeltaAddingMoreActorsThanTheLimitIsRefusedWhole) {
   }
   auto fresh = open_store(2);
   const ByteVec before = fresh->save();
-  auto r = fresh->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 39});
+  auto r = fresh->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 39, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kLimitExceeded);
   EXPECT_EQ(fresh->save(), before);
   EXPECT_EQ(fresh->pending_count(), 0u);
-  ASSERT_TRUE(fresh->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 40}).ok());
+  ASSERT_TRUE(fresh->apply(hub->delta_since(VersionVector()), ApplyLimits{true, 40, {}}).ok());
   EXPECT_EQ(fresh->version(), hub->version());
+}
+
+// A signed batch (docs/identity.md, Provenance): its author's signature
+// vouches only for its own events, so the delta may add nothing else.
+TEST(StoreHostile, ASignedBatchAddsOnlyItsAuthorsSeqs) {
+  auto a = open_store(1), b = open_store(2);
+  const CollectionRef items = *a->collection("items");
+  testing::must(a->insert(items, "x"));
+  ASSERT_TRUE(b->apply(a->delta_since(VersionVector())).ok());
+  testing::must(b->insert(items, "y"));
+  testing::must(b->insert(items, "z"));
+  // b's seqs 1..2, against everything else b has.
+  const ByteVec batch = b->delta_since(a->version());
+  auto as = [](ActorId actor, std::uint64_t first, std::uint64_t last) {
+    ApplyLimits l;
+    l.author = ApplyLimits::Author{actor, first, last};
+    return l;
+  };
+  auto refused = [&](Store& target, const ByteVec& bytes, const ApplyLimits& limits) {
+    const ByteVec before = target.save();
+    auto r = target.apply(bytes, limits);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kCorrupt) << r.status().message();
+    EXPECT_EQ(target.save(), before);
+    EXPECT_EQ(target.pending_count(), 0u);
+  };
+  auto target = open_store(9);
+  ASSERT_TRUE(target->apply(a->delta_since(VersionVector())).ok());
+  refused(*target, batch, as(2, 1, 1));  // claims fewer seqs than it holds
+  refused(*target, batch, as(2, 2, 2));  // or others
+  refused(*target, batch, as(1, 1, 1));  // another author
+  // A delta that also carries a's event cannot pass as b's batch.
+  refused(*target, b->delta_since(VersionVector()), as(2, 1, 2));
+  EXPECT_EQ(*target->apply(batch, as(2, 1, 2)), ApplyOutcome::kApplied);
+  EXPECT_EQ(target->version(), b->version());
+  // Checked also when it must wait: a store without a's event holds it.
+  auto early = open_store(8);
+  refused(*early, batch, as(2, 1, 1));
+  EXPECT_EQ(*early->apply(batch, as(2, 1, 2)), ApplyOutcome::kPending);
 }
 
 TEST(StoreHostile, AHeldDeltaIsCheckedAgainstTheLimitsWhenItArrives) {
@@ -555,13 +594,13 @@ TEST(StoreHostile, AHeldDeltaIsCheckedAgainstTheLimitsWhenItArrives) {
   testing::must(c->insert(items, "z"));
   // c's delta since a's version waits for a's events; it names 3 new actors.
   auto strict = open_store(9);
-  auto held = strict->apply(c->delta_since(a->version()), ApplyLimits{true, 2});
+  auto held = strict->apply(c->delta_since(a->version()), ApplyLimits{true, 2, {}});
   ASSERT_FALSE(held.ok());
   EXPECT_EQ(held.status().code(), Code::kLimitExceeded);
   EXPECT_EQ(strict->pending_count(), 0u);
   auto target = open_store(9);
-  EXPECT_EQ(*target->apply(c->delta_since(a->version()), ApplyLimits{true, 3}), ApplyOutcome::kPending);
-  EXPECT_EQ(*target->apply(a->delta_since(VersionVector()), ApplyLimits{true, 3}), ApplyOutcome::kApplied);
+  EXPECT_EQ(*target->apply(c->delta_since(a->version()), ApplyLimits{true, 3, {}}), ApplyOutcome::kPending);
+  EXPECT_EQ(*target->apply(a->delta_since(VersionVector()), ApplyLimits{true, 3, {}}), ApplyOutcome::kApplied);
   EXPECT_EQ(target->pending_count(), 0u);
   EXPECT_EQ(target->version(), c->version());
 }
@@ -633,7 +672,7 @@ TEST(StoreMemory, ConcurrentValuesACoveringWriteDropsAreFreed) {
     auto s = open_store(static_cast<ActorId>(100 + i));
     ASSERT_TRUE(s->apply(base).ok());
     must(s->set(body, "shared", ValueView::string(note_text(i))));
-    ASSERT_TRUE(hub->apply(s->delta_since(hub->version()), ApplyLimits{true, 0}).ok());
+    ASSERT_TRUE(hub->apply(s->delta_since(hub->version()), ApplyLimits{true, 0, {}}).ok());
   }
   const Store::MemoryUse held = hub->memory_use();
   EXPECT_GT(held.strings, std::size_t{kWriters} * 61);
