@@ -97,6 +97,10 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
     const { StoreAccess } = await import('./access/access.js');
     storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner);
   }
+  if (storeAccess && options.actor !== undefined) {
+    throw new MyceliumError('invalid_argument', "a protected store's actor derives from its identity (docs/identity.md, Provenance): open it without `actor`");
+  }
+  if (storeAccess) options = { ...options, actor: storeAccess.actor };
   if (!persist) {
     const store = withIndexes(new Store<S>(engine, options), index);
     if (storeAccess) store.attachAccess(storeAccess);

@@ -22,6 +22,8 @@ import type { Engine } from './loader.js';
 import type { Kind, Schema } from './schema.js';
 import { schemaHash } from './schema.js';
 import type { StoreAccess } from './access/access.js';
+import { fromBase64Url, toBase64Url } from './access/keys.js';
+import type { Provenance } from './access/provenance.js';
 import type { ActorLease, StorageAdapter, StoredMeta } from './storage.js';
 import { STORAGE_FORMAT } from './storage.js';
 import type { RecoveryIssue, StoreInit } from './store.js';
@@ -94,6 +96,8 @@ class Persister {
   private logBytes: number;
   private snapshotBytes: number;
   private closed = false;
+  private provenance: Provenance | null = null;
+  private batchBlobs = 0;
 
   constructor(
     private readonly store: Store,
@@ -128,12 +132,35 @@ class Persister {
     return next;
   }
 
+  /** A protected store's signed batches (docs/identity.md, Provenance), kept next to its data. */
+  keepBatches(provenance: Provenance): void {
+    this.provenance = provenance;
+  }
+
+  /** Signs this task's own writes and appends every batch storage lacks (one blob); before the data, so no stored write lacks its batch. */
+  private async writeBatches(): Promise<void> {
+    const provenance = this.provenance!;
+    provenance.seal();
+    await provenance.signed();
+    const fresh = provenance.unpersisted();
+    if (fresh.length === 0) return;
+    await this.adapter.append(batchStoreName(this.store.name), [provenance.encode(fresh)]);
+    provenance.markPersisted(fresh.length);
+    this.batchBlobs++;
+    if (this.batchBlobs > 256) {
+      // Folded into one blob, every batch the log holds, in order.
+      await this.adapter.compact(batchStoreName(this.store.name), () => provenance.encode(provenance.batches()));
+      this.batchBlobs = 0;
+    }
+  }
+
   private async writeNow(): Promise<void> {
     if (this.store.closed) return;
     const version = this.store.version();
     if (covers(this.persisted, version)) return;
     let blob: Uint8Array;
     try {
+      if (this.provenance) await this.writeBatches();
       blob = this.store.deltaForStorage(this.persisted);
       await this.adapter.append(this.store.name, [blob]);
     } catch (e) {
@@ -267,6 +294,11 @@ class Persister {
   }
 }
 
+/** Where a protected store's signed batches are kept, beside its data: names starting with '$batches:' are reserved. */
+export function batchStoreName(name: string): string {
+  return `$batches:${name}`;
+}
+
 /**
  * The actor of a migration: the same on every device for the same old state
  * (its version) and the same new schema (FNV-1a, 64 bits, over both).
@@ -322,7 +354,21 @@ export async function openPersisted<S extends Schema>(
     if (kept && access && kept.owner !== access.owner) throw new MyceliumError('invalid_argument', `store '${name}' is protected by owner ${kept.owner}, not ${access.owner}`);
     if (kept && access) await access.receive(Array.isArray(kept.ops) ? kept.ops : []);
     const hash = schemaHash(init.schema);
-    const metaNow = (): StoredMeta => ({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash, ...(access ? { access: { owner: access.owner, ops: access.texts() } } : {}) });
+    // A protected store's actors of this device: an earlier session's writes
+    // that were never signed are signed on open (they derive from the key and
+    // the nonce kept here).
+    const actors: Record<string, { p: string; n: string }> = {};
+    if (access) {
+      const keptActors: unknown = kept?.actors;
+      if (typeof keptActors === 'object' && keptActors !== null) {
+        for (const [a, v] of Object.entries(keptActors as Record<string, unknown>)) {
+          const e = v as { p?: unknown; n?: unknown } | null;
+          if (/^[0-9a-f]{16}$/.test(a) && typeof e?.p === 'string' && typeof e.n === 'string') actors[a] = { p: e.p, n: e.n };
+        }
+      }
+      actors[access.actor] = { p: access.principal, n: toBase64Url(access.provenance.nonce) };
+    }
+    const metaNow = (): StoredMeta => ({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash, ...(access ? { access: { owner: access.owner, ops: access.texts(), actors } } : {}) });
     const changes = meta && meta.schemaHash !== hash ? kindChanges(meta.schema, init.schema) : [];
     if (changes.length > 0 && !init.migrate) {
       throw new MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
@@ -430,8 +476,21 @@ export async function openPersisted<S extends Schema>(
     if (migrated) {
       // The new snapshot replaces the old data and schema in one write.
       await p.compactNow(metaNow());
-    } else if (!meta || meta.schemaHash !== hash || (access && (!kept || !Array.isArray(kept.ops) || kept.ops.length !== access.texts().length))) {
+    } else if (!meta || meta.schemaHash !== hash || access) {
+      // (A protected store's: its actor of this session is recorded before it writes.)
       await adapter.setMeta(name, metaNow());
+    }
+    if (access) {
+      const provenance = access.provenance;
+      provenance.attach(store);
+      const keptBatches = await adapter.load(batchStoreName(name));
+      const context = `the stored batches of '${name}'`;
+      provenance.restore([keptBatches.snapshot, ...keptBatches.log].flatMap((b) => (b ? provenance.read(b, context) : [])));
+      for (const [a, { p: principal, n }] of Object.entries(actors)) {
+        const nonce = fromBase64Url(n);
+        if (principal === access.principal && nonce?.length === 8) provenance.sealEarlier(a, nonce);
+      }
+      p.keepBatches(provenance);
     }
     if (access) {
       // Each change of membership rewrites the meta record, one write at a time.

@@ -20,7 +20,12 @@ export interface StoredMeta {
   /** schemaHash(schema): a meta record whose hash does not match its schema is damaged. */
   readonly schemaHash: string;
   /** A protected store's owner and signed membership log (docs/identity.md). */
-  readonly access?: { readonly owner: string; readonly ops: readonly string[] };
+  readonly access?: {
+    readonly owner: string;
+    readonly ops: readonly string[];
+    /** The actors replicas of this store on this device wrote as, with the key and nonce each derives from (docs/identity.md, Provenance). */
+    readonly actors?: Readonly<Record<string, { readonly p: string; readonly n: string }>>;
+  };
 }
 
 /** Everything an adapter holds for one store. */

@@ -283,6 +283,18 @@ export class Store<S extends Schema = Schema> {
   }
 
   /**
+   * @internal A signed batch's delta (docs/identity.md, Provenance): refused
+   * as `corrupt` unless its events are exactly `actor`'s seqs first..last.
+   */
+  applyBatch(bytes: Uint8Array, author: { actor: string; first: number; last: number }, options: ApplyOptions = {}): SyncApplyResult {
+    const w = this.#scratch.reset();
+    writeActor(author.actor, w);
+    w.varint(author.first);
+    w.varint(author.last);
+    return this.#apply(bytes, maxNewActors(options), null, true, w.bytes());
+  }
+
+  /**
    * @internal Bytes this replica wrote itself (its storage, a tab holding the
    * same store): not checked against its own actor, no actor limit.
    */
@@ -291,14 +303,14 @@ export class Store<S extends Schema = Schema> {
   }
 
   /** 'full' only when `fullIsResult`; otherwise a full queue throws limit_exceeded like any other limit. */
-  #apply(bytes: Uint8Array, maxNewActors: number, context: Uint8Array | null, fullIsResult = false): SyncApplyResult {
+  #apply(bytes: Uint8Array, maxNewActors: number, context: Uint8Array | null, fullIsResult = false, author: Uint8Array | null = null): SyncApplyResult {
     const h = this.#h();
     if (!(bytes instanceof Uint8Array)) throw new MyceliumError('invalid_argument', 'a delta is a Uint8Array');
     const held = this.#core.pending(h);
     // Changes are collected for subscribers and for the read caches.
     const capture = this.#changes.active || this.#caching();
-    const n = this.#io.send(bytes, context ?? undefined);
-    const raw = this.#core.apply(h, n, context?.length ?? 0, capture, maxNewActors);
+    const n = this.#io.send(bytes, context ?? author ?? undefined);
+    const raw = this.#core.apply(h, n, context?.length ?? 0, author?.length ?? 0, capture, maxNewActors);
     if (fullIsResult && raw === -EngineCode.PendingFull) return 'full';
     const r = this.#io.check(raw);
     if (capture && r === 0) this.#remoteChanges(h);
@@ -396,6 +408,7 @@ export class Store<S extends Schema = Schema> {
   /** @internal open() protects the store; once. */
   attachAccess(access: StoreAccess): void {
     this.#access = access;
+    access.provenance.attach(this);
   }
 
   /** @internal Starts a write batch: the clock, then ops. */

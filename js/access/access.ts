@@ -7,6 +7,7 @@ import type { Identity } from './keys.js';
 import { isPrincipal, signingInput, storeId, verify } from './keys.js';
 import type { MemberOp, Role } from './membership.js';
 import { MAX_OPS, Membership, opHash, readOp, ROLES, signOp } from './membership.js';
+import { freshActor, Provenance } from './provenance.js';
 
 export type { Role } from './membership.js';
 
@@ -23,12 +24,19 @@ export class StoreAccess implements SyncAccess {
   /** A persisted store's: writes the log with the store's meta record. */
   #persist: (() => Promise<void>) | null = null;
 
+  /** @internal The store's signed batches (docs/identity.md, Provenance). */
+  readonly provenance: Provenance;
+
   private constructor(
     readonly storeId: string,
     readonly owner: string,
     readonly identity: Identity,
+    /** @internal This replica's actor: derived from its key and a fresh nonce, so that only it can sign for it. */
+    readonly actor: string,
+    nonce: Uint8Array,
   ) {
-    this.#membership = new Membership(owner);
+    const m = (this.#membership = new Membership(owner));
+    this.provenance = new Provenance(storeId, identity, { heads: () => m.heads(), roleAt: (p, f) => m.roleAt(p, f), role: (p) => this.role(p) }, nonce);
   }
 
   /** @internal open({ identity, access: { owner } }). */
@@ -38,7 +46,9 @@ export class StoreAccess implements SyncAccess {
     }
     const ownerPrincipal = typeof owner === 'object' && owner !== null ? (owner as Identity).principal : owner;
     if (!isPrincipal(ownerPrincipal)) throw new MyceliumError('invalid_argument', 'access.owner is a principal (43 base64url characters) or an identity');
-    return new StoreAccess(await storeId(name, ownerPrincipal), ownerPrincipal, identity as Identity);
+    const principal = (identity as Identity).principal;
+    const { actor, nonce } = await freshActor(principal);
+    return new StoreAccess(await storeId(name, ownerPrincipal), ownerPrincipal, identity as Identity, actor, nonce);
   }
 
   /** This replica's principal. */

@@ -117,6 +117,8 @@ export class Membership {
   private roles = new Map<string, Role>();
   /** The owner, and every principal a counted operation made admin. */
   private everAdmin = new Set<string>();
+  /** roleAt()'s evaluations, by frontier (cleared when the set changes). */
+  private readonly atFrontier = new Map<string, (principal: string) => Role>();
 
   constructor(readonly owner: string) {
     if (!isPrincipal(owner)) throw new MyceliumError('invalid_argument', `an owner is a principal (43 base64url characters), not ${JSON.stringify(owner)}`);
@@ -244,66 +246,116 @@ export class Membership {
 
   /** Deps first, ties by hash: the one order every replica uses. */
   private order(): MemberOp[] {
-    const depth = new Map<string, number>();
-    const of = (o: MemberOp): number => {
-      let d = depth.get(o.hash);
-      if (d !== undefined) return d;
-      depth.set(o.hash, 0); // a cycle cannot be signed (hashes), but never loop
-      d = 1 + Math.max(0, ...o.deps.map((h) => of(this.ops.get(h)!)));
-      depth.set(o.hash, d);
-      return d;
-    };
-    return [...this.ops.values()].sort((a, b) => of(a) - of(b) || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    return orderOps(this.ops);
   }
 
   private evaluate(): void {
-    const order = this.order();
-    // Ancestors of each operation.
-    const past = new Map<string, Set<string>>();
-    for (const o of order) {
-      const s = new Set<string>();
-      for (const d of o.deps) {
-        s.add(d);
-        for (const a of past.get(d)!) s.add(a);
-      }
-      past.set(o.hash, s);
-    }
-    const slots = new Map<string, number>();
-    for (const o of order) slots.set(`${o.by} ${o.n}`, (slots.get(`${o.by} ${o.n}`) ?? 0) + 1);
-    const roleIn = (within: readonly MemberOp[], p: string): Role => {
-      const about = within.filter((o) => o.principal === p);
-      if (about.length === 0) return p === this.owner ? 'admin' : 'none';
-      let least: Role = 'admin';
-      for (const o of about) {
-        const superseded = about.some((later) => later !== o && past.get(later.hash)!.has(o.hash));
-        if (!superseded && rank(o.role) < rank(least)) least = o.role;
-      }
-      return least;
-    };
-    const pass = (cuts: readonly MemberOp[] | null): { valid: MemberOp[]; demotions: MemberOp[] } => {
-      const valid: MemberOp[] = [];
-      const demotions: MemberOp[] = [];
-      for (const o of order) {
-        if (slots.get(`${o.by} ${o.n}`)! > 1) continue;
-        const mine = past.get(o.hash)!;
-        const before = valid.filter((v) => mine.has(v.hash));
-        if (roleIn(before, o.by) !== 'admin') continue;
-        const prior = roleIn(before, o.principal);
-        const restricts = rank(o.role) < rank(prior);
-        if (!restricts && cuts) {
-          const cutOff = cuts.some((d) => d.principal === o.by && !mine.has(d.hash) && !past.get(d.hash)!.has(o.hash) && o.n > d.cut);
-          if (cutOff) continue;
-        }
-        valid.push(o);
-        if (restricts && prior === 'admin') demotions.push(o);
-      }
-      return { valid, demotions };
-    };
-    const { valid } = pass(pass(null).demotions);
-    this.valid = new Set(valid.map((o) => o.hash));
-    this.everAdmin = new Set([this.owner, ...valid.filter((o) => o.role === 'admin').map((o) => o.principal)]);
-    const roles = new Map<string, Role>();
-    for (const p of new Set(valid.map((o) => o.principal))) roles.set(p, roleIn(valid, p));
-    this.roles = roles;
+    const e = evaluateOps(this.ops, this.owner);
+    this.valid = e.valid;
+    this.everAdmin = e.everAdmin;
+    this.roles = e.roles;
+    this.atFrontier.clear();
   }
+
+  /** The hashes of the operations no other held operation names: what a new operation (or a signed batch) cites as its causal point. */
+  heads(): string[] {
+    const cited = new Set<string>();
+    for (const o of this.ops.values()) for (const d of o.deps) cited.add(d);
+    return [...this.ops.keys()].filter((h) => !cited.has(h)).sort().slice(0, MAX_DEPS);
+  }
+
+  /**
+   * A principal's role at a causal point (docs/identity.md, Authorized
+   * writes): evaluated over the operations `frontier` names and their past
+   * only, so every replica gets the same answer whatever else it holds.
+   * Null when an operation of the frontier is not held here (yet).
+   */
+  roleAt(principal: string, frontier: readonly string[]): Role | null {
+    const key = [...frontier].sort().join(' ');
+    let roles = this.atFrontier.get(key);
+    if (!roles) {
+      const within = new Map<string, MemberOp>();
+      const visit = (h: string): boolean => {
+        if (within.has(h)) return true;
+        const o = this.ops.get(h);
+        if (!o) return false;
+        within.set(h, o);
+        return o.deps.every(visit);
+      };
+      if (!frontier.every(visit)) return null;
+      const e = evaluateOps(within, this.owner);
+      roles = (p: string) => e.roles.get(p) ?? (p === this.owner ? 'admin' : 'none');
+      if (this.atFrontier.size >= 64) this.atFrontier.clear();
+      this.atFrontier.set(key, roles);
+    }
+    return roles(principal);
+  }
+}
+
+/** Deps first, ties by hash: the one order every replica uses. */
+function orderOps(ops: ReadonlyMap<string, MemberOp>): MemberOp[] {
+  const depth = new Map<string, number>();
+  const of = (o: MemberOp): number => {
+    let d = depth.get(o.hash);
+    if (d !== undefined) return d;
+    depth.set(o.hash, 0); // a cycle cannot be signed (hashes), but never loop
+    d = 1 + Math.max(0, ...o.deps.map((h) => of(ops.get(h)!)));
+    depth.set(o.hash, d);
+    return d;
+  };
+  return [...ops.values()].sort((a, b) => of(a) - of(b) || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+}
+
+/** The evaluation (module comment) of a set of operations whose deps are all in it. */
+function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid: Set<string>; everAdmin: Set<string>; roles: Map<string, Role> } {
+  const order = orderOps(ops);
+  // Ancestors of each operation.
+  const past = new Map<string, Set<string>>();
+  for (const o of order) {
+    const s = new Set<string>();
+    for (const d of o.deps) {
+      s.add(d);
+      for (const a of past.get(d)!) s.add(a);
+    }
+    past.set(o.hash, s);
+  }
+  const slots = new Map<string, number>();
+  for (const o of order) slots.set(`${o.by} ${o.n}`, (slots.get(`${o.by} ${o.n}`) ?? 0) + 1);
+  const roleIn = (within: readonly MemberOp[], p: string): Role => {
+    const about = within.filter((o) => o.principal === p);
+    if (about.length === 0) return p === owner ? 'admin' : 'none';
+    let least: Role = 'admin';
+    for (const o of about) {
+      const superseded = about.some((later) => later !== o && past.get(later.hash)!.has(o.hash));
+      if (!superseded && rank(o.role) < rank(least)) least = o.role;
+    }
+    return least;
+  };
+  const pass = (cuts: readonly MemberOp[] | null): { valid: MemberOp[]; demotions: MemberOp[] } => {
+    const valid: MemberOp[] = [];
+    const demotions: MemberOp[] = [];
+    for (const o of order) {
+      if (slots.get(`${o.by} ${o.n}`)! > 1) continue;
+      const mine = past.get(o.hash)!;
+      const before = valid.filter((v) => mine.has(v.hash));
+      if (roleIn(before, o.by) !== 'admin') continue;
+      const prior = roleIn(before, o.principal);
+      const restricts = rank(o.role) < rank(prior);
+      if (!restricts && cuts) {
+        const cutOff = cuts.some((d) => d.principal === o.by && !mine.has(d.hash) && !past.get(d.hash)!.has(o.hash) && o.n > d.cut);
+        if (cutOff) continue;
+      }
+      valid.push(o);
+      if (restricts && prior === 'admin') demotions.push(o);
+    }
+    return { valid, demotions };
+  };
+  const { valid } = pass(pass(null).demotions);
+  const roles = new Map<string, Role>();
+  for (const p of new Set(valid.map((o) => o.principal))) roles.set(p, roleIn(valid, p));
+  return {
+    valid: new Set(valid.map((o) => o.hash)),
+    everAdmin: new Set([owner, ...valid.filter((o) => o.role === 'admin').map((o) => o.principal)]),
+    roles,
+  };
 }

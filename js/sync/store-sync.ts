@@ -219,6 +219,8 @@ class Session {
   helloWait = 0;
   /** Actors this peer's deltas may still add to the store. */
   actorAllowance: number;
+  /** A protected store's: the peer's batches, checked and joined one message after another. */
+  batches: Promise<void> = Promise.resolve();
 
   constructor(
     readonly conn: Connection,
@@ -292,9 +294,12 @@ export class StoreSync {
     this.ackInterval = Math.min(this.batchInterval, this.relayDelay / 4);
     const unwatchStore = store.watch(() => this.changed());
     const unwatchAccess = store.access?.watch((fresh) => this.membershipChanged(fresh));
+    // Own writes travel once they are signed.
+    const unwatchSealed = store.access?.provenance.onSealed(() => this.changed());
     this.unwatch = () => {
       unwatchStore();
       unwatchAccess?.();
+      unwatchSealed?.();
     };
     this.presence = presence;
     this.presenceLinks = {
@@ -700,7 +705,9 @@ export class StoreSync {
   }
 
   private delta(s: Session, m: Message & { type: MessageType.Delta }, version: Version): void {
-    if (!this.allowed(s, 'write') || !this.peerWrites(s)) {
+    // A protected store's deltas are signed batches, each checked against its
+    // author's key and role whoever forwards it (a reader may relay them).
+    if (!this.allowed(s, 'write') || (!this.store.access && !this.peerWrites(s))) {
       this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not write '${this.name}'`));
       return;
     }
@@ -711,6 +718,10 @@ export class StoreSync {
       this.stats.deltasDropped++;
       s.fullAckDue = true;
       this.scheduleAcks();
+      return;
+    }
+    if (this.store.access) {
+      this.batches(s, m.delta);
       return;
     }
     let result;
@@ -743,6 +754,41 @@ export class StoreSync {
       }
     }
     this.scheduleAcks();
+  }
+
+  /** A protected store's delta message: signed batches, checked and joined in the order they came. */
+  private batches(s: Session, payload: Uint8Array): void {
+    const provenance = this.store.access!.provenance;
+    let batches: ReturnType<typeof provenance.read>;
+    try {
+      batches = provenance.read(payload, `a delta of peer ${s.conn.peer} for '${this.name}'`);
+    } catch (e) {
+      const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
+      this.refuse(s, err);
+      return;
+    }
+    s.batches = s.batches.then(async () => {
+      if (s.error || this.closed || this.store.closed) return;
+      const before = size(this.store.version());
+      const allowance = Math.max(1, Math.min(this.maxNewActorsPerDelta, s.actorAllowance));
+      const { joined, error } = await provenance.receive(batches, s.conn.peer, allowance);
+      if (s.error || this.closed || this.store.closed) return;
+      if (joined > 0) {
+        this.stats.deltasJoined++;
+        this.stats.deltaBytesJoined += payload.length;
+        s.actorAllowance -= Math.max(0, size(this.store.version()) - before);
+      } else this.stats.deltasDropped++;
+      if (error) {
+        this.refuse(s, error);
+        return;
+      }
+      if (s.actorAllowance <= 0) {
+        this.refuse(s, new MyceliumError('limit_exceeded', `peer ${s.conn.peer} has added ${this.maxNewActorsPerPeer} actors to '${this.name}', the most one peer may add while connected`));
+        return;
+      }
+      s.fullAckDue = true;
+      this.scheduleAcks();
+    });
   }
 
   private fail(s: Session, error: MyceliumError, remote: boolean): void {
@@ -790,16 +836,20 @@ export class StoreSync {
    */
   private pump(s: Session, relay: boolean, version?: Version): void {
     if (!s.ready || s.error || s.conn.isClosed || this.store.closed || this.paused) return;
-    // A reader of a protected store sends no deltas: its peers would refuse them.
     const access = this.store.access;
-    if (access && !['writer', 'admin'].includes(access.role(access.principal))) return;
-    const mine = version ?? this.store.version();
+    let mine = version ?? this.store.version();
     // A persisted store sends its own writes only once they are durable (the
     // store calls back after each commit): a replica that crashed must never
     // have handed out a seq it can no longer remember.
     const durable = this.store.durableVersion();
     const me = this.store.actor;
     if (durable && (durable[me] ?? 0) < (mine[me] ?? 0)) return;
+    if (access) {
+      // A protected store sends signed batches: its own writes once signed
+      // (onSealed pumps again), and what it joined as it was signed.
+      access.provenance.seal();
+      mine = access.provenance.version();
+    }
     let base = join(s.acked, s.sent);
     let held: Version = {};
     if (relay) {
@@ -814,7 +864,7 @@ export class StoreSync {
     }
     if (!covers(base, mine)) {
       // Detached: its context is `mine`, which the message carries as what changed.
-      const delta = this.store.detachedDeltaSince(base);
+      const delta = access ? access.provenance.payloadSince(base) : this.store.detachedDeltaSince(base);
       // A delta the link refused (its channel closing) is neither sent nor counted.
       if (!this.sendVersioned(s, mine, (version) => ({ type: MessageType.Delta, store: this.name, version, delta }))) return;
       this.stats.deltasSent++;

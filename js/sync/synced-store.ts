@@ -3,6 +3,7 @@
 import type { SyncFrames } from '../core-io.js';
 import type { Schema } from '../schema.js';
 import type { Version } from '../version.js';
+import type { Provenance } from '../access/provenance.js';
 
 /** How a store took a delta a peer sent: 'full' when its queue of held deltas had no room (nothing was kept). */
 export type SyncApplyResult = 'applied' | 'pending' | 'covered' | 'full';
@@ -43,4 +44,6 @@ export interface SyncAccess {
   receive(texts: readonly string[]): Promise<number>;
   /** Calls `listener` with the texts of operations new to the log (made here or received). */
   watch(listener: (fresh: readonly string[]) => void): () => void;
+  /** The store's signed batches: what sync sends and checks instead of plain deltas. */
+  readonly provenance: Provenance;
 }

@@ -60,7 +60,7 @@ describe('raw module', () => {
     const s = m.save(h);
     expect(s).toBeGreaterThan(10);
     m.HEAPU8.set(delta, m.input(delta.length));
-    expect(m.apply(h, delta.length, 0, true, 0)).toBe(2); // already covered
+    expect(m.apply(h, delta.length, 0, 0, true, 0)).toBe(2); // already covered
     expect(m.changes(h)).toBe(2); // no records, no list or text changes
     expect(m.dropped(h)).toBe(1);
     expect(m.pending(h)).toBe(0);
@@ -110,7 +110,7 @@ describe('raw module', () => {
 
     // Errors: negative code, message in the output buffer.
     m.HEAPU8.set([1, 2, 3], m.input(3));
-    const bad = m.apply(h, 3, 0, false, 0);
+    const bad = m.apply(h, 3, 0, 0, false, 0);
     expect(bad).toBe(-6); // corrupt
     const msg = new TextDecoder().decode(m.HEAPU8.subarray(m.output(), m.output() + m.outputSize()));
     expect(msg).toMatch(/magic/);

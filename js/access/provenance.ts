@@ -1,0 +1,405 @@
+// Provenance for a protected store (docs/identity.md, Provenance): signed
+// batches. A batch is one actor's run of events, seqs first..last, as the
+// delta of those events against everything else its replica held, signed by
+// the actor's key. The actor is derived from that key (actorOf), so no one
+// else can sign for it; the engine joins a batch only if its events are
+// exactly first..last of that actor (ApplyLimits::author), so a signature
+// vouches for every event a batch adds and a batch can add nothing else:
+// no one can forge another member's event, alter one in transit, or claim an
+// actor's seqs without carrying them. Replicas keep the batches they joined
+// and forward them as they were signed.
+//
+// Record: header length:varint, header, signature (64 bytes), delta
+// length:varint, delta. Header: format:u8 (1), actor:fixed64, first:varint,
+// last:varint, principal (32 bytes), nonce (8 bytes), frontier count:varint
+// and the membership operations' hashes (16 bytes each), SHA-256 of the
+// delta (32 bytes). Signed: "myc-batch-1" 0 store-id 0 header 0.
+import { ByteWriter } from '../bytes.js';
+import { MyceliumError } from '../errors.js';
+import { PeerReader } from '../peer-reader.js';
+import type { Version } from '../version.js';
+import { readActor, writeActor } from '../version.js';
+import type { Identity } from './keys.js';
+import { fromBase64Url, sha256, signingInput, toBase64Url, verify } from './keys.js';
+import type { Role } from './membership.js';
+
+const FORMAT = 1;
+/** Most membership heads a batch names. */
+const MAX_FRONTIER = 64;
+/** Most batches one message carries. */
+export const MAX_BATCHES_PER_MESSAGE = 65536;
+
+export interface Batch {
+  readonly actor: string;
+  readonly first: number;
+  readonly last: number;
+  /** The signer: the actor's key. */
+  readonly principal: string;
+  /** With the principal, derives the actor (actorOf). */
+  readonly nonce: Uint8Array;
+  /** The membership heads the author held (its causal point in the membership). */
+  readonly frontier: readonly string[];
+  readonly delta: Uint8Array;
+  /** The whole record, as signed and sent. */
+  readonly record: Uint8Array;
+  /** The signed header, its signature and the delta's digest (for verification). */
+  readonly header: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly digest: Uint8Array;
+}
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** The actor a key signs as: the first 8 bytes of SHA-256("myc-actor-1", principal, nonce), as 16 hex digits. */
+export async function actorOf(principal: string, nonce: Uint8Array): Promise<string> {
+  const key = fromBase64Url(principal);
+  if (!key || key.length !== 32 || nonce.length !== 8) throw new MyceliumError('invalid_argument', 'an actor derives from a principal and an 8-byte nonce');
+  return hex((await sha256(signingInput('myc-actor-1', key, nonce))).subarray(0, 8));
+}
+
+/** A fresh nonce and the actor it derives for `principal`. */
+export async function freshActor(principal: string): Promise<{ actor: string; nonce: Uint8Array }> {
+  for (;;) {
+    const nonce = crypto.getRandomValues(new Uint8Array(8));
+    const actor = await actorOf(principal, nonce);
+    if (actor !== '0000000000000000') return { actor, nonce };
+  }
+}
+
+function input(storeId: string, header: Uint8Array): Uint8Array {
+  return signingInput('myc-batch-1', storeId, header);
+}
+
+/** Signs a batch of `identity`'s actor. */
+export async function signBatch(
+  storeId: string,
+  identity: Identity,
+  fields: { actor: string; nonce: Uint8Array; first: number; last: number; frontier: readonly string[]; delta: Uint8Array },
+): Promise<Batch> {
+  const digest = await sha256(fields.delta);
+  const w = new ByteWriter(128 + fields.frontier.length * 16);
+  w.u8(FORMAT);
+  writeActor(fields.actor, w);
+  w.varint(fields.first);
+  w.varint(fields.last);
+  w.raw(fromBase64Url(identity.principal)!);
+  w.raw(fields.nonce);
+  const frontier = fields.frontier.slice(0, MAX_FRONTIER);
+  w.varint(frontier.length);
+  for (const h of frontier) w.raw(fromBase64Url(h)!);
+  w.raw(digest);
+  const header = w.bytes().slice();
+  const signature = await identity.sign(input(storeId, header));
+  const r = new ByteWriter(header.length + fields.delta.length + 80);
+  r.varint(header.length);
+  r.raw(header);
+  r.raw(signature);
+  r.varint(fields.delta.length);
+  r.raw(fields.delta);
+  const record = r.bytes().slice();
+  return { ...fields, frontier, principal: identity.principal, record, header, signature, digest };
+}
+
+/** Reads one record (not yet verified: verifyBatch). */
+function readRecord(r: PeerReader): Batch {
+  const start = r.pos;
+  const headerLength = r.varint('batch header length');
+  if (headerLength > 64 + 16 * MAX_FRONTIER + 32) throw new MyceliumError('corrupt', `${r.context}: a batch header of ${headerLength} bytes`);
+  const header = r.raw(headerLength, 'batch header');
+  const signature = r.raw(64, 'batch signature');
+  const delta = r.raw(r.varint('batch delta length'), 'batch delta');
+  const record = r.buf.subarray(start, r.pos);
+  const h = new PeerReader(header, r.context);
+  const format = h.u8('batch format');
+  if (format !== FORMAT) throw new MyceliumError('unsupported_version', `${r.context}: a batch in format ${format}; this version reads format ${FORMAT}`);
+  const actor = readActor(h);
+  const first = h.varint('first seq');
+  const last = h.varint('last seq');
+  if (first < 1 || last < first || last > 0xffffffff) throw new MyceliumError('corrupt', `${r.context}: a batch of seqs ${first}..${last}`);
+  const principal = toBase64Url(h.raw(32, 'batch principal'));
+  const nonce = h.raw(8, 'batch nonce');
+  const count = h.varint('frontier count');
+  if (count > MAX_FRONTIER) throw new MyceliumError('corrupt', `${r.context}: a batch names ${count} membership heads; at most ${MAX_FRONTIER}`);
+  const frontier: string[] = [];
+  for (let i = 0; i < count; i++) frontier.push(toBase64Url(h.raw(16, 'frontier hash')));
+  const digest = h.raw(32, 'batch digest');
+  h.end();
+  return { actor, first, last, principal, nonce, frontier, delta, record, header, signature, digest };
+}
+
+/** Batches as one message's payload: count, then the records. */
+export function encodeBatches(batches: readonly Batch[]): Uint8Array {
+  const w = new ByteWriter(batches.reduce((n, b) => n + b.record.length, 8));
+  w.varint(batches.length);
+  for (const b of batches) w.raw(b.record);
+  return w.bytes().slice();
+}
+
+/** A message's batches, read (each still to verify); `corrupt` naming `context` for anything malformed. */
+export function decodeBatches(bytes: Uint8Array, context: string): Batch[] {
+  const r = new PeerReader(bytes, context);
+  const n = r.varint('batch count');
+  if (n > MAX_BATCHES_PER_MESSAGE) throw new MyceliumError('limit_exceeded', `${context}: ${n} batches in one message; at most ${MAX_BATCHES_PER_MESSAGE}`);
+  const out: Batch[] = [];
+  for (let i = 0; i < n; i++) out.push(readRecord(r));
+  r.end();
+  return out;
+}
+
+/** Checks a batch's actor, digest and signature: null when it holds, else what is wrong. */
+export async function verifyBatch(storeId: string, b: Batch): Promise<string | null> {
+  if ((await actorOf(b.principal, b.nonce)) !== b.actor) return `actor ${b.actor} is not the actor of key ${b.principal}`;
+  const digest = await sha256(b.delta);
+  if (digest.length !== b.digest.length || digest.some((x, i) => x !== b.digest[i])) return `the events of actor ${b.actor} at seqs ${b.first}..${b.last} are not those its author signed`;
+  if (!(await verify(b.principal, input(storeId, b.header), b.signature))) return `the signature on actor ${b.actor}'s seqs ${b.first}..${b.last} does not verify`;
+  return null;
+}
+
+/** What provenance needs of the store (store.ts). */
+export interface BatchStore {
+  readonly actor: string;
+  readonly closed: boolean;
+  version(): Version;
+  deltaSince(since: Version): Uint8Array;
+  applyBatch(bytes: Uint8Array, author: { actor: string; first: number; last: number }, options: { readonly maxNewActors?: number }): 'applied' | 'pending' | 'covered' | 'full';
+}
+
+/** What provenance needs of the membership (access.ts). */
+export interface BatchMembership {
+  heads(): string[];
+  roleAt(principal: string, frontier: readonly string[]): Role | null;
+  role(principal: string): Role;
+}
+
+/** How a peer's batches went: joined or held, and the first refusal (the rest of the message is not read). */
+export interface Received {
+  readonly joined: number;
+  readonly error: MyceliumError | null;
+}
+
+/**
+ * A protected store's batches: those it joined, in the order it joined
+ * them (each one's base is covered by what precedes it), and its own, which
+ * it signs when they are first sent (seal()).
+ */
+export class Provenance {
+  readonly #log: Batch[] = [];
+  /** Per actor, the last seq its batches in the log reach. */
+  #covered: Record<string, number> = {};
+  /** Verified batches the engine holds until what they depend on arrives. */
+  #held: Batch[] = [];
+  /** Own seqs signed or being signed. */
+  #sealedTo = 0;
+  #signing: Promise<void> = Promise.resolve();
+  #store: BatchStore | null = null;
+  /** How many batches of the log persistence holds. */
+  #persisted = 0;
+  readonly #sealed = new Set<() => void>();
+
+  constructor(
+    private readonly storeId: string,
+    private readonly identity: Identity,
+    private readonly membership: BatchMembership,
+    /** The nonce this replica's actor derives from (with its principal). */
+    readonly nonce: Uint8Array,
+  ) {}
+
+  /** @internal The store, once it exists (its actor is actorOf(principal, nonce)). */
+  attach(store: BatchStore): void {
+    if (this.#store === store) return;
+    this.#store = store;
+    this.#sealedTo = this.#covered[store.actor] ?? 0;
+  }
+
+  /** What the batches held cover, per actor. */
+  version(): Version {
+    return { ...this.#covered };
+  }
+
+  get size(): number {
+    return this.#log.length;
+  }
+
+  /** Every batch held, in join order (persistence keeps them). */
+  batches(): readonly Batch[] {
+    return this.#log;
+  }
+
+  /** The batches a peer at `v` lacks, in join order. */
+  since(v: Version): Batch[] {
+    return this.#log.filter((b) => b.last > (v[b.actor] ?? 0));
+  }
+
+  /** A message's payload: the batches a peer at `v` lacks. */
+  payloadSince(v: Version): Uint8Array {
+    return encodeBatches(this.since(v));
+  }
+
+  /** Batches as one blob or message payload. */
+  encode(batches: readonly Batch[]): Uint8Array {
+    return encodeBatches(batches);
+  }
+
+  /** A peer's message: its batches, read (receive() checks them). */
+  read(payload: Uint8Array, context: string): Batch[] {
+    return decodeBatches(payload, context);
+  }
+
+  /** Calls `listener` when own batches have been signed (sync sends them then). */
+  onSealed(listener: () => void): () => void {
+    this.#sealed.add(listener);
+    return () => this.#sealed.delete(listener);
+  }
+
+  /** Own seqs not yet in a signed batch (or being signed)? */
+  unsealed(): boolean {
+    const store = this.#store;
+    return !!store && !store.closed && (store.version()[store.actor] ?? 0) > this.#sealedTo;
+  }
+
+  /**
+   * Signs this replica's writes made since the last batch: their delta is
+   * taken now (the caller has checked that they are durable), signed in the
+   * background, and added to the log in order; onSealed listeners hear of it.
+   * Nothing when this replica may not write (its batch would be refused).
+   */
+  seal(): void {
+    const store = this.#store;
+    if (!store || store.closed || !this.unsealed()) return;
+    const first = this.#sealedTo + 1;
+    const last = store.version()[store.actor]!;
+    if (this.#sealRun(store.actor, this.nonce, first, last)) this.#sealedTo = last;
+  }
+
+  /** @internal Writes of an earlier session's actor of this key (persistence.ts) that no batch holds yet. */
+  sealEarlier(actor: string, nonce: Uint8Array): void {
+    const store = this.#store;
+    if (!store || store.closed || actor === store.actor) return;
+    const last = store.version()[actor] ?? 0;
+    const first = (this.#covered[actor] ?? 0) + 1;
+    if (last >= first) this.#sealRun(actor, nonce, first, last);
+  }
+
+  #sealRun(actor: string, nonce: Uint8Array, first: number, last: number): boolean {
+    const store = this.#store!;
+    const role = this.membership.role(this.identity.principal);
+    if (role !== 'writer' && role !== 'admin') return false;
+    const base: Record<string, number> = { ...store.version() };
+    if (first > 1) base[actor] = first - 1;
+    else delete base[actor];
+    const delta = store.deltaSince(base);
+    const frontier = this.membership.heads();
+    this.#signing = this.#signing.then(async () => {
+      try {
+        const b = await signBatch(this.storeId, this.identity, { actor, nonce, first, last, frontier, delta });
+        this.#add(b);
+      } catch {
+        // The key failed to sign: these seqs go in the next batch.
+        if (actor === store.actor) this.#sealedTo = Math.min(this.#sealedTo, first - 1);
+        return;
+      }
+      for (const l of this.#sealed) l();
+    });
+    return true;
+  }
+
+  /** Resolves when every batch sealed so far is signed and in the log. */
+  signed(): Promise<void> {
+    return this.#signing;
+  }
+
+  /** @internal Batches not yet handed to persistence (markPersisted), in log order. */
+  unpersisted(): Batch[] {
+    return this.#log.slice(this.#persisted);
+  }
+
+  /** @internal The next `count` batches of unpersisted() are durable now. */
+  markPersisted(count: number): void {
+    this.#persisted = Math.min(this.#log.length, this.#persisted + count);
+  }
+
+  #add(b: Batch): void {
+    this.#log.push(b);
+    this.#covered[b.actor] = Math.max(this.#covered[b.actor] ?? 0, b.last);
+  }
+
+  /**
+   * @internal Batches read back from storage (trusted: this replica checked
+   * them when they came); those the stored state lacks (a crash between the
+   * two writes) are joined again.
+   */
+  restore(batches: readonly Batch[]): void {
+    const store = this.#store;
+    for (const b of batches) {
+      if (b.last <= (this.#covered[b.actor] ?? 0)) continue;
+      if (store && !store.closed && b.last > (store.version()[b.actor] ?? 0)) {
+        try {
+          store.applyBatch(b.delta, b, { maxNewActors: 0 });
+        } catch {
+          continue;
+        }
+      }
+      this.#add(b);
+    }
+    this.#persisted = this.#log.length;
+    if (store) this.#sealedTo = Math.max(this.#sealedTo, this.#covered[store.actor] ?? 0);
+  }
+
+  /**
+   * A peer's batches, in order: each verified (actor, digest, signature),
+   * its author's role at its causal point checked, and joined. Stops at the
+   * first refusal: `corrupt` for a forged or altered batch, `forbidden` for
+   * one whose author was not a writer there. A batch whose causal point
+   * names a membership operation not held here yet is skipped (the peer
+   * sends it again when our acks show it missing).
+   */
+  async receive(batches: readonly Batch[], peer: string, maxNewActors: number): Promise<Received> {
+    const store = this.#store;
+    let joined = 0;
+    if (!store) return { joined, error: null };
+    for (const b of batches) {
+      if (store.closed) break;
+      if (b.last <= (store.version()[b.actor] ?? 0)) continue; // held already (a replay changes nothing)
+      if (b.actor === store.actor) {
+        return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch of this replica's own actor, which it has not written`) };
+      }
+      const wrong = await verifyBatch(this.storeId, b);
+      if (wrong) return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch that fails its check: ${wrong}`) };
+      const role = this.membership.roleAt(b.principal, b.frontier);
+      if (role === null) continue;
+      if (role !== 'writer' && role !== 'admin') {
+        return { joined, error: new MyceliumError('forbidden', `peer ${peer} sent writes of ${b.principal}, which was ${role} when it made them`) };
+      }
+      if (store.closed) break;
+      let result;
+      try {
+        result = store.applyBatch(b.delta, b, { maxNewActors });
+      } catch (e) {
+        const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
+        return { joined, error: new MyceliumError(err.code, `peer ${peer} sent a batch of actor ${b.actor} that was refused: ${err.reason}`) };
+      }
+      if (result === 'applied') {
+        this.#add(b);
+        joined++;
+        this.#drainHeld();
+      } else if (result === 'pending') {
+        this.#held.push(b);
+        joined++;
+      }
+    }
+    return { joined, error: null };
+  }
+
+  /** Held batches the engine has joined since go to the log. */
+  #drainHeld(): void {
+    if (this.#held.length === 0) return;
+    const v = this.#store!.version();
+    const still: Batch[] = [];
+    for (const b of this.#held) {
+      if ((v[b.actor] ?? 0) >= b.last) {
+        if (b.last > (this.#covered[b.actor] ?? 0)) this.#add(b);
+      } else still.push(b);
+    }
+    this.#held = still.length > 1024 ? still.slice(-1024) : still;
+  }
+}
