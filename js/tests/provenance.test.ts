@@ -1,0 +1,230 @@
+// Provenance (docs/identity.md, Provenance): attacker tests of G3 and of G2
+// for relayed writes. A member forges another member's events, alters a
+// value in transit, claims another actor's seqs, replays a batch, or
+// signs after its removal; each is refused with the store unchanged, and
+// over a connection the error event names the peer.
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '../access/provenance.js';
+import { signBatch } from '../access/provenance.js';
+import { ByteWriter } from '../bytes.js';
+import type { Types } from './helpers.js';
+import { until } from './helpers.js';
+import { mycelium, todoSchema } from './helpers.js';
+
+const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
+type Store = Types.Store<typeof todoSchema>;
+
+/** What the tests reach of a protected store's internals. */
+interface Internals {
+  storeId: string;
+  identity: Types.Identity;
+  texts(): string[];
+  receive(texts: readonly string[]): Promise<number>;
+  provenance: {
+    nonce: Uint8Array;
+    seal(): void;
+    signed(): Promise<void>;
+    batches(): readonly Batch[];
+    read(payload: Uint8Array, context: string): Batch[];
+    encode(batches: readonly Batch[]): Uint8Array;
+    payloadSince(v: Types.Version): Uint8Array;
+    receive(batches: readonly Batch[], peer: string, maxNewActors: number): Promise<{ joined: number; error: Types.MyceliumError | null }>;
+  };
+}
+const inside = (s: Store) => s.access as unknown as Internals;
+
+async function member(identity: Types.Identity, owner: string): Promise<Store> {
+  return mycelium.open({ schema: todoSchema, name: 'todo', identity, access: { owner } });
+}
+
+/** The owner, a writer and a target replica that knows the membership. */
+async function setup() {
+  const [o, w, a] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity(), mycelium.createIdentity()]);
+  const owner = await member(o, o.principal);
+  await owner.access!.add(w.principal, 'writer');
+  await owner.access!.add(a.principal, 'writer');
+  const writer = await member(w, o.principal);
+  const attacker = await member(a, o.principal);
+  const target = await member(o, o.principal);
+  for (const s of [writer, attacker, target]) await inside(s).receive(inside(owner).texts());
+  return { o, w, a, owner, writer, attacker, target };
+}
+
+/** A replica's own writes, signed. */
+async function sealed(s: Store): Promise<readonly Batch[]> {
+  inside(s).provenance.seal();
+  await inside(s).provenance.signed();
+  return inside(s).provenance.batches();
+}
+
+async function refusedAt(target: Store, batches: readonly Batch[], code: string): Promise<void> {
+  const before = target.save();
+  const { error } = await inside(target).provenance.receive(batches, 'A', 0);
+  expect(error?.code).toBe(code);
+  expect(error?.reason).toMatch(/peer A/);
+  expect(target.save()).toEqual(before);
+}
+
+/** A copy of a batch's record with one byte changed, read back. */
+function tampered(s: Store, b: Batch, at: (record: Uint8Array) => number): Batch {
+  const record = b.record.slice();
+  record[at(record)]! ^= 0x01;
+  return inside(s).provenance.read(inside(s).provenance.encode([{ ...b, record }]), 'test')[0]!;
+}
+
+describe('provenance', () => {
+  it('a member cannot pass its events off as another member’s: not under its actor, not under its key', async () => {
+    const { writer, attacker, target } = await setup();
+    writer.collection('todos').insert({ id: 'w', title: 'by the writer', done: false, votes: 0 });
+    const [real] = await sealed(writer);
+    attacker.collection('todos').insert({ id: 'forged', title: 'says the writer', done: false, votes: 0 });
+    const [own] = await sealed(attacker);
+    const a = inside(attacker);
+    // Its own delta under the writer's actor, signed with its own key: the actor is not its key's.
+    const asWriter = await signBatch(a.storeId, a.identity, { actor: real!.actor, nonce: a.provenance.nonce, first: 1, last: 1, frontier: own!.frontier, delta: own!.delta });
+    await refusedAt(target, [asWriter], 'corrupt');
+    // The writer's principal and nonce in the header, signed with the attacker's key: the signature fails.
+    const posing = { ...a.identity, principal: real!.principal, sign: (bytes: Uint8Array) => a.identity.sign(bytes) };
+    const claimed = await signBatch(a.storeId, posing, { actor: real!.actor, nonce: real!.nonce, first: 1, last: 1, frontier: own!.frontier, delta: own!.delta });
+    await refusedAt(target, [claimed], 'corrupt');
+    expect(target.collection('todos').get('forged')).toBeUndefined();
+    // The real ones join.
+    expect((await inside(target).provenance.receive([real!, own!], 'W', 0)).error).toBeNull();
+    expect(target.collection('todos').get('w')?.title).toBe('by the writer');
+  });
+
+  it('a value altered in transit, or its digest with it, is refused', async () => {
+    const { writer, target } = await setup();
+    writer.collection('todos').insert({ id: 'w', title: 'pay 10', done: false, votes: 0 });
+    const [real] = await sealed(writer);
+    // The last byte of the delta (the frame's payload).
+    await refusedAt(target, [tampered(target, real!, (r) => r.length - 1)], 'corrupt');
+    // The digest (the header's last 32 bytes, just before the signature) changed too: the signature fails.
+    const headerEnd = real!.record.length - real!.delta.length - 1 - 64 - (real!.delta.length >= 128 ? 1 : 0);
+    await refusedAt(target, [tampered(target, real!, () => headerEnd - 1)], 'corrupt');
+    // A well-formed delta of the same actor and seq with another value,
+    // under the writer's signed header: the digest does not match.
+    const scratch = await mycelium.open({ schema: todoSchema, name: 'todo', actor: real!.actor });
+    scratch.collection('todos').insert({ id: 'w', title: 'pay 1000', done: false, votes: 0 });
+    const swapped = scratch.deltaSince({});
+    const w = new ByteWriter();
+    w.varint(real!.header.length);
+    w.raw(real!.header);
+    w.raw(real!.signature);
+    w.varint(swapped.length);
+    w.raw(swapped);
+    const p = inside(target).provenance;
+    const lenient = new Uint8Array([1, ...w.bytes()]);
+    await refusedAt(target, p.read(lenient, 'test'), 'corrupt');
+    expect(target.collection('todos').get('w')).toBeUndefined();
+  });
+
+  it('a batch claiming another actor’s seqs, or fewer of its own than it carries, is refused: no one can hide an actor’s events', async () => {
+    const { writer, attacker, target } = await setup();
+    writer.collection('todos').insert({ id: 'w1', title: 'one', done: false, votes: 0 });
+    writer.collection('todos').insert({ id: 'w2', title: 'two', done: false, votes: 0 });
+    const wb = await sealed(writer);
+    // The attacker joins the writer's events, then signs a batch of its own
+    // whose delta also carries (and so would mark as seen) the writer's seqs.
+    expect((await inside(attacker).provenance.receive(wb, 'W', 0)).error).toBeNull();
+    attacker.collection('todos').update('w1', (r) => r.set('title', 'changed'));
+    const a = inside(attacker);
+    const everything = attacker.deltaSince({});
+    const me = attacker.actor;
+    const wide = await signBatch(a.storeId, a.identity, { actor: me, nonce: a.provenance.nonce, first: 1, last: 1, frontier: wb[0]!.frontier, delta: everything });
+    await refusedAt(target, [wide], 'corrupt');
+    // Its own seq with a header claiming two.
+    const own = attacker.deltaSince(writer.version());
+    const more = await signBatch(a.storeId, a.identity, { actor: me, nonce: a.provenance.nonce, first: 1, last: 2, frontier: wb[0]!.frontier, delta: own });
+    await refusedAt(target, [more], 'corrupt');
+    expect(target.version()).toEqual({});
+  });
+
+  it('a replayed batch changes nothing; a batch of another store does not verify here', async () => {
+    const { writer, target, o, w } = await setup();
+    writer.collection('todos').insert({ id: 'w', title: 'once', done: false, votes: 0 });
+    const wb = await sealed(writer);
+    expect((await inside(target).provenance.receive(wb, 'W', 0)).error).toBeNull();
+    const after = target.save();
+    expect((await inside(target).provenance.receive([...wb, ...wb], 'A', 0)).error).toBeNull();
+    expect(target.save()).toEqual(after);
+    // The same members, another store (another name): its store id is in every signature.
+    const elsewhere = await mycelium.open({ schema: todoSchema, name: 'other', identity: o, access: { owner: o.principal } });
+    await elsewhere.access!.add(w.principal, 'writer');
+    await refusedAt(elsewhere, wb, 'corrupt');
+  });
+
+  it('a reader’s batch is refused at every hop, also relayed by a writer; a removed writer’s batch that cites its removal is refused', async () => {
+    const { owner, writer, target, o } = await setup();
+    const r = await mycelium.createIdentity();
+    await owner.access!.add(r.principal, 'reader');
+    const reader = await member(r, o.principal);
+    await inside(reader).receive(inside(owner).texts());
+    await inside(target).receive(inside(owner).texts());
+    // Its code changed to believe it may write.
+    (reader.access as unknown as { role: () => string }).role = () => 'writer';
+    reader.collection('todos').insert({ id: 'r', title: 'by a reader', done: false, votes: 0 });
+    const rb = await sealed(reader);
+    // A writer's replica that relays it (its receive check bypassed): the target still refuses it.
+    await refusedAt(target, rb, 'forbidden');
+    // A writer removed, whose next batch names its removal (an honest
+    // replica's causal point): refused everywhere.
+    await owner.access!.remove(writer.access!.principal);
+    await inside(writer).receive(inside(owner).texts());
+    await inside(target).receive(inside(owner).texts());
+    (writer.access as unknown as { role: () => string }).role = () => 'writer';
+    writer.collection('todos').insert({ id: 'late', title: 'after removal', done: false, votes: 0 });
+    await refusedAt(target, await sealed(writer), 'forbidden');
+  });
+
+  it('over a connection: a forged delta ends the session with an error naming the peer, and the store is unchanged', async () => {
+    const { owner, writer, attacker } = await setup();
+    writer.collection('todos').insert({ id: 'w', title: 'pay 10', done: false, votes: 0 });
+    const [real] = await sealed(writer);
+    const forged = tampered(attacker, real!, (r) => r.length - 1);
+    // The attacker's replica sends the altered batch as what it has.
+    inside(attacker).provenance.payloadSince = () => inside(attacker).provenance.encode([forged]);
+    attacker.collection('todos').insert({ id: 'a', title: 'cover', done: false, votes: 0 });
+    const hub = new mycelium.MemoryHub();
+    const so = owner.connect(hub.adapter('O'), FAST);
+    const errors: Types.SyncErrorEvent[] = [];
+    so.onError((e) => errors.push(e));
+    attacker.connect(hub.adapter('A'), FAST);
+    await until('the owner refused the attacker', () => errors.length > 0);
+    expect(errors[0]!.peer).toBe('A');
+    expect(errors[0]!.error.code).toBe('corrupt');
+    expect(owner.collection('todos').get('w')).toBeUndefined();
+    // The writer itself gets its write through.
+    writer.connect(hub.adapter('W'), FAST);
+    await until('the owner has the writer’s record', () => owner.collection('todos').get('w') !== undefined);
+    owner.close();
+    writer.close();
+    attacker.close();
+  });
+
+  it('a persisted protected store keeps the batches it joined and its own, and sends them after a reload', async () => {
+    const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const storage = mycelium.memoryStorage();
+    const open = (identity: Types.Identity) => mycelium.open({ schema: todoSchema, name: 'kept', identity, access: { owner: o.principal }, persist: storage });
+    const owner = await open(o);
+    await owner.access!.add(w.principal, 'writer');
+    const writer = await mycelium.open({ schema: todoSchema, name: 'kept', identity: w, access: { owner: o.principal } });
+    await inside(writer).receive(inside(owner).texts());
+    writer.collection('todos').insert({ id: 'w', title: 'from the writer', done: false, votes: 0 });
+    expect((await inside(owner).provenance.receive(await sealed(writer), 'W', 0)).error).toBeNull();
+    owner.collection('todos').insert({ id: 'o', title: 'offline, then reloaded', done: false, votes: 0 });
+    await owner.flush();
+    await owner.close();
+    const again = await open(o);
+    expect(again.collection('todos').get('o')?.title).toBe('offline, then reloaded');
+    // A new device learns both records, each under its author's signature.
+    const fresh = await mycelium.open({ schema: todoSchema, name: 'kept', identity: w, access: { owner: o.principal } });
+    const hub = new mycelium.MemoryHub();
+    again.connect(hub.adapter('O'), FAST);
+    fresh.connect(hub.adapter('F'), FAST);
+    await until('the new device has both', () => fresh.collection('todos').get('o') !== undefined && fresh.collection('todos').get('w') !== undefined);
+    again.close();
+    fresh.close();
+    writer.close();
+  });
+});
