@@ -1,12 +1,15 @@
 // npm run bench:identity — what identity costs (docs/identity.md, Costs):
 // WebCrypto Ed25519 sign and verify of a 150-byte batch header, SHA-256 of a
 // 64-byte event (the per-event digest provenance will compute), and key
-// generation, in Node and in each browser engine, same workload everywhere.
+// generation, in Node and in each browser engine, same workload everywhere;
+// and sync with identity off and on in the same run: two replicas over a
+// MessageChannel, the sync bench's workload (n single-field writes to 1,000
+// records, 1,000 per task), protected stores sending signed batches.
 // Prints a table and writes bench/results/identity.json.
 //
-//   node bench/identity-bench.mjs [--engines chromium,firefox,webkit] [--reps 2000]
+//   node bench/identity-bench.mjs [--engines chromium,firefox,webkit] [--reps 2000] [--sync-ops 100000]
 // WebKit needs an X display (xvfb-run -a).
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,12 +55,71 @@ async function measure(reps) {
   return { ok, keygen_us, sign_us, verify_us, parallel_verify_us, sha256_us };
 }
 
-const results = {};
-results.node = { version: process.version, ...(await measure(reps)) };
+/** Runs where it is evaluated, with the library as `M`: sync throughput and bytes per op, identity off and on. */
+async function measureSync(M, n) {
+  const schema = { people: { name: 'lww', email: 'lww', age: 'lww', visits: 'counter', tags: 'set' } };
+  const tick = new MessageChannel();
+  const waiting = [];
+  tick.port1.onmessage = () => waiting.shift()?.();
+  const nextTask = () => new Promise((r) => { waiting.push(r); tick.port2.postMessage(0); });
+  const waitFor = (ok) => new Promise((resolve, reject) => {
+    const start = performance.now();
+    const check = () => (ok() ? resolve(performance.now()) : performance.now() - start > 120000 ? reject(new Error('identity bench: sync timed out')) : setTimeout(check, 1));
+    check();
+  });
+  const run = async (secure) => {
+    let a, b;
+    if (secure) {
+      const [o, w] = await Promise.all([M.createIdentity(), M.createIdentity()]);
+      a = await M.open({ schema, name: 'bench', identity: o, access: { owner: o.principal } });
+      await a.access.add(w.principal, 'reader');
+      b = await M.open({ schema, name: 'bench', identity: w, access: { owner: o.principal } });
+    } else {
+      a = await M.open({ schema, name: 'bench' });
+      b = await M.open({ schema, name: 'bench' });
+    }
+    const ch = new MessageChannel();
+    const sa = a.connect(M.messagePort(ch.port1));
+    b.connect(M.messagePort(ch.port2));
+    const people = a.collection('people');
+    for (let i = 0; i < 1000; i++) people.insert({ id: `p${i}`, age: -1 });
+    const theirs = b.collection('people');
+    await waitFor(() => theirs.size >= 1000);
+    const bytes0 = sa.stats().bytesSent;
+    const t0 = performance.now();
+    for (let start = 0; start < n; start += 1000) {
+      for (let i = start; i < Math.min(n, start + 1000); i++) people.update(`p${i % 1000}`, (r) => r.set('age', i));
+      await nextTask();
+    }
+    const t1 = await waitFor(() => theirs.get(`p${(n - 1) % 1000}`)?.age === n - 1);
+    const out = { ops_per_sec: Math.round(n / ((t1 - t0) / 1000)), bytes_per_op: (sa.stats().bytesSent - bytes0) / n };
+    a.close();
+    b.close();
+    ch.port1.close();
+    return out;
+  };
+  // Alternated, best of two each: the first run also warms the JIT up.
+  const best = (x, y) => (x.ops_per_sec >= y.ops_per_sec ? x : y);
+  let off = await run(false);
+  let on = await run(true);
+  off = best(off, await run(false));
+  on = best(on, await run(true));
+  return { sync_ops_per_sec: off.ops_per_sec, sync_ops_per_sec_identity: on.ops_per_sec, identity_ratio: on.ops_per_sec / off.ops_per_sec, sync_bytes_per_op: off.bytes_per_op, sync_bytes_per_op_identity: on.bytes_per_op };
+}
 
-const server = createServer((_, res) => {
+const syncOps = Number(arg('--sync-ops', '100000'));
+const results = {};
+const M = await import(join(root, 'dist/node.js'));
+results.node = { version: process.version, ...(await measure(reps)), ...(await measureSync(M, syncOps)) };
+
+const server = createServer((req, res) => {
+  if (req.url === '/mycelium.global.js' || req.url === '/mycelium.wasm' || req.url === '/mycelium-zstd.wasm') {
+    res.setHeader('content-type', req.url.endsWith('.js') ? 'text/javascript' : 'application/wasm');
+    res.end(readFileSync(join(root, 'dist', req.url.slice(1))));
+    return;
+  }
   res.setHeader('content-type', 'text/html');
-  res.end('<!doctype html><title>identity bench</title>');
+  res.end('<!doctype html><title>identity bench</title><script src="/mycelium.global.js"></script>');
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${server.address().port}/`;
@@ -72,7 +134,9 @@ for (const engine of engines) {
   try {
     const ctx = await browser.newContext();
     const page = await ctx.newPage(url);
-    results[engine] = { version: browser.version, ...(await page.evaluate(measure, reps)) };
+    const crypto = await page.evaluate(measure, reps);
+    const sync = await page.evaluate(`(${measureSync})(window.Mycelium, ${syncOps})`);
+    results[engine] = { version: browser.version, ...crypto, ...sync };
   } catch (e) {
     results[engine] = { unavailable: String(e instanceof Error ? e.message : e) };
     console.log(`${engine}: not available in ${engine}: ${results[engine].unavailable}`);
@@ -82,10 +146,11 @@ for (const engine of engines) {
 }
 server.close();
 
-const rows = ['keygen_us', 'sign_us', 'verify_us', 'parallel_verify_us', 'sha256_us'];
+const rows = ['keygen_us', 'sign_us', 'verify_us', 'parallel_verify_us', 'sha256_us', 'sync_ops_per_sec', 'sync_ops_per_sec_identity', 'identity_ratio', 'sync_bytes_per_op', 'sync_bytes_per_op_identity'];
 const cols = Object.keys(results);
-console.log(`${'µs per operation'.padEnd(22)}${cols.map((c) => c.padStart(12)).join('')}`);
-for (const r of rows) console.log(`${r.padEnd(22)}${cols.map((c) => (typeof results[c][r] === 'number' ? results[c][r].toFixed(1) : '—').padStart(12)).join('')}`);
+console.log(`${'row (µs per op unless named)'.padEnd(28)}${cols.map((c) => c.padStart(12)).join('')}`);
+const cell = (v) => (typeof v !== 'number' ? '—' : v >= 1000 ? String(Math.round(v)) : v.toFixed(v < 10 ? 2 : 1));
+for (const r of rows) console.log(`${r.padEnd(28)}${cols.map((c) => cell(results[c][r]).padStart(12)).join('')}`);
 for (const c of cols) if (results[c].ok === false) throw new Error(`${c}: a signature did not verify`);
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/identity.json'), JSON.stringify({ date: new Date().toISOString(), reps, results }, null, 2) + '\n');
