@@ -6,16 +6,22 @@ import { parseArgs } from 'node:util';
 import type { Schema } from './schema.js';
 import type { Store } from './store.js';
 import type { Sync } from './sync/facade.js';
-import { fileStorage, open, startSignalServer, webSocketServer } from './node.js';
+import type { Identity } from './access/keys.js';
+import { fileKeyStore, fileStorage, open, startSignalServer, webSocketServer } from './node.js';
 
 const USAGE = `usage:
   mycelium-sync signal [--port 8787] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
       WebRTC signalling: peers meet in rooms and exchange offers; nothing is stored.
   mycelium-sync peer --schema schema.json [--name todo[,other]] [--port 8788] [--host 127.0.0.1] [--dir .mycelium]
-                     [--token T] [--allow-origin URL]... [--cert F --key F]
+                     [--token T] [--allow-origin URL]... [--cert F --key F] [--owner P [--identity peer]]
       An always-on replica: browsers connect with webSocket('ws://host:port');
       every store is persisted under --dir.
+  mycelium-sync identity [--dir .mycelium] [--identity peer]
+      Prints the principal of the identity kept in --dir (made on first use).
 
+  --owner P          the stores are protected (docs/identity.md) with owner P (a principal, or
+                     'self': this peer's identity); the peer syncs as --identity (a key file in
+                     --dir, made on first use), which an admin adds as a member
   --token T          clients must present T (?token=T in the URL, or Authorization: Bearer T);
                      default: the MYCELIUM_TOKEN environment variable, else no token
   --allow-origin O   a browser Origin allowed to connect (repeat, or comma-separate; '*': any).
@@ -67,6 +73,8 @@ async function main(): Promise<void> {
         name: { type: 'string' },
         dir: { type: 'string' },
         quiet: { type: 'boolean' },
+        owner: { type: 'string' },
+        identity: { type: 'string' },
       },
     });
   } catch (e) {
@@ -98,6 +106,18 @@ async function main(): Promise<void> {
     process.on('SIGTERM', stop);
     return;
   }
+  /** The identity kept in --dir under --identity (made on first use). */
+  const identity = async (): Promise<Identity> => {
+    try {
+      return await fileKeyStore(resolve(v.dir ?? '.mycelium'))(v.identity ?? 'peer');
+    } catch (e) {
+      fail(`cannot load the identity '${v.identity ?? 'peer'}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  if (command === 'identity') {
+    console.log((await identity()).principal);
+    return;
+  }
   if (command === 'peer') {
     const file = v.schema ?? fail('peer needs --schema <file.json>');
     let schema: Schema;
@@ -116,8 +136,18 @@ async function main(): Promise<void> {
       stores: stores.map((s, i) => ({ name: s.name, version: s.version(), pending: s.pending, sync: syncs[i]!.status(), stats: syncs[i]!.stats() })),
     });
     const adapter = webSocketServer({ port: port(v.port, 8788), host, tls, token, allowOrigins, maxConnections, status });
+    if (v.identity !== undefined && v.owner === undefined) fail('--identity goes with --owner (a protected store)');
+    const me = v.owner !== undefined ? await identity() : null;
+    const owner = v.owner === 'self' ? me?.principal : v.owner;
+    if (owner !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(owner)) fail(`--owner is a principal (43 base64url characters) or 'self', got ${owner}`);
     for (const name of names) {
-      const store = await open({ schema, name, persist: fileStorage(dir) });
+      const access = me && owner ? { identity: me, access: { owner } } : {};
+      let store: Store;
+      try {
+        store = await open({ schema, name, persist: fileStorage(dir), ...access });
+      } catch (e) {
+        fail(`cannot open store '${name}': ${e instanceof Error ? e.message : String(e)}`);
+      }
       const sync = store.connect(adapter);
       syncs.push(sync);
       sync.onError((e) => console.error(`${name}: peer ${e.peer}: ${e.error.message}`));
@@ -127,7 +157,8 @@ async function main(): Promise<void> {
     const url = await adapter.listening;
     const auth = token ?? process.env.MYCELIUM_TOKEN ? 'token required' : 'no token';
     const origins = allowOrigins === '*' ? 'any browser origin' : allowOrigins ? `origins ${allowOrigins.join(', ')}` : 'no browser origin';
-    console.log(`mycelium-sync peer: stores ${names.join(', ')} in ${dir}, on ${url} (${auth}, ${origins}; Ctrl-C to stop)`);
+    const guard = me ? `; protected by owner ${owner}, syncing as ${me.principal} (${stores[0]!.access!.role()})` : '';
+    console.log(`mycelium-sync peer: stores ${names.join(', ')} in ${dir}, on ${url} (${auth}, ${origins}${guard}; Ctrl-C to stop)`);
     const stop = async () => {
       for (const s of stores) {
         await s.flush().catch(() => undefined);

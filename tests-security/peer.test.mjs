@@ -2,11 +2,13 @@
 // findings 2-10). Memory is measured on `npx mycelium-sync peer` running in
 // its own process (peak RSS from /proc); what the stores hold is checked by
 // reopening their folder afterwards, or on an in-process server.
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as mycelium from 'mycelium-sync';
 import {
   ackMessage,
   chunks,
+  cli,
   client,
   deltaMessage,
   featuresMessage,
@@ -467,5 +469,40 @@ describe('peers that do not answer', () => {
     await until('the peer failed', () => sync.peers().some((p) => p.state === 'failed'));
     await expect(sync.whenSynced({ timeout: 300 })).rejects.toMatchObject({ code: 'timeout' });
     other.close();
+  });
+});
+
+describe('the Node peer for a protected store (docs/identity.md)', () => {
+  it('--owner: it syncs as its own identity once an admin adds it, relays members’ signed writes, refuses a stranger', async () => {
+    const dir = tempDir();
+    const principal = execFileSync(process.execPath, [cli, 'identity', '--dir', dir], { encoding: 'utf8' }).trim();
+    expect(principal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The same key file the next time.
+    expect(execFileSync(process.execPath, [cli, 'identity', '--dir', dir], { encoding: 'utf8' }).trim()).toBe(principal);
+    const [o, w, x] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity(), mycelium.createIdentity()]);
+    const open = (identity) => mycelium.open({ schema, name: 'notes', identity, access: { owner: o.principal } });
+    const owner = await open(o);
+    await owner.access.add(principal, 'reader'); // a relay needs only to read: each write is checked on its own
+    await owner.access.add(w.principal, 'writer');
+    const peer = await startCli(['peer', '--schema', schemaFile(schema), '--name', 'notes', '--dir', dir, '--port', '0', '--owner', o.principal]);
+    cleanup.push(() => peer.stop());
+    const fast = { relayDelay: 10, ackTimeout: 200, helloInterval: 50 };
+    owner.connect(mycelium.webSocket(peer.url), fast);
+    owner.collection('notes').insert({ id: 'o', body: 'from the owner', votes: 1 });
+    await sleep(300); // the owner's writes reach the peer before the writer comes
+    owner.close();
+    const writer = await open(w);
+    writer.connect(mycelium.webSocket(peer.url), fast);
+    await until('the writer has the owner’s note through the peer', () => writer.collection('notes').get('o')?.body === 'from the owner', 10_000);
+    const stranger = await open(x);
+    const sx = stranger.connect(mycelium.webSocket(peer.url), fast);
+    const errors = [];
+    sx.onError((e) => errors.push(e.error.code));
+    await until('the stranger is refused', () => errors.includes('unauthorized'), 10_000);
+    expect(stranger.collection('notes').all()).toEqual([]);
+    writer.close();
+    stranger.close();
+    // A bad --owner is a usage error.
+    expect(() => execFileSync(process.execPath, [cli, 'peer', '--schema', schemaFile(schema), '--dir', tempDir(), '--owner', 'nobody'], { stdio: 'pipe' })).toThrow(/--owner is a principal/);
   });
 });

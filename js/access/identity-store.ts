@@ -15,11 +15,16 @@ export function setKeyStore(store: KeyStore): void {
   keyStore = store;
 }
 
-/** The identity kept under `name` on this device, made on first use. */
-export function loadIdentity(name: string): Promise<Identity> {
+/** Throws invalid_argument unless `name` can name a kept identity (it becomes part of a file name). */
+export function checkIdentityName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name) || name.startsWith('.')) {
-    return Promise.reject(new MyceliumError('invalid_argument', `an identity's name is 1-64 letters, digits, '_', '-' or '.', not starting with '.'; got ${JSON.stringify(name)}`));
+    throw new MyceliumError('invalid_argument', `an identity's name is 1-64 letters, digits, '_', '-' or '.', not starting with '.'; got ${JSON.stringify(name)}`);
   }
-  if (!keyStore) return Promise.reject(new MyceliumError('storage_unavailable', 'no key store on this platform'));
+}
+
+/** The identity kept under `name` on this device, made on first use. */
+export async function loadIdentity(name: string): Promise<Identity> {
+  checkIdentityName(name);
+  if (!keyStore) throw new MyceliumError('storage_unavailable', 'no key store on this platform');
   return keyStore(name);
 }

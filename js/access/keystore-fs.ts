@@ -6,11 +6,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MyceliumError } from '../errors.js';
+import { checkIdentityName } from './identity-store.js';
 import type { Identity } from './keys.js';
 import { createExportable, fromBase64Url, importIdentity, toBase64Url } from './keys.js';
 
 export function fileKeyStore(dir: string): (name: string) => Promise<Identity> {
   return async (name) => {
+    checkIdentityName(name);
     const path = join(dir, `identity-${name}.json`);
     const read = async (): Promise<Identity | null> => {
       let text: string;
