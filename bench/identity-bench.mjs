@@ -55,8 +55,8 @@ async function measure(reps) {
   return { ok, keygen_us, sign_us, verify_us, parallel_verify_us, sha256_us };
 }
 
-/** Runs where it is evaluated, with the library as `M`: sync throughput and bytes per op, identity off and on. */
-async function measureSync(M, n) {
+/** Runs where it is evaluated, with the library as `M` (a page: its global): sync throughput and bytes per op, identity off and on. */
+async function measureSync(n, M = globalThis.Mycelium) {
   const schema = { people: { name: 'lww', email: 'lww', age: 'lww', visits: 'counter', tags: 'set' } };
   const tick = new MessageChannel();
   const waiting = [];
@@ -110,7 +110,7 @@ async function measureSync(M, n) {
 const syncOps = Number(arg('--sync-ops', '100000'));
 const results = {};
 const M = await import(join(root, 'dist/node.js'));
-results.node = { version: process.version, ...(await measure(reps)), ...(await measureSync(M, syncOps)) };
+results.node = { version: process.version, ...(await measure(reps)), ...(await measureSync(syncOps, M)) };
 
 const server = createServer((req, res) => {
   if (req.url === '/mycelium.global.js' || req.url === '/mycelium.wasm' || req.url === '/mycelium-zstd.wasm') {
@@ -135,7 +135,7 @@ for (const engine of engines) {
     const ctx = await browser.newContext();
     const page = await ctx.newPage(url);
     const crypto = await page.evaluate(measure, reps);
-    const sync = await page.evaluate(`(${measureSync})(window.Mycelium, ${syncOps})`);
+    const sync = await page.evaluate(measureSync, syncOps);
     results[engine] = { version: browser.version, ...crypto, ...sync };
   } catch (e) {
     results[engine] = { unavailable: String(e instanceof Error ? e.message : e) };
