@@ -66,7 +66,7 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
    * store names the same owner. Needs `identity`. A persisted protected
    * store keeps its membership with its data and opens only as protected.
    */
-  access?: { readonly owner: string | Identity };
+  access?: { readonly owner?: string | Identity; readonly invite?: string };
   /** This replica's identity (createIdentity()), for a protected store. */
   identity?: Identity;
 }
@@ -90,12 +90,14 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   }
   const index = checkIndex(options);
   const access = options.access;
-  if (access !== undefined && (typeof access !== 'object' || access === null)) throw new MyceliumError('invalid_argument', 'access is { owner }');
+  if (access !== undefined && (typeof access !== 'object' || access === null || (access.owner === undefined && access.invite === undefined))) {
+    throw new MyceliumError('invalid_argument', 'access is { owner } or { invite } (or both)');
+  }
   const engine = await loadEngine(options);
   let storeAccess: StoreAccess | null = null;
   if (access !== undefined) {
     const { StoreAccess } = await import('./access/access.js');
-    storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner);
+    storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner, access.invite);
   }
   if (storeAccess && options.actor !== undefined) {
     throw new MyceliumError('invalid_argument', "a protected store's actor derives from its identity (docs/identity.md, Provenance): open it without `actor`");

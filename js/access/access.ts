@@ -4,7 +4,7 @@
 import { MyceliumError } from '../errors.js';
 import type { SyncAccess } from '../sync/synced-store.js';
 import type { Identity } from './keys.js';
-import { isPrincipal, signingInput, storeId, verify } from './keys.js';
+import { createExportable, fromBase64Url, importIdentity, isPrincipal, signingInput, storeId, toBase64Url, verify } from './keys.js';
 import type { MemberOp, Role } from './membership.js';
 import { MAX_OPS, Membership, opHash, readOp, ROLES, signOp } from './membership.js';
 import { freshActor, Provenance } from './provenance.js';
@@ -17,12 +17,44 @@ export interface Member {
   readonly role: Role;
 }
 
+const INVITE_PREFIX = 'myc-invite-1.';
+
+interface InviteToken {
+  readonly name: string;
+  readonly owner: string;
+  readonly grant: MemberOp;
+  readonly key: Uint8Array;
+  readonly pub: string;
+}
+
+/** Reads an invite token (its grant's signature is checked when its store id is known: #redeem via readOp). */
+function readInvite(token: unknown): { name: string; owner: string; grantText: string; key: Uint8Array; pub: string } {
+  const bad = () => new MyceliumError('corrupt', 'not an invite of mycelium-sync (a token from store.access.invite())');
+  if (typeof token !== 'string' || !token.startsWith(INVITE_PREFIX) || token.length > 16384) throw bad();
+  const bytes = fromBase64Url(token.slice(INVITE_PREFIX.length));
+  if (!bytes) throw bad();
+  let b: { v?: unknown; name?: unknown; owner?: unknown; grant?: unknown; key?: unknown; pub?: unknown };
+  try {
+    b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as typeof b;
+  } catch {
+    throw bad();
+  }
+  if (typeof b !== 'object' || b === null) throw bad();
+  if (b.v !== 1) throw new MyceliumError('unsupported_version', 'an invite of another format version');
+  const key = typeof b.key === 'string' ? fromBase64Url(b.key) : null;
+  if (typeof b.name !== 'string' || !isPrincipal(b.owner) || typeof b.grant !== 'string' || !key || !isPrincipal(b.pub)) throw bad();
+  return { name: b.name, owner: b.owner, grantText: b.grant, key, pub: b.pub };
+}
+
 export class StoreAccess implements SyncAccess {
   readonly #membership: Membership;
   readonly #listeners = new Set<(fresh: readonly string[]) => void>();
   readonly #changeListeners = new Set<() => void>();
   /** A persisted store's: writes the log with the store's meta record. */
   #persist: (() => Promise<void>) | null = null;
+  /** An invitee's: the invite and its redemption, until it is a member. */
+  #introduction: string[] | null = null;
+  #name = '';
 
   /** @internal The store's signed batches (docs/identity.md, Provenance). */
   readonly provenance: Provenance;
@@ -39,16 +71,70 @@ export class StoreAccess implements SyncAccess {
     this.provenance = new Provenance(storeId, identity, { heads: () => m.heads(), roleAt: (p, f) => m.roleAt(p, f), role: (p) => this.role(p) }, nonce);
   }
 
-  /** @internal open({ identity, access: { owner } }). */
-  static async create(name: string, identity: unknown, owner: unknown): Promise<StoreAccess> {
+  /** @internal open({ identity, access: { owner, invite } }). */
+  static async create(name: string, identity: unknown, owner: unknown, invite?: unknown): Promise<StoreAccess> {
     if (typeof identity !== 'object' || identity === null || !isPrincipal((identity as Identity).principal) || typeof (identity as Identity).sign !== 'function') {
       throw new MyceliumError('invalid_argument', 'a protected store needs open({ identity }), an identity from createIdentity()');
     }
-    const ownerPrincipal = typeof owner === 'object' && owner !== null ? (owner as Identity).principal : owner;
+    const raw = invite === undefined ? null : readInvite(invite);
+    if (raw && raw.name !== name) throw new MyceliumError('invalid_argument', `the invite is to store '${raw.name}', not '${name}'`);
+    const given = typeof owner === 'object' && owner !== null ? (owner as Identity).principal : owner;
+    if (raw && given !== undefined && given !== raw.owner) throw new MyceliumError('invalid_argument', `the invite is to the store of owner ${raw.owner}, not ${String(given)}`);
+    const ownerPrincipal = given ?? raw?.owner;
     if (!isPrincipal(ownerPrincipal)) throw new MyceliumError('invalid_argument', 'access.owner is a principal (43 base64url characters) or an identity');
     const principal = (identity as Identity).principal;
     const { actor, nonce } = await freshActor(principal);
-    return new StoreAccess(await storeId(name, ownerPrincipal), ownerPrincipal, identity as Identity, actor, nonce);
+    const access = new StoreAccess(await storeId(name, ownerPrincipal), ownerPrincipal, identity as Identity, actor, nonce);
+    access.#name = name;
+    if (raw) {
+      const grant = await readOp(access.storeId, raw.grantText);
+      if (grant.principal !== raw.pub || grant.expires === 0) throw new MyceliumError('corrupt', 'the invite does not grant its own key');
+      await access.#redeem({ name: raw.name, owner: raw.owner, grant, key: raw.key, pub: raw.pub });
+    }
+    return access;
+  }
+
+  /**
+   * Makes an invite (admins only): a fresh key that may bring one device in
+   * with `role`, until `expires` (ms since 1970; default in 7 days). Resolves
+   * once the invite is in the log (durable for a persisted store) with the
+   * token to hand to the invitee out of band: it opens the store with
+   * open({ identity, access: { invite: token } }). withdraw(token) takes it back.
+   */
+  async invite(role: Exclude<Role, 'none'>, options: { readonly expires?: number } = {}): Promise<string> {
+    if (!ROLES.includes(role) || (role as Role) === 'none') throw new MyceliumError('invalid_argument', "an invite's role is 'reader', 'writer' or 'admin'");
+    const expires = options.expires ?? Date.now() + 7 * 24 * 3600 * 1000;
+    if (!Number.isSafeInteger(expires) || expires <= Date.now()) throw new MyceliumError('invalid_argument', 'expires is a time in the future, in ms since 1970');
+    if (this.role() !== 'admin') throw new MyceliumError('forbidden', `only an admin invites; ${this.principal} is ${this.role()}`);
+    const { identity: key, pkcs8 } = await createExportable();
+    const next = this.#membership.next(this.principal, key.principal, role);
+    const grant = await signOp(this.storeId, this.identity, { principal: key.principal, role, n: next.n, deps: next.deps, cut: 0, expires });
+    const done = this.#take([grant]);
+    if (!this.#membership.counts(grant.hash)) throw new MyceliumError('limit_exceeded', `the membership of this store holds its most operations (${MAX_OPS}): the invite was not made`);
+    await done;
+    const body = { v: 1, name: this.#name, owner: this.owner, grant: grant.text, key: toBase64Url(pkcs8), pub: key.principal };
+    return `${INVITE_PREFIX}${toBase64Url(new TextEncoder().encode(JSON.stringify(body)))}`;
+  }
+
+  /** Withdraws an invite (admins only): a redemption signed after this is void. */
+  async withdraw(token: string): Promise<void> {
+    await this.#change(readInvite(token).pub, 'none');
+  }
+
+  /** Signs the redemption of an invite for this replica's principal; it counts once a member that holds the invite's past takes it. */
+  async #redeem(token: InviteToken): Promise<void> {
+    if (Date.now() > token.grant.expires) throw new MyceliumError('forbidden', `the invite expired at ${new Date(token.grant.expires).toISOString()}`);
+    const key = await importIdentity(token.key, fromBase64Url(token.pub)!).catch(() => {
+      throw new MyceliumError('corrupt', 'the invite holds no usable key');
+    });
+    const redemption = await signOp(this.storeId, key, { principal: this.principal, role: token.grant.role, n: 1, deps: [token.grant.hash], cut: 0, time: Date.now() });
+    this.#introduction = [token.grant.text, redemption.text];
+    this.#membership.add([token.grant, redemption]);
+  }
+
+  /** @internal What makes this replica a member, for a peer that does not know it yet: its redemption of an invite (with the invite). */
+  introduction(): string[] | null {
+    return this.#introduction && this.role() === 'none' ? this.#introduction : null;
   }
 
   /** This replica's principal. */

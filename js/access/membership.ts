@@ -15,6 +15,13 @@
 //     take access away are never cut (toward less access);
 //   - two operations of one signer with the same number (equivocation) are
 //     both void.
+//   - an invite (docs/identity.md, Invites) is an admin's operation about a
+//     fresh key with an expiry ("x"): that key has no role, but may sign one
+//     redemption ("t": its time) that gives a device principal the invite's
+//     role (or less), if signed before the expiry, while the invite stands
+//     (not removed) at its causal point, for a principal that had no role
+//     there. Single use: a redemption whose past holds another of the same
+//     invite is void, and of concurrent ones only the least (t, hash) counts.
 // Evaluation is a pure function of the set, so replicas holding the same
 // operations agree on every role.
 import { MyceliumError } from '../errors.js';
@@ -48,6 +55,10 @@ export interface MemberOp {
   readonly n: number;
   readonly deps: readonly string[];
   readonly cut: number;
+  /** An invite's expiry (ms since 1970), or 0: not an invite. */
+  readonly expires: number;
+  /** A redemption's time (ms since 1970), or 0: not a redemption. */
+  readonly time: number;
 }
 
 interface Body {
@@ -58,6 +69,8 @@ interface Body {
   n: number;
   deps: string[];
   cut?: number;
+  x?: number;
+  t?: number;
 }
 
 function bodyInput(storeId: string, body: string): Uint8Array {
@@ -88,18 +101,30 @@ export async function readOp(storeId: string, text: unknown): Promise<MemberOp> 
   if (!Number.isSafeInteger(b.n) || b.n! < 1) throw new MyceliumError('corrupt', "a membership operation's number is a whole number >= 1");
   const cut = b.cut ?? 0;
   if (!Number.isSafeInteger(cut) || cut < 0) throw new MyceliumError('corrupt', "a membership operation's cut is a whole number >= 0");
+  const expires = b.x ?? 0;
+  const time = b.t ?? 0;
+  if (!Number.isSafeInteger(expires) || expires < 0 || !Number.isSafeInteger(time) || time < 0 || (expires > 0 && time > 0)) {
+    throw new MyceliumError('corrupt', "a membership operation's expiry and time are whole numbers >= 0, not both set");
+  }
+  if (time > 0 && (b.n !== 1 || b.r === 'none')) throw new MyceliumError('corrupt', 'a redemption is its invite key\'s operation number 1 and gives a role');
   if (!Array.isArray(b.deps) || b.deps.length > MAX_DEPS || !b.deps.every((d) => typeof d === 'string' && d.length === 22 && fromBase64Url(d) !== null)) {
     throw new MyceliumError('corrupt', `a membership operation's deps are at most ${MAX_DEPS} operation hashes`);
   }
   if (!(await verify(b.by, bodyInput(storeId, json), sig))) throw new MyceliumError('forbidden', `a membership operation whose signature by ${b.by} does not verify`);
   const hash = await opHash(text);
-  return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut };
+  return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut, expires, time };
 }
 
 /** Signs a new operation. */
-export async function signOp(storeId: string, signer: Identity, fields: { principal: string; role: Role; n: number; deps: readonly string[]; cut: number }): Promise<MemberOp> {
+export async function signOp(
+  storeId: string,
+  signer: Identity,
+  fields: { principal: string; role: Role; n: number; deps: readonly string[]; cut: number; expires?: number; time?: number },
+): Promise<MemberOp> {
   const body: Body = { v: 1, p: fields.principal, r: fields.role, by: signer.principal, n: fields.n, deps: [...fields.deps].sort() };
   if (fields.cut > 0) body.cut = fields.cut;
+  if (fields.expires) body.x = fields.expires;
+  if (fields.time) body.t = fields.time;
   const json = JSON.stringify(body);
   const sig = await signer.sign(bodyInput(storeId, json));
   return readOp(storeId, `${json}.${toBase64Url(sig)}`);
@@ -320,9 +345,10 @@ function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid
     past.set(o.hash, s);
   }
   const slots = new Map<string, number>();
-  for (const o of order) slots.set(`${o.by} ${o.n}`, (slots.get(`${o.by} ${o.n}`) ?? 0) + 1);
+  for (const o of order) if (o.time === 0) slots.set(`${o.by} ${o.n}`, (slots.get(`${o.by} ${o.n}`) ?? 0) + 1);
+  // Invites give no role: only their redemptions do.
   const roleIn = (within: readonly MemberOp[], p: string): Role => {
-    const about = within.filter((o) => o.principal === p);
+    const about = within.filter((o) => o.principal === p && o.expires === 0);
     if (about.length === 0) return p === owner ? 'admin' : 'none';
     let least: Role = 'admin';
     for (const o of about) {
@@ -331,31 +357,60 @@ function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid
     }
     return least;
   };
-  const pass = (cuts: readonly MemberOp[] | null): { valid: MemberOp[]; demotions: MemberOp[] } => {
+  /** The invite a redemption's signer holds in `within`, if it stands: its newest operations about that key are invites. */
+  const inviteIn = (within: readonly MemberOp[], key: string): MemberOp | null => {
+    const about = within.filter((o) => o.principal === key);
+    const heads = about.filter((o) => !about.some((later) => later !== o && past.get(later.hash)!.has(o.hash)));
+    if (heads.length === 0 || heads.some((o) => o.expires === 0)) return null;
+    return heads.reduce((a, b) => (a.expires <= b.expires ? a : b));
+  };
+  const pass = (cuts: readonly MemberOp[] | null, losers: ReadonlySet<string>): { valid: MemberOp[]; demotions: MemberOp[]; redemptions: MemberOp[] } => {
     const valid: MemberOp[] = [];
     const demotions: MemberOp[] = [];
+    const redemptions: MemberOp[] = [];
     for (const o of order) {
-      if (slots.get(`${o.by} ${o.n}`)! > 1) continue;
+      if (losers.has(o.hash)) continue;
+      if (o.time === 0 && slots.get(`${o.by} ${o.n}`)! > 1) continue;
       const mine = past.get(o.hash)!;
       const before = valid.filter((v) => mine.has(v.hash));
-      if (roleIn(before, o.by) !== 'admin') continue;
       const prior = roleIn(before, o.principal);
+      if (o.time > 0) {
+        // A redemption: the invite stands, unexpired, unused, for a newcomer.
+        const invite = inviteIn(before, o.by);
+        if (!invite || o.time > invite.expires || rank(o.role) > rank(invite.role) || prior !== 'none') continue;
+        // Used before (whether or not that use counted): void.
+        if (order.some((v) => v.by === o.by && mine.has(v.hash))) continue;
+        valid.push(o);
+        redemptions.push(o);
+        continue;
+      }
+      if (roleIn(before, o.by) !== 'admin') continue;
       const restricts = rank(o.role) < rank(prior);
       if (!restricts && cuts) {
         const cutOff = cuts.some((d) => d.principal === o.by && !mine.has(d.hash) && !past.get(d.hash)!.has(o.hash) && o.n > d.cut);
         if (cutOff) continue;
       }
       valid.push(o);
-      if (restricts && prior === 'admin') demotions.push(o);
+      if (restricts && prior === 'admin' && o.expires === 0) demotions.push(o);
     }
-    return { valid, demotions };
+    return { valid, demotions, redemptions };
   };
-  const { valid } = pass(pass(null).demotions);
+  const first = pass(null, new Set());
+  // Of one invite's concurrent redemptions, the least (time, hash) counts.
+  const losers = new Set<string>();
+  const byInvite = new Map<string, MemberOp[]>();
+  for (const r of first.redemptions) byInvite.set(r.by, [...(byInvite.get(r.by) ?? []), r]);
+  for (const rs of byInvite.values()) {
+    const winner = rs.reduce((a, b) => (a.time < b.time || (a.time === b.time && a.hash < b.hash) ? a : b));
+    for (const r of rs) if (r !== winner) losers.add(r.hash);
+  }
+  const { valid } = pass(first.demotions, losers);
   const roles = new Map<string, Role>();
   for (const p of new Set(valid.map((o) => o.principal))) roles.set(p, roleIn(valid, p));
   return {
     valid: new Set(valid.map((o) => o.hash)),
-    everAdmin: new Set([owner, ...valid.filter((o) => o.role === 'admin').map((o) => o.principal)]),
+    // Signers whose operations may count: admins, and invite keys (their redemption).
+    everAdmin: new Set([owner, ...valid.filter((o) => o.role === 'admin' || o.expires > 0).map((o) => o.principal)]),
     roles,
   };
 }

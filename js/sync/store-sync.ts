@@ -174,6 +174,8 @@ class Auth {
   /** Messages waiting for the ones before them (checking a signature takes a task). */
   readonly queue: { m: Message; bytes: number }[] = [];
   busy = false;
+  /** Our invite and redemption went to the peer (an invitee's first session). */
+  introduced = false;
   /** Ends the session if the peer is still not a member when it fires. */
   timer: ReturnType<typeof setTimeout> | null = null;
 }
@@ -480,6 +482,12 @@ export class StoreSync {
       return;
     }
     const refuse = () => this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} (${auth.principal}) is not a member of '${this.name}'`));
+    // An invitee that does not know the peer yet: its redemption is what the peer needs to know it.
+    const intro = access.introduction();
+    if (intro && !auth.introduced) {
+      auth.introduced = true;
+      this.send(s, { type: MessageType.Members, store: this.name, ops: intro });
+    }
     if (final) refuse();
     else if (!auth.timer) {
       auth.timer = setTimeout(() => {

@@ -44,6 +44,8 @@ export interface SyncAccess {
   receive(texts: readonly string[]): Promise<number>;
   /** Calls `listener` with the texts of operations new to the log (made here or received). */
   watch(listener: (fresh: readonly string[]) => void): () => void;
+  /** An invitee's invite and redemption, to send a peer that does not know it yet; null once a member (or never invited). */
+  introduction(): string[] | null;
   /** The store's signed batches: what sync sends and checks instead of plain deltas. */
   readonly provenance: Provenance;
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
 import { sleep, until } from './helpers.js';
-import { codeOf, mycelium, todoSchema } from './helpers.js';
+import { codeOf, codeOfAsync, mycelium, todoSchema } from './helpers.js';
 
 const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
 
@@ -250,5 +250,42 @@ describe('protected stores', () => {
     expect(stranger.collection('todos').all()).toEqual([]);
     expect(stranger.access!.members()).toEqual([{ principal: o!.principal, role: 'admin' }]);
     for (const s of [owner, relay, writer, reader, stranger]) s.close();
+  });
+
+  it('invites: a device that holds only a token joins through any member; a second use, and one after expiry, fail', async () => {
+    const [o, w, d, e] = await Promise.all([1, 2, 3, 4].map(() => mycelium.createIdentity()));
+    const owner = await member(o!, o!.principal);
+    await owner.access!.add(w!.principal, 'writer');
+    owner.collection('todos').insert({ id: 'a', title: 'from the owner', done: false, votes: 0 });
+    const token = await owner.access!.invite('writer', { expires: Date.now() + 60_000 });
+    const writer = await member(w!, o!.principal);
+    const hub = new mycelium.MemoryHub();
+    owner.connect(hub.adapter('O'), FAST);
+    writer.connect(hub.adapter('W'), FAST);
+    await until('the writer has the record', () => writer.collection('todos').get('a') !== undefined);
+    owner.close(); // the device meets only the writer, which has never seen it
+    const device = await mycelium.open({ schema: todoSchema, name: 'todo', identity: d!, access: { invite: token } });
+    expect(device.access!.role()).toBe('none');
+    device.connect(hub.adapter('D'), FAST);
+    await until('the device is a writer with the record', () => device.access!.role() === 'writer' && device.collection('todos').get('a') !== undefined);
+    device.collection('todos').insert({ id: 'd', title: 'from the new device', done: false, votes: 0 });
+    await until('the writer has the device’s record', () => writer.collection('todos').get('d') !== undefined);
+    // The same token again, on another device: refused, and it learns nothing.
+    const again = await mycelium.open({ schema: todoSchema, name: 'todo', identity: e!, access: { invite: token } });
+    const errors = errorsOf(again.connect(hub.adapter('E'), FAST));
+    await until('the second use is refused', () => errors.some((x) => x.error.code === 'unauthorized'));
+    await sleep(50);
+    expect(again.collection('todos').all()).toEqual([]);
+    expect(writer.access!.role(e!.principal)).toBe('none');
+    // Expired, and not an invite at all.
+    const owner2 = await member(o!, o!.principal);
+    const soon = await owner2.access!.invite('reader', { expires: Date.now() + 20 });
+    await sleep(40);
+    expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'todo', identity: e!, access: { invite: soon } }))).toBe('forbidden');
+    expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'todo', identity: e!, access: { invite: 'myc-invite-1.garbage' } }))).toBe('corrupt');
+    expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'other', identity: e!, access: { invite: token } }))).toBe('invalid_argument');
+    // A non-admin cannot invite.
+    expect(await codeOfAsync(writer.access!.invite('reader'))).toBe('forbidden');
+    for (const s of [writer, device, again, owner2]) s.close();
   });
 });

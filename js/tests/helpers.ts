@@ -24,6 +24,17 @@ export function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
+/** The code of the MyceliumError `p` rejects with ('no error' when it resolves; anything else is rethrown). */
+export async function codeOfAsync(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof mycelium.MyceliumError) return e.code;
+    throw e;
+  }
+  return 'no error';
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `ok()` holds, checking every 5 ms; fails naming `what` after `ms`. */

@@ -265,3 +265,71 @@ describe('membership', () => {
     }
   });
 });
+
+describe('invites in the membership log', () => {
+  /** An admin's invite grant for a fresh key, and a redemption by that key. */
+  async function invite(r: Replica, admin: Identity, role: Role, expires: number) {
+    const key = await createIdentity();
+    const next = r.m.next(admin.principal, key.principal, role);
+    const grant = await signOp(r.id, admin, { principal: key.principal, role, n: next.n, deps: next.deps, cut: 0, expires });
+    r.take(grant);
+    const redeem = (device: string, fields: { role?: Role; time?: number; deps?: string[]; n?: number } = {}) =>
+      signOp(r.id, key, { principal: device, role: fields.role ?? role, n: fields.n ?? 1, deps: fields.deps ?? [grant.hash], cut: 0, time: fields.time ?? Date.now() });
+    return { key, grant, redeem };
+  }
+
+  it('a redemption before the expiry gives the device the invite’s role; the invite key itself has none', async () => {
+    const { owner, a, replica } = await setup();
+    const r = replica();
+    const { key, redeem } = await invite(r, owner, 'writer', Date.now() + 60_000);
+    expect(r.m.role(key.principal)).toBe('none');
+    r.take(await redeem(a.principal));
+    expect(r.m.role(a.principal)).toBe('writer');
+    // A lesser role may be redeemed; a greater one is void.
+    const { redeem: other } = await invite(r, owner, 'reader', Date.now() + 60_000);
+    const b = await createIdentity();
+    r.take(await other(b.principal, { role: 'admin' }));
+    expect(r.m.role(b.principal)).toBe('none');
+  });
+
+  it('an invite used twice: a second redemption that saw the first is void; of concurrent ones the least (time, hash) counts, on every replica', async () => {
+    const { owner, a, b, c, replica } = await setup();
+    const r = replica();
+    const { grant, redeem } = await invite(r, owner, 'writer', Date.now() + 60_000);
+    const first = await redeem(a.principal, { time: 1000 });
+    const second = await redeem(b.principal, { time: 999 }); // concurrent (it names only the invite), earlier
+    const third = await redeem(c.principal, { time: 1, deps: [first.hash] }); // saw the first
+    const base = [...r.m.texts()];
+    const orders = [[first, second, third], [third, second, first], [second, third, first]];
+    const results = [];
+    for (const order of orders) {
+      const x = replica();
+      x.take(...(await Promise.all(base.map((t) => readOp(r.id, t)))));
+      for (const o of order) x.take(o);
+      results.push([a, b, c].map((p) => x.m.role(p.principal)));
+    }
+    // The second (time 999 < 1000) wins; the third saw a use and is void.
+    for (const roles of results) expect(roles).toEqual(['none', 'writer', 'none']);
+    expect(grant.expires).toBeGreaterThan(0);
+  });
+
+  it('a redemption signed after the expiry, after the invite was withdrawn, or for a principal that has a role is void', async () => {
+    const { owner, a, b, c, replica } = await setup();
+    const r = replica();
+    const expires = Date.now() + 60_000;
+    const late = await invite(r, owner, 'writer', expires);
+    r.take(await late.redeem(a.principal, { time: expires + 1 }));
+    expect(r.m.role(a.principal)).toBe('none');
+    const withdrawn = await invite(r, owner, 'writer', expires);
+    const removal = await r.op(owner, withdrawn.key.principal, 'none');
+    r.take(await withdrawn.redeem(b.principal, { deps: [removal.hash] }));
+    expect(r.m.role(b.principal)).toBe('none');
+    // An invite cannot lower a member's role: a reader invite redeemed for an admin.
+    await r.op(owner, c.principal, 'admin');
+    const demoting = await invite(r, owner, 'reader', expires);
+    r.take(await demoting.redeem(c.principal, { deps: r.m.heads() }));
+    expect(r.m.role(c.principal)).toBe('admin');
+    // A redemption must be the key's first operation.
+    await expect(codeOf(demoting.redeem(a.principal, { n: 2 }))).resolves.toBe('corrupt');
+  });
+});
