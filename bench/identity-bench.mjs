@@ -135,7 +135,9 @@ for (const engine of engines) {
     const ctx = await browser.newContext();
     const page = await ctx.newPage(url);
     const crypto = await page.evaluate(measure, reps);
-    const sync = await page.evaluate(measureSync, syncOps);
+    // A page of its own: WebKitGTK fails key generation past ~110 live keys in one page.
+    const syncPage = await ctx.newPage(url);
+    const sync = await syncPage.evaluate(measureSync, syncOps);
     results[engine] = { version: browser.version, ...crypto, ...sync };
   } catch (e) {
     results[engine] = { unavailable: String(e instanceof Error ? e.message : e) };
