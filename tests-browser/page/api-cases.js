@@ -417,6 +417,39 @@ export const apiCases = [
     },
   ],
   [
+    'invites: a device with only a token joins a protected store over a MessageChannel and writes, each write a signed batch; the token works once (docs/identity.md, Invites)',
+    async (M) => {
+      const until = async (what, cond) => {
+        for (const start = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > 5000) throw new Error(`timed out waiting until ${what}`);
+      };
+      const fast = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
+      const [o, d, e] = await Promise.all([M.createIdentity(), M.createIdentity(), M.createIdentity()]);
+      const owner = await M.open({ schema: todoSchema, name: 'invited', identity: o, access: { owner: o.principal } });
+      owner.collection('todos').insert({ id: 'a', title: 'from the owner' });
+      const token = await owner.access.invite('writer', { expires: Date.now() + 60000 });
+      ok(token.startsWith('myc-invite-1.'), 'a token');
+      const device = await M.open({ schema: todoSchema, name: 'invited', identity: d, access: { invite: token } });
+      const one = new MessageChannel();
+      owner.connect(M.messagePort(one.port1), fast);
+      device.connect(M.messagePort(one.port2), fast);
+      await until('the device is a writer with the record', () => device.access.role() === 'writer' && device.collection('todos').get('a') !== undefined);
+      device.collection('todos').insert({ id: 'd', title: 'from the device' });
+      await until('the owner has the device’s record', () => owner.collection('todos').get('d') !== undefined);
+      const again = await M.open({ schema: todoSchema, name: 'invited', identity: e, access: { invite: token } });
+      const two = new MessageChannel();
+      const errors = [];
+      owner.connect(M.messagePort(two.port1), fast).onError((x) => errors.push(x.error.code));
+      again.connect(M.messagePort(two.port2), fast);
+      await until('the second use is refused', () => errors.includes('unauthorized'));
+      eq(again.collection('todos').all(), [], 'the second device got nothing');
+      for (const s of [owner, device, again]) s.close();
+      for (const ch of [one, two]) {
+        ch.port1.close();
+        ch.port2.close();
+      }
+    },
+  ],
+  [
     'loadIdentity(name) keeps a device identity: the same name gives the same principal, and its signatures open a protected store it owns',
     async (M) => {
       const a = await M.loadIdentity('api-case');
