@@ -184,6 +184,8 @@ export interface Received {
  */
 export class Provenance {
   readonly #log: Batch[] = [];
+  /** Per actor, the positions of its batches in the log, in seq order. */
+  readonly #byActor = new Map<string, number[]>();
   /** Per actor, the last seq its batches in the log reach. */
   #covered: Record<string, number> = {};
   /** Verified batches the engine holds until what they depend on arrives. */
@@ -227,7 +229,23 @@ export class Provenance {
 
   /** The batches a peer at `v` lacks, in join order. */
   since(v: Version): Batch[] {
-    return this.#log.filter((b) => b.last > (v[b.actor] ?? 0));
+    // Per actor, its batches past v (a binary search: each actor's batches
+    // are in seq order), then back in log order: a pump costs what it sends,
+    // not the length of the history.
+    const picked: number[] = [];
+    for (const [actor, entries] of this.#byActor) {
+      const have = v[actor] ?? 0;
+      if ((this.#covered[actor] ?? 0) <= have) continue;
+      let lo = 0;
+      let hi = entries.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.#log[entries[mid]!]!.last > have) hi = mid;
+        else lo = mid + 1;
+      }
+      for (let i = lo; i < entries.length; i++) picked.push(entries[i]!);
+    }
+    return picked.sort((a, b) => a - b).map((i) => this.#log[i]!);
   }
 
   /** A message's payload: the batches a peer at `v` lacks. */
@@ -319,6 +337,9 @@ export class Provenance {
   }
 
   #add(b: Batch): void {
+    let entries = this.#byActor.get(b.actor);
+    if (!entries) this.#byActor.set(b.actor, (entries = []));
+    entries.push(this.#log.length);
     this.#log.push(b);
     this.#covered[b.actor] = Math.max(this.#covered[b.actor] ?? 0, b.last);
   }
@@ -395,11 +416,10 @@ export class Provenance {
     if (this.#held.length === 0) return;
     const v = this.#store!.version();
     const still: Batch[] = [];
-    for (const b of this.#held) {
-      if ((v[b.actor] ?? 0) >= b.last) {
-        if (b.last > (this.#covered[b.actor] ?? 0)) this.#add(b);
-      } else still.push(b);
-    }
+    const joined: Batch[] = [];
+    for (const b of this.#held) ((v[b.actor] ?? 0) >= b.last ? joined : still).push(b);
+    // An actor's batches go to the log in seq order (since() relies on it).
+    for (const b of joined.sort((x, y) => x.last - y.last)) if (b.last > (this.#covered[b.actor] ?? 0)) this.#add(b);
     this.#held = still.length > 1024 ? still.slice(-1024) : still;
   }
 }

@@ -177,6 +177,26 @@ describe('provenance', () => {
     await refusedAt(target, await sealed(writer), 'forbidden');
   });
 
+  it('batches that arrive before what they depend on wait, then join and are relayed in seq order', async () => {
+    const { writer, target, owner } = await setup();
+    writer.collection('todos').insert({ id: 'w1', title: 'one', done: false, votes: 0 });
+    const [b1] = await sealed(writer);
+    writer.collection('todos').update('w1', (r) => r.set('title', 'two'));
+    const b2 = (await sealed(writer))[1]!;
+    expect(b2.first).toBe(b1!.last + 1);
+    const p = inside(target).provenance;
+    expect((await p.receive([b2], 'W', 0)).error).toBeNull();
+    expect(target.collection('todos').get('w1')).toBeUndefined(); // held
+    expect((await p.receive([b1!], 'W', 0)).error).toBeNull();
+    expect(target.collection('todos').get('w1')?.title).toBe('two');
+    const relayed = (p as unknown as { since(v: Types.Version): Batch[] }).since({});
+    expect(relayed.map((b) => [b.first, b.last])).toEqual([[b1!.first, b1!.last], [b2.first, b2.last]]);
+    const third = await member((owner.access as unknown as { identity: Types.Identity }).identity, owner.access!.owner);
+    await inside(third).receive(inside(owner).texts());
+    expect((await inside(third).provenance.receive(relayed, 'T', 0)).error).toBeNull();
+    expect(third.collection('todos').get('w1')?.title).toBe('two');
+  });
+
   it('over a connection: a forged delta ends the session with an error naming the peer, and the store is unchanged', async () => {
     const { owner, writer, attacker } = await setup();
     writer.collection('todos').insert({ id: 'w', title: 'pay 10', done: false, votes: 0 });
