@@ -289,6 +289,18 @@ export class Membership {
     return [...this.ops.keys()].filter((h) => !cited.has(h)).sort().slice(0, MAX_DEPS);
   }
 
+  /** Does the frontier `later` name, or have in its past, every operation `earlier` names? (False when one is not held.) */
+  frontierCovers(later: readonly string[], earlier: readonly string[]): boolean {
+    const seen = new Set<string>();
+    const visit = (h: string): void => {
+      if (seen.has(h)) return;
+      seen.add(h);
+      for (const d of this.ops.get(h)?.deps ?? []) visit(d);
+    };
+    for (const h of later) visit(h);
+    return earlier.every((h) => seen.has(h));
+  }
+
   /**
    * A principal's role at a causal point (docs/identity.md, Authorized
    * writes): evaluated over the operations `frontier` names and their past

@@ -167,6 +167,8 @@ export interface BatchStore {
 /** What provenance needs of the membership (access.ts). */
 export interface BatchMembership {
   heads(): string[];
+  /** Does `later` name (or have in its past) every operation of `earlier`? */
+  frontierCovers(later: readonly string[], earlier: readonly string[]): boolean;
   roleAt(principal: string, frontier: readonly string[]): Role | null;
   role(principal: string): Role;
 }
@@ -184,6 +186,8 @@ export interface Received {
  */
 export class Provenance {
   readonly #log: Batch[] = [];
+  /** Per actor, the frontier of its latest batch. */
+  readonly #frontiers = new Map<string, readonly string[]>();
   /** Per actor, the positions of its batches in the log, in seq order. */
   readonly #byActor = new Map<string, number[]>();
   /** Per actor, the last seq its batches in the log reach. */
@@ -341,6 +345,7 @@ export class Provenance {
     if (!entries) this.#byActor.set(b.actor, (entries = []));
     entries.push(this.#log.length);
     this.#log.push(b);
+    this.#frontiers.set(b.actor, b.frontier);
     this.#covered[b.actor] = Math.max(this.#covered[b.actor] ?? 0, b.last);
   }
 
@@ -390,6 +395,12 @@ export class Provenance {
       if (role === null) continue;
       if (role !== 'writer' && role !== 'admin') {
         return { joined, error: new MyceliumError('forbidden', `peer ${peer} sent writes of ${b.principal}, which was ${role} when it made them`) };
+      }
+      // An actor's causal point in the membership only moves forward: once
+      // its batches name a removal, it cannot write as if it had not seen it.
+      const previous = this.#frontiers.get(b.actor);
+      if (previous && !this.membership.frontierCovers(b.frontier, previous)) {
+        return { joined, error: new MyceliumError('forbidden', `peer ${peer} sent writes of actor ${b.actor} whose causal point in the membership goes back before its earlier writes`) };
       }
       if (store.closed) break;
       let result;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../access/provenance.js';
 import { signBatch } from '../access/provenance.js';
+import { opHash } from '../access/membership.js';
 import { ByteWriter } from '../bytes.js';
 import type { Types } from './helpers.js';
 import { until } from './helpers.js';
@@ -175,6 +176,25 @@ describe('provenance', () => {
     (writer.access as unknown as { role: () => string }).role = () => 'writer';
     writer.collection('todos').insert({ id: 'late', title: 'after removal', done: false, votes: 0 });
     await refusedAt(target, await sealed(writer), 'forbidden');
+  });
+
+  it('an actor’s causal point in the membership never goes back: a batch backdated before its actor’s earlier batch is refused', async () => {
+    const { writer, target, owner } = await setup();
+    writer.collection('todos').insert({ id: 'w1', title: 'one', done: false, votes: 0 });
+    const [b1] = await sealed(writer);
+    const [grantW] = inside(owner).texts(); // the writer's grant: before the frontier b1 names
+    const older = [await opHash(grantW!)];
+    expect(b1!.frontier).not.toEqual(older);
+    writer.collection('todos').insert({ id: 'w2', title: 'two', done: false, votes: 0 });
+    const w = inside(writer);
+    const first = b1!.last + 1;
+    const last = writer.version()[writer.actor]!;
+    const backdated = await signBatch(w.storeId, w.identity, { actor: writer.actor, nonce: w.provenance.nonce, first, last, frontier: older, delta: writer.deltaSince({ ...writer.version(), [writer.actor]: b1!.last }) });
+    expect((await inside(target).provenance.receive([b1!], 'W', 0)).error).toBeNull();
+    await refusedAt(target, [backdated], 'forbidden');
+    // The same write with the frontier it really had joins.
+    expect((await inside(target).provenance.receive([(await sealed(writer))[1]!], 'W', 0)).error).toBeNull();
+    expect(target.collection('todos').get('w2')?.title).toBe('two');
   });
 
   it('batches that arrive before what they depend on wait, then join and are relayed in seq order', async () => {
