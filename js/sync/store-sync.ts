@@ -173,6 +173,11 @@ class Auth {
   done = false;
   /** Messages waiting for the ones before them (checking a signature takes a task). */
   readonly queue: { m: Message; bytes: number }[] = [];
+  /** Messages that came before what they need (a proof before the peer's nonce, anything before authentication: a link that reorders), read again once it is there. */
+  readonly held: { m: Message; bytes: number }[] = [];
+  heldBytes = 0;
+  /** Our proof for the peer's nonce, sent again when its auth-hello comes again (ours was lost). */
+  proof: Uint8Array | null = null;
   busy = false;
   /** Our invite and redemption went to the peer (an invitee's first session). */
   introduced = false;
@@ -240,6 +245,8 @@ class Session {
     if (this.auth) {
       this.auth.timer = null;
       this.auth.queue.length = 0;
+      this.auth.held.length = 0;
+      this.auth.heldBytes = 0;
     }
     this.relayTimer = this.ackTimer = this.helloTimer = this.gapTimer = null;
     this.inbox.clear();
@@ -388,6 +395,9 @@ export class StoreSync {
       if (s.conn.features.has('auth')) this.send(s, { type: MessageType.AuthHello, store: this.name, nonce: s.auth.nonce });
       return;
     }
+    // A peer that has not answered may not have our log (it was lost), and
+    // may not know us without it.
+    if (s.auth && !s.ready) this.send(s, { type: MessageType.Members, store: this.name, ops: this.store.access!.texts() });
     const mine = this.store.version();
     this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schema: this.schema.collections, version }), true);
   }
@@ -403,7 +413,7 @@ export class StoreSync {
       return;
     }
     if (s.auth && (!s.auth.done || s.auth.busy || m.type === MessageType.AuthHello || m.type === MessageType.AuthProof || m.type === MessageType.Members)) {
-      if (s.auth.queue.length >= MAX_EARLY_MESSAGES) {
+      if (s.auth.queue.length + s.auth.held.length >= MAX_EARLY_MESSAGES) {
         this.refuse(s, new MyceliumError('limit_exceeded', `peer ${conn.peer} sent more than ${MAX_EARLY_MESSAGES} messages for '${this.name}' before they could be checked`));
         return;
       }
@@ -426,27 +436,41 @@ export class StoreSync {
         const { m, bytes } = next;
         switch (m.type) {
           case MessageType.AuthHello: {
-            if (auth.peerNonce && sameNonce(auth.peerNonce, m.nonce)) break; // a repeat
+            if (auth.peerNonce && sameNonce(auth.peerNonce, m.nonce)) {
+              // A repeat: our proof may have been lost.
+              if (auth.proof) this.send(s, { type: MessageType.AuthProof, store: this.name, principal: access.principal, signature: auth.proof });
+              break;
+            }
             auth.peerNonce = m.nonce;
+            auth.proof = null;
             const signature = await access.prove(m.nonce, auth.nonce);
-            if (!s.error) this.send(s, { type: MessageType.AuthProof, store: this.name, principal: access.principal, signature });
+            if (s.error) break;
+            auth.proof = signature;
+            this.send(s, { type: MessageType.AuthProof, store: this.name, principal: access.principal, signature });
+            this.readHeld(s); // a proof that came before this nonce
             break;
           }
           case MessageType.AuthProof: {
             if (auth.principal !== null) break; // verified already
-            if (!auth.peerNonce || !(await access.checkProof(m.principal, m.signature, auth.nonce, auth.peerNonce))) {
+            if (!auth.peerNonce) {
+              if (this.hold(s, m, bytes)) break;
+              return;
+            }
+            if (!(await access.checkProof(m.principal, m.signature, auth.nonce, auth.peerNonce))) {
               this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} did not prove who it is for '${this.name}'`));
               return;
             }
             auth.principal = m.principal;
+            this.readHeld(s);
             this.admit(s, false);
             break;
           }
           case MessageType.Members: {
             // Only a member that verified us sends its log, after its proof: a
-            // peer we do not know of yet may be one we learn of here.
+            // peer we do not know of yet may be one we learn of here. A log is
+            // not read (its signatures not checked) before the peer proved who it is.
             if (auth.principal === null) {
-              this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} sent membership for '${this.name}' before proving who it is`));
+              if (this.hold(s, m, bytes)) break;
               return;
             }
             if (m.ops.length > 0) await access.receive(m.ops);
@@ -455,7 +479,7 @@ export class StoreSync {
           }
           default:
             if (auth.done) this.handle(s, m, bytes);
-            else this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} sent message type ${m.type} for the protected store '${this.name}' before authenticating`));
+            else if (!this.hold(s, m, bytes)) return;
         }
       }
     } catch (e) {
@@ -463,6 +487,27 @@ export class StoreSync {
     } finally {
       auth.busy = false;
     }
+  }
+
+  /** Keeps a message that came before what it needs (bounded); false when the session ended instead. */
+  private hold(s: Session, m: Message, bytes: number): boolean {
+    const auth = s.auth!;
+    if (auth.held.length + auth.queue.length >= MAX_EARLY_MESSAGES || auth.heldBytes + bytes > MAX_EARLY_BYTES) {
+      this.refuse(s, new MyceliumError('limit_exceeded', `peer ${s.conn.peer} sent more than ${MAX_EARLY_MESSAGES} messages or ${MAX_EARLY_BYTES} bytes for '${this.name}' before it was authenticated`));
+      return false;
+    }
+    auth.held.push({ m, bytes });
+    auth.heldBytes += bytes;
+    return true;
+  }
+
+  /** What was held goes back to the front of the queue, in the order it came. */
+  private readHeld(s: Session): void {
+    const auth = s.auth!;
+    if (auth.held.length === 0) return;
+    auth.queue.unshift(...auth.held.splice(0));
+    auth.heldBytes = 0;
+    if (!auth.busy) void this.authenticate(s);
   }
 
   /**
@@ -477,8 +522,9 @@ export class StoreSync {
       auth.done = true;
       if (auth.timer) clearTimeout(auth.timer);
       auth.timer = null;
-      this.send(s, { type: MessageType.Members, store: this.name, ops: access.texts() });
+      // Our log goes with the hello (sendHello), until the peer answers.
       this.sendHello(s, false);
+      this.readHeld(s); // its hello (or more) may have come first
       return;
     }
     const refuse = () => this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} (${auth.principal}) is not a member of '${this.name}'`));
@@ -490,10 +536,12 @@ export class StoreSync {
     }
     if (final) refuse();
     else if (!auth.timer) {
+      // Time for its log to come, also when a first copy was lost (members
+      // send it again with each hello they repeat).
       auth.timer = setTimeout(() => {
         auth.timer = null;
         if (!auth.done && !s.error && !this.closed) refuse();
-      }, this.helloInterval);
+      }, this.helloInterval * 4);
     }
   }
 

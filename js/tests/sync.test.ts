@@ -4,13 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
 import { deltaMessage, helloMessage, mycFrame, varint } from '../../tests-security/wire.mjs';
-import { actor, clock, equalBytes, mycelium, rng, todoSchema } from './helpers.js';
+import { actor, clock, converged, equalBytes, mycelium, randomWrite, rng, todoSchema } from './helpers.js';
 
 type Store = Types.Store<typeof todoSchema>;
 const RUNS = Number(process.env.MYC_SYNC_RUNS ?? 200);
 const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 20 };
-const IDS = ['a', 'b', 'c', 'd', 'e', 'f'];
-const VALUES = [null, true, 3, -1, 'x', 'a longer value '.repeat(8), new Uint8Array([1, 2])];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,51 +18,12 @@ async function openStores(n: number, seed = 0, name = 'todo'): Promise<Store[]> 
   return out;
 }
 
-function sameVersion(a: Types.Version, b: Types.Version): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) if ((a[k] ?? 0) !== (b[k] ?? 0)) return false;
-  return true;
-}
-
-/** Waits until every store has the same version and nothing is held or in flight. */
 /** Waits until the hub has carried no message for `ms`. */
 async function quiet(hub: Types.MemoryHub, ms = 100): Promise<void> {
   for (let sent = -1; sent !== hub.messagesSent; ) {
     sent = hub.messagesSent;
     await sleep(ms);
   }
-}
-
-async function converged(stores: Store[], hub: Types.MemoryHub | null, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    const v0 = stores[0]!.version();
-    if (stores.every((s) => s.pending === 0 && sameVersion(s.version(), v0)) && (!hub || hub.inFlight === 0)) return;
-    if (Date.now() - start > timeoutMs) {
-      throw new Error(`no convergence after ${timeoutMs} ms: ${stores.map((s) => `${JSON.stringify(s.version())} pending ${s.pending}`).join(' | ')}`);
-    }
-    await sleep(5);
-  }
-}
-
-function randomWrite(s: Store, r: () => number): void {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const todos = s.collection('todos');
-  const id = pick(IDS);
-  if (!todos.has(id)) {
-    todos.insert({ id, title: pick(VALUES), votes: Math.floor(r() * 4), tags: [pick(VALUES)] });
-    return;
-  }
-  const k = r();
-  if (k < 0.12) todos.delete(id);
-  else
-    todos.update(id, (w) => {
-      if (k < 0.35) w.set('title', pick(VALUES));
-      else if (k < 0.5) w.increment('votes', Math.floor(r() * 5) - 2);
-      else if (k < 0.65) w.set('owner', pick(VALUES));
-      else if (k < 0.85) w.add('tags', pick(VALUES));
-      else w.remove('tags', pick(VALUES));
-    });
 }
 
 describe('sync over the in-memory transport', () => {
