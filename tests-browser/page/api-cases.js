@@ -12,6 +12,12 @@ async function pair(M) {
   return { a, b };
 }
 const sync = (from, to) => to.applyDelta(from.deltaSince(to.version()));
+/** Waits until `cond()` holds (5 s at most). */
+const until = async (what, cond) => {
+  for (const start = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > 5000) throw new Error(`timed out waiting until ${what}`);
+};
+/** Sync options for a quick session over a local channel. */
+const fast = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
 
 /** [name, run(module)] */
 export const apiCases = [
@@ -378,10 +384,6 @@ export const apiCases = [
   [
     'protected stores: members sync over a MessageChannel after an Ed25519 handshake; a stranger gets unauthorized and nothing; a non-member cannot write (docs/identity.md)',
     async (M) => {
-      const until = async (what, cond) => {
-        for (const start = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > 5000) throw new Error(`timed out waiting until ${what}`);
-      };
-      const fast = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
       const [o, w, x] = await Promise.all([M.createIdentity(), M.createIdentity(), M.createIdentity()]);
       ok(/^[A-Za-z0-9_-]{43}$/.test(o.principal), `principal ${o.principal}`);
       const open = (identity) => M.open({ schema: todoSchema, name: 'protected', identity, access: { owner: o.principal } });
@@ -419,10 +421,6 @@ export const apiCases = [
   [
     'invites: a device with only a token joins a protected store over a MessageChannel and writes, each write a signed batch; the token works once (docs/identity.md, Invites)',
     async (M) => {
-      const until = async (what, cond) => {
-        for (const start = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > 5000) throw new Error(`timed out waiting until ${what}`);
-      };
-      const fast = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
       const [o, d, e] = await Promise.all([M.createIdentity(), M.createIdentity(), M.createIdentity()]);
       const owner = await M.open({ schema: todoSchema, name: 'invited', identity: o, access: { owner: o.principal } });
       owner.collection('todos').insert({ id: 'a', title: 'from the owner' });
