@@ -373,6 +373,12 @@ export async function openPersisted<S extends Schema>(
     if (changes.length > 0 && !init.migrate) {
       throw new MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
     }
+    // A migration writes as an actor derived from the data, which no key
+    // signs for: its writes could never travel, and every later batch of
+    // this replica would wait for them at its peers (docs/identity.md).
+    if (changes.length > 0 && access) {
+      throw new MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}), and a protected store cannot be migrated yet`);
+    }
 
     // Opens a store from the stored snapshot and log under `schema`.
     const buildOnce = (schema: Schema, storeInit: StoreInit): Store => {

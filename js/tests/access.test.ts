@@ -288,4 +288,19 @@ describe('protected stores', () => {
     expect(await codeOfAsync(writer.access!.invite('reader'))).toBe('forbidden');
     for (const s of [writer, device, again, owner2]) s.close();
   });
+
+  it('a persisted protected store whose schema changed a field’s kind is not migrated (its writes could not be signed): schema_mismatch', async () => {
+    const o = await mycelium.createIdentity();
+    const storage = mycelium.memoryStorage();
+    const first = await mycelium.open({ schema: todoSchema, name: 'kinds', identity: o, access: { owner: o.principal }, persist: storage });
+    first.collection('todos').insert({ id: 'a', title: 'kept', done: false, votes: 0 });
+    await first.flush();
+    await first.close();
+    const changed = { ...todoSchema, todos: { ...todoSchema.todos, title: 'mvr' as const } };
+    const migrate = () => ({});
+    expect(await codeOfAsync(mycelium.open({ schema: changed, name: 'kinds', identity: o, access: { owner: o.principal }, persist: storage, migrate }))).toBe('schema_mismatch');
+    const again = await mycelium.open({ schema: todoSchema, name: 'kinds', identity: o, access: { owner: o.principal }, persist: storage });
+    expect(again.collection('todos').get('a')?.title).toBe('kept');
+    again.close();
+  });
 });
