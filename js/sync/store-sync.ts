@@ -842,7 +842,9 @@ export class StoreSync {
         this.refuse(s, new MyceliumError('limit_exceeded', `peer ${s.conn.peer} has added ${this.maxNewActorsPerPeer} actors to '${this.name}', the most one peer may add while connected`));
         return;
       }
-      s.fullAckDue = true;
+      // Something was not joined (held here already, or waiting for a
+      // membership operation): the peer learns exactly what we have.
+      if (joined < batches.length) s.fullAckDue = true;
       this.scheduleAcks();
     });
   }
