@@ -512,8 +512,8 @@ export class StoreSync {
 
   /**
    * The peer proved its principal: a member goes on (our log, then our hello);
-   * one we do not know of gets until its log arrives (`final`), or the hello
-   * interval, to turn out a member; then `unauthorized`.
+   * one we do not know of gets until its log arrives (`final`), or four
+   * hello intervals, to turn out a member; then `unauthorized`.
    */
   private admit(s: Session, final: boolean): void {
     const auth = s.auth!;
