@@ -479,6 +479,8 @@ export async function openPersisted<S extends Schema>(
       logBytes: stored.log.reduce((n, b) => n + b.length, 0),
       snapshotBytes: stored.snapshot ? stored.snapshot.length : 0,
     });
+    // An earlier session's actor that wrote nothing needs no signing later.
+    for (const a of Object.keys(actors)) if (a !== access?.actor && (store.version()[a] ?? 0) === 0) delete actors[a];
     if (migrated) {
       // The new snapshot replaces the old data and schema in one write.
       await p.compactNow(metaNow());

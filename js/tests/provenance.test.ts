@@ -255,8 +255,12 @@ describe('provenance', () => {
     owner.collection('todos').insert({ id: 'o', title: 'offline, then reloaded', done: false, votes: 0 });
     await owner.flush();
     await owner.close();
+    // A session that writes nothing leaves no actor to sign for later.
+    await (await open(o)).close();
     const again = await open(o);
     expect(again.collection('todos').get('o')?.title).toBe('offline, then reloaded');
+    const kept = (await storage.load('kept')).meta?.access?.actors ?? {};
+    expect(Object.keys(kept).sort()).toEqual([owner.actor, again.actor].sort());
     // A new device learns both records, each under its author's signature.
     const fresh = await mycelium.open({ schema: todoSchema, name: 'kept', identity: w, access: { owner: o.principal } });
     const hub = new mycelium.MemoryHub();
