@@ -506,3 +506,32 @@ describe('the Node peer for a protected store (docs/identity.md)', () => {
     expect(() => execFileSync(process.execPath, [cli, 'peer', '--schema', schemaFile(schema), '--dir', tempDir(), '--owner', 'nobody'], { stdio: 'pipe' })).toThrow(/--owner is a principal/);
   });
 });
+
+describe('a protected store against a stranger (docs/identity.md, Authenticated sessions)', () => {
+  it('what a peer sends before it is authenticated is held up to 4 MiB, then limit_exceeded; nothing of it is read', async () => {
+    const o = await mycelium.createIdentity();
+    const store = await mycelium.open({ schema, name: 'notes', identity: o, access: { owner: o.principal } });
+    store.collection('notes').insert({ id: 'secret', body: 'for members', votes: 1 });
+    const before = store.save();
+    const adapter = mycelium.webSocketServer({ port: 0 });
+    const sync = store.connect(adapter);
+    const errors = [];
+    sync.onError((e) => errors.push(e.error.code));
+    const url = await adapter.listening;
+    cleanup.push(async () => {
+      store.close();
+      await sleep(20);
+    });
+    const evil = await syncClient(url);
+    evil.send(mycFrame(3, featuresMessage(['auth', 'presence'])));
+    // Deltas of 1 MiB each (garbage: never parsed while held), before any proof.
+    const junk = new Uint8Array(1 << 20).map((_, i) => (i * 131) & 255);
+    for (let i = 0; i < 6; i++) for (const c of chunks(deltaMessage('notes', [['0x99', i + 1]], junk, i + 1), 20 + i)) evil.send(c);
+    await until('the session is refused', () => errors.length > 0, 10_000);
+    expect(errors).toContain('limit_exceeded');
+    await until('the stranger is told why', () => evil.errors().some((e) => e.code === 'limit_exceeded'), 10_000);
+    expect(same(store.save(), before)).toBe(true);
+    // Nothing of the store went to the stranger: no hello, no delta.
+    expect(evil.frames().filter((f) => f.type === 1 || f.type === 2)).toEqual([]);
+  });
+});

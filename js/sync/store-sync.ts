@@ -113,6 +113,8 @@ type VersionedMessage = Extract<Message, { type: MessageType.Hello | MessageType
 /** Messages (and bytes) held after a gap in a peer's numbering before asking it to start again. */
 const MAX_EARLY_MESSAGES = 64;
 const MAX_EARLY_BYTES = 16 << 20;
+/** What a peer that has not proved who it is may have held here (a stranger's flood costs no more). */
+const MAX_UNAUTHENTICATED_BYTES = 4 << 20;
 /** How long at least a message after a gap waits for the one before it (then the peer restarts the chain, which is cheaper than waiting out its ack timer). */
 const GAP_WAIT_MS = 10;
 
@@ -492,8 +494,8 @@ export class StoreSync {
   /** Keeps a message that came before what it needs (bounded); false when the session ended instead. */
   private hold(s: Session, m: Message, bytes: number): boolean {
     const auth = s.auth!;
-    if (auth.held.length + auth.queue.length >= MAX_EARLY_MESSAGES || auth.heldBytes + bytes > MAX_EARLY_BYTES) {
-      this.refuse(s, new MyceliumError('limit_exceeded', `peer ${s.conn.peer} sent more than ${MAX_EARLY_MESSAGES} messages or ${MAX_EARLY_BYTES} bytes for '${this.name}' before it was authenticated`));
+    if (auth.held.length + auth.queue.length >= MAX_EARLY_MESSAGES || auth.heldBytes + bytes > MAX_UNAUTHENTICATED_BYTES) {
+      this.refuse(s, new MyceliumError('limit_exceeded', `peer ${s.conn.peer} sent more than ${MAX_EARLY_MESSAGES} messages or ${MAX_UNAUTHENTICATED_BYTES} bytes for '${this.name}' before it was authenticated`));
       return false;
     }
     auth.held.push({ m, bytes });
