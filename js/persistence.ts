@@ -133,8 +133,9 @@ class Persister {
   }
 
   /** A protected store's signed batches (docs/identity.md, Provenance), kept next to its data. */
-  keepBatches(provenance: Provenance): void {
+  keepBatches(provenance: Provenance, storedBlobs: number): void {
     this.provenance = provenance;
+    this.batchBlobs = storedBlobs;
   }
 
   /** Signs this task's own writes and appends every batch storage lacks (one blob); before the data, so no stored write lacks its batch. */
@@ -498,7 +499,7 @@ export async function openPersisted<S extends Schema>(
         const nonce = fromBase64Url(n);
         if (principal === access.principal && nonce?.length === 8) provenance.sealEarlier(a, nonce);
       }
-      p.keepBatches(provenance);
+      p.keepBatches(provenance, keptBatches.log.length);
     }
     if (access) {
       // Each change of membership rewrites the meta record, one write at a time.

@@ -186,12 +186,8 @@ export interface Received {
  */
 export class Provenance {
   readonly #log: Batch[] = [];
-  /** Per actor, the frontier of its latest batch. */
-  readonly #frontiers = new Map<string, readonly string[]>();
   /** Per actor, the positions of its batches in the log, in seq order. */
   readonly #byActor = new Map<string, number[]>();
-  /** Per actor, the last seq its batches in the log reach. */
-  #covered: Record<string, number> = {};
   /** Verified batches the engine holds until what they depend on arrives. */
   #held: Batch[] = [];
   /** Own seqs signed or being signed. */
@@ -214,12 +210,14 @@ export class Provenance {
   attach(store: BatchStore): void {
     if (this.#store === store) return;
     this.#store = store;
-    this.#sealedTo = this.#covered[store.actor] ?? 0;
+    this.#sealedTo = this.#reach(store.actor);
   }
 
   /** What the batches held cover, per actor. */
   version(): Version {
-    return { ...this.#covered };
+    const out: Record<string, number> = {};
+    for (const actor of this.#byActor.keys()) out[actor] = this.#latest(actor)!.last;
+    return out;
   }
 
   get size(): number {
@@ -239,7 +237,7 @@ export class Provenance {
     const picked: number[] = [];
     for (const [actor, entries] of this.#byActor) {
       const have = v[actor] ?? 0;
-      if ((this.#covered[actor] ?? 0) <= have) continue;
+      if (this.#reach(actor) <= have) continue;
       let lo = 0;
       let hi = entries.length;
       while (lo < hi) {
@@ -298,7 +296,7 @@ export class Provenance {
     const store = this.#store;
     if (!store || store.closed || actor === store.actor) return;
     const last = store.version()[actor] ?? 0;
-    const first = (this.#covered[actor] ?? 0) + 1;
+    const first = this.#reach(actor) + 1;
     if (last >= first) this.#sealRun(actor, nonce, first, last);
   }
 
@@ -340,13 +338,22 @@ export class Provenance {
     this.#persisted = Math.min(this.#log.length, this.#persisted + count);
   }
 
+  /** An actor's last batch in the log (its batches are in seq order). */
+  #latest(actor: string): Batch | undefined {
+    const entries = this.#byActor.get(actor);
+    return entries ? this.#log[entries[entries.length - 1]!] : undefined;
+  }
+
+  /** The last seq of an actor the log's batches reach. */
+  #reach(actor: string): number {
+    return this.#latest(actor)?.last ?? 0;
+  }
+
   #add(b: Batch): void {
     let entries = this.#byActor.get(b.actor);
     if (!entries) this.#byActor.set(b.actor, (entries = []));
     entries.push(this.#log.length);
     this.#log.push(b);
-    this.#frontiers.set(b.actor, b.frontier);
-    this.#covered[b.actor] = Math.max(this.#covered[b.actor] ?? 0, b.last);
   }
 
   /**
@@ -357,7 +364,7 @@ export class Provenance {
   restore(batches: readonly Batch[]): void {
     const store = this.#store;
     for (const b of batches) {
-      if (b.last <= (this.#covered[b.actor] ?? 0)) continue;
+      if (b.last <= this.#reach(b.actor)) continue;
       if (store && !store.closed && b.last > (store.version()[b.actor] ?? 0)) {
         try {
           store.applyBatch(b.delta, b, { maxNewActors: 0 });
@@ -368,7 +375,7 @@ export class Provenance {
       this.#add(b);
     }
     this.#persisted = this.#log.length;
-    if (store) this.#sealedTo = Math.max(this.#sealedTo, this.#covered[store.actor] ?? 0);
+    if (store) this.#sealedTo = Math.max(this.#sealedTo, this.#reach(store.actor));
   }
 
   /**
@@ -398,7 +405,7 @@ export class Provenance {
       }
       // An actor's causal point in the membership only moves forward: once
       // its batches name a removal, it cannot write as if it had not seen it.
-      const previous = this.#frontiers.get(b.actor);
+      const previous = this.#latest(b.actor)?.frontier;
       if (previous && !this.membership.frontierCovers(b.frontier, previous)) {
         return { joined, error: new MyceliumError('forbidden', `peer ${peer} sent writes of actor ${b.actor} whose causal point in the membership goes back before its earlier writes`) };
       }
@@ -430,7 +437,7 @@ export class Provenance {
     const joined: Batch[] = [];
     for (const b of this.#held) ((v[b.actor] ?? 0) >= b.last ? joined : still).push(b);
     // An actor's batches go to the log in seq order (since() relies on it).
-    for (const b of joined.sort((x, y) => x.last - y.last)) if (b.last > (this.#covered[b.actor] ?? 0)) this.#add(b);
+    for (const b of joined.sort((x, y) => x.last - y.last)) if (b.last > this.#reach(b.actor)) this.#add(b);
     this.#held = still.length > 1024 ? still.slice(-1024) : still;
   }
 }

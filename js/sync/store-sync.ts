@@ -565,14 +565,6 @@ export class StoreSync {
     }
   }
 
-  /** May the session's peer write (a protected store: its role)? */
-  private peerWrites(s: Session): boolean {
-    const access = this.store.access;
-    if (!access || !s.auth?.principal) return !access;
-    const role = access.role(s.auth.principal);
-    return role === 'writer' || role === 'admin';
-  }
-
   /** A message of a session that is authenticated (or needs not be). */
   private handle(s: Session, m: Message, bytes: number): void {
     const conn = s.conn;
@@ -765,7 +757,7 @@ export class StoreSync {
   private delta(s: Session, m: Message & { type: MessageType.Delta }, version: Version): void {
     // A protected store's deltas are signed batches, each checked against its
     // author's key and role whoever forwards it (a reader may relay them).
-    if (!this.allowed(s, 'write') || (!this.store.access && !this.peerWrites(s))) {
+    if (!this.allowed(s, 'write')) {
       this.refuse(s, new MyceliumError('forbidden', `peer ${s.conn.peer} may not write '${this.name}'`));
       return;
     }
