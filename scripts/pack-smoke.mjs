@@ -142,6 +142,46 @@ console.log(JSON.stringify({ error, doc, extension: typeof textBinding(notes, id
     }
   });
 
+  await check('(a) a protected store from the package: key files, an invite redeemed over a MessageChannel, a stranger refused, a reader\'s write forbidden', () => {
+    writeFileSync(
+      join(app, 'access-test.mjs'),
+      `import * as M from 'mycelium-sync/node';
+       const schema = { notes: { body: 'lww' } };
+       const until = async (what, ok) => { for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 25)); if (!ok()) throw new Error('timed out: ' + what); };
+       const link = (x, y) => { const { port1, port2 } = new MessageChannel(); return [x.connect(M.messagePort(port1)), y.connect(M.messagePort(port2))]; };
+       const me = await M.loadIdentity('owner');
+       const sameKey = (await M.loadIdentity('owner')).principal === me.principal;
+       const owner = await M.open({ schema, name: 'notes', identity: me, access: { owner: me.principal } });
+       owner.collection('notes').insert({ id: 'a', body: 'signed by the owner' });
+       const token = await owner.access.invite('writer', { expires: Date.now() + 60000 });
+       const device = await M.open({ schema, name: 'notes', identity: await M.createIdentity(), access: { invite: token } });
+       const links = link(owner, device);
+       await until('the device joined', () => device.access.role() === 'writer' && device.collection('notes').get('a'));
+       device.collection('notes').insert({ id: 'd', body: 'signed by the device' });
+       await until('the owner has the device\\'s note', () => owner.collection('notes').get('d'));
+       const stranger = await M.open({ schema, name: 'notes', identity: await M.createIdentity(), access: { owner: me.principal } });
+       const codes = [];
+       const [, theirs] = link(owner, stranger);
+       theirs.onError((e) => codes.push(e.error.code));
+       await until('the stranger was refused', () => codes.includes('unauthorized'));
+       const friend = await M.createIdentity();
+       await owner.access.add(friend.principal, 'reader');
+       const reader = await M.open({ schema, name: 'notes', identity: friend, access: { owner: me.principal } });
+       link(owner, reader);
+       await until('the reader has the notes', () => reader.access.role() === 'reader' && reader.collection('notes').size === 2);
+       let readerWrite = null;
+       try { reader.collection('notes').insert({ body: 'no' }); } catch (e) { readerWrite = e instanceof M.MyceliumError ? e.code : String(e); }
+       console.log(JSON.stringify({ sameKey, strangerSees: stranger.collection('notes').size, readerWrite, members: owner.access.members().map((m) => m.role).sort() }));
+       for (const s of [owner, device, stranger, reader]) s.close();
+       for (const l of links) l.close();`,
+    );
+    const r = JSON.parse(sh('node', ['access-test.mjs'], app));
+    if (!r.sameKey) throw new Error('loadIdentity() twice gave two keys');
+    if (r.strangerSees !== 0 || r.readerWrite !== 'forbidden') throw new Error(JSON.stringify(r));
+    if (r.members.join() !== 'admin,reader,writer') throw new Error(`members: ${JSON.stringify(r.members)}`);
+    if (!readdirSync(join(app, '.mycelium')).length) throw new Error('no key file in ./.mycelium');
+  });
+
   const browser = await launchChromium();
   try {
     const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'";

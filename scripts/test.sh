@@ -17,6 +17,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# Each failure's name, a line each, printed again at the end of the run.
+mkdir -p build
+export MYC_FAILED_LIST="$PWD/build/failed-tests.txt"
+: > "$MYC_FAILED_LIST"
 passed=0
 failed=0
 unavailable=0
@@ -65,6 +69,7 @@ if [ "$rc" -eq 0 ]; then
 else
   echo "apply_fuzzer: FAILED (exit $rc); log: build/native-fuzz/fuzz.log"
   tail -40 build/native-fuzz/fuzz.log
+  echo "apply_fuzzer (exit $rc)" >> "$MYC_FAILED_LIST"
   failed=$((failed + 1))
 fi
 
@@ -85,6 +90,7 @@ if [ "$rc" -eq 0 ]; then
 else
   echo "sequence_fuzzer: FAILED (exit $rc); log: build/native-fuzz/sequence-fuzz.log"
   tail -40 build/native-fuzz/sequence-fuzz.log
+  echo "sequence_fuzzer (exit $rc)" >> "$MYC_FAILED_LIST"
   failed=$((failed + 1))
 fi
 
@@ -96,6 +102,7 @@ count() {  # count <name> <command...>: one test that passes or fails
     passed=$((passed + 1))
   else
     echo "$name: FAILED"
+    echo "$name" >> "$MYC_FAILED_LIST"
     failed=$((failed + 1))
   fi
 }
@@ -106,16 +113,12 @@ if bash scripts/build.sh; then
   count "no import cycles in js/ (scripts/check-cycles.mjs)" node scripts/check-cycles.mjs js
   echo "== vitest: js/tests and tests-security"
   set +e
+  rm -f build/vitest.json
   npx vitest run js/tests tests-security --testTimeout=60000 --reporter=default --reporter=json --outputFile=build/vitest.json
   set -e
-  if [ -f build/vitest.json ]; then
-    read -r vp vf < <(node -e 'const r=require("./build/vitest.json");console.log(r.numPassedTests, r.numFailedTests + r.numPendingTests + r.numTodoTests + r.testResults.filter((t) => t.status !== "passed").length)')
-    passed=$((passed + vp))
-    failed=$((failed + vf))
-  else
-    echo "vitest: no report"
-    failed=$((failed + 1))
-  fi
+  read -r vp vf < <(node scripts/count-tests.mjs vitest build/vitest.json)
+  passed=$((passed + vp))
+  failed=$((failed + vf))
   echo "== fuzz-sync: the sync protocol's messages for ${MYC_FUZZ_SECONDS:-60} s"
   set +e
   node --expose-gc tests-security/fuzz-sync.mjs > build/fuzz-sync.log 2>&1
@@ -128,6 +131,7 @@ if bash scripts/build.sh; then
   else
     echo "fuzz-sync: FAILED (exit $rc); log: build/fuzz-sync.log"
     tail -20 build/fuzz-sync.log
+    echo "fuzz-sync (exit $rc)" >> "$MYC_FAILED_LIST"
     failed=$((failed + 1))
   fi
   echo "== pack smoke test"
@@ -153,10 +157,15 @@ if bash scripts/build.sh; then
   count "bench smoke (Chromium, tiny workloads)" node bench/browser-bench.mjs --smoke
 else
   echo "wasm build: FAILED"
+  echo "wasm build" >> "$MYC_FAILED_LIST"
   failed=$((failed + 1))
 fi
 
 echo
+if [ -s "$MYC_FAILED_LIST" ]; then
+  echo "failed:"
+  sed 's/^/  /' "$MYC_FAILED_LIST"
+fi
 if [ "$unavailable" -gt 0 ]; then
   echo "${passed} passed, ${failed} failed, ${unavailable} not available in an engine (listed above, not counted as passed)"
 else

@@ -22,8 +22,8 @@
 // the number of actors.
 //
 // Lost messages (the fault-injection tests drop, duplicate and reorder them): a peer
-// whose acks stop short of what we sent for `ackTimeout` is sent everything since its
-// last ack again, waiting twice as long before each further resend; one that has not
+// whose acks stop short of what we sent for `ackTimeout` (or longer, for a peer whose
+// acks are measured to take longer) is sent everything since its last ack again, waiting twice as long before each further resend; one that has not
 // acknowledged anything after `maxResends` resends is dropped (its connection closed,
 // status 'failed', error 'timeout'). Hellos are repeated the same way, from
 // `helloInterval` doubling up to a minute, until the peer answers. Duplicates are
@@ -51,7 +51,7 @@ import type { PresenceLinks, PresenceOptions, PresenceRoom } from './presence.js
 export interface SyncOptions {
   /** Wait this long (ms, jittered up to 2×) before relaying other replicas' changes to a peer that has not acknowledged them. Default 40. */
   readonly relayDelay?: number;
-  /** Resend everything since a peer's last ack when its acks stop short of what was sent for this long (ms). Default 10000. */
+  /** Resend everything since a peer's last ack when its acks stop short of what was sent for this long (ms), or for the measured round trip (srtt + 4 rttvar) when that is longer. Default 10000. */
   readonly ackTimeout?: number;
   /** While changes keep coming, send at most one delta per peer this often (ms). Default 10; 0 sends at the end of every task. */
   readonly batchInterval?: number;
@@ -73,6 +73,8 @@ export interface SyncOptions {
 const MAX_HELLO_INTERVAL = 60_000;
 /** How long a session relays at once after its relay timer found the peer lacking others' changes. */
 const EAGER_RELAY_MS = 10_000;
+/** The longest a measured round trip stretches the wait before a resend (a minute, as for hellos). */
+const MAX_RTO_MS = 60_000;
 
 /** connecting: hello sent, no answer yet. syncing: bytes on their way. synced: both sides have the same version. paused: sync.pause(). failed: see error. */
 export type PeerState = 'connecting' | 'syncing' | 'synced' | 'paused' | 'failed';
@@ -224,6 +226,15 @@ class Session {
   ackMark: Version = {};
   /** Resends since the peer last acknowledged something new; the next wait doubles with each. */
   resends = 0;
+  /**
+   * Round trips, measured from a delta to the ack that covers it (RFC 6298's
+   * estimator; never from a resent delta, whose ack is ambiguous: Karn). A
+   * peer slower than `ackTimeout` to answer is waited for, not resent to.
+   */
+  rttFor: Version | null = null;
+  rttSince = 0;
+  srtt = 0;
+  rttvar = 0;
   helloTimer: ReturnType<typeof setTimeout> | null = null;
   helloWait = 0;
   /** Actors this peer's deltas may still add to the store. */
@@ -683,6 +694,7 @@ export class StoreSync {
       s.sent = s.acked;
       s.sentHeld = {};
       this.pump(s, true);
+      s.rttFor = null;
     }
     // The peer holds deltas it cannot join yet. If what it lacks is what
     // we held back from it (others' changes), it is not hearing them from
@@ -701,6 +713,17 @@ export class StoreSync {
     }
     if (next !== s.acked) s.resends = 0;
     s.acked = next;
+    if (s.rttFor && covers(next, s.rttFor)) {
+      const r = performance.now() - s.rttSince;
+      if (s.srtt === 0) {
+        s.srtt = r;
+        s.rttvar = r / 2;
+      } else {
+        s.rttvar = 0.75 * s.rttvar + 0.25 * Math.abs(s.srtt - r);
+        s.srtt = 0.875 * s.srtt + 0.125 * r;
+      }
+      s.rttFor = null;
+    }
     return true;
   }
 
@@ -931,6 +954,10 @@ export class StoreSync {
         s.sent = join(s.sent, mine);
         if (relay) s.sentHeld = {};
       } else s.sentHeld = join(s.sentHeld, mine);
+      if (s.rttFor === null && s.resends === 0) {
+        s.rttFor = mine;
+        s.rttSince = performance.now();
+      }
       this.armAckTimer(s);
     }
     if (!isEmpty(held)) {
@@ -1002,10 +1029,17 @@ export class StoreSync {
       }
       // Acks stopped short: something was lost. Start again from the last ack.
       s.resends++;
+      s.rttFor = null;
       s.sent = s.acked;
       s.sentHeld = {};
       this.pump(s, true);
-    }, this.ackTimeout * 2 ** s.resends);
+    }, this.resendWait(s));
+  }
+
+  /** `ackTimeout`, or longer for a peer whose acks take longer (srtt + 4 rttvar), doubling with each resend. */
+  private resendWait(s: Session): number {
+    const rto = s.srtt > 0 ? Math.max(this.ackTimeout, s.srtt + 4 * s.rttvar) : this.ackTimeout;
+    return Math.min(rto, MAX_RTO_MS) * 2 ** s.resends;
   }
 
   /** Acks, like deltas, go at the end of the task, or at most once per ackInterval while deltas keep coming. */

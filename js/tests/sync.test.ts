@@ -743,19 +743,23 @@ describe(`fault injection: ${RUNS} seeded runs of 3-5 peers in a mesh`, () => {
       }
     }
     ratios.sort((x, y) => x - y);
+    const p90 = ratios[Math.floor(ratios.length * 0.9)]!;
     console.log(
-      `sync fault injection: ${RUNS} runs; bytes on the wire / delta bytes joined: all runs ${(wire / joinedAll).toFixed(2)}, median run ${ratios[ratios.length >> 1]!.toFixed(2)}, worst run ${ratios[ratios.length - 1]!.toFixed(2)}`,
+      `sync fault injection: ${RUNS} runs; bytes on the wire / delta bytes joined: all runs ${(wire / joinedAll).toFixed(2)}, median run ${ratios[ratios.length >> 1]!.toFixed(2)}, 90th percentile ${p90.toFixed(2)}, worst run ${ratios[ratios.length - 1]!.toFixed(2)}`,
     );
     // Everything on the wire (hellos, acks, envelopes, chunk headers, resends after
     // drops and cuts, duplicate relays) against the delta bytes the receivers joined.
     // 2.25 since hellos carry the schema (issue 16: ~70 bytes a hello here, and
-    // every cut repeats them): measured 1.88-2.09, 1.7-1.9 before.
-    expect(wire / joinedAll).toBeLessThanOrEqual(2.25);
-    // The worst single run (measured 2.98-3.75): 4.5 since deltas became key-level and left their
-    // context to the message (issue 14): the joined bytes fell ~11 % while the
-    // wire bytes stayed the same, and one loss costs a chain restart. 5 since
-    // hellos carry the schema (issue 16: measured 3.49-4.58; the small runs
-    // repeat hellos after cuts).
-    expect(ratios[ratios.length - 1]!).toBeLessThanOrEqual(5);
+    // every cut repeats them): measured 1.88-2.09, 1.7-1.9 before; 2.17 with
+    // both cores busy elsewhere (acks come later, resends go earlier).
+    expect(wire / joinedAll).toBeLessThanOrEqual(2.5);
+    // Single runs: the small ones (2-7 KB joined) are decided by a handful of
+    // hellos and acks after cuts, and how many acks go depends on timing: the
+    // worst of 200 measured 4.0-5.4 from one run of the suite to the next (5.44
+    // with both cores busy elsewhere), the 90th percentile 2.8-3.3. The
+    // percentile holds the typical run; the worst run is bounded where a
+    // resend loop or a chain restart per message would show.
+    expect(p90).toBeLessThanOrEqual(3.75);
+    expect(ratios[ratios.length - 1]!).toBeLessThanOrEqual(8);
   }, 600_000);
 });
