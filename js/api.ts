@@ -66,7 +66,12 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
    * store names the same owner. Needs `identity`. A persisted protected
    * store keeps its membership with its data and opens only as protected.
    */
-  access?: { readonly owner?: string | Identity; readonly invite?: string };
+  access?: {
+    readonly owner?: string | Identity;
+    readonly invite?: string;
+    /** A device certificate from certifyDevice(user, identity.principal): this device acts for that user (docs/identity.md). */
+    readonly certificate?: string;
+  };
   /** This replica's identity (createIdentity()), for a protected store. */
   identity?: Identity;
 }
@@ -97,7 +102,7 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   let storeAccess: StoreAccess | null = null;
   if (access !== undefined) {
     const { StoreAccess } = await import('./access/access.js');
-    storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner, access.invite);
+    storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner, access.invite, access.certificate);
   }
   if (storeAccess && options.actor !== undefined) {
     throw new MyceliumError('invalid_argument', "a protected store's actor derives from its identity (docs/identity.md, Provenance): open it without `actor`");

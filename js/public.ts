@@ -34,6 +34,7 @@ export type { BroadcastChannelOptions } from './sync/adapters/broadcast.js';
 export type { WebSocketOptions, WebSocketLike } from './sync/adapters/websocket.js';
 export type { WebRTCOptions } from './sync/adapters/webrtc.js';
 export { createIdentity } from './access/keys.js';
+export { certifyDevice } from './access/devices.js';
 export { loadIdentity } from './access/identity-store.js';
 export type { Identity } from './access/keys.js';
 export type { StoreAccess, Member, Role } from './access/access.js';

@@ -3,6 +3,7 @@
 // (proofs for authenticated sessions, operations from peers).
 import { MyceliumError } from '../errors.js';
 import type { SyncAccess } from '../sync/synced-store.js';
+import { readCertificate } from './devices.js';
 import type { Identity } from './keys.js';
 import { createExportable, fromBase64Url, importIdentity, isPrincipal, signingInput, storeId, toBase64Url, verify } from './keys.js';
 import type { MemberOp, Role } from './membership.js';
@@ -15,6 +16,8 @@ export type { Role } from './membership.js';
 export interface Member {
   readonly principal: string;
   readonly role: Role;
+  /** A device's: the user it acts for (its certificate's signer). */
+  readonly user?: string;
 }
 
 const INVITE_PREFIX = 'myc-invite-1.';
@@ -54,6 +57,8 @@ export class StoreAccess implements SyncAccess {
   #persist: (() => Promise<void>) | null = null;
   /** An invitee's: the invite and its redemption, until it is a member. */
   #introduction: string[] | null = null;
+  /** A certified device's: its device operation (docs/identity.md, Identities and keys). */
+  #deviceOp: string | null = null;
   #name = '';
 
   /** @internal The store's signed batches (docs/identity.md, Provenance). */
@@ -71,8 +76,8 @@ export class StoreAccess implements SyncAccess {
     this.provenance = new Provenance(storeId, identity, { heads: () => m.heads(), frontierCovers: (a, b) => m.frontierCovers(a, b), roleAt: (p, f) => m.roleAt(p, f), role: (p) => this.role(p) }, nonce);
   }
 
-  /** @internal open({ identity, access: { owner, invite } }). */
-  static async create(name: string, identity: unknown, owner: unknown, invite?: unknown): Promise<StoreAccess> {
+  /** @internal open({ identity, access: { owner, invite, certificate } }). */
+  static async create(name: string, identity: unknown, owner: unknown, invite?: unknown, certificate?: unknown): Promise<StoreAccess> {
     if (typeof identity !== 'object' || identity === null || !isPrincipal((identity as Identity).principal) || typeof (identity as Identity).sign !== 'function') {
       throw new MyceliumError('invalid_argument', 'a protected store needs open({ identity }), an identity from createIdentity()');
     }
@@ -83,9 +88,18 @@ export class StoreAccess implements SyncAccess {
     const ownerPrincipal = given ?? raw?.owner;
     if (!isPrincipal(ownerPrincipal)) throw new MyceliumError('invalid_argument', 'access.owner is a principal (43 base64url characters) or an identity');
     const principal = (identity as Identity).principal;
+    const cert = certificate === undefined ? null : await readCertificate(certificate);
+    if (cert && cert.device !== principal) throw new MyceliumError('invalid_argument', `the certificate is for device ${cert.device}, not this identity (${principal})`);
+    if (cert && cert.expires < Date.now()) throw new MyceliumError('forbidden', `the device certificate expired at ${new Date(cert.expires).toISOString()}`);
     const { actor, nonce } = await freshActor(principal);
     const access = new StoreAccess(await storeId(name, ownerPrincipal), ownerPrincipal, identity as Identity, actor, nonce);
     access.#name = name;
+    if (cert) {
+      // The same certificate always makes the same operation (no deps, number 1): reopening adds nothing new.
+      const op = await signOp(access.storeId, identity as Identity, { principal, role: 'none', n: 1, deps: [], cut: 0, certificate: cert });
+      access.#deviceOp = op.text;
+      access.#membership.add([op]);
+    }
     if (raw) {
       const grant = await readOp(access.storeId, raw.grantText);
       if (grant.principal !== raw.pub || grant.expires === 0) throw new MyceliumError('corrupt', 'the invite does not grant its own key');
@@ -105,7 +119,7 @@ export class StoreAccess implements SyncAccess {
     if (!ROLES.includes(role) || (role as Role) === 'none') throw new MyceliumError('invalid_argument', "an invite's role is 'reader', 'writer' or 'admin'");
     const expires = options.expires ?? Date.now() + 7 * 24 * 3600 * 1000;
     if (!Number.isSafeInteger(expires) || expires <= Date.now()) throw new MyceliumError('invalid_argument', 'expires is a time in the future, in ms since 1970');
-    if (this.role() !== 'admin') throw new MyceliumError('forbidden', `only an admin invites; ${this.principal} is ${this.role()}`);
+    if (!this.#membership.administers(this.principal)) throw new MyceliumError('forbidden', `only an admin invites (by name: a device does not act as its user's admin); ${this.principal} is ${this.role()}`);
     const { identity: key, pkcs8 } = await createExportable();
     const next = this.#membership.next(this.principal, key.principal, role);
     const grant = await signOp(this.storeId, this.identity, { principal: key.principal, role, n: next.n, deps: next.deps, cut: 0, expires });
@@ -134,7 +148,9 @@ export class StoreAccess implements SyncAccess {
 
   /** @internal What makes this replica a member, for a peer that does not know it yet: its redemption of an invite (with the invite). */
   introduction(): string[] | null {
-    return this.#introduction && this.role() === 'none' ? this.#introduction : null;
+    if (this.role() !== 'none') return null;
+    const intro = [...(this.#introduction ?? []), ...(this.#deviceOp ? [this.#deviceOp] : [])];
+    return intro.length > 0 ? intro : null;
   }
 
   /** This replica's principal. */
@@ -171,7 +187,7 @@ export class StoreAccess implements SyncAccess {
 
   async #change(principal: string, role: Role): Promise<void> {
     if (!isPrincipal(principal)) throw new MyceliumError('invalid_argument', `a principal is 43 base64url characters, not ${JSON.stringify(principal)}`);
-    if (this.role() !== 'admin') throw new MyceliumError('forbidden', `only an admin changes the membership; ${this.principal} is ${this.role()}`);
+    if (!this.#membership.administers(this.principal)) throw new MyceliumError('forbidden', `only an admin changes the membership (by name: a device does not act as its user's admin); ${this.principal} is ${this.role()}`);
     const next = this.#membership.next(this.principal, principal, role);
     const op = await signOp(this.storeId, this.identity, { principal, role, ...next });
     const done = this.#take([op]);

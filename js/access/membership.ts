@@ -22,9 +22,15 @@
 //     (not removed) at its causal point, for a principal that had no role
 //     there. Single use: a redemption whose past holds another of the same
 //     invite is void, and of concurrent ones only the least (t, hash) counts.
+//   - a device operation (docs/identity.md, Identities and keys) is signed by
+//     a device key about itself and carries its user's certificate; it needs
+//     no admin. A device's role is the least of its users' roles and, if an
+//     admin named the device itself, that role. Only principals named admin
+//     themselves sign operations that count (devices never do).
 // Evaluation is a pure function of the set, so replicas holding the same
 // operations agree on every role.
 import { MyceliumError } from '../errors.js';
+import { checkCertificate } from './devices.js';
 import type { Identity } from './keys.js';
 import { fromBase64Url, isPrincipal, sha256, signingInput, toBase64Url, verify } from './keys.js';
 
@@ -59,6 +65,10 @@ export interface MemberOp {
   readonly expires: number;
   /** A redemption's time (ms since 1970), or 0: not a redemption. */
   readonly time: number;
+  /** A device operation's user (its certificate's signer), or '': not a device operation. */
+  readonly user: string;
+  /** A device operation's certificate expiry (ms since 1970), or 0. */
+  readonly certExpires: number;
 }
 
 interface Body {
@@ -71,6 +81,9 @@ interface Body {
   cut?: number;
   x?: number;
   t?: number;
+  u?: string;
+  e?: number;
+  c?: string;
 }
 
 function bodyInput(storeId: string, body: string): Uint8Array {
@@ -110,21 +123,43 @@ export async function readOp(storeId: string, text: unknown): Promise<MemberOp> 
   if (!Array.isArray(b.deps) || b.deps.length > MAX_DEPS || !b.deps.every((d) => typeof d === 'string' && d.length === 22 && fromBase64Url(d) !== null)) {
     throw new MyceliumError('corrupt', `a membership operation's deps are at most ${MAX_DEPS} operation hashes`);
   }
+  let user = '';
+  let certExpires = 0;
+  if (b.u !== undefined || b.e !== undefined || b.c !== undefined) {
+    // A device operation: the device about itself, with its user's certificate.
+    const certSig = typeof b.c === 'string' ? fromBase64Url(b.c) : null;
+    if (!isPrincipal(b.u) || !Number.isSafeInteger(b.e) || b.e! <= 0 || !certSig || certSig.length !== 64) {
+      throw new MyceliumError('corrupt', "a device operation carries its certificate: user ('u'), expiry ('e') and the user's signature ('c')");
+    }
+    if (b.p !== b.by || b.r !== 'none' || b.n !== 1 || b.deps.length > 0 || cut > 0 || expires > 0 || time > 0 || b.u === b.p) {
+      throw new MyceliumError('corrupt', 'a device operation is number 1 of the device about itself, with no role, deps, cut, expiry or time of its own');
+    }
+    if (!(await checkCertificate({ user: b.u, device: b.p, expires: b.e!, signature: certSig }))) {
+      throw new MyceliumError('forbidden', `a device certificate whose signature by ${b.u} does not verify`);
+    }
+    user = b.u;
+    certExpires = b.e!;
+  }
   if (!(await verify(b.by, bodyInput(storeId, json), sig))) throw new MyceliumError('forbidden', `a membership operation whose signature by ${b.by} does not verify`);
   const hash = await opHash(text);
-  return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut, expires, time };
+  return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut, expires, time, user, certExpires };
 }
 
 /** Signs a new operation. */
 export async function signOp(
   storeId: string,
   signer: Identity,
-  fields: { principal: string; role: Role; n: number; deps: readonly string[]; cut: number; expires?: number; time?: number },
+  fields: { principal: string; role: Role; n: number; deps: readonly string[]; cut: number; expires?: number; time?: number; certificate?: { user: string; expires: number; signature: Uint8Array } },
 ): Promise<MemberOp> {
   const body: Body = { v: 1, p: fields.principal, r: fields.role, by: signer.principal, n: fields.n, deps: [...fields.deps].sort() };
   if (fields.cut > 0) body.cut = fields.cut;
   if (fields.expires) body.x = fields.expires;
   if (fields.time) body.t = fields.time;
+  if (fields.certificate) {
+    body.u = fields.certificate.user;
+    body.e = fields.certificate.expires;
+    body.c = toBase64Url(fields.certificate.signature);
+  }
   const json = JSON.stringify(body);
   const sig = await signer.sign(bodyInput(storeId, json));
   return readOp(storeId, `${json}.${toBase64Url(sig)}`);
@@ -140,8 +175,12 @@ export class Membership {
   private readonly dormant = new Map<string, MemberOp>();
   private valid = new Set<string>();
   private roles = new Map<string, Role>();
-  /** The owner, and every principal a counted operation made admin. */
-  private everAdmin = new Set<string>();
+  /** Roles by name only (devices' certificates aside): who may sign operations that count. */
+  private named = new Map<string, Role>();
+  /** Each device's latest certificate expiry and its user. */
+  private devices = new Map<string, { user: string; expires: number }>();
+  /** Signers whose operations may count: the owner, every principal a counted operation made admin, invite keys. */
+  private signers = new Set<string>();
   /** roleAt()'s evaluations, by frontier (cleared when the set changes). */
   private readonly atFrontier = new Map<string, (principal: string) => Role>();
 
@@ -198,7 +237,7 @@ export class Membership {
     for (let changed = true; changed; ) {
       changed = false;
       for (const [h, o] of this.dormant) {
-        if (this.everAdmin.has(o.by)) {
+        if (this.mayCount(o)) {
           this.revive(h);
           changed = true;
         }
@@ -206,7 +245,7 @@ export class Membership {
       // Only what came now is held aside: an operation once kept stays (others may cite it).
       for (const o of fresh) {
         const h = o.hash;
-        if (this.ops.has(h) && !this.valid.has(h) && !this.everAdmin.has(o.by) && !this.citedByOthers(h)) {
+        if (this.ops.has(h) && !(this.valid.has(h) && o.user === '') && !this.mayCount(o) && !this.citedByOthers(h)) {
           this.ops.delete(h);
           this.dormant.set(h, o);
           if (this.dormant.size > MAX_DORMANT) this.dormant.delete(this.dormant.keys().next().value!);
@@ -217,6 +256,15 @@ export class Membership {
     }
     // What was held aside is not news: it is not passed on.
     return fresh.filter((o) => this.ops.has(o.hash) || this.waiting.has(o.hash));
+  }
+
+  /**
+   * Can this operation count (now, or once what it waits for arrives)? Its
+   * signer was made admin (or is an invite key); a device operation, when its
+   * user has a role.
+   */
+  private mayCount(o: MemberOp): boolean {
+    return o.user !== '' ? this.role(o.user) !== 'none' : this.signers.has(o.by);
   }
 
   /** Keeps a held-aside operation again, with the held-aside operations it depends on. */
@@ -235,16 +283,33 @@ export class Membership {
     return false;
   }
 
-  /** A principal's role. */
+  /** A principal's role now: a device past its certificate's expiry has only the role an admin gave it by name. */
   role(principal: string): Role {
+    const device = this.devices.get(principal);
+    if (device && device.expires < Date.now()) return this.namedRole(principal);
     return this.roles.get(principal) ?? (principal === this.owner ? 'admin' : 'none');
   }
 
-  /** Every principal with a role other than none, sorted. */
-  members(): { principal: string; role: Role }[] {
-    const out: { principal: string; role: Role }[] = [];
+  /** The role an admin gave `principal` by name (devices' certificates aside). */
+  private namedRole(principal: string): Role {
+    return this.named.get(principal) ?? (principal === this.owner ? 'admin' : 'none');
+  }
+
+  /** May `principal` sign membership operations that count? (Admin by name: a device never acts as its user's admin.) */
+  administers(principal: string): boolean {
+    return this.namedRole(principal) === 'admin';
+  }
+
+  /** Every principal with a role other than none, sorted; a device with the user it acts for. */
+  members(): { principal: string; role: Role; user?: string }[] {
+    const out: { principal: string; role: Role; user?: string }[] = [];
     const seen = new Set([this.owner, ...this.roles.keys()]);
-    for (const p of [...seen].sort()) if (this.role(p) !== 'none') out.push({ principal: p, role: this.role(p) });
+    for (const p of [...seen].sort()) {
+      const role = this.role(p);
+      if (role === 'none') continue;
+      const user = this.devices.get(p)?.user;
+      out.push(user ? { principal: p, role, user } : { principal: p, role });
+    }
     return out;
   }
 
@@ -265,7 +330,7 @@ export class Membership {
     }
     for (const o of this.waiting.values()) if (o.by === signer) n = Math.max(n, o.n);
     const deps = [...this.ops.keys()].filter((h) => !cited.has(h)).slice(0, MAX_DEPS);
-    const demotes = this.role(principal) === 'admin' && rank(role) < rank('admin');
+    const demotes = this.administers(principal) && rank(role) < rank('admin');
     return { deps, n: n + 1, cut: demotes ? cut : 0 };
   }
 
@@ -277,8 +342,10 @@ export class Membership {
   private evaluate(): void {
     const e = evaluateOps(this.ops, this.owner);
     this.valid = e.valid;
-    this.everAdmin = e.everAdmin;
+    this.signers = e.signers;
     this.roles = e.roles;
+    this.named = e.named;
+    this.devices = e.devices;
     this.atFrontier.clear();
   }
 
@@ -344,7 +411,10 @@ function orderOps(ops: ReadonlyMap<string, MemberOp>): MemberOp[] {
 }
 
 /** The evaluation (module comment) of a set of operations whose deps are all in it. */
-function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid: Set<string>; everAdmin: Set<string>; roles: Map<string, Role> } {
+function evaluateOps(
+  ops: ReadonlyMap<string, MemberOp>,
+  owner: string,
+): { valid: Set<string>; signers: Set<string>; roles: Map<string, Role>; named: Map<string, Role>; devices: Map<string, { user: string; expires: number }> } {
   const order = orderOps(ops);
   // Ancestors of each operation.
   const past = new Map<string, Set<string>>();
@@ -357,17 +427,29 @@ function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid
     past.set(o.hash, s);
   }
   const slots = new Map<string, number>();
-  for (const o of order) if (o.time === 0) slots.set(`${o.by} ${o.n}`, (slots.get(`${o.by} ${o.n}`) ?? 0) + 1);
-  // Invites give no role: only their redemptions do.
-  const roleIn = (within: readonly MemberOp[], p: string): Role => {
-    const about = within.filter((o) => o.principal === p && o.expires === 0);
-    if (about.length === 0) return p === owner ? 'admin' : 'none';
+  // Device operations have no slot: each certificate gives its own (renewals coexist).
+  for (const o of order) if (o.time === 0 && o.user === '') slots.set(`${o.by} ${o.n}`, (slots.get(`${o.by} ${o.n}`) ?? 0) + 1);
+  // The role an admin gave p by name, or null when none did. Invites give no
+  // role: only their redemptions do.
+  const namedIn = (within: readonly MemberOp[], p: string): Role | null => {
+    const about = within.filter((o) => o.principal === p && o.expires === 0 && o.user === '');
+    if (about.length === 0) return p === owner ? 'admin' : null;
     let least: Role = 'admin';
     for (const o of about) {
       const superseded = about.some((later) => later !== o && past.get(later.hash)!.has(o.hash));
       if (!superseded && rank(o.role) < rank(least)) least = o.role;
     }
     return least;
+  };
+  // A device's role is the least of its users' (named) roles and its own named role, if any.
+  const roleIn = (within: readonly MemberOp[], p: string): Role => {
+    let role = namedIn(within, p);
+    for (const o of within) {
+      if (o.user === '' || o.principal !== p) continue;
+      const theirs = namedIn(within, o.user) ?? 'none';
+      if (role === null || rank(theirs) < rank(role)) role = theirs;
+    }
+    return role ?? 'none';
   };
   /** The invite a redemption's signer holds in `within`, if it stands: its newest operations about that key are invites. */
   const inviteIn = (within: readonly MemberOp[], key: string): MemberOp | null => {
@@ -386,6 +468,11 @@ function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid
       const mine = past.get(o.hash)!;
       const before = valid.filter((v) => mine.has(v.hash));
       const prior = roleIn(before, o.principal);
+      if (o.user !== '') {
+        // A device operation: the certificate was checked when it was read.
+        valid.push(o);
+        continue;
+      }
       if (o.time > 0) {
         // A redemption: the invite stands, unexpired, unused, for a newcomer.
         const invite = inviteIn(before, o.by);
@@ -396,7 +483,7 @@ function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid
         redemptions.push(o);
         continue;
       }
-      if (roleIn(before, o.by) !== 'admin') continue;
+      if (namedIn(before, o.by) !== 'admin') continue;
       const restricts = rank(o.role) < rank(prior);
       if (!restricts && cuts) {
         const cutOff = cuts.some((d) => d.principal === o.by && !mine.has(d.hash) && !past.get(d.hash)!.has(o.hash) && o.n > d.cut);
@@ -418,11 +505,24 @@ function evaluateOps(ops: ReadonlyMap<string, MemberOp>, owner: string): { valid
   }
   const { valid } = pass(first.demotions, losers);
   const roles = new Map<string, Role>();
-  for (const p of new Set(valid.map((o) => o.principal))) roles.set(p, roleIn(valid, p));
+  const named = new Map<string, Role>();
+  const devices = new Map<string, { user: string; expires: number }>();
+  for (const p of new Set(valid.map((o) => o.principal))) {
+    roles.set(p, roleIn(valid, p));
+    const n = namedIn(valid, p);
+    if (n !== null) named.set(p, n);
+  }
+  for (const o of valid) {
+    if (o.user === '') continue;
+    const d = devices.get(o.principal);
+    if (!d || o.certExpires > d.expires) devices.set(o.principal, { user: o.user, expires: o.certExpires });
+  }
   return {
     valid: new Set(valid.map((o) => o.hash)),
-    // Signers whose operations may count: admins, and invite keys (their redemption).
-    everAdmin: new Set([owner, ...valid.filter((o) => o.role === 'admin' || o.expires > 0).map((o) => o.principal)]),
+    // Signers whose operations may count: admins by name, and invite keys (their redemption).
+    signers: new Set([owner, ...valid.filter((o) => o.user === '' && (o.role === 'admin' || o.expires > 0)).map((o) => o.principal)]),
     roles,
+    named,
+    devices,
   };
 }

@@ -409,8 +409,12 @@ export class StoreSync {
       return;
     }
     // A peer that has not answered may not have our log (it was lost), and
-    // may not know us without it.
-    if (s.auth && !s.ready) this.send(s, { type: MessageType.Members, store: this.name, ops: this.store.access!.texts() });
+    // may not know us without it (nor without our introduction: a certified
+    // device that has not seen its user's grant holds its device operation aside).
+    if (s.auth && !s.ready) {
+      const access = this.store.access!;
+      this.send(s, { type: MessageType.Members, store: this.name, ops: [...new Set([...access.texts(), ...(access.introduction() ?? [])])] });
+    }
     const mine = this.store.version();
     this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schema: this.schema.collections, version }), true);
   }

@@ -252,6 +252,44 @@ describe('protected stores', () => {
     for (const s of [owner, relay, writer, reader, stranger]) s.close();
   });
 
+  it('a user with two devices: each joins with its certificate through any member, writes as the user, and loses access with the user', async () => {
+    const [o, user, phone, laptop] = await Promise.all([1, 2, 3, 4].map(() => mycelium.createIdentity()));
+    const owner = await member(o!, o!.principal);
+    await owner.access!.add(user!.principal, 'writer');
+    owner.collection('todos').insert({ id: 'a', title: 'from the owner', done: false, votes: 0 });
+    // The user key stays where it is (it never opens the store): it only certifies its devices.
+    const onPhone = await mycelium.open({ schema: todoSchema, name: 'todo', identity: phone!, access: { owner: o!.principal, certificate: await mycelium.certifyDevice(user!, phone!.principal) } });
+    const onLaptop = await mycelium.open({ schema: todoSchema, name: 'todo', identity: laptop!, access: { owner: o!.principal, certificate: await mycelium.certifyDevice(user!, laptop!.principal) } });
+    expect(onPhone.access!.role()).toBe('none'); // it has not seen the user's grant yet
+    const hub = new mycelium.MemoryHub();
+    const ownerErrors = errorsOf(owner.connect(hub.adapter('O'), FAST));
+    const phoneErrors = errorsOf(onPhone.connect(hub.adapter('P'), FAST));
+    await until('the phone joined as the user', () => onPhone.access!.role() === 'writer' && onPhone.collection('todos').get('a') !== undefined);
+    onPhone.collection('todos').insert({ id: 'p', title: 'from the phone', done: false, votes: 0 });
+    await until('the owner has the phone’s record', () => owner.collection('todos').get('p') !== undefined);
+    expect(owner.access!.members()).toContainEqual({ principal: phone!.principal, role: 'writer', user: user!.principal });
+    // The laptop meets only the phone (the owner's link to it is cut): the phone relays its batches on.
+    hub.partition([['O'], ['P', 'L']]);
+    const laptopErrors = errorsOf(onLaptop.connect(hub.adapter('L'), FAST));
+    await until('the laptop joined through the phone', () => onLaptop.access!.role() === 'writer' && onLaptop.collection('todos').get('p') !== undefined);
+    onLaptop.collection('todos').insert({ id: 'l', title: 'from the laptop', done: false, votes: 0 });
+    hub.heal();
+    await until('the owner has the laptop’s record', () => owner.collection('todos').get('l') !== undefined);
+    // A device is no admin for its user, even when the user is one.
+    await expect(onLaptop.access!.add(o!.principal, 'reader')).rejects.toMatchObject({ code: 'forbidden' });
+    // The user is removed: the owner ends both devices' sessions.
+    await owner.access!.remove(user!.principal);
+    await until('both devices were cut off', () => [phoneErrors, laptopErrors].every((e) => e.some((x) => x.error.code === 'unauthorized')));
+    expect(owner.access!.role(phone!.principal)).toBe('none');
+    expect(owner.access!.role(laptop!.principal)).toBe('none');
+    expect(ownerErrors.filter((e) => e.error.code !== 'unauthorized')).toEqual([]);
+    // A certificate for another key, or an expired one, does not open the store.
+    const other = await mycelium.certifyDevice(user!, o!.principal);
+    expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'todo', identity: phone!, access: { owner: o!.principal, certificate: other } }))).toBe('invalid_argument');
+    expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'todo', identity: phone!, access: { owner: o!.principal, certificate: 'myc-device-1.xx' } }))).toBe('corrupt');
+    for (const s of [owner, onPhone, onLaptop]) s.close();
+  });
+
   it('invites: a device that holds only a token joins through any member; a second use, and one after expiry, fail', async () => {
     const [o, w, d, e] = await Promise.all([1, 2, 3, 4].map(() => mycelium.createIdentity()));
     const owner = await member(o!, o!.principal);

@@ -3,6 +3,7 @@
 // forged, altered, replayed, backdated and equivocating operations, and
 // convergence of replicas that receive the same operations in any order.
 import { describe, expect, it } from 'vitest';
+import { certifyDevice, readCertificate } from '../access/devices.js';
 import type { Identity } from '../access/keys.js';
 import { createExportable, createIdentity, importIdentity, isPrincipal, storeId, verify } from '../access/keys.js';
 import type { MemberOp, Role } from '../access/membership.js';
@@ -331,5 +332,102 @@ describe('invites in the membership log', () => {
     expect(r.m.role(c.principal)).toBe('admin');
     // A redemption must be the key's first operation.
     await expect(codeOf(demoting.redeem(a.principal, { n: 2 }))).resolves.toBe('corrupt');
+  });
+});
+
+describe('devices of a user (docs/identity.md, Identities and keys)', () => {
+  /** The device operation a certified device's replica adds (as access.ts signs it). */
+  async function deviceOp(id: string, device: Identity, token: string): Promise<MemberOp> {
+    const c = await readCertificate(token);
+    return signOp(id, device, { principal: device.principal, role: 'none', n: 1, deps: [], cut: 0, certificate: c });
+  }
+
+  it('a device acts with its user’s role; removing the user takes every device, removing a device only that one', async () => {
+    const { owner, a: user, b: phone, c: laptop, id, replica } = await setup();
+    const r = replica();
+    const phoneOp = await deviceOp(id, phone, await certifyDevice(user, phone.principal));
+    const laptopOp = await deviceOp(id, laptop, await certifyDevice(user, laptop.principal));
+    r.take(phoneOp, laptopOp);
+    // The user has no role yet: the device operations are held aside, not kept or sent.
+    expect(r.m.role(phone.principal)).toBe('none');
+    expect(r.m.texts()).toEqual([]);
+    await r.op(owner, user.principal, 'writer');
+    expect(r.m.role(phone.principal)).toBe('writer');
+    expect(r.m.role(laptop.principal)).toBe('writer');
+    expect(r.m.texts()).toHaveLength(3);
+    expect(r.m.members().find((m) => m.principal === phone.principal)).toEqual({ principal: phone.principal, role: 'writer', user: user.principal });
+    // At a causal point: the frontier of a batch the phone signed now.
+    const frontier = r.m.heads();
+    await r.op(owner, phone.principal, 'none'); // the phone is lost
+    expect(r.m.role(phone.principal)).toBe('none');
+    expect(r.m.role(laptop.principal)).toBe('writer');
+    expect(r.m.roleAt(phone.principal, frontier)).toBe('writer');
+    expect(r.m.roleAt(phone.principal, r.m.heads())).toBe('none');
+    await r.op(owner, user.principal, 'reader');
+    expect(r.m.role(laptop.principal)).toBe('reader');
+    await r.op(owner, user.principal, 'none');
+    expect(r.m.role(laptop.principal)).toBe('none');
+    // An admin naming the device itself cannot give it more than its user has.
+    await r.op(owner, laptop.principal, 'admin');
+    expect(r.m.role(laptop.principal)).toBe('none');
+    await r.op(owner, user.principal, 'writer');
+    expect(r.m.role(laptop.principal)).toBe('writer');
+  });
+
+  it('a device of an admin user does not sign membership for it: its operations do not count', async () => {
+    const { owner, a: user, b: device, c: stranger, id, replica } = await setup();
+    const r = replica();
+    await r.op(owner, user.principal, 'admin');
+    r.take(await deviceOp(id, device, await certifyDevice(user, device.principal)));
+    expect(r.m.role(device.principal)).toBe('admin');
+    expect(r.m.administers(device.principal)).toBe(false);
+    expect(r.m.administers(user.principal)).toBe(true);
+    const grant = await r.op(device, stranger.principal, 'writer');
+    expect(r.m.counts(grant.hash)).toBe(false);
+    expect(r.m.role(stranger.principal)).toBe('none');
+  });
+
+  it('forged, borrowed and malformed certificates are refused; an expired one leaves the device no role now, but batches keep their causal point', async () => {
+    const { owner, a: user, b: device, c: thief, id, replica } = await setup();
+    const token = await certifyDevice(user, device.principal);
+    // Another device cannot use the certificate: its operation names itself, the certificate the device.
+    const c = await readCertificate(token);
+    const borrowed = await signOp(id, thief, { principal: thief.principal, role: 'none', n: 1, deps: [], cut: 0, certificate: c }).then(
+      () => 'accepted',
+      (e: { code?: string }) => e.code,
+    );
+    expect(borrowed).toBe('forbidden');
+    // A certificate the thief signs for itself in the user's name does not verify.
+    const forged = { ...c, device: thief.principal };
+    expect(await codeOf(signOp(id, thief, { principal: thief.principal, role: 'none', n: 1, deps: [], cut: 0, certificate: forged }))).toBe('forbidden');
+    // The token altered: its signature no longer verifies; garbage and other versions are typed.
+    const body = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(token.slice(13).replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0)))) as Record<string, unknown>;
+    const reencode = (b: unknown) => `myc-device-1.${btoa(JSON.stringify(b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
+    expect(await codeOf(readCertificate(reencode({ ...body, e: (body.e as number) + 1 })))).toBe('forbidden');
+    expect(await codeOf(readCertificate(reencode({ ...body, v: 2 })))).toBe('unsupported_version');
+    expect(await codeOf(readCertificate('myc-device-1.!!'))).toBe('corrupt');
+    expect(await codeOf(readCertificate(42))).toBe('corrupt');
+    expect(await codeOf(certifyDevice(user, user.principal))).toBe('invalid_argument');
+    expect(await codeOf(certifyDevice(user, device.principal, { expires: Date.now() - 1 }))).toBe('invalid_argument');
+    // A device operation with deps, or about another principal, is malformed.
+    const op = await deviceOp(id, device, token);
+    const [json] = op.text.split('.');
+    const withDeps = JSON.parse(json!) as Record<string, unknown>;
+    withDeps.deps = [op.hash];
+    const sig = await device.sign(new TextEncoder().encode(`myc-member-1\0${id}\0${JSON.stringify(withDeps)}\0`));
+    expect(await codeOf(readOp(id, `${JSON.stringify(withDeps)}.${btoa(String.fromCharCode(...sig)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`))).toBe('corrupt');
+    // Expiry: a certificate that has run out gives no role now; the frontier of an earlier batch still says writer.
+    const soon = await certifyDevice(user, device.principal, { expires: Date.now() + 40 });
+    const r = replica();
+    await r.op(owner, user.principal, 'writer');
+    r.take(await deviceOp(id, device, soon));
+    expect(r.m.role(device.principal)).toBe('writer');
+    const frontier = r.m.heads();
+    await new Promise((done) => setTimeout(done, 60));
+    expect(r.m.role(device.principal)).toBe('none');
+    expect(r.m.roleAt(device.principal, frontier)).toBe('writer');
+    // A renewal (a later certificate) counts again.
+    r.take(await deviceOp(id, device, await certifyDevice(user, device.principal, { expires: Date.now() + 60_000 })));
+    expect(r.m.role(device.principal)).toBe('writer');
   });
 });

@@ -448,6 +448,33 @@ export const apiCases = [
     },
   ],
   [
+    'a device certified by its user joins a protected store as that user over a MessageChannel, and is cut off with the user (docs/identity.md, Identities and keys)',
+    async (M) => {
+      const [o, user, phone] = await Promise.all([M.createIdentity(), M.createIdentity(), M.createIdentity()]);
+      const owner = await M.open({ schema: todoSchema, name: 'certified', identity: o, access: { owner: o.principal } });
+      await owner.access.add(user.principal, 'writer');
+      owner.collection('todos').insert({ id: 'a', title: 'from the owner' });
+      const certificate = await M.certifyDevice(user, phone.principal, { expires: Date.now() + 60000 });
+      ok(certificate.startsWith('myc-device-1.'), 'a certificate');
+      const device = await M.open({ schema: todoSchema, name: 'certified', identity: phone, access: { owner: o.principal, certificate } });
+      const one = new MessageChannel();
+      const errors = [];
+      owner.connect(M.messagePort(one.port1), fast);
+      device.connect(M.messagePort(one.port2), fast).onError((x) => errors.push(x.error.code));
+      await until('the device is a writer with the record', () => device.access.role() === 'writer' && device.collection('todos').get('a') !== undefined);
+      device.collection('todos').insert({ id: 'd', title: 'from the device' });
+      await until('the owner has the device’s record', () => owner.collection('todos').get('d') !== undefined);
+      eq(owner.access.role(phone.principal), 'writer', 'the device acts as its user');
+      await owner.access.remove(user.principal);
+      await until('the device was cut off with its user', () => errors.includes('unauthorized'));
+      eq(owner.access.role(phone.principal), 'none');
+      await rejectsCode(M.open({ schema: todoSchema, name: 'certified', identity: o, access: { owner: o.principal, certificate } }), 'invalid_argument', 'a certificate of another key');
+      for (const s of [owner, device]) s.close();
+      one.port1.close();
+      one.port2.close();
+    },
+  ],
+  [
     'loadIdentity(name) keeps a device identity: the same name gives the same principal, and its signatures open a protected store it owns',
     async (M) => {
       const a = await M.loadIdentity('api-case');
