@@ -73,7 +73,7 @@ export class StoreAccess implements SyncAccess {
     nonce: Uint8Array,
   ) {
     const m = (this.#membership = new Membership(owner));
-    this.provenance = new Provenance(storeId, identity, { heads: () => m.heads(), frontierCovers: (a, b) => m.frontierCovers(a, b), roleAt: (p, f) => m.roleAt(p, f), role: (p) => this.role(p) }, nonce);
+    this.provenance = new Provenance(storeId, identity, { heads: () => m.heads(identity.principal), frontierCovers: (a, b) => m.frontierCovers(a, b), roleAt: (p, f) => m.roleAt(p, f), role: (p) => this.role(p) }, nonce);
   }
 
   /** @internal open({ identity, access: { owner, invite, certificate } }). */

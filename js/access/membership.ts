@@ -320,16 +320,15 @@ export class Membership {
 
   /** What a new operation by `signer` about `principal` carries: its deps (every head), number and cut. */
   next(signer: string, principal: string, role: Role): { deps: string[]; n: number; cut: number } {
-    const cited = new Set<string>();
     let n = 0;
     let cut = 0;
     for (const o of this.ops.values()) {
-      for (const d of o.deps) cited.add(d);
+      if (o.user !== '') continue; // device operations have no number of their own in the sequence
       if (o.by === signer) n = Math.max(n, o.n);
       if (o.by === principal) cut = Math.max(cut, o.n);
     }
-    for (const o of this.waiting.values()) if (o.by === signer) n = Math.max(n, o.n);
-    const deps = [...this.ops.keys()].filter((h) => !cited.has(h)).slice(0, MAX_DEPS);
+    for (const o of this.waiting.values()) if (o.by === signer && o.user === '') n = Math.max(n, o.n);
+    const deps = this.heads(signer);
     const demotes = this.administers(principal) && rank(role) < rank('admin');
     return { deps, n: n + 1, cut: demotes ? cut : 0 };
   }
@@ -349,11 +348,19 @@ export class Membership {
     this.atFrontier.clear();
   }
 
-  /** The hashes of the operations no other held operation names: what a new operation (or a signed batch) cites as its causal point. */
-  heads(): string[] {
+  /**
+   * The hashes of the operations no other held operation names: what a new
+   * operation (or a signed batch) of `self` cites as its causal point. Other
+   * devices' device operations are left out: they decide only those devices'
+   * roles, and a store with many devices would otherwise crowd the 64 heads
+   * a causal point names (and cut off the grants that matter).
+   */
+  heads(self = ''): string[] {
     const cited = new Set<string>();
     for (const o of this.ops.values()) for (const d of o.deps) cited.add(d);
-    return [...this.ops.keys()].filter((h) => !cited.has(h)).sort().slice(0, MAX_DEPS);
+    const out: string[] = [];
+    for (const o of this.ops.values()) if (!cited.has(o.hash) && (o.user === '' || o.by === self)) out.push(o.hash);
+    return out.sort().slice(0, MAX_DEPS);
   }
 
   /** Does the frontier `later` name, or have in its past, every operation `earlier` names? (False when one is not held.) */

@@ -357,12 +357,12 @@ describe('devices of a user (docs/identity.md, Identities and keys)', () => {
     expect(r.m.texts()).toHaveLength(3);
     expect(r.m.members().find((m) => m.principal === phone.principal)).toEqual({ principal: phone.principal, role: 'writer', user: user.principal });
     // At a causal point: the frontier of a batch the phone signed now.
-    const frontier = r.m.heads();
+    const frontier = r.m.heads(phone.principal);
     await r.op(owner, phone.principal, 'none'); // the phone is lost
     expect(r.m.role(phone.principal)).toBe('none');
     expect(r.m.role(laptop.principal)).toBe('writer');
     expect(r.m.roleAt(phone.principal, frontier)).toBe('writer');
-    expect(r.m.roleAt(phone.principal, r.m.heads())).toBe('none');
+    expect(r.m.roleAt(phone.principal, r.m.heads(phone.principal))).toBe('none');
     await r.op(owner, user.principal, 'reader');
     expect(r.m.role(laptop.principal)).toBe('reader');
     await r.op(owner, user.principal, 'none');
@@ -385,6 +385,23 @@ describe('devices of a user (docs/identity.md, Identities and keys)', () => {
     const grant = await r.op(device, stranger.principal, 'writer');
     expect(r.m.counts(grant.hash)).toBe(false);
     expect(r.m.role(stranger.principal)).toBe('none');
+  });
+
+  it('a hundred devices do not crowd the causal point: each one’s frontier holds its own certificate and its user’s grant', async () => {
+    const { owner, a: user, id, replica } = await setup();
+    const r = replica();
+    await r.op(owner, user.principal, 'writer');
+    const devices = await Promise.all(Array.from({ length: 100 }, () => createIdentity()));
+    r.take(...(await Promise.all(devices.map(async (d) => deviceOp(id, d, await certifyDevice(user, d.principal))))));
+    for (const d of devices) {
+      const frontier = r.m.heads(d.principal);
+      expect(frontier.length).toBeLessThanOrEqual(2);
+      expect(r.m.roleAt(d.principal, frontier)).toBe('writer');
+    }
+    // An admin's next operation cites the grant, not the hundred certificates.
+    const next = await r.op(owner, user.principal, 'reader');
+    expect(next.deps).toHaveLength(1);
+    expect(r.m.role(devices[99]!.principal)).toBe('reader');
   });
 
   it('forged, borrowed and malformed certificates are refused; an expired one leaves the device no role now, but batches keep their causal point', async () => {
@@ -422,7 +439,7 @@ describe('devices of a user (docs/identity.md, Identities and keys)', () => {
     await r.op(owner, user.principal, 'writer');
     r.take(await deviceOp(id, device, soon));
     expect(r.m.role(device.principal)).toBe('writer');
-    const frontier = r.m.heads();
+    const frontier = r.m.heads(device.principal);
     await new Promise((done) => setTimeout(done, 60));
     expect(r.m.role(device.principal)).toBe('none');
     expect(r.m.roleAt(device.principal, frontier)).toBe('writer');
