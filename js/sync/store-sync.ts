@@ -429,6 +429,20 @@ export class StoreSync {
       this.fail(s, new MyceliumError(m.code, `peer ${conn.peer} ended the sync of '${this.name}': ${m.message}`), true);
       return;
     }
+    if (s.auth && m.type === MessageType.AuthHello && s.auth.principal !== null && s.auth.peerNonce && !sameNonce(s.auth.peerNonce, m.nonce)) {
+      // A peer we had verified starts over with a fresh nonce (it resumed
+      // after pause(), or its side of the session ended): so does this side,
+      // with a fresh nonce of its own, or the peer would wait for our
+      // auth-hello forever. The old session's pending work stops here.
+      s.stop();
+      s.error = new MyceliumError('unauthorized', `the session with peer ${conn.peer} for '${this.name}' started over`);
+      this.sessions.delete(conn);
+      this.presence.peerGone(conn);
+      this.addPeer(conn);
+      this.stats.bytesReceived -= bytes; // counted once, by the new session
+      this.message(conn, m, bytes);
+      return;
+    }
     if (s.auth && (!s.auth.done || s.auth.busy || m.type === MessageType.AuthHello || m.type === MessageType.AuthProof || m.type === MessageType.Members)) {
       if (s.auth.queue.length + s.auth.held.length >= MAX_EARLY_MESSAGES) {
         this.refuse(s, new MyceliumError('limit_exceeded', `peer ${conn.peer} sent more than ${MAX_EARLY_MESSAGES} messages for '${this.name}' before they could be checked`));

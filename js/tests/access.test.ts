@@ -290,6 +290,35 @@ describe('protected stores', () => {
     for (const s of [owner, onPhone, onLaptop]) s.close();
   });
 
+  it('pause() and resume() on either side, during the handshake or after it: the session starts over and both sides sync again', async () => {
+    const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    for (const delay of [0, 5, 100]) {
+      const owner = await member(o, o.principal);
+      await owner.access!.add(w.principal, 'writer');
+      const writer = await member(w, o.principal);
+      owner.collection('todos').insert({ id: 'a', title: `${delay}`, done: false, votes: 0 });
+      const hub = new mycelium.MemoryHub();
+      const ownerSync = owner.connect(hub.adapter('O'), FAST);
+      const writerSync = writer.connect(hub.adapter('W'), FAST);
+      const errors = [...errorsOf(ownerSync), ...errorsOf(writerSync)];
+      await sleep(delay);
+      writerSync.pause();
+      await sleep(20);
+      writerSync.resume();
+      await until(`the writer has the record (paused ${delay} ms in)`, () => writer.collection('todos').get('a') !== undefined);
+      writer.collection('todos').insert({ id: 'b', title: 'from the writer', done: false, votes: 0 });
+      await until('the owner has the writer’s record', () => owner.collection('todos').get('b') !== undefined);
+      ownerSync.pause();
+      await sleep(20);
+      ownerSync.resume();
+      owner.collection('todos').insert({ id: 'c', title: 'after the owner resumed', done: false, votes: 0 });
+      await until('the writer has it', () => writer.collection('todos').get('c') !== undefined);
+      expect(errors).toEqual([]);
+      owner.close();
+      writer.close();
+    }
+  });
+
   it('invites: a device that holds only a token joins through any member; a second use, and one after expiry, fail', async () => {
     const [o, w, d, e] = await Promise.all([1, 2, 3, 4].map(() => mycelium.createIdentity()));
     const owner = await member(o!, o!.principal);
