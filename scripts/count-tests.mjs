@@ -66,14 +66,18 @@ function gtest(junitPath, dir) {
   console.log(`${passed} ${failures}`);
 }
 
-function json(path) {
+/** A JSON report; a missing or unreadable one fails (fail() exits). */
+function readReport(path) {
   if (!existsSync(path)) fail(`no report at ${path}`);
-  let r;
   try {
-    r = JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     fail(`${path}: ${e.message}`);
   }
+}
+
+function json(path) {
+  const r = readReport(path);
   if (!Number.isInteger(r.passed) || !Number.isInteger(r.failed)) fail(`${path} has no passed/failed counts`);
   const what = basename(path, '.json');
   for (const t of r.tests ?? []) if (!t.passed) failed(`${what}: ${t.name}`);
@@ -82,13 +86,7 @@ function json(path) {
 }
 
 function vitest(path) {
-  if (!existsSync(path)) fail(`no report at ${path}`);
-  let r;
-  try {
-    r = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    fail(`${path}: ${e.message}`);
-  }
+  const r = readReport(path);
   let passed = 0;
   let failures = 0;
   for (const file of r.testResults ?? []) {

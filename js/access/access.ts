@@ -5,7 +5,7 @@ import { MyceliumError } from '../errors.js';
 import type { SyncAccess } from '../sync/synced-store.js';
 import { readCertificate } from './devices.js';
 import type { Identity } from './keys.js';
-import { createExportable, fromBase64Url, importIdentity, isPrincipal, signingInput, storeId, toBase64Url, verify } from './keys.js';
+import { createExportable, decodeToken, encodeToken, fromBase64Url, importIdentity, isPrincipal, signingInput, storeId, toBase64Url, verify } from './keys.js';
 import type { MemberOp, Role } from './membership.js';
 import { MAX_OPS, Membership, opHash, readOp, ROLES, signOp } from './membership.js';
 import { freshActor, Provenance } from './provenance.js';
@@ -32,20 +32,9 @@ interface InviteToken {
 
 /** Reads an invite token (its grant's signature is checked when its store id is known: #redeem via readOp). */
 function readInvite(token: unknown): { name: string; owner: string; grantText: string; key: Uint8Array; pub: string } {
-  const bad = () => new MyceliumError('corrupt', 'not an invite of mycelium-sync (a token from store.access.invite())');
-  if (typeof token !== 'string' || !token.startsWith(INVITE_PREFIX) || token.length > 16384) throw bad();
-  const bytes = fromBase64Url(token.slice(INVITE_PREFIX.length));
-  if (!bytes) throw bad();
-  let b: { v?: unknown; name?: unknown; owner?: unknown; grant?: unknown; key?: unknown; pub?: unknown };
-  try {
-    b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as typeof b;
-  } catch {
-    throw bad();
-  }
-  if (typeof b !== 'object' || b === null) throw bad();
-  if (b.v !== 1) throw new MyceliumError('unsupported_version', 'an invite of another format version');
+  const b = decodeToken(token, INVITE_PREFIX, 16384, 'an invite', 'store.access.invite()');
   const key = typeof b.key === 'string' ? fromBase64Url(b.key) : null;
-  if (typeof b.name !== 'string' || !isPrincipal(b.owner) || typeof b.grant !== 'string' || !key || !isPrincipal(b.pub)) throw bad();
+  if (typeof b.name !== 'string' || !isPrincipal(b.owner) || typeof b.grant !== 'string' || !key || !isPrincipal(b.pub)) throw new MyceliumError('corrupt', 'not an invite of mycelium-sync: a field is missing or malformed');
   return { name: b.name, owner: b.owner, grantText: b.grant, key, pub: b.pub };
 }
 
@@ -127,7 +116,7 @@ export class StoreAccess implements SyncAccess {
     if (!this.#membership.counts(grant.hash)) throw new MyceliumError('limit_exceeded', `the membership of this store holds its most operations (${MAX_OPS}): the invite was not made`);
     await done;
     const body = { v: 1, name: this.#name, owner: this.owner, grant: grant.text, key: toBase64Url(pkcs8), pub: key.principal };
-    return `${INVITE_PREFIX}${toBase64Url(new TextEncoder().encode(JSON.stringify(body)))}`;
+    return encodeToken(INVITE_PREFIX, body);
   }
 
   /** Withdraws an invite (admins only): a redemption signed after this is void. */

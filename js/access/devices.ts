@@ -4,7 +4,7 @@
 // device operation (membership.ts), where every member checks it.
 import { MyceliumError } from '../errors.js';
 import type { Identity } from './keys.js';
-import { fromBase64Url, isPrincipal, signingInput, toBase64Url, verify } from './keys.js';
+import { decodeToken, encodeToken, fromBase64Url, isPrincipal, signingInput, toBase64Url, verify } from './keys.js';
 
 const PREFIX = 'myc-device-1.';
 const YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -44,26 +44,14 @@ export async function certifyDevice(user: Identity, device: string, options: { r
   const expires = options.expires ?? Date.now() + YEAR_MS;
   if (!Number.isSafeInteger(expires) || expires <= Date.now()) throw new MyceliumError('invalid_argument', 'expires is a time in the future, in ms since 1970');
   const s = await user.sign(certificateInput(user.principal, device, expires));
-  const body = { v: 1, u: user.principal, d: device, e: expires, s: toBase64Url(s) };
-  return `${PREFIX}${toBase64Url(new TextEncoder().encode(JSON.stringify(body)))}`;
+  return encodeToken(PREFIX, { v: 1, u: user.principal, d: device, e: expires, s: toBase64Url(s) });
 }
 
 /** Reads and checks a certificate token: `corrupt` when it is not one, `forbidden` when its signature does not verify. */
 export async function readCertificate(token: unknown): Promise<DeviceCertificate> {
-  const bad = () => new MyceliumError('corrupt', 'not a device certificate of mycelium-sync (a token from certifyDevice())');
-  if (typeof token !== 'string' || !token.startsWith(PREFIX) || token.length > 1024) throw bad();
-  const bytes = fromBase64Url(token.slice(PREFIX.length));
-  if (!bytes) throw bad();
-  let b: { v?: unknown; u?: unknown; d?: unknown; e?: unknown; s?: unknown };
-  try {
-    b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as typeof b;
-  } catch {
-    throw bad();
-  }
-  if (typeof b !== 'object' || b === null) throw bad();
-  if (b.v !== 1) throw new MyceliumError('unsupported_version', 'a device certificate of another format version');
+  const b = decodeToken(token, PREFIX, 1024, 'a device certificate', 'certifyDevice()');
   const signature = typeof b.s === 'string' ? fromBase64Url(b.s) : null;
-  if (!isPrincipal(b.u) || !isPrincipal(b.d) || !Number.isSafeInteger(b.e) || (b.e as number) <= 0 || !signature || signature.length !== 64) throw bad();
+  if (!isPrincipal(b.u) || !isPrincipal(b.d) || !Number.isSafeInteger(b.e) || (b.e as number) <= 0 || !signature || signature.length !== 64) throw new MyceliumError('corrupt', 'not a device certificate of mycelium-sync: a field is missing or malformed');
   const c: DeviceCertificate = { user: b.u, device: b.d, expires: b.e as number, signature };
   if (!(await checkCertificate(c))) throw new MyceliumError('forbidden', `the device certificate's signature by ${c.user} does not verify`);
   return c;

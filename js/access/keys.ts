@@ -138,6 +138,31 @@ export function signingInput(...parts: readonly (string | Uint8Array)[]): Uint8A
   return out;
 }
 
+/** A token: `prefix` and the base64url of the body's JSON (invites, device certificates). */
+export function encodeToken(prefix: string, body: object): string {
+  return `${prefix}${toBase64Url(utf8.encode(JSON.stringify(body)))}`;
+}
+
+/**
+ * A token's body (an object with `v: 1`): `corrupt` when the text is not a
+ * `kind` (made by `source`), `unsupported_version` for another format version.
+ */
+export function decodeToken(token: unknown, prefix: string, maxLength: number, kind: string, source: string): Record<string, unknown> {
+  const bad = () => new MyceliumError('corrupt', `not ${kind} of mycelium-sync (a token from ${source})`);
+  if (typeof token !== 'string' || !token.startsWith(prefix) || token.length > maxLength) throw bad();
+  const bytes = fromBase64Url(token.slice(prefix.length));
+  if (!bytes) throw bad();
+  let b: unknown;
+  try {
+    b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw bad();
+  }
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw bad();
+  if ((b as { v?: unknown }).v !== 1) throw new MyceliumError('unsupported_version', `${kind} of another format version`);
+  return b as Record<string, unknown>;
+}
+
 /** A protected store's id: SHA-256 of its name and its owner (docs/identity.md), base64url. */
 export async function storeId(name: string, owner: string): Promise<string> {
   return toBase64Url(await sha256(signingInput('myc-store-1', name, owner)));
