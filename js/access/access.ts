@@ -142,6 +142,11 @@ export class StoreAccess implements SyncAccess {
     return intro.length > 0 ? intro : null;
   }
 
+  /** @internal */
+  mentions(principal: string): boolean {
+    return this.#membership.mentions(principal);
+  }
+
   /** This replica's principal. */
   get principal(): string {
     return this.identity.principal;

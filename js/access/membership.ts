@@ -202,9 +202,19 @@ export class Membership {
     return this.ops.has(hash) || this.waiting.has(hash) || this.dormant.has(hash);
   }
 
-  /** Adds checked operations; returns those that were new. */
+  /** Is an operation about `principal` held (counted, waiting or held aside)? */
+  mentions(principal: string): boolean {
+    for (const map of [this.ops, this.waiting, this.dormant]) for (const o of map.values()) if (o.principal === principal) return true;
+    return false;
+  }
+
+  /** Operations revive() took back during the current add(). */
+  private revived: MemberOp[] = [];
+
+  /** Adds checked operations; returns those that are news to peers: new ones, and ones held aside before that count now. */
   add(ops: readonly MemberOp[]): MemberOp[] {
     const fresh: MemberOp[] = [];
+    this.revived = [];
     for (const o of ops) {
       if (this.has(o.hash)) continue;
       // Past a limit, what comes is dropped (a peer's flood); a local change
@@ -254,8 +264,12 @@ export class Membership {
       }
       if (changed) this.evaluate();
     }
-    // What was held aside is not news: it is not passed on.
-    return fresh.filter((o) => this.ops.has(o.hash) || this.waiting.has(o.hash));
+    // What was held aside is not news: it is not passed on. What came back is
+    // (a device's operation, once its user's grant arrived: peers never had it).
+    const news = fresh.filter((o) => this.ops.has(o.hash) || this.waiting.has(o.hash));
+    for (const o of this.revived) if (this.ops.has(o.hash) && !news.includes(o)) news.push(o);
+    this.revived = [];
+    return news;
   }
 
   /**
@@ -274,6 +288,7 @@ export class Membership {
     this.dormant.delete(hash);
     for (const d of o.deps) this.revive(d);
     this.ops.set(hash, o);
+    this.revived.push(o);
   }
 
   /** Does an operation held (or waiting) name `hash` among its deps? */

@@ -69,6 +69,8 @@ export interface SyncOptions {
   readonly presence?: PresenceOptions;
 }
 
+/** How many hello intervals a verified peer we do not know of gets to turn out a member (1 + 2 + 4 + 8: four repeats). */
+const UNKNOWN_PEER_HELLOS = 15;
 /** The longest wait between two hellos to a peer that does not answer. */
 const MAX_HELLO_INTERVAL = 60_000;
 /** How long a session relays at once after its relay timer found the peer lacking others' changes. */
@@ -411,10 +413,7 @@ export class StoreSync {
     // A peer that has not answered may not have our log (it was lost), and
     // may not know us without it (nor without our introduction: a certified
     // device that has not seen its user's grant holds its device operation aside).
-    if (s.auth && !s.ready) {
-      const access = this.store.access!;
-      this.send(s, { type: MessageType.Members, store: this.name, ops: [...new Set([...access.texts(), ...(access.introduction() ?? [])])] });
-    }
+    if (s.auth && !s.ready) this.sendMembers(s, this.store.access!.texts());
     const mine = this.store.version();
     this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schema: this.schema.collections, version }), true);
   }
@@ -505,7 +504,11 @@ export class StoreSync {
               return;
             }
             if (m.ops.length > 0) await access.receive(m.ops);
-            if (!auth.done && auth.principal !== null) this.admit(s, true);
+            // A peer its log does not make a member is refused at once,
+            // unless we hold an operation about it that may count once our
+            // own log grows (a device's, whose user's grant has not reached
+            // us yet): that one gets the time admit() gives.
+            if (!auth.done && auth.principal !== null) this.admit(s, !access.mentions(auth.principal));
             break;
           }
           default:
@@ -543,8 +546,10 @@ export class StoreSync {
 
   /**
    * The peer proved its principal: a member goes on (our log, then our hello);
-   * one we do not know of gets until its log arrives (`final`), or four
-   * hello intervals, to turn out a member; then `unauthorized`.
+   * one we do not know of gets until its log arrives (`final`), or fifteen
+   * hello intervals (its first four repeats of hello and log, each waiting
+   * twice as long: a lost log is sent again), to turn out a member; then
+   * `unauthorized`.
    */
   private admit(s: Session, final: boolean): void {
     const auth = s.auth!;
@@ -572,7 +577,7 @@ export class StoreSync {
       auth.timer = setTimeout(() => {
         auth.timer = null;
         if (!auth.done && !s.error && !this.closed) refuse();
-      }, this.helloInterval * 4);
+      }, this.helloInterval * UNKNOWN_PEER_HELLOS);
     }
   }
 
@@ -590,8 +595,21 @@ export class StoreSync {
         this.refuse(s, new MyceliumError('unauthorized', `peer ${s.conn.peer} (${auth.principal}) is no longer a member of '${this.name}'`));
         continue;
       }
-      this.send(s, { type: MessageType.Members, store: this.name, ops: fresh });
+      // A peer that has not answered our hello may not have verified us yet:
+      // what it reads from us then decides whether we are a member, so it
+      // gets the whole log (a part of it would read as "not a member").
+      this.sendMembers(s, s.ready ? fresh : access.texts());
     }
+  }
+
+  /**
+   * Membership operations for a peer, with our introduction while we are
+   * not a member by our own log (a peer that reads a log from us that does
+   * not make us a member refuses us: a device must say whose it is in every one).
+   */
+  private sendMembers(s: Session, ops: readonly string[]): void {
+    const intro = this.store.access!.introduction();
+    this.send(s, { type: MessageType.Members, store: this.name, ops: intro ? [...new Set([...ops, ...intro])] : [...ops] });
   }
 
   /** A message of a session that is authenticated (or needs not be). */

@@ -44,8 +44,10 @@ export interface SyncAccess {
   receive(texts: readonly string[]): Promise<number>;
   /** Calls `listener` with the texts of operations new to the log (made here or received). */
   watch(listener: (fresh: readonly string[]) => void): () => void;
-  /** An invitee's invite and redemption, to send a peer that does not know it yet; null once a member (or never invited). */
+  /** What makes this replica a member for a peer that does not know it yet (an invite and its redemption, a device operation); null once a member here. */
   introduction(): string[] | null;
+  /** Is an operation about `principal` held, also one that does not count yet (a device's, before its user's grant arrived)? */
+  mentions(principal: string): boolean;
   /** The store's signed batches: what sync sends and checks instead of plain deltas. */
   readonly provenance: Provenance;
 }

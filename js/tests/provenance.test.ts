@@ -276,7 +276,7 @@ describe('provenance', () => {
 const RUNS = Number(process.env.MYC_IDENTITY_RUNS ?? 16);
 
 describe(`protected stores under faults: ${RUNS} seeded runs of 3-5 replicas`, () => {
-  it('an owner, writers and a reader converge to identical snapshots under drops, duplicates, reorders, partitions and cuts; every write travels signed', async () => {
+  it('an owner, writers (some of them certified devices of a user) and a reader converge to identical snapshots under drops, duplicates, reorders, partitions and cuts; every write travels signed', async () => {
     for (let seed = 1; seed <= RUNS; seed++) {
       const r = rng(seed);
       const n = 3 + Math.floor(r() * 3);
@@ -285,9 +285,24 @@ describe(`protected stores under faults: ${RUNS} seeded runs of 3-5 replicas`, (
       const owner = await member(o, o.principal);
       // The last of 4 or 5 is a reader: it relays what it gets, and writes nothing.
       const reader = n > 3 ? n - 1 : -1;
-      for (let i = 1; i < n; i++) await owner.access!.add(people[i]!.principal, i === reader ? 'reader' : 'writer');
+      // About half the writers are devices of a user key the owner named (they join with a certificate).
+      const certificates: (string | undefined)[] = [undefined];
+      for (let i = 1; i < n; i++) {
+        const role = i === reader ? 'reader' : 'writer';
+        if (role === 'writer' && r() < 0.5) {
+          const user = await mycelium.createIdentity();
+          await owner.access!.add(user.principal, role);
+          certificates.push(await mycelium.certifyDevice(user, people[i]!.principal));
+        } else {
+          await owner.access!.add(people[i]!.principal, role);
+          certificates.push(undefined);
+        }
+      }
       const stores = [owner];
-      for (let i = 1; i < n; i++) stores.push(await member(people[i]!, o.principal));
+      for (let i = 1; i < n; i++) {
+        const certificate = certificates[i];
+        stores.push(certificate ? await mycelium.open({ schema: todoSchema, name: 'todo', identity: people[i]!, access: { owner: o.principal, certificate } }) : await member(people[i]!, o.principal));
+      }
       const ids = stores.map((_, i) => `p${i}`);
       const hub = new mycelium.MemoryHub({ faults: { drop: 0.02, duplicate: 0.03, reorder: 0.1 }, random: r, maxMessageSize: 16 * 1024 });
       const syncs = stores.map((s, i) => s.connect(hub.adapter(ids[i]!), FAST));
