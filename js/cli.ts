@@ -7,7 +7,7 @@ import type { Schema } from './schema.js';
 import type { Store } from './store.js';
 import type { Sync } from './sync/facade.js';
 import type { Identity } from './access/keys.js';
-import { fileKeyStore, fileStorage, open, startSignalServer, webSocketServer } from './node.js';
+import { certifyDevice, fileKeyStore, fileStorage, open, startSignalServer, webSocketServer } from './node.js';
 
 const USAGE = `usage:
   mycelium-sync signal [--port 8787] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
@@ -18,6 +18,9 @@ const USAGE = `usage:
       every store is persisted under --dir.
   mycelium-sync identity [--dir .mycelium] [--identity peer]
       Prints the principal of the identity kept in --dir (made on first use).
+  mycelium-sync certify <device principal> [--dir .mycelium] [--identity peer] [--days 365]
+      Prints a device certificate: the identity in --dir (a user key) certifies that the
+      device acts for it; the device opens stores with access: { owner, certificate }.
 
   --owner P          the stores are protected (docs/identity.md) with owner P (a principal, or
                      'self': this peer's identity); the peer syncs as --identity (a key file in
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
         quiet: { type: 'boolean' },
         owner: { type: 'string' },
         identity: { type: 'string' },
+        days: { type: 'string' },
       },
     });
   } catch (e) {
@@ -82,7 +86,8 @@ async function main(): Promise<void> {
   }
   const { values: v, positionals } = parsed;
   const command = positionals[0];
-  if (positionals.length > 1) fail(`unexpected argument '${positionals[1]}'`);
+  const most = command === 'certify' ? 2 : 1;
+  if (positionals.length > most) fail(`unexpected argument '${positionals[most]}'`);
   if (v.help || command === undefined) {
     console.log(USAGE);
     return;
@@ -116,6 +121,16 @@ async function main(): Promise<void> {
   };
   if (command === 'identity') {
     console.log((await identity()).principal);
+    return;
+  }
+  if (command === 'certify') {
+    const device = positionals[1] ?? fail('certify needs the device principal (mycelium-sync identity prints one)');
+    const days = count(v.days, 'days') ?? 365;
+    try {
+      console.log(await certifyDevice(await identity(), device, { expires: Date.now() + days * 86_400_000 }));
+    } catch (e) {
+      fail(e instanceof Error ? e.message : String(e));
+    }
     return;
   }
   if (command === 'peer') {

@@ -502,6 +502,26 @@ describe('the Node peer for a protected store (docs/identity.md)', () => {
     expect(stranger.collection('notes').all()).toEqual([]);
     writer.close();
     stranger.close();
+    // certify: a user key kept in a key file certifies a device, which then writes as the user.
+    const userDir = tempDir();
+    const user = execFileSync(process.execPath, [cli, 'identity', '--dir', userDir, '--identity', 'me'], { encoding: 'utf8' }).trim();
+    const device = await mycelium.createIdentity();
+    const certificate = execFileSync(process.execPath, [cli, 'certify', device.principal, '--dir', userDir, '--identity', 'me', '--days', '2'], { encoding: 'utf8' }).trim();
+    expect(certificate.startsWith('myc-device-1.')).toBe(true);
+    // The owner on a fresh replica learns the log from the peer before it signs more (its
+    // next operation must not reuse a number its first replica signed: two would void each other).
+    const owner2 = await open(o);
+    owner2.connect(mycelium.webSocket(peer.url), fast);
+    await until('the owner’s new replica has the log', () => owner2.access.role(principal) === 'reader', 10_000);
+    await owner2.access.add(user, 'writer');
+    const onDevice = await mycelium.open({ schema, name: 'notes', identity: device, access: { owner: o.principal, certificate } });
+    onDevice.connect(mycelium.webSocket(peer.url), fast);
+    await until('the device writes as the user, through the peer', () => onDevice.access.role() === 'writer', 10_000);
+    onDevice.collection('notes').insert({ id: 'd', body: 'from a certified device', votes: 0 });
+    await until('the owner has it', () => owner2.collection('notes').get('d')?.body === 'from a certified device', 10_000);
+    onDevice.close();
+    owner2.close();
+    expect(() => execFileSync(process.execPath, [cli, 'certify', 'nobody', '--dir', userDir], { stdio: 'pipe' })).toThrow(/a device is a principal/);
     // A bad --owner is a usage error.
     expect(() => execFileSync(process.execPath, [cli, 'peer', '--schema', schemaFile(schema), '--dir', tempDir(), '--owner', 'nobody'], { stdio: 'pipe' })).toThrow(/--owner is a principal/);
   });

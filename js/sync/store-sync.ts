@@ -185,6 +185,8 @@ class Auth {
   /** Our proof for the peer's nonce, sent again when its auth-hello comes again (ours was lost). */
   proof: Uint8Array | null = null;
   busy = false;
+  /** The membership changed while the queue was being worked through: ask again whether the peer is a member when it is done. */
+  recheck = false;
   /** Our invite and redemption went to the peer (an invitee's first session). */
   introduced = false;
   /** Ends the session if the peer is still not a member when it fires. */
@@ -521,6 +523,10 @@ export class StoreSync {
     } finally {
       auth.busy = false;
     }
+    if (auth.recheck) {
+      auth.recheck = false;
+      if (!auth.done && auth.principal !== null && !s.error && !this.closed && !this.store.closed) this.admit(s, false);
+    }
   }
 
   /** Keeps a message that came before what it needs (bounded); false when the session ended instead. */
@@ -588,7 +594,8 @@ export class StoreSync {
       const auth = s.auth;
       if (!auth || s.error || s.conn.isClosed || auth.principal === null) continue;
       if (!auth.done) {
-        if (!auth.busy) this.admit(s, false);
+        if (auth.busy) auth.recheck = true;
+        else this.admit(s, false);
         continue;
       }
       if (access.role(auth.principal) === 'none') {
