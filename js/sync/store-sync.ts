@@ -173,6 +173,8 @@ class Auth {
   readonly nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
   /** The peer's nonce (its auth-hello), and whether our proof over it went out. */
   peerNonce: Uint8Array | null = null;
+  /** The peer's nonces of earlier sessions on this connection (at most 8): a late copy of their auth-hello starts nothing over. */
+  pastNonces: Uint8Array[] = [];
   /** The peer's principal, once its proof verified. */
   principal: string | null = null;
   /** Authenticated, and a member: the usual hello follows. */
@@ -430,6 +432,7 @@ export class StoreSync {
       this.fail(s, new MyceliumError(m.code, `peer ${conn.peer} ended the sync of '${this.name}': ${m.message}`), true);
       return;
     }
+    if (s.auth && m.type === MessageType.AuthHello && s.auth.pastNonces.some((n) => sameNonce(n, m.nonce))) return; // a late copy from an earlier session
     if (s.auth && m.type === MessageType.AuthHello && s.auth.principal !== null && s.auth.peerNonce && !sameNonce(s.auth.peerNonce, m.nonce)) {
       // A peer we had verified starts over with a fresh nonce (it resumed
       // after pause(), or its side of the session ended): so does this side,
@@ -440,6 +443,8 @@ export class StoreSync {
       this.sessions.delete(conn);
       this.presence.peerGone(conn);
       this.addPeer(conn);
+      const fresh = this.sessions.get(conn);
+      if (fresh?.auth) fresh.auth.pastNonces = [...s.auth.pastNonces, s.auth.peerNonce].slice(-8);
       this.stats.bytesReceived -= bytes; // counted once, by the new session
       this.message(conn, m, bytes);
       return;

@@ -5,7 +5,7 @@
 // send them), removal ending a session, and a proof bound to its session.
 import { describe, expect, it } from 'vitest';
 import type { Types } from './helpers.js';
-import { sleep, until } from './helpers.js';
+import { rng, sleep, until } from './helpers.js';
 import { codeOf, codeOfAsync, mycelium, todoSchema } from './helpers.js';
 
 const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
@@ -292,12 +292,13 @@ describe('protected stores', () => {
 
   it('pause() and resume() on either side, during the handshake or after it: the session starts over and both sides sync again', async () => {
     const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
-    for (const delay of [0, 5, 100]) {
+    // Without faults, then with late copies of earlier sessions' auth-hellos (duplicates, reorders).
+    for (const [delay, faults] of [[0, null], [5, null], [100, null], [0, { duplicate: 0.2, reorder: 0.2 }], [30, { duplicate: 0.2, reorder: 0.2 }]] as const) {
       const owner = await member(o, o.principal);
       await owner.access!.add(w.principal, 'writer');
       const writer = await member(w, o.principal);
       owner.collection('todos').insert({ id: 'a', title: `${delay}`, done: false, votes: 0 });
-      const hub = new mycelium.MemoryHub();
+      const hub = faults ? new mycelium.MemoryHub({ faults, random: rng(delay + 1) }) : new mycelium.MemoryHub();
       const ownerSync = owner.connect(hub.adapter('O'), FAST);
       const writerSync = writer.connect(hub.adapter('W'), FAST);
       const errors = [...errorsOf(ownerSync), ...errorsOf(writerSync)];
