@@ -6,19 +6,11 @@ import type { SyncAccess } from '../sync/synced-store.js';
 import { readCertificate } from './devices.js';
 import type { Identity } from './keys.js';
 import { createExportable, decodeToken, encodeToken, fromBase64Url, importIdentity, isPrincipal, signingInput, storeId, toBase64Url, verify } from './keys.js';
-import type { MemberOp, Role } from './membership.js';
+import type { Member, MemberOp, Role } from './membership.js';
 import { MAX_OPS, Membership, opHash, readOp, ROLES, signOp } from './membership.js';
 import { freshActor, Provenance } from './provenance.js';
 
-export type { Role } from './membership.js';
-
-/** One member, as store.access.members() lists it. */
-export interface Member {
-  readonly principal: string;
-  readonly role: Role;
-  /** A device's: the user it acts for (its certificate's signer). */
-  readonly user?: string;
-}
+export type { Member, Role } from './membership.js';
 
 const INVITE_PREFIX = 'myc-invite-1.';
 

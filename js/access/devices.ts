@@ -25,7 +25,7 @@ export function certificateInput(user: string, device: string, expires: number):
 }
 
 /** Does the user's signature over (user, device, expires) verify? */
-export function checkCertificate(c: Omit<DeviceCertificate, 'signature'> & { readonly signature: Uint8Array }): Promise<boolean> {
+export function checkCertificate(c: DeviceCertificate): Promise<boolean> {
   return verify(c.user, certificateInput(c.user, c.device, c.expires), c.signature);
 }
 

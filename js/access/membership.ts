@@ -35,6 +35,14 @@ import type { Identity } from './keys.js';
 import { fromBase64Url, isPrincipal, sha256, signingInput, toBase64Url, verify } from './keys.js';
 
 export type Role = 'none' | 'reader' | 'writer' | 'admin';
+
+/** One member, as store.access.members() lists it. */
+export interface Member {
+  readonly principal: string;
+  readonly role: Role;
+  /** A device's: the user it acts for (its certificate's signer). */
+  readonly user?: string;
+}
 export const ROLES: readonly Role[] = ['none', 'reader', 'writer', 'admin'];
 const rank = (r: Role): number => ROLES.indexOf(r);
 
@@ -316,8 +324,8 @@ export class Membership {
   }
 
   /** Every principal with a role other than none, sorted; a device with the user it acts for. */
-  members(): { principal: string; role: Role; user?: string }[] {
-    const out: { principal: string; role: Role; user?: string }[] = [];
+  members(): Member[] {
+    const out: Member[] = [];
     const seen = new Set([this.owner, ...this.roles.keys()]);
     for (const p of [...seen].sort()) {
       const role = this.role(p);
