@@ -66,9 +66,24 @@ export async function fromKeyPair(pair: CryptoKeyPair): Promise<Identity> {
   return new KeyIdentity(toBase64Url(raw), pair.privateKey);
 }
 
+/**
+ * A fresh Ed25519 key pair. WebKitGTK 2.50's generateKey once failed with an
+ * OperationError (three keys made at once, in the browser suite); nothing is
+ * wrong with the request, so it is tried up to three times.
+ */
+async function generate(extractable: boolean): Promise<CryptoKeyPair> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await subtle().generateKey(ED25519, extractable, ['sign', 'verify'])) as CryptoKeyPair;
+    } catch (e) {
+      if (attempt >= 3 || (e as { name?: unknown } | null)?.name !== 'OperationError') throw e;
+    }
+  }
+}
+
 /** A fresh key pair, the private key non-extractable. */
-export async function createKeyPair(): Promise<CryptoKeyPair> {
-  return (await subtle().generateKey(ED25519, false, ['sign', 'verify'])) as CryptoKeyPair;
+export function createKeyPair(): Promise<CryptoKeyPair> {
+  return generate(false);
 }
 
 /** A fresh identity whose private key never leaves this process (loadIdentity() keeps one on the device). */
@@ -78,7 +93,7 @@ export async function createIdentity(): Promise<Identity> {
 
 /** A fresh identity with its private key as PKCS#8 bytes, for a key file; the identity itself holds a non-extractable copy. */
 export async function createExportable(): Promise<{ identity: Identity; pkcs8: Uint8Array }> {
-  const pair = (await subtle().generateKey(ED25519, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const pair = await generate(true);
   const pkcs8 = new Uint8Array(await subtle().exportKey('pkcs8', pair.privateKey));
   return { identity: await importIdentity(pkcs8, new Uint8Array(await subtle().exportKey('raw', pair.publicKey))), pkcs8 };
 }
