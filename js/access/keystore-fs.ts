@@ -1,9 +1,10 @@
 // Identities in Node: one key file per name, <dir>/identity-<name>.json,
 // mode 0600, holding the public key and the PKCS#8 private key (Node cannot
 // keep a non-extractable key; the loaded identity holds a non-extractable
-// copy). Created exclusively, so two processes loading a new name at once
-// end up with the same key.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+// copy). Written whole, then linked to its name (exclusive), so two
+// processes loading a new name at once end up with the same key.
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MyceliumError } from '../errors.js';
 import { checkIdentityName } from './identity-store.js';
@@ -41,9 +42,14 @@ export function fileKeyStore(dir: string): (name: string) => Promise<Identity> {
     if (kept) return kept;
     const { identity, pkcs8 } = await createExportable();
     const file = JSON.stringify({ v: 1, public: identity.principal, pkcs8: toBase64Url(pkcs8) });
+    // Written whole to a file of its own, then linked to its name: the name
+    // appears only with the whole key in it (an exclusive create followed by
+    // a write let a second loader read the empty file), and only once.
+    const tmp = `${path}.${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
       await mkdir(dir, { recursive: true });
-      await writeFile(path, file, { mode: 0o600, flag: 'wx' });
+      await writeFile(tmp, file, { mode: 0o600, flag: 'wx' });
+      await link(tmp, path);
       return identity;
     } catch (e) {
       if ((e as { code?: string }).code === 'EEXIST') {
@@ -51,6 +57,8 @@ export function fileKeyStore(dir: string): (name: string) => Promise<Identity> {
         if (other) return other;
       }
       throw new MyceliumError('storage_failed', `cannot write ${path}: ${String(e)}`);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
     }
   };
 }
