@@ -71,6 +71,13 @@ export interface OpenOptions<S extends Schema> extends LoadOptions {
     readonly invite?: string;
     /** A device certificate from certifyDevice(user, identity.principal): this device acts for that user (docs/identity.md). */
     readonly certificate?: string;
+    /**
+     * Encrypts the store end to end (docs/identity.md, Encryption): batches
+     * travel and rest as AES-GCM ciphertext under keys only members receive,
+     * so a relay that is not a member forwards what it cannot read. Part of
+     * the store's identity: every device names it (an invite carries it).
+     */
+    readonly encrypt?: boolean;
   };
   /** This replica's identity (createIdentity()), for a protected store. */
   identity?: Identity;
@@ -102,7 +109,7 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   let storeAccess: StoreAccess | null = null;
   if (access !== undefined) {
     const { StoreAccess } = await import('./access/access.js');
-    storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner, access.invite, access.certificate);
+    storeAccess = await StoreAccess.create(options.name ?? 'default', options.identity, access.owner, access.invite, access.certificate, access.encrypt);
   }
   if (storeAccess && options.actor !== undefined) {
     throw new MyceliumError('invalid_argument', "a protected store's actor derives from its identity (docs/identity.md, Provenance): open it without `actor`");

@@ -353,6 +353,9 @@ export async function openPersisted<S extends Schema>(
     const kept = meta?.access;
     if (kept && !access) throw new MyceliumError('forbidden', `store '${name}' is protected (owner ${kept.owner}): open it with { identity, access: { owner } }`);
     if (kept && access && kept.owner !== access.owner) throw new MyceliumError('invalid_argument', `store '${name}' is protected by owner ${kept.owner}, not ${access.owner}`);
+    if (kept && access && (kept.encrypt === true) !== access.encrypted) {
+      throw new MyceliumError('invalid_argument', `store '${name}' is ${kept.encrypt === true ? '' : 'not '}encrypted: open it with access.encrypt ${kept.encrypt === true ? 'true' : 'unset'}`);
+    }
     if (kept && access) await access.receive(Array.isArray(kept.ops) ? kept.ops : []);
     const hash = schemaHash(init.schema);
     // A protected store's actors of this device: an earlier session's writes
@@ -369,7 +372,7 @@ export async function openPersisted<S extends Schema>(
       }
       actors[access.actor] = { p: access.principal, n: toBase64Url(access.provenance.nonce) };
     }
-    const metaNow = (): StoredMeta => ({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash, ...(access ? { access: { owner: access.owner, ops: access.texts(), actors } } : {}) });
+    const metaNow = (): StoredMeta => ({ format: STORAGE_FORMAT, schema: init.schema, schemaHash: hash, ...(access ? { access: { owner: access.owner, ops: access.texts(), actors, ...(access.encrypted ? { encrypt: true } : {}) } } : {}) });
     const changes = meta && meta.schemaHash !== hash ? kindChanges(meta.schema, init.schema) : [];
     if (changes.length > 0 && !init.migrate) {
       throw new MyceliumError('schema_mismatch', `the stored data of '${name}' does not fit this schema (${changes.join('; ')}); pass open({ migrate }) to rewrite it`);
@@ -494,7 +497,9 @@ export async function openPersisted<S extends Schema>(
       provenance.attach(store);
       const keptBatches = await adapter.load(batchStoreName(name));
       const context = `the stored batches of '${name}'`;
-      provenance.restore([keptBatches.snapshot, ...keptBatches.log].flatMap((b) => (b ? provenance.read(b, context) : [])));
+      // An encrypted store's batches read back through its epoch keys (unwrapped from the log first).
+      await access.keysReady();
+      await provenance.restore([keptBatches.snapshot, ...keptBatches.log].flatMap((b) => (b ? provenance.read(b, context) : [])));
       for (const [a, { p: principal, n }] of Object.entries(actors)) {
         const nonce = fromBase64Url(n);
         if (principal === access.principal && nonce?.length === 8) provenance.sealEarlier(a, nonce);

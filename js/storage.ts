@@ -25,6 +25,8 @@ export interface StoredMeta {
     readonly ops: readonly string[];
     /** The actors replicas of this store on this device wrote as, with the key and nonce each derives from (docs/identity.md, Provenance). */
     readonly actors?: Readonly<Record<string, { readonly p: string; readonly n: string }>>;
+    /** An encrypted store's (access: { encrypt: true }). */
+    readonly encrypt?: boolean;
   };
 }
 

@@ -375,6 +375,7 @@ export class Store<S extends Schema = Schema> {
   close(): void {
     if (this.#handle < 0) return;
     for (const sync of this.#syncs) sync.close();
+    this.#access?.close();
     for (const c of this.#collections.values()) c.closeQueries();
     for (const m of this.#undoManagers) m.close();
     this.#undoManagers.clear();

@@ -8,6 +8,9 @@ import type { Identity } from './keys.js';
 import { createExportable, decodeToken, encodeToken, fromBase64Url, importIdentity, isPrincipal, signingInput, storeId, toBase64Url, verify } from './keys.js';
 import type { Member, MemberOp, Role } from './membership.js';
 import { MAX_OPS, Membership, opHash, readOp, ROLES, signOp } from './membership.js';
+import { boxKeyOf } from './box.js';
+import type { SideOp } from './key-ops.js';
+import { Keyring } from './keyring.js';
 import { freshActor, Provenance } from './provenance.js';
 
 export type { Member, Role } from './membership.js';
@@ -23,11 +26,13 @@ interface InviteToken {
 }
 
 /** Reads an invite token (its grant's signature is checked when its store id is known: #redeem via readOp). */
-function readInvite(token: unknown): { name: string; owner: string; grantText: string; key: Uint8Array; pub: string } {
+function readInvite(token: unknown): { name: string; owner: string; grantText: string; key: Uint8Array; pub: string; encrypt: boolean } {
   const b = decodeToken(token, INVITE_PREFIX, 16384, 'an invite', 'store.access.invite()');
   const key = typeof b.key === 'string' ? fromBase64Url(b.key) : null;
-  if (typeof b.name !== 'string' || !isPrincipal(b.owner) || typeof b.grant !== 'string' || !key || !isPrincipal(b.pub)) throw new MyceliumError('corrupt', 'not an invite of mycelium-sync: a field is missing or malformed');
-  return { name: b.name, owner: b.owner, grantText: b.grant, key, pub: b.pub };
+  if (typeof b.name !== 'string' || !isPrincipal(b.owner) || typeof b.grant !== 'string' || !key || !isPrincipal(b.pub) || (b.enc !== undefined && b.enc !== true)) {
+    throw new MyceliumError('corrupt', 'not an invite of mycelium-sync: a field is missing or malformed');
+  }
+  return { name: b.name, owner: b.owner, grantText: b.grant, key, pub: b.pub, encrypt: b.enc === true };
 }
 
 export class StoreAccess implements SyncAccess {
@@ -40,10 +45,14 @@ export class StoreAccess implements SyncAccess {
   #introduction: string[] | null = null;
   /** A certified device's: its device operation (docs/identity.md, Identities and keys). */
   #deviceOp: string | null = null;
+  /** An encrypted store's: this device's box operation. */
+  #boxOp: string | null = null;
   #name = '';
 
   /** @internal The store's signed batches (docs/identity.md, Provenance). */
   readonly provenance: Provenance;
+  /** @internal An encrypted store's keys (docs/identity.md, Encryption); null for one that is not encrypted. */
+  readonly keyring: Keyring | null;
 
   private constructor(
     readonly storeId: string,
@@ -52,13 +61,21 @@ export class StoreAccess implements SyncAccess {
     /** @internal This replica's actor: derived from its key and a fresh nonce, so that only it can sign for it. */
     readonly actor: string,
     nonce: Uint8Array,
+    /** Are the store's batches encrypted (access: { encrypt: true })? */
+    readonly encrypted: boolean,
   ) {
     const m = (this.#membership = new Membership(owner));
     this.provenance = new Provenance(storeId, identity, { heads: () => m.heads(identity.principal), frontierCovers: (a, b) => m.frontierCovers(a, b), roleAt: (p, f) => m.roleAt(p, f), role: (p) => this.role(p) }, nonce);
+    this.keyring = encrypted ? new Keyring(storeId, identity, m, (side) => this.#publish(side)) : null;
+    if (this.keyring) {
+      const keyring = this.keyring;
+      this.provenance.encryptWith(keyring);
+      keyring.onKeys(() => void this.provenance.unlock());
+    }
   }
 
   /** @internal open({ identity, access: { owner, invite, certificate } }). */
-  static async create(name: string, identity: unknown, owner: unknown, invite?: unknown, certificate?: unknown): Promise<StoreAccess> {
+  static async create(name: string, identity: unknown, owner: unknown, invite?: unknown, certificate?: unknown, encrypt?: unknown): Promise<StoreAccess> {
     if (typeof identity !== 'object' || identity === null || !isPrincipal((identity as Identity).principal) || typeof (identity as Identity).sign !== 'function') {
       throw new MyceliumError('invalid_argument', 'a protected store needs open({ identity }), an identity from createIdentity()');
     }
@@ -68,12 +85,15 @@ export class StoreAccess implements SyncAccess {
     if (raw && given !== undefined && given !== raw.owner) throw new MyceliumError('invalid_argument', `the invite is to the store of owner ${raw.owner}, not ${String(given)}`);
     const ownerPrincipal = given ?? raw?.owner;
     if (!isPrincipal(ownerPrincipal)) throw new MyceliumError('invalid_argument', 'access.owner is a principal (43 base64url characters) or an identity');
+    if (encrypt !== undefined && typeof encrypt !== 'boolean') throw new MyceliumError('invalid_argument', 'access.encrypt is true or false');
+    if (raw && encrypt !== undefined && encrypt !== raw.encrypt) throw new MyceliumError('invalid_argument', `the invite is to a store that is ${raw.encrypt ? '' : 'not '}encrypted`);
+    const encrypted = raw ? raw.encrypt : encrypt === true;
     const principal = (identity as Identity).principal;
     const cert = certificate === undefined ? null : await readCertificate(certificate);
     if (cert && cert.device !== principal) throw new MyceliumError('invalid_argument', `the certificate is for device ${cert.device}, not this identity (${principal})`);
     if (cert && cert.expires < Date.now()) throw new MyceliumError('forbidden', `the device certificate expired at ${new Date(cert.expires).toISOString()}`);
     const { actor, nonce } = await freshActor(principal);
-    const access = new StoreAccess(await storeId(name, ownerPrincipal), ownerPrincipal, identity as Identity, actor, nonce);
+    const access = new StoreAccess(await storeId(name, ownerPrincipal, encrypted), ownerPrincipal, identity as Identity, actor, nonce, encrypted);
     access.#name = name;
     if (cert) {
       // The same certificate always makes the same operation (no deps, number 1): reopening adds nothing new.
@@ -85,6 +105,15 @@ export class StoreAccess implements SyncAccess {
       const grant = await readOp(access.storeId, raw.grantText);
       if (grant.principal !== raw.pub || grant.expires === 0) throw new MyceliumError('corrupt', 'the invite does not grant its own key');
       await access.#redeem({ name: raw.name, owner: raw.owner, grant, key: raw.key, pub: raw.pub });
+    }
+    if (encrypted) {
+      // This device's box key, published about itself (deterministic: reopening adds nothing new).
+      const box = await boxKeyOf(identity as Identity);
+      const op = await signOp(access.storeId, identity as Identity, { principal, role: 'none', n: 1, deps: [], cut: 0, side: { kind: 'box', key: box.publicKey } });
+      access.#boxOp = op.text;
+      await access.#take([op]);
+      // The owner of a new store starts its first epoch before open() resolves.
+      await access.keysReady();
     }
     return access;
   }
@@ -107,7 +136,7 @@ export class StoreAccess implements SyncAccess {
     const done = this.#take([grant]);
     if (!this.#membership.counts(grant.hash)) throw new MyceliumError('limit_exceeded', `the membership of this store holds its most operations (${MAX_OPS}): the invite was not made`);
     await done;
-    const body = { v: 1, name: this.#name, owner: this.owner, grant: grant.text, key: toBase64Url(pkcs8), pub: key.principal };
+    const body = { v: 1, name: this.#name, owner: this.owner, grant: grant.text, key: toBase64Url(pkcs8), pub: key.principal, ...(this.encrypted ? { enc: true } : {}) };
     return encodeToken(INVITE_PREFIX, body);
   }
 
@@ -130,7 +159,7 @@ export class StoreAccess implements SyncAccess {
   /** @internal What makes this replica a member, for a peer that does not know it yet: its redemption of an invite (with the invite). */
   introduction(): string[] | null {
     if (this.role() !== 'none') return null;
-    const intro = [...(this.#introduction ?? []), ...(this.#deviceOp ? [this.#deviceOp] : [])];
+    const intro = [...(this.#introduction ?? []), ...(this.#deviceOp ? [this.#deviceOp] : []), ...(this.#boxOp ? [this.#boxOp] : [])];
     return intro.length > 0 ? intro : null;
   }
 
@@ -186,10 +215,27 @@ export class StoreAccess implements SyncAccess {
     this.#persist = write;
   }
 
+  /** Signs a box or key operation of this replica and adds it (keyring.ts). */
+  async #publish(side: SideOp): Promise<void> {
+    const op = await signOp(this.storeId, this.identity, { principal: this.principal, role: 'none', n: 1, deps: [], cut: 0, side });
+    await this.#take([op]);
+  }
+
+  /** @internal Resolves once the keyring has acted on the log as it is (persistence waits for it before reading batches back). */
+  keysReady(): Promise<void> {
+    return this.keyring ? this.keyring.changed() : Promise.resolve();
+  }
+
+  /** @internal The store closed. */
+  close(): void {
+    this.keyring?.close();
+  }
+
   /** Adds operations; resolves once they are durable (persisted stores). */
   #take(ops: readonly MemberOp[]): Promise<void> {
     const fresh = this.#membership.add(ops);
     if (fresh.length === 0) return Promise.resolve();
+    void this.keyring?.changed();
     const texts = fresh.map((o) => o.text);
     for (const l of this.#listeners) l(texts);
     for (const l of this.#changeListeners) l();

@@ -178,7 +178,7 @@ export function decodeToken(token: unknown, prefix: string, maxLength: number, k
   return b as Record<string, unknown>;
 }
 
-/** A protected store's id: SHA-256 of its name and its owner (docs/identity.md), base64url. */
-export async function storeId(name: string, owner: string): Promise<string> {
-  return toBase64Url(await sha256(signingInput('myc-store-1', name, owner)));
+/** A protected store's id: SHA-256 of its name and its owner, and of 'encrypted' for an encrypted store (docs/identity.md), base64url. */
+export async function storeId(name: string, owner: string, encrypted = false): Promise<string> {
+  return toBase64Url(await sha256(encrypted ? signingInput('myc-store-1', name, owner, 'encrypted') : signingInput('myc-store-1', name, owner)));
 }

@@ -27,10 +27,15 @@
 //     no admin. A device's role is the least of its users' roles and, if an
 //     admin named the device itself, that role. Only principals named admin
 //     themselves sign operations that count (devices never do).
+//   - box and key operations of an encrypted store (key-ops.ts, keyring.ts)
+//     are carried, kept and held aside like the others but decide no role:
+//     the evaluation leaves them out, and no operation cites them.
 // Evaluation is a pure function of the set, so replicas holding the same
 // operations agree on every role.
 import { MyceliumError } from '../errors.js';
 import { checkCertificate } from './devices.js';
+import type { SideFields, SideOp } from './key-ops.js';
+import { readSide, sideFields } from './key-ops.js';
 import type { Identity } from './keys.js';
 import { fromBase64Url, isPrincipal, sha256, signingInput, toBase64Url, verify } from './keys.js';
 
@@ -77,9 +82,11 @@ export interface MemberOp {
   readonly user: string;
   /** A device operation's certificate expiry (ms since 1970), or 0. */
   readonly certExpires: number;
+  /** A box or key operation of an encrypted store (key-ops.ts), or null. */
+  readonly side: SideOp | null;
 }
 
-interface Body {
+interface Body extends SideFields {
   v: 1;
   p: string;
   r: Role;
@@ -148,16 +155,20 @@ export async function readOp(storeId: string, text: unknown): Promise<MemberOp> 
     user = b.u;
     certExpires = b.e!;
   }
+  const side = readSide(b);
+  if (side && (b.p !== b.by || b.r !== 'none' || b.n !== 1 || b.deps.length > 0 || cut > 0 || expires > 0 || time > 0 || user !== '')) {
+    throw new MyceliumError('corrupt', 'a box or key operation is number 1 of its signer about itself, with no role, deps, cut, expiry, time or certificate');
+  }
   if (!(await verify(b.by, bodyInput(storeId, json), sig))) throw new MyceliumError('forbidden', `a membership operation whose signature by ${b.by} does not verify`);
   const hash = await opHash(text);
-  return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut, expires, time, user, certExpires };
+  return { hash, text, principal: b.p, role: b.r, by: b.by, n: b.n!, deps: [...new Set(b.deps)].sort(), cut, expires, time, user, certExpires, side };
 }
 
 /** Signs a new operation. */
 export async function signOp(
   storeId: string,
   signer: Identity,
-  fields: { principal: string; role: Role; n: number; deps: readonly string[]; cut: number; expires?: number; time?: number; certificate?: { user: string; expires: number; signature: Uint8Array } },
+  fields: { principal: string; role: Role; n: number; deps: readonly string[]; cut: number; expires?: number; time?: number; certificate?: { user: string; expires: number; signature: Uint8Array }; side?: SideOp },
 ): Promise<MemberOp> {
   const body: Body = { v: 1, p: fields.principal, r: fields.role, by: signer.principal, n: fields.n, deps: [...fields.deps].sort() };
   if (fields.cut > 0) body.cut = fields.cut;
@@ -168,6 +179,7 @@ export async function signOp(
     body.e = fields.certificate.expires;
     body.c = toBase64Url(fields.certificate.signature);
   }
+  if (fields.side) Object.assign(body, sideFields(fields.side));
   const json = JSON.stringify(body);
   const sig = await signer.sign(bodyInput(storeId, json));
   return readOp(storeId, `${json}.${toBase64Url(sig)}`);
@@ -263,7 +275,7 @@ export class Membership {
       // Only what came now is held aside: an operation once kept stays (others may cite it).
       for (const o of fresh) {
         const h = o.hash;
-        if (this.ops.has(h) && !(this.valid.has(h) && o.user === '') && !this.mayCount(o) && !this.citedByOthers(h)) {
+        if (this.ops.has(h) && !(this.valid.has(h) && o.user === '' && !o.side) && !this.mayCount(o) && !this.citedByOthers(h)) {
           this.ops.delete(h);
           this.dormant.set(h, o);
           if (this.dormant.size > MAX_DORMANT) this.dormant.delete(this.dormant.keys().next().value!);
@@ -283,9 +295,10 @@ export class Membership {
   /**
    * Can this operation count (now, or once what it waits for arrives)? Its
    * signer was made admin (or is an invite key); a device operation, when its
-   * user has a role.
+   * user has a role; a box or key operation, when its signer has one.
    */
   private mayCount(o: MemberOp): boolean {
+    if (o.side) return this.role(o.by) !== 'none';
     return o.user !== '' ? this.role(o.user) !== 'none' : this.signers.has(o.by);
   }
 
@@ -346,11 +359,11 @@ export class Membership {
     let n = 0;
     let cut = 0;
     for (const o of this.ops.values()) {
-      if (o.user !== '') continue; // device operations have no number of their own in the sequence
+      if (o.user !== '' || o.side) continue; // device, box and key operations have no number of their own in the sequence
       if (o.by === signer) n = Math.max(n, o.n);
       if (o.by === principal) cut = Math.max(cut, o.n);
     }
-    for (const o of this.waiting.values()) if (o.by === signer && o.user === '') n = Math.max(n, o.n);
+    for (const o of this.waiting.values()) if (o.by === signer && o.user === '' && !o.side) n = Math.max(n, o.n);
     const deps = this.heads(signer);
     const demotes = this.administers(principal) && rank(role) < rank('admin');
     return { deps, n: n + 1, cut: demotes ? cut : 0 };
@@ -361,8 +374,15 @@ export class Membership {
     return orderOps(this.ops);
   }
 
+  /** The box and key operations held (not those held aside or waiting), in the log's order. */
+  sideOps(): MemberOp[] {
+    return this.order().filter((o) => o.side !== null);
+  }
+
   private evaluate(): void {
-    const e = evaluateOps(this.ops, this.owner);
+    const roleOps = new Map<string, MemberOp>();
+    for (const [h, o] of this.ops) if (!o.side) roleOps.set(h, o);
+    const e = evaluateOps(roleOps, this.owner);
     this.valid = e.valid;
     this.signers = e.signers;
     this.roles = e.roles;
@@ -382,7 +402,7 @@ export class Membership {
     const cited = new Set<string>();
     for (const o of this.ops.values()) for (const d of o.deps) cited.add(d);
     const out: string[] = [];
-    for (const o of this.ops.values()) if (!cited.has(o.hash) && (o.user === '' || o.by === self)) out.push(o.hash);
+    for (const o of this.ops.values()) if (!cited.has(o.hash) && !o.side && (o.user === '' || o.by === self)) out.push(o.hash);
     return out.sort().slice(0, MAX_DEPS);
   }
 
@@ -413,6 +433,7 @@ export class Membership {
         if (within.has(h)) return true;
         const o = this.ops.get(h);
         if (!o) return false;
+        if (o.side) return true; // decides no role
         within.set(h, o);
         return o.deps.every(visit);
       };

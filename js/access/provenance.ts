@@ -14,7 +14,14 @@
 // last:varint, principal (32 bytes), nonce (8 bytes), frontier count:varint
 // and the membership operations' hashes (16 bytes each), SHA-256 of the
 // delta (32 bytes). Signed: "myc-batch-1" 0 store-id 0 header 0.
+//
+// An encrypted store's batches (docs/identity.md, Encryption) are format 2:
+// the header names the epoch (16 bytes, before the digest) and the delta is
+// AES-GCM ciphertext under that epoch's key (box.ts sealDelta). The digest
+// and the signature are over the ciphertext, so whoever cannot decrypt
+// (a relay) still checks them; a member decrypts only what verified.
 import { ByteWriter } from '../bytes.js';
+import { openDelta, sealDelta } from './box.js';
 import { MyceliumError } from '../errors.js';
 import { PeerReader } from '../peer-reader.js';
 import type { Version } from '../version.js';
@@ -24,6 +31,7 @@ import { fromBase64Url, sha256, signingInput, toBase64Url, verify } from './keys
 import type { Role } from './membership.js';
 
 const FORMAT = 1;
+const FORMAT_SEALED = 2;
 /** Most membership heads a batch names. */
 const MAX_FRONTIER = 64;
 /** Most batches one message carries. */
@@ -39,6 +47,9 @@ export interface Batch {
   readonly nonce: Uint8Array;
   /** The membership heads the author held (its causal point in the membership). */
   readonly frontier: readonly string[];
+  /** An encrypted batch's epoch (16 bytes, base64url), or null. */
+  readonly epoch: string | null;
+  /** The events as sent: an engine delta, or its ciphertext when `epoch` is set. */
   readonly delta: Uint8Array;
   /** The whole record, as signed and sent. */
   readonly record: Uint8Array;
@@ -74,11 +85,12 @@ function input(storeId: string, header: Uint8Array): Uint8Array {
 export async function signBatch(
   storeId: string,
   identity: Identity,
-  fields: { actor: string; nonce: Uint8Array; first: number; last: number; frontier: readonly string[]; delta: Uint8Array },
+  fields: { actor: string; nonce: Uint8Array; first: number; last: number; frontier: readonly string[]; epoch?: string | null; delta: Uint8Array },
 ): Promise<Batch> {
   const digest = await sha256(fields.delta);
-  const w = new ByteWriter(128 + fields.frontier.length * 16);
-  w.u8(FORMAT);
+  const epoch = fields.epoch ?? null;
+  const w = new ByteWriter(144 + fields.frontier.length * 16);
+  w.u8(epoch === null ? FORMAT : FORMAT_SEALED);
   writeActor(fields.actor, w);
   w.varint(fields.first);
   w.varint(fields.last);
@@ -87,6 +99,7 @@ export async function signBatch(
   const frontier = fields.frontier.slice(0, MAX_FRONTIER);
   w.varint(frontier.length);
   for (const h of frontier) w.raw(fromBase64Url(h)!);
+  if (epoch !== null) w.raw(fromBase64Url(epoch)!);
   w.raw(digest);
   const header = w.bytes().slice();
   const signature = await identity.sign(input(storeId, header));
@@ -97,21 +110,21 @@ export async function signBatch(
   r.varint(fields.delta.length);
   r.raw(fields.delta);
   const record = r.bytes().slice();
-  return { ...fields, frontier, principal: identity.principal, record, header, signature, digest };
+  return { ...fields, frontier, epoch, principal: identity.principal, record, header, signature, digest };
 }
 
 /** Reads one record (not yet verified: verifyBatch). */
 function readRecord(r: PeerReader): Batch {
   const start = r.pos;
   const headerLength = r.varint('batch header length');
-  if (headerLength > 64 + 16 * MAX_FRONTIER + 32) throw new MyceliumError('corrupt', `${r.context}: a batch header of ${headerLength} bytes`);
+  if (headerLength > 80 + 16 * MAX_FRONTIER + 32) throw new MyceliumError('corrupt', `${r.context}: a batch header of ${headerLength} bytes`);
   const header = r.raw(headerLength, 'batch header');
   const signature = r.raw(64, 'batch signature');
   const delta = r.raw(r.varint('batch delta length'), 'batch delta');
   const record = r.buf.subarray(start, r.pos);
   const h = new PeerReader(header, r.context);
   const format = h.u8('batch format');
-  if (format !== FORMAT) throw new MyceliumError('unsupported_version', `${r.context}: a batch in format ${format}; this version reads format ${FORMAT}`);
+  if (format !== FORMAT && format !== FORMAT_SEALED) throw new MyceliumError('unsupported_version', `${r.context}: a batch in format ${format}; this version reads formats ${FORMAT} and ${FORMAT_SEALED}`);
   const actor = readActor(h);
   const first = h.varint('first seq');
   const last = h.varint('last seq');
@@ -122,9 +135,10 @@ function readRecord(r: PeerReader): Batch {
   if (count > MAX_FRONTIER) throw new MyceliumError('corrupt', `${r.context}: a batch names ${count} membership heads; at most ${MAX_FRONTIER}`);
   const frontier: string[] = [];
   for (let i = 0; i < count; i++) frontier.push(toBase64Url(h.raw(16, 'frontier hash')));
+  const epoch = format === FORMAT_SEALED ? toBase64Url(h.raw(16, 'batch epoch')) : null;
   const digest = h.raw(32, 'batch digest');
   h.end();
-  return { actor, first, last, principal, nonce, frontier, delta, record, header, signature, digest };
+  return { actor, first, last, principal, nonce, frontier, epoch, delta, record, header, signature, digest };
 }
 
 /** Batches as one message's payload: count, then the records. */
@@ -154,6 +168,21 @@ export async function verifyBatch(storeId: string, b: Batch): Promise<string | n
   if (!(await verify(b.principal, input(storeId, b.header), b.signature))) return `the signature on actor ${b.actor}'s seqs ${b.first}..${b.last} does not verify`;
   return null;
 }
+
+/** What an encrypted batch's ciphertext is bound to besides its key: its store, actor, seqs and epoch. */
+function sealedInput(storeId: string, b: { actor: string; first: number; last: number }, epoch: string): Uint8Array {
+  return signingInput('myc-batch-box-1', storeId, b.actor, String(b.first), String(b.last), epoch);
+}
+
+/** An encrypted store's keys, as provenance uses them (keyring.ts). */
+export interface BatchCipher {
+  /** The epoch to write under and its key; null while this replica holds no key to write under. */
+  writeKey(): { epoch: string; key: CryptoKey } | null;
+  readKey(epoch: string): CryptoKey | null;
+}
+
+/** Most verified batches kept while their epoch's key has not arrived. */
+const MAX_LOCKED = 1024;
 
 /** What provenance needs of the store (store.ts). */
 export interface BatchStore {
@@ -190,6 +219,9 @@ export class Provenance {
   readonly #byActor = new Map<string, number[]>();
   /** Verified batches the engine holds until what they depend on arrives. */
   #held: Batch[] = [];
+  /** Verified batches whose epoch key this replica does not hold yet (unlock()). */
+  #locked: Batch[] = [];
+  #cipher: BatchCipher | null = null;
   /** Own seqs signed or being signed. */
   #sealedTo = 0;
   #signing: Promise<void> = Promise.resolve();
@@ -205,6 +237,11 @@ export class Provenance {
     /** The nonce this replica's actor derives from (with its principal). */
     readonly nonce: Uint8Array,
   ) {}
+
+  /** @internal An encrypted store's keys: batches are written and read through them from now on. */
+  encryptWith(cipher: BatchCipher): void {
+    this.#cipher = cipher;
+  }
 
   /** @internal The store, once it exists (its actor is actorOf(principal, nonce)). */
   attach(store: BatchStore): void {
@@ -304,6 +341,9 @@ export class Provenance {
     const store = this.#store!;
     const role = this.membership.role(this.identity.principal);
     if (role !== 'writer' && role !== 'admin') return false;
+    // An encrypted store's writes wait for the current epoch's key (they stay on this replica).
+    const sealWith = this.#cipher ? this.#cipher.writeKey() : null;
+    if (this.#cipher && !sealWith) return false;
     const base: Record<string, number> = { ...store.version() };
     if (first > 1) base[actor] = first - 1;
     else delete base[actor];
@@ -311,7 +351,8 @@ export class Provenance {
     const frontier = this.membership.heads();
     this.#signing = this.#signing.then(async () => {
       try {
-        const b = await signBatch(this.storeId, this.identity, { actor, nonce, first, last, frontier, delta });
+        const sealed = sealWith ? await sealDelta(sealWith.key, delta, sealedInput(this.storeId, { actor, first, last }, sealWith.epoch)) : delta;
+        const b = await signBatch(this.storeId, this.identity, { actor, nonce, first, last, frontier, epoch: sealWith?.epoch ?? null, delta: sealed });
         this.#add(b);
       } catch {
         // The key failed to sign: these seqs go in the next batch.
@@ -361,13 +402,15 @@ export class Provenance {
    * them when they came); those the stored state lacks (a crash between the
    * two writes) are joined again.
    */
-  restore(batches: readonly Batch[]): void {
+  async restore(batches: readonly Batch[]): Promise<void> {
     const store = this.#store;
     for (const b of batches) {
       if (b.last <= this.#reach(b.actor)) continue;
       if (store && !store.closed && b.last > (store.version()[b.actor] ?? 0)) {
+        const delta = await this.#plain(b);
+        if (!delta) continue;
         try {
-          store.applyBatch(b.delta, b, { maxNewActors: 0 });
+          store.applyBatch(delta, b, { maxNewActors: 0 });
         } catch {
           continue;
         }
@@ -409,10 +452,21 @@ export class Provenance {
       if (previous && !this.membership.frontierCovers(b.frontier, previous)) {
         return { joined, error: new MyceliumError('forbidden', `peer ${peer} sent writes of actor ${b.actor} whose causal point in the membership goes back before its earlier writes`) };
       }
+      if ((b.epoch !== null) !== (this.#cipher !== null)) {
+        return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent ${b.epoch !== null ? 'an encrypted batch to a store that is not encrypted' : 'a batch in plaintext to an encrypted store'}`) };
+      }
+      if (b.epoch !== null && !this.#cipher!.readKey(b.epoch)) {
+        // Verified, but its key has not arrived: kept until it does (unlock()).
+        if (!this.#locked.some((l) => l.actor === b.actor && l.first === b.first)) this.#locked.push(b);
+        if (this.#locked.length > MAX_LOCKED) this.#locked.shift();
+        continue;
+      }
+      const delta = await this.#plain(b);
+      if (!delta) return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch of actor ${b.actor} that does not decrypt under its epoch's key`) };
       if (store.closed) break;
       let result;
       try {
-        result = store.applyBatch(b.delta, b, { maxNewActors });
+        result = store.applyBatch(delta, b, { maxNewActors });
       } catch (e) {
         const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
         return { joined, error: new MyceliumError(err.code, `peer ${peer} sent a batch of actor ${b.actor} that was refused: ${err.reason}`) };
@@ -427,6 +481,25 @@ export class Provenance {
       }
     }
     return { joined, error: null };
+  }
+
+  /** A batch's engine delta: decrypted when it is encrypted (null when that fails or its key is not held). */
+  async #plain(b: Batch): Promise<Uint8Array | null> {
+    if (b.epoch === null) return b.delta;
+    const key = this.#cipher?.readKey(b.epoch);
+    return key ? openDelta(key, b.delta, sealedInput(this.storeId, b, b.epoch)) : null;
+  }
+
+  /**
+   * @internal Another epoch key arrived: the batches kept for want of it are
+   * joined now (each was verified when it came), and sync hears of it (own
+   * writes that waited for a key are sealed).
+   */
+  async unlock(): Promise<void> {
+    const locked = this.#locked;
+    this.#locked = [];
+    if (locked.length > 0) await this.receive(locked, 'this replica (batches kept until their key came)', 1 << 20);
+    for (const l of this.#sealed) l();
   }
 
   /** Held batches the engine has joined since go to the log. */

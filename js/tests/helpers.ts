@@ -39,9 +39,9 @@ export async function codeOfAsync(p: Promise<unknown>): Promise<string> {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `ok()` holds, checking every 5 ms; fails naming `what` after `ms`. */
-export async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const start = Date.now();
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
     await sleep(5);
   }

@@ -275,9 +275,19 @@ describe('provenance', () => {
 
 const RUNS = Number(process.env.MYC_IDENTITY_RUNS ?? 16);
 
-describe(`protected stores under faults: ${RUNS} seeded runs of 3-5 replicas`, () => {
-  it('an owner, writers (some of them certified devices of a user) and a reader converge to identical snapshots under drops, duplicates, reorders, partitions and cuts; every write travels signed', async () => {
-    for (let seed = 1; seed <= RUNS; seed++) {
+describe(`protected stores under faults: seeded runs of 3-5 replicas`, () => {
+  it(`${RUNS} runs: an owner, writers (some of them certified devices of a user) and a reader converge to identical snapshots under drops, duplicates, reorders, partitions and cuts; every write travels signed`, async () => {
+    await seededRuns(RUNS, false);
+  }, 600_000);
+
+  it(`${Math.ceil(RUNS / 2)} runs of encrypted stores: the same, with every batch encrypted under keys that reach each member through the log`, async () => {
+    await seededRuns(Math.ceil(RUNS / 2), true);
+  }, 600_000);
+});
+
+async function seededRuns(runs: number, encrypt: boolean): Promise<void> {
+    const member = (identity: Types.Identity, owner: string) => mycelium.open({ schema: todoSchema, name: 'todo', identity, access: { owner, encrypt } });
+    for (let seed = 1; seed <= runs; seed++) {
       const r = rng(seed);
       const n = 3 + Math.floor(r() * 3);
       const people = await Promise.all(Array.from({ length: n }, () => mycelium.createIdentity()));
@@ -301,7 +311,7 @@ describe(`protected stores under faults: ${RUNS} seeded runs of 3-5 replicas`, (
       const stores = [owner];
       for (let i = 1; i < n; i++) {
         const certificate = certificates[i];
-        stores.push(certificate ? await mycelium.open({ schema: todoSchema, name: 'todo', identity: people[i]!, access: { owner: o.principal, certificate } }) : await member(people[i]!, o.principal));
+        stores.push(certificate ? await mycelium.open({ schema: todoSchema, name: 'todo', identity: people[i]!, access: { owner: o.principal, certificate, encrypt } }) : await member(people[i]!, o.principal));
       }
       const ids = stores.map((_, i) => `p${i}`);
       const hub = new mycelium.MemoryHub({ faults: { drop: 0.02, duplicate: 0.03, reorder: 0.1 }, random: r, maxMessageSize: 16 * 1024 });
@@ -338,12 +348,12 @@ describe(`protected stores under faults: ${RUNS} seeded runs of 3-5 replicas`, (
         for (const s of stores) {
           const covered = (inside(s).provenance as unknown as { version(): Types.Version }).version();
           for (const [actor, seq] of Object.entries(s.version())) expect(covered[actor] ?? 0).toBe(seq);
+          if (encrypt) for (const b of inside(s).provenance.batches()) expect(b.epoch).not.toBeNull();
         }
       } catch (e) {
-        throw new Error(`seed ${seed} (${n} replicas): ${String(e)}`);
+        throw new Error(`seed ${seed} (${n} replicas${encrypt ? ', encrypted' : ''}): ${String(e)}`);
       } finally {
         for (const s of stores) s.close();
       }
     }
-  }, 600_000);
-});
+}

@@ -1,0 +1,258 @@
+// Encrypted stores (docs/identity.md, Encryption): batches travel and rest as
+// ciphertext under epoch keys that only members receive, wrapped for their
+// box keys; a removal starts a new epoch the removed member has no key for;
+// a newcomer reads the history once a member holding the keys wraps them
+// for it. Attacker tests: a false wrap, an altered ciphertext, a member
+// re-signing another's ciphertext as its own, a plaintext batch.
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '../access/provenance.js';
+import { signBatch } from '../access/provenance.js';
+import type { Types } from './helpers.js';
+import { codeOfAsync, mycelium, sleep, todoSchema, until } from './helpers.js';
+
+const FAST = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
+type Store = Types.Store<typeof todoSchema>;
+
+/** What the tests reach of an encrypted store's internals. */
+interface Internals {
+  storeId: string;
+  actor: string;
+  identity: Types.Identity;
+  encrypted: boolean;
+  texts(): string[];
+  receive(texts: readonly string[]): Promise<number>;
+  keysReady(): Promise<void>;
+  keyring: { heldEpochs(): string[]; currentEpoch(): string | null; readKey(epoch: string): CryptoKey | null };
+  provenance: {
+    nonce: Uint8Array;
+    seal(): void;
+    signed(): Promise<void>;
+    batches(): readonly Batch[];
+    read(payload: Uint8Array, context: string): Batch[];
+    encode(batches: readonly Batch[]): Uint8Array;
+    receive(batches: readonly Batch[], peer: string, maxNewActors: number): Promise<{ joined: number; error: Types.MyceliumError | null }>;
+  };
+}
+const inside = (s: Store) => s.access as unknown as Internals;
+
+function open(identity: Types.Identity, owner: string, encrypt = true): Promise<Store> {
+  return mycelium.open({ schema: todoSchema, name: 'secret', identity, access: { owner, encrypt } });
+}
+
+/** Copies `from`'s log into `to` until neither learns more; then both keyrings have acted. */
+async function exchange(...stores: Store[]): Promise<void> {
+  for (let round = 0; round < 4; round++) {
+    for (const a of stores) for (const b of stores) if (a !== b) await inside(b).receive(inside(a).texts());
+    for (const s of stores) await inside(s).keysReady();
+  }
+}
+
+async function sealed(s: Store): Promise<readonly Batch[]> {
+  inside(s).provenance.seal();
+  await inside(s).provenance.signed();
+  return inside(s).provenance.batches();
+}
+
+const utf8 = new TextEncoder();
+function contains(haystack: Uint8Array, needle: string): boolean {
+  const n = utf8.encode(needle);
+  outer: for (let i = 0; i + n.length <= haystack.length; i++) {
+    for (let j = 0; j < n.length; j++) if (haystack[i + j] !== n[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+describe('encrypted stores', () => {
+  it('members sync; what travels is ciphertext (a plain store’s batch holds the title, an encrypted one’s does not)', async () => {
+    const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const owner = await open(o, o.principal);
+    expect(inside(owner).encrypted).toBe(true);
+    await owner.access!.add(w.principal, 'writer');
+    const writer = await open(w, o.principal);
+    const hub = new mycelium.MemoryHub();
+    owner.connect(hub.adapter('O'), FAST);
+    writer.connect(hub.adapter('W'), FAST);
+    owner.collection('todos').insert({ id: 'a', title: 'the owner’s plan: attack at dawn', done: false, votes: 0 });
+    await until('the writer reads the owner’s record', () => writer.collection('todos').get('a')?.title === 'the owner’s plan: attack at dawn', 10_000);
+    writer.collection('todos').insert({ id: 'b', title: 'the writer’s reply: bring snacks', done: false, votes: 0 });
+    await until('the owner reads the writer’s record', () => owner.collection('todos').get('b') !== undefined, 10_000);
+    const epoch = inside(owner).keyring.currentEpoch();
+    expect(epoch).not.toBeNull();
+    expect(inside(writer).keyring.heldEpochs()).toEqual([epoch]);
+    for (const b of inside(owner).provenance.batches()) {
+      expect(b.epoch).toBe(epoch);
+      expect(contains(b.record, 'attack at dawn') || contains(b.record, 'bring snacks')).toBe(false);
+    }
+    // The same write in a store that is not encrypted: the title is there to find.
+    const plain = await open(o, o.principal, false);
+    plain.collection('todos').insert({ id: 'a', title: 'the owner’s plan: attack at dawn', done: false, votes: 0 });
+    const [p] = await sealed(plain);
+    expect(p!.epoch).toBeNull();
+    expect(contains(p!.record, 'attack at dawn')).toBe(true);
+    // An encrypted and a plain replica of one name are different stores: they do not sync.
+    expect(inside(plain).storeId).not.toBe(inside(owner).storeId);
+    for (const s of [owner, writer, plain]) s.close();
+  });
+
+  it('a removal starts a new epoch the removed member has no key for; a newcomer gets every epoch and reads the history', async () => {
+    const [o, w, r, n] = await Promise.all([1, 2, 3, 4].map(() => mycelium.createIdentity()));
+    const owner = await open(o!, o!.principal);
+    await owner.access!.add(w!.principal, 'writer');
+    await owner.access!.add(r!.principal, 'reader');
+    const writer = await open(w!, o!.principal);
+    const reader = await open(r!, o!.principal);
+    await exchange(owner, writer, reader);
+    const first = inside(owner).keyring.currentEpoch()!;
+    await until('the writer and the reader hold the first epoch', async () => {
+      await exchange(owner, writer, reader);
+      return inside(writer).keyring.readKey(first) !== null && inside(reader).keyring.readKey(first) !== null;
+    });
+    owner.collection('todos').insert({ id: 'old', title: 'before the removal', done: false, votes: 0 });
+    const before = (await sealed(owner)).slice();
+    await owner.access!.remove(r!.principal);
+    await exchange(owner, writer);
+    const second = inside(owner).keyring.currentEpoch()!;
+    expect(second).not.toBe(first);
+    await until('the writer holds the new epoch', async () => {
+      await exchange(owner, writer);
+      return inside(writer).keyring.readKey(second) !== null;
+    });
+    // The removed reader, even holding the log, gets no key for the new epoch.
+    await exchange(owner, reader);
+    expect(inside(reader).keyring.readKey(second)).toBeNull();
+    owner.collection('todos').insert({ id: 'new', title: 'after the removal', done: false, votes: 0 });
+    const after = (await sealed(owner)).filter((b) => !before.includes(b));
+    expect(after.map((b) => b.epoch)).toEqual([second]);
+    const { joined } = await inside(reader).provenance.receive(after, 'O', 0);
+    expect(joined).toBe(0);
+    expect(reader.collection('todos').get('new')).toBeUndefined();
+    // A newcomer: any member holding the keys wraps them all for it.
+    await owner.access!.add(n!.principal, 'reader');
+    const newcomer = await open(n!, o!.principal);
+    await until('the newcomer holds both epochs', async () => {
+      await exchange(owner, writer, newcomer);
+      return inside(newcomer).keyring.heldEpochs().length === 2;
+    });
+    const { error } = await inside(newcomer).provenance.receive(inside(owner).provenance.batches(), 'O', 16);
+    expect(error).toBeNull();
+    expect(newcomer.collection('todos').get('old')!.title).toBe('before the removal');
+    expect(newcomer.collection('todos').get('new')!.title).toBe('after the removal');
+    for (const s of [owner, writer, reader, newcomer]) s.close();
+  });
+
+  it('a batch whose key has not arrived waits, and joins when the key comes; own writes wait for a key before they are signed', async () => {
+    const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const owner = await open(o, o.principal);
+    await owner.access!.add(w.principal, 'writer');
+    owner.collection('todos').insert({ id: 'a', title: 'early', done: false, votes: 0 });
+    const batches = await sealed(owner);
+    const writer = await open(w, o.principal);
+    // The writer knows its role but holds no key yet: the batch verifies and waits.
+    await inside(writer).receive(inside(owner).texts().filter((t) => !t.includes('"y":')));
+    expect(writer.access!.role()).toBe('writer');
+    writer.collection('todos').insert({ id: 'w', title: 'written before any key', done: false, votes: 0 });
+    expect(await sealed(writer)).toEqual([]);
+    const { joined, error } = await inside(writer).provenance.receive(batches, 'O', 16);
+    expect(error).toBeNull();
+    expect(joined).toBe(0);
+    expect(writer.collection('todos').get('a')).toBeUndefined();
+    // The owner wraps the key for it (it needs the writer's box key), and the waiting batch joins.
+    await until('the writer has the waiting record', async () => {
+      await exchange(owner, writer);
+      return writer.collection('todos').get('a')?.title === 'early';
+    });
+    const own = await sealed(writer);
+    expect(own.filter((b) => b.actor === inside(writer).actor).length).toBe(1);
+    for (const s of [owner, writer]) s.close();
+  });
+
+  it('attacks: a false wrap is ignored; an altered ciphertext, another’s ciphertext re-signed, and a plaintext batch are refused', async () => {
+    const [o, w, a] = await Promise.all([1, 2, 3].map(() => mycelium.createIdentity()));
+    const owner = await open(o!, o!.principal);
+    await owner.access!.add(w!.principal, 'writer');
+    await owner.access!.add(a!.principal, 'writer');
+    const writer = await open(w!, o!.principal);
+    const attacker = await open(a!, o!.principal);
+    await until('everyone holds the epoch', async () => {
+      await exchange(owner, writer, attacker);
+      return [writer, attacker].every((s) => inside(s).keyring.heldEpochs().length === 1);
+    });
+    const epoch = inside(owner).keyring.currentEpoch()!;
+    // The attacker wraps a key of its own for a newcomer first: the newcomer
+    // finds it fails the epoch's check value and takes the owner's.
+    const n = await mycelium.createIdentity();
+    await owner.access!.add(n.principal, 'reader');
+    const newcomer = await open(n, o!.principal);
+    await exchange(owner, attacker, newcomer);
+    const { oneTimeKey, wrapKey } = await import('../access/box.js');
+    const { signOp } = await import('../access/membership.js');
+    const boxOp = inside(newcomer).texts().find((t) => t.includes('"b":') && t.includes(n.principal))!;
+    const newcomerBox = (JSON.parse(boxOp.slice(0, boxOp.lastIndexOf('.'))) as { b: string }).b;
+    const ot = await oneTimeKey();
+    const bogus = await wrapKey(ot, n.principal, newcomerBox, inside(attacker).storeId, epoch, crypto.getRandomValues(new Uint8Array(32)));
+    const falseWrap = await signOp(inside(attacker).storeId, a!, { principal: a!.principal, role: 'none', n: 1, deps: [], cut: 0, side: { kind: 'key', oneTime: ot.publicKey, wraps: [{ principal: n.principal, epoch, wrapped: bogus }], start: null } });
+    await inside(newcomer).receive([falseWrap.text]);
+    await inside(newcomer).keysReady();
+    expect(inside(newcomer).keyring.readKey(epoch)).toBeNull();
+    await until('the newcomer holds the true key', async () => {
+      await exchange(owner, writer, newcomer);
+      return inside(newcomer).keyring.readKey(epoch) !== null;
+    });
+    writer.collection('todos').insert({ id: 'w', title: 'by the writer', done: false, votes: 0 });
+    const [real] = (await sealed(writer)).filter((b) => b.actor === inside(writer).actor);
+    const target = await open(o!, o!.principal);
+    await exchange(owner, target);
+    await until('the target holds the epoch', async () => {
+      await exchange(owner, target);
+      return inside(target).keyring.readKey(epoch) !== null;
+    });
+    const before = target.save();
+    // One byte of the ciphertext changed: its digest no longer matches the signed header.
+    const record = real!.record.slice();
+    record[record.length - 3]! ^= 1;
+    const altered = inside(target).provenance.read(inside(target).provenance.encode([{ ...real!, record }]), 'test')[0]!;
+    expect((await inside(target).provenance.receive([altered], 'A', 16)).error?.code).toBe('corrupt');
+    // The attacker signs the writer's ciphertext as a batch of its own actor: it does not decrypt there.
+    const stolen = await signBatch(inside(attacker).storeId, a!, { actor: inside(attacker).actor, nonce: inside(attacker).provenance.nonce, first: 1, last: real!.last, frontier: real!.frontier, epoch, delta: real!.delta });
+    const r1 = await inside(target).provenance.receive([stolen], 'A', 16);
+    expect(r1.error?.code).toBe('corrupt');
+    expect(r1.error?.reason).toMatch(/does not decrypt/);
+    // A batch in plaintext, well signed by a writer, in an encrypted store.
+    const plainDelta = writer.deltaSince({});
+    const plain = await signBatch(inside(attacker).storeId, a!, { actor: inside(attacker).actor, nonce: inside(attacker).provenance.nonce, first: 1, last: 1, frontier: real!.frontier, delta: plainDelta });
+    const r2 = await inside(target).provenance.receive([plain], 'A', 16);
+    expect(r2.error?.code).toBe('corrupt');
+    expect(r2.error?.reason).toMatch(/plaintext/);
+    expect(target.save()).toEqual(before);
+    // The real batch joins.
+    expect((await inside(target).provenance.receive([real!], 'A', 16)).error).toBeNull();
+    expect(target.collection('todos').get('w')!.title).toBe('by the writer');
+    for (const s of [owner, writer, attacker, newcomer, target]) s.close();
+  });
+
+  it('a persisted encrypted store reopens with its keys and data, and only as encrypted; invites carry the flag', async () => {
+    const [o, d] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const storage = mycelium.memoryStorage();
+    const first = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o, encrypt: true }, persist: storage });
+    await inside(first).keysReady();
+    first.collection('todos').insert({ id: 'a', title: 'kept secret', done: false, votes: 0 });
+    await first.flush();
+    const epoch = inside(first).keyring.currentEpoch();
+    const token = await first.access!.invite('reader');
+    first.close();
+    expect(storage.stores.get('kept')!.meta!.access!.encrypt).toBe(true);
+    const again = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o, encrypt: true }, persist: storage });
+    expect(again.collection('todos').get('a')!.title).toBe('kept secret');
+    expect(inside(again).keyring.readKey(epoch!)).not.toBeNull();
+    expect(inside(again).provenance.batches().length).toBeGreaterThan(0);
+    again.close();
+    expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o }, persist: storage }))).toBe('invalid_argument');
+    // The invite names an encrypted store: the invitee opens it encrypted without saying so, and cannot say otherwise.
+    const invited = await mycelium.open({ schema: todoSchema, name: 'kept', identity: d, access: { invite: token } });
+    expect(inside(invited).encrypted).toBe(true);
+    invited.close();
+    expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'kept', identity: d, access: { invite: token, encrypt: false } }))).toBe('invalid_argument');
+    await sleep(0);
+  });
+});
