@@ -12,9 +12,9 @@ async function pair(M) {
   return { a, b };
 }
 const sync = (from, to) => to.applyDelta(from.deltaSince(to.version()));
-/** Waits until `cond()` holds (5 s at most). */
-const until = async (what, cond) => {
-  for (const start = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > 5000) throw new Error(`timed out waiting until ${what}`);
+/** Waits until `cond()` holds (`ms`, 5 s unless given, at most). */
+const until = async (what, cond, ms = 5000) => {
+  for (const start = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
 };
 /** Sync options for a quick session over a local channel. */
 const fast = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
@@ -472,6 +472,44 @@ export const apiCases = [
       for (const s of [owner, device]) s.close();
       one.port1.close();
       one.port2.close();
+    },
+  ],
+  [
+    'an encrypted store: members sync over a MessageChannel under an epoch key wrapped for each (X25519, HKDF, AES-GCM), a key kept in IndexedDB derives its box key, and a removal rotates the key (docs/identity.md, Encryption)',
+    async (M) => {
+      const o = await M.loadIdentity('api-case-encrypted');
+      const [w, r] = await Promise.all([M.createIdentity(), M.createIdentity()]);
+      const owner = await M.open({ schema: todoSchema, name: 'encrypted', identity: o, access: { owner: o.principal, encrypt: true } });
+      await owner.access.add(w.principal, 'writer');
+      await owner.access.add(r.principal, 'reader');
+      const writer = await M.open({ schema: todoSchema, name: 'encrypted', identity: w, access: { owner: o.principal, encrypt: true } });
+      const reader = await M.open({ schema: todoSchema, name: 'encrypted', identity: r, access: { owner: o.principal, encrypt: true } });
+      const first = owner.access.keyring.currentEpoch();
+      ok(first !== null, 'the owner started an epoch at open()');
+      const one = new MessageChannel();
+      const two = new MessageChannel();
+      owner.connect(M.messagePort(one.port1), fast);
+      writer.connect(M.messagePort(one.port2), fast);
+      owner.connect(M.messagePort(two.port1), fast);
+      reader.connect(M.messagePort(two.port2), fast);
+      owner.collection('todos').insert({ id: 'a', title: 'sealed by the owner' });
+      await until('the writer and the reader read the owner’s record', () => writer.collection('todos').get('a') !== undefined && reader.collection('todos').get('a') !== undefined, 15000);
+      writer.collection('todos').insert({ id: 'w', title: 'sealed by the writer' });
+      await until('the owner reads the writer’s record', () => owner.collection('todos').get('w') !== undefined, 15000);
+      ok(owner.access.provenance.batches().every((b) => b.epoch === first), 'every batch is sealed under the epoch');
+      await owner.access.remove(r.principal);
+      await until('a new epoch', () => owner.access.keyring.currentEpoch() !== first);
+      const second = owner.access.keyring.currentEpoch();
+      eq(reader.access.keyring.readKey(second), null, 'the removed reader has no key for it');
+      owner.collection('todos').insert({ id: 'b', title: 'after the removal' });
+      await until('the writer reads what was sealed under the new epoch', () => writer.collection('todos').get('b') !== undefined, 15000);
+      ok(writer.access.keyring.readKey(second) !== null, 'the writer holds the new key');
+      eq(reader.collection('todos').get('b'), undefined, 'the removed reader did not get it');
+      for (const s of [owner, writer, reader]) s.close();
+      for (const ch of [one, two]) {
+        ch.port1.close();
+        ch.port2.close();
+      }
     },
   ],
   [
