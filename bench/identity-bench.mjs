@@ -4,7 +4,8 @@
 // generation, in Node and in each browser engine, same workload everywhere;
 // and sync with identity off and on in the same run: two replicas over a
 // MessageChannel, the sync bench's workload (n single-field writes to 1,000
-// records, 1,000 per task), protected stores sending signed batches.
+// records, 1,000 per task), protected stores sending signed batches, and
+// encrypted stores sending them sealed (AES-GCM).
 // Prints a table and writes bench/results/identity.json.
 //
 //   node bench/identity-bench.mjs [--engines chromium,firefox,webkit] [--reps 2000] [--sync-ops 100000]
@@ -67,13 +68,13 @@ async function measureSync(n, M = globalThis.Mycelium) {
     const check = () => (ok() ? resolve(performance.now()) : performance.now() - start > 120000 ? reject(new Error('identity bench: sync timed out')) : setTimeout(check, 1));
     check();
   });
-  const run = async (secure) => {
+  const run = async (secure, encrypt = false) => {
     let a, b;
     if (secure) {
       const [o, w] = await Promise.all([M.createIdentity(), M.createIdentity()]);
-      a = await M.open({ schema, name: 'bench', identity: o, access: { owner: o.principal } });
+      a = await M.open({ schema, name: 'bench', identity: o, access: { owner: o.principal, encrypt } });
       await a.access.add(w.principal, 'reader');
-      b = await M.open({ schema, name: 'bench', identity: w, access: { owner: o.principal } });
+      b = await M.open({ schema, name: 'bench', identity: w, access: { owner: o.principal, encrypt } });
     } else {
       a = await M.open({ schema, name: 'bench' });
       b = await M.open({ schema, name: 'bench' });
@@ -102,9 +103,20 @@ async function measureSync(n, M = globalThis.Mycelium) {
   const best = (x, y) => (x.ops_per_sec >= y.ops_per_sec ? x : y);
   let off = await run(false);
   let on = await run(true);
+  let sealed = await run(true, true);
   off = best(off, await run(false));
   on = best(on, await run(true));
-  return { sync_ops_per_sec: off.ops_per_sec, sync_ops_per_sec_identity: on.ops_per_sec, identity_ratio: on.ops_per_sec / off.ops_per_sec, sync_bytes_per_op: off.bytes_per_op, sync_bytes_per_op_identity: on.bytes_per_op };
+  sealed = best(sealed, await run(true, true));
+  return {
+    sync_ops_per_sec: off.ops_per_sec,
+    sync_ops_per_sec_identity: on.ops_per_sec,
+    sync_ops_per_sec_encrypted: sealed.ops_per_sec,
+    identity_ratio: on.ops_per_sec / off.ops_per_sec,
+    encrypted_ratio: sealed.ops_per_sec / off.ops_per_sec,
+    sync_bytes_per_op: off.bytes_per_op,
+    sync_bytes_per_op_identity: on.bytes_per_op,
+    sync_bytes_per_op_encrypted: sealed.bytes_per_op,
+  };
 }
 
 const syncOps = Number(arg('--sync-ops', '100000'));
@@ -148,7 +160,7 @@ for (const engine of engines) {
 }
 server.close();
 
-const rows = ['keygen_us', 'sign_us', 'verify_us', 'parallel_verify_us', 'sha256_us', 'sync_ops_per_sec', 'sync_ops_per_sec_identity', 'identity_ratio', 'sync_bytes_per_op', 'sync_bytes_per_op_identity'];
+const rows = ['keygen_us', 'sign_us', 'verify_us', 'parallel_verify_us', 'sha256_us', 'sync_ops_per_sec', 'sync_ops_per_sec_identity', 'sync_ops_per_sec_encrypted', 'identity_ratio', 'encrypted_ratio', 'sync_bytes_per_op', 'sync_bytes_per_op_identity', 'sync_bytes_per_op_encrypted'];
 const cols = Object.keys(results);
 console.log(`${'row (µs per op unless named)'.padEnd(28)}${cols.map((c) => c.padStart(12)).join('')}`);
 const cell = (v) => (typeof v !== 'number' ? '—' : v >= 1000 ? String(Math.round(v)) : v.toFixed(v < 10 ? 2 : 1));

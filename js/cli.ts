@@ -13,7 +13,7 @@ const USAGE = `usage:
   mycelium-sync signal [--port 8787] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
       WebRTC signalling: peers meet in rooms and exchange offers; nothing is stored.
   mycelium-sync peer --schema schema.json [--name todo[,other]] [--port 8788] [--host 127.0.0.1] [--dir .mycelium]
-                     [--token T] [--allow-origin URL]... [--cert F --key F] [--owner P [--identity peer]]
+                     [--token T] [--allow-origin URL]... [--cert F --key F] [--owner P [--identity peer] [--encrypted]]
       An always-on replica: browsers connect with webSocket('ws://host:port');
       every store is persisted under --dir.
   mycelium-sync identity [--dir .mycelium] [--identity peer]
@@ -25,6 +25,8 @@ const USAGE = `usage:
   --owner P          the stores are protected (docs/identity.md) with owner P (a principal, or
                      'self': this peer's identity); the peer syncs as --identity (a key file in
                      --dir, made on first use), which an admin adds as a member
+  --encrypted        the stores are encrypted (access: { encrypt: true }); added with the role
+                     'relay', the peer keeps and forwards ciphertext it cannot read (a blind relay)
   --token T          clients must present T (?token=T in the URL, or Authorization: Bearer T);
                      default: the MYCELIUM_TOKEN environment variable, else no token
   --allow-origin O   a browser Origin allowed to connect (repeat, or comma-separate; '*': any).
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
         dir: { type: 'string' },
         quiet: { type: 'boolean' },
         owner: { type: 'string' },
+        encrypted: { type: 'boolean' },
         identity: { type: 'string' },
         days: { type: 'string' },
       },
@@ -148,15 +151,17 @@ async function main(): Promise<void> {
     // GET /status (same token and origins as the WebSocket): what this peer holds and who it syncs with.
     const status = () => ({
       peer: adapter.peerId,
-      stores: stores.map((s, i) => ({ name: s.name, version: s.version(), pending: s.pending, sync: syncs[i]!.status(), stats: syncs[i]!.stats() })),
+      // A blind relay holds no data, only batches it cannot open: their version is what it holds.
+      stores: stores.map((s, i) => ({ name: s.name, version: s.access?.provenance.opaque ? s.access.provenance.version() : s.version(), pending: s.pending, sync: syncs[i]!.status(), stats: syncs[i]!.stats() })),
     });
     const adapter = webSocketServer({ port: port(v.port, 8788), host, tls, token, allowOrigins, maxConnections, status });
     if (v.identity !== undefined && v.owner === undefined) fail('--identity goes with --owner (a protected store)');
+    if (v.encrypted && v.owner === undefined) fail('--encrypted goes with --owner (an encrypted store is protected)');
     const me = v.owner !== undefined ? await identity() : null;
     const owner = v.owner === 'self' ? me?.principal : v.owner;
     if (owner !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(owner)) fail(`--owner is a principal (43 base64url characters) or 'self', got ${owner}`);
     for (const name of names) {
-      const access = me && owner ? { identity: me, access: { owner } } : {};
+      const access = me && owner ? { identity: me, access: { owner, ...(v.encrypted ? { encrypt: true } : {}) } } : {};
       let store: Store;
       try {
         store = await open({ schema, name, persist: fileStorage(dir), ...access });

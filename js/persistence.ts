@@ -136,6 +136,14 @@ class Persister {
   keepBatches(provenance: Provenance, storedBlobs: number): void {
     this.provenance = provenance;
     this.batchBlobs = storedBlobs;
+    // A relay's batches that it cannot open change no data: they are written on their own.
+    provenance.onKept(() => {
+      if (this.closed) return;
+      const next = this.chain.then(() => (this.store.closed ? undefined : this.writeBatches()));
+      this.chain = next.catch((e: unknown) => {
+        if (!this.store.closed) this.store.reportError(e instanceof MyceliumError ? e : new MyceliumError('storage_failed', String(e)));
+      });
+    });
   }
 
   /** Signs this task's own writes and appends every batch storage lacks (one blob); before the data, so no stored write lacks its batch. */

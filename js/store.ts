@@ -417,7 +417,7 @@ export class Store<S extends Schema = Schema> {
     this.#h();
     if (this.#access) {
       const role = this.#access.role();
-      if (role !== 'writer' && role !== 'admin') throw new MyceliumError('forbidden', `store '${this.name}' is protected and ${this.#access.principal} is ${role === 'none' ? 'not a member' : 'a reader'}: it may not write`);
+      if (role !== 'writer' && role !== 'admin') throw new MyceliumError('forbidden', `store '${this.name}' is protected and ${this.#access.principal} is ${role === 'none' ? 'not a member' : `a ${role}`}: it may not write`);
     }
     let w: ByteWriter;
     if (this.#batching) w = new ByteWriter(64);

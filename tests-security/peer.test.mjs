@@ -3,6 +3,8 @@
 // its own process (peak RSS from /proc); what the stores hold is checked by
 // reopening their folder afterwards, or on an in-process server.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as mycelium from 'mycelium-sync';
 import {
@@ -524,6 +526,44 @@ describe('the Node peer for a protected store (docs/identity.md)', () => {
     expect(() => execFileSync(process.execPath, [cli, 'certify', 'nobody', '--dir', userDir], { stdio: 'pipe' })).toThrow(/a device is a principal/);
     // A bad --owner is a usage error.
     expect(() => execFileSync(process.execPath, [cli, 'peer', '--schema', schemaFile(schema), '--dir', tempDir(), '--owner', 'nobody'], { stdio: 'pipe' })).toThrow(/--owner is a principal/);
+  });
+});
+
+describe('the Node peer as a blind relay (docs/identity.md, Encryption)', () => {
+  it('--encrypted with the role relay: members that meet only through it sync; its folder holds no plaintext', async () => {
+    const dir = tempDir();
+    const principal = execFileSync(process.execPath, [cli, 'identity', '--dir', dir], { encoding: 'utf8' }).trim();
+    const [o, w] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
+    const open = (identity) => mycelium.open({ schema, name: 'notes', identity, access: { owner: o.principal, encrypt: true } });
+    const owner = await open(o);
+    await owner.access.add(principal, 'relay');
+    await owner.access.add(w.principal, 'writer');
+    const writer = await open(w);
+    const peer = await startCli(['peer', '--schema', schemaFile(schema), '--name', 'notes', '--dir', dir, '--port', '0', '--owner', o.principal, '--encrypted']);
+    cleanup.push(() => peer.stop());
+    const fast = { relayDelay: 10, ackTimeout: 200, helloInterval: 50 };
+    owner.connect(mycelium.webSocket(peer.url), fast);
+    writer.connect(mycelium.webSocket(peer.url), fast);
+    owner.collection('notes').insert({ id: 'o', body: 'a plaintext marker zebra-owner', votes: 1 });
+    await until('the writer reads the owner’s note through the relay', () => writer.collection('notes').get('o') !== undefined, 15_000);
+    writer.collection('notes').insert({ id: 'w', body: 'a plaintext marker zebra-writer', votes: 2 });
+    await until('the owner reads the writer’s note through the relay', () => owner.collection('notes').get('w') !== undefined, 15_000);
+    const status = await (await fetch(`${peer.url.replace('ws:', 'http:')}/status`)).json();
+    expect(Object.values(status.stores[0].version).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
+    owner.close();
+    writer.close();
+    await peer.stop();
+    // Everything the relay wrote to its folder: the log and the batches, no plaintext.
+    const files = [];
+    const walk = (d) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (f) => files.push(f))(join(d, e.name));
+    };
+    walk(dir);
+    const all = Buffer.concat(files.map((f) => readFileSync(f)));
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.includes('zebra-owner')).toBe(false);
+    expect(all.includes('zebra-writer')).toBe(false);
+    expect(() => execFileSync(process.execPath, [cli, 'peer', '--schema', schemaFile(schema), '--dir', tempDir(), '--encrypted'], { stdio: 'pipe' })).toThrow(/--encrypted goes with --owner/);
   });
 });
 

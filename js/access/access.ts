@@ -125,8 +125,8 @@ export class StoreAccess implements SyncAccess {
    * token to hand to the invitee out of band: it opens the store with
    * open({ identity, access: { invite: token } }). withdraw(token) takes it back.
    */
-  async invite(role: Exclude<Role, 'none'>, options: { readonly expires?: number } = {}): Promise<string> {
-    if (!ROLES.includes(role) || (role as Role) === 'none') throw new MyceliumError('invalid_argument', "an invite's role is 'reader', 'writer' or 'admin'");
+  async invite(role: Exclude<Role, 'none' | 'relay'>, options: { readonly expires?: number } = {}): Promise<string> {
+    if (!['reader', 'writer', 'admin'].includes(role)) throw new MyceliumError('invalid_argument', "an invite's role is 'reader', 'writer' or 'admin'");
     const expires = options.expires ?? Date.now() + 7 * 24 * 3600 * 1000;
     if (!Number.isSafeInteger(expires) || expires <= Date.now()) throw new MyceliumError('invalid_argument', 'expires is a time in the future, in ms since 1970');
     if (!this.#membership.administers(this.principal)) throw new MyceliumError('forbidden', `only an admin invites (by name: a device does not act as its user's admin); ${this.principal} is ${this.role()}`);
@@ -185,7 +185,7 @@ export class StoreAccess implements SyncAccess {
 
   /** Gives `principal` a role (admins only); resolves once the signed operation is in the log. */
   async add(principal: string, role: Exclude<Role, 'none'>): Promise<void> {
-    if (!ROLES.includes(role) || (role as Role) === 'none') throw new MyceliumError('invalid_argument', "a role is 'reader', 'writer' or 'admin' (remove() takes access away)");
+    if (!ROLES.includes(role) || (role as Role) === 'none') throw new MyceliumError('invalid_argument', "a role is 'relay', 'reader', 'writer' or 'admin' (remove() takes access away)");
     await this.#change(principal, role);
   }
 

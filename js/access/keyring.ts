@@ -22,6 +22,7 @@ import { MAX_WRAPS } from './key-ops.js';
 import type { Identity } from './keys.js';
 import { toBase64Url } from './keys.js';
 import type { Member, MemberOp, Role } from './membership.js';
+import { atLeast } from './membership.js';
 
 /** What the keyring reads of the membership (membership.ts). */
 export interface KeyringMembership {
@@ -105,6 +106,11 @@ export class Keyring {
   /** The epochs whose keys this replica holds. */
   heldEpochs(): string[] {
     return [...this.#held.keys()];
+  }
+
+  /** Is this replica a relay, which keeps batches it cannot open (docs/identity.md, blind relays)? */
+  opaque(): boolean {
+    return this.membership.role(this.identity.principal) === 'relay';
   }
 
   /** The current epoch's id, or null before the first. */
@@ -197,17 +203,18 @@ export class Keyring {
     }
   }
 
-  /** No epoch yet, or the current one is wrapped for a principal that is no longer a member. */
+  /** No epoch yet, or the current one is wrapped for a principal that no longer reads (removed, or made a relay). */
   #needsEpoch(view: View): boolean {
     if (!view.current) return true;
-    for (const p of view.wrapped.get(view.current.id) ?? []) if (this.membership.role(p) === 'none') return true;
+    for (const p of view.wrapped.get(view.current.id) ?? []) if (!atLeast(this.membership.role(p), 'reader')) return true;
     return false;
   }
 
-  /** Members whose box keys are known, with the held epochs not wrapped for them. */
+  /** Members that read (relays do not) whose box keys are known, with the held epochs not wrapped for them. */
   #missing(view: View): { principal: string; box: string; epochs: string[] }[] {
     const out: { principal: string; box: string; epochs: string[] }[] = [];
-    for (const { principal } of this.membership.members()) {
+    for (const { principal, role } of this.membership.members()) {
+      if (!atLeast(role, 'reader')) continue;
       const box = view.boxes.get(principal);
       if (!box) continue;
       const epochs = [...this.#held.keys()].filter((e) => view.epochs.has(e) && !view.wrapped.get(e)?.has(principal));
@@ -221,8 +228,8 @@ export class Keyring {
     const id = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
     const raw = crypto.getRandomValues(new Uint8Array(32));
     const start: EpochStart = { id, check: await epochCheck(this.storeId, id, raw), frontier: this.membership.heads(this.identity.principal) };
-    const recipients = this.membership.members().flatMap(({ principal }) => {
-      const box = view.boxes.get(principal);
+    const recipients = this.membership.members().flatMap(({ principal, role }) => {
+      const box = atLeast(role, 'reader') ? view.boxes.get(principal) : undefined;
       return box ? [{ principal, box, epochs: [id] }] : [];
     });
     this.#held.set(id, { raw, key: await batchKey(raw) });

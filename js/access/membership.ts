@@ -39,7 +39,12 @@ import { readSide, sideFields } from './key-ops.js';
 import type { Identity } from './keys.js';
 import { fromBase64Url, isPrincipal, sha256, signingInput, toBase64Url, verify } from './keys.js';
 
-export type Role = 'none' | 'reader' | 'writer' | 'admin';
+/**
+ * A principal's role, least first. A `relay` syncs the store and forwards
+ * what it gets but neither writes nor, in an encrypted store, receives keys
+ * (docs/identity.md, Encryption: blind relays).
+ */
+export type Role = 'none' | 'relay' | 'reader' | 'writer' | 'admin';
 
 /** One member, as store.access.members() lists it. */
 export interface Member {
@@ -48,7 +53,9 @@ export interface Member {
   /** A device's: the user it acts for (its certificate's signer). */
   readonly user?: string;
 }
-export const ROLES: readonly Role[] = ['none', 'reader', 'writer', 'admin'];
+export const ROLES: readonly Role[] = ['none', 'relay', 'reader', 'writer', 'admin'];
+/** Does `role` give at least `least`? */
+export const atLeast = (role: Role, least: Role): boolean => ROLES.indexOf(role) >= ROLES.indexOf(least);
 const rank = (r: Role): number => ROLES.indexOf(r);
 
 /** Longest operation text. */

@@ -179,6 +179,8 @@ export interface BatchCipher {
   /** The epoch to write under and its key; null while this replica holds no key to write under. */
   writeKey(): { epoch: string; key: CryptoKey } | null;
   readKey(epoch: string): CryptoKey | null;
+  /** Is this replica a relay, which keeps and forwards batches it cannot open? */
+  opaque(): boolean;
 }
 
 /** Most verified batches kept while their epoch's key has not arrived. */
@@ -221,6 +223,9 @@ export class Provenance {
   #held: Batch[] = [];
   /** Verified batches whose epoch key this replica does not hold yet (unlock()). */
   #locked: Batch[] = [];
+  /** A relay's: verified batches it cannot open that wait for an actor's earlier seqs. */
+  #gapped: Batch[] = [];
+  readonly #kept = new Set<() => void>();
   #cipher: BatchCipher | null = null;
   /** Own seqs signed or being signed. */
   #sealedTo = 0;
@@ -306,6 +311,17 @@ export class Provenance {
   onSealed(listener: () => void): () => void {
     this.#sealed.add(listener);
     return () => this.#sealed.delete(listener);
+  }
+
+  /** Calls `listener` when a relay kept batches it cannot open (its engine did not change: persistence writes them). */
+  onKept(listener: () => void): () => void {
+    this.#kept.add(listener);
+    return () => this.#kept.delete(listener);
+  }
+
+  /** Does this replica keep batches it cannot open (a relay of an encrypted store)? Its version is then its batches'. */
+  get opaque(): boolean {
+    return this.#cipher?.opaque() === true;
   }
 
   /** Own seqs not yet in a signed batch (or being signed)? */
@@ -408,7 +424,11 @@ export class Provenance {
       if (b.last <= this.#reach(b.actor)) continue;
       if (store && !store.closed && b.last > (store.version()[b.actor] ?? 0)) {
         const delta = await this.#plain(b);
-        if (!delta) continue;
+        if (!delta) {
+          // A relay's batch it cannot open: kept as it was (each came in seq order).
+          if (b.epoch !== null && this.opaque && b.first <= this.#reach(b.actor) + 1) this.#add(b);
+          continue;
+        }
         try {
           store.applyBatch(delta, b, { maxNewActors: 0 });
         } catch {
@@ -433,9 +453,12 @@ export class Provenance {
     const store = this.#store;
     let joined = 0;
     if (!store) return { joined, error: null };
+    const opaque = this.opaque;
+    let kept = 0;
     for (const b of batches) {
       if (store.closed) break;
-      if (b.last <= (store.version()[b.actor] ?? 0)) continue; // held already (a replay changes nothing)
+      const have = Math.max(store.version()[b.actor] ?? 0, opaque ? this.#reach(b.actor) : 0);
+      if (b.last <= have) continue; // held already (a replay changes nothing)
       if (b.actor === store.actor) {
         return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch of this replica's own actor, which it has not written`) };
       }
@@ -454,6 +477,14 @@ export class Provenance {
       }
       if ((b.epoch !== null) !== (this.#cipher !== null)) {
         return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent ${b.epoch !== null ? 'an encrypted batch to a store that is not encrypted' : 'a batch in plaintext to an encrypted store'}`) };
+      }
+      if (b.epoch !== null && !this.#cipher!.readKey(b.epoch) && opaque) {
+        // A relay: verified, kept and forwarded as it is, never opened.
+        if (this.#keepOpaque(b)) {
+          joined++;
+          kept++;
+        }
+        continue;
       }
       if (b.epoch !== null && !this.#cipher!.readKey(b.epoch)) {
         // Verified, but its key has not arrived: kept until it does (unlock()).
@@ -480,7 +511,42 @@ export class Provenance {
         joined++;
       }
     }
+    if (kept > 0) {
+      for (const l of this.#kept) l();
+      for (const l of this.#sealed) l();
+    }
     return { joined, error: null };
+  }
+
+  /**
+   * A relay's verified batch that it cannot open: into the log when it
+   * follows its actor's last batch here, held while earlier seqs are missing
+   * (at most MAX_LOCKED), dropped when it overlaps what the log has (only an
+   * equivocating author's batches overlap).
+   */
+  #keepOpaque(b: Batch): boolean {
+    const reach = this.#reach(b.actor);
+    if (b.first > reach + 1) {
+      if (!this.#gapped.some((g) => g.actor === b.actor && g.first === b.first)) this.#gapped.push(b);
+      if (this.#gapped.length > MAX_LOCKED) this.#gapped.shift();
+      return false;
+    }
+    if (b.first <= reach) return false;
+    this.#add(b);
+    // Held batches that follow now.
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const g of this.#gapped) {
+        if (g.first === this.#reach(g.actor) + 1) {
+          this.#add(g);
+          this.#gapped = this.#gapped.filter((x) => x !== g);
+          moved = true;
+          break;
+        }
+      }
+      this.#gapped = this.#gapped.filter((g) => g.last > this.#reach(g.actor));
+    }
+    return true;
   }
 
   /** A batch's engine delta: decrypted when it is encrypted (null when that fails or its key is not held). */

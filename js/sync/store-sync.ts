@@ -418,7 +418,7 @@ export class StoreSync {
     // may not know us without it (nor without our introduction: a certified
     // device that has not seen its user's grant holds its device operation aside).
     if (s.auth && !s.ready) this.sendMembers(s, this.store.access!.texts());
-    const mine = this.store.version();
+    const mine = this.have();
     this.sendVersioned(s, mine, (version) => ({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, reply, store: this.name, schema: this.schema.collections, version }), true);
   }
 
@@ -782,6 +782,16 @@ export class StoreSync {
   }
 
   /** May the peer read or write this store? (The link's authorization; none: yes.) */
+  /**
+   * What this replica has, as it tells peers: its store's version, or, for a
+   * relay of an encrypted store, what its batches cover (it keeps batches it
+   * cannot open: docs/identity.md, blind relays).
+   */
+  private have(): Version {
+    const provenance = this.store.access?.provenance;
+    return provenance?.opaque ? provenance.version() : this.store.version();
+  }
+
   private allowed(s: Session, access: 'read' | 'write'): boolean {
     const may = s.conn.link.may;
     if (!may) return true;
@@ -833,7 +843,7 @@ export class StoreSync {
       return;
     }
     if (!this.acknowledged(s, version)) return;
-    const mine = this.store.version();
+    const mine = this.have();
     if (covers(mine, version)) {
       // Everything in it is here already: drop it unread, and tell the peer exactly what we have.
       this.stats.deltasDropped++;
@@ -890,14 +900,14 @@ export class StoreSync {
     }
     s.batches = s.batches.then(async () => {
       if (s.error || this.closed || this.store.closed) return;
-      const before = size(this.store.version());
+      const before = size(this.have());
       const allowance = Math.max(1, Math.min(this.maxNewActorsPerDelta, s.actorAllowance));
       const { joined, error } = await provenance.receive(batches, s.conn.peer, allowance);
       if (s.error || this.closed || this.store.closed) return;
       if (joined > 0) {
         this.stats.deltasJoined++;
         this.stats.deltaBytesJoined += payload.length;
-        s.actorAllowance -= Math.max(0, size(this.store.version()) - before);
+        s.actorAllowance -= Math.max(0, size(this.have()) - before);
       } else this.stats.deltasDropped++;
       if (error) {
         this.refuse(s, error);
@@ -946,7 +956,7 @@ export class StoreSync {
       this.lastPump = performance.now();
       if (this.store.closed) return;
       // One version for the round: every session compares against the same state.
-      const mine = this.store.version();
+      const mine = this.have();
       for (const s of this.sessions.values()) this.pump(s, false, mine);
       this.scheduleStatus();
     });
@@ -960,7 +970,7 @@ export class StoreSync {
   private pump(s: Session, relay: boolean, version?: Version): void {
     if (!s.ready || s.error || s.conn.isClosed || this.store.closed || this.paused) return;
     const access = this.store.access;
-    let mine = version ?? this.store.version();
+    let mine = version ?? this.have();
     // A persisted store sends its own writes only once they are durable (the
     // store calls back after each commit): a replica that crashed must never
     // have handed out a seq it can no longer remember.
@@ -1098,7 +1108,7 @@ export class StoreSync {
       this.acksScheduled = false;
       this.lastAck = performance.now();
       if (this.store.closed) return;
-      const mine = this.store.version();
+      const mine = this.have();
       const holding = this.store.pending > 0;
       for (const s of this.sessions.values()) {
         if (!s.ready || s.error || s.conn.isClosed) continue;
@@ -1121,7 +1131,7 @@ export class StoreSync {
 
   status(): SyncStatus {
     const peers: PeerStatus[] = [];
-    const mine = this.store.closed ? {} : this.store.version();
+    const mine = this.store.closed ? {} : this.have();
     const pending = this.store.closed ? 0 : this.store.pending;
     // Synced: at least one live peer, and every live peer has what we have and we what it has.
     let live = 0;

@@ -4,6 +4,7 @@ import type { SyncFrames } from '../core-io.js';
 import type { Schema } from '../schema.js';
 import type { Version } from '../version.js';
 import type { Provenance } from '../access/provenance.js';
+import type { Role } from '../access/membership.js';
 
 /** How a store took a delta a peer sent: 'full' when its queue of held deltas had no room (nothing was kept). */
 export type SyncApplyResult = 'applied' | 'pending' | 'covered' | 'full';
@@ -33,7 +34,7 @@ export interface SyncedStore {
 export interface SyncAccess {
   /** This replica's principal. */
   readonly principal: string;
-  role(principal: string): 'none' | 'reader' | 'writer' | 'admin';
+  role(principal: string): Role;
   /** Our proof for a session: a signature over the store id, the peer's nonce, ours and our principal. */
   prove(peerNonce: Uint8Array, ourNonce: Uint8Array): Promise<Uint8Array>;
   /** Does a peer's proof verify (it signed our nonce and its own)? */

@@ -231,6 +231,65 @@ describe('encrypted stores', () => {
     for (const s of [owner, writer, attacker, newcomer, target]) s.close();
   });
 
+  it('a blind relay (role relay, over real WebSockets, persisted): members that meet only through it sync; it keeps and forwards batches it cannot open, and reads nothing', async () => {
+    const [o, n, w, x] = await Promise.all([1, 2, 3, 4].map(() => mycelium.createIdentity()));
+    const owner = await open(o!, o!.principal);
+    await owner.access!.add(n!.principal, 'relay');
+    await owner.access!.add(w!.principal, 'writer');
+    const storage = mycelium.memoryStorage();
+    const openRelay = () => mycelium.open({ schema: todoSchema, name: 'secret', identity: n!, access: { owner: o!.principal, encrypt: true }, persist: storage });
+    let relay = await openRelay();
+    let adapter = mycelium.webSocketServer({ port: 0 });
+    relay.connect(adapter, FAST);
+    const url = await adapter.listening;
+    owner.connect(mycelium.webSocket(url), FAST);
+    owner.collection('todos').insert({ id: 'a', title: 'for members only', done: false, votes: 0 });
+    await until('the relay holds the owner’s batch', () => inside(relay).provenance.batches().length > 0, 10_000);
+    expect(relay.access!.role()).toBe('relay');
+    expect(() => relay.collection('todos').insert({ id: 'r', title: 'by the relay', done: false, votes: 0 })).toThrow(/forbidden/);
+    // The writer meets only the relay, after the owner has gone.
+    owner.close();
+    const writer = await open(w!, o!.principal);
+    writer.connect(mycelium.webSocket(url), FAST);
+    // Its role reaches it through the relay, but no key yet: only a member holding one can wrap it, and none is online.
+    await until('the writer learned its role through the relay', () => writer.access!.role() === 'writer', 10_000);
+    expect(writer.collection('todos').get('a')).toBeUndefined();
+    // The owner comes back (to the relay only), sees the writer's box key, and wraps the key for it.
+    const owner2 = await open(o!, o!.principal);
+    owner2.connect(mycelium.webSocket(url), FAST);
+    await until('the writer reads the owner’s record through the relay', () => writer.collection('todos').get('a')?.title === 'for members only', 15_000);
+    writer.collection('todos').insert({ id: 'b', title: 'the writer’s secret', done: false, votes: 0 });
+    await until('the owner reads the writer’s record through the relay', () => owner2.collection('todos').get('b') !== undefined, 15_000);
+    // The relay: every batch as ciphertext, none opened, no key held; its data is empty.
+    expect(inside(relay).keyring.heldEpochs()).toEqual([]);
+    expect(relay.collection('todos').all()).toEqual([]);
+    for (const b of inside(relay).provenance.batches()) {
+      expect(b.epoch).not.toBeNull();
+      expect(contains(b.record, 'for members only') || contains(b.record, 'secret')).toBe(false);
+    }
+    const relayed = inside(relay).provenance.batches().length;
+    expect(relayed).toBeGreaterThanOrEqual(2);
+    // Restarted, the relay still has them (persisted), and serves a member that never met anyone else.
+    await relay.flush();
+    relay.close();
+    adapter = mycelium.webSocketServer({ port: 0 });
+    relay = await openRelay();
+    expect(inside(relay).provenance.batches().length).toBe(relayed);
+    relay.connect(adapter, FAST);
+    const url2 = await adapter.listening;
+    const fresh = await open(w!, o!.principal);
+    fresh.connect(mycelium.webSocket(url2), FAST);
+    // Another replica of the writer's key unwraps the writer's wrap from the log the relay kept.
+    await until('the writer’s second replica reads both records from the relay alone', () => fresh.collection('todos').get('a') !== undefined && fresh.collection('todos').get('b') !== undefined, 15_000);
+    // A stranger gets nothing from the relay.
+    const stranger = await open(x!, o!.principal);
+    const errors: string[] = [];
+    stranger.connect(mycelium.webSocket(url2), FAST).onError((e) => errors.push(e.error.code));
+    await until('the stranger is refused', () => errors.includes('unauthorized'), 10_000);
+    expect(stranger.collection('todos').all()).toEqual([]);
+    for (const s of [relay, writer, owner2, fresh, stranger]) s.close();
+  });
+
   it('a persisted encrypted store reopens with its keys and data, and only as encrypted; invites carry the flag', async () => {
     const [o, d] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity()]);
     const storage = mycelium.memoryStorage();
