@@ -68,6 +68,8 @@ export const MAX_OPS = 4096;
 const MAX_WAITING = 256;
 /** Most operations held aside because their signer was never admin (see add()). */
 const MAX_DORMANT = 1024;
+/** Most box and key operations kept of one signer that is not an admin (a member's flood would fill the log). */
+export const MAX_SIDE_OPS = 64;
 
 /** One membership operation, as signed. */
 export interface MemberOp {
@@ -235,6 +237,13 @@ export class Membership {
     return false;
   }
 
+  /** How many box and key operations of `signer` are held. */
+  private sideOpsOf(signer: string): number {
+    let n = 0;
+    for (const map of [this.ops, this.waiting]) for (const o of map.values()) if (o.side && o.by === signer) n++;
+    return n;
+  }
+
   /** Operations revive() took back during the current add(). */
   private revived: MemberOp[] = [];
 
@@ -247,6 +256,7 @@ export class Membership {
       // Past a limit, what comes is dropped (a peer's flood); a local change
       // checks has() afterwards (access.ts).
       if (this.size >= MAX_OPS || this.waiting.size >= MAX_WAITING) continue;
+      if (o.side && !this.administers(o.by) && this.sideOpsOf(o.by) >= MAX_SIDE_OPS) continue;
       this.waiting.set(o.hash, o);
       fresh.push(o);
     }
@@ -305,7 +315,8 @@ export class Membership {
    * user has a role; a box or key operation, when its signer has one.
    */
   private mayCount(o: MemberOp): boolean {
-    if (o.side) return this.role(o.by) !== 'none';
+    // A box operation, of anyone with a role; key operations, of those that read (a relay holds no key).
+    if (o.side) return o.side.kind === 'box' ? this.role(o.by) !== 'none' : atLeast(this.role(o.by), 'reader');
     return o.user !== '' ? this.role(o.user) !== 'none' : this.signers.has(o.by);
   }
 

@@ -223,6 +223,13 @@ export class Provenance {
   #held: Batch[] = [];
   /** Verified batches whose epoch key this replica does not hold yet (unlock()). */
   #locked: Batch[] = [];
+  /**
+   * Actors one of whose encrypted batches verified but did not open or join:
+   * their author signed something false. Their batches are dropped from then
+   * on, without ending the session that brought them (a blind relay cannot
+   * tell, and must not be cut off for what it forwarded).
+   */
+  readonly #refusedActors = new Set<string>();
   /** A relay's: verified batches it cannot open that wait for an actor's earlier seqs. */
   #gapped: Batch[] = [];
   readonly #kept = new Set<() => void>();
@@ -459,6 +466,7 @@ export class Provenance {
       if (store.closed) break;
       const have = Math.max(store.version()[b.actor] ?? 0, opaque ? this.#reach(b.actor) : 0);
       if (b.last <= have) continue; // held already (a replay changes nothing)
+      if (this.#refusedActors.has(b.actor)) continue;
       if (b.actor === store.actor) {
         return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch of this replica's own actor, which it has not written`) };
       }
@@ -493,13 +501,21 @@ export class Provenance {
         continue;
       }
       const delta = await this.#plain(b);
-      if (!delta) return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch of actor ${b.actor} that does not decrypt under its epoch's key`) };
+      if (!delta) {
+        // Signed, so its author made it: that author's batches are refused from now on.
+        this.#refusedActors.add(b.actor);
+        continue;
+      }
       if (store.closed) break;
       let result;
       try {
         result = store.applyBatch(delta, b, { maxNewActors });
       } catch (e) {
         const err = e instanceof MyceliumError ? e : new MyceliumError('corrupt', String(e));
+        if (b.epoch !== null && err.code === 'corrupt') {
+          this.#refusedActors.add(b.actor);
+          continue;
+        }
         return { joined, error: new MyceliumError(err.code, `peer ${peer} sent a batch of actor ${b.actor} that was refused: ${err.reason}`) };
       }
       if (result === 'applied') {
@@ -566,6 +582,11 @@ export class Provenance {
     this.#locked = [];
     if (locked.length > 0) await this.receive(locked, 'this replica (batches kept until their key came)', 1 << 20);
     for (const l of this.#sealed) l();
+  }
+
+  /** @internal Actors whose author signed an encrypted batch that did not open or join (receive()). */
+  refusedActors(): string[] {
+    return [...this.#refusedActors];
   }
 
   /** Held batches the engine has joined since go to the log. */

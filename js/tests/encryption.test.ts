@@ -31,6 +31,7 @@ interface Internals {
     read(payload: Uint8Array, context: string): Batch[];
     encode(batches: readonly Batch[]): Uint8Array;
     receive(batches: readonly Batch[], peer: string, maxNewActors: number): Promise<{ joined: number; error: Types.MyceliumError | null }>;
+    refusedActors(): string[];
   };
 }
 const inside = (s: Store) => s.access as unknown as Internals;
@@ -167,7 +168,7 @@ describe('encrypted stores', () => {
     for (const s of [owner, writer]) s.close();
   });
 
-  it('attacks: a false wrap is ignored; an altered ciphertext, another’s ciphertext re-signed, and a plaintext batch are refused', async () => {
+  it('attacks: a false wrap is ignored; an altered ciphertext and a plaintext batch are refused; another’s ciphertext re-signed is dropped and its actor refused', async () => {
     const [o, w, a] = await Promise.all([1, 2, 3].map(() => mycelium.createIdentity()));
     const owner = await open(o!, o!.principal);
     await owner.access!.add(w!.principal, 'writer');
@@ -213,22 +214,55 @@ describe('encrypted stores', () => {
     record[record.length - 3]! ^= 1;
     const altered = inside(target).provenance.read(inside(target).provenance.encode([{ ...real!, record }]), 'test')[0]!;
     expect((await inside(target).provenance.receive([altered], 'A', 16)).error?.code).toBe('corrupt');
-    // The attacker signs the writer's ciphertext as a batch of its own actor: it does not decrypt there.
-    const stolen = await signBatch(inside(attacker).storeId, a!, { actor: inside(attacker).actor, nonce: inside(attacker).provenance.nonce, first: 1, last: real!.last, frontier: real!.frontier, epoch, delta: real!.delta });
-    const r1 = await inside(target).provenance.receive([stolen], 'A', 16);
-    expect(r1.error?.code).toBe('corrupt');
-    expect(r1.error?.reason).toMatch(/does not decrypt/);
     // A batch in plaintext, well signed by a writer, in an encrypted store.
     const plainDelta = writer.deltaSince({});
     const plain = await signBatch(inside(attacker).storeId, a!, { actor: inside(attacker).actor, nonce: inside(attacker).provenance.nonce, first: 1, last: 1, frontier: real!.frontier, delta: plainDelta });
     const r2 = await inside(target).provenance.receive([plain], 'A', 16);
     expect(r2.error?.code).toBe('corrupt');
     expect(r2.error?.reason).toMatch(/plaintext/);
+    // The attacker signs the writer's ciphertext as a batch of its own actor: it does not
+    // decrypt there. Its author is at fault, not whoever forwarded it (a blind relay cannot
+    // tell): the batch is dropped and its actor refused from then on, the session goes on,
+    // and a good batch in the same message joins.
+    const stolen = await signBatch(inside(attacker).storeId, a!, { actor: inside(attacker).actor, nonce: inside(attacker).provenance.nonce, first: 1, last: real!.last, frontier: real!.frontier, epoch, delta: real!.delta });
+    const r1 = await inside(target).provenance.receive([stolen], 'A', 16);
+    expect(r1).toEqual({ joined: 0, error: null });
+    expect(inside(target).provenance.refusedActors()).toEqual([inside(attacker).actor]);
     expect(target.save()).toEqual(before);
     // The real batch joins.
     expect((await inside(target).provenance.receive([real!], 'A', 16)).error).toBeNull();
     expect(target.collection('todos').get('w')!.title).toBe('by the writer');
     for (const s of [owner, writer, attacker, newcomer, target]) s.close();
+  });
+
+  it('a member’s flood of key operations is capped (64 kept), a relay’s key operations are not kept, and the log stays open to admins', async () => {
+    const [o, r, n] = await Promise.all([1, 2, 3].map(() => mycelium.createIdentity()));
+    const owner = await open(o!, o!.principal);
+    await owner.access!.add(r!.principal, 'reader');
+    await owner.access!.add(n!.principal, 'relay');
+    const { oneTimeKey } = await import('../access/box.js');
+    const { signOp } = await import('../access/membership.js');
+    const epoch = inside(owner).keyring.currentEpoch()!;
+    const flood = async (who: Types.Identity, count: number) => {
+      const texts: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const ot = await oneTimeKey();
+        const wrapped = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(60)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+        const op = await signOp(inside(owner).storeId, who, { principal: who.principal, role: 'none', n: 1, deps: [], cut: 0, side: { kind: 'key', oneTime: ot.publicKey, wraps: [{ principal: o!.principal, epoch, wrapped }], start: null } });
+        texts.push(op.text);
+      }
+      return texts;
+    };
+    const before = inside(owner).texts().length;
+    await inside(owner).receive(await flood(r!, 80));
+    expect(inside(owner).texts().length - before).toBe(64);
+    await inside(owner).receive(await flood(n!, 5));
+    expect(inside(owner).texts().length - before).toBe(64);
+    // The owner still holds its key (false wraps for it are ignored) and still changes the membership.
+    expect(inside(owner).keyring.readKey(epoch)).not.toBeNull();
+    await owner.access!.add(n!.principal, 'writer');
+    expect(owner.access!.role(n!.principal)).toBe('writer');
+    owner.close();
   });
 
   it('a blind relay (role relay, over real WebSockets, persisted): members that meet only through it sync; it keeps and forwards batches it cannot open, and reads nothing', async () => {
