@@ -5,7 +5,9 @@
 // and sync with identity off and on in the same run: two replicas over a
 // MessageChannel, the sync bench's workload (n single-field writes to 1,000
 // records, 1,000 per task), protected stores sending signed batches, and
-// encrypted stores sending them sealed (AES-GCM).
+// encrypted stores sending them sealed (AES-GCM); and the same through a
+// third replica between the two: a reader for signed batches, a blind relay
+// (role relay) for sealed ones.
 // Prints a table and writes bench/results/identity.json.
 //
 //   node bench/identity-bench.mjs [--engines chromium,firefox,webkit] [--reps 2000] [--sync-ops 100000]
@@ -68,20 +70,30 @@ async function measureSync(n, M = globalThis.Mycelium) {
     const check = () => (ok() ? resolve(performance.now()) : performance.now() - start > 120000 ? reject(new Error('identity bench: sync timed out')) : setTimeout(check, 1));
     check();
   });
-  const run = async (secure, encrypt = false) => {
-    let a, b;
+  // `relayed`: a third replica between the two (a, relay, b over two channels): for an
+  // encrypted store a blind relay (role relay), which forwards batches it cannot open.
+  const run = async (secure, encrypt = false, relayed = false) => {
+    let a, b, relay;
     if (secure) {
-      const [o, w] = await Promise.all([M.createIdentity(), M.createIdentity()]);
+      const [o, w, n] = await Promise.all([M.createIdentity(), M.createIdentity(), M.createIdentity()]);
       a = await M.open({ schema, name: 'bench', identity: o, access: { owner: o.principal, encrypt } });
       await a.access.add(w.principal, 'reader');
+      if (relayed) await a.access.add(n.principal, encrypt ? 'relay' : 'reader');
       b = await M.open({ schema, name: 'bench', identity: w, access: { owner: o.principal, encrypt } });
+      if (relayed) relay = await M.open({ schema, name: 'bench', identity: n, access: { owner: o.principal, encrypt } });
     } else {
       a = await M.open({ schema, name: 'bench' });
       b = await M.open({ schema, name: 'bench' });
+      if (relayed) relay = await M.open({ schema, name: 'bench' });
     }
     const ch = new MessageChannel();
+    const ch2 = relayed ? new MessageChannel() : null;
     const sa = a.connect(M.messagePort(ch.port1));
-    b.connect(M.messagePort(ch.port2));
+    if (relayed) {
+      relay.connect(M.messagePort(ch.port2));
+      relay.connect(M.messagePort(ch2.port1));
+      b.connect(M.messagePort(ch2.port2));
+    } else b.connect(M.messagePort(ch.port2));
     const people = a.collection('people');
     for (let i = 0; i < 1000; i++) people.insert({ id: `p${i}`, age: -1 });
     const theirs = b.collection('people');
@@ -96,7 +108,9 @@ async function measureSync(n, M = globalThis.Mycelium) {
     const out = { ops_per_sec: Math.round(n / ((t1 - t0) / 1000)), bytes_per_op: (sa.stats().bytesSent - bytes0) / n };
     a.close();
     b.close();
+    relay?.close();
     ch.port1.close();
+    ch2?.port1.close();
     return out;
   };
   // Alternated, best of two each: the first run also warms the JIT up.
@@ -104,13 +118,19 @@ async function measureSync(n, M = globalThis.Mycelium) {
   let off = await run(false);
   let on = await run(true);
   let sealed = await run(true, true);
+  let relayedOn = await run(true, false, true);
+  let blind = await run(true, true, true);
   off = best(off, await run(false));
   on = best(on, await run(true));
   sealed = best(sealed, await run(true, true));
+  relayedOn = best(relayedOn, await run(true, false, true));
+  blind = best(blind, await run(true, true, true));
   return {
     sync_ops_per_sec: off.ops_per_sec,
     sync_ops_per_sec_identity: on.ops_per_sec,
     sync_ops_per_sec_encrypted: sealed.ops_per_sec,
+    sync_ops_per_sec_relayed: relayedOn.ops_per_sec,
+    sync_ops_per_sec_blind_relay: blind.ops_per_sec,
     identity_ratio: on.ops_per_sec / off.ops_per_sec,
     encrypted_ratio: sealed.ops_per_sec / off.ops_per_sec,
     sync_bytes_per_op: off.bytes_per_op,
@@ -160,7 +180,7 @@ for (const engine of engines) {
 }
 server.close();
 
-const rows = ['keygen_us', 'sign_us', 'verify_us', 'parallel_verify_us', 'sha256_us', 'sync_ops_per_sec', 'sync_ops_per_sec_identity', 'sync_ops_per_sec_encrypted', 'identity_ratio', 'encrypted_ratio', 'sync_bytes_per_op', 'sync_bytes_per_op_identity', 'sync_bytes_per_op_encrypted'];
+const rows = ['keygen_us', 'sign_us', 'verify_us', 'parallel_verify_us', 'sha256_us', 'sync_ops_per_sec', 'sync_ops_per_sec_identity', 'sync_ops_per_sec_encrypted', 'sync_ops_per_sec_relayed', 'sync_ops_per_sec_blind_relay', 'identity_ratio', 'encrypted_ratio', 'sync_bytes_per_op', 'sync_bytes_per_op_identity', 'sync_bytes_per_op_encrypted'];
 const cols = Object.keys(results);
 console.log(`${'row (µs per op unless named)'.padEnd(28)}${cols.map((c) => c.padStart(12)).join('')}`);
 const cell = (v) => (typeof v !== 'number' ? '—' : v >= 1000 ? String(Math.round(v)) : v.toFixed(v < 10 ? 2 : 1));

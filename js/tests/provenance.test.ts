@@ -178,6 +178,35 @@ describe('provenance', () => {
     await refusedAt(target, await sealed(writer), 'forbidden');
   });
 
+  it('G5 as decided: a removed writer’s write its removal had not observed is joined everywhere alike; its sessions are refused; what it writes after observing the removal is refused', async () => {
+    const { owner, writer, target } = await setup();
+    // Offline, the writer writes; meanwhile the owner removes it.
+    writer.collection('todos').insert({ id: 'offline', title: 'written before it knew', done: false, votes: 0 });
+    const concurrent = (await sealed(writer)).slice();
+    await owner.access!.remove(writer.access!.principal);
+    await inside(target).receive(inside(owner).texts());
+    // Concurrent with the removal: joined by the owner and by the target, whichever order they learned things in.
+    for (const s of [owner, target]) {
+      expect((await inside(s).provenance.receive(concurrent, 'W', 4)).error).toBeNull();
+      expect(s.collection('todos').get('offline')?.title).toBe('written before it knew');
+    }
+    expect(equalBytes(owner.save(), target.save())).toBe(true);
+    // The removed writer cannot deliver anything itself: its session with the owner is refused.
+    const hub = new mycelium.MemoryHub();
+    const errors: string[] = [];
+    owner.connect(hub.adapter('O'), FAST).onError((e) => errors.push(e.error.code));
+    writer.connect(hub.adapter('W'), FAST);
+    await until('the removed writer is refused', () => errors.includes('unauthorized'));
+    // (A refused session tells it nothing: it learns of its removal from the log, handed over.)
+    await inside(writer).receive(inside(owner).texts());
+    expect(writer.access!.role()).toBe('none');
+    expect(() => writer.collection('todos').insert({ id: 'after', title: 'after', done: false, votes: 0 })).toThrow(/forbidden/);
+    // Its code changed, it signs anyway: the batch names its removal and is refused.
+    (writer.access as unknown as { role: () => string }).role = () => 'writer';
+    writer.collection('todos').insert({ id: 'after', title: 'after', done: false, votes: 0 });
+    await refusedAt(target, (await sealed(writer)).filter((b) => !concurrent.includes(b)), 'forbidden');
+  });
+
   it('an actor’s causal point in the membership never goes back: a batch backdated before its actor’s earlier batch is refused', async () => {
     const { writer, target, owner } = await setup();
     writer.collection('todos').insert({ id: 'w1', title: 'one', done: false, votes: 0 });
