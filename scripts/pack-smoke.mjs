@@ -182,6 +182,33 @@ console.log(JSON.stringify({ error, doc, extension: typeof textBinding(notes, id
     if (!readdirSync(join(app, '.mycelium')).length) throw new Error('no key file in ./.mycelium');
   });
 
+  await check('(a) an encrypted store from the package: members meet only through a blind relay, which forwards what it cannot read', () => {
+    writeFileSync(
+      join(app, 'encrypt-test.mjs'),
+      `import * as M from 'mycelium-sync/node';
+       const schema = { notes: { body: 'lww' } };
+       const until = async (what, ok) => { for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 25)); if (!ok()) throw new Error('timed out: ' + what); };
+       const link = (x, y) => { const { port1, port2 } = new MessageChannel(); x.connect(M.messagePort(port1)); y.connect(M.messagePort(port2)); return [port1, port2]; };
+       const me = await M.loadIdentity('owner');
+       const [w, n] = await Promise.all([M.createIdentity(), M.createIdentity()]);
+       const open = (identity) => M.open({ schema, name: 'diary', identity, access: { owner: me.principal, encrypt: true } });
+       const owner = await open(me);
+       await owner.access.add(w.principal, 'writer');
+       await owner.access.add(n.principal, 'relay');
+       const [writer, relay] = [await open(w), await open(n)];
+       const ports = [...link(owner, relay), ...link(relay, writer)];
+       owner.collection('notes').insert({ id: 'a', body: 'dear diary' });
+       await until('the writer reads the note through the relay', () => writer.collection('notes').get('a'));
+       writer.collection('notes').insert({ id: 'b', body: 'a reply' });
+       await until('the owner reads the reply through the relay', () => owner.collection('notes').get('b'));
+       console.log(JSON.stringify({ relayRole: relay.access.role(), relaySees: relay.collection('notes').size, writerSees: writer.collection('notes').size }));
+       for (const s of [owner, writer, relay]) s.close();
+       for (const p of ports) p.close();`,
+    );
+    const r = JSON.parse(sh('node', ['encrypt-test.mjs'], app));
+    if (r.relayRole !== 'relay' || r.relaySees !== 0 || r.writerSees !== 2) throw new Error(JSON.stringify(r));
+  });
+
   const browser = await launchChromium();
   try {
     const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'";
