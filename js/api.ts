@@ -117,7 +117,10 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
   if (storeAccess) options = { ...options, actor: storeAccess.actor };
   if (!persist) {
     const store = withIndexes(new Store<S>(engine, options), index);
-    if (storeAccess) store.attachAccess(storeAccess);
+    if (storeAccess) {
+      store.attachAccess(storeAccess);
+      await storeAccess.begin();
+    }
     return store;
   }
   if (persist === true && !defaultStorage) throw new MyceliumError('storage_unavailable', 'no default storage on this platform: pass persist: <adapter>');
@@ -130,7 +133,10 @@ export async function open<const S extends Schema>(options: OpenOptions<S>): Pro
     throw new MyceliumError('load_failed', `could not load mycelium-sync's persistence module: ${String(e)}`);
   }
   const store = await persistence.openPersisted(engine, options, adapter, persist === true, storeAccess);
-  if (storeAccess) store.attachAccess(storeAccess);
+  if (storeAccess) {
+    store.attachAccess(storeAccess);
+    await storeAccess.begin();
+  }
   return withIndexes(store, index);
 }
 

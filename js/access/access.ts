@@ -112,8 +112,6 @@ export class StoreAccess implements SyncAccess {
       const op = await signOp(access.storeId, identity as Identity, { principal, role: 'none', n: 1, deps: [], cut: 0, side: { kind: 'box', key: box.publicKey } });
       access.#boxOp = op.text;
       await access.#take([op]);
-      // The owner of a new store starts its first epoch before open() resolves.
-      await access.keysReady();
     }
     return access;
   }
@@ -224,6 +222,15 @@ export class StoreAccess implements SyncAccess {
   /** @internal Resolves once the keyring has acted on the log as it is (persistence waits for it before reading batches back). */
   keysReady(): Promise<void> {
     return this.keyring ? this.keyring.changed() : Promise.resolve();
+  }
+
+  /**
+   * @internal The store is open with its whole log (a persisted store's read
+   * back): the keyring starts acting — the owner of a new encrypted store
+   * starts its first epoch before open() resolves.
+   */
+  begin(): Promise<void> {
+    return this.keyring ? this.keyring.begin() : Promise.resolve();
   }
 
   /** @internal The store closed. */

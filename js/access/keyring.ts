@@ -70,6 +70,8 @@ export class Keyring {
   #grantTimer: ReturnType<typeof setTimeout> | null = null;
   #acting: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Set by begin(): until then the keyring only unwraps (a persisted store's log is still being read back). */
+  #live = false;
   readonly #listeners = new Set<() => void>();
 
   constructor(
@@ -123,6 +125,12 @@ export class Keyring {
     this.#view = null;
     this.#acting = this.#acting.then(() => this.#act()).catch(() => undefined);
     return this.#acting;
+  }
+
+  /** The store is open with its whole log: from now on this replica also starts epochs and wraps keys. */
+  begin(): Promise<void> {
+    this.#live = true;
+    return this.changed();
   }
 
   /** Stops acting (the store closed). */
@@ -187,7 +195,7 @@ export class Keyring {
       gained = true;
     }
     if (gained) for (const l of this.#listeners) l();
-    if (this.#closed) return;
+    if (this.#closed || !this.#live) return;
     const me = this.identity.principal;
     if (this.membership.administers(me) && view.boxes.has(me) && this.#needsEpoch(view)) {
       await this.#startEpoch(view);

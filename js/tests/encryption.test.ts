@@ -338,6 +338,9 @@ describe('encrypted stores', () => {
     const again = await mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o, encrypt: true }, persist: storage });
     expect(again.collection('todos').get('a')!.title).toBe('kept secret');
     expect(inside(again).keyring.readKey(epoch!)).not.toBeNull();
+    // Reopening starts no new epoch: the log read back has one.
+    expect(inside(again).keyring.currentEpoch()).toBe(epoch);
+    expect(inside(again).texts().filter((t) => t.includes('"s":')).length).toBe(1);
     expect(inside(again).provenance.batches().length).toBeGreaterThan(0);
     again.close();
     expect(await codeOfAsync(mycelium.open({ schema: todoSchema, name: 'kept', identity: o, access: { owner: o }, persist: storage }))).toBe('invalid_argument');
