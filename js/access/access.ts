@@ -47,6 +47,8 @@ export class StoreAccess implements SyncAccess {
   #deviceOp: string | null = null;
   /** An encrypted store's: this device's box operation. */
   #boxOp: string | null = null;
+  #resyncTimer: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
   #name = '';
 
   /** @internal The store's signed batches (docs/identity.md, Provenance). */
@@ -230,11 +232,36 @@ export class StoreAccess implements SyncAccess {
    * starts its first epoch before open() resolves.
    */
   begin(): Promise<void> {
-    return this.keyring ? this.keyring.begin() : Promise.resolve();
+    if (!this.keyring) return Promise.resolve();
+    this.#resync(1000);
+    return this.keyring.begin();
+  }
+
+  /**
+   * While this replica reads without the current epoch's key, it sends its
+   * whole log to its peers now and then (1 s, doubling to 30 s): a lost
+   * message carrying its box operation, or a peer's wrap for it, would
+   * otherwise wait for the next session. A peer answers with the key
+   * operations for it that the log lacked (wrapsFor()).
+   */
+  #resync(delay: number): void {
+    if (this.#closed) return;
+    this.#resyncTimer = setTimeout(() => {
+      const stuck = this.keyring!.stuck();
+      if (stuck) for (const l of this.#listeners) l(this.texts());
+      this.#resync(stuck ? Math.min(delay * 2, 30_000) : 1000);
+    }, delay);
+  }
+
+  /** @internal The key operations for `principal` that a log it sent lacks (an encrypted store's; none otherwise). */
+  wrapsFor(principal: string, texts: readonly string[]): string[] {
+    return this.keyring ? this.keyring.wrapsLacked(principal, texts) : [];
   }
 
   /** @internal The store closed. */
   close(): void {
+    this.#closed = true;
+    if (this.#resyncTimer) clearTimeout(this.#resyncTimer);
     this.keyring?.close();
   }
 

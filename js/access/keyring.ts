@@ -115,6 +115,25 @@ export class Keyring {
     return this.membership.role(this.identity.principal) === 'relay';
   }
 
+  /** Does this replica read (reader or more) without the current epoch's key (or without any epoch yet)? */
+  stuck(): boolean {
+    return this.#live && !this.#closed && atLeast(this.membership.role(this.identity.principal), 'reader') && this.writeKey() === null;
+  }
+
+  /**
+   * The key operations held that wrap a key for `principal` and are not
+   * among `texts`, when `texts` is that principal's whole log (it holds its
+   * own box operation: a partial message, news, rarely does); else none.
+   */
+  wrapsLacked(principal: string, texts: readonly string[]): string[] {
+    const theirs = new Set(texts);
+    const ops = this.membership.sideOps();
+    if (!ops.some((o) => o.side!.kind === 'box' && o.by === principal && theirs.has(o.text))) return [];
+    return ops
+      .filter((o) => o.side!.kind === 'key' && !theirs.has(o.text) && o.side!.wraps.some((w) => w.principal === principal))
+      .map((o) => o.text);
+  }
+
   /** The current epoch's id, or null before the first. */
   currentEpoch(): string | null {
     return this.#evaluate().current?.id ?? null;

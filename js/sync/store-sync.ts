@@ -511,6 +511,9 @@ export class StoreSync {
               return;
             }
             if (m.ops.length > 0) await access.receive(m.ops);
+            // An encrypted store's: wraps for the peer that its whole log lacks (a lost message) go back to it.
+            const lacked = auth.done ? access.wrapsFor(auth.principal, m.ops) : [];
+            if (lacked.length > 0) this.send(s, { type: MessageType.Members, store: this.name, ops: lacked });
             // A peer its log does not make a member is refused at once,
             // unless we hold an operation about it that may count once our
             // own log grows (a device's, whose user's grant has not reached

@@ -49,6 +49,8 @@ export interface SyncAccess {
   introduction(): string[] | null;
   /** Is an operation about `principal` held, also one that does not count yet (a device's, before its user's grant arrived)? */
   mentions(principal: string): boolean;
+  /** An encrypted store's key operations for `principal` that the whole log it sent lacks. */
+  wrapsFor(principal: string, texts: readonly string[]): string[];
   /** The store's signed batches: what sync sends and checks instead of plain deltas. */
   readonly provenance: Provenance;
 }
