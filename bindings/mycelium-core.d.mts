@@ -30,6 +30,8 @@ export interface CoreModule {
   cursor(handle: number, n: number): number;
   /** Where a cursor is now (the input's n bytes: cpp/replica.h, resolve), or -code. */
   resolve(handle: number, n: number): number;
+  /** The credit rights an actor holds (the input's n bytes: cpp/replica.h, rights), or -code. */
+  rights(handle: number, n: number): number;
   changes(handle: number): number;
   dropped(handle: number): number;
   save(handle: number): number;

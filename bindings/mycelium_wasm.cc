@@ -83,6 +83,12 @@ int resolve(double h, std::size_t n) {
   auto r = rep(h)->resolve(in(n));
   return r.ok() ? static_cast<int>(*r) : fail(r.status());
 }
+// Credit rights (never negative: the engine keeps them so) as a double,
+// which holds every integer up to 2^53; or -code.
+double rights(double h, std::size_t n) {
+  auto r = rep(h)->rights(in(n));
+  return r.ok() ? static_cast<double>(*r) : fail(r.status());
+}
 int changes(double h) {
   rep(h)->changes(g_out);
   return static_cast<int>(g_out.size());
@@ -169,6 +175,7 @@ EMSCRIPTEN_BINDINGS(mycelium) {
   function("apply", &apply);
   function("cursor", &cursor);
   function("resolve", &resolve);
+  function("rights", &rights);
   function("changes", &changes);
   function("dropped", &dropped);
   function("save", &save);

@@ -89,7 +89,8 @@ AuxKind aux_kind(const DeltaData& d, const DeltaData::Record& r, const DeltaData
   switch (d.collections[r.collection].fields[c.field].kind) {
     case Kind::kLww:
     case Kind::kMvr: return AuxKind::kHlc;
-    case Kind::kCounter: return AuxKind::kTotal;
+    case Kind::kCounter:
+    case Kind::kCredit: return AuxKind::kTotal;
     case Kind::kSet:
     case Kind::kList:  // no cells (read_cell refuses them)
     case Kind::kText: return AuxKind::kNone;
@@ -135,6 +136,12 @@ bool read_cell(CellColumns& cols, const DeltaData& d, const DeltaData::Record& r
   if (c.offset && (c.field == kPresenceField || kind != Kind::kCounter)) {
     return fail(Corrupt("offset cell outside a counter"));
   }
+  // credit (docs/credit.md): null added, false spent, an integer given to
+  // that actor.
+  const bool credit = c.field != kPresenceField && kind == Kind::kCredit;
+  if (credit && !(c.tag == ValueTag::kNull || c.tag == ValueTag::kInt || (c.tag == ValueTag::kBool && c.bits == 0))) {
+    return fail(Corrupt("a credit cell's component is not null, false or an actor"));
+  }
 
   std::uint64_t a;
   if (!cols.actor.index(a, d.actors.size(), "cell actor")) return column_error(cols.actor, "actor");
@@ -152,6 +159,10 @@ bool read_cell(CellColumns& cols, const DeltaData& d, const DeltaData::Record& r
     // no aux (aux_kind(): kNone)
   } else if (kind == Kind::kCounter) {
     if (!cols.aux.zigzag(v, "counter total")) return column_error(cols.aux, "aux");
+    c.aux = static_cast<std::uint64_t>(v);
+  } else if (credit) {
+    if (!cols.aux.zigzag(v, "credit total")) return column_error(cols.aux, "aux");
+    if (v < 1 || v > kMaxCredit) return fail(Corrupt("a credit total out of range (1 to 2^53-1)"));
     c.aux = static_cast<std::uint64_t>(v);
   } else {  // lww, mvr: an HLC
     if (!cols.aux.zigzag(v, "cell hlc")) return column_error(cols.aux, "aux");
@@ -819,6 +830,13 @@ class PayloadDecoder {
               p.actor == c.actor) {
             return Corrupt("two counter cells of one actor");
           }
+          // Canonical order puts one field's cells of one component together.
+          if (kind == Kind::kCredit && p.field == c.field && p.actor == c.actor && p.tag == c.tag && p.bits == c.bits) {
+            return Corrupt("two credit cells of one actor and component");
+          }
+        }
+        if (kind == Kind::kCredit && c.tag == ValueTag::kInt && c.bits == d.actors[c.actor]) {
+          return Corrupt("a credit transfer to its own actor");
         }
         if (c.offset) {
           offsets.emplace_back(c.field, c.actor, c.seq);  // sorted: canonical order

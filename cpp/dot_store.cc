@@ -10,6 +10,7 @@ constexpr std::uint8_t kPresenceCode = CellRef::kPresenceCode;
 constexpr std::uint8_t kCounterCode = CellRef::kCounterCode;
 constexpr std::uint8_t kOffsetBit = CellRef::kOffsetBit;
 constexpr std::uint8_t kElementBit = CellRef::kElementBit;
+constexpr std::uint8_t kCreditBit = CellRef::kCreditBit;
 
 std::uint8_t code_of(const Cell& c) {
   switch (c.type) {
@@ -18,6 +19,7 @@ std::uint8_t code_of(const Cell& c) {
     case CellType::kPresence: return kPresenceCode;
     case CellType::kCounter: return kCounterCode;
     case CellType::kOffset: return kCounterCode | kOffsetBit;
+    case CellType::kCredit: return static_cast<std::uint8_t>((c.value.vtag & 7) | kCreditBit);
   }
   return kPresenceCode;
 }
@@ -27,7 +29,7 @@ std::uint8_t code_of(const Cell& c) {
 ValueView CellRef::value(const StringPool& pool) const {
   if (!has_payload()) return ValueView::null();
   return load_value(reinterpret_cast<const char*>(p_ + (has_aux() ? 2 : 1)),
-                    static_cast<std::uint8_t>(code() & 0x7f), pool);
+                    static_cast<std::uint8_t>(code() & (is_credit() ? 7 : 0x7f)), pool);
 }
 
 Cell CellRef::decode() const {
@@ -39,7 +41,7 @@ Cell CellRef::decode() const {
   c.aux = aux();
   if (has_payload()) {
     std::memcpy(c.value.payload, p_ + (has_aux() ? 2 : 1), 8);
-    c.value.vtag = static_cast<std::uint8_t>(code() & 0x7f);
+    c.value.vtag = static_cast<std::uint8_t>(code() & (is_credit() ? 7 : 0x7f));
   }
   return c;
 }
@@ -88,8 +90,9 @@ void CellList::shrink_to(std::size_t cap) {
 }
 
 std::size_t CellList::words_of(const Cell& c) {
-  return 1 + (c.type == CellType::kValue || c.type == CellType::kCounter || c.type == CellType::kOffset) +
-         (c.type == CellType::kValue || c.type == CellType::kElement);
+  const bool value = c.type == CellType::kValue || c.type == CellType::kCredit;
+  return 1 + (value || c.type == CellType::kCounter || c.type == CellType::kOffset) +
+         (value || c.type == CellType::kElement);
 }
 
 void CellList::push_back(const Cell& c) {
@@ -97,8 +100,9 @@ void CellList::push_back(const Cell& c) {
   std::size_t n = 0;
   words[n++] = std::uint64_t{c.seq} | std::uint64_t{c.actor} << 32 | std::uint64_t{c.field} << 48 |
                std::uint64_t{code_of(c)} << 56;
-  if (c.type == CellType::kValue || c.type == CellType::kCounter || c.type == CellType::kOffset) words[n++] = c.aux;
-  if (c.type == CellType::kValue || c.type == CellType::kElement) words[n++] = c.value.bits();
+  const bool value = c.type == CellType::kValue || c.type == CellType::kCredit;
+  if (value || c.type == CellType::kCounter || c.type == CellType::kOffset) words[n++] = c.aux;
+  if (value || c.type == CellType::kElement) words[n++] = c.value.bits();
   const std::size_t used = this->words();
   if (used + n > capacity_words()) {
     // Small records (most of them) grow to fit exactly; large ones by half.
@@ -116,7 +120,7 @@ std::size_t join_record(CellList& local, std::span<const Cell> incoming, const C
   std::vector<std::uint64_t> sorted;
   if (incoming.size() > 16) {
     for (const Cell& d : incoming) {
-      if (!d.is_offset()) sorted.push_back(std::uint64_t{d.actor} << 32 | d.seq);
+      if (!d.by_seq()) sorted.push_back(std::uint64_t{d.actor} << 32 | d.seq);
     }
     std::sort(sorted.begin(), sorted.end());
   }
@@ -125,40 +129,44 @@ std::size_t join_record(CellList& local, std::span<const Cell> incoming, const C
       return std::binary_search(sorted.begin(), sorted.end(), std::uint64_t{l.actor()} << 32 | l.seq());
     }
     return std::any_of(incoming.begin(), incoming.end(), [&](const Cell& d) {
-      return !d.is_offset() && d.actor == l.actor() && d.seq == l.seq();
+      return !d.by_seq() && d.actor == l.actor() && d.seq == l.seq();
     });
   };
-  // Offsets: the greater seq wins; an incoming offset replaces the local one.
-  std::vector<const Cell*> offsets;
+  // Offsets and credit cells: one per (field, actor, component); the greater
+  // (seq, total) wins, and an incoming one replaces the local one.
+  auto same_slot = [&](CellRef l, const Cell& d) {
+    if (l.type() != d.type || l.field() != d.field || l.actor() != d.actor) return false;
+    if (d.type == CellType::kOffset) return true;
+    const ValueView v = l.value(pool);  // a credit's component: a scalar
+    return v.tag == d.value.tag() && v.bits == d.value.bits();
+  };
+  std::vector<const Cell*> replacing;
   for (const Cell& d : incoming) {
-    if (!d.is_offset()) continue;
+    if (!d.by_seq()) continue;
     bool replace = true;
     for (CellRef l : local) {
-      if (l.is_offset() && l.field() == d.field && l.actor() == d.actor) {
-        replace = d.seq > l.seq() || (d.seq == l.seq() && d.aux > l.aux());
-      }
+      if (same_slot(l, d)) replace = d.seq > l.seq() || (d.seq == l.seq() && d.aux > l.aux());
     }
-    if (replace) offsets.push_back(&d);
+    if (replace) replacing.push_back(&d);
   }
   // Local side: entries survive unless the sender saw them and dropped them.
   const std::size_t dropped = local.erase_if(
       [&](CellRef l) {
-        if (l.is_offset()) {
-          return std::any_of(offsets.begin(), offsets.end(),
-                             [&](const Cell* d) { return d->field == l.field() && d->actor == l.actor(); });
+        if (l.by_seq()) {
+          return std::any_of(replacing.begin(), replacing.end(), [&](const Cell* d) { return same_slot(l, *d); });
         }
         return covered(sender, l.actor(), l.seq()) && !in_delta(l) && keys.has(l);
       },
       &pool);
   std::size_t words = local.words();
-  for (const Cell* d : offsets) words += CellList::words_of(*d);
+  for (const Cell* d : replacing) words += CellList::words_of(*d);
   for (const Cell& d : incoming) {
-    if (!d.is_offset() && !covered(receiver, d.actor, d.seq)) words += CellList::words_of(d);
+    if (!d.by_seq() && !covered(receiver, d.actor, d.seq)) words += CellList::words_of(d);
   }
   local.reserve_words(words);
-  for (const Cell* d : offsets) local.push_back(*d);
+  for (const Cell* d : replacing) local.push_back(*d);
   for (const Cell& d : incoming) {
-    if (!d.is_offset() && !covered(receiver, d.actor, d.seq)) local.push_back(d);
+    if (!d.by_seq() && !covered(receiver, d.actor, d.seq)) local.push_back(d);
   }
   return dropped;
 }

@@ -6,13 +6,18 @@
 //   kElement   set: the element, one cell per live add dot
 //   kCounter   counter: aux = the actor's running total on that key (one per actor)
 //   kPresence  field 255: a live insert of the record
+//   kCredit    credit (docs/credit.md): aux = the actor's running total of
+//              one component, the value which one (null: added, false:
+//              spent, an integer: given to that actor id), one per
+//              (actor, component)
 // A kOffset cell (counters only) records, per actor, the running total a
 // record delete observed; a counter reads sum(entry.total - offset.total).
 //
 // Every event has one dot and touches one record, so a record join is a set
 // operation on dots (DESIGN.md, Join): keep a local entry when the delta has
 // its dot or the sender's context does not cover it; add each incoming entry
-// the local context does not cover. Offsets join by the greater seq.
+// the local context does not cover. Offsets and credit cells join by the
+// greater seq per (actor, component): never dropped otherwise.
 #pragma once
 
 #include <algorithm>
@@ -28,7 +33,7 @@
 
 namespace mycelium {
 
-enum class CellType : std::uint8_t { kValue, kElement, kPresence, kCounter, kOffset };
+enum class CellType : std::uint8_t { kValue, kElement, kPresence, kCounter, kOffset, kCredit };
 
 // A cell as mutations and joins build it.
 struct Cell {
@@ -37,9 +42,11 @@ struct Cell {
   std::uint16_t actor = 0;  // the store's interned actor index (at most 65,535 actors)
   std::uint8_t field = 0;
   CellType type = CellType::kValue;
-  StoredValue value;  // kValue, kElement
+  StoredValue value;  // kValue, kElement, kCredit
 
   bool is_offset() const { return type == CellType::kOffset; }
+  // Joined by the greater seq per (field, actor, component), not by dots.
+  bool by_seq() const { return type == CellType::kOffset || type == CellType::kCredit; }
 };
 
 // A cell inside a CellList, read in place. Stable until the list changes.
@@ -48,7 +55,9 @@ struct Cell {
 // 48-55, code 56-63), then aux for kValue/kCounter/kOffset, then the value
 // payload for kValue/kElement. code: bits 0-2 the value tag (6 = presence,
 // 7 = counter), bits 3-6 the StoredValue's inline flag and length, bit 7 set
-// for an element (no aux); for counters bit 3 marks an offset.
+// for an element (no aux); for counters bit 3 marks an offset; a credit
+// cell is a value cell (aux, payload) of a scalar with bit 6 set (scalars
+// leave bits 3-6 clear).
 // Hot readers of this layout are forced inline: a size-optimized build
 // (-Oz) would call each of them, and a record read visits every cell.
 #define MYC_HOT [[gnu::always_inline]] inline
@@ -59,6 +68,7 @@ class CellRef {
   static constexpr std::uint8_t kCounterCode = 7;
   static constexpr std::uint8_t kOffsetBit = 8;
   static constexpr std::uint8_t kElementBit = 0x80;
+  static constexpr std::uint8_t kCreditBit = 0x40;
 
   MYC_HOT explicit CellRef(const std::uint64_t* p) : p_(p) {}
   MYC_HOT std::uint32_t seq() const { return static_cast<std::uint32_t>(p_[0]); }
@@ -69,9 +79,13 @@ class CellRef {
     switch (c & 7) {
       case kPresenceCode: return CellType::kPresence;
       case kCounterCode: return (c & kOffsetBit) ? CellType::kOffset : CellType::kCounter;
-      default: return (c & kElementBit) ? CellType::kElement : CellType::kValue;
+      default:
+        return (c & kElementBit) ? CellType::kElement : (c & 0x48) == kCreditBit ? CellType::kCredit : CellType::kValue;
     }
   }
+  MYC_HOT bool is_credit() const { return (code() & (kElementBit | 0x48 | 4)) == kCreditBit; }
+  // An offset or credit cell: joined by the greater seq (Cell::by_seq).
+  MYC_HOT bool by_seq() const { return is_offset() || is_credit(); }
   MYC_HOT bool is_offset() const { return (code() & (7 | kOffsetBit)) == (kCounterCode | kOffsetBit); }
   MYC_HOT std::uint64_t aux() const { return has_aux() ? p_[1] : 0; }
   // The value (kValue, kElement); inline strings point into the list.

@@ -7,8 +7,15 @@
 namespace mycelium::kinds {
 
 bool visible(const CellList& cells) {
+  bool credit = false;
   for (CellRef c : cells) {
-    if (!c.is_offset()) return true;
+    if (c.is_credit()) credit = true;
+    else if (!c.is_offset()) return true;
+  }
+  if (!credit) return false;
+  // Only credit cells: visible while some credit field holds a balance.
+  for (CellRef c : cells) {
+    if (c.is_credit() && credit_balance(cells, c.field()) != 0) return true;
   }
   return false;
 }
@@ -116,6 +123,7 @@ std::size_t delete_record(CellList& cells, const StringPool& pool) {
   }
   const std::size_t dropped = cells.erase_if(
       [&](CellRef c) {
+        if (c.is_credit()) return false;
         if (!c.is_offset()) return true;
         return std::any_of(offsets.begin(), offsets.end(),
                            [&](const Cell& o) { return o.field == c.field() && o.actor == c.actor(); });
@@ -123,6 +131,110 @@ std::size_t delete_record(CellList& cells, const StringPool& pool) {
       &pool);
   for (const Cell& o : offsets) cells.push_back(o);
   return dropped;
+}
+
+namespace {
+// A credit cell's component, a scalar read from the payload (no pool).
+ValueView component_of(CellRef c) {
+  const Cell d = c.decode();
+  return {d.value.tag(), d.value.bits(), {}};
+}
+bool same_component(const ValueView& a, const ValueView& b) { return a.tag == b.tag && a.bits == b.bits; }
+}  // namespace
+
+std::int64_t credit_balance(const CellList& cells, std::uint8_t field) {
+  CreditSum sum = 0;
+  for (CellRef c : cells) {
+    if (c.field() != field || !c.is_credit()) continue;
+    const ValueView k = component_of(c);
+    if (k.tag == ValueTag::kNull) sum += c.aux();
+    else if (k.tag == ValueTag::kBool) sum -= c.aux();
+  }
+  return static_cast<std::int64_t>(sum);  // within [0, kMaxCredit]: joins check it
+}
+
+CreditSum credit_rights(const CellList& cells, std::uint8_t field, std::uint16_t actor, ActorId id) {
+  CreditSum sum = 0;
+  for (CellRef c : cells) {
+    if (c.field() != field || !c.is_credit()) continue;
+    const ValueView k = component_of(c);
+    if (k.tag == ValueTag::kInt && k.bits == id) sum += c.aux();  // given to it
+    if (c.actor() != actor) continue;
+    if (k.tag == ValueTag::kNull) sum += c.aux();
+    else sum -= c.aux();  // spent, or given away
+  }
+  return sum;
+}
+
+std::uint64_t credit_total(const CellList& cells, std::uint8_t field, std::uint16_t actor, const ValueView& component) {
+  for (CellRef c : cells) {
+    if (c.field() == field && c.actor() == actor && c.is_credit() && same_component(component_of(c), component)) {
+      return c.aux();
+    }
+  }
+  return 0;
+}
+
+void credit_record(CellList& cells, std::uint8_t field, std::uint16_t actor, std::uint32_t seq,
+                   const ValueView& component, std::uint64_t n) {
+  const std::uint64_t total = credit_total(cells, field, actor, component);
+  cells.erase_if([&](CellRef c) {
+    return c.field() == field && c.actor() == actor && c.is_credit() && same_component(component_of(c), component);
+  });
+  Cell fresh;
+  fresh.type = CellType::kCredit;
+  fresh.field = field;
+  fresh.actor = actor;
+  fresh.seq = seq;
+  fresh.aux = total + n;
+  fresh.value.vtag = static_cast<std::uint8_t>(component.tag);
+  fresh.value.set_bits(component.bits);
+  cells.push_back(fresh);
+}
+
+bool credit_holds(std::vector<CreditEntry>& entries) {
+  // One entry per (actor, component): the greater (seq, total), as the join keeps.
+  sort_by(std::span(entries), [](const CreditEntry& a, const CreditEntry& b) {
+    if (a.actor != b.actor) return a.actor < b.actor;
+    if (a.component.tag != b.component.tag) return a.component.tag < b.component.tag;
+    if (a.component.bits != b.component.bits) return a.component.bits < b.component.bits;
+    if (a.seq != b.seq) return a.seq < b.seq;
+    return a.total < b.total;
+  });
+  // (actor, signed amount) for every term of every actor's rights, then
+  // summed per actor after one sort.
+  std::vector<std::pair<ActorId, CreditSum>> terms;
+  terms.reserve(entries.size() * 2);
+  CreditSum added = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const CreditEntry& e = entries[i];
+    if (i + 1 < entries.size() && entries[i + 1].actor == e.actor && entries[i + 1].component.tag == e.component.tag &&
+        entries[i + 1].component.bits == e.component.bits) {
+      continue;  // an older total of the same component
+    }
+    const CreditSum t = e.total;
+    switch (e.component.tag) {
+      case ValueTag::kNull:
+        terms.emplace_back(e.actor, t);
+        added += t;
+        break;
+      case ValueTag::kBool: terms.emplace_back(e.actor, -t); break;
+      default:
+        terms.emplace_back(e.actor, -t);
+        terms.emplace_back(static_cast<ActorId>(e.component.bits), t);
+        break;
+    }
+  }
+  if (added > kMaxCredit) return false;
+  sort_by(std::span(terms), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 0; i < terms.size();) {
+    CreditSum rights = 0;
+    std::size_t j = i;
+    for (; j < terms.size() && terms[j].first == terms[i].first; ++j) rights += terms[j].second;
+    if (rights < 0) return false;
+    i = j;
+  }
+  return true;
 }
 
 }  // namespace mycelium::kinds

@@ -10,7 +10,7 @@
 namespace mycelium {
 namespace {
 
-enum Op : std::uint8_t { kInsert = 1, kSet, kIncrement, kAdd, kRemove, kDelete, kSplice, kErase, kSetAt };
+enum Op : std::uint8_t { kInsert = 1, kSet, kIncrement, kAdd, kRemove, kDelete, kSplice, kErase, kSetAt, kCreditAdd, kSpend, kTransfer };
 
 bool read_value(Reader& r, ValueView& v) {
   std::uint8_t tag;
@@ -64,13 +64,14 @@ struct ParsedOp {
   // string (value) or a list's values; set_at: the value.
   std::uint64_t index = 0, count = 0;
   std::vector<ValueView> values;
+  ActorId to = 0;  // transfer: the actor given rights
 };
 
 Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
   std::uint8_t op;
   std::uint64_t coll;
   if (!r.u8(op, "op") || !r.varint(coll, "collection")) return r.status();
-  if (op < kInsert || op > kSetAt) return InvalidArgument(cat({"unknown write op ", op}));
+  if (op < kInsert || op > kTransfer) return InvalidArgument(cat({"unknown write op ", op}));
   p.op = static_cast<Op>(op);
   const auto& collections = store.schema().collections();
   if (coll >= store.schema().declared_collections()) return UnknownField(cat({"unknown collection ", coll}));
@@ -84,18 +85,24 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
     const Kind k = p.field.kind;
     const bool fits = p.op == kSet         ? (k == Kind::kLww || k == Kind::kMvr)
                       : p.op == kIncrement ? k == Kind::kCounter
+                      : p.op >= kCreditAdd ? kind_enabled(Kind::kCredit) && k == Kind::kCredit
                       : p.op == kSetAt     ? kind_enabled(Kind::kList) && k == Kind::kList
                       : p.op >= kSplice    ? kSequenceKinds && is_sequence(k)
                                            : k == Kind::kSet;
     if (!fits) {
       static const char* names[] = {"",       "insert",      "set",         "increment",         "add",
-                                    "remove", "delete", "insert into", "delete from", "set an element of"};
+                                    "remove", "delete", "insert into", "delete from", "set an element of",
+                                    "add credit to", "spend", "transfer rights of"};
       return WrongKind(cat({"cannot ", names[op], " field '", fields[f].name, "' of kind ", kind_name(k)}));
     }
   }
   if (!r.bytes(p.id, "record id")) return r.status();
   if (p.op == kIncrement) {
     if (!r.zigzag(p.n, "increment")) return r.status();
+  } else if (p.op >= kCreditAdd) {
+    if (!r.zigzag(p.n, "credit amount")) return r.status();
+    if (p.n < 1 || p.n > kMaxCredit) return InvalidArgument(cat({"a credit amount must be an integer from 1 to 2^53-1, not ", p.n}));
+    if (p.op == kTransfer && !r.fixed64(p.to, "actor")) return r.status();
   } else if (p.op == kErase) {
     if (!r.varint(p.index, "index") || !r.varint(p.count, "count")) return r.status();
   } else if (p.op == kSetAt) {
@@ -141,6 +148,9 @@ Status run_op(Store& s, const ParsedOp& p) {
                                          : s.insert_values(p.field, p.id, p.index, p.values);
     case kErase: return s.erase_range(p.field, p.id, p.index, p.count);
     case kSetAt: return s.set_element(p.field, p.id, p.index, p.value);
+    case kCreditAdd: return s.credit_add(p.field, p.id, p.n);
+    case kSpend: return s.credit_spend(p.field, p.id, p.n);
+    case kTransfer: return s.credit_transfer(p.field, p.id, p.n, p.to);
   }
   return InvalidArgument("unknown write op");
 }
@@ -161,6 +171,7 @@ Result<Schema> read_schema(Reader& r) {
       if (kind >= kKindCount) return InvalidArgument(cat({"unknown field kind ", kind}));
       f.name = std::string(name);
       f.kind = static_cast<Kind>(kind);
+      if (f.kind == Kind::kCredit && !r.zigzag(f.min, "credit min")) return r.status();
     }
   }
   return Schema::create(std::move(collections));
@@ -205,6 +216,7 @@ class BatchCheck {
     }
     if (p.op == kDelete) deleted_.push_back({p.collection, p.op, p.id});
     if (p.op == kSplice || p.op == kErase || p.op == kSetAt) sequence(p);
+    if (p.op >= kCreditAdd) credit(p);
     if (p.value.tag == ValueTag::kString || p.value.tag == ValueTag::kBytes) string_bytes_ += p.value.str.size() + 5;
     ops_.push_back({p.collection, p.op, p.id});
   }
@@ -236,6 +248,7 @@ class BatchCheck {
       group = end;
     }
     MYC_TRY(sequence_error_);
+    MYC_TRY(credit_error_);
     return store_.check_room(writes_, records_, id_bytes_, string_bytes_);
   }
 
@@ -327,6 +340,54 @@ class BatchCheck {
       it->size -= static_cast<std::size_t>(p.count);
     }
   }
+  // A credit field as the batch's ops before this one leave it: this
+  // actor's rights and the added total (docs/credit.md, Write batches). A
+  // record delete leaves credit alone.
+  struct Credit {
+    std::uint16_t collection;
+    std::string_view id;
+    std::uint8_t field;
+    std::int64_t rights = 0, added = 0;
+  };
+  void credit(const ParsedOp& p) {
+    if (!credit_error_.ok()) return;
+    auto it = std::find_if(credits_.begin(), credits_.end(), [&](const Credit& c) {
+      return c.collection == p.collection && c.id == p.id && c.field == p.field.field;
+    });
+    if (it == credits_.end()) {
+      Credit c{p.collection, p.id, p.field.field, 0, 0};
+      const std::int64_t r = store_.visible(CollectionRef{p.collection}, p.id);
+      if (r >= 0) {
+        const auto record = static_cast<std::uint32_t>(r);
+        c.rights = store_.rights_at(record, p.field.field, store_.actor());
+        c.added = store_.added_at(record, p.field.field);
+      }
+      credits_.push_back(c);
+      it = credits_.end() - 1;
+    }
+    const auto& f = store_.schema().collections()[p.collection].fields[p.field.field];
+    if (p.op == kCreditAdd) {
+      if (p.n > kMaxCredit - it->added || f.min + it->added + p.n > kMaxCredit) {
+        credit_error_ = InvalidArgument(cat({"adding ", p.n, " would take '", f.name, "' past 2^53-1"}));
+        return;
+      }
+      it->added += p.n;
+      it->rights += p.n;
+      return;
+    }
+    if (p.op == kTransfer && p.to == store_.actor()) {
+      credit_error_ = InvalidArgument("a transfer of credit rights to this replica's own actor");
+      return;
+    }
+    if (it->rights < p.n) {
+      credit_error_ = InsufficientCredit(cat({"cannot ", p.op == kSpend ? "spend" : "transfer", " ", p.n, " of '", f.name, "' in '",
+                                              p.id, "': this replica would hold ", it->rights, " rights at that point of the batch"}));
+      return;
+    }
+    it->rights -= p.n;
+  }
+  std::vector<Credit> credits_;
+  Status credit_error_ = Status::Ok();
   std::vector<Field> fields_;
   std::vector<Use> deleted_;
   Status sequence_error_ = Status::Ok();
@@ -378,6 +439,9 @@ void write_record(const Store& s, std::uint16_t collection, std::uint32_t record
         // A build without a kind has no field of it (the schema refuses one):
         // the branch goes, and the kind's code with it.
         if constexpr (kind_enabled(Kind::kCounter)) w.zigzag(s.counter_at(record, field));
+        break;
+      case Kind::kCredit:
+        if constexpr (kind_enabled(Kind::kCredit)) w.zigzag(s.credit_at(record, field));
         break;
       case Kind::kMvr:
       case Kind::kSet:
@@ -438,8 +502,8 @@ Status Replica::sorted(std::uint16_t collection, std::uint8_t field, ByteVec& ou
   const auto& c = store_->schema().collections()[collection];
   if (field >= c.declared) return UnknownField(cat({"unknown field ", static_cast<int>(field)}));
   const Kind kind = c.fields[field].kind;
-  if (kind != Kind::kLww && kind != Kind::kCounter) {
-    return WrongKind(cat({"field '", c.fields[field].name, "' of kind ", kind_name(kind), " cannot be indexed (lww and counter fields can)"}));
+  if (kind != Kind::kLww && kind != Kind::kCounter && kind != Kind::kCredit) {
+    return WrongKind(cat({"field '", c.fields[field].name, "' of kind ", kind_name(kind), " cannot be indexed (lww, counter and credit fields can)"}));
   }
   const auto records = store_->visible_records(CollectionRef{collection});
   struct Row {
@@ -451,7 +515,11 @@ Status Replica::sorted(std::uint16_t collection, std::uint8_t field, ByteVec& ou
   for (const auto& [id, record] : records) {
     ValueView v;
     if (kind == Kind::kLww) v = store_->lww_at(record, field);
-    else if constexpr (kind_enabled(Kind::kCounter)) v = ValueView::integer(store_->counter_at(record, field));
+    else if (kind == Kind::kCredit) {
+      if constexpr (kind_enabled(Kind::kCredit)) v = ValueView::integer(store_->credit_at(record, field));
+    } else if constexpr (kind_enabled(Kind::kCounter)) {
+      v = ValueView::integer(store_->counter_at(record, field));
+    }
     rows.push_back({id, v});
   }
   sort_by(std::span<Row>(rows), [](const Row& a, const Row& b) {
@@ -468,6 +536,23 @@ Status Replica::sorted(std::uint16_t collection, std::uint8_t field, ByteVec& ou
   }
   out = w.take();
   return Status::Ok();
+}
+
+Result<std::int64_t> Replica::rights(std::span<const std::uint8_t> input) const {
+  Reader r(input);
+  std::uint64_t coll;
+  std::uint8_t field;
+  std::string_view id;
+  ActorId actor;
+  if (!r.varint(coll, "collection") || !r.u8(field, "field") || !r.bytes(id, "record id") || !r.fixed64(actor, "actor")) {
+    return r.status();
+  }
+  const auto& schema = store_->schema();
+  if (coll >= schema.declared_collections()) return UnknownField("unknown collection");
+  const auto& c = schema.collections()[coll];
+  if (field >= c.declared) return UnknownField(cat({"unknown field ", static_cast<int>(field)}));
+  const FieldRef f{static_cast<std::uint16_t>(coll), field, c.fields[field].kind};
+  return store_->rights(f, id, actor == 0 ? store_->actor() : actor);
 }
 
 Result<std::size_t> Replica::count(std::uint16_t collection) const {

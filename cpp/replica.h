@@ -7,7 +7,8 @@
 //   0 null | 1 false | 2 true | 3 int (zigzag varint) | 4 double (fixed64)
 //   | 5 string (varint length, UTF-8) | 6 bytes (varint length, bytes)
 // Schema:   varint collections; each: name, varint fields; each: name, kind:u8
-//           (names are varint length + UTF-8; kinds as schema.h)
+//           (names are varint length + UTF-8; kinds as schema.h), a credit's
+//           kind then its min (zigzag)
 // Open:     schema, actor:fixed64 (0 = random), varint snapshot length, snapshot
 // Writes:   now:varint (ms), then ops until the end, each
 //             1 insert  coll:varint id
@@ -21,11 +22,15 @@
 //                       count, values                    (text, list: insert)
 //             8 erase   coll:varint field:u8 id index:varint count:varint
 //             9 set_at  coll:varint field:u8 id index:varint value  (list)
+//            10 add     coll:varint field:u8 id n:zigzag       (credit)
+//            11 spend   coll:varint field:u8 id n:zigzag       (credit)
+//            12 give    coll:varint field:u8 id n:zigzag actor:fixed64
+//                       (credit: transfer n rights to the actor)
 //           Text indexes and counts are UTF-16 code units (docs/sequences.md).
 //           All or nothing: the whole batch is checked (ops, fields, kinds,
 //           values, the records each op needs as the ops before it leave
 //           them, and the room) before any op runs; then no op fails.
-// Record:   per field in schema order: lww value | counter zigzag |
+// Record:   per field in schema order: lww value | counter, credit zigzag |
 //           mvr/set/list varint count, values | text varint length, UTF-8
 // Cursor:   u8 0 (the end, or the start when it sticks before) | 1 then
 //           actor:fixed64 seq:varint (an element's id)
@@ -65,6 +70,10 @@ class Replica {
   // bytewise. Output: varint count, then (id, value) pairs.
   Status sorted(std::uint16_t collection, std::uint8_t field, ByteVec& out) const;
   Result<std::size_t> count(std::uint16_t collection) const;
+  // The credit rights an actor holds as this replica sees them
+  // (docs/credit.md). Input: coll:varint field:u8 id actor:fixed64 (0: this
+  // replica's). -1 with the error when the record or field is not one.
+  Result<std::int64_t> rights(std::span<const std::uint8_t> input) const;
   void version(ByteVec& out) const;
   // Input: a version, then optionally flags:u8 (1: a detached delta, delta.h).
   Status delta_since(std::span<const std::uint8_t> input, ByteVec& out) const;

@@ -15,6 +15,7 @@ std::string_view kind_name(Kind kind) {
     case Kind::kSet: return "set";
     case Kind::kList: return "list";
     case Kind::kText: return "text";
+    case Kind::kCredit: return "credit";
   }
   return "?";
 }
@@ -23,7 +24,7 @@ Result<Kind> kind_from_name(std::string_view name) {
   for (int k = 0; k < kKindCount; ++k) {
     if (kind_name(static_cast<Kind>(k)) == name) return static_cast<Kind>(k);
   }
-  return InvalidArgument(cat({"unknown field kind '", name, "' (expected lww, counter, mvr, set, list or text)"}));
+  return InvalidArgument(cat({"unknown field kind '", name, "' (expected lww, counter, mvr, set, list, text or credit)"}));
 }
 
 namespace {
@@ -70,6 +71,13 @@ Result<Schema> Schema::create(std::vector<CollectionSchema> collections) {
       canonical += f.name;
       canonical += '\0';
       canonical += kind_name(f.kind);
+      if (f.kind == Kind::kCredit) {
+        if (f.min < -kMaxCredit || f.min > kMaxCredit) {
+          return InvalidArgument(cat({"credit field '", f.name, "': min must be a safe integer"}));
+        }
+        canonical += ':';
+        canonical += std::to_string(f.min);
+      }
       canonical += '\1';
     }
     canonical += '\2';

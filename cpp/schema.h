@@ -12,9 +12,10 @@
 namespace mycelium {
 
 // list and text are sequences (docs/sequences.md): their elements live in
-// the store's SequenceFields, not in cells.
-enum class Kind : std::uint8_t { kLww = 0, kCounter = 1, kMvr = 2, kSet = 3, kList = 4, kText = 5 };
-inline constexpr int kKindCount = 6;
+// the store's SequenceFields, not in cells. credit is a bounded counter
+// (docs/credit.md).
+enum class Kind : std::uint8_t { kLww = 0, kCounter = 1, kMvr = 2, kSet = 3, kList = 4, kText = 5, kCredit = 6 };
+inline constexpr int kKindCount = 7;
 inline constexpr bool is_sequence(Kind k) { return k == Kind::kList || k == Kind::kText; }
 
 // Builds may leave optional kinds out (CMake MYC_KIND_*; lww is always in).
@@ -33,6 +34,9 @@ inline constexpr bool is_sequence(Kind k) { return k == Kind::kList || k == Kind
 #ifndef MYC_KIND_TEXT
 #define MYC_KIND_TEXT 1
 #endif
+#ifndef MYC_KIND_CREDIT
+#define MYC_KIND_CREDIT 1
+#endif
 constexpr bool kind_enabled(Kind kind) {
   switch (kind) {
     case Kind::kLww: return true;
@@ -41,6 +45,7 @@ constexpr bool kind_enabled(Kind kind) {
     case Kind::kSet: return MYC_KIND_SET;
     case Kind::kList: return MYC_KIND_LIST;
     case Kind::kText: return MYC_KIND_TEXT;
+    case Kind::kCredit: return MYC_KIND_CREDIT;
   }
   return false;
 }
@@ -51,9 +56,14 @@ inline constexpr bool kSequenceKinds = MYC_KIND_LIST || MYC_KIND_TEXT;
 std::string_view kind_name(Kind kind);
 Result<Kind> kind_from_name(std::string_view name);
 
+// A credit's amounts, totals and |min| stay within JavaScript's safe
+// integers (docs/credit.md, Bounds).
+inline constexpr std::int64_t kMaxCredit = (std::int64_t{1} << 53) - 1;
+
 struct FieldSchema {
   std::string name;
   Kind kind = Kind::kLww;
+  std::int64_t min = 0;  // credit: the value with nothing added
 };
 
 struct CollectionSchema {

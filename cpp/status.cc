@@ -15,6 +15,7 @@ std::string_view code_name(Code code) {
     case Code::kSchemaMismatch: return "schema_mismatch";
     case Code::kLimitExceeded: return "limit_exceeded";
     case Code::kPendingFull: return "pending_full";
+    case Code::kInsufficientCredit: return "insufficient_credit";
   }
   return "unknown";
 }

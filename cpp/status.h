@@ -28,6 +28,7 @@ enum class Code : unsigned char {
   kSchemaMismatch,   // delta/snapshot written for another schema
   kLimitExceeded,    // a bounded resource is full (ids, seqs, actors, decode budget)
   kPendingFull,      // the queue of held deltas is full: the delta was not kept
+  kInsufficientCredit,  // a spend or transfer of more credit rights than this replica holds
 };
 // The codes' numbers cross the WebAssembly boundary (bindings return -code)
 // and js/errors.ts maps them by number; js/tests/errors.test.ts reads this
@@ -65,6 +66,7 @@ inline Status UnsupportedVersion(std::string m) { return {Code::kUnsupportedVers
 inline Status SchemaMismatch(std::string m) { return {Code::kSchemaMismatch, std::move(m)}; }
 inline Status LimitExceeded(std::string m) { return {Code::kLimitExceeded, std::move(m)}; }
 inline Status PendingFull(std::string m) { return {Code::kPendingFull, std::move(m)}; }
+inline Status InsufficientCredit(std::string m) { return {Code::kInsufficientCredit, std::move(m)}; }
 
 // One piece of an error message: text, or an integer written in decimal.
 class MessagePiece {

@@ -267,6 +267,58 @@ Status Store::remove_record(CollectionRef c, std::string_view id) {
   return Status::Ok();
 }
 
+Result<std::uint32_t> Store::credit_target(FieldRef f, std::string_view id, std::int64_t n, const char* op) const {
+  if constexpr (!kind_enabled(Kind::kCredit)) return WrongKind("this build leaves out the credit kind");
+  MYC_TRY(check_kind(f, Kind::kCredit, Kind::kCredit, op));
+  if (n < 1 || n > kMaxCredit) return InvalidArgument(cat({"a credit amount must be an integer from 1 to 2^53-1, not ", n}));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  const kinds::CreditSum held = kinds::credit_rights(records_[r].cells, f.field, self_, actors_[self_]);
+  if (held < n) {
+    return InsufficientCredit(cat({"cannot ", op, " ", n, " of '", schema_.collections()[f.collection].fields[f.field].name,
+                                   "' in '", id, "': this replica holds ", static_cast<std::int64_t>(held),
+                                   " rights and sees the value ", credit_at(r, f.field)}));
+  }
+  MYC_TRY(next_seq().status());
+  return r;
+}
+
+Status Store::credit_add(FieldRef f, std::string_view id, std::int64_t n) {
+  if constexpr (!kind_enabled(Kind::kCredit)) return WrongKind("this build leaves out the credit kind");
+  MYC_TRY(check_kind(f, Kind::kCredit, Kind::kCredit, "add credit to"));
+  if (n < 1 || n > kMaxCredit) return InvalidArgument(cat({"a credit amount must be an integer from 1 to 2^53-1, not ", n}));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  auto& cells = records_[r].cells;
+  const std::int64_t added = added_at(r, f.field);
+  const std::int64_t min = schema_.collections()[f.collection].fields[f.field].min;
+  if (n > kMaxCredit - added || min + added + n > kMaxCredit) {
+    return InvalidArgument(cat({"adding ", n, " would take '", schema_.collections()[f.collection].fields[f.field].name,
+                                "' past 2^53-1"}));
+  }
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  kinds::credit_record(cells, f.field, self_, seq, ValueView::null(), static_cast<std::uint64_t>(n));
+  record_event(r, field_scope(f.field));
+  return Status::Ok();
+}
+
+Status Store::credit_spend(FieldRef f, std::string_view id, std::int64_t n) {
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, credit_target(f, id, n, "spend"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  kinds::credit_record(records_[r].cells, f.field, self_, seq, ValueView::boolean(false), static_cast<std::uint64_t>(n));
+  record_event(r, field_scope(f.field));
+  return Status::Ok();
+}
+
+Status Store::credit_transfer(FieldRef f, std::string_view id, std::int64_t n, ActorId to) {
+  if (to == actors_[self_]) return InvalidArgument("a transfer of credit rights to this replica's own actor");
+  if (to == 0) return InvalidArgument("a transfer of credit rights to actor 0");
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, credit_target(f, id, n, "transfer"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t seq, next_seq());
+  kinds::credit_record(records_[r].cells, f.field, self_, seq, ValueView::integer(static_cast<std::int64_t>(to)),
+                       static_cast<std::uint64_t>(n));
+  record_event(r, field_scope(f.field));
+  return Status::Ok();
+}
+
 bool Store::live(const Record& r, std::uint32_t record) const {
   return kinds::visible(r.cells) || (kSequenceKinds && !sequences_.empty() && sequences_.any_live(record));
 }
@@ -449,6 +501,26 @@ std::int64_t Store::counter_at(std::uint32_t record, std::uint8_t field) const {
   return kinds::counter_value(records_[record].cells, field);
 }
 
+std::int64_t Store::credit_at(std::uint32_t record, std::uint8_t field) const {
+  const Record& r = records_[record];
+  return schema_.collections()[r.collection].fields[field].min + kinds::credit_balance(r.cells, field);
+}
+
+std::int64_t Store::added_at(std::uint32_t record, std::uint8_t field) const {
+  std::int64_t added = 0;  // each total and their sum at most kMaxCredit: joins check it
+  for (CellRef c : records_[record].cells) {
+    if (c.field() == field && c.is_credit() && c.value(strings_).tag == ValueTag::kNull) added += static_cast<std::int64_t>(c.aux());
+  }
+  return added;
+}
+
+std::int64_t Store::rights_at(std::uint32_t record, std::uint8_t field, ActorId actor) const {
+  const std::uint32_t* a = find_actor(actor);
+  // An actor this store has not interned holds only what was given to it.
+  const kinds::CreditSum held = kinds::credit_rights(records_[record].cells, field, a ? static_cast<std::uint16_t>(*a) : 0xffff, actor);
+  return static_cast<std::int64_t>(held);
+}
+
 std::vector<ValueView> Store::values_at(std::uint32_t record, std::uint8_t field) const {
   return kinds::distinct_values(records_[record].cells, field, strings_);
 }
@@ -480,6 +552,20 @@ Result<std::int64_t> Store::counter(FieldRef f, std::string_view id) const {
   MYC_TRY(check_kind(f, Kind::kCounter, Kind::kCounter, "reading a counter"));
   MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
   return counter_at(r, f.field);
+}
+
+Result<std::int64_t> Store::credit(FieldRef f, std::string_view id) const {
+  if constexpr (!kind_enabled(Kind::kCredit)) return WrongKind("this build leaves out the credit kind");
+  MYC_TRY(check_kind(f, Kind::kCredit, Kind::kCredit, "reading a credit"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  return credit_at(r, f.field);
+}
+
+Result<std::int64_t> Store::rights(FieldRef f, std::string_view id, ActorId actor) const {
+  if constexpr (!kind_enabled(Kind::kCredit)) return WrongKind("this build leaves out the credit kind");
+  MYC_TRY(check_kind(f, Kind::kCredit, Kind::kCredit, "reading credit rights of"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  return rights_at(r, f.field, actor);
 }
 
 Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const {

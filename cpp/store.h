@@ -96,6 +96,13 @@ class Store {
   Status add(FieldRef f, std::string_view id, const ValueView& v);   // set
   Status remove(FieldRef f, std::string_view id, const ValueView& v);  // set
   Status remove_record(CollectionRef c, std::string_view id);
+  // credit (docs/credit.md); n is 1 to kMaxCredit. add: this actor holds
+  // the rights for it (invalid_argument past the field's bounds). spend,
+  // and transfer to another actor, need n rights held by this replica's
+  // actor, else insufficient_credit.
+  Status credit_add(FieldRef f, std::string_view id, std::int64_t n);
+  Status credit_spend(FieldRef f, std::string_view id, std::int64_t n);
+  Status credit_transfer(FieldRef f, std::string_view id, std::int64_t n, ActorId to);
   // Lists and texts (docs/sequences.md). A text's indexes and counts are
   // UTF-16 code units (invalid_argument past the end or inside a surrogate
   // pair), a list's count values. Each inserted element is one event; a
@@ -124,6 +131,9 @@ class Store {
   std::size_t size(CollectionRef c) const;              // visible records
   Result<Value> lww(FieldRef f, std::string_view id) const;  // null when unset
   Result<std::int64_t> counter(FieldRef f, std::string_view id) const;
+  Result<std::int64_t> credit(FieldRef f, std::string_view id) const;  // min + added - spent
+  // The rights `actor` holds as this replica sees them.
+  Result<std::int64_t> rights(FieldRef f, std::string_view id, ActorId actor) const;
   Result<std::vector<Value>> values(FieldRef f, std::string_view id) const;  // mvr, set
   Result<std::string> text(FieldRef f, std::string_view id) const;
   Result<std::vector<Value>> list(FieldRef f, std::string_view id) const;
@@ -150,6 +160,9 @@ class Store {
   std::vector<std::pair<std::string_view, std::uint32_t>> visible_records(CollectionRef c) const;
   ValueView lww_at(std::uint32_t record, std::uint8_t field) const;  // null when unset
   std::int64_t counter_at(std::uint32_t record, std::uint8_t field) const;
+  std::int64_t credit_at(std::uint32_t record, std::uint8_t field) const;  // min + added - spent
+  std::int64_t rights_at(std::uint32_t record, std::uint8_t field, ActorId actor) const;
+  std::int64_t added_at(std::uint32_t record, std::uint8_t field) const;  // every actor's adds
   std::vector<ValueView> values_at(std::uint32_t record, std::uint8_t field) const;  // mvr, set
   void values_at(std::uint32_t record, std::uint8_t field, std::vector<ValueView>& out) const;  // into out
   // A list or text field's elements; null while it has none.
@@ -249,6 +262,9 @@ class Store {
   void record_event(std::uint32_t record, KeyScope scope);
   Status check_kind(FieldRef f, Kind a, Kind b, const char* op) const;
   Status check_field(FieldRef f) const;
+  // A spend or transfer of n by this actor: the record, once n is in range
+  // and held.
+  Result<std::uint32_t> credit_target(FieldRef f, std::string_view id, std::int64_t n, const char* op) const;
 
   // Deltas are planned (everything but cells), then encoded a piece of
   // records at a time (DeltaEncoder). check: set to the canonical-order
@@ -277,6 +293,11 @@ class Store {
   Status check_limits(const DeltaData& d, const ApplyLimits& limits) const;
   static Status check_author(const DeltaData& d, const ApplyLimits::Author& author);
   Status join(const DeltaData& d, Mapping& m);
+  // corrupt when joining `d` would leave some actor of a credit field with
+  // negative rights or the field's added total past kMaxCredit
+  // (docs/credit.md); on_new_key(record, cell): whether the join takes it.
+  template <typename OnNewKey>
+  Status check_credit(const DeltaData& d, const Mapping& m, const OnNewKey& on_new_key) const;
   Status drain_pending();
 
   // The string pool's garbage (issue 17): the pool does not count

@@ -99,6 +99,53 @@ Status Store::extend_schema(const DeltaData& d, Mapping& m) {
   return Status::Ok();
 }
 
+template <typename OnNewKey>
+Status Store::check_credit(const DeltaData& d, const Mapping& m, const OnNewKey& on_new_key) const {
+  bool any = false;
+  for (const auto& c : d.collections) {
+    for (const auto& f : c.fields) any = any || f.kind == Kind::kCredit;
+  }
+  if (!any) return Status::Ok();
+  Status result = Status::Ok();
+  std::vector<kinds::CreditEntry> entries;
+  d.for_each_record([&](std::uint32_t i, std::span<const DeltaData::Cell> cells) {
+    if (!result.ok()) return;
+    const auto& rec = d.records[i];
+    const auto& fields = d.collections[rec.collection].fields;
+    std::int64_t local = -1;
+    if (m.collection[rec.collection] >= 0) {
+      local = find_record(static_cast<std::uint16_t>(m.collection[rec.collection]), rec.id);
+    }
+    for (std::size_t k = 0; k < cells.size();) {  // cells come by field (canonical order)
+      const std::uint8_t field = cells[k].field;
+      std::size_t end = k;
+      while (end < cells.size() && cells[end].field == field) ++end;
+      if (field != kPresenceField && fields[field].kind == Kind::kCredit) {
+        entries.clear();
+        for (std::size_t j = k; j < end; ++j) {
+          const auto& dc = cells[j];
+          if (on_new_key(i, dc)) entries.push_back({d.actors[dc.actor], {dc.tag, dc.bits, {}}, dc.aux, dc.seq});
+        }
+        const std::int16_t lf = m.field[rec.collection][field];
+        if (!entries.empty() && local >= 0 && lf >= 0) {
+          for (CellRef c : records_[static_cast<std::size_t>(local)].cells) {
+            if (c.field() != static_cast<std::uint8_t>(lf) || !c.is_credit()) continue;
+            const Cell x = c.decode();
+            entries.push_back({actors_[c.actor()], {x.value.tag(), x.value.bits(), {}}, c.aux(), c.seq()});
+          }
+        }
+        if (!entries.empty() && !kinds::credit_holds(entries)) {
+          result = Corrupt(cat({"the delta overdraws credit field '", fields[field].name, "' of record '", rec.id,
+                                "' (an actor would spend or give rights it does not hold)"}));
+          return;
+        }
+      }
+      k = end;
+    }
+  });
+  return result;
+}
+
 Status Store::join(const DeltaData& d, Mapping& m) {
   // Phase 1: everything that can fail. Interning actors and strings has no
   // visible effect (actors without events are not part of the state).
@@ -191,33 +238,6 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     }
   }
 
-  // Undeclared collections and fields the delta names. Those of a delta
-  // refused later stay unused: a delta or snapshot names only what it uses.
-  MYC_TRY(extend_schema(d, m));
-
-  // Phase 2: join. Nothing below fails.
-  auto to_cell = [&](const DeltaData::Record& rec, const DeltaData::Cell& dc) {
-    Cell c;
-    c.field = dc.field == kPresenceField ? kPresenceField : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
-    c.actor = actor[dc.actor];
-    c.seq = static_cast<std::uint32_t>(dc.seq);
-    c.aux = dc.aux;
-    const Kind k = cell_kind(d, rec, dc);
-    c.type = dc.field == kPresenceField ? CellType::kPresence
-             : dc.offset                ? CellType::kOffset
-             : k == Kind::kCounter      ? CellType::kCounter
-             : k == Kind::kSet          ? CellType::kElement
-                                        : CellType::kValue;
-    if (c.type != CellType::kValue && c.type != CellType::kElement) return c;
-    const ValueView v = d.value(dc);
-    if (v.str.size() > kMaxInline) {
-      c.value.vtag = static_cast<std::uint8_t>(v.tag);
-      c.value.set_bits(pooled[dc.string]);
-    } else {
-      c.value = *store_value(v, strings_);  // inline or scalar: cannot fail
-    }
-    return c;
-  };
   Coverage sender(actors_.size(), 0), receiver(actors_.size(), 0);
   for (std::size_t a = 0; a < actors_.size(); ++a) receiver[a] = events_[a].size();
   for (const auto& [a, seq] : d.context) sender[actor[a]] = seq;
@@ -242,6 +262,38 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     return !new_elements.empty() && std::binary_search(new_elements.begin(), new_elements.end(),
                                                        std::pair{record, element_scope(dc.field, d.value(dc))});
   };
+  // Credit fields (docs/credit.md): the join must leave every actor's
+  // rights >= 0, checked on the field as the join will leave it.
+  if constexpr (kind_enabled(Kind::kCredit)) MYC_TRY(check_credit(d, m, on_new_key));
+
+  // Undeclared collections and fields the delta names. Those of a delta
+  // refused later stay unused: a delta or snapshot names only what it uses.
+  MYC_TRY(extend_schema(d, m));
+
+  // Phase 2: join. Nothing below fails.
+  auto to_cell = [&](const DeltaData::Record& rec, const DeltaData::Cell& dc) {
+    Cell c;
+    c.field = dc.field == kPresenceField ? kPresenceField : static_cast<std::uint8_t>(m.field[rec.collection][dc.field]);
+    c.actor = actor[dc.actor];
+    c.seq = static_cast<std::uint32_t>(dc.seq);
+    c.aux = dc.aux;
+    const Kind k = cell_kind(d, rec, dc);
+    c.type = dc.field == kPresenceField ? CellType::kPresence
+             : dc.offset                ? CellType::kOffset
+             : k == Kind::kCounter      ? CellType::kCounter
+             : k == Kind::kSet          ? CellType::kElement
+             : k == Kind::kCredit       ? CellType::kCredit
+                                        : CellType::kValue;
+    if (c.type != CellType::kValue && c.type != CellType::kElement && c.type != CellType::kCredit) return c;
+    const ValueView v = d.value(dc);
+    if (v.str.size() > kMaxInline) {
+      c.value.vtag = static_cast<std::uint8_t>(v.tag);
+      c.value.set_bits(pooled[dc.string]);
+    } else {
+      c.value = *store_value(v, strings_);  // inline or scalar: cannot fail
+    }
+    return c;
+  };
   // Records of a delta are distinct (canonical order), so an empty store
   // adds them without looking each one up, and indexes them all at the end.
   const bool no_records = records_.empty();
@@ -259,7 +311,8 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     incoming.clear();
     std::size_t words = 0;
     for (const auto& dc : rec_cells) {
-      const bool taken = dc.offset || !covered(receiver, actor[dc.actor], dc.seq);
+      const bool by_seq = dc.offset || (dc.field != kPresenceField && cell_kind(d, rec, dc) == Kind::kCredit);
+      const bool taken = by_seq || !covered(receiver, actor[dc.actor], dc.seq);
       if (taken && !on_new_key(static_cast<std::uint32_t>(i), dc)) continue;
       incoming.push_back(to_cell(rec, dc));
       words += CellList::words_of(incoming.back());

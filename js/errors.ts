@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'forbidden',
   'timeout',
   'unauthorized',
+  'insufficient_credit',
 ] as const;
 
 /** Stable error codes. */
@@ -40,6 +41,7 @@ export const ENGINE_CODES: { readonly [code: number]: string } = {
   8: 'schema_mismatch',
   9: 'limit_exceeded',
   10: 'pending_full',
+  11: 'insufficient_credit',
 };
 
 /** Engine codes the TypeScript layer acts on. */
