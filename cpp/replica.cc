@@ -347,7 +347,7 @@ class BatchCheck {
     std::uint16_t collection;
     std::string_view id;
     std::uint8_t field;
-    std::int64_t rights = 0, added = 0;
+    std::int64_t rights = 0, added = 0, value = 0;
   };
   void credit(const ParsedOp& p) {
     if (!credit_error_.ok()) return;
@@ -355,12 +355,13 @@ class BatchCheck {
       return c.collection == p.collection && c.id == p.id && c.field == p.field.field;
     });
     if (it == credits_.end()) {
-      Credit c{p.collection, p.id, p.field.field, 0, 0};
+      Credit c{p.collection, p.id, p.field.field, 0, 0, store_.schema().collections()[p.collection].fields[p.field.field].min};
       const std::int64_t r = store_.visible(CollectionRef{p.collection}, p.id);
       if (r >= 0) {
         const auto record = static_cast<std::uint32_t>(r);
         c.rights = store_.rights_at(record, p.field.field, store_.actor());
         c.added = store_.added_at(record, p.field.field);
+        c.value = store_.credit_at(record, p.field.field);
       }
       credits_.push_back(c);
       it = credits_.end() - 1;
@@ -373,6 +374,7 @@ class BatchCheck {
       }
       it->added += p.n;
       it->rights += p.n;
+      it->value += p.n;
       return;
     }
     if (p.op == kTransfer && p.to == store_.actor()) {
@@ -381,10 +383,12 @@ class BatchCheck {
     }
     if (it->rights < p.n) {
       credit_error_ = InsufficientCredit(cat({"cannot ", p.op == kSpend ? "spend" : "transfer", " ", p.n, " of '", f.name, "' in '",
-                                              p.id, "': this replica would hold ", it->rights, " rights at that point of the batch"}));
+                                              p.id, "': this replica holds ", it->rights, " rights and sees the value ", it->value,
+                                              " (after the batch's earlier ops)"}));
       return;
     }
     it->rights -= p.n;
+    if (p.op == kSpend) it->value -= p.n;
   }
   std::vector<Credit> credits_;
   Status credit_error_ = Status::Ok();

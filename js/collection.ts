@@ -13,6 +13,7 @@ import { FieldIndex } from './field-index.js';
 import type { QuerySource, QuerySpec } from './query.js';
 import { Query } from './query.js';
 import { testSwitches } from './test-switches.js';
+import { writeActor } from './version.js';
 import type { CollectionInfo, FieldInfo, Fields, FieldsOf, InsertOf, Kind, RecordOf } from './schema.js';
 
 /** Write ops of a batch (cpp/replica.h, Writes). */
@@ -29,6 +30,12 @@ export const enum Op {
   Erase = 8,
   /** list: replace the value at an index. */
   SetAt = 9,
+  /** credit: add n (docs/credit.md). */
+  CreditAdd = 10,
+  /** credit: spend n of the rights this replica holds. */
+  Spend = 11,
+  /** credit: give n rights to another actor. */
+  Transfer = 12,
 }
 
 /** The ops on a list's or text's elements, each reported as a splice. */
@@ -51,6 +58,8 @@ export interface CollectionHost {
   cursor(c: CollectionInfo, field: number, id: string, index: number, before: boolean): ElementId | null;
   /** Where it is now, or null when the record is not visible or the element is not known here. */
   resolve(c: CollectionInfo, field: number, id: string, before: boolean, element: ElementId | null): number | null;
+  /** The credit rights `actor` (null: this replica) holds, as this replica sees them. */
+  rights(c: CollectionInfo, field: number, id: string, actor: string | null): number;
 }
 
 /** Field names usable with an operation; any string when the schema is not known statically. */
@@ -70,6 +79,16 @@ export interface RecordWriter<F extends Fields> {
   increment(field: Named<F, 'counter'>, n?: number | bigint): this;
   /** set: add an element. */
   add(field: Named<F, 'set'>, value: Value): this;
+  /** credit: add n (a positive integer); this replica holds the rights for it. */
+  add(field: Named<F, 'credit'>, n: number): this;
+  /**
+   * credit: spend n of the rights this replica holds (docs/credit.md);
+   * 'insufficient_credit' when it holds fewer, and nothing of the update
+   * is written.
+   */
+  spend(field: Named<F, 'credit'>, n: number): this;
+  /** credit: give n of this replica's rights to another replica's actor (16 hex digits); 'insufficient_credit' like spend. */
+  transfer(field: Named<F, 'credit'>, n: number, toActor: string): this;
   /** set: remove an element (every add of it this replica has seen). */
   remove(field: Named<F, 'set'>, value: Value): this;
   /**
@@ -105,6 +124,9 @@ const OP_KINDS: Record<number, readonly Kind[]> = {
   [Op.Splice]: ['list', 'text'],
   [Op.Erase]: ['list', 'text'],
   [Op.SetAt]: ['list'],
+  [Op.CreditAdd]: ['credit'],
+  [Op.Spend]: ['credit'],
+  [Op.Transfer]: ['credit'],
 };
 const OP_NAMES: Record<number, string> = {
   [Op.Set]: 'set',
@@ -114,7 +136,13 @@ const OP_NAMES: Record<number, string> = {
   [Op.Splice]: 'insert into',
   [Op.Erase]: 'delete from',
   [Op.SetAt]: 'set an element of',
+  [Op.CreditAdd]: 'add credit to',
+  [Op.Spend]: 'spend',
+  [Op.Transfer]: 'transfer rights of',
 };
+
+/** The most a credit amount may be (docs/credit.md, Bounds). */
+const MAX_CREDIT = Number.MAX_SAFE_INTEGER;
 
 const EMPTY: readonly Value[] = Object.freeze([]);
 
@@ -213,7 +241,19 @@ export class Collection<F extends Fields = Fields> {
     return { index, deleted: 0, inserted: Object.freeze((content as Value[]).slice()) };
   }
 
-  #write(w: ByteWriter, op: Op, f: FieldInfo, id: string, v: Value | number | bigint): void {
+  #write(w: ByteWriter, op: Op, f: FieldInfo, id: string, v: Value | number | bigint, to?: string): void {
+    if (op >= Op.CreditAdd) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_CREDIT) {
+        throw new MyceliumError('invalid_argument', `${this.name}.${f.name}: a credit amount is an integer from 1 to 2^53-1`);
+      }
+      if (op === Op.Transfer && (typeof to !== 'string' || !/^[0-9a-f]{16}$/.test(to))) {
+        throw new MyceliumError('invalid_argument', `${this.name}.${f.name}: a transfer goes to an actor (16 lowercase hex digits)`);
+      }
+      this.#store.op(w, op, this.#info, f.index, id);
+      w.zigzag(v);
+      if (op === Op.Transfer) writeActor(to!, w);
+      return;
+    }
     this.#store.op(w, op, this.#info, f.index, id);
     if (op === Op.Increment) {
       if (typeof v === 'number' ? !Number.isSafeInteger(v) : typeof v !== 'bigint') {
@@ -272,6 +312,9 @@ export class Collection<F extends Fields = Fields> {
           case 'counter':
             this.#write(w, Op.Increment, f, id, v as number);
             break;
+          case 'credit':
+            if (v !== 0) this.#write(w, Op.CreditAdd, f, id, v as number);
+            break;
           case 'set':
             if (!Array.isArray(v)) {
               throw new MyceliumError('invalid_argument', `${this.name}.${name} is a set: insert it as an array`);
@@ -321,9 +364,27 @@ export class Collection<F extends Fields = Fields> {
     this.#watched(id, before);
   }
 
-  /** @internal For UpdateWriter: checks one op and appends it. */
-  writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void {
-    this.#write(w, op, this.#field(field, op), id, v);
+  /** @internal For UpdateWriter: checks one op and appends it (add on a credit field adds credit). */
+  writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint, to?: string): void {
+    if (op === Op.Add && this.#info.byName.get(field)?.kind === 'credit') op = Op.CreditAdd;
+    this.#write(w, op, this.#field(field, op), id, v, to);
+  }
+
+  /**
+   * The credit rights an actor holds on a record's credit field, as this
+   * replica sees them (docs/credit.md): by default this replica's, which is
+   * what it may spend or transfer. 'not_found' when the record is not
+   * visible.
+   */
+  rights(id: string, field: Named<F, 'credit'>, actor?: string): number {
+    checkId(id);
+    const f = this.#info.byName.get(field);
+    if (!f) throw new MyceliumError('unknown_field', `unknown field '${field}' in '${this.name}'`);
+    if (f.kind !== 'credit') throw new MyceliumError('wrong_kind', `'${this.name}.${field}' is a ${f.kind}, not a credit`);
+    if (actor !== undefined && (typeof actor !== 'string' || !/^[0-9a-f]{16}$/.test(actor))) {
+      throw new MyceliumError('invalid_argument', 'an actor is 16 lowercase hex digits');
+    }
+    return this.#store.rights(this.#info, f.index, id, actor ?? null);
   }
 
   /** @internal For UpdateWriter: checks one list or text op and appends it. */
@@ -351,6 +412,43 @@ export class Collection<F extends Fields = Fields> {
     );
     this.#watched(id, before);
     return true;
+  }
+
+  /**
+   * Moves n of credit from one record to another (docs/credit.md): a spend
+   * on `fromId` and an add on `toId` in one batch, both or neither.
+   * `field` is the credit field (default: the collection's only one). Throws
+   * 'insufficient_credit' when this replica holds fewer than n rights on
+   * `fromId`, 'not_found' when either record is not visible.
+   */
+  transfer(fromId: string, toId: string, n: number, field?: Named<F, 'credit'>): void {
+    checkId(fromId);
+    checkId(toId);
+    if (fromId === toId) throw new MyceliumError('invalid_argument', 'a transfer between a record and itself');
+    let f: FieldInfo | undefined;
+    if (field !== undefined) f = this.#field(field, Op.Spend);
+    else {
+      const credits = this.#info.fields.filter((x) => x.kind === 'credit');
+      if (credits.length !== 1) {
+        throw new MyceliumError('invalid_argument', `'${this.name}' has ${credits.length} credit fields: name the one to transfer`);
+      }
+      f = credits[0]!;
+    }
+    const watched = this.#watchers.size > 0;
+    const from = watched ? this.get(fromId) : undefined;
+    const to = watched ? this.get(toId) : undefined;
+    this.#batch((w) => {
+      this.#write(w, Op.Spend, f, fromId, n);
+      this.#write(w, Op.CreditAdd, f, toId, n);
+    });
+    for (const [id, before] of [
+      [fromId, from],
+      [toId, to],
+    ] as const) {
+      this.invalidate(id);
+      this.#store.notify(this.#info, id, [f.name], false);
+      this.#watched(id, before);
+    }
   }
 
   /**
@@ -399,6 +497,13 @@ export class Collection<F extends Fields = Fields> {
           case 'mvr':
             w.set(name, v as Value);
             break;
+          case 'credit': {
+            if (typeof v !== 'number') throw new MyceliumError('invalid_argument', `${this.name}.${name} is a credit: give a number`);
+            const by = v - (was as number);
+            if (by > 0) w.add(name, by);
+            else if (by < 0) w.spend(name, -by);
+            break;
+          }
           case 'counter': {
             if (typeof v !== 'number' && typeof v !== 'bigint') {
               throw new MyceliumError('invalid_argument', `${this.name}.${name} is a counter: give a number`);
@@ -539,8 +644,8 @@ export class Collection<F extends Fields = Fields> {
     if (this.#indexes.has(field)) return;
     const f = this.#info.byName.get(field);
     if (!f) throw new MyceliumError('unknown_field', `cannot index '${this.name}.${field}': unknown field`);
-    if (f.kind !== 'lww' && f.kind !== 'counter') {
-      throw new MyceliumError('wrong_kind', `cannot index '${this.name}.${field}': it is a ${f.kind} (lww and counter fields can be indexed)`);
+    if (f.kind !== 'lww' && f.kind !== 'counter' && f.kind !== 'credit') {
+      throw new MyceliumError('wrong_kind', `cannot index '${this.name}.${field}': it is a ${f.kind} (lww, counter and credit fields can be indexed)`);
     }
     const name = f.name;
     this.#indexes.set(
@@ -705,6 +810,7 @@ export class Collection<F extends Fields = Fields> {
           break;
         }
         case 'counter':
+        case 'credit':
           out[f.name] = r.zigzag();
           break;
         case 'text':
@@ -729,7 +835,7 @@ export class Collection<F extends Fields = Fields> {
   #skip(r: ByteReader): void {
     for (const f of this.#info.fields) {
       if (f.kind === 'lww') r.skipValue();
-      else if (f.kind === 'counter') r.zigzag();
+      else if (f.kind === 'counter' || f.kind === 'credit') r.zigzag();
       else if (f.kind === 'text') r.string();
       else for (let n = r.varint(); n > 0; n--) r.skipValue();
     }
@@ -785,7 +891,7 @@ function show(r: unknown): string {
 
 /** What UpdateWriter needs from its collection. */
 interface OpSink {
-  writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint): void;
+  writeOp(w: ByteWriter, op: Op, field: string, id: string, v: Value | number | bigint, to?: string): void;
   writeSplice(w: ByteWriter, op: SequenceOp, field: string, id: string, index: unknown, content: unknown): Splice;
 }
 
@@ -813,9 +919,9 @@ class UpdateWriter {
     this.w = null;
   }
 
-  private op(op: Op, field: string, v: Value | number | bigint): this {
+  private op(op: Op, field: string, v: Value | number | bigint, to?: string): this {
     if (!this.w) throw new MyceliumError('invalid_argument', 'a record writer is only valid inside update()');
-    this.owner.writeOp(this.w, op, field, this.id, v);
+    this.owner.writeOp(this.w, op, field, this.id, v, to);
     if (!this.changed.includes(field)) this.changed.push(field);
     return this;
   }
@@ -834,6 +940,12 @@ class UpdateWriter {
   }
   remove(field: string, value: Value): this {
     return this.op(Op.Remove, field, value);
+  }
+  spend(field: string, n: number): this {
+    return this.op(Op.Spend, field, n);
+  }
+  transfer(field: string, n: number, toActor: string): this {
+    return this.op(Op.Transfer, field, n, toActor);
   }
   insert(field: string, index: number, content: string | readonly Value[]): this {
     return this.splice(Op.Splice, field, index, content);

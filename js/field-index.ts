@@ -34,7 +34,7 @@ export class FieldIndex {
     const n = r.varint();
     this.#ids = new Array(n);
     this.#keys = new Array(n);
-    const counter = field.kind === 'counter';
+    const counter = field.kind === 'counter' || field.kind === 'credit';
     for (let i = 0; i < n; i++) {
       const id = r.string();
       const key = counter ? r.zigzag() : r.value();

@@ -19,7 +19,7 @@
 import { sameBytes } from './bytes.js';
 import { MyceliumError } from './errors.js';
 import type { Engine } from './loader.js';
-import type { Kind, Schema } from './schema.js';
+import type { Schema } from './schema.js';
 import { schemaHash } from './schema.js';
 import type { StoreAccess } from './access/access.js';
 import { fromBase64Url, toBase64Url } from './access/keys.js';
@@ -61,14 +61,18 @@ export interface PersistInit extends StoreInit {
  * may still declare it.)
  */
 function kindChanges(stored: Schema, wanted: Schema): string[] {
+  const kindOf = (spec: unknown) => String(typeof spec === 'object' && spec !== null ? (spec as { kind?: unknown }).kind : spec);
   const out: string[] = [];
   for (const [c, old] of Object.entries(stored)) {
     const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
     const fields = own(wanted, c) ? wanted[c] : undefined;
     if (!fields) continue;
-    for (const [f, was] of Object.entries(old)) {
-      const kind: Kind | undefined = own(fields, f) ? fields[f] : undefined;
-      if (kind !== undefined && was !== kind) out.push(`${c}.${f} was ${was}, is now ${kind}`);
+    for (const [f, spec] of Object.entries(old)) {
+      if (!own(fields, f)) continue;
+      // A credit's min may change between versions: it moves only what the field reads.
+      const was = kindOf(spec);
+      const kind = kindOf(fields[f]);
+      if (was !== kind) out.push(`${c}.${f} was ${was}, is now ${kind}`);
     }
   }
   return out;

@@ -20,7 +20,7 @@ export type { Assoc, Cursor } from './cursor.js';
 export { MyceliumError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Value } from './bytes.js';
-export type { Kind, Fields, Schema, RecordOf, InsertOf, FieldValue } from './schema.js';
+export type { Kind, CreditSpec, FieldSpec, Fields, Schema, RecordOf, InsertOf, FieldValue } from './schema.js';
 export { schemaHash } from './schema.js';
 export type { Version } from './version.js';
 export { Sync, PROTOCOL_VERSION, webrtc, broadcastChannel, webSocket, messagePort } from './sync/facade.js';

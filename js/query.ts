@@ -31,7 +31,7 @@ export type Where<F extends Fields> = {
   readonly not?: Where<F>;
 };
 
-type Orderable<F extends Fields> = string extends keyof F ? string : FieldsOf<F, 'lww' | 'counter' | 'text'>;
+type Orderable<F extends Fields> = string extends keyof F ? string : FieldsOf<F, 'lww' | 'counter' | 'credit' | 'text'>;
 export type OrderKey<F extends Fields> = Orderable<F> | readonly [Orderable<F>, 'asc' | 'desc'];
 
 export interface QuerySpec<F extends Fields> {
@@ -66,7 +66,7 @@ export interface QuerySource<F extends Fields> {
 type Test = (record: Record<string, unknown>) => boolean;
 
 const OPS = new Set(['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'contains']);
-const SCALAR: ReadonlySet<Kind> = new Set(['lww', 'counter', 'text']);
+const SCALAR: ReadonlySet<Kind> = new Set(['lww', 'counter', 'credit', 'text']);
 
 function checkValue(where: string, v: unknown): Value {
   if (!isValue(v)) throw new MyceliumError('invalid_argument', `${where}: not a value (${typeof v})`);

@@ -562,6 +562,18 @@ export class Store<S extends Schema = Schema> {
     return w;
   }
 
+  /** @internal The credit rights `actor` (null: this replica) holds, as this replica sees them. */
+  rights(c: CollectionInfo, field: number, id: string, actor: string | null): number {
+    const h = this.#h();
+    const w = this.#scratch.reset();
+    w.varint(c.index);
+    w.u8(field);
+    w.string(id);
+    if (actor === null) w.fixed64(0, 0);
+    else writeActor(actor, w);
+    return this.#io.check(this.#core.rights(h, this.#io.send(w.bytes())));
+  }
+
   /** @internal */
   count(c: CollectionInfo): number {
     return this.#io.check(this.#core.count(this.#h(), c.index));

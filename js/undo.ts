@@ -145,6 +145,7 @@ function restorable(fields: readonly FieldInfo[], r: Rec): Rec {
   const out: Rec = {};
   for (const f of fields) {
     const v = r[f.name];
+    if (f.kind === 'credit') continue;  // not restored: an undo neither creates nor spends credit
     if (f.kind === 'mvr') {
       if ((v as Value[]).length === 1) out[f.name] = (v as Value[])[0];
     } else {
@@ -194,6 +195,10 @@ function inverse(c: Collection<Fields>, fields: readonly FieldInfo[], id: string
         parts.push((w) => w.increment(name, by));
         break;
       }
+      case 'credit':
+        // Not undone: undoing a spend would create credit no one added, and
+        // undoing an add would spend rights (docs/credit.md).
+        break;
       case 'set': {
         const added = (is as Value[]).filter((x) => !(was as Value[]).some((y) => sameValue(x, y)));
         const removed = (was as Value[]).filter((x) => !(is as Value[]).some((y) => sameValue(x, y)));

@@ -42,7 +42,7 @@ import { FrameKind } from '../core-io.js';
 import type { ErrorCode } from '../errors.js';
 import { knownCode, MyceliumError } from '../errors.js';
 import { PeerReader } from '../peer-reader.js';
-import type { DeclaredCollection, Kind } from '../schema.js';
+import type { DeclaredCollection, DeclaredField } from '../schema.js';
 import { encodeSchema, KINDS } from '../schema.js';
 import type { Version } from '../version.js';
 import { encodeVersion, MAX_SEQ, MAX_VERSION_ENTRIES, readActor, readVersion, writeActor } from '../version.js';
@@ -250,12 +250,17 @@ function readSchema(r: PeerReader): DeclaredCollection[] {
     const name = r.string('collection name', SCHEMA_NAME_MAX);
     const count = r.varint('fields');
     if (count > MAX_FIELDS) throw corrupt(`collection '${name}' of ${count} fields`);
-    const fields: { name: string; kind: Kind }[] = [];
+    const fields: DeclaredField[] = [];
     for (let f = 0; f < count; f++) {
       const field = r.string('field name', SCHEMA_NAME_MAX);
       const kind = KINDS[r.u8('field kind')];
       if (kind === undefined) throw corrupt(`field '${name}.${field}' of an unknown kind`);
-      fields.push({ name: field, kind });
+      if (kind !== 'credit') {
+        fields.push({ name: field, kind });
+        continue;
+      }
+      const u = r.varint('credit min');  // zigzag, checked to be a safe integer
+      fields.push({ name: field, kind, min: u % 2 === 0 ? u / 2 : -(u + 1) / 2 });
     }
     out.push({ name, fields });
   }
