@@ -60,7 +60,20 @@ export interface CollectionHost {
   resolve(c: CollectionInfo, field: number, id: string, before: boolean, element: ElementId | null): number | null;
   /** The credit rights `actor` (null: this replica) holds, as this replica sees them. */
   rights(c: CollectionInfo, field: number, id: string, actor: string | null): number;
+  /** Asks connected peers for credit rights; how many were asked. */
+  requestCredit(c: CollectionInfo, field: number, id: string, amount: number): number;
+  /** Calls `listener` after every change of state; returns the unsubscribe function. */
+  watch(listener: () => void): () => void;
 }
+
+/** spendAsync's options. */
+export interface SpendOptions {
+  /** Give up after this long (ms) without enough rights. Default 5000. */
+  readonly timeout?: number;
+}
+
+/** How often spendAsync asks again while it waits (doubling up to 2 s). */
+const CREDIT_ASK_MS = 250;
 
 /** Field names usable with an operation; any string when the schema is not known statically. */
 type Named<F extends Fields, K extends Kind> = string extends keyof F ? string : FieldsOf<F, K>;
@@ -412,6 +425,77 @@ export class Collection<F extends Fields = Fields> {
     );
     this.#watched(id, before);
     return true;
+  }
+
+  /**
+   * Spends n of a credit field, asking connected peers for the rights this
+   * replica lacks (docs/credit.md, Rights move where they are needed) and
+   * waiting for them to arrive. Resolves once spent. Rejects with
+   * 'insufficient_credit' when no peer that could give rights is connected,
+   * or when `timeout` (default 5 s) passes first; with 'closed' if the
+   * store closes.
+   */
+  async spendAsync(id: string, field: Named<F, 'credit'>, n: number, options: SpendOptions = {}): Promise<void> {
+    checkId(id);
+    const f = this.#field(field, Op.Spend);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
+      throw new MyceliumError('invalid_argument', `${this.name}.${f.name}: a credit amount is an integer from 1 to 2^53-1`);
+    }
+    const timeout = options.timeout ?? 5000;
+    if (typeof timeout !== 'number' || !(timeout >= 0)) throw new MyceliumError('invalid_argument', 'timeout is a number of ms');
+    const spend = (): boolean => {
+      if (this.#store.rights(this.#info, f.index, id, null) < n) return false;
+      this.update(id, (r) => (r as unknown as UpdateWriter).spend(f.name, n));
+      return true;
+    };
+    if (spend()) return;
+    const short = (why: string) =>
+      new MyceliumError('insufficient_credit', `cannot spend ${n} of '${f.name}' in '${id}': ${why}; this replica holds ${this.#store.rights(this.#info, f.index, id, null)} rights`);
+    const ask = () => this.#store.requestCredit(this.#info, f.index, id, n - this.#store.rights(this.#info, f.index, id, null));
+    if (ask() === 0) throw short('no connected peer takes credit requests');
+    await new Promise<void>((resolve, reject) => {
+      let wait = CREDIT_ASK_MS;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      let done = false;
+      const finish = (error: MyceliumError | null) => {
+        done = true;
+        unwatch();
+        clearTimeout(deadline);
+        if (timer) clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      };
+      const attempt = () => {
+        if (done) return;
+        try {
+          if (spend()) finish(null);
+        } catch (e) {
+          if (!(e instanceof MyceliumError) || e.code !== 'insufficient_credit') finish(e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', String(e)));
+        }
+      };
+      const again = () => {
+        timer = setTimeout(() => {
+          timer = null;
+          try {
+            ask();
+          } catch (e) {
+            finish(e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', String(e)));
+            return;
+          }
+          wait = Math.min(wait * 2, 2000);
+          again();
+        }, wait);
+      };
+      const unwatch = this.#store.watch(() => queueMicrotask(attempt));
+      const deadline = setTimeout(() => {
+        try {
+          finish(short(`no peer gave enough rights within ${timeout} ms`));
+        } catch (e) {
+          finish(e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', String(e)));
+        }
+      }, timeout);
+      again();
+    });
   }
 
   /**

@@ -21,6 +21,7 @@ import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
 import type { StoreAccess } from './access/access.js';
 import type { SyncApplyResult } from './sync/synced-store.js';
+import type { CreditRequest } from './sync/wire.js';
 import type { NetworkAdapter } from './sync/transport.js';
 import type { Version } from './version.js';
 import { actorHex, decodeVersion, encodeVersion, parseActor, randomActor, readActor, writeActor } from './version.js';
@@ -98,6 +99,7 @@ export class Store<S extends Schema = Schema> {
   #persistence: PersistenceHooks | null = null;
   #access: StoreAccess | null = null;
   readonly #watchers = new Set<() => void>();
+  readonly #creditAsks = new Set<(request: CreditRequest) => number>();
   readonly #syncs = new Set<Sync>();
   #recovered: readonly RecoveryIssue[] = [];
   #handle: number;
@@ -572,6 +574,50 @@ export class Store<S extends Schema = Schema> {
     if (actor === null) w.fixed64(0, 0);
     else writeActor(actor, w);
     return this.#io.check(this.#core.rights(h, this.#io.send(w.bytes())));
+  }
+
+  /** @internal Asks every connected peer that takes credit requests for `amount` rights (docs/credit.md); how many were asked. */
+  requestCredit(c: CollectionInfo, field: number, id: string, amount: number): number {
+    this.#h();
+    const request: CreditRequest = { collection: c.name, id, field: c.fields[field]!.name, amount, actor: this.actor };
+    let asked = 0;
+    for (const l of this.#creditAsks) asked += l(request);
+    return asked;
+  }
+
+  /** @internal Sync hears this replica's requests for credit rights. */
+  onCreditNeeded(listener: (request: CreditRequest) => number): () => void {
+    this.#creditAsks.add(listener);
+    return () => this.#creditAsks.delete(listener);
+  }
+
+  /**
+   * @internal A peer asks for credit rights (docs/credit.md, Rights move
+   * where they are needed): gives what is asked when this replica holds
+   * that much, else half of what it holds (rounded up), as a transfer — an
+   * ordinary write that syncs. Only to an actor with events in the store (a
+   * replica that exists: rights given to a made-up actor would be lost).
+   * Returns how many it gave; a request it cannot or may not answer gives 0.
+   */
+  grantCredit(request: CreditRequest): number {
+    if (this.#handle < 0) return 0;
+    const c = this.#info.byName.get(request.collection);
+    const f = c?.byName.get(request.field);
+    if (!c || !f || f.kind !== 'credit' || request.actor === this.actor || !Number.isSafeInteger(request.amount) || request.amount < 1) return 0;
+    if (!(request.actor in this.version())) return 0;
+    const records = this.collection(c.name as keyof S & string) as unknown as Collection<Fields>;
+    if (!records.has(request.id)) return 0;
+    const held = records.rights(request.id, f.name);
+    const give = held >= request.amount ? request.amount : Math.ceil(held / 2);
+    if (give < 1) return 0;
+    try {
+      records.update(request.id, (r) => r.transfer(f.name, give, request.actor));
+    } catch (e) {
+      // A reader of a protected store may not write; anything else is a bug.
+      if (e instanceof MyceliumError && (e.code === 'forbidden' || e.code === 'insufficient_credit')) return 0;
+      throw e;
+    }
+    return give;
   }
 
   /** @internal */

@@ -24,7 +24,7 @@ class SyncNetwork {
     private readonly options: SyncOptions,
     private readonly frames: SyncFrames,
   ) {
-    this.features = presenceRelays(adapter, options) ? ['presence', 'presence-relay', 'auth'] : ['presence', 'auth'];
+    this.features = presenceRelays(adapter, options) ? ['presence', 'presence-relay', 'auth', 'credit'] : ['presence', 'auth', 'credit'];
   }
 
   /** One store per name: facade.ts refuses a second one before the engine is loaded. */

@@ -42,7 +42,7 @@ import { covers, isEmpty, join, MAX_VERSION_ENTRIES, newer, size, without } from
 import type { Connection } from './connection.js';
 import { InChain, OutChain } from './chain.js';
 import type { VersionDiff } from './chain.js';
-import type { Message } from './wire.js';
+import type { CreditRequest, Message } from './wire.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
 import type { SyncedStore } from './synced-store.js';
 import { MessageType, NONCE_BYTES } from './wire.js';
@@ -121,6 +121,9 @@ const MAX_EARLY_BYTES = 16 << 20;
 const MAX_UNAUTHENTICATED_BYTES = 4 << 20;
 /** How long at least a message after a gap waits for the one before it (then the peer restarts the chain, which is cheaper than waiting out its ack timer). */
 const GAP_WAIT_MS = 10;
+
+/** Credit requests from one peer answered per second (docs/credit.md): more are ignored. */
+const MAX_CREDIT_ASKS = 32;
 
 /** How long held deltas may wait, with a peer connected, before the status says `stalled`. */
 const STALL_MS = 2000;
@@ -247,6 +250,9 @@ class Session {
   actorAllowance: number;
   /** A protected store's: the peer's batches, checked and joined one message after another. */
   batches: Promise<void> = Promise.resolve();
+  /** Credit requests from the peer taken in the current second, and when that second began. */
+  creditAsks = 0;
+  creditSince = 0;
 
   constructor(
     readonly conn: Connection,
@@ -324,8 +330,10 @@ export class StoreSync {
     const unwatchAccess = store.access?.watch((fresh) => this.membershipChanged(fresh));
     // Own writes travel once they are signed.
     const unwatchSealed = store.access?.provenance.onSealed(() => this.changed());
+    const unwatchCredit = store.onCreditNeeded((request) => this.askCredit(request));
     this.unwatch = () => {
       unwatchStore();
+      unwatchCredit();
       unwatchAccess?.();
       unwatchSealed?.();
     };
@@ -459,6 +467,30 @@ export class StoreSync {
       return;
     }
     this.handle(s, m, bytes);
+  }
+
+  // --- credit (docs/credit.md) ---------------------------------------------
+
+  /** Sends a request for credit rights to every ready peer that takes them; how many were asked. */
+  private askCredit(request: CreditRequest): number {
+    let asked = 0;
+    for (const [conn, s] of this.sessions) {
+      if (!s.ready || s.error || conn.isClosed || this.paused || !conn.features.has('credit')) continue;
+      this.send(s, { type: MessageType.CreditRequest, store: this.name, request });
+      asked++;
+    }
+    return asked;
+  }
+
+  /** A peer asks for rights: at most MAX_CREDIT_ASKS a second per peer are answered; a grant is an ordinary write that syncs. */
+  private grantCredit(s: Session, request: CreditRequest): void {
+    const now = performance.now();
+    if (now - s.creditSince >= 1000) {
+      s.creditSince = now;
+      s.creditAsks = 0;
+    }
+    if (++s.creditAsks > MAX_CREDIT_ASKS) return;
+    this.store.grantCredit(request);
   }
 
   // --- protected stores (docs/identity.md, Authenticated sessions) ---------
@@ -648,6 +680,10 @@ export class StoreSync {
         this.presence.peerReady(conn, this.presenceLinks);
       }
       this.presence.receive(conn, m.entries, conn.features.has('presence-relay'));
+      return;
+    }
+    if (m.type === MessageType.CreditRequest) {
+      if (s.ready) this.grantCredit(s, m.request);
       return;
     }
     if (m.type === MessageType.Features) return; // the network's (network.ts)

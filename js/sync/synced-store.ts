@@ -5,6 +5,7 @@ import type { Schema } from '../schema.js';
 import type { Version } from '../version.js';
 import type { Provenance } from '../access/provenance.js';
 import type { Role } from '../access/membership.js';
+import type { CreditRequest } from './wire.js';
 
 /** How a store took a delta a peer sent: 'full' when its queue of held deltas had no room (nothing was kept). */
 export type SyncApplyResult = 'applied' | 'pending' | 'covered' | 'full';
@@ -28,6 +29,10 @@ export interface SyncedStore {
   applyDetached(bytes: Uint8Array, context: Version, options: { readonly maxNewActors?: number }): SyncApplyResult;
   /** Calls `listener` after every change of state and every commit to storage. */
   watch(listener: () => void): () => void;
+  /** Gives credit rights a peer asked for, by this replica's policy (docs/credit.md); returns how many it gave. */
+  grantCredit(request: CreditRequest): number;
+  /** Calls `listener` with each request this replica makes for credit rights; the listener returns how many peers it asked. */
+  onCreditNeeded(listener: (request: CreditRequest) => number): () => void;
 }
 
 /** A protected store's access (js/access/access.ts; docs/identity.md): what sync needs of it. */

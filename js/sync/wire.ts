@@ -19,6 +19,9 @@
 //   auth-hello 6  store, nonce (32 bytes)       } protected stores only
 //   auth-proof 7  store, principal, signature   } (docs/identity.md), to
 //   members    8  store, count, operation texts } connections that announced 'auth'
+//   credit-request 9  store, collection, record id, field, amount (varint),
+//             actor (fixed64): the sender's actor asks for credit rights
+//             (docs/credit.md). Sent only to a connection that announced 'credit'.
 //   presence 5  store, entries: count, then per entry client (string), clock,
 //             state (u8 0: gone; 1: then the state's JSON text). Sent only to
 //             a connection that announced the 'presence' feature.
@@ -61,6 +64,8 @@ export const enum MessageType {
   AuthHello = 6,
   AuthProof = 7,
   Members = 8,
+  /** Asks a peer for credit rights (docs/credit.md): sent only to a connection that announced 'credit'. */
+  CreditRequest = 9,
   /** Not a wire type: features travel as an error message (above). */
   Features = 100,
 }
@@ -86,7 +91,17 @@ export type Message =
   | { type: MessageType.AuthHello; store: string; nonce: Uint8Array }
   | { type: MessageType.AuthProof; store: string; principal: string; signature: Uint8Array }
   | { type: MessageType.Members; store: string; ops: readonly string[] }
+  | { type: MessageType.CreditRequest; store: string; request: CreditRequest }
   | { type: MessageType.Features; features: readonly string[] };
+
+/** A replica short of credit rights asks its peers for `amount` of them, for `actor` (docs/credit.md). */
+export interface CreditRequest {
+  readonly collection: string;
+  readonly id: string;
+  readonly field: string;
+  readonly amount: number;
+  readonly actor: string;
+}
 
 /** Bytes of an auth-hello nonce, and of a signature. */
 export const NONCE_BYTES = 32;
@@ -165,6 +180,14 @@ export function encodeMessage(m: Message, frames: SyncFrames): Uint8Array {
       w.string(m.store);
       w.varint(m.ops.length);
       for (const o of m.ops) w.string(o);
+      break;
+    case MessageType.CreditRequest:
+      w.string(m.store);
+      w.string(m.request.collection);
+      w.string(m.request.id);
+      w.string(m.request.field);
+      w.varint(m.request.amount);
+      writeActor(m.request.actor, w);
       break;
     case MessageType.Features:
       w.string(FEATURES_STORE);
@@ -351,6 +374,16 @@ function readMessage(p: Uint8Array): Message {
       const ops: string[] = [];
       for (let i = 0; i < n; i++) ops.push(r.string('membership operation', MAX_MEMBER_OP * 3));
       m = { type, store, ops };
+      break;
+    }
+    case MessageType.CreditRequest: {
+      const store = r.string('store name', NAME_MAX);
+      const collection = r.string('collection name', SCHEMA_NAME_MAX);
+      const id = r.string('record id', SCHEMA_NAME_MAX);
+      const field = r.string('field name', SCHEMA_NAME_MAX);
+      const amount = r.varint('credit amount');
+      if (amount < 1) throw corrupt('a credit request for nothing');
+      m = { type, store, request: { collection, id, field, amount, actor: readActor(r) } };
       break;
     }
     default:

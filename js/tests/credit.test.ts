@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileStorage } from 'mycelium-sync';
-import { actor, clock, codeOf, equalBytes, mycelium, rng, until } from './helpers.js';
+import { actor, clock, codeOf, codeOfAsync, equalBytes, mycelium, rng, until } from './helpers.js';
 import type { Types } from './helpers.js';
 
 const bankSchema = {
@@ -147,6 +147,49 @@ describe('credit: a counter that never overdraws', () => {
     for (const s of [a, b]) expect(s.collection('accounts').get('x')!.balance).toBe(0);
     a.close();
     b.close();
+  });
+
+  it('spendAsync asks connected peers for the rights it lacks and spends once they arrive', async () => {
+    const [a, b, c] = [await openBank(1), await openBank(2), await openBank(3)];
+    const hub = new mycelium.MemoryHub();
+    a.collection('accounts').insert({ id: 'x', balance: 10 });
+    c.collection('accounts').insert({ id: 'y' }); // c has written: an actor a may give to
+    for (const [s, p] of [[a, 'A'], [b, 'B'], [c, 'C']] as const) s.connect(hub.adapter(p));
+    await until('all hold x', () => [b, c].every((s) => s.collection('accounts').has('x')));
+    // b has written nothing: no peer gives rights to an actor without events.
+    expect(await codeOfAsync(b.collection('accounts').spendAsync('x', 'balance', 4, { timeout: 300 }))).toBe('insufficient_credit');
+    // c asks for 4: a holds 10 and gives what is asked.
+    await c.collection('accounts').spendAsync('x', 'balance', 4, { timeout: 3000 });
+    await until('a sees the spend', () => a.collection('accounts').get('x')!.balance === 6);
+    expect(a.collection('accounts').rights('x', 'balance')).toBe(6);
+    expect(c.collection('accounts').rights('x', 'balance')).toBe(0);
+    // More than exists anywhere: rights flow to c (half of what a holds, asked again and again), the spend does not happen.
+    expect(await codeOfAsync(c.collection('accounts').spendAsync('x', 'balance', 7, { timeout: 1500 }))).toBe('insufficient_credit');
+    await until('c holds what a gave', () => c.collection('accounts').rights('x', 'balance') + a.collection('accounts').rights('x', 'balance') === 6);
+    expect(c.collection('accounts').rights('x', 'balance')).toBeGreaterThan(0);
+    for (const s of [a, c]) expect(s.collection('accounts').get('x')!.balance).toBe(6);
+    // Then 6 of them, all there is: c gathers the rest and spends.
+    await c.collection('accounts').spendAsync('x', 'balance', 6, { timeout: 5000 });
+    await until('spent everywhere', () => a.collection('accounts').get('x')!.balance === 0);
+    for (const s of [a, b, c]) s.close();
+  });
+
+  it('spendAsync without a connected peer fails at once; a peer gives nothing to a made-up actor, itself, or for what is not a credit', async () => {
+    const a = await openBank(1);
+    a.collection('accounts').insert({ id: 'x', balance: 10 });
+    const t0 = performance.now();
+    expect(await codeOfAsync(a.collection('accounts').spendAsync('x', 'balance', 11))).toBe('insufficient_credit');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const host = a as unknown as { grantCredit(r: { collection: string; id: string; field: string; amount: number; actor: string }): number };
+    const ask = (o: Partial<{ collection: string; id: string; field: string; amount: number; actor: string }>) =>
+      host.grantCredit({ collection: 'accounts', id: 'x', field: 'balance', amount: 2, actor: actor(0x999), ...o });
+    expect(ask({})).toBe(0); // no events of that actor here
+    expect(ask({ actor: a.actor })).toBe(0);
+    expect(ask({ field: 'owner' })).toBe(0);
+    expect(ask({ collection: 'nope' })).toBe(0);
+    expect(ask({ id: 'nobody' })).toBe(0);
+    expect(a.collection('accounts').rights('x', 'balance')).toBe(10);
+    a.close();
   });
 
   it(`${Number(process.env.MYC_CREDIT_RUNS ?? 300)} seeded schedules of 3-6 replicas hold the bound and converge`, async () => {
