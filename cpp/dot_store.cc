@@ -143,6 +143,9 @@ std::size_t join_record(CellList& local, std::span<const Cell> incoming, const C
   std::vector<const Cell*> replacing;
   for (const Cell& d : incoming) {
     if (!d.by_seq()) continue;
+    // A credit cell whose dot this replica covers is one it holds, or an
+    // older total: never a replacement (docs/credit.md, Join).
+    if (d.type == CellType::kCredit && covered(receiver, d.actor, d.seq)) continue;
     bool replace = true;
     for (CellRef l : local) {
       if (same_slot(l, d)) replace = d.seq > l.seq() || (d.seq == l.seq() && d.aux > l.aux());

@@ -17,7 +17,8 @@
 // operation on dots (DESIGN.md, Join): keep a local entry when the delta has
 // its dot or the sender's context does not cover it; add each incoming entry
 // the local context does not cover. Offsets and credit cells join by the
-// greater seq per (actor, component): never dropped otherwise.
+// greater seq per (actor, component): never dropped otherwise (a credit
+// cell comes in only with a dot the local context lacks).
 #pragma once
 
 #include <algorithm>

@@ -295,9 +295,9 @@ class Store {
   Status join(const DeltaData& d, Mapping& m);
   // corrupt when joining `d` would leave some actor of a credit field with
   // negative rights or the field's added total past kMaxCredit
-  // (docs/credit.md); on_new_key(record, cell): whether the join takes it.
-  template <typename OnNewKey>
-  Status check_credit(const DeltaData& d, const Mapping& m, const OnNewKey& on_new_key) const;
+  // (docs/credit.md); taken(record, cell): whether the join takes the cell.
+  template <typename Taken>
+  Status check_credit(const DeltaData& d, const Mapping& m, const Taken& taken) const;
   Status drain_pending();
 
   // The string pool's garbage (issue 17): the pool does not count

@@ -99,8 +99,8 @@ Status Store::extend_schema(const DeltaData& d, Mapping& m) {
   return Status::Ok();
 }
 
-template <typename OnNewKey>
-Status Store::check_credit(const DeltaData& d, const Mapping& m, const OnNewKey& on_new_key) const {
+template <typename Taken>
+Status Store::check_credit(const DeltaData& d, const Mapping& m, const Taken& taken) const {
   bool any = false;
   for (const auto& c : d.collections) {
     for (const auto& f : c.fields) any = any || f.kind == Kind::kCredit;
@@ -124,7 +124,7 @@ Status Store::check_credit(const DeltaData& d, const Mapping& m, const OnNewKey&
         entries.clear();
         for (std::size_t j = k; j < end; ++j) {
           const auto& dc = cells[j];
-          if (on_new_key(i, dc)) entries.push_back({d.actors[dc.actor], {dc.tag, dc.bits, {}}, dc.aux, dc.seq});
+          if (taken(i, dc)) entries.push_back({d.actors[dc.actor], {dc.tag, dc.bits, {}}, dc.aux, dc.seq});
         }
         const std::int16_t lf = m.field[rec.collection][field];
         if (!entries.empty() && local >= 0 && lf >= 0) {
@@ -264,7 +264,11 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   };
   // Credit fields (docs/credit.md): the join must leave every actor's
   // rights >= 0, checked on the field as the join will leave it.
-  if constexpr (kind_enabled(Kind::kCredit)) MYC_TRY(check_credit(d, m, on_new_key));
+  if constexpr (kind_enabled(Kind::kCredit)) {
+    MYC_TRY(check_credit(d, m, [&](std::uint32_t record, const DeltaData::Cell& dc) {
+      return !covered(receiver, actor[dc.actor], dc.seq) && on_new_key(record, dc);
+    }));
+  }
 
   // Undeclared collections and fields the delta names. Those of a delta
   // refused later stay unused: a delta or snapshot names only what it uses.
@@ -311,8 +315,10 @@ Status Store::join(const DeltaData& d, Mapping& m) {
     incoming.clear();
     std::size_t words = 0;
     for (const auto& dc : rec_cells) {
-      const bool by_seq = dc.offset || (dc.field != kPresenceField && cell_kind(d, rec, dc) == Kind::kCredit);
-      const bool taken = by_seq || !covered(receiver, actor[dc.actor], dc.seq);
+      // A credit cell is taken, like an entry, only when its dot is new here
+      // (one this store covers it holds, or a newer total of its component):
+      // so a signed batch brings only its author's credit events.
+      const bool taken = dc.offset || !covered(receiver, actor[dc.actor], dc.seq);
       if (taken && !on_new_key(static_cast<std::uint32_t>(i), dc)) continue;
       incoming.push_back(to_cell(rec, dc));
       words += CellList::words_of(incoming.back());

@@ -231,6 +231,34 @@ TEST(Credit, LeavingACellOutDoesNotEraseIt) {
   EXPECT_GE(b.rights("x", b.balance, kC), 0);
 }
 
+TEST(Credit, ACellWhoseDotTheReceiverHoldsIsNeverTakenFromAnotherSender) {
+  // c relays a's add with a forged total under a's dot, which b holds: b
+  // keeps what a wrote (with identity, a signed batch of c's cannot change
+  // what a added or spent).
+  Bank a(kA), b(kB), c(kC);
+  must(a.s->insert(a.accounts, "x"));
+  must(a.s->credit_add(a.balance, "x", 10));
+  sync_pair(*a.s, *b.s);
+  sync_pair(*a.s, *c.s);
+  const VersionVector bv = b.s->version();
+  must(c.s->credit_add(c.balance, "x", 1));
+  int changed = 0;
+  const ByteVec forged = tamper(c.s->delta_since(bv), [&](DeltaData& d) {
+    for (auto& cell : d.cells) {
+      if (d.actors[cell.actor] == kA && cell.tag == ValueTag::kNull && cell.field != kPresenceField) {
+        cell.aux = 1000;
+        ++changed;
+      }
+    }
+  });
+  ASSERT_EQ(changed, 1);
+  auto r = b.s->apply(forged);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(b.value("x", b.balance), 11);
+  EXPECT_EQ(b.rights("x", b.balance, kA), 10);
+  EXPECT_EQ(b.rights("x", b.balance, kC), 1);
+}
+
 // ---- Property test -------------------------------------------------------
 
 struct Message {
