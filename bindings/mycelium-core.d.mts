@@ -32,6 +32,8 @@ export interface CoreModule {
   resolve(handle: number, n: number): number;
   /** The credit rights an actor holds (the input's n bytes: cpp/replica.h, rights), or -code. */
   rights(handle: number, n: number): number;
+  /** A credit field's entries (the input's n bytes: cpp/replica.h, credit_entries): output length, or -code. */
+  creditEntries(handle: number, n: number): number;
   changes(handle: number): number;
   dropped(handle: number): number;
   save(handle: number): number;

@@ -89,6 +89,7 @@ double rights(double h, std::size_t n) {
   auto r = rep(h)->rights(in(n));
   return r.ok() ? static_cast<double>(*r) : fail(r.status());
 }
+int credit_entries(double h, std::size_t n) { return done(rep(h)->credit_entries(in(n), g_out)); }
 int changes(double h) {
   rep(h)->changes(g_out);
   return static_cast<int>(g_out.size());
@@ -176,6 +177,7 @@ EMSCRIPTEN_BINDINGS(mycelium) {
   function("cursor", &cursor);
   function("resolve", &resolve);
   function("rights", &rights);
+  function("creditEntries", &credit_entries);
   function("changes", &changes);
   function("dropped", &dropped);
   function("save", &save);

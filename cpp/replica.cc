@@ -542,21 +542,46 @@ Status Replica::sorted(std::uint16_t collection, std::uint8_t field, ByteVec& ou
   return Status::Ok();
 }
 
-Result<std::int64_t> Replica::rights(std::span<const std::uint8_t> input) const {
-  Reader r(input);
+namespace {
+// A credit call's record and field (rights, credit_entries).
+Result<FieldRef> credit_field(const Store& store, Reader& r, std::string_view& id) {
   std::uint64_t coll;
   std::uint8_t field;
-  std::string_view id;
-  ActorId actor;
-  if (!r.varint(coll, "collection") || !r.u8(field, "field") || !r.bytes(id, "record id") || !r.fixed64(actor, "actor")) {
-    return r.status();
-  }
-  const auto& schema = store_->schema();
+  if (!r.varint(coll, "collection") || !r.u8(field, "field") || !r.bytes(id, "record id")) return r.status();
+  const auto& schema = store.schema();
   if (coll >= schema.declared_collections()) return UnknownField("unknown collection");
   const auto& c = schema.collections()[coll];
   if (field >= c.declared) return UnknownField(cat({"unknown field ", static_cast<int>(field)}));
-  const FieldRef f{static_cast<std::uint16_t>(coll), field, c.fields[field].kind};
+  if (c.fields[field].kind != Kind::kCredit) return WrongKind(cat({"'", c.fields[field].name, "' is not a credit field"}));
+  return FieldRef{static_cast<std::uint16_t>(coll), field, Kind::kCredit};
+}
+}  // namespace
+
+Result<std::int64_t> Replica::rights(std::span<const std::uint8_t> input) const {
+  Reader r(input);
+  std::string_view id;
+  MYC_ASSIGN_OR_RETURN(const FieldRef f, credit_field(*store_, r, id));
+  ActorId actor;
+  if (!r.fixed64(actor, "actor")) return r.status();
   return store_->rights(f, id, actor == 0 ? store_->actor() : actor);
+}
+
+Status Replica::credit_entries(std::span<const std::uint8_t> input, ByteVec& out) const {
+  Reader r(input);
+  std::string_view id;
+  MYC_ASSIGN_OR_RETURN(const FieldRef f, credit_field(*store_, r, id));
+  MYC_ASSIGN_OR_RETURN(const auto entries, store_->credit_entries(f, id));
+  Writer w;
+  w.reuse(std::move(out));
+  w.varint(entries.size());
+  for (const auto& e : entries) {
+    w.fixed64(e.actor);
+    w.u8(e.component.tag == ValueTag::kNull ? 0 : e.component.tag == ValueTag::kBool ? 1 : 2);
+    if (e.component.tag == ValueTag::kInt) w.fixed64(e.component.bits);
+    w.varint(e.total);
+  }
+  out = w.take();
+  return Status::Ok();
 }
 
 Result<std::size_t> Replica::count(std::uint16_t collection) const {

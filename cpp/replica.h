@@ -74,6 +74,11 @@ class Replica {
   // (docs/credit.md). Input: coll:varint field:u8 id actor:fixed64 (0: this
   // replica's). -1 with the error when the record or field is not one.
   Result<std::int64_t> rights(std::span<const std::uint8_t> input) const;
+  // A credit field's entries, for attribution (docs/credit.md). Input:
+  // coll:varint field:u8 id. Output: varint count, then per entry actor:fixed64,
+  // component:u8 (0 added, 1 spent, 2 given, then the actor given to:
+  // fixed64), total:varint. not_found when the record is not visible.
+  Status credit_entries(std::span<const std::uint8_t> input, ByteVec& out) const;
   void version(ByteVec& out) const;
   // Input: a version, then optionally flags:u8 (1: a detached delta, delta.h).
   Status delta_since(std::span<const std::uint8_t> input, ByteVec& out) const;

@@ -568,6 +568,19 @@ Result<std::int64_t> Store::rights(FieldRef f, std::string_view id, ActorId acto
   return rights_at(r, f.field, actor);
 }
 
+Result<std::vector<kinds::CreditEntry>> Store::credit_entries(FieldRef f, std::string_view id) const {
+  if constexpr (!kind_enabled(Kind::kCredit)) return WrongKind("this build leaves out the credit kind");
+  MYC_TRY(check_kind(f, Kind::kCredit, Kind::kCredit, "reading credit entries of"));
+  MYC_ASSIGN_OR_RETURN(std::uint32_t r, visible_record(f.collection, id));
+  std::vector<kinds::CreditEntry> out;
+  for (CellRef c : records_[r].cells) {
+    if (c.field() != f.field || !c.is_credit()) continue;
+    const Cell x = c.decode();
+    out.push_back({actors_[c.actor()], {x.value.tag(), x.value.bits(), {}}, c.aux(), c.seq()});
+  }
+  return out;
+}
+
 Result<std::vector<Value>> Store::values(FieldRef f, std::string_view id) const {
   if constexpr (!kind_enabled(Kind::kMvr) && !kind_enabled(Kind::kSet)) return WrongKind("this build leaves out the mvr and set kinds");
   MYC_TRY(check_kind(f, Kind::kMvr, Kind::kSet, "reading values"));

@@ -20,6 +20,7 @@
 #include "delta.h"
 #include "dot_store.h"
 #include "event_log.h"
+#include "kinds.h"
 #include "id_index.h"
 #include "schema.h"
 #include "sequence_fields.h"
@@ -134,6 +135,8 @@ class Store {
   Result<std::int64_t> credit(FieldRef f, std::string_view id) const;  // min + added - spent
   // The rights `actor` holds as this replica sees them.
   Result<std::int64_t> rights(FieldRef f, std::string_view id, ActorId actor) const;
+  // Every entry of a credit field (actor, component, total; seq unused).
+  Result<std::vector<kinds::CreditEntry>> credit_entries(FieldRef f, std::string_view id) const;
   Result<std::vector<Value>> values(FieldRef f, std::string_view id) const;  // mvr, set
   Result<std::string> text(FieldRef f, std::string_view id) const;
   Result<std::vector<Value>> list(FieldRef f, std::string_view id) const;

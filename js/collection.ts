@@ -60,10 +60,55 @@ export interface CollectionHost {
   resolve(c: CollectionInfo, field: number, id: string, before: boolean, element: ElementId | null): number | null;
   /** The credit rights `actor` (null: this replica) holds, as this replica sees them. */
   rights(c: CollectionInfo, field: number, id: string, actor: string | null): number;
+  /** A credit field's entries. */
+  creditEntries(c: CollectionInfo, field: number, id: string): CreditEntry[];
+  /** The principal that signs an actor's writes (protected stores), else null. */
+  principalOf(actor: string): string | null;
   /** Asks connected peers for credit rights; how many were asked. */
   requestCredit(c: CollectionInfo, field: number, id: string, amount: number): number;
   /** Calls `listener` after every change of state; returns the unsubscribe function. */
   watch(listener: () => void): () => void;
+  /** This replica's actor. */
+  actorOfReplica(): string;
+}
+
+/** @internal One entry of a credit field: an actor's total of one component. */
+export interface CreditEntry {
+  readonly actor: string;
+  readonly component: 'added' | 'spent' | 'given';
+  /** given: to whom. */
+  readonly to: string | null;
+  readonly total: number;
+}
+
+/** What one actor did on a credit field (collection.creditLedger). */
+export interface CreditAccount {
+  /** 16 hex digits. */
+  readonly actor: string;
+  /** In a protected store, the principal whose key signed the actor's writes (every spend and transfer is attributable); else null. */
+  readonly principal: string | null;
+  readonly added: number;
+  readonly spent: number;
+  /** Rights it gave, by actor. */
+  readonly given: Readonly<Record<string, number>>;
+  /** Rights others gave it. */
+  readonly received: number;
+  /** What it holds now: added + received − given − spent. */
+  readonly rights: number;
+}
+
+/** options of collection.transfer(). */
+export interface TransferOptions<F extends Fields = Fields> {
+  /** The credit field (default: the collection's only one). */
+  readonly field?: Named<F, 'credit'>;
+  /**
+   * The actor that holds the rights to the credit added on the receiving
+   * record (16 hex digits). Default: the actor holding the most rights
+   * there (its keeper), or this replica when no one holds any — never left
+   * with the sender on an account that has a keeper, so a sender cannot
+   * spend back what it moved.
+   */
+  readonly holder?: string;
 }
 
 /** spendAsync's options. */
@@ -255,6 +300,9 @@ export class Collection<F extends Fields = Fields> {
   }
 
   #write(w: ByteWriter, op: Op, f: FieldInfo, id: string, v: Value | number | bigint, to?: string): void {
+    if (op === Op.Transfer && to === this.#actor()) {
+      throw new MyceliumError('invalid_argument', `${this.name}.${f.name}: a transfer of rights to this replica's own actor`);
+    }
     if (op >= Op.CreditAdd) {
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_CREDIT) {
         throw new MyceliumError('invalid_argument', `${this.name}.${f.name}: a credit amount is an integer from 1 to 2^53-1`);
@@ -428,6 +476,54 @@ export class Collection<F extends Fields = Fields> {
   }
 
   /**
+   * Who did what on a credit field of a record, as this replica sees it
+   * (docs/credit.md): per actor, what it added, spent, gave and received,
+   * and the rights it holds; in a protected store with the principal that
+   * signed its writes. 'not_found' when the record is not visible.
+   */
+  creditLedger(id: string, field: Named<F, 'credit'>): CreditAccount[] {
+    checkId(id);
+    const f = this.#info.byName.get(field);
+    if (!f) throw new MyceliumError('unknown_field', `unknown field '${field}' in '${this.name}'`);
+    if (f.kind !== 'credit') throw new MyceliumError('wrong_kind', `'${this.name}.${field}' is a ${f.kind}, not a credit`);
+    const by = new Map<string, { added: number; spent: number; given: Record<string, number>; received: number }>();
+    const of = (actor: string) => {
+      let a = by.get(actor);
+      if (!a) by.set(actor, (a = { added: 0, spent: 0, given: {}, received: 0 }));
+      return a;
+    };
+    for (const e of this.#store.creditEntries(this.#info, f.index, id)) {
+      const a = of(e.actor);
+      if (e.component === 'added') a.added = e.total;
+      else if (e.component === 'spent') a.spent = e.total;
+      else {
+        a.given[e.to!] = e.total;
+        of(e.to!).received += e.total;
+      }
+    }
+    return [...by.entries()]
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .map(([actor, a]) => {
+        let given = 0;
+        for (const k in a.given) given += a.given[k]!;
+        return Object.freeze({
+          actor,
+          principal: this.#store.principalOf(actor),
+          added: a.added,
+          spent: a.spent,
+          given: Object.freeze(a.given),
+          received: a.received,
+          rights: a.added + a.received - given - a.spent,
+        });
+      });
+  }
+
+  /** This replica's actor. */
+  #actor(): string {
+    return this.#store.actorOfReplica();
+  }
+
+  /**
    * Spends n of a credit field, asking connected peers for the rights this
    * replica lacks (docs/credit.md, Rights move where they are needed) and
    * waiting for them to arrive. Resolves once spent. Rejects with
@@ -505,10 +601,12 @@ export class Collection<F extends Fields = Fields> {
    * 'insufficient_credit' when this replica holds fewer than n rights on
    * `fromId`, 'not_found' when either record is not visible.
    */
-  transfer(fromId: string, toId: string, n: number, field?: Named<F, 'credit'>): void {
+  transfer(fromId: string, toId: string, n: number, options: TransferOptions<F> = {}): void {
     checkId(fromId);
     checkId(toId);
     if (fromId === toId) throw new MyceliumError('invalid_argument', 'a transfer between a record and itself');
+    if (typeof options !== 'object' || options === null) throw new MyceliumError('invalid_argument', 'transfer options are an object');
+    const field = options.field;
     let f: FieldInfo | undefined;
     if (field !== undefined) f = this.#field(field, Op.Spend);
     else {
@@ -518,12 +616,27 @@ export class Collection<F extends Fields = Fields> {
       }
       f = credits[0]!;
     }
+    const self = this.#actor();
+    let holder = options.holder;
+    if (holder === undefined && this.has(toId)) {
+      // The keeper: the actor holding the most rights on the receiving record.
+      // The keeper: the actor holding the most rights on the receiving record
+      // (the ledger comes by actor: a tie goes to the smallest).
+      let most = 0;
+      for (const a of this.creditLedger(toId, f.name as Named<F, 'credit'>)) {
+        if (a.rights > most) {
+          most = a.rights;
+          holder = a.actor;
+        }
+      }
+    }
     const watched = this.#watchers.size > 0;
     const from = watched ? this.get(fromId) : undefined;
     const to = watched ? this.get(toId) : undefined;
     this.#batch((w) => {
       this.#write(w, Op.Spend, f, fromId, n);
       this.#write(w, Op.CreditAdd, f, toId, n);
+      if (holder !== undefined && holder !== self) this.#write(w, Op.Transfer, f, toId, n, holder);
     });
     for (const [id, before] of [
       [fromId, from],

@@ -10,7 +10,7 @@ export type { StorageAdapter, Stored, StoredMeta } from './storage.js';
 export { indexedDBStorage } from './storage-idb.js';
 export type { Migration } from './persistence.js';
 export { Collection } from './collection.js';
-export type { RecordWriter } from './collection.js';
+export type { CreditAccount, RecordWriter, SpendOptions, TransferOptions } from './collection.js';
 export { Query } from './query.js';
 export { UndoManager } from './undo.js';
 export type { UndoOptions } from './undo.js';

@@ -3,6 +3,7 @@
 import type { Value } from './bytes.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { Collection, Op } from './collection.js';
+import type { CreditEntry } from './collection.js';
 import type { UndoOptions } from './undo.js';
 import { UndoManager } from './undo.js';
 import type { ElementId } from './cursor.js';
@@ -576,6 +577,34 @@ export class Store<S extends Schema = Schema> {
     return this.#io.check(this.#core.rights(h, this.#io.send(w.bytes())));
   }
 
+  /** @internal A credit field's entries (cpp/replica.h, credit_entries), with the principal that signed each actor's writes in a protected store. */
+  creditEntries(c: CollectionInfo, field: number, id: string): CreditEntry[] {
+    const h = this.#h();
+    const w = this.#scratch.reset();
+    w.varint(c.index);
+    w.u8(field);
+    w.string(id);
+    const r = new ByteReader(this.#io.out(this.#io.check(this.#core.creditEntries(h, this.#io.send(w.bytes())))));
+    const out: CreditEntry[] = [];
+    for (let n = r.varint(); n > 0; n--) {
+      const actor = readActor(r);
+      const component = r.u8();
+      const to = component === 2 ? readActor(r) : null;
+      out.push({ actor, component: component === 0 ? 'added' : component === 1 ? 'spent' : 'given', to, total: r.varint() });
+    }
+    return out;
+  }
+
+  /** @internal This replica's actor (for collections). */
+  actorOfReplica(): string {
+    return this.actor;
+  }
+
+  /** @internal The principal whose key signs `actor`'s writes: null for a store without access, or an actor no batch of which is held. */
+  principalOf(actor: string): string | null {
+    return this.#access?.principalOf(actor) ?? null;
+  }
+
   /** @internal Asks every connected peer that takes credit requests for `amount` rights (docs/credit.md); how many were asked. */
   requestCredit(c: CollectionInfo, field: number, id: string, amount: number): number {
     this.#h();
@@ -605,6 +634,11 @@ export class Store<S extends Schema = Schema> {
     const f = c?.byName.get(request.field);
     if (!c || !f || f.kind !== 'credit' || request.actor === this.actor || !Number.isSafeInteger(request.amount) || request.amount < 1) return 0;
     if (!(request.actor in this.version())) return 0;
+    // A protected store gives only to a member that may write (one that can spend what it gets).
+    if (this.#access) {
+      const principal = this.#access.principalOf(request.actor);
+      if (principal === null || !['writer', 'admin'].includes(this.#access.role(principal))) return 0;
+    }
     const records = this.collection(c.name as keyof S & string) as unknown as Collection<Fields>;
     if (!records.has(request.id)) return 0;
     const held = records.rights(request.id, f.name);

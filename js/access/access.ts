@@ -174,6 +174,11 @@ export class StoreAccess implements SyncAccess {
   }
 
   /** A principal's role (default: this replica's). */
+  /** The principal that signed `actor`'s writes (every spend and transfer of credit is attributable: docs/credit.md), or null when none is held. */
+  principalOf(actor: string): string | null {
+    return actor === this.actor ? this.principal : this.provenance.principalOf(actor);
+  }
+
   role(principal: string = this.principal): Role {
     return this.#membership.role(principal);
   }

@@ -402,6 +402,11 @@ export class Provenance {
     this.#persisted = Math.min(this.#log.length, this.#persisted + count);
   }
 
+  /** The principal whose key signs for `actor` (every batch of an actor names it), or null when no batch of it is held. */
+  principalOf(actor: string): string | null {
+    return this.#latest(actor)?.principal ?? null;
+  }
+
   /** An actor's last batch in the log (its batches are in seq order). */
   #latest(actor: string): Batch | undefined {
     const entries = this.#byActor.get(actor);

@@ -86,20 +86,85 @@ describe('credit: a counter that never overdraws', () => {
     accounts.insert({ id: 'bob' });
     const changes: string[] = [];
     accounts.subscribe((cs) => changes.push(...cs.map((c) => c.id)));
-    accounts.transfer('alice', 'bob', 4, 'balance');
+    accounts.transfer('alice', 'bob', 4, { field: 'balance' });
     expect(accounts.get('alice')!.balance).toBe(6);
     expect(accounts.get('bob')!.balance).toBe(4);
     const before = a.save();
-    expect(codeOf(() => accounts.transfer('alice', 'bob', 7, 'balance'))).toBe('insufficient_credit');
-    expect(codeOf(() => accounts.transfer('alice', 'nobody', 1, 'balance'))).toBe('not_found');
-    expect(codeOf(() => accounts.transfer('alice', 'alice', 1, 'balance'))).toBe('invalid_argument');
+    expect(codeOf(() => accounts.transfer('alice', 'bob', 7, { field: 'balance' }))).toBe('insufficient_credit');
+    expect(codeOf(() => accounts.transfer('alice', 'nobody', 1, { field: 'balance' }))).toBe('not_found');
+    expect(codeOf(() => accounts.transfer('alice', 'alice', 1, { field: 'balance' }))).toBe('invalid_argument');
     expect(codeOf(() => accounts.transfer('alice', 'bob', 1))).toBe('invalid_argument'); // two credit fields: name one
     expect(equalBytes(a.save(), before)).toBe(true);
-    accounts.transfer('alice', 'bob', 6, 'balance');
+    accounts.transfer('alice', 'bob', 6, { field: 'balance' });
     expect([accounts.get('alice')!.balance, accounts.get('bob')!.balance]).toEqual([0, 10]);
     await Promise.resolve();
     expect(changes).toEqual(expect.arrayContaining(['alice', 'bob']));
     a.close();
+  });
+
+  it('a transfer gives the rights on the receiving account to its keeper, and the ledger says who did what', async () => {
+    const a = await openBank(1);
+    const c = await openBank(3);
+    a.collection('accounts').insert({ id: 'bob', balance: 5 }); // a keeps bob's account
+    c.collection('accounts').insert({ id: 'alice', balance: 10 }); // c keeps alice's
+    a.applyDelta(c.deltaSince(a.version()));
+    c.applyDelta(a.deltaSince(c.version()));
+    c.collection('accounts').transfer('alice', 'bob', 3, { field: 'balance' });
+    a.applyDelta(c.deltaSince(a.version()));
+    const accounts = a.collection('accounts');
+    expect(accounts.get('bob')!.balance).toBe(8);
+    expect(accounts.rights('bob', 'balance')).toBe(8); // the keeper holds all of it
+    expect(accounts.rights('bob', 'balance', c.actor)).toBe(0); // the sender cannot spend it back
+    expect(codeOf(() => c.collection('accounts').update('bob', (r) => r.spend('balance', 1)))).toBe('insufficient_credit');
+    expect(accounts.creditLedger('bob', 'balance')).toEqual([
+      { actor: a.actor, principal: null, added: 5, spent: 0, given: {}, received: 3, rights: 8 },
+      { actor: c.actor, principal: null, added: 3, spent: 0, given: { [a.actor]: 3 }, received: 0, rights: 0 },
+    ]);
+    expect(accounts.creditLedger('alice', 'balance')).toEqual([
+      { actor: c.actor, principal: null, added: 10, spent: 3, given: {}, received: 0, rights: 7 },
+    ]);
+    // An explicit holder.
+    c.collection('accounts').transfer('alice', 'bob', 2, { field: 'balance', holder: actor(0x777) });
+    expect(c.collection('accounts').rights('bob', 'balance', actor(0x777))).toBe(2);
+    expect(codeOf(() => accounts.creditLedger('bob', 'owner' as 'balance'))).toBe('wrong_kind');
+    a.close();
+    c.close();
+  });
+
+  it('with identity: every spend and transfer is attributable to a principal, and rights go only to members that may write', async () => {
+    const [o, w, r] = await Promise.all([mycelium.createIdentity(), mycelium.createIdentity(), mycelium.createIdentity()]);
+    const open = (identity: Types.Identity) => mycelium.open({ name: 'bank', schema: bankSchema, identity, access: { owner: o.principal } });
+    const owner = await open(o);
+    await owner.access!.add(w.principal, 'writer');
+    await owner.access!.add(r.principal, 'reader');
+    const [writer, reader] = [await open(w), await open(r)];
+    const hub = new mycelium.MemoryHub();
+    const fast = { relayDelay: 10, ackTimeout: 40, helloInterval: 50 };
+    owner.connect(hub.adapter('O'), fast);
+    writer.connect(hub.adapter('W'), fast);
+    reader.connect(hub.adapter('R'), fast);
+    owner.collection('accounts').insert({ id: 'x', balance: 10 });
+    await until('both hold x', () => writer.collection('accounts').has('x') && reader.collection('accounts').has('x'));
+    writer.collection('accounts').update('x', (u) => u.add('balance', 1)); // the writer has events: rights may go to it
+    await writer.collection('accounts').spendAsync('x', 'balance', 5, { timeout: 5000 });
+    await until('the owner sees the spend', () => owner.collection('accounts').get('x')!.balance === 6);
+    const ledger = owner.collection('accounts').creditLedger('x', 'balance');
+    const byPrincipal = Object.fromEntries(ledger.map((e) => [e.principal, e]));
+    expect(byPrincipal[o.principal]).toMatchObject({ added: 10, given: { [writer.actor]: 4 }, rights: 6 });
+    expect(byPrincipal[w.principal]).toMatchObject({ added: 1, spent: 5, received: 4, rights: 0 });
+    // A reader cannot write: it cannot add, and has no events for rights to go to.
+    expect(codeOf(() => reader.collection('accounts').update('x', (u) => u.add('balance', 1)))).toBe('forbidden');
+    expect(await codeOfAsync(reader.collection('accounts').spendAsync('x', 'balance', 1, { timeout: 300 }))).toBe('insufficient_credit');
+    // A removed writer has events, but no one gives it rights any more,
+    // whoever asks for it (a request names the actor to give to).
+    type Grants = { grantCredit(r: { collection: string; id: string; field: string; amount: number; actor: string }): number };
+    const ask = { collection: 'accounts', id: 'x', field: 'balance', amount: 1, actor: writer.actor };
+    expect((owner as unknown as Grants).grantCredit(ask)).toBe(1);
+    await owner.access!.remove(w.principal);
+    expect((owner as unknown as Grants).grantCredit(ask)).toBe(0);
+    expect(await codeOfAsync(writer.collection('accounts').spendAsync('x', 'balance', 2, { timeout: 500 }))).toBe('insufficient_credit');
+    expect(owner.collection('accounts').rights('x', 'balance')).toBe(5);
+    for (const s of [owner, writer, reader]) s.close();
   });
 
   it('a record delete leaves credit: an account holding credit stays, an empty one goes', async () => {
@@ -291,7 +356,7 @@ async function creditSchedule(seed: number) {
         } else if (op < 95) {
           const other = IDS[pick(IDS.length)]!;
           if (other === id || !accounts.has(other)) continue;
-          accounts.transfer(id, other, amount, field);
+          accounts.transfer(id, other, amount, { field });
           expected.set(key, (expected.get(key) ?? 0) - amount);
           expected.set(`${other}.${field}`, (expected.get(`${other}.${field}`) ?? 0) + amount);
           t.spends++;
