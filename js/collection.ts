@@ -532,6 +532,22 @@ export class Collection<F extends Fields = Fields> {
    * store closes.
    */
   async spendAsync(id: string, field: Named<F, 'credit'>, n: number, options: SpendOptions = {}): Promise<void> {
+    await this.#gather(id, field, n, options, (f) => this.update(id, (r) => (r as unknown as UpdateWriter).spend(f.name, n)));
+  }
+
+  /**
+   * Waits until this replica holds at least n rights on a credit field,
+   * asking connected peers for what it lacks, as spendAsync does, without
+   * spending them: before a transfer() between accounts, or to keep rights
+   * on a device that is about to go offline. Resolves with the rights held.
+   */
+  async gatherRights(id: string, field: Named<F, 'credit'>, n: number, options: SpendOptions = {}): Promise<number> {
+    await this.#gather(id, field, n, options, () => undefined);
+    return this.rights(id, field);
+  }
+
+  /** Asks and waits until n rights are held here, then runs `then` (in the same task as the check). */
+  async #gather(id: string, field: Named<F, 'credit'>, n: number, options: SpendOptions, then: (f: FieldInfo) => void): Promise<void> {
     checkId(id);
     const f = this.#field(field, Op.Spend);
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
@@ -539,21 +555,23 @@ export class Collection<F extends Fields = Fields> {
     }
     const timeout = options.timeout ?? 5000;
     if (typeof timeout !== 'number' || !(timeout >= 0)) throw new MyceliumError('invalid_argument', 'timeout is a number of ms');
-    const spend = (): boolean => {
-      if (this.#store.rights(this.#info, f.index, id, null) < n) return false;
-      this.update(id, (r) => (r as unknown as UpdateWriter).spend(f.name, n));
+    const held = () => this.#store.rights(this.#info, f.index, id, null);
+    const ready = (): boolean => {
+      if (held() < n) return false;
+      then(f);
       return true;
     };
-    if (spend()) return;
-    const short = (why: string) =>
-      new MyceliumError('insufficient_credit', `cannot spend ${n} of '${f.name}' in '${id}': ${why}; this replica holds ${this.#store.rights(this.#info, f.index, id, null)} rights`);
-    const ask = () => this.#store.requestCredit(this.#info, f.index, id, n - this.#store.rights(this.#info, f.index, id, null));
+    if (ready()) return;
+    const short = (why: string) => new MyceliumError('insufficient_credit', `cannot gather ${n} of '${f.name}' in '${id}': ${why}; this replica holds ${held()} rights`);
+    const ask = () => this.#store.requestCredit(this.#info, f.index, id, n - held());
     if (ask() === 0) throw short('no connected peer takes credit requests');
     await new Promise<void>((resolve, reject) => {
       let wait = CREDIT_ASK_MS;
       let timer: ReturnType<typeof setTimeout> | null = null;
       let done = false;
+      const fail = (e: unknown) => finish(e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', String(e)));
       const finish = (error: MyceliumError | null) => {
+        if (done) return;
         done = true;
         unwatch();
         clearTimeout(deadline);
@@ -564,18 +582,19 @@ export class Collection<F extends Fields = Fields> {
       const attempt = () => {
         if (done) return;
         try {
-          if (spend()) finish(null);
+          if (ready()) finish(null);
         } catch (e) {
-          if (!(e instanceof MyceliumError) || e.code !== 'insufficient_credit') finish(e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', String(e)));
+          if (!(e instanceof MyceliumError) || e.code !== 'insufficient_credit') fail(e);
         }
       };
       const again = () => {
         timer = setTimeout(() => {
           timer = null;
+          if (done) return;
           try {
             ask();
           } catch (e) {
-            finish(e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', String(e)));
+            fail(e);
             return;
           }
           wait = Math.min(wait * 2, 2000);
@@ -587,7 +606,7 @@ export class Collection<F extends Fields = Fields> {
         try {
           finish(short(`no peer gave enough rights within ${timeout} ms`));
         } catch (e) {
-          finish(e instanceof MyceliumError ? e : new MyceliumError('invalid_argument', String(e)));
+          fail(e);
         }
       }, timeout);
       again();

@@ -233,6 +233,9 @@ describe('credit: a counter that never overdraws', () => {
     await until('c holds what a gave', () => c.collection('accounts').rights('x', 'balance') + a.collection('accounts').rights('x', 'balance') === 6);
     expect(c.collection('accounts').rights('x', 'balance')).toBeGreaterThan(0);
     for (const s of [a, c]) expect(s.collection('accounts').get('x')!.balance).toBe(6);
+    // gatherRights moves rights here without spending them.
+    expect(await c.collection('accounts').gatherRights('x', 'balance', 5, { timeout: 5000 })).toBeGreaterThanOrEqual(5);
+    expect(c.collection('accounts').get('x')!.balance).toBe(6);
     // Then 6 of them, all there is: c gathers the rest and spends.
     await c.collection('accounts').spendAsync('x', 'balance', 6, { timeout: 5000 });
     await until('spent everywhere', () => a.collection('accounts').get('x')!.balance === 0);
