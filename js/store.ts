@@ -624,20 +624,20 @@ export class Store<S extends Schema = Schema> {
    * @internal A peer asks for credit rights (docs/credit.md, Rights move
    * where they are needed): gives what is asked when this replica holds
    * that much, else half of what it holds (rounded up), as a transfer — an
-   * ordinary write that syncs. Only to an actor with events in the store (a
-   * replica that exists: rights given to a made-up actor would be lost).
+   * ordinary write that syncs. In a protected store, `peer` is the
+   * session's authenticated principal: it must be a member that may write,
+   * and an actor whose writes another principal signed is refused.
    * Returns how many it gave; a request it cannot or may not answer gives 0.
    */
-  grantCredit(request: CreditRequest): number {
+  grantCredit(request: CreditRequest, peer: string | null = null): number {
     if (this.#handle < 0) return 0;
     const c = this.#info.byName.get(request.collection);
     const f = c?.byName.get(request.field);
     if (!c || !f || f.kind !== 'credit' || request.actor === this.actor || !Number.isSafeInteger(request.amount) || request.amount < 1) return 0;
-    if (!(request.actor in this.version())) return 0;
-    // A protected store gives only to a member that may write (one that can spend what it gets).
     if (this.#access) {
-      const principal = this.#access.principalOf(request.actor);
-      if (principal === null || !['writer', 'admin'].includes(this.#access.role(principal))) return 0;
+      if (peer === null || !['writer', 'admin'].includes(this.#access.role(peer))) return 0;
+      const signer = this.#access.principalOf(request.actor);
+      if (signer !== null && signer !== peer) return 0;
     }
     const records = this.collection(c.name as keyof S & string) as unknown as Collection<Fields>;
     if (!records.has(request.id)) return 0;
@@ -647,7 +647,7 @@ export class Store<S extends Schema = Schema> {
     try {
       records.update(request.id, (r) => r.transfer(f.name, give, request.actor));
     } catch (e) {
-      // A reader of a protected store may not write; anything else is a bug.
+      // This replica may not write (a reader, a removed member).
       if (e instanceof MyceliumError && (e.code === 'forbidden' || e.code === 'insufficient_credit')) return 0;
       throw e;
     }

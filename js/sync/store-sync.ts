@@ -253,6 +253,8 @@ class Session {
   /** Credit requests from the peer taken in the current second, and when that second began. */
   creditAsks = 0;
   creditSince = 0;
+  /** Our seq after the last grant of rights to the peer: until its acks cover it, the grant is on its way and the peer is given nothing more. */
+  lastGrant = 0;
 
   constructor(
     readonly conn: Connection,
@@ -490,7 +492,11 @@ export class StoreSync {
       s.creditAsks = 0;
     }
     if (++s.creditAsks > MAX_CREDIT_ASKS) return;
-    this.store.grantCredit(request);
+    // One grant on its way per peer: a peer that asks again before our last
+    // grant reached it would be given twice what it lacks.
+    const self = this.store.actor;
+    if ((s.acked[self] ?? 0) < s.lastGrant) return;
+    if (this.store.grantCredit(request, s.auth?.principal ?? null) > 0) s.lastGrant = this.store.version()[self] ?? 0;
   }
 
   // --- protected stores (docs/identity.md, Authenticated sessions) ---------

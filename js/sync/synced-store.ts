@@ -29,8 +29,8 @@ export interface SyncedStore {
   applyDetached(bytes: Uint8Array, context: Version, options: { readonly maxNewActors?: number }): SyncApplyResult;
   /** Calls `listener` after every change of state and every commit to storage. */
   watch(listener: () => void): () => void;
-  /** Gives credit rights a peer asked for, by this replica's policy (docs/credit.md); returns how many it gave. */
-  grantCredit(request: CreditRequest): number;
+  /** Gives credit rights a peer asked for, by this replica's policy (docs/credit.md); `peer` is a protected store's authenticated principal. Returns how many it gave. */
+  grantCredit(request: CreditRequest, peer: string | null): number;
   /** Calls `listener` with each request this replica makes for credit rights; the listener returns how many peers it asked. */
   onCreditNeeded(listener: (request: CreditRequest) => number): () => void;
 }

@@ -157,11 +157,15 @@ describe('credit: a counter that never overdraws', () => {
     expect(await codeOfAsync(reader.collection('accounts').spendAsync('x', 'balance', 1, { timeout: 300 }))).toBe('insufficient_credit');
     // A removed writer has events, but no one gives it rights any more,
     // whoever asks for it (a request names the actor to give to).
-    type Grants = { grantCredit(r: { collection: string; id: string; field: string; amount: number; actor: string }): number };
+    type Grants = { grantCredit(r: { collection: string; id: string; field: string; amount: number; actor: string }, peer: string | null): number };
     const ask = { collection: 'accounts', id: 'x', field: 'balance', amount: 1, actor: writer.actor };
-    expect((owner as unknown as Grants).grantCredit(ask)).toBe(1);
+    const grants = owner as unknown as Grants;
+    expect(grants.grantCredit(ask, r.principal)).toBe(0); // a reader asks
+    expect(grants.grantCredit(ask, null)).toBe(0); // no authenticated peer
+    expect(grants.grantCredit({ ...ask, actor: owner.actor }, w.principal)).toBe(0); // for an actor another key signs
+    expect(grants.grantCredit(ask, w.principal)).toBe(1);
     await owner.access!.remove(w.principal);
-    expect((owner as unknown as Grants).grantCredit(ask)).toBe(0);
+    expect(grants.grantCredit(ask, w.principal)).toBe(0);
     expect(await codeOfAsync(writer.collection('accounts').spendAsync('x', 'balance', 2, { timeout: 500 }))).toBe('insufficient_credit');
     expect(owner.collection('accounts').rights('x', 'balance')).toBe(5);
     for (const s of [owner, writer, reader]) s.close();
@@ -218,12 +222,9 @@ describe('credit: a counter that never overdraws', () => {
     const [a, b, c] = [await openBank(1), await openBank(2), await openBank(3)];
     const hub = new mycelium.MemoryHub();
     a.collection('accounts').insert({ id: 'x', balance: 10 });
-    c.collection('accounts').insert({ id: 'y' }); // c has written: an actor a may give to
     for (const [s, p] of [[a, 'A'], [b, 'B'], [c, 'C']] as const) s.connect(hub.adapter(p));
     await until('all hold x', () => [b, c].every((s) => s.collection('accounts').has('x')));
-    // b has written nothing: no peer gives rights to an actor without events.
-    expect(await codeOfAsync(b.collection('accounts').spendAsync('x', 'balance', 4, { timeout: 300 }))).toBe('insufficient_credit');
-    // c asks for 4: a holds 10 and gives what is asked.
+    // c (which has written nothing yet) asks for 4: a holds 10 and gives what is asked.
     await c.collection('accounts').spendAsync('x', 'balance', 4, { timeout: 3000 });
     await until('a sees the spend', () => a.collection('accounts').get('x')!.balance === 6);
     expect(a.collection('accounts').rights('x', 'balance')).toBe(6);
@@ -242,21 +243,23 @@ describe('credit: a counter that never overdraws', () => {
     for (const s of [a, b, c]) s.close();
   });
 
-  it('spendAsync without a connected peer fails at once; a peer gives nothing to a made-up actor, itself, or for what is not a credit', async () => {
+  it('spendAsync without a connected peer fails at once; a peer gives nothing to itself, or for what is not a credit', async () => {
     const a = await openBank(1);
     a.collection('accounts').insert({ id: 'x', balance: 10 });
     const t0 = performance.now();
     expect(await codeOfAsync(a.collection('accounts').spendAsync('x', 'balance', 11))).toBe('insufficient_credit');
     expect(performance.now() - t0).toBeLessThan(1000);
-    const host = a as unknown as { grantCredit(r: { collection: string; id: string; field: string; amount: number; actor: string }): number };
+    const host = a as unknown as { grantCredit(r: { collection: string; id: string; field: string; amount: number; actor: string }, peer: string | null): number };
     const ask = (o: Partial<{ collection: string; id: string; field: string; amount: number; actor: string }>) =>
-      host.grantCredit({ collection: 'accounts', id: 'x', field: 'balance', amount: 2, actor: actor(0x999), ...o });
-    expect(ask({})).toBe(0); // no events of that actor here
+      host.grantCredit({ collection: 'accounts', id: 'x', field: 'balance', amount: 2, actor: actor(0x999), ...o }, null);
     expect(ask({ actor: a.actor })).toBe(0);
     expect(ask({ field: 'owner' })).toBe(0);
     expect(ask({ collection: 'nope' })).toBe(0);
     expect(ask({ id: 'nobody' })).toBe(0);
     expect(a.collection('accounts').rights('x', 'balance')).toBe(10);
+    expect(ask({ amount: 4 })).toBe(4); // what is asked, when held
+    expect(ask({ amount: 100 })).toBe(3); // else half of what is held (6), rounded up
+    expect(a.collection('accounts').rights('x', 'balance')).toBe(3);
     a.close();
   });
 

@@ -235,6 +235,92 @@ async function notesFlow(env) {
   }
 }
 
+/** Sets a number input (Firefox's fill() on one keeps what it held). */
+const setNumber = (p, selector, n) => p.pw.evaluate(([sel, v]) => { document.querySelector(sel).value = String(v); }, [selector, n]);
+/** Fills the pay form of a ledger page and submits it; resolves with the error line it shows then ('' for none). */
+async function payIn(p, from, to, amount) {
+  await setNumber(p, '#amount', amount);
+  await p.pw.selectOption('#from', { label: from });
+  await p.pw.selectOption('#to', { label: to });
+  await p.pw.click('#pay button');
+  await p.pw.waitForSelector('body[data-paying="false"]', { timeout: 30_000 });
+  return p.pw.evaluate(() => document.getElementById('error').textContent);
+}
+/** The balances a ledger page shows, by account name. */
+const shown = (p) => p.pw.evaluate(() => Object.fromEntries([...document.querySelectorAll('#accounts tr')].map((tr) => [tr.dataset.name, Number(tr.querySelector('.balance').textContent)])));
+const rightsShown = (p, name) => p.pw.evaluate((n) => Number(document.querySelector(`#accounts tr[data-name="${n}"] .rights`).textContent), name);
+
+/**
+ * examples/ledger: two devices pay from one account, online (the one
+ * without rights asks the other) and then both offline at once, each
+ * within the rights it kept; they never show a negative balance, converge
+ * when back online, and a reload keeps it.
+ */
+async function ledgerFlow(env) {
+  const { startSignalServer } = await import(pathToFileURL(join(root, 'dist/node.js')).href);
+  const signal = await startSignalServer({ port: 0 });
+  try {
+    const url = `/examples/ledger/?room=ledger-${env.engine}-${Date.now()}&signal=${encodeURIComponent(signal.url)}&store=ledger-${Date.now()}`;
+    const a = await env.newContextPage(url);
+    const b = await env.newContextPage(url);
+    for (const p of [a, b]) await p.pw.waitForSelector('body[data-ready="true"]');
+    await b.pw.waitForFunction(() => document.getElementById('status').textContent.includes('1 peer(s) in sync'), null, { timeout: 30_000 });
+    for (const [name, opening] of [['Shop', 100], ['Ann', 0], ['Bob', 0]]) {
+      await a.pw.fill('#account-name', name);
+      await setNumber(a, '#opening', opening);
+      await a.pw.click('#open-account button');
+    }
+    await b.pw.waitForSelector('#accounts tr[data-name="Bob"]', { timeout: 30_000 });
+    // b holds no rights on Shop: online, it asks a for them, then pays.
+    if ((await rightsShown(b, 'Shop')) !== 0) throw new Error('b should start with no rights on Shop');
+    const online = await payIn(b, 'Shop', 'Ann', 30);
+    if (online !== '') throw new Error(`b's online payment failed: ${online}`);
+    await a.pw.waitForFunction(() => document.querySelector('#accounts tr[data-name="Ann"] .balance')?.textContent === '30', null, { timeout: 30_000 });
+    // b keeps 35 of Shop's rights on this device, then both go offline.
+    await setNumber(b, '#amount', 35);
+    await b.pw.click('#accounts tr[data-name="Shop"] .keep');
+    await b.pw.waitForFunction(() => document.querySelector('#accounts tr[data-name="Shop"] .rights').textContent === '35', null, { timeout: 30_000 });
+    await a.pw.waitForFunction(() => document.querySelector('#accounts tr[data-name="Shop"] .rights').textContent === '35', null, { timeout: 30_000 });
+    await a.pw.click('#online');
+    await b.pw.click('#online');
+    // Offline, each spends what it holds; one more is refused on each.
+    for (const [p, to] of [[a, 'Ann'], [b, 'Bob']]) {
+      const ok = await payIn(p, 'Shop', to, 35);
+      if (ok !== '') throw new Error(`an offline payment within the rights held failed: ${ok}`);
+      const refused = await payIn(p, 'Shop', to, 1);
+      if (!refused.startsWith('not enough here')) throw new Error(`an offline payment beyond the rights held was not refused: '${refused}'`);
+      const s = await shown(p);
+      if (s.Shop !== 35) throw new Error(`offline, Shop should show 35 here: ${JSON.stringify(s)}`);
+    }
+    // Back online: both converge, and Shop is spent exactly, not overdrawn.
+    await a.pw.click('#online');
+    await b.pw.click('#online');
+    const want = JSON.stringify({ Ann: 65, Bob: 35, Shop: 0 });
+    for (const p of [a, b]) {
+      await p.pw
+        .waitForFunction((w) => {
+          const o = {};
+          for (const tr of document.querySelectorAll('#accounts tr')) o[tr.dataset.name] = Number(tr.querySelector('.balance').textContent);
+          return JSON.stringify(Object.fromEntries(Object.entries(o).sort())) === w;
+        }, want, { timeout: 30_000 })
+        .catch(async (e) => { throw new Error(`${e.message}: shows ${JSON.stringify(await shown(p))}`); });
+      const lowest = await p.pw.evaluate(() => window.__ledger.lowest);
+      if (!(lowest >= 0)) throw new Error(`a page showed a negative balance: ${lowest}`);
+    }
+    const paid = await a.pw.evaluate(() => document.querySelectorAll('#payments li').length);
+    if (paid !== 3) throw new Error(`expected 3 payments in the log, found ${paid}`);
+    mkdirSync(artifacts, { recursive: true });
+    await a.pw.screenshot({ path: join(artifacts, `ledger-${env.engine}-a.png`), fullPage: true });
+    // A reload keeps it (IndexedDB).
+    await b.pw.reload();
+    await b.pw.waitForSelector('body[data-ready="true"]');
+    const after = await shown(b);
+    if (JSON.stringify(Object.fromEntries(Object.entries(after).sort())) !== want) throw new Error(`after a reload: ${JSON.stringify(after)}`);
+  } finally {
+    await signal.close();
+  }
+}
+
 export const tests = [
   {
     name: 'examples/todo-script-tag: two contexts edit, converge over WebRTC, resolve a conflict, reload keeps the data; a large sync shows progress',
@@ -265,5 +351,10 @@ export const tests = [
     name: 'examples/notes (CodeMirror, mycelium-sync/codemirror): two contexts type into one note at once, then offline at one place; the texts converge with every keystroke, runs unmixed; a reload keeps it',
     needs: ['webrtc'],
     run: notesFlow,
+  },
+  {
+    name: 'examples/ledger (the credit kind): two contexts pay from one account online (rights asked for) and offline at once (each within the rights it kept); no balance ever shows below zero, they converge, a reload keeps it',
+    needs: ['webrtc'],
+    run: ledgerFlow,
   },
 ];
