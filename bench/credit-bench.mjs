@@ -15,11 +15,10 @@
 //
 //   node bench/credit-bench.mjs [--engines chromium,firefox,webkit] [--n 200000]
 // WebKit needs an X display (xvfb-run -a).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, missingFor } from '../scripts/browsers.mjs';
+import { eachEngine, servePage } from './page-host.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {
@@ -111,42 +110,18 @@ results.node = { version: process.version, ...(await measureLocal(N, M)) };
 
 const { startSignalServer } = M;
 const signal = await startSignalServer({ port: 0 });
-const server = createServer((req, res) => {
-  if (req.url === '/mycelium.global.js' || req.url === '/mycelium.wasm' || req.url === '/mycelium-zstd.wasm') {
-    res.setHeader('content-type', req.url.endsWith('.js') ? 'text/javascript' : 'application/wasm');
-    res.end(readFileSync(join(root, 'dist', req.url.slice(1))));
-    return;
-  }
-  res.setHeader('content-type', 'text/html');
-  res.end('<!doctype html><title>credit bench</title><script src="/mycelium.global.js"></script>');
+const page = await servePage('credit bench');
+await eachEngine(engines, results, async (browser, engine) => {
+  const ctx = await browser.newContext();
+  const localPage = await ctx.newPage(page.url);
+  const local = await localPage.evaluate(measureLocal, N);
+  const grantPage = await ctx.newPage(page.url);
+  const hasWebRTC = await grantPage.evaluate(() => typeof RTCPeerConnection === 'function');
+  if (!hasWebRTC) console.log(`${engine}: grant rows not available in ${engine} (no RTCPeerConnection)`);
+  const grant = hasWebRTC ? await grantPage.evaluate(measureGrant, signal.url) : { grant_note: `not available in ${engine} (no RTCPeerConnection)` };
+  return { ...local, ...grant };
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
-for (const engine of engines) {
-  const missing = missingFor(engine);
-  if (missing) {
-    console.log(`${engine}: not available (missing ${missing})`);
-    results[engine] = { unavailable: missing };
-    continue;
-  }
-  const browser = await launch(engine);
-  try {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage(url);
-    const local = await page.evaluate(measureLocal, N);
-    const grantPage = await ctx.newPage(url);
-    const hasWebRTC = await grantPage.evaluate(() => typeof RTCPeerConnection === 'function');
-    const grant = hasWebRTC ? await grantPage.evaluate(measureGrant, signal.url) : { grant_note: `not available in ${engine} (no RTCPeerConnection)` };
-    results[engine] = { version: browser.version, ...local, ...grant };
-    if (!hasWebRTC) console.log(`${engine}: grant rows not available in ${engine} (no RTCPeerConnection)`);
-  } catch (e) {
-    results[engine] = { unavailable: String(e instanceof Error ? e.message : e) };
-    console.log(`${engine}: not available in ${engine}: ${results[engine].unavailable}`);
-  } finally {
-    await browser.close();
-  }
-}
-server.close();
+page.close();
 await signal.close();
 
 const rows = ['spends_per_sec', 'increments_per_sec', 'spends_per_sec_batched', 'bytes_per_spend', 'bytes_per_spend_sync', 'bytes_per_increment_sync', 'grant_ms_p50', 'grant_ms_p90'];

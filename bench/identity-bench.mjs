@@ -12,11 +12,10 @@
 //
 //   node bench/identity-bench.mjs [--engines chromium,firefox,webkit] [--reps 2000] [--sync-ops 100000]
 // WebKit needs an X display (xvfb-run -a).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, missingFor } from '../scripts/browsers.mjs';
+import { eachEngine, servePage } from './page-host.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {
@@ -144,41 +143,17 @@ const results = {};
 const M = await import(join(root, 'dist/node.js'));
 results.node = { version: process.version, ...(await measure(reps)), ...(await measureSync(syncOps, M)) };
 
-const server = createServer((req, res) => {
-  if (req.url === '/mycelium.global.js' || req.url === '/mycelium.wasm' || req.url === '/mycelium-zstd.wasm') {
-    res.setHeader('content-type', req.url.endsWith('.js') ? 'text/javascript' : 'application/wasm');
-    res.end(readFileSync(join(root, 'dist', req.url.slice(1))));
-    return;
-  }
-  res.setHeader('content-type', 'text/html');
-  res.end('<!doctype html><title>identity bench</title><script src="/mycelium.global.js"></script>');
+const page = await servePage('identity bench');
+await eachEngine(engines, results, async (browser) => {
+  const ctx = await browser.newContext();
+  const cryptoPage = await ctx.newPage(page.url);
+  const crypto = await cryptoPage.evaluate(measure, reps);
+  // A page of its own: WebKitGTK fails key generation past ~110 live keys in one page.
+  const syncPage = await ctx.newPage(page.url);
+  const sync = await syncPage.evaluate(measureSync, syncOps);
+  return { ...crypto, ...sync };
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
-for (const engine of engines) {
-  const missing = missingFor(engine);
-  if (missing) {
-    console.log(`${engine}: not available (missing ${missing})`);
-    results[engine] = { unavailable: missing };
-    continue;
-  }
-  const browser = await launch(engine);
-  try {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage(url);
-    const crypto = await page.evaluate(measure, reps);
-    // A page of its own: WebKitGTK fails key generation past ~110 live keys in one page.
-    const syncPage = await ctx.newPage(url);
-    const sync = await syncPage.evaluate(measureSync, syncOps);
-    results[engine] = { version: browser.version, ...crypto, ...sync };
-  } catch (e) {
-    results[engine] = { unavailable: String(e instanceof Error ? e.message : e) };
-    console.log(`${engine}: not available in ${engine}: ${results[engine].unavailable}`);
-  } finally {
-    await browser.close();
-  }
-}
-server.close();
+page.close();
 
 const rows = ['keygen_us', 'sign_us', 'verify_us', 'parallel_verify_us', 'sha256_us', 'sync_ops_per_sec', 'sync_ops_per_sec_identity', 'sync_ops_per_sec_encrypted', 'sync_ops_per_sec_relayed', 'sync_ops_per_sec_blind_relay', 'identity_ratio', 'encrypted_ratio', 'sync_bytes_per_op', 'sync_bytes_per_op_identity', 'sync_bytes_per_op_encrypted'];
 const cols = Object.keys(results);
