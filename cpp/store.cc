@@ -278,7 +278,6 @@ Result<std::uint32_t> Store::credit_target(FieldRef f, std::string_view id, std:
                                    "' in '", id, "': this replica holds ", static_cast<std::int64_t>(held),
                                    " rights and sees the value ", credit_at(r, f.field)}));
   }
-  MYC_TRY(next_seq().status());
   return r;
 }
 

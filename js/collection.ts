@@ -486,6 +486,13 @@ export class Collection<F extends Fields = Fields> {
     const f = this.#info.byName.get(field);
     if (!f) throw new MyceliumError('unknown_field', `unknown field '${field}' in '${this.name}'`);
     if (f.kind !== 'credit') throw new MyceliumError('wrong_kind', `'${this.name}.${field}' is a ${f.kind}, not a credit`);
+    return this.#creditTotals(id, f).map((a) =>
+      Object.freeze({ ...a, principal: this.#store.principalOf(a.actor), given: Object.freeze(a.given) }),
+    );
+  }
+
+  /** Per actor (sorted by actor), its totals on credit field f of a record and the rights they leave. */
+  #creditTotals(id: string, f: FieldInfo): Omit<CreditAccount, 'principal'>[] {
     const by = new Map<string, { added: number; spent: number; given: Record<string, number>; received: number }>();
     const of = (actor: string) => {
       let a = by.get(actor);
@@ -506,15 +513,7 @@ export class Collection<F extends Fields = Fields> {
       .map(([actor, a]) => {
         let given = 0;
         for (const k in a.given) given += a.given[k]!;
-        return Object.freeze({
-          actor,
-          principal: this.#store.principalOf(actor),
-          added: a.added,
-          spent: a.spent,
-          given: Object.freeze(a.given),
-          received: a.received,
-          rights: a.added + a.received - given - a.spent,
-        });
+        return { actor, ...a, rights: a.added + a.received - given - a.spent };
       });
   }
 
@@ -638,11 +637,10 @@ export class Collection<F extends Fields = Fields> {
     const self = this.#actor();
     let holder = options.holder;
     if (holder === undefined && this.has(toId)) {
-      // The keeper: the actor holding the most rights on the receiving record.
       // The keeper: the actor holding the most rights on the receiving record
-      // (the ledger comes by actor: a tie goes to the smallest).
+      // (totals come by actor: a tie goes to the smallest).
       let most = 0;
-      for (const a of this.creditLedger(toId, f.name as Named<F, 'credit'>)) {
+      for (const a of this.#creditTotals(toId, f)) {
         if (a.rights > most) {
           most = a.rights;
           holder = a.actor;
