@@ -7,7 +7,7 @@ import type { Schema } from './schema.js';
 import type { Store } from './store.js';
 import type { Sync } from './sync/facade.js';
 import type { Identity } from './access/keys.js';
-import { certifyDevice, fileKeyStore, fileStorage, open, startSignalServer, webSocketServer } from './node.js';
+import { certifyDevice, fileKeyStore, fileStorage, open, startRelay, startSignalServer, webSocketServer } from './node.js';
 
 const USAGE = `usage:
   mycelium-sync signal [--port 8787] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
@@ -16,6 +16,12 @@ const USAGE = `usage:
                      [--token T] [--allow-origin URL]... [--cert F --key F] [--owner P [--identity peer] [--encrypted]]
       An always-on replica: browsers connect with webSocket('ws://host:port');
       every store is persisted under --dir.
+  mycelium-sync relay --nats nats://host:4222[,nats://…] --schema schema.json [--name todo[,other]]
+                      [--port 8788] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
+                      [--replicas 1] [--stream MYCELIUM]
+      A relay node (docs/relay.md): like peer, with the stores in NATS JetStream, shared by every
+      node; clients connect to any node. Needs npm install @nats-io/transport-node @nats-io/jetstream
+      @nats-io/kv @nats-io/obj. Credentials go in the URL (nats://user:pass@host:4222).
   mycelium-sync identity [--dir .mycelium] [--identity peer]
       Prints the principal of the identity kept in --dir (made on first use).
   mycelium-sync certify <device principal> [--dir .mycelium] [--identity peer] [--days 365]
@@ -32,7 +38,8 @@ const USAGE = `usage:
   --allow-origin O   a browser Origin allowed to connect (repeat, or comma-separate; '*': any).
                      peer default: none (no web page can connect); signal default: any
   --cert F --key F   PEM certificate and key: serve wss:// (TLS)
-  --max-connections N  most connections at once (default 1024)`;
+  --max-connections N  most connections at once (default 1024)
+  --replicas N       relay: copies JetStream keeps of each store (3 in a cluster of 3)`;
 
 function fail(message: string): never {
   console.error(`mycelium-sync: ${message}\n\n${USAGE}`);
@@ -82,6 +89,9 @@ async function main(): Promise<void> {
         encrypted: { type: 'boolean' },
         identity: { type: 'string' },
         days: { type: 'string' },
+        nats: { type: 'string' },
+        replicas: { type: 'string' },
+        stream: { type: 'string' },
       },
     });
   } catch (e) {
@@ -136,16 +146,44 @@ async function main(): Promise<void> {
     }
     return;
   }
-  if (command === 'peer') {
-    const file = v.schema ?? fail('peer needs --schema <file.json>');
-    let schema: Schema;
+  const schemaFrom = (file: string): Schema => {
     try {
-      schema = JSON.parse(readFile(file, 'schema').toString('utf8')) as Schema;
+      return JSON.parse(readFile(file, 'schema').toString('utf8')) as Schema;
     } catch (e) {
       fail(`cannot read the schema from ${file}: ${String(e)}`);
     }
+  };
+  const names = (v.name ?? 'default').split(',').filter(Boolean);
+  if (command === 'relay') {
+    const servers = v.nats ?? fail('relay needs --nats <url>[,<url>…] (a NATS server with JetStream)');
+    const schema = schemaFrom(v.schema ?? fail('relay needs --schema <file.json>'));
+    let relay;
+    try {
+      relay = await startRelay({
+        nats: { servers, replicas: count(v.replicas, 'replicas') ?? 1, stream: v.stream },
+        schema,
+        names,
+        port: port(v.port, 8788),
+        host,
+        tls,
+        token,
+        allowOrigins,
+        maxConnections,
+        log: (l) => console.error(l),
+      });
+    } catch (e) {
+      fail(`cannot start the relay: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const auth = token ?? process.env.MYCELIUM_TOKEN ? 'token required' : 'no token';
+    console.log(`mycelium-sync relay: stores ${names.join(', ')} in JetStream at ${relay.natsServer()}, on ${relay.url} (${auth}; Ctrl-C to stop)`);
+    const stop = () => void relay.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    return;
+  }
+  if (command === 'peer') {
+    const schema = schemaFrom(v.schema ?? fail('peer needs --schema <file.json>'));
     const dir = resolve(v.dir ?? '.mycelium');
-    const names = (v.name ?? 'default').split(',').filter(Boolean);
     const stores: Store[] = [];
     const syncs: Sync[] = [];
     // GET /status (same token and origins as the WebSocket): what this peer holds and who it syncs with.

@@ -25,6 +25,11 @@ export { fileKeyStore } from './access/keystore-fs.js';
 export { webSocketServer } from './node/websocket-server.js';
 export type { WebSocketServerAdapter, WebSocketServerOptions } from './node/websocket-server.js';
 export { startSignalServer } from './node/signal-server.js';
+/** Relay nodes on NATS JetStream (docs/relay.md); they need the optional @nats-io/* packages. */
+export { startRelay } from './node/relay.js';
+export type { Relay, RelayOptions, RelayStoreStatus } from './node/relay.js';
+export { jetStreamStorage } from './node/jetstream-storage.js';
+export type { JetStreamStorage, JetStreamStorageOptions } from './node/jetstream-storage.js';
 export type { SignalServer, SignalServerOptions } from './node/signal-server.js';
 /** The `ws` library's client, with the browser WebSocket's shape: webSocket() uses it where Node has no WebSocket of its own. */
 export { WebSocket as NodeWebSocket } from 'ws';

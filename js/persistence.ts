@@ -24,7 +24,7 @@ import { schemaHash } from './schema.js';
 import type { StoreAccess } from './access/access.js';
 import { fromBase64Url, toBase64Url } from './access/keys.js';
 import type { Provenance } from './access/provenance.js';
-import type { ActorLease, StorageAdapter, StoredMeta } from './storage.js';
+import type { ActorLease, StorageAdapter, StoredMeta, WatchedAppend } from './storage.js';
 import { STORAGE_FORMAT } from './storage.js';
 import type { RecoveryIssue, StoreInit } from './store.js';
 import { Store } from './store.js';
@@ -102,6 +102,8 @@ class Persister {
   private closed = false;
   private provenance: Provenance | null = null;
   private batchBlobs = 0;
+  /** Stops the adapter's watch of appends by other processes (StorageAdapter.watch). */
+  stopWatch: (() => void) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -175,7 +177,7 @@ class Persister {
     try {
       if (this.provenance) await this.writeBatches();
       blob = this.store.deltaForStorage(this.persisted);
-      await this.adapter.append(this.store.name, [blob]);
+      await this.adapter.append(this.store.name, [blob], { actor: this.store.actor, version });
     } catch (e) {
       const err = e instanceof MyceliumError ? e : new MyceliumError('storage_failed', String(e));
       this.store.reportError(err);
@@ -258,13 +260,15 @@ class Persister {
     return this.persisted;
   }
 
-  /** A blob another tab committed: join it; storage has it already. */
-  received(msg: BlobMessage): void {
-    if (this.store.closed || msg.from === this.store.actor) return;
+  /** Blobs another tab (or, for a watched adapter, another process) committed: join them; storage has them already. */
+  received(from: string, blobs: readonly Uint8Array[], version: Version): void {
+    if (this.store.closed || from === this.store.actor) return;
     try {
-      this.store.applyStored(msg.blob);
-      this.persisted = join(this.persisted, msg.version);
-      this.told = join(this.told, msg.version);
+      for (const blob of blobs) this.store.applyStored(blob);
+      this.persisted = join(this.persisted, version);
+      this.told = join(this.told, version);
+      // What was joined is durable: a durable-first sync may tell it now.
+      this.store.committed();
     } catch (e) {
       if (e instanceof MyceliumError) this.store.reportError(e);
     }
@@ -287,7 +291,7 @@ class Persister {
     const name = this.store.name;
     const last = this.chain.then(async () => {
       if (blob) {
-        await this.adapter.append(name, [blob]);
+        await this.adapter.append(name, [blob], { actor: this.store.actor, version });
         this.tell(blob, version);
       }
     });
@@ -296,6 +300,7 @@ class Persister {
     const mine = pending;
     const done: Promise<void> = last.catch(() => undefined).finally(() => {
       this.channel?.close();
+      this.stopWatch?.();
       // The actor goes back to the pool only now: its next holder loads
       // everything this replica wrote.
       this.lease?.release();
@@ -336,16 +341,21 @@ export async function openPersisted<S extends Schema>(
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(`mycelium:${name}`) : null;
   // Node: an open store must not keep the process alive.
   (channel as { unref?: () => void } | null)?.unref?.();
-  const early: BlobMessage[] = [];
+  const early: WatchedAppend[] = [];
   let persister: Persister | null = null;
   let lease: ActorLease | null = null;
+  const arrived = (m: WatchedAppend) => {
+    if (persister) persister.received(m.actor, m.blobs, m.version);
+    else early.push(m);
+  };
   if (channel) {
     channel.onmessage = (ev: MessageEvent<BlobMessage>) => {
       if (!ev.data || ev.data.type !== 'blob') return;
-      if (persister) persister.received(ev.data);
-      else early.push(ev.data);
+      arrived({ actor: ev.data.from, blobs: [ev.data.blob], version: ev.data.version });
     };
   }
+  // A log shared with other processes (relay nodes on JetStream): their appends join here.
+  const unwatch = adapter.watch?.(name, arrived) ?? null;
   try {
     if (init.actor === undefined && adapter.leaseActor) {
       await Promise.all(closing.get(name) ?? []);
@@ -526,9 +536,11 @@ export async function openPersisted<S extends Schema>(
     }
     store.attachPersistence(p, issues);
     persister = p;
-    for (const m of early.splice(0)) p.received(m);
+    for (const m of early.splice(0)) p.received(m.actor, m.blobs, m.version);
+    p.stopWatch = unwatch;
     return store as unknown as Store<S>;
   } catch (e) {
+    unwatch?.();
     channel?.close();
     lease?.release();
     if (ownsAdapter) adapter.close();

@@ -11,6 +11,7 @@
 // file, a set in memory), so a reload writes as the actor it wrote as before
 // and version vectors grow with concurrent tabs, not with page loads.
 import type { Schema } from './schema.js';
+import type { Version } from './version.js';
 
 /** What a store records about itself next to its data. */
 export interface StoredMeta {
@@ -38,6 +39,18 @@ export interface Stored {
   readonly log: readonly Uint8Array[];
 }
 
+/** Who appended a blob, and the version storage holds once it is stored. */
+export interface AppendOrigin {
+  /** 16 lowercase hex digits: the replica that wrote it. */
+  readonly actor: string;
+  readonly version: Version;
+}
+
+/** An append another writer made (StorageAdapter.watch). */
+export interface WatchedAppend extends AppendOrigin {
+  readonly blobs: readonly Uint8Array[];
+}
+
 /** An actor of the store's pool, held by one open replica until release(). */
 export interface ActorLease {
   /** 16 lowercase hex digits. */
@@ -56,8 +69,20 @@ export interface StorageAdapter {
   load(name: string): Promise<Stored>;
   /** Replaces the meta record. */
   setMeta(name: string, meta: StoredMeta): Promise<void>;
-  /** Appends blobs to the log, all in one atomic write. */
-  append(name: string, blobs: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Appends blobs to the log, all in one atomic write. `origin` says who
+   * wrote them and what storage holds once they are stored (an adapter
+   * that other writers watch passes it on to them).
+   */
+  append(name: string, blobs: readonly Uint8Array[], origin?: AppendOrigin): Promise<void>;
+  /**
+   * A log shared by writers in other processes (jetStreamStorage: relay
+   * nodes): calls `listener` with each append another writer makes to
+   * `name`, in log order, starting right after the last blob load() returns
+   * (call it before load(); nothing appended in between is missed). Returns
+   * a function that stops it.
+   */
+  watch?(name: string, listener: (append: WatchedAppend) => void): () => void;
   /**
    * Compaction, atomically: reads the snapshot and the whole log, calls
    * fold(log, snapshot) (synchronous: it returns a snapshot that includes the

@@ -29,7 +29,7 @@ const browser = await build({
 mkdirSync('build', { recursive: true });
 writeFileSync('build/bundle-meta.json', JSON.stringify(browser.metafile));
 // `ws` is the Node entry's one dependency (package.json), imported, not bundled.
-await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true, external: ['ws'] });
+await build({ ...common, entryPoints: ['js/node.ts'], outfile: 'dist/node.js', format: 'esm', platform: 'node', minify: true, external: ['ws', '@nats-io/*'] });
 // The CodeMirror 6 binding ('mycelium-sync/codemirror'): CodeMirror is the
 // app's (a peer dependency), and the binding imports nothing of the core at
 // run time, so the core bundle and this file share no code.

@@ -24,6 +24,7 @@ declare -A NEED=(
   [xvfb]=/usr/bin/xvfb-run
   [xauth]=/usr/bin/xauth
   [openssl]=/usr/bin/openssl
+  [nats-server]=/usr/bin/nats-server
 )
 
 missing=()

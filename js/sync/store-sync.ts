@@ -67,7 +67,16 @@ export interface SyncOptions {
   readonly maxNewActorsPerPeer?: number;
   /** Presence (sync.presence, docs/presence.md): its timeout, and whether this replica relays it. */
   readonly presence?: PresenceOptions;
+  /**
+   * A relay node's (docs/relay.md, Durability): tell peers only versions
+   * storage holds, and hold what peers send while a write to storage is in
+   * flight (then join it all at once: a group commit). Default false.
+   */
+  readonly durableFirst?: boolean;
 }
+
+/** What a durable-first sync holds while a write is in flight, at most (more is dropped: its sender resends it). */
+const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 
 /** How many hello intervals a verified peer we do not know of gets to turn out a member (1 + 2 + 4 + 8: four repeats). */
 const UNKNOWN_PEER_HELLOS = 15;
@@ -212,6 +221,8 @@ class Session {
   told: Version = {};
   /** An ack is due even if it says nothing new: the peer must learn that we dropped its delta. */
   fullAckDue = false;
+  /** A hello held back until storage holds our version (durableFirst): whether it is a reply. */
+  helloDue: boolean | null = null;
   /** We lost track of the peer's versions: our next ack asks it to send one whole. */
   restartDue = false;
   /** When we last asked (at most once per relay delay). */
@@ -306,6 +317,11 @@ export class StoreSync {
   private readonly errorListeners = new Set<(e: SyncErrorEvent) => void>();
   private readonly unwatch: () => void;
   private closed = false;
+  private readonly durableFirst: boolean;
+  /** Messages held while a write to storage is in flight (durableFirst), in the order they came. */
+  private readonly waiting: { conn: Connection; m: Message; bytes: number }[] = [];
+  private waitingBytes = 0;
+  private draining = false;
   /** Who else is here (docs/presence.md): the store's room, shared by its syncs. */
   readonly presence: PresenceRoom;
   /** This sync's connections, as the room sees them. */
@@ -328,7 +344,11 @@ export class StoreSync {
     this.maxNewActorsPerPeer = options.maxNewActorsPerPeer ?? 4096;
     // Acks must reach the other peers well within their relay delay.
     this.ackInterval = Math.min(this.batchInterval, this.relayDelay / 4);
-    const unwatchStore = store.watch(() => this.changed());
+    this.durableFirst = options.durableFirst === true;
+    const unwatchStore = store.watch(() => {
+      this.changed();
+      if (this.durableFirst) this.durableMoment();
+    });
     const unwatchAccess = store.access?.watch((fresh) => this.membershipChanged(fresh));
     // Own writes travel once they are signed.
     const unwatchSealed = store.access?.provenance.onSealed(() => this.changed());
@@ -416,6 +436,11 @@ export class StoreSync {
 
   private sendHello(s: Session, reply: boolean): void {
     if (this.store.closed || this.paused) return;
+    if (this.dirty()) {
+      // Sent when storage holds our version (durableMoment).
+      s.helloDue = (s.helloDue ?? false) || reply;
+      return;
+    }
     // The features go before every hello, so a lost one is sent again with the hello that is.
     s.conn.sendFeatures();
     // A protected store says nothing of itself before the peer is authenticated:
@@ -437,6 +462,14 @@ export class StoreSync {
   message(conn: Connection, m: Message, bytes: number): void {
     const s = this.sessions.get(conn);
     if (!s || s.error || this.store.closed || this.paused) return;
+    if (this.durableFirst && !this.draining && (this.waiting.length > 0 || this.dirty())) {
+      // A write to storage is in flight: this waits for it, unread, then
+      // joins with everything else that came meanwhile.
+      if (this.waitingBytes + bytes > MAX_WAITING_BYTES) return; // its sender resends what we never acknowledge
+      this.waiting.push({ conn, m, bytes });
+      this.waitingBytes += bytes;
+      return;
+    }
     this.stats.bytesReceived += bytes;
     if (m.type === MessageType.Error) {
       this.fail(s, new MyceliumError(m.code, `peer ${conn.peer} ended the sync of '${this.name}': ${m.message}`), true);
@@ -1014,6 +1047,8 @@ export class StoreSync {
    */
   private pump(s: Session, relay: boolean, version?: Version): void {
     if (!s.ready || s.error || s.conn.isClosed || this.store.closed || this.paused) return;
+    if (this.dirty()) return; // durableMoment pumps every session
+
     const access = this.store.access;
     let mine = version ?? this.have();
     // A persisted store sends its own writes only once they are durable (the
@@ -1151,25 +1186,66 @@ export class StoreSync {
     this.acksScheduled = true;
     later(this.lastAck + this.ackInterval, () => {
       this.acksScheduled = false;
-      this.lastAck = performance.now();
-      if (this.store.closed) return;
-      const mine = this.have();
-      const holding = this.store.pending > 0;
-      for (const s of this.sessions.values()) {
-        if (!s.ready || s.error || s.conn.isClosed) continue;
-        // The entries the peer has not heard from us; all of them when it must
-        // learn exactly what we have (we dropped its delta as one we had).
-        const version = s.fullAckDue ? mine : newer(mine, s.told);
-        if (isEmpty(version) && !s.fullAckDue && !holding && !s.restartDue) continue;
-        const restart = s.restartDue;
-        if (!this.send(s, { type: MessageType.Ack, store: this.name, version, holding, restart })) continue;
-        this.stats.acksSent++;
-        s.told = join(s.told, mine);
-        s.fullAckDue = false;
-        s.restartDue = false;
-      }
-      this.scheduleStatus();
+      this.sendAcks();
     });
+  }
+
+  /** Acks to every ready peer that has not heard our version (only what grew since it last did). */
+  private sendAcks(): void {
+    this.lastAck = performance.now();
+    if (this.store.closed || this.dirty()) return; // durableMoment acks once storage holds it all
+    const mine = this.have();
+    const holding = this.store.pending > 0;
+    for (const s of this.sessions.values()) {
+      if (!s.ready || s.error || s.conn.isClosed) continue;
+      // The entries the peer has not heard from us; all of them when it must
+      // learn exactly what we have (we dropped its delta as one we had).
+      const version = s.fullAckDue ? mine : newer(mine, s.told);
+      if (isEmpty(version) && !s.fullAckDue && !holding && !s.restartDue) continue;
+      const restart = s.restartDue;
+      if (!this.send(s, { type: MessageType.Ack, store: this.name, version, holding, restart })) continue;
+      this.stats.acksSent++;
+      s.told = join(s.told, mine);
+      s.fullAckDue = false;
+      s.restartDue = false;
+    }
+    this.scheduleStatus();
+  }
+
+  /** Durable-first: has this replica joined anything storage does not hold yet? */
+  private dirty(): boolean {
+    if (!this.durableFirst) return false;
+    const durable = this.store.durableVersion();
+    return durable !== null && !covers(durable, this.have());
+  }
+
+  /**
+   * Durable-first: storage may have caught up. Once it holds everything,
+   * tell every peer (held hellos, acks, deltas), then read every message
+   * that waited, at once; what they join goes to storage as one write.
+   */
+  private durableMoment(): void {
+    if (this.draining || this.closed || this.store.closed || this.paused || this.dirty()) return;
+    for (const s of this.sessions.values()) {
+      if (s.helloDue === null || s.error) continue;
+      const reply = s.helloDue;
+      s.helloDue = null;
+      this.sendHello(s, reply);
+    }
+    this.sendAcks();
+    const mine = this.have();
+    for (const s of this.sessions.values()) this.pump(s, false, mine);
+    if (this.waiting.length === 0) return;
+    const batch = this.waiting.splice(0);
+    this.waitingBytes = 0;
+    this.draining = true;
+    try {
+      for (const { conn, m, bytes } of batch) this.message(conn, m, bytes);
+    } finally {
+      this.draining = false;
+    }
+    // Nothing joined (acks, presence): storage calls back for nothing, so tell now.
+    if (!this.dirty()) this.durableMoment();
   }
 
   // --- status --------------------------------------------------------------
