@@ -18,7 +18,7 @@ const USAGE = `usage:
       every store is persisted under --dir.
   mycelium-sync relay --nats nats://host:4222[,nats://…] --schema schema.json [--name todo[,other]]
                       [--port 8788] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
-                      [--replicas 1] [--stream MYCELIUM]
+                      [--replicas 1] [--stream MYCELIUM] [--compact-after 1048576]
       A relay node (docs/relay.md): like peer, with the stores in NATS JetStream, shared by every
       node; clients connect to any node. Needs npm install @nats-io/transport-node @nats-io/jetstream
       @nats-io/kv @nats-io/obj. Credentials go in the URL (nats://user:pass@host:4222).
@@ -39,7 +39,8 @@ const USAGE = `usage:
                      peer default: none (no web page can connect); signal default: any
   --cert F --key F   PEM certificate and key: serve wss:// (TLS)
   --max-connections N  most connections at once (default 1024)
-  --replicas N       relay: copies JetStream keeps of each store (3 in a cluster of 3)`;
+  --replicas N       relay: copies JetStream keeps of each store (3 in a cluster of 3)
+  --compact-after B  relay: snapshot a store once its log in JetStream passes B bytes (default 1 MiB)`;
 
 function fail(message: string): never {
   console.error(`mycelium-sync: ${message}\n\n${USAGE}`);
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
         nats: { type: 'string' },
         replicas: { type: 'string' },
         stream: { type: 'string' },
+        'compact-after': { type: 'string' },
       },
     });
   } catch (e) {
@@ -163,6 +165,7 @@ async function main(): Promise<void> {
         nats: { servers, replicas: count(v.replicas, 'replicas') ?? 1, stream: v.stream },
         schema,
         names,
+        compactAfterBytes: count(v['compact-after'], 'compact-after'),
         port: port(v.port, 8788),
         host,
         tls,

@@ -16,6 +16,8 @@ export interface TestSwitches {
   applyFault?: (attempt: number, entry: Uint8Array) => Uint8Array;
   /** compression.ts: called before each slice goes into the compressor; may throw a WebAssembly.RuntimeError to act out a trap. */
   compressFault?: () => void;
+  /** node/jetstream-storage.ts: every append waits this long (ms) before it publishes, to act out a slow JetStream. */
+  relayPublishDelay?: number;
 }
 
 const NONE: TestSwitches = Object.freeze({});

@@ -111,10 +111,10 @@ echo "== wasm: build (emcmake, wasm-opt, tsc, esbuild)"
 if bash scripts/build.sh; then
   count "tsc: public types and tests (js/tests/types)" npx tsc -p js/tests
   count "no import cycles in js/ (scripts/check-cycles.mjs)" node scripts/check-cycles.mjs js
-  echo "== vitest: js/tests and tests-security"
+  echo "== vitest: js/tests, tests-security and tests-relay"
   set +e
   rm -f build/vitest.json
-  npx vitest run js/tests tests-security --testTimeout=60000 --reporter=default --reporter=json --outputFile=build/vitest.json
+  npx vitest run js/tests tests-security tests-relay --testTimeout=60000 --reporter=default --reporter=json --outputFile=build/vitest.json
   set -e
   read -r vp vf < <(node scripts/count-tests.mjs vitest build/vitest.json)
   passed=$((passed + vp))

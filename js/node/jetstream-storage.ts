@@ -12,6 +12,7 @@ import type { Version } from '../version.js';
 import { encodeVersion, join, readActor, readVersion, writeActor } from '../version.js';
 import type { NatsModules } from './nats.js';
 import { loadNats } from './nats.js';
+import { testSwitches } from '../test-switches.js';
 
 export interface JetStreamStorageOptions {
   /** NATS server URLs (a cluster's: the client moves to another when one fails). */
@@ -45,6 +46,10 @@ const FORMAT_INLINE = 1;
 /** The blobs are too large for one NATS message: they are an object, named here. */
 const FORMAT_OBJECT = 2;
 const NO_ACTOR = '0000000000000000';
+/** How long one pull of a watch waits (its heartbeats come twice as often). */
+const WATCH_PULL_MS = 2000;
+/** How often a watch checks that it keeps up with its subject. */
+const WATCH_CHECK_MS = 1500;
 
 /** A store name as a subject token and KV key: base64url of its UTF-8. */
 export function storeKey(name: string): string {
@@ -172,14 +177,19 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
       }
     };
 
+    /** The stream sequence of the subject's last message (0: none). */
+    const lastSeq = async (name: string): Promise<number> => {
+      try {
+        return (await jsm.streams.getMessage(streamName, { last_by_subj: subject(name) }))?.seq ?? 0;
+      } catch (e) {
+        if (e instanceof nats.js.JetStreamApiError && e.code === 404) return 0;
+        throw e;
+      }
+    };
+
     /** The subject's messages from `from` to its last one now. */
     const readTail = async (name: string, from: number): Promise<{ appends: (Decoded & { seq: number })[]; last: number }> => {
-      let last = 0;
-      try {
-        last = (await jsm.streams.getMessage(streamName, { last_by_subj: subject(name) }))?.seq ?? 0;
-      } catch (e) {
-        if (!(e instanceof nats.js.JetStreamApiError) || e.code !== 404) throw e;
-      }
+      const last = await lastSeq(name);
       const appends: (Decoded & { seq: number })[] = [];
       if (last < from) return { appends, last: Math.max(last, from - 1) };
       const consumer = await js.consumers.get(streamName, { filter_subjects: subject(name), deliver_policy: nats.js.DeliverPolicy.StartSequence, opt_start_seq: from });
@@ -200,44 +210,65 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
     const startWatch = (name: string, tail: Tail) => {
       if (tail.stop || tail.listeners.size === 0 || !tail.loaded) return;
       let stopped = false;
-      let stopMessages: (() => void) | null = null;
-      let stopPointer: (() => void) | null = null;
-      tail.stop = () => {
-        stopped = true;
-        stopMessages?.();
-        stopPointer?.();
-      };
+      let messages: { close(): Promise<void | Error> } | null = null;
+      let delivered = 0;
       const deliver = (a: WatchedAppend) => {
         for (const l of tail.listeners) l(a);
       };
-      void (async () => {
+      const run = async () => {
         const consumer = await js.consumers.get(streamName, { filter_subjects: subject(name), deliver_policy: nats.js.DeliverPolicy.StartSequence, opt_start_seq: tail.after + 1 });
-        const messages = await consumer.consume();
-        stopMessages = () => void messages.close().catch(() => undefined);
-        if (stopped) return stopMessages();
-        for await (const m of messages) {
-          if (stopped) break;
+        const it = await consumer.consume({ expires: WATCH_PULL_MS });
+        if (stopped) return void (await it.close());
+        messages = it;
+        for await (const m of it) {
+          if (stopped || messages !== it) break;
           if (m.seq <= tail.after) continue;
           const d = await decode(name, m.seq, m.data);
-          tail.after = m.seq;
+          tail.after = Math.max(tail.after, m.seq);
+          delivered++;
           if (d) deliver(d);
         }
-      })().catch((e: unknown) => report(failed(`watching '${name}'`, e)));
-      // A compaction by another node may purge messages this watch has not
-      // delivered yet: when the snapshot passes what was delivered, it goes too.
-      void (async () => {
-        const watch = await kv.watch({ key: `${storeKey(name)}.snap`, include: nats.kv.KvWatchInclude.UpdatesOnly });
-        stopPointer = () => watch.stop();
-        if (stopped) return stopPointer();
-        for await (const e of watch) {
-          if (stopped) break;
-          if (e.operation !== 'PUT') continue;
-          const p = e.json<Pointer>();
-          if (p.seq <= tail.after) continue;
-          const bytes = await os.getBlob(p.object);
-          if (bytes && p.seq > tail.after) deliver({ actor: p.actor ?? NO_ACTOR, version: p.version ?? {}, blobs: [bytes] });
-        }
-      })().catch((e: unknown) => report(failed(`watching the snapshot of '${name}'`, e)));
+      };
+      const restart = () => {
+        const old = messages;
+        messages = null;
+        void old?.close().catch(() => undefined);
+        run().catch((e: unknown) => report(failed(`watching '${name}'`, e)));
+      };
+      // The client library makes a consumer lost with its server again, but
+      // not always (a leader election under way): a watch that stays behind
+      // the subject for a whole period with nothing delivered starts over.
+      // Behind it may also be because another node's compaction purged what
+      // it had not delivered yet: then the snapshot goes first.
+      let behind = false;
+      const check = setInterval(() => {
+        void (async () => {
+          const last = await lastSeq(name);
+          if (stopped || last <= tail.after) return void (behind = false);
+          if (!behind || delivered > 0) {
+            behind = true;
+            delivered = 0;
+            return;
+          }
+          behind = false;
+          const { pointer } = await pointerOf(name);
+          if (pointer && pointer.seq > tail.after) {
+            const bytes = await os.getBlob(pointer.object);
+            if (bytes && pointer.seq > tail.after && !stopped) {
+              tail.after = pointer.seq;
+              deliver({ actor: pointer.actor ?? NO_ACTOR, version: pointer.version ?? {}, blobs: [bytes] });
+            }
+          }
+          if (!stopped) restart();
+        })().catch((e: unknown) => report(failed(`checking the watch of '${name}'`, e)));
+      }, WATCH_CHECK_MS);
+      (check as { unref?: () => void }).unref?.();
+      tail.stop = () => {
+        stopped = true;
+        clearInterval(check);
+        void messages?.close().catch(() => undefined);
+      };
+      restart();
     };
 
     const adapter: JetStreamStorage = {
@@ -294,6 +325,8 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
             ref.string(object);
             data = ref.bytes();
           }
+          const delay = testSwitches().relayPublishDelay;
+          if (delay) await new Promise((r) => setTimeout(r, delay));
           await js.publish(subject(name), data, { timeout: publishTimeout, expect: { streamName } });
         } catch (e) {
           throw failed(`appending to '${name}'`, e);

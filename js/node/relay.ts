@@ -21,6 +21,8 @@ export interface RelayOptions extends Omit<WebSocketServerOptions, 'status'> {
   readonly schema: Schema;
   /** The stores this node serves. */
   readonly names: readonly string[];
+  /** Compact a store once its log holds more than this many bytes and more than the snapshot (default 1 MiB). */
+  readonly compactAfterBytes?: number;
   /** Lines worth a log (errors of clients and of storage). */
   readonly log?: (line: string) => void;
 }
@@ -58,13 +60,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       return { name: s.name, version: s.version(), durable: durable === null || covers(durable, s.version()), peers: syncs[i]!.status().peers.length };
     }),
   });
-  const { nats: _nats, schema: _schema, names: _names, log: _log, ...serverOptions } = options;
+  const { nats: _nats, schema: _schema, names: _names, log: _log, compactAfterBytes, ...serverOptions } = options;
   const adapter = webSocketServer({ ...serverOptions, status });
   let retry: ReturnType<typeof setInterval> | null = null;
   try {
     for (const name of options.names) {
       // Damaged log entries (someone else publishing to the subject) are skipped and reported, not fatal.
-      const store = await open({ schema: options.schema, name, persist: storage, recover: true });
+      const store = await open({ schema: options.schema, name, persist: storage, recover: true, compactAfterBytes: compactAfterBytes ?? 1024 * 1024 });
       for (const issue of store.recovered) log(`${name}: skipped ${issue.what}: ${issue.error.message}`);
       store.onError((e) => log(`${name}: ${e.message}`));
       stores.push(store);

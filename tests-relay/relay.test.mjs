@@ -1,0 +1,196 @@
+// Relay nodes on NATS JetStream (issue 22, docs/relay.md), on real
+// nats-server processes: a three-server JetStream cluster with R3 streams,
+// relay nodes in their own processes behind a TCP load balancer, and
+// clients that are ordinary replicas syncing with webSocket(url).
+import { afterEach, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import * as mycelium from 'mycelium-sync';
+import { loadBalancer, natsCluster, relayNode, sleep, until } from './cluster.mjs';
+
+const schema = { notes: { body: 'lww', votes: 'counter' } };
+const cleanup = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+});
+
+async function cluster(n) {
+  const c = await natsCluster(n);
+  cleanup.push(() => c.stop());
+  return c;
+}
+
+async function relay(options) {
+  const r = await relayNode({ schema, names: ['notes'], ...options });
+  cleanup.push(() => r.stop());
+  return r;
+}
+
+/** A client replica (in memory) syncing with `url`. */
+async function client(url) {
+  const store = await mycelium.open({ schema, name: 'notes' });
+  const sync = store.connect(mycelium.webSocket(url));
+  cleanup.push(async () => store.close());
+  return { store, sync, notes: store.collection('notes') };
+}
+
+/** What a replica holds, comparable across replicas. */
+const contents = (c) => JSON.stringify([...c.notes.all()].sort((a, b) => (a.id < b.id ? -1 : 1)));
+
+/** The relay has acknowledged everything this client has (its session says the peer lacks nothing). */
+const acked = (c) => {
+  const s = c.sync.status();
+  return s.peers.length > 0 && s.peers.every((p) => p.state === 'synced' && !p.behind);
+};
+
+describe('relay nodes on JetStream', () => {
+  it('clients spread over three relays on a three-server cluster (R3) converge', async () => {
+    const nats = await cluster(3);
+    const relays = [];
+    for (let i = 0; i < 3; i++) relays.push(await relay({ nats: nats.urls, replicas: 3 }));
+    const clients = [];
+    for (let i = 0; i < 6; i++) clients.push(await client(relays[i % 3].url));
+    // Concurrent writes at every client: records of their own, and one counter they all add to.
+    for (const [i, c] of clients.entries()) {
+      for (let k = 0; k < 20; k++) c.notes.insert({ id: `c${i}-${k}`, body: `from ${i}`, votes: k });
+      c.notes.upsert('shared', { votes: 0 });
+    }
+    for (const c of clients) c.notes.update('shared', (r) => r.increment('votes', 5));
+    await until('every client to hold every write', () => clients.every((c) => c.notes.all().length === 121 && c.notes.get('shared')?.votes === 30), 30_000);
+    const first = contents(clients[0]);
+    for (const c of clients) expect(contents(c)).toBe(first);
+    // Replicated: the stream has three current copies.
+    const nc = await natsConnect({ servers: nats.urls });
+    const info = await (await jetstreamManager(nc)).streams.info('MYCELIUM');
+    await nc.close();
+    expect(info.config.num_replicas).toBe(3);
+    expect(info.state.messages).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a write a relay acknowledged survives the relay killed right after (acks wait for JetStream)', async () => {
+    const nats = await cluster(1);
+    // Every publish takes 400 ms: a relay that acknowledged before JetStream
+    // had the write would lose it when killed inside that window.
+    const slow = await relay({ nats: nats.urls, switches: { relayPublishDelay: 400 } });
+    const other = await relay({ nats: nats.urls });
+    const writer = await client(slow.url);
+    writer.notes.insert({ id: 'acked', body: 'must survive', votes: 7 });
+    await until('the relay to acknowledge the write', () => acked(writer), 10_000);
+    // The writer goes away (nothing of it left to resend) and the relay dies at once.
+    writer.store.close();
+    await slow.kill();
+    const reader = await client(other.url);
+    await until('the acknowledged write to reach a client of another relay', () => reader.notes.get('acked') !== undefined, 10_000);
+    expect(reader.notes.get('acked')).toEqual({ id: 'acked', body: 'must survive', votes: 7 });
+  }, 60_000);
+
+  it('a relay killed in the middle of a sync: its clients resume on another node and nothing is lost', async () => {
+    const nats = await cluster(1);
+    const relays = [await relay({ nats: nats.urls }), await relay({ nats: nats.urls })];
+    const lb = await loadBalancer(relays);
+    cleanup.push(() => lb.close());
+    // Round robin: the first client lands on relay 0, the second on relay 1.
+    const a = await client(lb.url);
+    await until('a to connect', () => a.sync.status().peers.some((p) => p.state === 'synced'));
+    const b = await client(lb.url);
+    await until('b to connect', () => b.sync.status().peers.some((p) => p.state === 'synced'));
+    a.notes.insert({ id: 'n', body: 'counted', votes: 0 });
+    let written = 0;
+    // a keeps writing while its relay is killed; the load balancer sends it to the other node.
+    const writing = (async () => {
+      for (let i = 0; i < 60; i++) {
+        a.notes.update('n', (r) => r.increment('votes', 1));
+        written++;
+        await sleep(10);
+      }
+    })();
+    await sleep(200);
+    await relays[0].kill();
+    await writing;
+    await until('b to see every increment', () => b.notes.get('n')?.votes === written, 30_000);
+    expect(b.notes.get('n').votes).toBe(60);
+    await until('a to be acknowledged by the relay it moved to', () => acked(a), 10_000);
+  }, 60_000);
+
+  it('one of three NATS servers dies: relays go on, nothing acknowledged is lost, it catches up when back', async () => {
+    const nats = await cluster(3);
+    const relays = [await relay({ nats: nats.urls, replicas: 3 }), await relay({ nats: nats.urls, replicas: 3 })];
+    const a = await client(relays[0].url);
+    const b = await client(relays[1].url);
+    for (let k = 0; k < 10; k++) a.notes.insert({ id: `before-${k}`, body: 'before', votes: k });
+    await until('b to see the writes before the failure', () => b.notes.all().length === 10, 20_000);
+    await nats.kill(0);
+    for (let k = 0; k < 10; k++) a.notes.insert({ id: `during-${k}`, body: 'during', votes: k });
+    await until('a to be acknowledged with a server down', () => acked(a) && a.notes.all().length === 20, 30_000);
+    await until('b to see the writes made with a server down', () => b.notes.all().length === 20, 30_000).catch((e) => {
+      throw new Error(`${e.message}\nrelay 0: ${relays[0].log}\nrelay 1: ${relays[1].log}`);
+    });
+    nats.restart(0);
+    // The returned server catches up: asked alone, it holds the stream up to
+    // the last message the others hold, and every replica is current.
+    // (JetStream requests time out while the cluster takes the server back: asked again.)
+    const lastSeq = async (servers) => {
+      const nc = await natsConnect({ servers, maxReconnectAttempts: 0 });
+      try {
+        const info = await (await jetstreamManager(nc)).streams.info('MYCELIUM');
+        return { last: info.state.last_seq, current: info.cluster?.replicas?.every((r) => r.current) ?? false };
+      } finally {
+        await nc.close();
+      }
+    };
+    await until('the returned server to hold the whole stream', async () => {
+      try {
+        const [others, back] = [await lastSeq(nats.urls.slice(1)), await lastSeq([nats.urls[0]])];
+        return back.current && back.last === others.last && others.last > 0;
+      } catch {
+        return false;
+      }
+    }, 60_000);
+    expect(relays.every((r) => r.alive)).toBe(true);
+  }, 120_000);
+
+  it('a cold relay serves a store from its snapshot and the stream tail', async () => {
+    const nats = await cluster(1);
+    // A tiny compaction threshold: the log is folded into a snapshot often.
+    const warm = await relay({ nats: nats.urls, compactAfterBytes: 256 });
+    const a = await client(warm.url);
+    for (let k = 0; k < 200; k++) {
+      a.notes.insert({ id: `n${k}`, body: `note ${k} `.repeat(8), votes: k });
+      if (k % 20 === 19) await until('the batch to be acknowledged', () => acked(a), 10_000);
+    }
+    await until('everything acknowledged', () => acked(a), 10_000);
+    const nc = await natsConnect({ servers: nats.urls });
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info('MYCELIUM');
+    await nc.close();
+    // Compacted: fewer messages in the stream than the batches written (purged into the snapshot).
+    expect(info.state.messages).toBeLessThan(10);
+    const cold = await relay({ nats: nats.urls });
+    const reader = await client(cold.url);
+    await until('a client of the cold relay to hold every record', () => reader.notes.all().length === 200, 20_000);
+    expect(contents(reader)).toBe(contents(a));
+  }, 60_000);
+
+  it('a message in the stream that is not a relay append is skipped and reported; relays and cold starts go on', async () => {
+    const nats = await cluster(1);
+    const r1 = await relay({ nats: nats.urls });
+    const a = await client(r1.url);
+    a.notes.insert({ id: 'x', body: 'fine', votes: 1 });
+    await until('acknowledged', () => acked(a));
+    // Someone with NATS credentials publishes garbage and a forged append to the store's subject.
+    const nc = await natsConnect({ servers: nats.urls });
+    const subject = `myc.s.${Buffer.from('notes').toString('base64url')}`;
+    await nc.publish(subject, new Uint8Array([9, 9, 9]));
+    const forged = new Uint8Array([1, ...new Uint8Array(8), 0, 1, 5, 1, 2, 3, 4, 5]);
+    await nc.publish(subject, forged);
+    await nc.flush();
+    await nc.close();
+    a.notes.insert({ id: 'y', body: 'after', votes: 2 });
+    await until('acknowledged after the garbage', () => acked(a));
+    const cold = await relay({ nats: nats.urls });
+    const reader = await client(cold.url);
+    await until('the cold relay to serve both records', () => reader.notes.all().length === 2, 20_000);
+    expect(r1.alive && cold.alive).toBe(true);
+    expect(cold.log).toMatch(/format 9|corrupt|skipped/);
+  }, 60_000);
+});
