@@ -108,6 +108,7 @@ export async function relayNode({ nats, schema, names, replicas = 1, compactAfte
   if (p.exit !== null) throw new Error(`the relay exited: ${JSON.stringify(p.exit)}\n${p.out}\n${p.err}`);
   return {
     url: /(ws:\/\/\S+)/.exec(p.out)[1],
+    pid: p.proc.pid,
     get alive() {
       return p.exit === null;
     },

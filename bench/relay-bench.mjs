@@ -1,0 +1,117 @@
+// npm run bench:relay (issue 22): relay nodes on a three-server NATS
+// JetStream cluster (R3), with many light clients (bench/relay-clients.mjs,
+// thousands per process) spread over the nodes and the stores. Measures,
+// at rising write rates: writes acknowledged per second (in JetStream),
+// the time from a write's acknowledgement wait to its ack, the end-to-end
+// latency from a write at one client to its arrival at clients of other
+// nodes, and the memory a node spends per idle client connection; reports
+// the first rate at which it stops keeping up, and why.
+//
+//   MYC_RELAY_CLIENTS (10000)  MYC_RELAY_STORES (100)  MYC_RELAY_PROCS (4)
+//   MYC_RELAY_RATES (250,1000,4000,16000 writes/s)  MYC_RELAY_SECONDS (10 a rate)
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { natsCluster, relayNode, sleep } from '../tests-relay/cluster.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const env = (k, d) => Number(process.env[k] ?? d);
+const CLIENTS = env('MYC_RELAY_CLIENTS', 10_000);
+const STORES = env('MYC_RELAY_STORES', 100);
+const PROCS = env('MYC_RELAY_PROCS', 4);
+const SECONDS = env('MYC_RELAY_SECONDS', 10);
+const RATES = (process.env.MYC_RELAY_RATES ?? '250,1000,4000,16000').split(',').map(Number);
+/** One client in this many writes (the rest only read). */
+const WRITER_EVERY = 10;
+
+const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+const pct = (xs, p) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const MiB = 1024 * 1024;
+
+console.log(`bench:relay: ${CLIENTS} clients over 3 relays and ${STORES} stores, 3 NATS servers (R3); ${PROCS} client processes`);
+const nats = await natsCluster(3);
+const names = Array.from({ length: STORES }, (_, i) => `s${i}`);
+const schema = { notes: { t: 'lww', n: 'counter' } };
+const relays = [];
+for (let i = 0; i < 3; i++) relays.push(await relayNode({ nats: nats.urls, replicas: 3, schema, names }));
+await sleep(500);
+const idleRss = relays.map((r) => rssOf(r.pid));
+
+/** A client process, spoken to in JSON lines. */
+function clientProcess(first, count) {
+  const proc = spawn(process.execPath, ['--max-old-space-size=8192', join(root, 'bench/relay-clients.mjs'), JSON.stringify({ urls: relays.map((r) => r.url), stores: STORES, first, count, writerEvery: WRITER_EVERY })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const waiting = [];
+  createInterface({ input: proc.stdout }).on('line', (line) => waiting.shift()?.(JSON.parse(line)));
+  const next = () => new Promise((r) => waiting.push(r));
+  return { proc, next, tell: (m) => proc.stdin.write(`${JSON.stringify(m)}\n`) };
+}
+
+const started = performance.now();
+const procs = [];
+const per = Math.ceil(CLIENTS / PROCS);
+for (let i = 0; i < PROCS; i++) procs.push(clientProcess(i * per, Math.min(per, CLIENTS - i * per)));
+const ready = await Promise.all(procs.map((p) => p.next()));
+const connectSeconds = (performance.now() - started) / 1000;
+await sleep(2000);
+const connectedRss = relays.map((r) => rssOf(r.pid));
+const perConnection = connectedRss.reduce((a, b, i) => a + b - idleRss[i], 0) / CLIENTS;
+const writers = ready.reduce((a, r) => a + r.writers, 0);
+console.log(`connected ${CLIENTS} clients (${writers} writers) in ${connectSeconds.toFixed(1)} s; relay RSS ${connectedRss.map((b) => (b / MiB).toFixed(0)).join(' / ')} MiB; ${(perConnection / 1024).toFixed(1)} KiB per idle client connection`);
+
+const rows = [];
+let broke = null;
+for (const rate of RATES) {
+  for (const p of procs) p.tell({ cmd: 'rate', perSecond: rate / PROCS });
+  await sleep(SECONDS * 1000);
+  for (const p of procs) p.tell({ cmd: 'rate', perSecond: 0 });
+  // What is still in flight gets 3 s to arrive before it is counted as late.
+  await sleep(3000);
+  for (const p of procs) p.tell({ cmd: 'report' });
+  const reports = await Promise.all(procs.map((p) => p.next()));
+  const written = reports.reduce((a, r) => a + r.written, 0);
+  const acked = reports.reduce((a, r) => a + r.acked, 0);
+  const arrivals = reports.flatMap((r) => r.arrivals);
+  const acks = reports.flatMap((r) => r.acks);
+  const row = {
+    offered_per_s: rate,
+    written_per_s: Math.round(written / SECONDS),
+    acked_per_s: Math.round(acked / SECONDS),
+    acked_share: written ? acked / written : 0,
+    ack_p50_ms: pct(acks, 50),
+    ack_p99_ms: pct(acks, 99),
+    e2e_p50_ms: pct(arrivals, 50),
+    e2e_p99_ms: pct(arrivals, 99),
+    relay_rss_mib: relays.map((r) => Math.round(rssOf(r.pid) / MiB)),
+  };
+  rows.push(row);
+  console.log(
+    `${String(rate).padStart(6)} offered/s  written ${String(row.written_per_s).padStart(6)}/s  acked ${String(row.acked_per_s).padStart(6)}/s (${(row.acked_share * 100).toFixed(0)}%)  ` +
+      `ack p50 ${row.ack_p50_ms} p99 ${row.ack_p99_ms} ms  end-to-end p50 ${row.e2e_p50_ms} p99 ${row.e2e_p99_ms} ms  relay RSS ${row.relay_rss_mib.join('/')} MiB`,
+  );
+  const reasons = [];
+  if (row.written_per_s < rate * 0.9) reasons.push(`the clients could not write ${rate}/s (wrote ${row.written_per_s}/s: the client processes ran out of CPU)`);
+  if (row.acked_share < 0.95) reasons.push(`acknowledgements fell behind (${(row.acked_share * 100).toFixed(0)}% within 3 s of the end)`);
+  if (row.e2e_p99_ms > 2000) reasons.push(`end-to-end p99 passed 2 s (${row.e2e_p99_ms} ms)`);
+  if (reasons.length > 0) {
+    broke = { rate, reasons };
+    break;
+  }
+}
+console.log(broke ? `first to break, at ${broke.rate} writes/s: ${broke.reasons.join('; ')}` : `kept up at every rate up to ${RATES.at(-1)} writes/s`);
+
+for (const p of procs) p.tell({ cmd: 'exit' });
+for (const r of relays) await r.stop();
+await nats.stop();
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+const out = { date: new Date().toISOString(), clients: CLIENTS, stores: STORES, relays: 3, nats_servers: 3, replicas: 3, client_processes: PROCS, writers, connect_seconds: connectSeconds, bytes_per_idle_connection: Math.round(perConnection), rows, broke };
+writeFileSync(join(root, 'bench/results/relay.json'), `${JSON.stringify(out, null, 2)}\n`);
+console.log('wrote bench/results/relay.json');
+process.exit(0);
