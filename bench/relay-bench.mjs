@@ -39,7 +39,8 @@ const nats = await natsCluster(3);
 const names = Array.from({ length: STORES }, (_, i) => `s${i}`);
 const schema = { notes: { t: 'lww', n: 'counter' } };
 const relays = [];
-for (let i = 0; i < 3; i++) relays.push(await relayNode({ nats: nats.urls, replicas: 3, schema, names }));
+// Each node takes a third of the clients and more (the default, 1,024, is for one small server).
+for (let i = 0; i < 3; i++) relays.push(await relayNode({ nats: nats.urls, replicas: 3, schema, names, maxConnections: CLIENTS }));
 await sleep(500);
 const idleRss = relays.map((r) => rssOf(r.pid));
 

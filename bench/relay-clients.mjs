@@ -80,8 +80,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     if (m.perSecond > 0 && writers.length > 0) {
       // Writes in ticks of 10 ms, the rate spread evenly.
       let owed = 0;
+      let last = performance.now();
       timer = setInterval(() => {
-        owed += m.perSecond / 100;
+        // Owed by the time passed, not by ticks: a busy loop runs late, not less.
+        const now = performance.now();
+        owed += (m.perSecond * (now - last)) / 1000;
+        last = now;
         for (; owed >= 1; owed--) write();
       }, 10);
     }

@@ -6,7 +6,7 @@ export type { LoadInfo, LoadOptions } from './loader.js';
 export { Store } from './store.js';
 export type { ApplyOptions, ApplyResult, RecoveryIssue } from './store.js';
 export { memoryStorage } from './storage.js';
-export type { StorageAdapter, Stored, StoredMeta } from './storage.js';
+export type { AppendOrigin, StorageAdapter, Stored, StoredMeta, WatchedAppend } from './storage.js';
 export { indexedDBStorage } from './storage-idb.js';
 export type { Migration } from './persistence.js';
 export { Collection } from './collection.js';

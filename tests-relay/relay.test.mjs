@@ -151,8 +151,9 @@ describe('relay nodes on JetStream', () => {
 
   it('a cold relay serves a store from its snapshot and the stream tail', async () => {
     const nats = await cluster(1);
-    // A tiny compaction threshold: the log is folded into a snapshot often.
-    const warm = await relay({ nats: nats.urls, compactAfterBytes: 256 });
+    // A tiny compaction threshold: the log is folded into a snapshot often,
+    // and purged at once (no other node's watch can lag behind here).
+    const warm = await relay({ nats: nats.urls, compactAfterBytes: 256, purgeAfter: 0 });
     const a = await client(warm.url);
     for (let k = 0; k < 200; k++) {
       a.notes.insert({ id: `n${k}`, body: `note ${k} `.repeat(8), votes: k });

@@ -27,6 +27,12 @@ export interface JetStreamStorageOptions {
   readonly token?: string;
   /** How long a publish waits for JetStream's acknowledgement (ms). Default 5000. */
   readonly publishTimeout?: number;
+  /**
+   * Compaction purges only messages older than this (ms), so that a node
+   * whose watch lags behind never has messages purged before it read them
+   * (they are in the snapshot too; a cold node starts after them). Default 60,000.
+   */
+  readonly purgeAfter?: number;
   /** Called with what could not be read from the stream (a message of another format, a lost object); it is skipped. */
   readonly onError?: (error: MyceliumError) => void;
 }
@@ -61,6 +67,8 @@ interface Pointer {
   readonly object: string;
   readonly actor: string;
   readonly version: Version;
+  /** When it was written (ms since 1970). */
+  readonly at?: number;
 }
 
 interface Tail {
@@ -109,6 +117,7 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
   const streamName = options.stream ?? 'MYCELIUM';
   const replicas = options.replicas ?? 1;
   const publishTimeout = options.publishTimeout ?? 5000;
+  const purgeAfter = options.purgeAfter ?? 60_000;
   const report = (e: MyceliumError) => options.onError?.(e);
   const failed = (what: string, e: unknown) => (e instanceof MyceliumError ? e : new MyceliumError('storage_failed', `JetStream: ${what}: ${e instanceof Error ? e.message : String(e)}`));
 
@@ -188,16 +197,16 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
     };
 
     /** The subject's messages from `from` to its last one now. */
-    const readTail = async (name: string, from: number): Promise<{ appends: (Decoded & { seq: number })[]; last: number }> => {
+    const readTail = async (name: string, from: number): Promise<{ appends: (Decoded & { seq: number; nanos: bigint })[]; last: number }> => {
       const last = await lastSeq(name);
-      const appends: (Decoded & { seq: number })[] = [];
+      const appends: (Decoded & { seq: number; nanos: bigint })[] = [];
       if (last < from) return { appends, last: Math.max(last, from - 1) };
       const consumer = await js.consumers.get(streamName, { filter_subjects: subject(name), deliver_policy: nats.js.DeliverPolicy.StartSequence, opt_start_seq: from });
       const messages = await consumer.consume();
       try {
         for await (const m of messages) {
           const d = await decode(name, m.seq, m.data);
-          if (d) appends.push({ ...d, seq: m.seq });
+          if (d) appends.push({ ...d, seq: m.seq, nanos: BigInt(m.info.timestampNanos) });
           if (m.seq >= last) break;
         }
       } finally {
@@ -345,7 +354,7 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
           for (const a of appends) version = join(version, a.version);
           const object = `${storeKey(name)}.snap.${last}.${nats.core.nuid.next()}`;
           await os.putBlob({ name: object }, folded);
-          const next = JSON.stringify({ seq: last, object, actor: appends.at(-1)?.actor ?? pointer?.actor ?? NO_ACTOR, version } satisfies Pointer);
+          const next = JSON.stringify({ seq: last, object, actor: appends.at(-1)?.actor ?? pointer?.actor ?? NO_ACTOR, version, at: Date.now() } satisfies Pointer);
           try {
             if (revision === 0) await kv.create(`${storeKey(name)}.snap`, next);
             else await kv.update(`${storeKey(name)}.snap`, next, revision);
@@ -355,9 +364,14 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
             return 0;
           }
           if (meta) await kv.put(`${storeKey(name)}.meta`, JSON.stringify(meta));
-          await jsm.streams.purge(streamName, { filter: subject(name), seq: last + 1 });
+          // Only what every watch has surely read by now: messages older than purgeAfter.
+          const cutoff = Date.now() - purgeAfter;
+          // (What the previous snapshot covered is that old when it was written that long ago.)
+          let through = pointer && (pointer.at ?? 0) <= cutoff ? pointer.seq : 0;
+          for (const a of appends) if (a.nanos <= BigInt(cutoff) * 1_000_000n) through = a.seq;
+          if (through > 0) await jsm.streams.purge(streamName, { filter: subject(name), seq: through + 1 });
           if (pointer) await os.delete(pointer.object).catch(() => undefined);
-          for (const a of appends) if (a.object) await os.delete(a.object).catch(() => undefined);
+          for (const a of appends) if (a.object && a.seq <= through) await os.delete(a.object).catch(() => undefined);
           return log.length;
         } catch (e) {
           throw failed(`compacting '${name}'`, e);

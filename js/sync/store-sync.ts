@@ -78,6 +78,14 @@ export interface SyncOptions {
 /** What a durable-first sync holds while a write is in flight, at most (more is dropped: its sender resends it). */
 const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 
+/** A version as a map key: its entries in actor order. */
+function versionKey(v: Version): string {
+  return Object.keys(v)
+    .sort()
+    .map((a) => `${a}:${v[a]}`)
+    .join(',');
+}
+
 /** How many hello intervals a verified peer we do not know of gets to turn out a member (1 + 2 + 4 + 8: four repeats). */
 const UNKNOWN_PEER_HELLOS = 15;
 /** The longest wait between two hellos to a peer that does not answer. */
@@ -322,6 +330,12 @@ export class StoreSync {
   private readonly waiting: { conn: Connection; m: Message; bytes: number }[] = [];
   private waitingBytes = 0;
   private draining = false;
+  /**
+   * Deltas made in this round of pumps, by base: a hub's clients mostly wait
+   * at the same version, and the delta from one base is the same bytes for
+   * every session (the state does not change within a round).
+   */
+  private round: Map<string, Uint8Array> | null = null;
   /** Who else is here (docs/presence.md): the store's room, shared by its syncs. */
   readonly presence: PresenceRoom;
   /** This sync's connections, as the room sees them. */
@@ -1035,7 +1049,7 @@ export class StoreSync {
       if (this.store.closed) return;
       // One version for the round: every session compares against the same state.
       const mine = this.have();
-      for (const s of this.sessions.values()) this.pump(s, false, mine);
+      this.pumpAll(mine);
       this.scheduleStatus();
     });
   }
@@ -1077,7 +1091,12 @@ export class StoreSync {
     }
     if (!covers(base, mine)) {
       // Detached: its context is `mine`, which the message carries as what changed.
-      const delta = access ? access.provenance.payloadSince(base) : this.store.detachedDeltaSince(base);
+      const key = this.round ? versionKey(base) : null;
+      let delta = key !== null ? this.round!.get(key) : undefined;
+      if (delta === undefined) {
+        delta = access ? access.provenance.payloadSince(base) : this.store.detachedDeltaSince(base);
+        if (key !== null) this.round!.set(key, delta);
+      }
       // A delta the link refused (its channel closing) is neither sent nor counted.
       if (!this.sendVersioned(s, mine, (version) => ({ type: MessageType.Delta, store: this.name, version, delta }))) return;
       this.stats.deltasSent++;
@@ -1104,6 +1123,16 @@ export class StoreSync {
         s.holdMark = held;
         this.armRelayTimer(s);
       }
+    }
+  }
+
+  /** Pumps every session at version `mine`, sharing the deltas of equal bases. */
+  private pumpAll(mine: Version): void {
+    this.round = new Map();
+    try {
+      for (const s of this.sessions.values()) this.pump(s, false, mine);
+    } finally {
+      this.round = null;
     }
   }
 
@@ -1233,8 +1262,7 @@ export class StoreSync {
       this.sendHello(s, reply);
     }
     this.sendAcks();
-    const mine = this.have();
-    for (const s of this.sessions.values()) this.pump(s, false, mine);
+    this.pumpAll(this.have());
     if (this.waiting.length === 0) return;
     const batch = this.waiting.splice(0);
     this.waitingBytes = 0;
