@@ -261,7 +261,7 @@ class Persister {
   }
 
   /** Blobs another tab (or, for a watched adapter, another process) committed: join them; storage has them already. */
-  received(from: string, blobs: readonly Uint8Array[], version: Version): void {
+  received({ actor: from, blobs, version }: WatchedAppend): void {
     if (this.store.closed || from === this.store.actor) return;
     try {
       for (const blob of blobs) this.store.applyStored(blob);
@@ -345,7 +345,7 @@ export async function openPersisted<S extends Schema>(
   let persister: Persister | null = null;
   let lease: ActorLease | null = null;
   const arrived = (m: WatchedAppend) => {
-    if (persister) persister.received(m.actor, m.blobs, m.version);
+    if (persister) persister.received(m);
     else early.push(m);
   };
   if (channel) {
@@ -536,7 +536,7 @@ export async function openPersisted<S extends Schema>(
     }
     store.attachPersistence(p, issues);
     persister = p;
-    for (const m of early.splice(0)) p.received(m.actor, m.blobs, m.version);
+    for (const m of early.splice(0)) p.received(m);
     p.stopWatch = unwatch;
     return store as unknown as Store<S>;
   } catch (e) {

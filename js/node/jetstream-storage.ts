@@ -196,13 +196,16 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
       }
     };
 
+    /** An ordered consumer of the subject from stream sequence `from`. */
+    const consumerFrom = (name: string, from: number) =>
+      js.consumers.get(streamName, { filter_subjects: subject(name), deliver_policy: nats.js.DeliverPolicy.StartSequence, opt_start_seq: from });
+
     /** The subject's messages from `from` to its last one now. */
     const readTail = async (name: string, from: number): Promise<{ appends: (Decoded & { seq: number; nanos: bigint })[]; last: number }> => {
       const last = await lastSeq(name);
       const appends: (Decoded & { seq: number; nanos: bigint })[] = [];
       if (last < from) return { appends, last: Math.max(last, from - 1) };
-      const consumer = await js.consumers.get(streamName, { filter_subjects: subject(name), deliver_policy: nats.js.DeliverPolicy.StartSequence, opt_start_seq: from });
-      const messages = await consumer.consume();
+      const messages = await (await consumerFrom(name, from)).consume();
       try {
         for await (const m of messages) {
           const d = await decode(name, m.seq, m.data);
@@ -225,8 +228,7 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
         for (const l of tail.listeners) l(a);
       };
       const run = async () => {
-        const consumer = await js.consumers.get(streamName, { filter_subjects: subject(name), deliver_policy: nats.js.DeliverPolicy.StartSequence, opt_start_seq: tail.after + 1 });
-        const it = await consumer.consume({ expires: WATCH_PULL_MS });
+        const it = await (await consumerFrom(name, tail.after + 1)).consume({ expires: WATCH_PULL_MS });
         if (stopped) return void (await it.close());
         messages = it;
         for await (const m of it) {

@@ -45,6 +45,12 @@ export interface Relay {
   close(): Promise<void>;
 }
 
+/** Is everything the store joined in storage? */
+function isDurable(store: Store): boolean {
+  const durable = store.durableVersion();
+  return durable === null || covers(durable, store.version());
+}
+
 /** How often a node retries a write JetStream refused (it holds its clients' messages until then). */
 const RETRY_MS = 500;
 
@@ -55,10 +61,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const stores: Store[] = [];
   const syncs: Sync[] = [];
   const status = () => ({
-    stores: stores.map((s, i) => {
-      const durable = s.durableVersion();
-      return { name: s.name, version: s.version(), durable: durable === null || covers(durable, s.version()), peers: syncs[i]!.status().peers.length };
-    }),
+    stores: stores.map((s, i) => ({ name: s.name, version: s.version(), durable: isDurable(s), peers: syncs[i]!.status().peers.length })),
   });
   const { nats: _nats, schema: _schema, names: _names, log: _log, compactAfterBytes, ...serverOptions } = options;
   const adapter = webSocketServer({ ...serverOptions, status });
@@ -77,10 +80,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     // A publish that failed (no quorum, NATS unreachable) is tried again; until
     // it succeeds the node acknowledges nothing and holds what clients send.
     retry = setInterval(() => {
-      for (const s of stores) {
-        const durable = s.durableVersion();
-        if (!s.closed && durable && !covers(durable, s.version())) s.flush().catch(() => undefined);
-      }
+      for (const s of stores) if (!s.closed && !isDurable(s)) s.flush().catch(() => undefined);
     }, RETRY_MS);
     retry.unref?.();
     const url = await adapter.listening;

@@ -1061,8 +1061,8 @@ export class StoreSync {
    */
   private pump(s: Session, relay: boolean, version?: Version): void {
     if (!s.ready || s.error || s.conn.isClosed || this.store.closed || this.paused) return;
-    if (this.dirty()) return; // durableMoment pumps every session
-
+    // durableMoment pumps every session (pumpAll checked once for its round: the state does not change within it).
+    if (this.round === null && this.dirty()) return;
     const access = this.store.access;
     let mine = version ?? this.have();
     // A persisted store sends its own writes only once they are durable (the
@@ -1128,6 +1128,7 @@ export class StoreSync {
 
   /** Pumps every session at version `mine`, sharing the deltas of equal bases. */
   private pumpAll(mine: Version): void {
+    if (this.dirty()) return;
     this.round = new Map();
     try {
       for (const s of this.sessions.values()) this.pump(s, false, mine);
