@@ -101,8 +101,8 @@ export async function natsCluster(n) {
 }
 
 /** A relay node in its own process (tests-relay/relay-node.mjs); `switches` are test switches in that process. */
-export async function relayNode({ nats, schema, names, replicas = 1, compactAfterBytes, purgeAfter, switches, maxConnections }) {
-  const args = JSON.stringify({ nats: { servers: nats, replicas, purgeAfter }, schema, names, compactAfterBytes, switches, maxConnections, port: 0 });
+export async function relayNode({ nats, schema, names, replicas = 1, compactAfterBytes, purgeAfter, switches, maxConnections, presenceHeartbeatMs }) {
+  const args = JSON.stringify({ nats: { servers: nats, replicas, purgeAfter }, schema, names, compactAfterBytes, switches, maxConnections, presenceHeartbeatMs, port: 0 });
   const p = child(process.execPath, [join(root, 'tests-relay/relay-node.mjs'), args]);
   await until('the relay to print its URL', () => /ws:\/\/\S+/.test(p.out) || p.exit !== null, 30_000);
   if (p.exit !== null) throw new Error(`the relay exited: ${JSON.stringify(p.exit)}\n${p.out}\n${p.err}`);

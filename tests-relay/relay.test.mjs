@@ -194,4 +194,51 @@ describe('relay nodes on JetStream', () => {
     expect(r1.alive && cold.alive).toBe(true);
     expect(cold.log).toMatch(/format 9|corrupt|skipped/);
   }, 60_000);
+
+  it('presence crosses nodes over core NATS: clients of three relays see each other; a closed client and a dead node leave at once', async () => {
+    const nats = await cluster(1);
+    const beat = 500;
+    const relays = [];
+    for (let i = 0; i < 3; i++) relays.push(await relay({ nats: nats.urls, presenceHeartbeatMs: beat }));
+    const clients = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await client(relays[i].url);
+      c.sync.presence.set({ name: `client ${i}` });
+      clients.push(c);
+    }
+    const sees = (c) => c.sync.presence.peers().map((p) => p.state?.name).sort().join();
+    const others = (i) => [0, 1, 2].filter((k) => k !== i).map((k) => `client ${k}`).join();
+    await until('every client to see the clients of the other relays', () => clients.every((c, i) => sees(c) === others(i)), 10_000);
+    // A change travels; nothing is persisted (the stream holds no presence).
+    clients[0].sync.presence.update({ cursor: 7 });
+    await until('the change to reach the other relays', () => clients.slice(1).every((c) => c.sync.presence.peers().some((p) => p.state?.cursor === 7)), 5000);
+    // A client that closes leaves everywhere, well before the 30 s presence timeout.
+    let t = Date.now();
+    clients[2].sync.close();
+    await until('client 2 to leave the others', () => sees(clients[0]) === 'client 1' && sees(clients[1]) === 'client 0', 5000);
+    expect(Date.now() - t).toBeLessThan(3000);
+    // A node that starts later hears at once who is on the others (it asks).
+    const late = await relay({ nats: nats.urls, presenceHeartbeatMs: beat });
+    const newcomer = await client(late.url);
+    await until('a client of a new relay to see clients 0 and 1', () => sees(newcomer) === 'client 0,client 1', 5000);
+    // Garbage on the presence subjects is skipped and logged; presence goes on.
+    const nc = await natsConnect({ servers: nats.urls });
+    const key = Buffer.from('notes').toString('base64url');
+    for (const bytes of [[], [1], [9, 1, 65], [1, 1, 65, 0xff, 0xff], [2, 200]]) {
+      nc.publish('myc.pn', new Uint8Array(bytes));
+      nc.publish(`myc.p.${key}`, new Uint8Array(bytes));
+    }
+    await nc.flush();
+    await nc.close();
+    clients[0].sync.presence.update({ cursor: 8 });
+    await until('a change after the garbage to arrive', () => newcomer.sync.presence.peers().some((p) => p.state?.cursor === 8), 5000);
+    expect(relays[0].log).toMatch(/presence: skipped a message on myc\.pn/);
+    expect(relays[0].log).toMatch(/presence: skipped a message on myc\.p\./);
+    // A node killed outright: its client leaves the others once the node misses its heartbeats.
+    t = Date.now();
+    relays[1].kill();
+    await until('client 1 (its relay killed) to leave the others', () => sees(clients[0]) === '' && sees(newcomer) === 'client 0', 10_000);
+    expect(Date.now() - t).toBeLessThan(beat * 3.25 + 3000);
+    expect(relays[0].log).toMatch(/stopped beating/);
+  }, 90_000);
 });

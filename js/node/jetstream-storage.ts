@@ -10,8 +10,8 @@ import { PeerReader } from '../peer-reader.js';
 import type { AppendOrigin, StorageAdapter, Stored, StoredMeta, WatchedAppend } from '../storage.js';
 import type { Version } from '../version.js';
 import { encodeVersion, join, readActor, readVersion, writeActor } from '../version.js';
-import type { NatsModules } from './nats.js';
-import { loadNats } from './nats.js';
+import type { NatsModules, PubSub } from './nats.js';
+import { loadNats, pubSub } from './nats.js';
 import { testSwitches } from '../test-switches.js';
 
 export interface JetStreamStorageOptions {
@@ -43,6 +43,8 @@ export interface JetStreamStorage extends StorageAdapter {
   readonly server: () => string;
   /** Resolves when the connection is closed. */
   readonly closed: Promise<void>;
+  /** @internal Core NATS on the same connection: relay nodes' presence (nats-presence.ts). */
+  readonly pubsub: PubSub;
 }
 
 const SUBJECT_PREFIX = 'myc.s.';
@@ -285,6 +287,7 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
     const adapter: JetStreamStorage = {
       server: () => conn.getServer(),
       closed: conn.closed().then(() => undefined),
+      pubsub: pubSub(conn),
 
       async load(name): Promise<Stored> {
         const tail = tailOf(name);

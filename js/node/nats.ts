@@ -40,3 +40,37 @@ export function loadNats(): Promise<NatsModules> {
   })();
   return loaded;
 }
+
+/** Core NATS publish and subscribe (not persisted): what relay nodes tell each other directly. */
+export interface PubSub {
+  publish(subject: string, data: Uint8Array): void;
+  /** Calls `listener` with each message on `subject`; returns the unsubscribe. */
+  subscribe(subject: string, listener: (data: Uint8Array) => void): () => void;
+  /** Calls `listener` each time the connection is back after a break (what was published meanwhile is lost). */
+  onReconnect(listener: () => void): () => void;
+}
+
+/** A PubSub on a NATS connection (subscriptions end with the connection). */
+export function pubSub(nc: import('@nats-io/transport-node').NatsConnection): PubSub {
+  const reconnected = new Set<() => void>();
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      for (const l of [...reconnected]) l();
+    }
+  })().catch(() => undefined);
+  return {
+    publish(subject, data) {
+      // A closed or draining connection throws: what it would have said is not persisted anyway.
+      if (!nc.isClosed() && !nc.isDraining()) nc.publish(subject, data);
+    },
+    subscribe(subject, listener) {
+      const sub = nc.subscribe(subject, { callback: (err, msg) => void (err ? undefined : listener(msg.data)) });
+      return () => sub.unsubscribe();
+    },
+    onReconnect(listener) {
+      reconnected.add(listener);
+      return () => reconnected.delete(listener);
+    },
+  };
+}

@@ -8,9 +8,11 @@ import { MyceliumError } from '../errors.js';
 import type { Schema } from '../schema.js';
 import type { Store } from '../store.js';
 import type { Sync } from '../sync/facade.js';
+import { presenceRoomOf } from '../sync/network.js';
 import { covers } from '../version.js';
 import type { JetStreamStorage, JetStreamStorageOptions } from './jetstream-storage.js';
-import { jetStreamStorage } from './jetstream-storage.js';
+import { jetStreamStorage, storeKey } from './jetstream-storage.js';
+import { NatsPresence } from './nats-presence.js';
 import type { WebSocketServerOptions } from './websocket-server.js';
 import { webSocketServer } from './websocket-server.js';
 
@@ -25,6 +27,8 @@ export interface RelayOptions extends Omit<WebSocketServerOptions, 'status'> {
   readonly compactAfterBytes?: number;
   /** Lines worth a log (errors of clients and of storage). */
   readonly log?: (line: string) => void;
+  /** How often a node tells the others it is alive (ms; default 2,000): its clients' presence leaves the others 3¼ beats after it dies. */
+  readonly presenceHeartbeatMs?: number;
 }
 
 export interface RelayStoreStatus {
@@ -63,9 +67,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const status = () => ({
     stores: stores.map((s, i) => ({ name: s.name, version: s.version(), durable: isDurable(s), peers: syncs[i]!.status().peers.length })),
   });
-  const { nats: _nats, schema: _schema, names: _names, log: _log, compactAfterBytes, ...serverOptions } = options;
+  const { nats: _nats, schema: _schema, names: _names, log: _log, compactAfterBytes, presenceHeartbeatMs: _beat, ...serverOptions } = options;
   const adapter = webSocketServer({ ...serverOptions, status });
   let retry: ReturnType<typeof setInterval> | null = null;
+  // Clients of other nodes see this node's clients, and the other way round (docs/relay.md, "Presence").
+  const presence = new NatsPresence(storage.pubsub, { nodeId: adapter.peerId, log, heartbeatMs: options.presenceHeartbeatMs });
   try {
     for (const name of options.names) {
       // Damaged log entries (someone else publishing to the subject) are skipped and reported, not fatal.
@@ -76,6 +82,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       const sync = store.connect(adapter, { relayDelay: 0, durableFirst: true });
       sync.onError((e) => log(`${name}: peer ${e.peer}: ${e.error.message}`));
       syncs.push(sync);
+      await sync.ready();
+      const room = presenceRoomOf(store);
+      if (room) presence.serve(name, storeKey(name), room, store.frames);
     }
     // A publish that failed (no quorum, NATS unreachable) is tried again; until
     // it succeeds the node acknowledges nothing and holds what clients send.
@@ -90,6 +99,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       status,
       async close() {
         if (retry) clearInterval(retry);
+        presence.close();
         await Promise.all(stores.map((s) => s.flush().catch(() => undefined)));
         for (const s of stores) s.close();
         await new Promise((r) => setTimeout(r, 0));
@@ -98,6 +108,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     };
   } catch (e) {
     if (retry) clearInterval(retry);
+    presence.close();
     for (const s of stores) s.close();
     storage.close();
     throw e;

@@ -132,6 +132,12 @@ function presenceRelays(adapter: NetworkAdapter, options: SyncOptions): boolean 
 /** Each open store's presence, shared by its syncs (docs/presence.md): made by its first connect(), closed with its last. */
 const rooms = new WeakMap<SyncedStore, PresenceRoom>();
 
+/** The store's presence room while a sync of it is open (a relay node joins it to the other nodes'). */
+export function presenceRoomOf(store: SyncedStore): PresenceRoom | null {
+  const room = rooms.get(store);
+  return room && !room.isClosed ? room : null;
+}
+
 /** Connects a store through an adapter (the adapter's network is shared by every store using it); `presenceId` names this replica in presence. */
 export function connectStore(store: SyncedStore, adapter: NetworkAdapter, options: SyncOptions, stats: SyncStats, presenceId: string): StoreSync {
   let net = networks.get(adapter);

@@ -15,11 +15,19 @@
 // only their own state. A connection that did not announce 'presence-relay'
 // speaks for one client: the first it names, if no other live connection of
 // its network speaks for it.
-import type { Connection } from './connection.js';
 import type { JsonValue } from './presence-state.js';
 import { NO_PEERS } from './presence-state.js';
 import type { PresenceEntry } from './wire.js';
 import { MAX_PRESENCE_ENTRIES } from './wire.js';
+
+/**
+ * What presence needs of a connection: a key, and whether it is open. A sync
+ * session's Connection; a relay node's link to another node over NATS
+ * (node/nats-presence.ts).
+ */
+export interface PresenceConn {
+  readonly isClosed: boolean;
+}
 
 /** A relay forwards a client's state at most this often (ms); the latest waits. */
 const RELAY_INTERVAL = 33;
@@ -49,8 +57,8 @@ export interface PresenceChange {
 
 /** One sync of the store: the connections presence travels over (ready sessions whose peers announced 'presence'; none while paused). */
 export interface PresenceLinks {
-  ready(): Iterable<Connection>;
-  send(conn: Connection, entries: readonly PresenceEntry[]): void;
+  ready(): Iterable<PresenceConn>;
+  send(conn: PresenceConn, entries: readonly PresenceEntry[]): void;
 }
 
 interface Entry {
@@ -66,7 +74,7 @@ interface Entry {
    * it stays while one of them is open. (Not only those of its latest clock:
    * a peer on two networks sends each new session a clock of its own.)
    */
-  readonly via: Set<Connection>;
+  readonly via: Set<PresenceConn>;
   /** Its current state, as peers() hands it out. */
   peer: PresencePeer | null;
 }
@@ -77,7 +85,7 @@ export class PresenceRoom {
   private renewed = 0;
   private readonly entries = new Map<string, Entry>();
   /** The one client each non-relay connection speaks for. */
-  private readonly speaksFor = new Map<Connection, string>();
+  private readonly speaksFor = new Map<PresenceConn, string>();
   private live = 0;
   private snapshot: readonly PresencePeer[] | null = NO_PEERS;
   private readonly listeners = new Set<(c: PresenceChange) => void>();
@@ -85,11 +93,11 @@ export class PresenceRoom {
   private closed = false;
   /** Relays: when each client's state was last forwarded, and the latest held back since. */
   private readonly forwarded = new Map<string, number>();
-  private readonly held = new Map<string, { entry: PresenceEntry; from: Connection }>();
+  private readonly held = new Map<string, { entry: PresenceEntry; from: PresenceConn }>();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** The store's syncs, and which of them each connection belongs to. */
   private readonly syncs = new Set<PresenceLinks>();
-  private readonly owner = new Map<Connection, PresenceLinks>();
+  private readonly owner = new Map<PresenceConn, PresenceLinks>();
   readonly timeout: number;
   readonly relay: boolean;
   private readonly maxPeers: number;
@@ -138,7 +146,7 @@ export class PresenceRoom {
   }
 
   /** A session became ready: the peer hears this replica's state (a relay: everyone's). */
-  peerReady(conn: Connection, links: PresenceLinks): void {
+  peerReady(conn: PresenceConn, links: PresenceLinks): void {
     if (this.closed) return;
     this.owner.set(conn, links);
     const out: PresenceEntry[] = [];
@@ -159,7 +167,7 @@ export class PresenceRoom {
   }
 
   /** A session ended (or its sync paused): the clients only it brought have left. */
-  peerGone(conn: Connection): void {
+  peerGone(conn: PresenceConn): void {
     this.speaksFor.delete(conn);
     this.owner.delete(conn);
     const left: PresencePeer[] = [];
@@ -174,7 +182,7 @@ export class PresenceRoom {
   }
 
   /** Entries from a peer. */
-  receive(conn: Connection, entries: readonly PresenceEntry[], fromRelay: boolean): void {
+  receive(conn: PresenceConn, entries: readonly PresenceEntry[], fromRelay: boolean): void {
     if (this.closed || !this.owner.has(conn)) return;
     const now = performance.now();
     const joined: PresencePeer[] = [];
@@ -225,7 +233,7 @@ export class PresenceRoom {
    * waits and only the latest goes (a client that sets its state hundreds
    * of times a second costs its peers 30 messages a second, not hundreds).
    */
-  private relayOn(entries: readonly PresenceEntry[], from: Connection): void {
+  private relayOn(entries: readonly PresenceEntry[], from: PresenceConn): void {
     const now = performance.now();
     const out: PresenceEntry[] = [];
     for (const x of entries) {
@@ -270,7 +278,7 @@ export class PresenceRoom {
    * id); the same client on two networks (a tab over BroadcastChannel and
    * WebRTC) is one client.
    */
-  private mayName(conn: Connection, client: string, fromRelay: boolean): boolean {
+  private mayName(conn: PresenceConn, client: string, fromRelay: boolean): boolean {
     if (fromRelay) return true;
     const bound = this.speaksFor.get(conn);
     if (bound !== undefined) return bound === client;
@@ -316,12 +324,12 @@ export class PresenceRoom {
     }
   }
 
-  private sendTo(conn: Connection, entries: readonly PresenceEntry[], links = this.owner.get(conn)): void {
+  private sendTo(conn: PresenceConn, entries: readonly PresenceEntry[], links = this.owner.get(conn)): void {
     if (!links) return;
     for (let i = 0; i < entries.length; i += MAX_PRESENCE_ENTRIES) links.send(conn, entries.slice(i, i + MAX_PRESENCE_ENTRIES));
   }
 
-  private broadcast(entries: readonly PresenceEntry[], except?: Connection): void {
+  private broadcast(entries: readonly PresenceEntry[], except?: PresenceConn): void {
     if (entries.length === 0) return;
     for (const links of this.syncs) for (const conn of links.ready()) if (conn !== except) this.sendTo(conn, entries, links);
   }

@@ -42,7 +42,7 @@ import { covers, isEmpty, join, MAX_VERSION_ENTRIES, newer, size, without } from
 import type { Connection } from './connection.js';
 import { InChain, OutChain } from './chain.js';
 import type { VersionDiff } from './chain.js';
-import type { CreditRequest, Message } from './wire.js';
+import type { CreditRequest, Message, PresenceEntry } from './wire.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
 import type { SyncedStore } from './synced-store.js';
 import { MessageType, NONCE_BYTES } from './wire.js';
@@ -376,7 +376,7 @@ export class StoreSync {
     this.presence = presence;
     this.presenceLinks = {
       ready: () => this.presenceReady(),
-      send: (conn, entries) => {
+      send: (conn: Connection, entries: readonly PresenceEntry[]) => {
         const s = this.sessions.get(conn);
         if (s) this.send(s, { type: MessageType.Presence, store: this.name, entries });
       },
