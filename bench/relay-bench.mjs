@@ -5,16 +5,19 @@
 // the time from a write's acknowledgement wait to its ack, the end-to-end
 // latency from a write at one client to its arrival at clients of other
 // nodes, and the memory a node spends per idle client connection; reports
-// the first rate at which it stops keeping up, and why.
+// the first rate at which it stops keeping up, and why. Then the same
+// clients, stores and rates on Hocuspocus + Redis (three Hocuspocus nodes
+// with @hocuspocus/extension-redis, Yjs clients), in the same run.
 //
 //   MYC_RELAY_CLIENTS (10000)  MYC_RELAY_STORES (100)  MYC_RELAY_PROCS (4)
 //   MYC_RELAY_RATES (250,1000,4000,16000 writes/s)  MYC_RELAY_SECONDS (10 a rate)
-import { spawn } from 'node:child_process';
+//   MYC_RELAY_SYSTEMS (mycelium,hocuspocus)
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { natsCluster, relayNode, sleep } from '../tests-relay/cluster.mjs';
+import { natsCluster, nodeProcess, redisServer, relayNode, sleep } from '../tests-relay/cluster.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = (k, d) => Number(process.env[k] ?? d);
@@ -23,6 +26,7 @@ const STORES = env('MYC_RELAY_STORES', 100);
 const PROCS = env('MYC_RELAY_PROCS', 4);
 const SECONDS = env('MYC_RELAY_SECONDS', 10);
 const RATES = (process.env.MYC_RELAY_RATES ?? '250,1000,4000,16000').split(',').map(Number);
+const SYSTEMS = (process.env.MYC_RELAY_SYSTEMS ?? 'mycelium,hocuspocus').split(',');
 /** One client in this many writes (the rest only read). */
 const WRITER_EVERY = 10;
 
@@ -34,19 +38,47 @@ const pct = (xs, p) => {
 };
 const MiB = 1024 * 1024;
 
-console.log(`bench:relay: ${CLIENTS} clients over 3 relays and ${STORES} stores, 3 NATS servers (R3); ${PROCS} client processes`);
-const nats = await natsCluster(3);
-const names = Array.from({ length: STORES }, (_, i) => `s${i}`);
 const schema = { notes: { t: 'lww', n: 'counter' } };
-const relays = [];
-// Each node takes a third of the clients and more (the default, 1,024, is for one small server).
-for (let i = 0; i < 3; i++) relays.push(await relayNode({ nats: nats.urls, replicas: 3, schema, names, maxConnections: CLIENTS }));
-await sleep(500);
-const idleRss = relays.map((r) => rssOf(r.pid));
+const names = Array.from({ length: STORES }, (_, i) => `s${i}`);
 
-/** A client process, spoken to in JSON lines. */
-function clientProcess(first, count) {
-  const proc = spawn(process.execPath, ['--max-old-space-size=8192', join(root, 'bench/relay-clients.mjs'), JSON.stringify({ urls: relays.map((r) => r.url), stores: STORES, first, count, writerEvery: WRITER_EVERY })], {
+/** The systems measured: each starts three nodes (and what they need) and names its client script. */
+const systems = {
+  mycelium: {
+    title: 'mycelium-sync relays on NATS JetStream (3 servers, R3)',
+    ack: 'in JetStream, on 2 of 3 servers',
+    clients: 'bench/relay-clients.mjs',
+    async start() {
+      const nats = await natsCluster(3);
+      // Each node takes a third of the clients and more (the default, 1,024, is for one small server).
+      const nodes = [];
+      for (let i = 0; i < 3; i++) nodes.push(await relayNode({ nats: nats.urls, replicas: 3, schema, names, maxConnections: CLIENTS }));
+      return { nodes, stop: () => nats.stop() };
+    },
+  },
+  hocuspocus: {
+    title: 'Hocuspocus 4.7 + Redis 7 (3 nodes, @hocuspocus/extension-redis), Yjs clients',
+    ack: 'applied in the memory of one node',
+    clients: 'bench/hocuspocus-clients.mjs',
+    async start() {
+      const redis = await redisServer();
+      const nodes = [];
+      for (let i = 0; i < 3; i++) nodes.push(await nodeProcess(join(root, 'bench/hocuspocus-node.mjs'), { redisPort: redis.port }));
+      return { nodes, stop: () => redis.stop() };
+    },
+  },
+};
+
+/** Why a system cannot run here, or null. */
+function missing(name) {
+  const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+  if (name === 'mycelium' && !has('nats-server')) return 'nats-server is not installed (apt-get install nats-server)';
+  if (name === 'hocuspocus' && !has('redis-server')) return 'redis-server is not installed (apt-get install redis-server)';
+  return null;
+}
+
+/** A client process, spoken to in JSON lines (bench/relay-driver.mjs). */
+function clientProcess(script, urls, first, count) {
+  const proc = spawn(process.execPath, ['--max-old-space-size=8192', join(root, script), JSON.stringify({ urls, stores: STORES, first, count, writerEvery: WRITER_EVERY })], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const waiting = [];
@@ -55,64 +87,101 @@ function clientProcess(first, count) {
   return { proc, next, tell: (m) => proc.stdin.write(`${JSON.stringify(m)}\n`) };
 }
 
-const started = performance.now();
-const procs = [];
-const per = Math.ceil(CLIENTS / PROCS);
-for (let i = 0; i < PROCS; i++) procs.push(clientProcess(i * per, Math.min(per, CLIENTS - i * per)));
-const ready = await Promise.all(procs.map((p) => p.next()));
-const connectSeconds = (performance.now() - started) / 1000;
-await sleep(2000);
-const connectedRss = relays.map((r) => rssOf(r.pid));
-const perConnection = connectedRss.reduce((a, b, i) => a + b - idleRss[i], 0) / CLIENTS;
-const writers = ready.reduce((a, r) => a + r.writers, 0);
-console.log(`connected ${CLIENTS} clients (${writers} writers) in ${connectSeconds.toFixed(1)} s; relay RSS ${connectedRss.map((b) => (b / MiB).toFixed(0)).join(' / ')} MiB; ${(perConnection / 1024).toFixed(1)} KiB per idle client connection`);
+async function measure(name) {
+  const system = systems[name];
+  console.log(`\n== ${system.title}: ${CLIENTS} clients over 3 nodes and ${STORES} stores, ${PROCS} client processes`);
+  const { nodes, stop } = await system.start();
+  await sleep(500);
+  const idleRss = nodes.map((r) => rssOf(r.pid));
+  const started = performance.now();
+  const procs = [];
+  const per = Math.ceil(CLIENTS / PROCS);
+  for (let i = 0; i < PROCS; i++) procs.push(clientProcess(system.clients, nodes.map((r) => r.url), i * per, Math.min(per, CLIENTS - i * per)));
+  const ready = await Promise.all(procs.map((p) => p.next()));
+  const connectSeconds = (performance.now() - started) / 1000;
+  await sleep(2000);
+  const connectedRss = nodes.map((r) => rssOf(r.pid));
+  const perConnection = connectedRss.reduce((a, b, i) => a + b - idleRss[i], 0) / CLIENTS;
+  const writers = ready.reduce((a, r) => a + r.writers, 0);
+  console.log(`connected ${CLIENTS} clients (${writers} writers) in ${connectSeconds.toFixed(1)} s; node RSS ${connectedRss.map((b) => (b / MiB).toFixed(0)).join(' / ')} MiB; ${(perConnection / 1024).toFixed(1)} KiB per idle client connection`);
 
-const rows = [];
-let broke = null;
-for (const rate of RATES) {
-  for (const p of procs) p.tell({ cmd: 'rate', perSecond: rate / PROCS });
-  await sleep(SECONDS * 1000);
-  for (const p of procs) p.tell({ cmd: 'rate', perSecond: 0 });
-  // What is still in flight gets 3 s to arrive before it is counted as late.
-  await sleep(3000);
-  for (const p of procs) p.tell({ cmd: 'report' });
-  const reports = await Promise.all(procs.map((p) => p.next()));
-  const written = reports.reduce((a, r) => a + r.written, 0);
-  const acked = reports.reduce((a, r) => a + r.acked, 0);
-  const arrivals = reports.flatMap((r) => r.arrivals);
-  const acks = reports.flatMap((r) => r.acks);
-  const row = {
-    offered_per_s: rate,
-    written_per_s: Math.round(written / SECONDS),
-    acked_per_s: Math.round(acked / SECONDS),
-    acked_share: written ? acked / written : 0,
-    ack_p50_ms: pct(acks, 50),
-    ack_p99_ms: pct(acks, 99),
-    e2e_p50_ms: pct(arrivals, 50),
-    e2e_p99_ms: pct(arrivals, 99),
-    relay_rss_mib: relays.map((r) => Math.round(rssOf(r.pid) / MiB)),
-  };
-  rows.push(row);
-  console.log(
-    `${String(rate).padStart(6)} offered/s  written ${String(row.written_per_s).padStart(6)}/s  acked ${String(row.acked_per_s).padStart(6)}/s (${(row.acked_share * 100).toFixed(0)}%)  ` +
-      `ack p50 ${row.ack_p50_ms} p99 ${row.ack_p99_ms} ms  end-to-end p50 ${row.e2e_p50_ms} p99 ${row.e2e_p99_ms} ms  relay RSS ${row.relay_rss_mib.join('/')} MiB`,
-  );
-  const reasons = [];
-  if (row.written_per_s < rate * 0.9) reasons.push(`the clients could not write ${rate}/s (wrote ${row.written_per_s}/s: the client processes ran out of CPU)`);
-  if (row.acked_share < 0.95) reasons.push(`acknowledgements fell behind (${(row.acked_share * 100).toFixed(0)}% within 3 s of the end)`);
-  if (row.e2e_p99_ms > 2000) reasons.push(`end-to-end p99 passed 2 s (${row.e2e_p99_ms} ms)`);
-  if (reasons.length > 0) {
-    broke = { rate, reasons };
-    break;
+  const rows = [];
+  let broke = null;
+  for (const rate of RATES) {
+    for (const p of procs) p.tell({ cmd: 'rate', perSecond: rate / PROCS });
+    await sleep(SECONDS * 1000);
+    for (const p of procs) p.tell({ cmd: 'rate', perSecond: 0 });
+    // What is still in flight gets 3 s to arrive before it is counted as late.
+    await sleep(3000);
+    for (const p of procs) p.tell({ cmd: 'report' });
+    const reports = await Promise.all(procs.map((p) => p.next()));
+    const written = reports.reduce((a, r) => a + r.written, 0);
+    const acked = reports.reduce((a, r) => a + r.acked, 0);
+    const arrivals = reports.flatMap((r) => r.arrivals);
+    const acks = reports.flatMap((r) => r.acks);
+    const row = {
+      offered_per_s: rate,
+      written_per_s: Math.round(written / SECONDS),
+      acked_per_s: Math.round(acked / SECONDS),
+      acked_share: written ? acked / written : 0,
+      ack_p50_ms: pct(acks, 50),
+      ack_p99_ms: pct(acks, 99),
+      e2e_p50_ms: pct(arrivals, 50),
+      e2e_p90_ms: pct(arrivals, 90),
+      e2e_p99_ms: pct(arrivals, 99),
+      e2e_max_ms: arrivals.length ? Math.max(...arrivals) : NaN,
+      e2e_samples: arrivals.length,
+      node_rss_mib: nodes.map((r) => Math.round(rssOf(r.pid) / MiB)),
+    };
+    rows.push(row);
+    console.log(
+      `${String(rate).padStart(6)} offered/s  written ${String(row.written_per_s).padStart(6)}/s  acked ${String(row.acked_per_s).padStart(6)}/s (${(row.acked_share * 100).toFixed(0)}%)  ` +
+        `ack p50 ${row.ack_p50_ms} p99 ${row.ack_p99_ms} ms  end-to-end p50 ${row.e2e_p50_ms} p99 ${row.e2e_p99_ms} ms  node RSS ${row.node_rss_mib.join('/')} MiB`,
+    );
+    const reasons = [];
+    if (row.written_per_s < rate * 0.9) reasons.push(`the clients could not write ${rate}/s (wrote ${row.written_per_s}/s: the client processes ran out of CPU)`);
+    if (row.acked_share < 0.95) reasons.push(`acknowledgements fell behind (${(row.acked_share * 100).toFixed(0)}% within 3 s of the end)`);
+    if (row.e2e_p99_ms > 2000) reasons.push(`end-to-end p99 passed 2 s (${row.e2e_p99_ms} ms)`);
+    if (reasons.length > 0) {
+      broke = { rate, reasons };
+      break;
+    }
   }
+  console.log(broke ? `first to break, at ${broke.rate} writes/s: ${broke.reasons.join('; ')}` : `kept up at every rate up to ${RATES.at(-1)} writes/s`);
+  for (const p of procs) p.tell({ cmd: 'exit' });
+  for (const r of nodes) await r.stop();
+  await stop();
+  return { title: system.title, acknowledged: system.ack, writers, connect_seconds: connectSeconds, bytes_per_idle_connection: Math.round(perConnection), rows, broke };
 }
-console.log(broke ? `first to break, at ${broke.rate} writes/s: ${broke.reasons.join('; ')}` : `kept up at every rate up to ${RATES.at(-1)} writes/s`);
 
-for (const p of procs) p.tell({ cmd: 'exit' });
-for (const r of relays) await r.stop();
-await nats.stop();
+const results = {};
+for (const name of SYSTEMS) {
+  const why = missing(name);
+  if (why) {
+    console.log(`\n== ${name}: not measured: ${why}`);
+    results[name] = { not_measured: why };
+    continue;
+  }
+  results[name] = await measure(name);
+}
+
+// Side by side: the highest rate each kept up with, and its figures there.
+const best = (r) => (r?.rows ? [...r.rows].reverse().find((row) => !r.broke || row.offered_per_s < r.broke.rate) ?? null : null);
+console.log(`\n${'system'.padEnd(12)} ${'KiB/conn'.padStart(9)} ${'connect s'.padStart(10)} ${'kept up at'.padStart(11)} ${'ack p50'.padStart(8)} ${'e2e p50'.padStart(8)} ${'e2e p99'.padStart(8)}  acknowledged means`);
+for (const [name, r] of Object.entries(results)) {
+  if (!r.rows) {
+    console.log(`${name.padEnd(12)} not measured: ${r.not_measured}`);
+    continue;
+  }
+  const b = best(r);
+  console.log(
+    `${name.padEnd(12)} ${(r.bytes_per_idle_connection / 1024).toFixed(1).padStart(9)} ${r.connect_seconds.toFixed(1).padStart(10)} ${(b ? `${b.offered_per_s}/s` : 'none').padStart(11)} ` +
+      `${String(b?.ack_p50_ms ?? '-').padStart(8)} ${String(b?.e2e_p50_ms ?? '-').padStart(8)} ${String(b?.e2e_p99_ms ?? '-').padStart(8)}  ${r.acknowledged}`,
+  );
+}
+
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-const out = { date: new Date().toISOString(), clients: CLIENTS, stores: STORES, relays: 3, nats_servers: 3, replicas: 3, client_processes: PROCS, writers, connect_seconds: connectSeconds, bytes_per_idle_connection: Math.round(perConnection), rows, broke };
+const out = { date: new Date().toISOString(), clients: CLIENTS, stores: STORES, nodes: 3, client_processes: PROCS, seconds_per_rate: SECONDS, systems: results };
 writeFileSync(join(root, 'bench/results/relay.json'), `${JSON.stringify(out, null, 2)}\n`);
 console.log('wrote bench/results/relay.json');
 process.exit(0);

@@ -19,9 +19,12 @@ const USAGE = `usage:
   mycelium-sync relay --nats nats://host:4222[,nats://…] --schema schema.json [--name todo[,other]]
                       [--port 8788] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
                       [--replicas 1] [--stream MYCELIUM] [--compact-after 1048576]
+                      [--max-stores 1000] [--idle-close 60000]
       A relay node (docs/relay.md): like peer, with the stores in NATS JetStream, shared by every
-      node; clients connect to any node. Needs npm install @nats-io/transport-node @nats-io/jetstream
-      @nats-io/kv @nats-io/obj. Credentials go in the URL (nats://user:pass@host:4222).
+      node; clients connect to any node. Without --name, a store opens when a client asks for it
+      and closes after --idle-close ms with no client (at most --max-stores open at once).
+      Needs npm install @nats-io/transport-node @nats-io/jetstream @nats-io/kv @nats-io/obj.
+      Credentials go in the URL (nats://user:pass@host:4222).
   mycelium-sync identity [--dir .mycelium] [--identity peer]
       Prints the principal of the identity kept in --dir (made on first use).
   mycelium-sync certify <device principal> [--dir .mycelium] [--identity peer] [--days 365]
@@ -94,6 +97,8 @@ async function main(): Promise<void> {
         replicas: { type: 'string' },
         stream: { type: 'string' },
         'compact-after': { type: 'string' },
+        'max-stores': { type: 'string' },
+        'idle-close': { type: 'string' },
       },
     });
   } catch (e) {
@@ -164,7 +169,9 @@ async function main(): Promise<void> {
       relay = await startRelay({
         nats: { servers, replicas: count(v.replicas, 'replicas') ?? 1, stream: v.stream },
         schema,
-        names,
+        names: v.name === undefined ? undefined : names,
+        maxStores: count(v['max-stores'], 'max-stores'),
+        idleCloseMs: count(v['idle-close'], 'idle-close'),
         compactAfterBytes: count(v['compact-after'], 'compact-after'),
         port: port(v.port, 8788),
         host,
@@ -178,7 +185,7 @@ async function main(): Promise<void> {
       fail(`cannot start the relay: ${e instanceof Error ? e.message : String(e)}`);
     }
     const auth = token ?? process.env.MYCELIUM_TOKEN ? 'token required' : 'no token';
-    console.log(`mycelium-sync relay: stores ${names.join(', ')} in JetStream at ${relay.natsServer()}, on ${relay.url} (${auth}; Ctrl-C to stop)`);
+    console.log(`mycelium-sync relay: stores ${v.name === undefined ? 'opened on demand' : names.join(', ')} in JetStream at ${relay.natsServer()}, on ${relay.url} (${auth}; Ctrl-C to stop)`);
     const stop = () => void relay.close().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

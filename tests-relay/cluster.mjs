@@ -100,12 +100,14 @@ export async function natsCluster(n) {
   return cluster;
 }
 
-/** A relay node in its own process (tests-relay/relay-node.mjs); `switches` are test switches in that process. */
-export async function relayNode({ nats, schema, names, replicas = 1, compactAfterBytes, purgeAfter, switches, maxConnections, presenceHeartbeatMs }) {
-  const args = JSON.stringify({ nats: { servers: nats, replicas, purgeAfter }, schema, names, compactAfterBytes, switches, maxConnections, presenceHeartbeatMs, port: 0 });
-  const p = child(process.execPath, [join(root, 'tests-relay/relay-node.mjs'), args]);
-  await until('the relay to print its URL', () => /ws:\/\/\S+/.test(p.out) || p.exit !== null, 30_000);
-  if (p.exit !== null) throw new Error(`the relay exited: ${JSON.stringify(p.exit)}\n${p.out}\n${p.err}`);
+/**
+ * A server in its own Node process that prints its ws:// URL when it
+ * listens (a relay node, or for the bench a peer of another library).
+ */
+export async function nodeProcess(script, args) {
+  const p = child(process.execPath, [script, JSON.stringify(args)]);
+  await until(`${script} to print its URL`, () => /ws:\/\/\S+/.test(p.out) || p.exit !== null, 30_000);
+  if (p.exit !== null) throw new Error(`${script} exited: ${JSON.stringify(p.exit)}\n${p.out}\n${p.err}`);
   return {
     url: /(ws:\/\/\S+)/.exec(p.out)[1],
     pid: p.proc.pid,
@@ -118,6 +120,20 @@ export async function relayNode({ nats, schema, names, replicas = 1, compactAfte
     kill: () => stopChild(p, 'SIGKILL'),
     stop: () => stopChild(p),
   };
+}
+
+/** A relay node in its own process (tests-relay/relay-node.mjs); `switches` are test switches in that process. */
+export function relayNode({ nats, replicas = 1, purgeAfter, ...options }) {
+  return nodeProcess(join(root, 'tests-relay/relay-node.mjs'), { nats: { servers: nats, replicas, purgeAfter }, port: 0, ...options });
+}
+
+/** A redis-server on a loopback port, keeping nothing on disk (the bench's Hocuspocus nodes meet through it). */
+export async function redisServer() {
+  const port = await freePort();
+  const p = child('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  await until('redis-server to listen', () => /Ready to accept connections/.test(p.out) || p.exit !== null, 10_000);
+  if (p.exit !== null) throw new Error(`redis-server exited: ${JSON.stringify(p.exit)}\n${p.out}\n${p.err}`);
+  return { port, pid: p.proc.pid, stop: () => stopChild(p) };
 }
 
 /**

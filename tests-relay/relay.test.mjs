@@ -26,9 +26,9 @@ async function relay(options) {
   return r;
 }
 
-/** A client replica (in memory) syncing with `url`. */
-async function client(url) {
-  const store = await mycelium.open({ schema, name: 'notes' });
+/** A client replica (in memory) of store `name` syncing with `url`. */
+async function client(url, name = 'notes') {
+  const store = await mycelium.open({ schema, name });
   const sync = store.connect(mycelium.webSocket(url));
   cleanup.push(async () => store.close());
   return { store, sync, notes: store.collection('notes') };
@@ -240,5 +240,37 @@ describe('relay nodes on JetStream', () => {
     await until('client 1 (its relay killed) to leave the others', () => sees(clients[0]) === '' && sees(newcomer) === 'client 0', 10_000);
     expect(Date.now() - t).toBeLessThan(beat * 3.25 + 3000);
     expect(relays[0].log).toMatch(/stopped beating/);
+  }, 90_000);
+
+  it('stores on demand: a node without a list opens what clients ask for, closes it when idle, reopens it from JetStream; at most maxStores at once', async () => {
+    const nats = await cluster(1);
+    const statusOf = async (r) => (await (await fetch(`${r.url.replace('ws:', 'http:')}/status`)).json()).stores.map((s) => s.name).sort();
+    const a = await relay({ nats: nats.urls, names: undefined, idleCloseMs: 1000 });
+    const b = await relay({ nats: nats.urls, names: undefined, idleCloseMs: 1000, maxStores: 1 });
+    expect(await statusOf(a)).toEqual([]);
+    // Two stores on node a; the same store through node b.
+    const x1 = await client(a.url, 'x');
+    const y1 = await client(a.url, 'y');
+    const x2 = await client(b.url, 'x');
+    x1.notes.insert({ id: 'from-a', body: 'x at a', votes: 1 });
+    y1.notes.insert({ id: 'y', body: 'y at a', votes: 2 });
+    x2.notes.insert({ id: 'from-b', body: 'x at b', votes: 3 });
+    await until('x to converge across the nodes', () => x1.notes.all().length === 2 && x2.notes.all().length === 2, 20_000);
+    expect(y1.notes.all().length).toBe(1);
+    expect(await statusOf(a)).toEqual(['x', 'y']);
+    // Node b holds one store at most: a client of y there waits, served once x closes there.
+    const y2 = await client(b.url, 'y');
+    await sleep(1500);
+    expect(y2.notes.all().length).toBe(0);
+    expect(await statusOf(b)).toEqual(['x']);
+    x2.store.close();
+    await until('node b to close x (idle) and open y for the waiting client', async () => y2.notes.get('y')?.body === 'y at a', 20_000);
+    expect(await statusOf(b)).toEqual(['y']);
+    // Every client of x gone: node a closes x; a new client opens it again, from JetStream.
+    x1.store.close();
+    await until('node a to close x', async () => (await statusOf(a)).join() === 'y', 10_000);
+    const x3 = await client(a.url, 'x');
+    await until('a new client of x to get both records from the reopened store', () => x3.notes.all().length === 2, 20_000);
+    expect(a.alive && b.alive).toBe(true);
   }, 90_000);
 });

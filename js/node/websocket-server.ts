@@ -10,7 +10,7 @@
 // its id.
 import type { Server } from 'node:http';
 import { randomPeerId } from '../sync/facade.js';
-import type { Access, NetworkAdapter, NetworkEvents } from '../sync/transport.js';
+import type { Access, Hub, NetworkAdapter, NetworkEvents } from '../sync/transport.js';
 import { greeting, readGreeting, socketLink } from '../sync/transport.js';
 import type { Authenticate, GuardedServer, Principal } from './server-guard.js';
 import { guardServer } from './server-guard.js';
@@ -44,6 +44,8 @@ export interface WebSocketServerOptions {
   readonly heartbeatMs?: number;
   /** JSON served at GET /status to authenticated requests (the CLI's: stores, versions, peers). */
   readonly status?: () => unknown;
+  /** @internal A relay node's: sessions open on the client's hello, stores on demand (NetworkAdapter.hub). */
+  readonly hub?: Hub;
 }
 
 export interface WebSocketServerAdapter extends NetworkAdapter {
@@ -111,6 +113,7 @@ export function webSocketServer(options: WebSocketServerOptions = {}): WebSocket
   return {
     kind: 'websocket-server',
     peerId,
+    hub: options.hub,
     listening,
     start,
     stop() {

@@ -13,11 +13,29 @@ import type { Link, NetworkAdapter } from './transport.js';
 import type { Message } from './wire.js';
 import { MessageType } from './wire.js';
 
+/** May this connection's peer read the store (the server's authorize hook)? Asked before a hub opens a store for it. */
+function mayRead(conn: Connection, store: string): boolean {
+  const may = conn.link.may;
+  if (!may) return true;
+  try {
+    return may.call(conn.link, store, 'read') === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Most hellos kept for one store that is on its way (storeWanted); more are dropped (their peers ask again). */
+const MAX_HELLOS_KEPT = 4096;
+
 class SyncNetwork {
   private readonly conns = new Map<string, Connection>();
   private readonly stores = new Map<string, StoreSync>();
   private started = false;
   private readonly features: readonly string[];
+  /** A hub (NetworkAdapter.hub) opens a store's session with a peer when the peer says hello for it. */
+  private readonly hub: boolean;
+  /** A hub's hellos for stores on their way (storeWanted said yes), handed to each when it connects. */
+  private readonly kept = new Map<string, { conn: Connection; m: Message; bytes: number }[]>();
 
   constructor(
     readonly adapter: NetworkAdapter,
@@ -25,35 +43,56 @@ class SyncNetwork {
     private readonly frames: SyncFrames,
   ) {
     this.features = presenceRelays(adapter, options) ? ['presence', 'presence-relay', 'auth', 'credit'] : ['presence', 'auth', 'credit'];
+    this.hub = adapter.hub !== undefined;
   }
 
   /** One store per name: facade.ts refuses a second one before the engine is loaded. */
   attach(sync: StoreSync): void {
     this.stores.set(sync.name, sync);
-    // A hello that came before the store was connected here is not kept:
-    // ours asks the peer for another.
-    for (const conn of this.conns.values()) sync.addPeer(conn);
-    if (!this.started) {
-      this.started = true;
-      try {
-        this.adapter.start({
-          peerCandidate: (link) => this.candidate(link),
-          message: (peer, bytes) => this.conns.get(peer)?.receive(bytes),
-          peerDisconnected: (peer) => this.disconnected(peer),
-        });
-      } catch (e) {
-        this.started = false;
-        this.stores.delete(sync.name);
-        networks.delete(this.adapter);
-        throw e instanceof MyceliumError ? e : new MyceliumError('transport_unavailable', `the ${this.adapter.kind} adapter cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    if (this.hub) {
+      // Hellos that came before the store was connected, kept for it.
+      const kept = this.kept.get(sync.name) ?? [];
+      this.kept.delete(sync.name);
+      for (const { conn, m, bytes } of kept) {
+        if (conn.isClosed || this.conns.get(conn.peer) !== conn) continue;
+        sync.addPeer(conn);
+        sync.message(conn, m, bytes);
       }
+    } else {
+      // A hello that came before the store was connected here is not kept:
+      // ours asks the peer for another.
+      for (const conn of this.conns.values()) sync.addPeer(conn);
+    }
+    try {
+      this.start();
+    } catch (e) {
+      this.stores.delete(sync.name);
+      throw e;
+    }
+  }
+
+  /** Starts the adapter (once). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    try {
+      this.adapter.start({
+        peerCandidate: (link) => this.candidate(link),
+        message: (peer, bytes) => this.conns.get(peer)?.receive(bytes),
+        peerDisconnected: (peer) => this.disconnected(peer),
+      });
+    } catch (e) {
+      this.started = false;
+      networks.delete(this.adapter);
+      throw e instanceof MyceliumError ? e : new MyceliumError('transport_unavailable', `the ${this.adapter.kind} adapter cannot start: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
   detach(sync: StoreSync): void {
     if (this.stores.get(sync.name) !== sync) return;
     this.stores.delete(sync.name);
-    if (this.stores.size === 0) this.stop();
+    // A hub serves on with no store (stores open on demand); stopHub() ends it.
+    if (this.stores.size === 0 && !this.hub) this.stop();
   }
 
   stop(): void {
@@ -80,13 +119,20 @@ class SyncNetwork {
       { maxMessageBytes: this.options.maxMessageBytes, features: this.features },
     );
     this.conns.set(link.peer, conn);
-    for (const sync of this.stores.values()) sync.addPeer(conn);
+    // A hub's features go out at once: a client of a protected store waits for them before its auth-hello.
+    if (this.hub) conn.sendFeatures();
+    else for (const sync of this.stores.values()) sync.addPeer(conn);
   }
 
   private disconnected(peer: string): void {
     const conn = this.conns.get(peer);
     if (!conn) return;
     this.conns.delete(peer);
+    for (const [name, kept] of this.kept) {
+      const left = kept.filter((k) => k.conn !== conn);
+      if (left.length === 0) this.kept.delete(name);
+      else if (left.length !== kept.length) this.kept.set(name, left);
+    }
     for (const sync of this.stores.values()) sync.removePeer(conn);
     conn.close('peer disconnected');
   }
@@ -106,7 +152,17 @@ class SyncNetwork {
       this.failed(conn, new MyceliumError(m.code, `peer ${conn.peer} ended the connection: ${m.message}`), true);
       return;
     }
-    this.stores.get(m.store)?.message(conn, m, bytes);
+    const sync = this.stores.get(m.store);
+    const opens = m.type === MessageType.Hello || m.type === MessageType.AuthHello;
+    if (!sync) {
+      if (!this.hub || !opens || !mayRead(conn, m.store) || !this.adapter.hub?.storeWanted(m.store)) return;
+      let kept = this.kept.get(m.store);
+      if (!kept) this.kept.set(m.store, (kept = []));
+      if (kept.length < MAX_HELLOS_KEPT) kept.push({ conn, m, bytes });
+      return;
+    }
+    if (this.hub && opens) sync.addPeer(conn);
+    sync.message(conn, m, bytes);
   }
 
   /** The connection cannot go on: every store hears why, the peer is told, the link closes. */
@@ -131,6 +187,20 @@ function presenceRelays(adapter: NetworkAdapter, options: SyncOptions): boolean 
 
 /** Each open store's presence, shared by its syncs (docs/presence.md): made by its first connect(), closed with its last. */
 const rooms = new WeakMap<SyncedStore, PresenceRoom>();
+
+/** Starts a hub's network (NetworkAdapter.hub) before any store connects through it: a relay node opening stores on demand. */
+export function startHub(adapter: NetworkAdapter, options: SyncOptions, frames: SyncFrames): void {
+  if (!adapter.hub) throw new MyceliumError('invalid_argument', 'startHub() takes the adapter of a hub');
+  if (networks.has(adapter)) return;
+  const net = new SyncNetwork(adapter, options, frames);
+  networks.set(adapter, net);
+  net.start();
+}
+
+/** Stops a hub's network (its stores' syncs should be closed first). */
+export function stopHub(adapter: NetworkAdapter): void {
+  networks.get(adapter)?.stop();
+}
 
 /** The store's presence room while a sync of it is open (a relay node joins it to the other nodes'). */
 export function presenceRoomOf(store: SyncedStore): PresenceRoom | null {

@@ -44,6 +44,23 @@ export interface NetworkAdapter {
   start(events: NetworkEvents): void;
   /** Closes every link and stops finding peers. */
   stop(): void;
+  /**
+   * A hub of many stores (a relay node): a store's session with a peer opens
+   * when the peer says hello for it (each client syncs one or a few of the
+   * hub's stores), not for every store and every peer. Without it, a
+   * replica says hello for each of its stores to each peer as it connects.
+   */
+  readonly hub?: Hub;
+}
+
+export interface Hub {
+  /**
+   * Called with the name of a store a peer says hello for that no store
+   * connected through this adapter has. True: a store of that name connects
+   * soon, and the hello is kept for it; false: the hello is dropped (the
+   * peer asks again later).
+   */
+  storeWanted(name: string): boolean;
 }
 
 /** For transports without a bufferedamountlow event: checks every few ms until the buffer is low. */
