@@ -78,7 +78,8 @@ function missing(name) {
 
 /** A client process, spoken to in JSON lines (bench/relay-driver.mjs). */
 function clientProcess(script, urls, first, count) {
-  const proc = spawn(process.execPath, ['--max-old-space-size=8192', join(root, script), JSON.stringify({ urls, stores: STORES, first, count, writerEvery: WRITER_EVERY })], {
+  const prof = process.env.MYC_RELAY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MYC_RELAY_PROFILE}`] : [];
+  const proc = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, join(root, script), JSON.stringify({ urls, stores: STORES, first, count, writerEvery: WRITER_EVERY })], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const waiting = [];

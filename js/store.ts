@@ -1,7 +1,7 @@
 // Store: one replica in this page. Owns a handle into the WebAssembly engine;
 // every call crosses the boundary once with its bytes (cpp/replica.h).
 import type { Value } from './bytes.js';
-import { ByteReader, ByteWriter } from './bytes.js';
+import { ByteReader, ByteWriter, sameBytes } from './bytes.js';
 import { Collection, Op } from './collection.js';
 import type { CreditEntry } from './collection.js';
 import type { UndoOptions } from './undo.js';
@@ -102,6 +102,9 @@ export class Store<S extends Schema = Schema> {
   readonly #watchers = new Set<() => void>();
   readonly #creditAsks = new Set<(request: CreditRequest) => number>();
   readonly #syncs = new Set<Sync>();
+  /** The engine's version bytes last decoded, and what they decoded to (version()). */
+  #versionBytes: Uint8Array | null = null;
+  #versionDecoded: Version = {};
   #recovered: readonly RecoveryIssue[] = [];
   #handle: number;
   readonly #verify: boolean;
@@ -234,7 +237,15 @@ export class Store<S extends Schema = Schema> {
   /** The causal context: actor -> highest seq this replica has seen. */
   version(): Version {
     const h = this.#h();
-    return decodeVersion(this.#io.out(this.#core.version(h)));
+    const bytes = this.#io.out(this.#core.version(h));
+    // The sync layer asks many times per message, mostly for the same
+    // version: decoded once, then copied (callers may keep or change theirs).
+    const last = this.#versionBytes;
+    if (last === null || !sameBytes(last, bytes)) {
+      this.#versionDecoded = decodeVersion(bytes);
+      this.#versionBytes = bytes.slice();
+    }
+    return { ...this.#versionDecoded };
   }
 
   /**

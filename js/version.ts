@@ -40,9 +40,17 @@ export function writeActor(actor: string, w: ByteWriter): void {
   w.fixed64(lo, hi);
 }
 
+/** Hex of actors read lately, by their low half (a store meets few actors, and reads them over and over). */
+const hexOf = new Map<number, { readonly hi: number; readonly hex: string }>();
+
 export function readActor(r: ByteReader): string {
   const { lo, hi } = r.fixed64();
-  return actorHex(hi, lo);
+  const known = hexOf.get(lo);
+  if (known !== undefined && known.hi === hi) return known.hex;
+  const hex = actorHex(hi, lo);
+  if (hexOf.size >= 4096) hexOf.clear();
+  hexOf.set(lo, { hi, hex });
+  return hex;
 }
 
 export function encodeVersion(v: Version, w: ByteWriter): void {

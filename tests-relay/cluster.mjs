@@ -105,7 +105,9 @@ export async function natsCluster(n) {
  * listens (a relay node, or for the bench a peer of another library).
  */
 export async function nodeProcess(script, args) {
-  const p = child(process.execPath, [script, JSON.stringify(args)]);
+  // MYC_NODE_PROFILE=<dir>: each such process writes a CPU profile there when it stops (bench:relay).
+  const prof = process.env.MYC_NODE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MYC_NODE_PROFILE}`] : [];
+  const p = child(process.execPath, [...prof, script, JSON.stringify(args)]);
   await until(`${script} to print its URL`, () => /ws:\/\/\S+/.test(p.out) || p.exit !== null, 30_000);
   if (p.exit !== null) throw new Error(`${script} exited: ${JSON.stringify(p.exit)}\n${p.out}\n${p.err}`);
   return {
