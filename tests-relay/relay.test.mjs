@@ -273,4 +273,30 @@ describe('relay nodes on JetStream', () => {
     await until('a new client of x to get both records from the reopened store', () => x3.notes.all().length === 2, 20_000);
     expect(a.alive && b.alive).toBe(true);
   }, 90_000);
+
+  it('hostile clients: hellos for 30 stores open at most maxStores; garbage, a text frame and an oversized frame close only their connection', async () => {
+    const nats = await cluster(1);
+    const node = await relay({ nats: nats.urls, names: undefined, maxStores: 4 });
+    const statusOf = async () => (await (await fetch(`${node.url.replace('ws:', 'http:')}/status`)).json()).stores.length;
+    const flood = [];
+    for (let i = 0; i < 30; i++) flood.push(await client(node.url, `flood-${i}`));
+    await sleep(1500);
+    expect(await statusOf()).toBe(4);
+    // Bytes that are no greeting, and a greeting then garbage: each connection closes, the node serves on.
+    const { WebSocket } = await import('ws');
+    const closes = [];
+    for (const frames of [[new Uint8Array([0xde, 0xad, 0xbe, 0xef])], ['not even binary'], [new Uint8Array(70 * 1024)]]) {
+      const ws = new WebSocket(node.url);
+      await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+      for (const f of frames) ws.send(f);
+      closes.push(await new Promise((r) => ws.once('close', (code) => r(code))));
+    }
+    expect(closes.every((c) => c >= 1000)).toBe(true);
+    const served = flood.filter((c) => c.sync.status().peers.some((p) => p.state === 'synced'));
+    expect(served.length).toBe(4);
+    served[0].notes.insert({ id: 'still', body: 'serving', votes: 1 });
+    const again = await client(node.url, served[0].store.name);
+    await until('the node to serve on after the garbage', () => again.notes.get('still')?.body === 'serving', 10_000);
+    expect(node.alive).toBe(true);
+  }, 60_000);
 });
