@@ -18,6 +18,15 @@ export const measured = {
   acks: [],
 };
 
+/** How late this process's event loop runs (ms, sampled every 100 ms): the clients' own load. */
+const lags = [];
+let tick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  lags.push(Math.max(0, now - tick - 100));
+  tick = now;
+}, 100).unref();
+
 /** A client of another relay received a write made at `t` (Date.now() of the writer): sampled 1 in 8. */
 export function arrived(t) {
   if (typeof t === 'number' && Math.random() < 1 / 8) measured.arrivals.push(Date.now() - t);
@@ -62,7 +71,7 @@ export function drive({ clients, writers, write }) {
         }, 10);
       }
     } else if (m.cmd === 'report') {
-      send({ ...measured, rss: process.memoryUsage().rss });
+      send({ ...measured, lags: lags.splice(0), rss: process.memoryUsage().rss });
       measured.written = 0;
       measured.acked = 0;
       measured.arrivals = [];
