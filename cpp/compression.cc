@@ -1,5 +1,6 @@
 #include "compression.h"
 
+#include <algorithm>
 #include <string>
 
 #include "zstd.h"
@@ -75,7 +76,7 @@ Result<Buffer> decompress(std::span<const std::uint8_t> in, std::size_t max_byte
   if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR) {
     return Corrupt("compressed payload does not declare its size");
   }
-  if (size > kMaxDecompressedBytes || size > max_bytes || size > in.size() * kMaxRatio) {
+  if (size > kMaxDecompressedBytes || size > max_bytes || size > std::max(in.size() * kMaxRatio, kRatioFloor)) {
     return LimitExceeded(cat({"compressed payload declares ", size, " bytes, more than its size justifies"}));
   }
   Buffer out(static_cast<std::size_t>(size));

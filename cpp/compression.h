@@ -24,9 +24,12 @@ namespace mycelium {
 inline constexpr std::size_t kCompressMinBytes = 1024;
 inline constexpr int kCompressLevel = 1;
 // A decompressed payload is at most this large, and at most kMaxRatio times
-// its compressed size: a decoder never allocates more than its input justifies.
+// its compressed size or kRatioFloor, whichever is more: a decoder never
+// allocates more than its input justifies, and a small payload that
+// compresses very well (a long repeated string in one record) still decodes.
 inline constexpr std::size_t kMaxDecompressedBytes = std::size_t{256} << 20;
 inline constexpr std::size_t kMaxRatio = 256;
+inline constexpr std::size_t kRatioFloor = std::size_t{4} << 20;
 
 // Bytes that are not zero-filled first (std::vector(n) is): a decompressed
 // payload overwrites all of them.

@@ -90,6 +90,17 @@ TEST(Compression, RefusesBombs) {
   EXPECT_EQ(d.status().code(), Code::kLimitExceeded) << d.status().to_string();
 }
 
+TEST(Compression, SmallPayloadsThatCompressVeryWellDecode) {
+  // 2 MiB of one byte (a long repeated string in a record) compresses past
+  // kMaxRatio, but stays under kRatioFloor: not a bomb.
+  const ByteVec same(2u << 20, 'a');
+  ByteVec c = *compress(same);
+  ASSERT_LT(c.size() * kMaxRatio, same.size());
+  auto d = decompress(c);
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_EQ(d->size(), same.size());
+}
+
 TEST(Compression, FramesCompressLargePayloadsAndUnframeThem) {
   const ByteVec big = text(20'000);
   ByteVec f = frame(PayloadKind::kSnapshot, big);

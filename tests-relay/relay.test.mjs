@@ -2,8 +2,10 @@
 // nats-server processes: a three-server JetStream cluster with R3 streams,
 // relay nodes in their own processes behind a TCP load balancer, and
 // clients that are ordinary replicas syncing with webSocket(url).
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import * as mycelium from 'mycelium-sync';
 import { loadBalancer, natsCluster, relayNode, sleep, until } from './cluster.mjs';
@@ -299,4 +301,41 @@ describe('relay nodes on JetStream', () => {
     await until('the node to serve on after the garbage', () => again.notes.get('still')?.body === 'serving', 10_000);
     expect(node.alive).toBe(true);
   }, 60_000);
+
+  it('writes larger than a NATS message go as objects; compaction deletes each once its message is purged, none leak', async () => {
+    const nats = await cluster(1);
+    const node = await relay({ nats: nats.urls, compactAfterBytes: 256, purgeAfter: 1500 });
+    const writer = await client(node.url);
+    const blobs = async () => {
+      const nc = await natsConnect({ servers: nats.urls });
+      const os = await new Objm(jetstream(nc)).open('mycelium-snapshots');
+      const names = (await os.list()).filter((o) => !o.deleted).map((o) => o.name);
+      await nc.close();
+      return names.filter((n) => n.includes('.blob.'));
+    };
+    // 1.6 MB of base64 (1.2 MB compressed): over NATS's 1 MiB message limit, and over the snapshot when compaction looks.
+    const big = () => randomBytes(1_200_000).toString('base64');
+    const a = big();
+    writer.notes.insert({ id: 'a', body: a, votes: 1 });
+    await until('the first big write acknowledged', () => acked(writer), 20_000);
+    await until('its object stored', async () => (await blobs()).length === 1, 10_000);
+    const [first] = await blobs();
+    await sleep(1600);
+    const b = big();
+    writer.notes.insert({ id: 'b', body: b, votes: 2 });
+    await until('the second big write acknowledged', () => acked(writer), 20_000);
+    // The next compaction purges the first message (older than purgeAfter now) and deletes its object; the second stays.
+    let left = [];
+    await until('the first object deleted, the second kept', async () => {
+      left = await blobs();
+      return left.length === 1 && left[0] !== first;
+    }, 20_000).catch((e) => {
+      throw new Error(`${e.message}: objects ${JSON.stringify(left)}, the first was ${first}`);
+    });
+    const cold = await relay({ nats: nats.urls });
+    const reader = await client(cold.url);
+    // And 1.2 MB that compress to almost nothing (past the 256x ratio a bomb shows; under its 4 MiB floor).
+    writer.notes.insert({ id: 'c', body: 'c'.repeat(1_200_000), votes: 3 });
+    await until('a cold relay to serve all three big records', () => reader.notes.get('a')?.body === a && reader.notes.get('b')?.body === b && reader.notes.get('c')?.body.length === 1_200_000, 30_000);
+  }, 90_000);
 });

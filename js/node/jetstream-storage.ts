@@ -71,6 +71,12 @@ interface Pointer {
   readonly version: Version;
   /** When it was written (ms since 1970). */
   readonly at?: number;
+  /**
+   * Objects of oversized appends the snapshot folds whose messages were
+   * not purged yet (younger than purgeAfter): deleted by the compaction
+   * that purges them.
+   */
+  readonly objects?: readonly string[];
 }
 
 interface Tail {
@@ -163,6 +169,7 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
       try {
         const p = e.json<Pointer>();
         if (!Number.isSafeInteger(p.seq) || typeof p.object !== 'string') throw new Error('fields');
+        if (p.objects !== undefined && !(Array.isArray(p.objects) && p.objects.every((o) => typeof o === 'string'))) throw new Error('objects');
         return { pointer: p, revision: e.revision };
       } catch {
         throw new MyceliumError('corrupt', `the snapshot pointer of '${name}' in ${META_BUCKET} is not one this version reads`);
@@ -357,9 +364,17 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
           const folded = fold(log, snapshot);
           let version: Version = pointer?.version ?? {};
           for (const a of appends) version = join(version, a.version);
+          // Only what every watch has surely read by now is purged: messages older than purgeAfter.
+          const cutoff = Date.now() - purgeAfter;
+          // (What the previous snapshot covered is that old when it was written that long ago.)
+          let through = pointer && (pointer.at ?? 0) <= cutoff ? pointer.seq : 0;
+          for (const a of appends) if (a.nanos <= BigInt(cutoff) * 1_000_000n) through = a.seq;
+          // Objects of messages that stay: the next compaction that purges them deletes them.
+          const earlier = pointer?.objects ?? [];
+          const stay = [...(pointer && through >= pointer.seq ? [] : earlier), ...appends.flatMap((a) => (a.object && a.seq > through ? [a.object] : []))];
           const object = `${storeKey(name)}.snap.${last}.${nats.core.nuid.next()}`;
           await os.putBlob({ name: object }, folded);
-          const next = JSON.stringify({ seq: last, object, actor: appends.at(-1)?.actor ?? pointer?.actor ?? NO_ACTOR, version, at: Date.now() } satisfies Pointer);
+          const next = JSON.stringify({ seq: last, object, actor: appends.at(-1)?.actor ?? pointer?.actor ?? NO_ACTOR, version, at: Date.now(), objects: stay } satisfies Pointer);
           try {
             if (revision === 0) await kv.create(`${storeKey(name)}.snap`, next);
             else await kv.update(`${storeKey(name)}.snap`, next, revision);
@@ -369,13 +384,9 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
             return 0;
           }
           if (meta) await kv.put(`${storeKey(name)}.meta`, JSON.stringify(meta));
-          // Only what every watch has surely read by now: messages older than purgeAfter.
-          const cutoff = Date.now() - purgeAfter;
-          // (What the previous snapshot covered is that old when it was written that long ago.)
-          let through = pointer && (pointer.at ?? 0) <= cutoff ? pointer.seq : 0;
-          for (const a of appends) if (a.nanos <= BigInt(cutoff) * 1_000_000n) through = a.seq;
           if (through > 0) await jsm.streams.purge(streamName, { filter: subject(name), seq: through + 1 });
           if (pointer) await os.delete(pointer.object).catch(() => undefined);
+          if (pointer && through >= pointer.seq) for (const o of earlier) await os.delete(o).catch(() => undefined);
           for (const a of appends) if (a.object && a.seq <= through) await os.delete(a.object).catch(() => undefined);
           return log.length;
         } catch (e) {
@@ -398,9 +409,12 @@ export async function jetStreamStorage(options: JetStreamStorageOptions): Promis
 
       async clear(name) {
         try {
-          await jsm.streams.purge(streamName, { filter: subject(name) });
           const { pointer } = await pointerOf(name);
-          if (pointer) await os.delete(pointer.object).catch(() => undefined);
+          // The objects of oversized appends: those the pointer keeps, and those of the messages after it.
+          const { appends } = await readTail(name, (pointer?.seq ?? 0) + 1);
+          await jsm.streams.purge(streamName, { filter: subject(name) });
+          const objects = [...(pointer ? [pointer.object, ...(pointer.objects ?? [])] : []), ...appends.flatMap((a) => (a.object ? [a.object] : []))];
+          for (const o of objects) await os.delete(o).catch(() => undefined);
           await kv.purge(`${storeKey(name)}.snap`);
           await kv.purge(`${storeKey(name)}.meta`);
         } catch (e) {
