@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import * as mycelium from 'mycelium-sync';
@@ -320,6 +321,16 @@ describe('relay nodes on JetStream', () => {
     await until('the first big write acknowledged', () => acked(writer), 20_000);
     await until('its object stored', async () => (await blobs()).length === 1, 10_000);
     const [first] = await blobs();
+    // A compaction folded it (the pointer moved past it); its message is younger than purgeAfter, so it stays.
+    const pointer = async () => {
+      const nc = await natsConnect({ servers: nats.urls });
+      const e = await (await new Kvm(jetstream(nc)).open('mycelium-meta')).get(`${Buffer.from('notes').toString('base64url')}.snap`);
+      await nc.close();
+      return e && e.value.length > 0 ? e.json() : null;
+    };
+    await until('a compaction to fold the first write', async () => (await pointer())?.objects?.includes(first) === true, 20_000);
+    expect(await blobs()).toEqual([first]);
+    // Past purgeAfter since that compaction: the next one purges the first message.
     await sleep(1600);
     const b = big();
     writer.notes.insert({ id: 'b', body: b, votes: 2 });
