@@ -315,8 +315,8 @@ describe('relay nodes on JetStream', () => {
       return names.filter((n) => n.includes('.blob.'));
     };
     // 1.6 MB of base64 (1.2 MB compressed): over NATS's 1 MiB message limit, and over the snapshot when compaction looks.
-    const big = () => randomBytes(1_200_000).toString('base64');
-    const a = big();
+    const big = (n) => randomBytes(n).toString('base64');
+    const a = big(1_200_000);
     writer.notes.insert({ id: 'a', body: a, votes: 1 });
     await until('the first big write acknowledged', () => acked(writer), 20_000);
     await until('its object stored', async () => (await blobs()).length === 1, 10_000);
@@ -332,7 +332,8 @@ describe('relay nodes on JetStream', () => {
     expect(await blobs()).toEqual([first]);
     // Past purgeAfter since that compaction: the next one purges the first message.
     await sleep(1600);
-    const b = big();
+    // Larger than the snapshot (which holds the first): the log outgrows it, so a compaction runs.
+    const b = big(1_800_000);
     writer.notes.insert({ id: 'b', body: b, votes: 2 });
     await until('the second big write acknowledged', () => acked(writer), 20_000);
     // The next compaction purges the first message (older than purgeAfter now) and deletes its object; the second stays.
