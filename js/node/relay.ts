@@ -100,12 +100,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     if (closed) return void store.close();
     for (const issue of store.recovered) log(`${name}: skipped ${issue.what}: ${issue.error.message}`);
     store.onError((e) => log(`${name}: ${e.message}`));
-    const sync = store.connect(adapter, syncOptions);
-    sync.onError((e) => log(`${name}: peer ${e.peer}: ${e.error.message}`));
-    await sync.ready();
-    const room = presenceRoomOf(store);
-    const leave = room ? presence.serve(name, storeKey(name), room, store.frames) : () => undefined;
-    served.set(name, { store, sync, leave, idleSince: null });
+    try {
+      const sync = store.connect(adapter, syncOptions);
+      sync.onError((e) => log(`${name}: peer ${e.peer}: ${e.error.message}`));
+      await sync.ready();
+      const room = presenceRoomOf(store);
+      const leave = room ? presence.serve(name, storeKey(name), room, store.frames) : () => undefined;
+      served.set(name, { store, sync, leave, idleSince: null });
+    } catch (e) {
+      store.close();
+      throw e;
+    }
   };
 
   const closeStore = async (name: string, s: Served): Promise<void> => {

@@ -26,6 +26,8 @@ function mayRead(conn: Connection, store: string): boolean {
 
 /** Most hellos kept for one store that is on its way (storeWanted); more are dropped (their peers ask again). */
 const MAX_HELLOS_KEPT = 4096;
+/** Hellos kept longer than this are dropped: the store did not come (it could not open). */
+const KEPT_MS = 30_000;
 
 class SyncNetwork {
   private readonly conns = new Map<string, Connection>();
@@ -35,7 +37,7 @@ class SyncNetwork {
   /** A hub (NetworkAdapter.hub) opens a store's session with a peer when the peer says hello for it. */
   private readonly hub: boolean;
   /** A hub's hellos for stores on their way (storeWanted said yes), handed to each when it connects. */
-  private readonly kept = new Map<string, { conn: Connection; m: Message; bytes: number }[]>();
+  private readonly kept = new Map<string, { readonly since: number; hellos: { conn: Connection; m: Message; bytes: number }[] }>();
 
   constructor(
     readonly adapter: NetworkAdapter,
@@ -51,7 +53,7 @@ class SyncNetwork {
     this.stores.set(sync.name, sync);
     if (this.hub) {
       // Hellos that came before the store was connected, kept for it.
-      const kept = this.kept.get(sync.name) ?? [];
+      const kept = this.kept.get(sync.name)?.hellos ?? [];
       this.kept.delete(sync.name);
       for (const { conn, m, bytes } of kept) {
         if (conn.isClosed || this.conns.get(conn.peer) !== conn) continue;
@@ -129,9 +131,8 @@ class SyncNetwork {
     if (!conn) return;
     this.conns.delete(peer);
     for (const [name, kept] of this.kept) {
-      const left = kept.filter((k) => k.conn !== conn);
-      if (left.length === 0) this.kept.delete(name);
-      else if (left.length !== kept.length) this.kept.set(name, left);
+      kept.hellos = kept.hellos.filter((k) => k.conn !== conn);
+      if (kept.hellos.length === 0) this.kept.delete(name);
     }
     for (const sync of this.stores.values()) sync.removePeer(conn);
     conn.close('peer disconnected');
@@ -156,9 +157,11 @@ class SyncNetwork {
     const opens = m.type === MessageType.Hello || m.type === MessageType.AuthHello;
     if (!sync) {
       if (!this.hub || !opens || !mayRead(conn, m.store) || !this.adapter.hub?.storeWanted(m.store)) return;
+      const now = performance.now();
+      for (const [name, k] of this.kept) if (now - k.since > KEPT_MS) this.kept.delete(name);
       let kept = this.kept.get(m.store);
-      if (!kept) this.kept.set(m.store, (kept = []));
-      if (kept.length < MAX_HELLOS_KEPT) kept.push({ conn, m, bytes });
+      if (!kept) this.kept.set(m.store, (kept = { since: now, hellos: [] }));
+      if (kept.hellos.length < MAX_HELLOS_KEPT) kept.hellos.push({ conn, m, bytes });
       return;
     }
     if (this.hub && opens) sync.addPeer(conn);
