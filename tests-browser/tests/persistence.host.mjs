@@ -24,7 +24,15 @@ function check(cond, msg) {
 async function poll(page, fn, arg, what, ms = 30_000) {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await page.evaluate(fn, arg);
+    let v;
+    try {
+      v = await page.evaluate(fn, arg);
+    } catch (e) {
+      // WebKitGTK's driver can fail to read a script's result back (a full run
+      // of 2026-12-06 met it once in this file): a poll only reads, so it asks again.
+      if (!/Could not parse script result/.test(String(e?.message)) || Date.now() > end) throw e;
+      continue;
+    }
     if (v) return v;
     if (Date.now() > end) throw new Error(`${what}: not after ${ms / 1000} s`);
     await new Promise((r) => setTimeout(r, 25));
