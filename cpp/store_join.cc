@@ -85,18 +85,30 @@ Result<Store::Mapping> Store::map_schema(const DeltaData& d) const {
 }
 
 Status Store::extend_schema(const DeltaData& d, Mapping& m) {
+  bool adds = false;
   for (std::size_t c = 0; c < d.collections.size(); ++c) {
-    const auto& dc = d.collections[c];
-    if (m.collection[c] < 0) {
-      MYC_ASSIGN_OR_RETURN(m.collection[c], schema_.add_collection(dc.name));
-    }
-    const auto local = static_cast<std::uint16_t>(m.collection[c]);
-    for (std::size_t f = 0; f < dc.fields.size(); ++f) {
-      if (m.field[c][f] >= 0) continue;
-      MYC_ASSIGN_OR_RETURN(m.field[c][f], schema_.add_field(local, dc.fields[f].name, dc.fields[f].kind));
-    }
+    adds = adds || m.collection[c] < 0 || std::any_of(m.field[c].begin(), m.field[c].end(), [](int f) { return f < 0; });
   }
-  return Status::Ok();
+  if (!adds) return Status::Ok();
+  // All or nothing: a name refused halfway (too long, one too many) must not
+  // leave the names added before it in a store that refuses the delta.
+  Schema before = schema_;
+  Status added = [&]() -> Status {
+    for (std::size_t c = 0; c < d.collections.size(); ++c) {
+      const auto& dc = d.collections[c];
+      if (m.collection[c] < 0) {
+        MYC_ASSIGN_OR_RETURN(m.collection[c], schema_.add_collection(dc.name));
+      }
+      const auto local = static_cast<std::uint16_t>(m.collection[c]);
+      for (std::size_t f = 0; f < dc.fields.size(); ++f) {
+        if (m.field[c][f] >= 0) continue;
+        MYC_ASSIGN_OR_RETURN(m.field[c][f], schema_.add_field(local, dc.fields[f].name, dc.fields[f].kind));
+      }
+    }
+    return Status::Ok();
+  }();
+  if (!added.ok()) schema_ = std::move(before);
+  return added;
 }
 
 template <typename Taken>

@@ -57,7 +57,8 @@ echo "== native-fuzz: apply_fuzzer for ${MYC_FUZZ_SECONDS:-60} s"
 # A single allocation over 64 MiB from an input of at most 64 KiB counts as a
 # blow-up; the fuzzer reports it like a crash.
 set +e
-ASAN_OPTIONS=detect_leaks=1 ./build/native-fuzz/apply_fuzzer "$corpus" -max_total_time="${MYC_FUZZ_SECONDS:-60}" \
+# tests-cpp/fuzz/regressions: inputs that once broke an invariant, read with the corpus every run.
+ASAN_OPTIONS=detect_leaks=1 ./build/native-fuzz/apply_fuzzer "$corpus" tests-cpp/fuzz/regressions -max_total_time="${MYC_FUZZ_SECONDS:-60}" \
   -max_len=65536 -malloc_limit_mb=64 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix=build/native-fuzz/ 2>build/native-fuzz/fuzz.log
 rc=$?
