@@ -19,12 +19,13 @@ const USAGE = `usage:
   mycelium-sync relay --nats nats://host:4222[,nats://…] --schema schema.json [--name todo[,other]]
                       [--port 8788] [--host 127.0.0.1] [--token T] [--allow-origin URL]... [--cert F --key F]
                       [--replicas 1] [--stream MYCELIUM] [--compact-after 1048576]
-                      [--max-stores 1000] [--idle-close 60000]
+                      [--max-stores 1000] [--idle-close 60000] [--owner P [--identity peer] [--encrypted]]
       A relay node (docs/relay.md): like peer, with the stores in NATS JetStream, shared by every
       node; clients connect to any node. Without --name, a store opens when a client asks for it
       and closes after --idle-close ms with no client (at most --max-stores open at once).
       Needs npm install @nats-io/transport-node @nats-io/jetstream @nats-io/kv @nats-io/obj.
-      Credentials go in the URL (nats://user:pass@host:4222).
+      Credentials go in the URL (nats://user:pass@host:4222). With --owner, every node uses the
+      same --identity key file (copy it to each node) and an admin adds its principal to each store.
   mycelium-sync identity [--dir .mycelium] [--identity peer]
       Prints the principal of the identity kept in --dir (made on first use).
   mycelium-sync certify <device principal> [--dir .mycelium] [--identity peer] [--days 365]
@@ -161,9 +162,20 @@ async function main(): Promise<void> {
     }
   };
   const names = (v.name ?? 'default').split(',').filter(Boolean);
+  /** --owner, --identity, --encrypted: the stores are protected, and this process syncs as the identity. */
+  const protection = async (): Promise<{ identity: Identity; owner: string; encrypt: boolean } | null> => {
+    if (v.identity !== undefined && v.owner === undefined) fail('--identity goes with --owner (a protected store)');
+    if (v.encrypted && v.owner === undefined) fail('--encrypted goes with --owner (an encrypted store is protected)');
+    if (v.owner === undefined) return null;
+    const me = await identity();
+    const owner = v.owner === 'self' ? me.principal : v.owner;
+    if (!/^[A-Za-z0-9_-]{43}$/.test(owner)) fail(`--owner is a principal (43 base64url characters) or 'self', got ${owner}`);
+    return { identity: me, owner, encrypt: v.encrypted === true };
+  };
   if (command === 'relay') {
     const servers = v.nats ?? fail('relay needs --nats <url>[,<url>…] (a NATS server with JetStream)');
     const schema = schemaFrom(v.schema ?? fail('relay needs --schema <file.json>'));
+    const guard = await protection();
     let relay;
     try {
       relay = await startRelay({
@@ -180,12 +192,14 @@ async function main(): Promise<void> {
         allowOrigins,
         maxConnections,
         log: (l) => console.error(l),
+        ...(guard ? { access: guard } : {}),
       });
     } catch (e) {
       fail(`cannot start the relay: ${e instanceof Error ? e.message : String(e)}`);
     }
     const auth = token ?? process.env.MYCELIUM_TOKEN ? 'token required' : 'no token';
-    console.log(`mycelium-sync relay: stores ${v.name === undefined ? 'opened on demand' : names.join(', ')} in JetStream at ${relay.natsServer()}, on ${relay.url} (${auth}; Ctrl-C to stop)`);
+    const protectedBy = guard ? `; protected by owner ${guard.owner}, syncing as ${guard.identity.principal}` : '';
+    console.log(`mycelium-sync relay: stores ${v.name === undefined ? 'opened on demand' : names.join(', ')} in JetStream at ${relay.natsServer()}, on ${relay.url} (${auth}${protectedBy}; Ctrl-C to stop)`);
     const stop = () => void relay.close().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -203,13 +217,9 @@ async function main(): Promise<void> {
       stores: stores.map((s, i) => ({ name: s.name, version: s.access?.provenance.opaque ? s.access.provenance.version() : s.version(), pending: s.pending, sync: syncs[i]!.status(), stats: syncs[i]!.stats() })),
     });
     const adapter = webSocketServer({ port: port(v.port, 8788), host, tls, token, allowOrigins, maxConnections, status });
-    if (v.identity !== undefined && v.owner === undefined) fail('--identity goes with --owner (a protected store)');
-    if (v.encrypted && v.owner === undefined) fail('--encrypted goes with --owner (an encrypted store is protected)');
-    const me = v.owner !== undefined ? await identity() : null;
-    const owner = v.owner === 'self' ? me?.principal : v.owner;
-    if (owner !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(owner)) fail(`--owner is a principal (43 base64url characters) or 'self', got ${owner}`);
+    const guard = await protection();
     for (const name of names) {
-      const access = me && owner ? { identity: me, access: { owner, ...(v.encrypted ? { encrypt: true } : {}) } } : {};
+      const access = guard ? { identity: guard.identity, access: { owner: guard.owner, ...(guard.encrypt ? { encrypt: true } : {}) } } : {};
       let store: Store;
       try {
         store = await open({ schema, name, persist: fileStorage(dir), ...access });
@@ -225,8 +235,8 @@ async function main(): Promise<void> {
     const url = await adapter.listening;
     const auth = token ?? process.env.MYCELIUM_TOKEN ? 'token required' : 'no token';
     const origins = allowOrigins === '*' ? 'any browser origin' : allowOrigins ? `origins ${allowOrigins.join(', ')}` : 'no browser origin';
-    const guard = me ? `; protected by owner ${owner}, syncing as ${me.principal} (${stores[0]!.access!.role()})` : '';
-    console.log(`mycelium-sync peer: stores ${names.join(', ')} in ${dir}, on ${url} (${auth}, ${origins}${guard}; Ctrl-C to stop)`);
+    const protectedBy = guard ? `; protected by owner ${guard.owner}, syncing as ${guard.identity.principal} (${stores[0]!.access!.role()})` : '';
+    console.log(`mycelium-sync peer: stores ${names.join(', ')} in ${dir}, on ${url} (${auth}, ${origins}${protectedBy}; Ctrl-C to stop)`);
     const stop = async () => {
       for (const s of stores) {
         await s.flush().catch(() => undefined);

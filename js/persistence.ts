@@ -23,11 +23,12 @@ import type { Schema } from './schema.js';
 import { schemaHash } from './schema.js';
 import type { StoreAccess } from './access/access.js';
 import { fromBase64Url, toBase64Url } from './access/keys.js';
-import type { Provenance } from './access/provenance.js';
+import type { Batch, Provenance } from './access/provenance.js';
 import type { ActorLease, StorageAdapter, StoredMeta, WatchedAppend } from './storage.js';
 import { STORAGE_FORMAT } from './storage.js';
 import type { RecoveryIssue, StoreInit } from './store.js';
 import { Store } from './store.js';
+import { SharedAccessLog } from './shared-access.js';
 import { onJavaScriptCore } from './verified-load.js';
 import type { Version } from './version.js';
 import { covers, join, randomActor } from './version.js';
@@ -159,12 +160,20 @@ class Persister {
     await provenance.signed();
     const fresh = provenance.unpersisted();
     if (fresh.length === 0) return;
-    await this.adapter.append(batchStoreName(this.store.name), [provenance.encode(fresh)]);
-    provenance.markPersisted(fresh.length);
+    const name = batchStoreName(this.store.name);
+    await this.adapter.append(name, [provenance.encode(fresh)], { actor: this.store.actor, version: {} });
+    provenance.markPersisted(fresh);
     this.batchBlobs++;
     if (this.batchBlobs > 256) {
-      // Folded into one blob, every batch the log holds, in order.
-      await this.adapter.compact(batchStoreName(this.store.name), () => provenance.encode(provenance.batches()));
+      // Folded into one blob: every batch stored (another process's too, on a shared log), in stored order, each once.
+      await this.adapter.compact(name, (log, snapshot) => {
+        const kept = new Map<string, Batch>();
+        for (const blob of [snapshot, ...log]) {
+          if (!blob) continue;
+          for (const b of provenance.read(blob, `the stored batches of '${this.store.name}'`)) if (!kept.has(`${b.actor}:${b.first}`)) kept.set(`${b.actor}:${b.first}`, b);
+        }
+        return provenance.encode([...kept.values()]);
+      });
       this.batchBlobs = 0;
     }
   }
@@ -291,6 +300,8 @@ class Persister {
     const name = this.store.name;
     const last = this.chain.then(async () => {
       if (blob) {
+        // A protected store's batches go first, as in every write: no stored data lacks its batch.
+        if (this.provenance) await this.writeBatches();
         await this.adapter.append(name, [blob], { actor: this.store.actor, version });
         this.tell(blob, version);
       }
@@ -355,7 +366,13 @@ export async function openPersisted<S extends Schema>(
     };
   }
   // A log shared with other processes (relay nodes on JetStream): their appends join here.
-  const unwatch = adapter.watch?.(name, arrived) ?? null;
+  const watchData = adapter.watch?.(name, arrived) ?? null;
+  // A protected store's batches and membership on it: watched too (shared-access.ts).
+  const shared = access && adapter.watch ? new SharedAccessLog(adapter, name, batchStoreName(name)) : null;
+  const unwatch = () => {
+    watchData?.();
+    shared?.close();
+  };
   try {
     if (init.actor === undefined && adapter.leaseActor) {
       await Promise.all(closing.get(name) ?? []);
@@ -379,6 +396,7 @@ export async function openPersisted<S extends Schema>(
       throw new MyceliumError('invalid_argument', `store '${name}' is ${kept.encrypt === true ? '' : 'not '}encrypted: open it with access.encrypt ${kept.encrypt === true ? 'true' : 'unset'}`);
     }
     if (kept && access) await access.receive(Array.isArray(kept.ops) ? kept.ops : []);
+    if (shared && access) await access.receive(await shared.loadOps());
     const hash = schemaHash(init.schema);
     // A protected store's actors of this device: an earlier session's writes
     // that were never signed are signed on open (they derive from the key and
@@ -510,8 +528,10 @@ export async function openPersisted<S extends Schema>(
     if (migrated) {
       // The new snapshot replaces the old data and schema in one write.
       await p.compactNow(metaNow());
-    } else if (!meta || meta.schemaHash !== hash || access) {
-      // (A protected store's: its actor of this session is recorded before it writes.)
+    } else if (!meta || meta.schemaHash !== hash || (access && !shared)) {
+      // (A protected store's: its actor of this session is recorded before it
+      // writes. Not on a shared log: other processes rewrite the record too;
+      // what a process writes there is signed before it is stored.)
       await adapter.setMeta(name, metaNow());
     }
     if (access) {
@@ -528,7 +548,10 @@ export async function openPersisted<S extends Schema>(
       }
       p.keepBatches(provenance, keptBatches.log.length);
     }
-    if (access) {
+    if (access && shared) {
+      // On a shared log, membership is a log of its own, and what other processes append is read.
+      shared.attach(access, store.actor, (e) => store.reportError(e));
+    } else if (access) {
       // Each change of membership rewrites the meta record, one write at a time.
       let writing: Promise<void> = Promise.resolve();
       // A failed write fails its change (add() rejects); the next one writes the whole log again.
@@ -540,7 +563,7 @@ export async function openPersisted<S extends Schema>(
     p.stopWatch = unwatch;
     return store as unknown as Store<S>;
   } catch (e) {
-    unwatch?.();
+    unwatch();
     channel?.close();
     lease?.release();
     if (ownsAdapter) adapter.close();

@@ -3,6 +3,9 @@
 // relay nodes in their own processes behind a TCP load balancer, and
 // clients that are ordinary replicas syncing with webSocket(url).
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -350,4 +353,77 @@ describe('relay nodes on JetStream', () => {
     writer.notes.insert({ id: 'c', body: 'c'.repeat(1_200_000), votes: 3 });
     await until('a cold relay to serve all three big records', () => reader.notes.get('a')?.body === a && reader.notes.get('b')?.body === b && reader.notes.get('c')?.body.length === 1_200_000, 30_000);
   }, 90_000);
+});
+
+describe('protected stores on relay nodes', () => {
+  it('members sync through two relays: the membership and the signed batches travel between nodes in JetStream; forgeries, strangers and the removed are refused', async () => {
+    const nats = await cluster(1);
+    // Every node syncs as one identity, kept in a key file they share.
+    const keyDir = await mkdtemp(join(tmpdir(), 'myc-relay-key-'));
+    cleanup.push(() => rm(keyDir, { recursive: true, force: true }));
+    const relayId = await mycelium.fileKeyStore(keyDir)('relay');
+    const owner = await mycelium.createIdentity();
+    const writer = await mycelium.createIdentity();
+    const stranger = await mycelium.createIdentity();
+    const access = { owner: owner.principal, keyDir, keyName: 'relay' };
+    const r1 = await relayNode({ schema, nats: nats.urls, port: 0, access });
+    cleanup.push(() => r1.stop());
+    const r2 = await relayNode({ schema, nats: nats.urls, port: 0, access });
+    cleanup.push(() => r2.stop());
+
+    const member = async (identity, url) => {
+      const store = await mycelium.open({ schema, name: 'notes', identity, access: { owner: owner.principal } });
+      cleanup.push(async () => store.close());
+      const errors = [];
+      const sync = store.connect(mycelium.webSocket(url));
+      sync.onError((e) => errors.push(e.error));
+      return { store, sync, errors, notes: store.collection('notes') };
+    };
+    // The owner admits the relays' identity (a reader) and a writer, through r1 only.
+    const o = await member(owner, r1.url);
+    await o.store.access.add(relayId.principal, 'reader');
+    await o.store.access.add(writer.principal, 'writer');
+    o.notes.insert({ id: 'from-owner', body: 'hello', votes: 1 });
+    await until('the owner acknowledged by r1', () => acked(o), 20_000);
+
+    // The writer knows only the owner; r2 learns it is a member from JetStream ($members:), not from a client.
+    const w = await member(writer, r2.url);
+    await until("the writer to get the owner's note through r2", () => w.notes.get('from-owner')?.body === 'hello', 30_000);
+    expect(w.store.access.role()).toBe('writer');
+    w.notes.insert({ id: 'from-writer', body: 'signed', votes: 2 });
+    await until("the owner to get the writer's note through r2 → JetStream → r1", () => o.notes.get('from-writer')?.body === 'signed', 30_000);
+
+    // A cold node serves the store from JetStream: data, batches and membership.
+    const r3 = await relayNode({ schema, nats: nats.urls, port: 0, access });
+    cleanup.push(() => r3.stop());
+    const late = await member(owner, r3.url);
+    await until('a fresh owner replica to get both notes from a cold node', () => late.notes.all().length === 2, 30_000);
+
+    // Someone with NATS credentials appends a forged batch: the writer's
+    // genuine record with its last seq changed (the signature no longer holds).
+    const storage = await mycelium.jetStreamStorage({ servers: nats.urls });
+    const kept = await storage.load('$batches:notes');
+    const blob = [kept.snapshot, ...kept.log].filter(Boolean).at(-1);
+    // Payload: count (1 byte), then a record: header length (varint, < 128 here), format, actor (8), first, last.
+    expect(blob[0]).toBe(1);
+    const forged = blob.slice();
+    forged[2 + 1 + 8 + 1] = 77;
+    await storage.append('$batches:notes', [forged], { actor: 'ffffffffffffffff', version: {} });
+    // And a membership operation it cannot sign: the stranger made admin by nobody.
+    await storage.append('$members:notes', [new TextEncoder().encode(JSON.stringify(['{"v":1}.AAAA']))], { actor: 'ffffffffffffffff', version: {} });
+    storage.close();
+    await until('both nodes to report the forged batch', () => /does not verify/.test(r1.log) && /does not verify/.test(r2.log), 20_000);
+    expect(r1.log).toMatch(/membership operation that did not verify/);
+    o.notes.update('from-owner', (r) => r.increment('votes', 10));
+    await until('syncs to go on after the forgeries', () => w.notes.get('from-owner')?.votes === 11, 20_000);
+    expect(r1.alive && r2.alive).toBe(true);
+
+    // A stranger is refused by every node; so is the writer once removed (on r1), at r2.
+    const s = await member(stranger, r2.url);
+    // (Neither side knows the other as a member: the node waits fifteen hello intervals, 30 s, for the stranger's log.)
+    await until('the stranger to be refused', () => s.errors.some((e) => e.code === 'unauthorized'), 45_000);
+    expect(s.notes.all()).toEqual([]);
+    await o.store.access.remove(writer.principal);
+    await until('the removed writer to lose its session at r2', () => w.errors.some((e) => e.code === 'unauthorized'), 20_000);
+  }, 180_000);
 });

@@ -238,9 +238,22 @@ export class Provenance {
   #sealedTo = 0;
   #signing: Promise<void> = Promise.resolve();
   #store: BatchStore | null = null;
-  /** How many batches of the log persistence holds. */
+  /** Batches of the log before this position are all in storage. */
   #persisted = 0;
+  /** Batches past #persisted that are in storage too (read from a shared log, or stored by another node). */
+  readonly #stored = new WeakSet<Batch>();
+  /** A shared log's batches (adopt()) whose causal point names membership operations not read yet. */
+  #awaitingMembers: Batch[] = [];
+  /** A shared log's batches (adopt()) that wait for their actor's earlier seqs. */
+  #awaitingSeqs: Batch[] = [];
   readonly #sealed = new Set<() => void>();
+  /**
+   * Is the store persisted to a log shared with other processes (relay nodes
+   * on JetStream)? Its data may then arrive before its batches: the version
+   * it tells peers is its batches' (what it can forward), and a batch whose
+   * data it holds already is still checked and added to its log.
+   */
+  shared = false;
 
   constructor(
     private readonly storeId: string,
@@ -394,12 +407,15 @@ export class Provenance {
 
   /** @internal Batches not yet handed to persistence (markPersisted), in log order. */
   unpersisted(): Batch[] {
-    return this.#log.slice(this.#persisted);
+    const out: Batch[] = [];
+    for (let i = this.#persisted; i < this.#log.length; i++) if (!this.#stored.has(this.#log[i]!)) out.push(this.#log[i]!);
+    return out;
   }
 
-  /** @internal The next `count` batches of unpersisted() are durable now. */
-  markPersisted(count: number): void {
-    this.#persisted = Math.min(this.#log.length, this.#persisted + count);
+  /** @internal These batches (from unpersisted()) are durable now. */
+  markPersisted(batches: readonly Batch[]): void {
+    for (const b of batches) this.#stored.add(b);
+    while (this.#persisted < this.#log.length && this.#stored.has(this.#log[this.#persisted]!)) this.#persisted++;
   }
 
   /** The principal whose key signs for `actor` (every batch of an actor names it), or null when no batch of it is held. */
@@ -461,35 +477,38 @@ export class Provenance {
    * names a membership operation not held here yet is skipped (the peer
    * sends it again when our acks show it missing).
    */
-  async receive(batches: readonly Batch[], peer: string, maxNewActors: number): Promise<Received> {
+  receive(batches: readonly Batch[], peer: string, maxNewActors: number): Promise<Received> {
+    return this.#join(batches, `peer ${peer}`, maxNewActors);
+  }
+
+  /** receive(), for batches from `from` (a peer, or a shared log). */
+  async #join(batches: readonly Batch[], from: string, maxNewActors: number): Promise<Received> {
     const store = this.#store;
     let joined = 0;
     if (!store) return { joined, error: null };
     const opaque = this.opaque;
     let kept = 0;
+    let added = 0;
     for (const b of batches) {
       if (store.closed) break;
-      const have = Math.max(store.version()[b.actor] ?? 0, opaque ? this.#reach(b.actor) : 0);
-      if (b.last <= have) continue; // held already (a replay changes nothing)
+      const inStore = b.last <= (store.version()[b.actor] ?? 0);
+      if (b.last <= this.#reach(b.actor) || (inStore && !this.shared)) continue; // held already (a replay changes nothing)
       if (this.#refusedActors.has(b.actor)) continue;
       if (b.actor === store.actor) {
-        return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch of this replica's own actor, which it has not written`) };
+        return { joined, error: new MyceliumError('corrupt', `${from} sent a batch of this replica's own actor, which it has not written`) };
       }
-      const wrong = await verifyBatch(this.storeId, b);
-      if (wrong) return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent a batch that fails its check: ${wrong}`) };
-      const role = this.membership.roleAt(b.principal, b.frontier);
-      if (role === null) continue;
-      if (role !== 'writer' && role !== 'admin') {
-        return { joined, error: new MyceliumError('forbidden', `peer ${peer} sent writes of ${b.principal}, which was ${role} when it made them`) };
-      }
-      // An actor's causal point in the membership only moves forward: once
-      // its batches name a removal, it cannot write as if it had not seen it.
-      const previous = this.#latest(b.actor)?.frontier;
-      if (previous && !this.membership.frontierCovers(b.frontier, previous)) {
-        return { joined, error: new MyceliumError('forbidden', `peer ${peer} sent writes of actor ${b.actor} whose causal point in the membership goes back before its earlier writes`) };
-      }
-      if ((b.epoch !== null) !== (this.#cipher !== null)) {
-        return { joined, error: new MyceliumError('corrupt', `peer ${peer} sent ${b.epoch !== null ? 'an encrypted batch to a store that is not encrypted' : 'a batch in plaintext to an encrypted store'}`) };
+      // A shared log's data came without its batch: the batch is checked and
+      // added to the log when it follows the actor's last one (it is in the
+      // shared log already: data is stored after its batch).
+      if (inStore && b.first > this.#reach(b.actor) + 1) continue;
+      const check = await this.#check(b, from);
+      if (check === 'wait') continue;
+      if (check) return { joined, error: check };
+      if (inStore) {
+        this.#add(b);
+        this.#stored.add(b);
+        added++;
+        continue;
       }
       if (b.epoch !== null && !this.#cipher!.readKey(b.epoch) && opaque) {
         // A relay: verified, kept and forwarded as it is, never opened.
@@ -521,7 +540,7 @@ export class Provenance {
           this.#refusedActors.add(b.actor);
           continue;
         }
-        return { joined, error: new MyceliumError(err.code, `peer ${peer} sent a batch of actor ${b.actor} that was refused: ${err.reason}`) };
+        return { joined, error: new MyceliumError(err.code, `${from} sent a batch of actor ${b.actor} that was refused: ${err.reason}`) };
       }
       if (result === 'applied') {
         this.#add(b);
@@ -530,13 +549,103 @@ export class Provenance {
       } else if (result === 'pending') {
         this.#held.push(b);
         joined++;
+      } else if (result === 'covered' && this.shared && b.first <= this.#reach(b.actor) + 1) {
+        // Its data arrived from the shared log while it was checked: it is stored there already.
+        this.#add(b);
+        this.#stored.add(b);
+        added++;
       }
     }
-    if (kept > 0) {
-      for (const l of this.#kept) l();
-      for (const l of this.#sealed) l();
-    }
+    if (kept > 0) for (const l of this.#kept) l();
+    if (kept > 0 || added > 0) for (const l of this.#sealed) l();
     return { joined, error: null };
+  }
+
+  /**
+   * Checks a batch from `from` before it counts: actor, digest, signature,
+   * its author's role at its causal point, and that the causal point moves
+   * forward. 'wait' when the causal point names operations not held yet.
+   */
+  async #check(b: Batch, from: string): Promise<MyceliumError | 'wait' | null> {
+    const wrong = await verifyBatch(this.storeId, b);
+    if (wrong) return new MyceliumError('corrupt', `${from} sent a batch that fails its check: ${wrong}`);
+    const role = this.membership.roleAt(b.principal, b.frontier);
+    if (role === null) return 'wait';
+    if (role !== 'writer' && role !== 'admin') return new MyceliumError('forbidden', `${from} sent writes of ${b.principal}, which was ${role} when it made them`);
+    // An actor's causal point in the membership only moves forward: once
+    // its batches name a removal, it cannot write as if it had not seen it.
+    const previous = this.#latest(b.actor)?.frontier;
+    if (previous && !this.membership.frontierCovers(b.frontier, previous)) {
+      return new MyceliumError('forbidden', `${from} sent writes of actor ${b.actor} whose causal point in the membership goes back before its earlier writes`);
+    }
+    if ((b.epoch !== null) !== (this.#cipher !== null)) {
+      return new MyceliumError('corrupt', `${from} sent ${b.epoch !== null ? 'an encrypted batch to a store that is not encrypted' : 'a batch in plaintext to an encrypted store'}`);
+    }
+    return null;
+  }
+
+  /**
+   * @internal Batches another process appended to a shared log (relay nodes
+   * on JetStream: docs/relay.md, Protected stores), in log order. Each is
+   * checked like a peer's (the log is writable by anyone with the NATS
+   * deployment's credentials), then added to this replica's log so that it
+   * forwards it, and joined when the data has not arrived yet. They are in
+   * storage already. Unlike a peer's message, a refusal stops nothing: the
+   * rest is read, and each refusal is returned to be reported. Batches
+   * whose causal point or earlier seqs have not arrived wait (retried by
+   * adoptWaiting(), and by every later adopt()).
+   */
+  async adopt(batches: readonly Batch[], from: string): Promise<MyceliumError[]> {
+    const store = this.#store;
+    const errors: MyceliumError[] = [];
+    if (!store) return errors;
+    let added = 0;
+    let queue = [...batches];
+    for (let progressed = true; progressed && queue.length > 0 && !store.closed; ) {
+      progressed = false;
+      const waiting: Batch[] = [];
+      for (const b of queue) {
+        if (store.closed) break;
+        if (b.last <= this.#reach(b.actor) || this.#refusedActors.has(b.actor) || b.actor === store.actor) continue;
+        if (!this.opaque && b.last <= (store.version()[b.actor] ?? 0)) {
+          // Its data is here already (the data log was read first): checked, then only added to the log.
+          if (b.first > this.#reach(b.actor) + 1) {
+            waiting.push(b);
+            continue;
+          }
+          const check = await this.#check(b, from);
+          if (check === 'wait') this.#awaitingMembers.push(b);
+          else if (check) errors.push(check);
+          else {
+            this.#add(b);
+            added++;
+          }
+        } else {
+          // Checked and joined as a peer's (the engine holds it while its base is missing).
+          const r = await this.#join([b], from, 1 << 20);
+          if (r.error) errors.push(r.error);
+          else if (b.last > this.#reach(b.actor) && this.membership.roleAt(b.principal, b.frontier) === null) this.#awaitingMembers.push(b);
+        }
+        if (b.last <= this.#reach(b.actor)) {
+          this.#stored.add(b);
+          progressed = true;
+        }
+      }
+      queue = waiting;
+    }
+    this.#awaitingSeqs = [...this.#awaitingSeqs, ...queue].filter((b) => b.last > this.#reach(b.actor)).slice(-MAX_LOCKED);
+    this.#awaitingMembers = this.#awaitingMembers.slice(-MAX_LOCKED);
+    if (added > 0) for (const l of this.#sealed) l();
+    return errors;
+  }
+
+  /** @internal The membership grew, or seqs arrived: batches adopt() held back are tried again. */
+  async adoptWaiting(from: string): Promise<MyceliumError[]> {
+    const waiting = [...this.#awaitingMembers, ...this.#awaitingSeqs];
+    if (waiting.length === 0) return [];
+    this.#awaitingMembers = [];
+    this.#awaitingSeqs = [];
+    return this.adopt(waiting, from);
   }
 
   /**

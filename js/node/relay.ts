@@ -5,6 +5,7 @@
 // only once JetStream has acknowledged the publish holding it.
 import { open } from '../api.js';
 import { MyceliumError } from '../errors.js';
+import type { Identity } from '../access/keys.js';
 import type { Schema } from '../schema.js';
 import type { Store } from '../store.js';
 import type { Sync } from '../sync/facade.js';
@@ -39,6 +40,22 @@ export interface RelayOptions extends Omit<WebSocketServerOptions, 'status' | 'h
   readonly log?: (line: string) => void;
   /** How often a node tells the others it is alive (ms; default 2,000): its clients' presence leaves the others 3¼ beats after it dies. */
   readonly presenceHeartbeatMs?: number;
+  /**
+   * Serve protected stores of `owner` (docs/relay.md, Protected stores):
+   * every store is opened as one, and the node syncs as `identity` (the
+   * same on every node; an admin adds it to each store as a reader, or as
+   * a relay of an encrypted store).
+   */
+  readonly access?: RelayAccess;
+}
+
+export interface RelayAccess {
+  /** The stores' owner (a principal). */
+  readonly owner: string;
+  /** The node's identity (createIdentity(), or a key file: fileKeyStore(dir)(name)). */
+  readonly identity: Identity;
+  /** The stores' batches are encrypted: the node keeps and forwards ciphertext (a blind relay). */
+  readonly encrypt?: boolean;
 }
 
 export interface RelayStoreStatus {
@@ -92,11 +109,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const status = () => ({
     stores: [...served].map(([name, s]) => ({ name, version: s.store.version(), durable: isDurable(s.store), peers: s.sync.status().peers.length })),
   });
-  const { nats: _nats, schema: _schema, names: _names, log: _log, compactAfterBytes, presenceHeartbeatMs: _beat, maxStores: _max, idleCloseMs: _idle, ...serverOptions } = options;
+  const { nats: _nats, schema: _schema, names: _names, log: _log, compactAfterBytes, presenceHeartbeatMs: _beat, maxStores: _max, idleCloseMs: _idle, access: _access, ...serverOptions } = options;
+  const protection = options.access ? { identity: options.access.identity, access: { owner: options.access.owner, ...(options.access.encrypt ? { encrypt: true } : {}) } } : {};
 
   const openStore = async (name: string): Promise<void> => {
     // Damaged log entries (someone else publishing to the subject) are skipped and reported, not fatal.
-    const store = await open({ schema: options.schema, name, persist: storage, recover: true, compactAfterBytes: compactAfterBytes ?? 1024 * 1024 });
+    const store = await open({ schema: options.schema, name, persist: storage, recover: true, compactAfterBytes: compactAfterBytes ?? 1024 * 1024, ...protection });
     if (closed) return void store.close();
     for (const issue of store.recovered) log(`${name}: skipped ${issue.what}: ${issue.error.message}`);
     store.onError((e) => log(`${name}: ${e.message}`));
@@ -127,7 +145,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const storeWanted = (name: string): boolean => {
     if (fixed || closed) return false;
     if (opening.has(name)) return true;
-    if (name.length === 0 || name.length > MAX_NAME || served.size + opening.size >= maxStores) return false;
+    // Names starting with '$' are the logs kept beside a store ('$batches:', '$members:').
+    if (name.length === 0 || name.length > MAX_NAME || name.startsWith('$') || served.size + opening.size >= maxStores) return false;
     const p = openStore(name)
       .catch((e: unknown) => log(`${name}: cannot open: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => opening.delete(name));

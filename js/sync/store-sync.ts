@@ -875,13 +875,15 @@ export class StoreSync {
 
   /** May the peer read or write this store? (The link's authorization; none: yes.) */
   /**
-   * What this replica has, as it tells peers: its store's version, or, for a
-   * relay of an encrypted store, what its batches cover (it keeps batches it
-   * cannot open: docs/identity.md, blind relays).
+   * What this replica has, as it tells peers: its store's version, or what
+   * its batches cover — for a relay of an encrypted store (it keeps batches
+   * it cannot open: docs/identity.md, blind relays), and for a store on a
+   * shared log, whose data may come before its batches (docs/relay.md):
+   * what it can forward.
    */
   private have(): Version {
     const provenance = this.store.access?.provenance;
-    return provenance?.opaque ? provenance.version() : this.store.version();
+    return provenance?.opaque || provenance?.shared ? provenance.version() : this.store.version();
   }
 
   private allowed(s: Session, access: 'read' | 'write'): boolean {
