@@ -146,7 +146,12 @@ class Persister {
     // A relay's batches that it cannot open change no data: they are written on their own.
     provenance.onKept(() => {
       if (this.closed) return;
-      const next = this.chain.then(() => (this.store.closed ? undefined : this.writeBatches()));
+      const next = this.chain.then(async () => {
+        if (this.store.closed) return;
+        await this.writeBatches();
+        // Durable now: a durable-first sync may acknowledge them.
+        if (!this.store.closed) this.store.committed();
+      });
       this.chain = next.catch((e: unknown) => {
         if (!this.store.closed) this.store.reportError(e instanceof MyceliumError ? e : new MyceliumError('storage_failed', String(e)));
       });
@@ -266,7 +271,8 @@ class Persister {
   }
 
   durable(): Version {
-    return this.persisted;
+    // A blind relay's data never changes: what it holds durably is its batches in storage.
+    return this.provenance?.opaque ? join(this.persisted, this.provenance.storedVersion()) : this.persisted;
   }
 
   /** Blobs another tab (or, for a watched adapter, another process) committed: join them; storage has them already. */

@@ -368,7 +368,8 @@ describe('protected stores on relay nodes', () => {
     const access = { owner: owner.principal, keyDir, keyName: 'relay' };
     const r1 = await relayNode({ schema, nats: nats.urls, port: 0, access });
     cleanup.push(() => r1.stop());
-    const r2 = await relayNode({ schema, nats: nats.urls, port: 0, access });
+    // r2 opens the store at start (r1 on demand): what it learns later of the membership comes from its watch.
+    const r2 = await relayNode({ schema, nats: nats.urls, port: 0, access, names: ['notes'] });
     cleanup.push(() => r2.stop());
 
     const member = async (identity, url) => {
@@ -426,4 +427,48 @@ describe('protected stores on relay nodes', () => {
     await o.store.access.remove(writer.principal);
     await until('the removed writer to lose its session at r2', () => w.errors.some((e) => e.code === 'unauthorized'), 20_000);
   }, 180_000);
+
+  it('an encrypted store: relay nodes keep and forward ciphertext between members on different nodes, and JetStream holds no plaintext', async () => {
+    const nats = await cluster(1);
+    const keyDir = await mkdtemp(join(tmpdir(), 'myc-relay-key-'));
+    cleanup.push(() => rm(keyDir, { recursive: true, force: true }));
+    const relayId = await mycelium.fileKeyStore(keyDir)('relay');
+    const owner = await mycelium.createIdentity();
+    const writer = await mycelium.createIdentity();
+    const access = { owner: owner.principal, keyDir, keyName: 'relay', encrypt: true };
+    const r1 = await relayNode({ schema, nats: nats.urls, port: 0, access });
+    cleanup.push(() => r1.stop());
+    const r2 = await relayNode({ schema, nats: nats.urls, port: 0, access });
+    cleanup.push(() => r2.stop());
+    const member = async (identity, url) => {
+      const store = await mycelium.open({ schema, name: 'notes', identity, access: { owner: owner.principal, encrypt: true } });
+      cleanup.push(async () => store.close());
+      const sync = store.connect(mycelium.webSocket(url));
+      return { store, sync, notes: store.collection('notes') };
+    };
+    const o = await member(owner, r1.url);
+    await o.store.access.add(relayId.principal, 'relay');
+    await o.store.access.add(writer.principal, 'writer');
+    o.notes.insert({ id: 'o', body: 'top secret from the owner', votes: 1 });
+    // A blind node acknowledges once the batches are in JetStream (its data never changes).
+    await until('the owner acknowledged by r1', () => acked(o), 20_000);
+    const w = await member(writer, r2.url);
+    await until("the writer (on r2) to read the owner's note (written through r1)", () => w.notes.get('o')?.body === 'top secret from the owner', 40_000);
+    w.notes.insert({ id: 'w', body: 'top secret from the writer', votes: 2 });
+    await until("the owner (on r1) to read the writer's note", () => o.notes.get('w')?.body === 'top secret from the writer', 40_000);
+    // What the nodes stored: batches and membership, no data, and no plaintext anywhere.
+    const storage = await mycelium.jetStreamStorage({ servers: nats.urls });
+    const blobs = [];
+    for (const name of ['notes', '$batches:notes', '$members:notes']) {
+      const kept = await storage.load(name);
+      blobs.push(...[kept.snapshot, ...kept.log].filter(Boolean));
+    }
+    const data = await storage.load('notes');
+    storage.close();
+    expect(data.log.length + (data.snapshot ? 1 : 0)).toBe(0);
+    expect(blobs.length).toBeGreaterThan(0);
+    const text = Buffer.concat(blobs.map((b) => Buffer.from(b))).toString('latin1');
+    expect(text).not.toContain('top secret');
+    expect(r1.log + r2.log).not.toMatch(/does not verify|corrupt|forbidden/);
+  }, 120_000);
 });

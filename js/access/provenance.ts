@@ -242,6 +242,8 @@ export class Provenance {
   #persisted = 0;
   /** Batches past #persisted that are in storage too (read from a shared log, or stored by another node). */
   readonly #stored = new WeakSet<Batch>();
+  /** Per actor, the last seq of its batches in storage (a blind relay's durable version). */
+  readonly #storedReach = new Map<string, number>();
   /** A shared log's batches (adopt()) whose causal point names membership operations not read yet. */
   #awaitingMembers: Batch[] = [];
   /** A shared log's batches (adopt()) that wait for their actor's earlier seqs. */
@@ -414,8 +416,18 @@ export class Provenance {
 
   /** @internal These batches (from unpersisted()) are durable now. */
   markPersisted(batches: readonly Batch[]): void {
-    for (const b of batches) this.#stored.add(b);
+    for (const b of batches) this.#markStored(b);
     while (this.#persisted < this.#log.length && this.#stored.has(this.#log[this.#persisted]!)) this.#persisted++;
+  }
+
+  /** What the batches in storage cover, per actor: a blind relay's durable version (its data never changes). */
+  storedVersion(): Version {
+    return Object.fromEntries(this.#storedReach);
+  }
+
+  #markStored(b: Batch): void {
+    this.#stored.add(b);
+    if (b.last > (this.#storedReach.get(b.actor) ?? 0)) this.#storedReach.set(b.actor, b.last);
   }
 
   /** The principal whose key signs for `actor` (every batch of an actor names it), or null when no batch of it is held. */
@@ -466,6 +478,7 @@ export class Provenance {
       this.#add(b);
     }
     this.#persisted = this.#log.length;
+    for (const b of this.#log) this.#markStored(b);
     if (store) this.#sealedTo = Math.max(this.#sealedTo, this.#reach(store.actor));
   }
 
@@ -506,7 +519,7 @@ export class Provenance {
       if (check) return { joined, error: check };
       if (inStore) {
         this.#add(b);
-        this.#stored.add(b);
+        this.#markStored(b);
         added++;
         continue;
       }
@@ -552,7 +565,7 @@ export class Provenance {
       } else if (result === 'covered' && this.shared && b.first <= this.#reach(b.actor) + 1) {
         // Its data arrived from the shared log while it was checked: it is stored there already.
         this.#add(b);
-        this.#stored.add(b);
+        this.#markStored(b);
         added++;
       }
     }
@@ -627,7 +640,7 @@ export class Provenance {
           else if (b.last > this.#reach(b.actor) && this.membership.roleAt(b.principal, b.frontier) === null) this.#awaitingMembers.push(b);
         }
         if (b.last <= this.#reach(b.actor)) {
-          this.#stored.add(b);
+          this.#markStored(b);
           progressed = true;
         }
       }
