@@ -355,13 +355,28 @@ describe('relay nodes on JetStream', () => {
   }, 90_000);
 });
 
+/** A key file every relay node of a test shares (one identity for the tier), and that identity. */
+async function relayKey() {
+  const keyDir = await mkdtemp(join(tmpdir(), 'myc-relay-key-'));
+  cleanup.push(() => rm(keyDir, { recursive: true, force: true }));
+  return { keyDir, relayId: await mycelium.fileKeyStore(keyDir)('relay') };
+}
+
+/** A member's replica of the protected store 'notes' of `owner`, syncing with `url`; its sync errors are collected. */
+async function protectedClient(identity, owner, url, encrypt = false) {
+  const store = await mycelium.open({ schema, name: 'notes', identity, access: { owner: owner.principal, ...(encrypt ? { encrypt } : {}) } });
+  cleanup.push(async () => store.close());
+  const errors = [];
+  const sync = store.connect(mycelium.webSocket(url));
+  sync.onError((e) => errors.push(e.error));
+  return { store, sync, errors, notes: store.collection('notes') };
+}
+
 describe('protected stores on relay nodes', () => {
   it('members sync through two relays: the membership and the signed batches travel between nodes in JetStream; forgeries, strangers and the removed are refused', async () => {
     const nats = await cluster(1);
     // Every node syncs as one identity, kept in a key file they share.
-    const keyDir = await mkdtemp(join(tmpdir(), 'myc-relay-key-'));
-    cleanup.push(() => rm(keyDir, { recursive: true, force: true }));
-    const relayId = await mycelium.fileKeyStore(keyDir)('relay');
+    const { keyDir, relayId } = await relayKey();
     const owner = await mycelium.createIdentity();
     const writer = await mycelium.createIdentity();
     const stranger = await mycelium.createIdentity();
@@ -372,14 +387,7 @@ describe('protected stores on relay nodes', () => {
     const r2 = await relayNode({ schema, nats: nats.urls, port: 0, access, names: ['notes'] });
     cleanup.push(() => r2.stop());
 
-    const member = async (identity, url) => {
-      const store = await mycelium.open({ schema, name: 'notes', identity, access: { owner: owner.principal } });
-      cleanup.push(async () => store.close());
-      const errors = [];
-      const sync = store.connect(mycelium.webSocket(url));
-      sync.onError((e) => errors.push(e.error));
-      return { store, sync, errors, notes: store.collection('notes') };
-    };
+    const member = (identity, url) => protectedClient(identity, owner, url);
     // The owner admits the relays' identity (a reader) and a writer, through r1 only.
     const o = await member(owner, r1.url);
     await o.store.access.add(relayId.principal, 'reader');
@@ -430,9 +438,7 @@ describe('protected stores on relay nodes', () => {
 
   it('an encrypted store: relay nodes keep and forward ciphertext between members on different nodes, and JetStream holds no plaintext', async () => {
     const nats = await cluster(1);
-    const keyDir = await mkdtemp(join(tmpdir(), 'myc-relay-key-'));
-    cleanup.push(() => rm(keyDir, { recursive: true, force: true }));
-    const relayId = await mycelium.fileKeyStore(keyDir)('relay');
+    const { keyDir, relayId } = await relayKey();
     const owner = await mycelium.createIdentity();
     const writer = await mycelium.createIdentity();
     const access = { owner: owner.principal, keyDir, keyName: 'relay', encrypt: true };
@@ -440,12 +446,7 @@ describe('protected stores on relay nodes', () => {
     cleanup.push(() => r1.stop());
     const r2 = await relayNode({ schema, nats: nats.urls, port: 0, access });
     cleanup.push(() => r2.stop());
-    const member = async (identity, url) => {
-      const store = await mycelium.open({ schema, name: 'notes', identity, access: { owner: owner.principal, encrypt: true } });
-      cleanup.push(async () => store.close());
-      const sync = store.connect(mycelium.webSocket(url));
-      return { store, sync, notes: store.collection('notes') };
-    };
+    const member = (identity, url) => protectedClient(identity, owner, url, true);
     const o = await member(owner, r1.url);
     await o.store.access.add(relayId.principal, 'relay');
     await o.store.access.add(writer.principal, 'writer');
