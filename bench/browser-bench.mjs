@@ -48,7 +48,14 @@
 //
 //   node bench/browser-bench.mjs [--engines chromium,chromium-cpu4x,firefox,webkit] [--smoke]
 // --smoke: Chromium, tiny workloads, results under build/bench-smoke/, and a
-// check that every figure is a real number (run by npm test).
+// check that every figure is a real number.
+// --ci: the gated CI bench (run by npm test): Chromium, Firefox and WebKit,
+// the rows gated in bench/gates.json (merge, memory, cold start, writes,
+// reopen) with reduced workloads, ours and the peers in the same run; fails
+// when a ratio to the best peer falls under its floor, or the core download
+// grows past its size gate. Results under build/bench-ci/.
+// Every --ci run and every full run appends a line per engine to
+// bench/history/<engine>.jsonl (bench/gates.mjs); report.html plots it.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -60,6 +67,8 @@ import { gunzipSync } from 'node:zlib';
 import { median } from './workloads.js';
 import { syntheticTrace, TEXT_LIBS } from './text-workloads.js';
 import { renderReport, TARGETS } from './report.mjs';
+import { appendHistory, checkBytes, checkRatios, readGates } from './gates.mjs';
+import { coreSize } from '../scripts/core-size.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -68,24 +77,32 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const smoke = args.includes('--smoke');
+const ci = args.includes('--ci');
 // --sections core,persist,sync,cold,memory: run only some rows (for working on one; the report wants all).
-const ALL_SECTIONS = smoke ? 'core,persist,sync,cold,text,query' : 'core,persist,sync,cold,memory,text,query';
+const ALL_SECTIONS = smoke ? 'core,persist,sync,cold,text,query' : ci ? 'core,persist,cold' : 'core,persist,sync,cold,memory,text,query';
 const sections = new Set(opt('--sections', ALL_SECTIONS).split(','));
 // A run of some sections writes <engine>.<sections>.json and leaves the
 // report (made from whole runs) alone.
 const partial = !ALL_SECTIONS.split(',').every((x) => sections.has(x));
 const resultName = (engine) => (partial ? `${engine}.${[...sections].join('+')}.json` : `${engine}.json`);
 const PROFILES = ['chromium', 'chromium-cpu4x', 'firefox', 'webkit'];
-const engines = opt('--engines', smoke ? 'chromium' : PROFILES.join(',')).split(',').filter(Boolean);
+const engines = opt('--engines', smoke ? 'chromium' : ci ? 'chromium,firefox,webkit' : PROFILES.join(',')).split(',').filter(Boolean);
 const browserOf = (profile) => (profile === 'chromium-cpu4x' ? 'chromium' : profile);
 const throttleOf = (profile) => (profile === 'chromium-cpu4x' ? 4 : 1);
 const LIBS = ['mycelium', 'yjs', 'automerge', 'loro'];
 const NAMES = { mycelium: 'mycelium-sync', yjs: 'yjs', automerge: '@automerge/automerge', loro: 'loro-crdt' };
 const W = smoke
-  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, cold: 1, persistWrites: 300, syncOps: 5_000, syncTimeout: 10_000, textTxns: 3_000, textReps: 1, queryReps: 1 }
-  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, cold: Number(opt('--cold', 7)), persistWrites: 10_000, syncOps: 100_000, syncTimeout: 60_000, textTxns: Infinity, textReps: Number(opt('--text-reps', 3)), queryReps: Number(opt('--query-reps', 5)) };
-const outDir = smoke ? join(root, 'build/bench-smoke') : join(root, 'bench/results');
-const reportPath = smoke ? join(outDir, 'report.html') : join(root, 'bench/report.html');
+  ? { reps: 1, warmup: 0, records: 20_000, writes: 2_000, writesBudgetMs: 10_000, cold: 1, persistWrites: 300, syncOps: 5_000, syncTimeout: 10_000, textTxns: 3_000, textReps: 1, queryReps: 1 }
+  : ci
+  ? { reps: 5, warmup: 1, records: 20_000, writes: 20_000, writesBudgetMs: 2_000, cold: 5, persistWrites: 1_000, syncOps: 0, syncTimeout: 0, textTxns: 0, textReps: 0, queryReps: 0 }
+  : { reps: Number(opt('--reps', 9)), warmup: 2, records: 100_000, writes: 100_000, writesBudgetMs: 10_000, cold: Number(opt('--cold', 7)), persistWrites: 10_000, syncOps: 100_000, syncTimeout: 60_000, textTxns: Infinity, textReps: Number(opt('--text-reps', 3)), queryReps: Number(opt('--query-reps', 5)) };
+const outDir = smoke ? join(root, 'build/bench-smoke') : ci ? join(root, 'build/bench-ci') : join(root, 'bench/results');
+const reportPath = smoke || ci ? join(outDir, 'report.html') : join(root, 'bench/report.html');
+const gates = ci ? readGates() : null;
+const commit = (() => {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+})();
 
 if (engines.includes('webkit') && !process.env.DISPLAY) {
   const r = spawnSync('/usr/bin/xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', process.execPath, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
@@ -175,7 +192,9 @@ async function coldStart(browser, lib, cpuThrottle) {
   return r;
 }
 
-const PERSIST_LIBS = ['mycelium', 'yjs', 'automerge'];
+// The CI bench leaves out automerge-repo, never the best peer on these rows
+// (its reopen takes 4-8x yjs's) and the slowest part of the run.
+const PERSIST_LIBS = ci ? ['mycelium', 'yjs'] : ['mycelium', 'yjs', 'automerge'];
 
 /** The persistence rows, in a fresh context: writes, a fill, then a new page reopens. */
 async function measurePersistence(browser, lib, cpuThrottle) {
@@ -278,10 +297,11 @@ async function measure(browser, lib, cpuThrottle) {
     out.merge_10k_concurrent_ms = merge.merge_10k_concurrent_ms;
     out.merge_delta_bytes = merge.delta_bytes;
     // Warm up, and size the run: a library slower than ~10,000 writes/s
-    // (automerge: one change per write) gets as many writes as fit in ~10 s.
+    // (automerge: one change per write) gets as many writes as fit in ~10 s
+    // (~2 s in the CI bench).
     const probeMs = await page.evaluate((n) => window.__bench.writes(n), Math.min(2_000, W.writes));
     if (probeMs * 5 < 2_000) await page.evaluate((k) => window.__bench.writes(k), Math.min(10_000, W.writes)); // tier-up
-    const n = Math.max(Math.min(2_000, W.writes), Math.min(W.writes, Math.round((10_000 / Math.max(probeMs, 1e-3)) * 2_000)));
+    const n = Math.max(Math.min(2_000, W.writes), Math.min(W.writes, Math.round((W.writesBudgetMs / Math.max(probeMs, 1e-3)) * 2_000)));
     const ms = await page.evaluate((k) => window.__bench.writes(k), n);
     out.local_writes_per_sec = Math.round(n / (ms / 1000));
     out.local_writes_n = n;
@@ -429,6 +449,8 @@ for (const engine of engines) {
   console.log(`\n== ${engine} ${browser.version} (${Math.round((performance.now() - t0) / 1000)} s)`);
   console.log(`${'key'.padEnd(26)}${['mycelium-sync', ...peers].map((p) => p.padStart(22)).join('')}  best peer / ours  target`);
   for (const k of KEYS) {
+    // A reduced run (--ci, --sections) prints the rows it measured.
+    if ((ci || partial) && ![ours, ...peers.map((p) => results[p])].some((r) => typeof r[k] === 'number')) continue;
     const vals = peers.map((p) => results[p][k]).filter((v) => typeof v === 'number');
     const best = vals.length === 0 ? null : higher.has(k) ? Math.max(...vals) : Math.min(...vals);
     ratios[k] = best === null || typeof ours[k] !== 'number' ? null : higher.has(k) ? ours[k] / best : best / ours[k];
@@ -483,6 +505,17 @@ for (const engine of engines) {
     doc[k] = ours[k] ?? null;
   }
   writeFileSync(join(outDir, resultName(engine)), `${JSON.stringify(doc, null, 2)}\n`);
+  if (ci) {
+    // The gates: each ratio to the best peer of this run against its floor.
+    console.log(`gates (${engine}): ratio to the best peer, this run, and its floor in bench/gates.json`);
+    for (const g of checkRatios(gates, engine, ratios)) {
+      console.log(`  ${g.row.padEnd(24)} ${g.ratio === null ? 'n/a' : `${g.ratio.toFixed(2)}x`.padStart(8)}  floor ${g.floor.toFixed(2)}x  ${g.ok ? 'ok' : 'FAILED'}`);
+      if (!g.ok) bad++;
+    }
+  }
+  if (ci || (!smoke && !partial)) {
+    appendHistory(engine, { date: doc.date, commit, mode: ci ? 'ci' : 'full', browser_version: doc.browser_version, workload: ci ? 'ci' : 'full', ours: Object.fromEntries(KEYS.filter((k) => typeof ours[k] === 'number').map((k) => [k, ours[k]])), ratio_to_best_peer: Object.fromEntries(Object.entries(ratios).filter(([, v]) => typeof v === 'number')) });
+  }
   if (pageFloorMs !== undefined) console.log(`cold start of the same page loading no library: ${pageFloorMs.toFixed(1)} ms (median)`);
   console.log(`wrote ${join(outDir, resultName(engine)).slice(root.length + 1)}`);
 }
@@ -491,6 +524,16 @@ await server.close();
 if (!partial) {
   writeFileSync(reportPath, renderReport({ dir: outDir, size, engines: smoke ? engines : PROFILES }));
   console.log(`wrote ${reportPath.slice(root.length + 1)} (open it in a browser)`);
+}
+if (ci) {
+  // Size is gated absolutely: bytes do not jitter.
+  const core = coreSize(root);
+  for (const g of checkBytes(gates, { core_total_gz: core.wasm.gz + core.js.gz })) {
+    console.log(`size gate: ${g.key} ${g.bytes} bytes, at most ${g.max}: ${g.ok ? 'ok' : 'FAILED'}`);
+    if (!g.ok) bad++;
+  }
+  console.log(bad === 0 ? 'ci bench: every gate holds' : `ci bench: ${bad} gates failed`);
+  process.exit(bad === 0 ? 0 : 1);
 }
 if (smoke) {
   const html = readFileSync(reportPath, 'utf8');

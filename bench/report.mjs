@@ -1,8 +1,11 @@
 // bench/report.html: one self-contained page (inline CSS, no scripts, no
 // CDN) showing, per engine, each budget against its target and the peers
-// side by side as bars, from bench/results/<engine>.json and size.json.
+// side by side as bars, from bench/results/<engine>.json and size.json, and
+// the history of each gated ratio (bench/history/, bench/gates.json) as a
+// small inline chart per row, so that a regression shows at a glance.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readGates, readHistory } from './gates.mjs';
 
 /** Targets in Chromium on this machine (issue: cross-browser suite and budgets). */
 export const TARGETS = { query_first_ms: 20, query_update_local_ms: 0.2, query_update_remote_ms: 5, read_get_us: 0.3, read_get_after_change_us: 3, read_all_100k_ms: 50, merge_10k_ms: 3, memory_100k_bytes: 32e6, cold_start_ms: 150, wasm_total_gz: 60e3, reopen_100k_ms: 250, persist_10k_ms: 100, sync_ops_per_sec: 500e3, sync_initial_100k_ms: 1500 };
@@ -100,6 +103,46 @@ function engineSection(r) {
   return `${html}</table>${memNote}${floor}${syncNote}${webrtcNote}<p class="note">workload: ${esc(JSON.stringify(r.workload))}</p></section>`;
 }
 
+/** An inline SVG chart of `points` (ratios, oldest first) with the floor as a dashed line. */
+function sparkline(points, floor) {
+  const W = 260;
+  const H = 48;
+  const values = points.map((p) => p.ratio);
+  const top = Math.max(...values, floor ?? 0, 1) * 1.1;
+  const x = (i) => (points.length === 1 ? W / 2 : (i / (points.length - 1)) * (W - 8) + 4);
+  const y = (v) => H - 4 - (v / top) * (H - 8);
+  const line = points.map((p, i) => `${x(i).toFixed(1)},${y(p.ratio).toFixed(1)}`).join(' ');
+  const dots = points.map((p, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(p.ratio).toFixed(1)}" r="${p.mode === 'full' ? 3.5 : 2.5}" class="${floor !== undefined && p.ratio < floor ? 'dotmiss' : p.mode === 'full' ? 'dotfull' : 'dotci'}"><title>${esc(`${p.date} ${p.commit ?? ''} ${p.mode}: ${p.ratio.toFixed(2)}×`)}</title></circle>`).join('');
+  const floorLine = floor !== undefined ? `<line x1="0" x2="${W}" y1="${y(floor).toFixed(1)}" y2="${y(floor).toFixed(1)}" class="floor"><title>gate: ${floor}×</title></line>` : '';
+  const one = `<line x1="0" x2="${W}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" class="parity"><title>1× (even with the best peer)</title></line>`;
+  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img">${one}${floorLine}<polyline points="${line}" class="spark"/>${dots}</svg>`;
+}
+
+/** Per engine, each gated row's ratio to the best peer over the runs in bench/history/. */
+function historySection(engines) {
+  let gates = null;
+  try {
+    gates = readGates();
+  } catch {
+    gates = null;
+  }
+  const parts = [];
+  for (const engine of engines) {
+    const runs = readHistory(engine);
+    if (runs.length === 0) continue;
+    const rows = Object.keys(gates?.ratio_min[engine] ?? runs.at(-1).ratio_to_best_peer ?? {});
+    let html = `<h3>${esc(engine)} <small>${runs.length} runs, ${esc(runs[0].date)} → ${esc(runs.at(-1).date)}</small></h3><table><tr><th>row</th><th>best peer ÷ ours, run by run (dashed: the gate; dotted: 1×)</th><th>last</th></tr>`;
+    for (const row of rows) {
+      const points = runs.filter((r) => typeof r.ratio_to_best_peer?.[row] === 'number').map((r) => ({ ratio: r.ratio_to_best_peer[row], date: r.date, commit: r.commit, mode: r.mode }));
+      if (points.length === 0) continue;
+      html += `<tr><td><code>${esc(row)}</code></td><td>${sparkline(points, gates?.ratio_min[engine]?.[row])}</td><td>${points.at(-1).ratio.toFixed(2)}×</td></tr>`;
+    }
+    parts.push(`${html}</table>`);
+  }
+  if (parts.length === 0) return '';
+  return `<h2>History <small>bench/history/ (npm test's CI bench: small dots; full runs: large)</small></h2>${parts.join('')}`;
+}
+
 export function renderReport({ dir, size, engines }) {
   const sections = [];
   for (const e of engines) {
@@ -124,12 +167,15 @@ td:nth-child(3){width:55%}.bar{display:flex;align-items:center;gap:.5em;margin:2
 .lib{width:13em;font-size:.85em;color:#555;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .track{flex:1;background:#f3f3f3;height:12px;border-radius:2px}.fill{display:block;height:12px;border-radius:2px}
 .ours{background:#2e7d32}.peer{background:#90a4ae}.best.peer{background:#546e7a}.val{width:7em;text-align:right;font-variant-numeric:tabular-nums}
+.spark{fill:none;stroke:#2e7d32;stroke-width:1.5}.floor{stroke:#c62828;stroke-dasharray:4 3}.parity{stroke:#999;stroke-dasharray:1 3}
+.dotci{fill:#2e7d32}.dotfull{fill:#1b5e20}.dotmiss{fill:#c62828}
 .pass{color:#2e7d32;font-weight:600}.miss{color:#c62828;font-weight:600}.note{color:#666;font-size:.85em}code{font-size:.95em}
 </style></head><body>
 <h1>mycelium-sync — budgets in the browsers</h1>
 <p class="note">Produced by <code>npm run bench</code> (bench/browser-bench.mjs). Every library ran the same workloads (bench/workloads.js) in the same browser in the same run. Targets apply in Chromium, and must also hold with its CPU throttled 4× (DESIGN.md's low-end profile); in every engine the goal is ≥ ${PEER_FACTOR}× better than the best peer on each row. Shorter bars are better except for writes per second.</p>
 <h2>Download size</h2>${sizeHtml}
 ${sections.join('\n')}
+${historySection(engines)}
 </body></html>
 `;
 }

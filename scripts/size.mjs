@@ -5,18 +5,10 @@
 // and writes bench/results/size.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { bundleMeta, bytesSizes, sizes, staticClosure, totalSizes } from './core-size.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 process.chdir(root);
-const sizes = (file) => {
-  const b = readFileSync(file);
-  return {
-    raw: b.length,
-    gz: gzipSync(b, { level: 9 }).length,
-    br: brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
-  };
-};
 const run = (cmd, args, env = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
 
 if (!existsSync('dist/mycelium.wasm') || !existsSync('build/bundle-meta.json') || process.argv.includes('--build')) run('bash', ['scripts/build.sh']);
@@ -24,17 +16,7 @@ if (!existsSync('dist/mycelium.wasm') || !existsSync('build/bundle-meta.json') |
 // What a page loads for its first open() is the entry and every chunk it
 // imports statically, each served as its own file; the lazily loaded chunks
 // (dynamic imports) are sized on their own. From esbuild's metafile.
-const meta = JSON.parse(readFileSync('build/bundle-meta.json', 'utf8')).outputs;
-function staticClosure(entry) {
-  const seen = new Set();
-  const visit = (file) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const i of meta[file].imports) if (i.kind === 'import-statement') visit(i.path);
-  };
-  visit(entry);
-  return [...seen];
-}
+const meta = bundleMeta(root);
 /** The output file holding `module` (a source path). */
 const chunkOf = (module) => Object.keys(meta).find((f) => !f.endsWith('.map') && module in meta[f].inputs);
 
@@ -45,12 +27,12 @@ const row = (name, file) => {
   return s;
 };
 const total = (name, files) => {
-  const s = files.map(sizes).reduce((a, b) => ({ raw: a.raw + b.raw, gz: a.gz + b.gz, br: a.br + b.br }));
+  const s = totalSizes(files);
   rows.push({ name, file: files.join(' '), ...s });
   return s;
 };
 const wasm = row('core wasm (engine + zstd decompressor)', 'dist/mycelium.wasm');
-const coreFiles = staticClosure('dist/index.js');
+const coreFiles = staticClosure(meta, 'dist/index.js');
 const js = total(`core js (Embind glue + TypeScript, ESM: ${coreFiles.length} files)`, coreFiles);
 const lazy = (what, module) => {
   const file = chunkOf(module);
@@ -104,8 +86,7 @@ const peerRows = [];
   const { buildSync } = await import('esbuild');
   const out = buildSync({ entryPoints: ['node_modules/yjs/dist/yjs.mjs'], bundle: true, minify: true, write: false, format: 'esm', logLevel: 'silent' });
   const b = out.outputFiles[0].contents;
-  peerRows.push({ name: 'yjs (minified JS bundle)', raw: b.length, gz: gzipSync(b, { level: 9 }).length,
-    br: brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length });
+  peerRows.push({ name: 'yjs (minified JS bundle)', ...bytesSizes(b) });
   peerRows.push({ name: '@automerge/automerge (wasm)', ...sizes('node_modules/@automerge/automerge/dist/mjs/wasm_bindgen_output/web/automerge_wasm_bg.wasm') });
   peerRows.push({ name: 'loro-crdt (wasm)', ...sizes('node_modules/loro-crdt/web/loro_wasm_bg.wasm') });
   result.peers = Object.fromEntries(peerRows.map((r) => [r.name, { raw: r.raw, gz: r.gz, br: r.br }]));

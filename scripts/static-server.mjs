@@ -50,7 +50,11 @@ export function serve(root, { headers = {}, wrongWasmType = false, port = 0 } = 
   return new Promise((resolve) => {
     server.listen(port, '127.0.0.1', () => {
       const { port } = server.address();
-      resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) });
+      resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => {
+        server.close(r);
+        // Keep-alive connections a browser holds open would keep close() waiting.
+        server.closeAllConnections();
+      }) });
     });
   });
 }

@@ -9,7 +9,9 @@
 # the files, each with the memory bound it holds), the sync-message fuzzer
 # (tests-security/fuzz-sync.mjs) for MYC_FUZZ_SECONDS, the pack smoke test (Node, Chromium, Vite), the
 # page-level browser suite in Chromium, Firefox ESR and WebKitGTK
-# (tests-browser/run.mjs), and a tiny run of the browser bench in Chromium.
+# (tests-browser/run.mjs), and the gated CI bench (bench/browser-bench.mjs
+# --ci: ratios to the best peer in Chromium, Firefox and WebKit against
+# bench/gates.json).
 # Prints one summary line at the end; tests an engine cannot run are listed
 # as not available, never counted as passed.
 set -euo pipefail
@@ -154,8 +156,8 @@ if bash scripts/build.sh; then
   [ -f build/browser-tests.json ] && unavailable=$((unavailable + $(node -p 'require("./build/browser-tests.json").unavailable')))
   echo "== npm start -- --headless: the demo driven through two Chromium contexts"
   count "demo (headless)" node scripts/demo.mjs --headless
-  echo "== bench smoke: a tiny npm run bench in Chromium"
-  count "bench smoke (Chromium, tiny workloads)" node bench/browser-bench.mjs --smoke
+  echo "== CI bench: Chromium, Firefox and WebKit, ratios to the best peer against bench/gates.json"
+  count "CI bench (ratios to the best peer within bench/gates.json, core download within its size)" node bench/browser-bench.mjs --ci
 else
   echo "wasm build: FAILED"
   echo "wasm build" >> "$MYC_FAILED_LIST"

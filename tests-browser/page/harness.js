@@ -17,6 +17,7 @@ export const FEATURES = {
   indexeddb: ['indexedDB', () => typeof indexedDB === 'object' && indexedDB !== null],
   streaming: ['WebAssembly.compileStreaming', () => typeof WebAssembly.compileStreaming === 'function'],
   crossOriginIsolated: ['crossOriginIsolated', () => globalThis.crossOriginIsolated === true],
+  serviceWorker: ['navigator.serviceWorker', () => typeof navigator.serviceWorker === 'object' && navigator.serviceWorker !== null],
 };
 
 /** The missing APIs among `needs` ([] when all are present). */
