@@ -509,6 +509,8 @@ for (const engine of engines) {
     // The gates: each ratio to the best peer of this run against its floor.
     console.log(`gates (${engine}): ratio to the best peer, this run, and its floor in bench/gates.json`);
     for (const g of checkRatios(gates, engine, ratios)) {
+      // A run of some sections (--sections) gates only the rows it measured.
+      if (partial && g.ratio === null) continue;
       console.log(`  ${g.row.padEnd(24)} ${g.ratio === null ? 'n/a' : `${g.ratio.toFixed(2)}x`.padStart(8)}  floor ${g.floor.toFixed(2)}x  ${g.ok ? 'ok' : 'FAILED'}`);
       if (!g.ok) bad++;
     }

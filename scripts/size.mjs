@@ -33,7 +33,7 @@ const total = (name, files) => {
 };
 const wasm = row('core wasm (engine + zstd decompressor)', 'dist/mycelium.wasm');
 const coreFiles = staticClosure(meta, 'dist/index.js');
-const js = total(`core js (Embind glue + TypeScript, ESM: ${coreFiles.length} files)`, coreFiles);
+const js = total(`core js (Embind glue + TypeScript, ESM: ${coreFiles.length} file${coreFiles.length === 1 ? "" : "s"})`, coreFiles);
 const lazy = (what, module) => {
   const file = chunkOf(module);
   if (!file || coreFiles.includes(file)) throw new Error(`${module} is not in a lazily loaded chunk of its own (build/bundle-meta.json)`);
