@@ -1,6 +1,6 @@
 // What a page downloads for its first open(): the core wasm and every
-// JavaScript file dist/index.js imports statically (esbuild's metafile,
-// build/bundle-meta.json). Used by npm run size and by the CI bench's size
+// JavaScript file dist/index.js imports statically (build/bundle-meta.json,
+// in esbuild's metafile shape; scripts/bundle.mjs writes it). Used by npm run size and by the CI bench's size
 // gate (bench/gates.json), so both count the same bytes.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ export function bytesSizes(b) {
   };
 }
 
-/** The bundle's outputs (esbuild's metafile), paths relative to `root`. */
+/** The bundle's outputs (build/bundle-meta.json), paths relative to `root`. */
 export function bundleMeta(root) {
   return JSON.parse(readFileSync(join(root, 'build/bundle-meta.json'), 'utf8')).outputs;
 }

@@ -15,7 +15,8 @@ if (!existsSync('dist/mycelium.wasm') || !existsSync('build/bundle-meta.json') |
 
 // What a page loads for its first open() is the entry and every chunk it
 // imports statically, each served as its own file; the lazily loaded chunks
-// (dynamic imports) are sized on their own. From esbuild's metafile.
+// (dynamic imports) are sized on their own. From build/bundle-meta.json
+// (esbuild's metafile shape, written by scripts/bundle.mjs from Rollup's output).
 const meta = bundleMeta(root);
 /** The output file holding `module` (a source path). */
 const chunkOf = (module) => Object.keys(meta).find((f) => !f.endsWith('.map') && module in meta[f].inputs);
