@@ -18,6 +18,7 @@
 #include <new>
 #include <string>
 
+#include "replica.h"
 #include "workloads.h"
 
 // --- allocation hook: live heap bytes -------------------------------------
@@ -158,6 +159,64 @@ void BM_snapshot_save_100k(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_snapshot_save_100k)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(3);
+
+// local writes through the host interface (cpp/replica.h, the bytes the
+// TypeScript layer sends): 100,000 single-field lww writes over 1,000
+// records, one batch each (state.range(0) == 1) or in batches of
+// state.range(0) (store.transact): the batch check's cost per op.
+ByteVec people_open_input(ActorId actor) {
+  Writer w;
+  w.varint(1);
+  w.bytes("people");
+  w.varint(5);
+  for (const char* f : {"name", "email", "age"}) {
+    w.bytes(f);
+    w.u8(0);
+  }
+  w.bytes("visits");
+  w.u8(1);
+  w.bytes("tags");
+  w.u8(3);
+  w.fixed64(actor);
+  w.varint(0);
+  return w.take();
+}
+
+void BM_replica_writes_100k(benchmark::State& state) {
+  const int per_batch = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto r = std::move(Replica::open(people_open_input(0x5555))).value();
+    for (int i = 0; i < 1000; i++) {
+      Writer w;
+      w.varint(1000);
+      w.u8(1);
+      w.varint(0);
+      w.bytes(record_id(i));
+      if (!r->write(w.view()).ok()) std::abort();
+    }
+    std::vector<ByteVec> batches;
+    for (int start = 0; start < 100'000; start += per_batch) {
+      Writer w;
+      w.varint(2000);
+      for (int i = start; i < start + per_batch; i++) {
+        w.u8(2);
+        w.varint(0);
+        w.u8(2);
+        w.bytes(record_id(i % 1000));
+        w.u8(3);
+        w.zigzag(i);
+      }
+      batches.push_back(w.take());
+    }
+    state.ResumeTiming();
+    for (const ByteVec& b : batches) {
+      if (!r->write(b).ok()) std::abort();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 100'000);
+}
+BENCHMARK(BM_replica_writes_100k)->Arg(1)->Arg(1000)->Unit(benchmark::kMillisecond)->Repetitions(3);
 
 // Bytes of one counter increment's delta (since the version before it) on a
 // record whose set holds n elements (issue 14: deltas carry the keys their

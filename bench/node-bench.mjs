@@ -9,6 +9,8 @@
 //   rss_100k_bytes           the same workload's resident-set growth: one method for every library
 //   instantiate_ms           first open() in a fresh process: read, compile and instantiate the module(s)
 //   local_writes_per_sec     100,000 single-field writes through the public API, one call each
+//   local_writes_tx_per_sec  the same writes in transactions of 1,000 (store.transact; Yjs transact;
+//                            one Automerge change; one Loro commit)
 //   read_*                   reads of 100,000 records x 5 fields (lww, counter, set, mvr, lww): workloads.js, measureReads
 //   query_*                  a live query over 100,000 records (query-workloads.js): ours, TinyBase's queries,
 //                            and re-filtering an array, in this process
@@ -86,6 +88,8 @@ else {
     const reads = await lib.reads(100_000);
     await lib.writes(10_000); // warm up
     const writesMs = await lib.writes(100_000);
+    await lib.writesBatched(10_000); // warm up
+    const batchedMs = await lib.writesBatched(100_000);
     const memory = child('memory', key);
     const inst = child('instantiate', key);
     results[lib.name] = {
@@ -99,6 +103,7 @@ else {
       rss_100k_bytes: memory.rss,
       instantiate_ms: inst.total_ms,
       local_writes_per_sec: Math.round(100_000 / (writesMs / 1000)),
+      local_writes_tx_per_sec: Math.round(100_000 / (batchedMs / 1000)),
       ...reads,
     };
     if (key === 'mycelium') {
@@ -122,9 +127,9 @@ else {
   const queries = { 'mycelium-sync': await queryMycelium(await import('mycelium-sync'), REPS), tinybase: await queryTinybase(await import('tinybase'), REPS) };
   const ours = results['mycelium-sync'];
   const peers = Object.keys(results).filter((k) => k !== 'mycelium-sync');
-  const keys = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'rss_100k_bytes', 'instantiate_ms', 'local_writes_per_sec',
+  const keys = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'rss_100k_bytes', 'instantiate_ms', 'local_writes_per_sec', 'local_writes_tx_per_sec',
     'read_get_us', 'read_get_cold_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms'];
-  const higherIsBetter = new Set(['local_writes_per_sec']);
+  const higherIsBetter = new Set(['local_writes_per_sec', 'local_writes_tx_per_sec']);
   const fmt = (k, v) => (k.endsWith('_bytes') ? `${(v / 1e6).toFixed(2)} MB` : k.endsWith('_ms') ? `${v.toFixed(2)} ms` : k.endsWith('_us') ? `${v.toFixed(2)} µs` : v.toLocaleString('en-US'));
   console.log(`${'key'.padEnd(26)}${['mycelium-sync', ...peers].map((p) => p.padStart(22)).join('')}  best peer / ours`);
   for (const k of keys) {

@@ -7,11 +7,16 @@
 //                10,000 concurrent ops of its own (the native bench's workloads)
 //   fill(n)      n records x 5 fields, kept alive by the caller (memory)
 //   writes(n)    n single-field writes through the public API, one call each
+//   writesBatched(n) the same writes in groups of BATCH, each one transaction
+//                (ours: store.transact; Yjs: doc.transact; Automerge: one
+//                change; Loro: one commit)
 //   instantiate() the first document/store after the module is loaded
 // Peers get the closest equivalent (Yjs has no counter: a number is set).
 import { rng } from '../tests-browser/page/fixtures.js';
 
 const now = () => performance.now();
+/** Writes per transaction in writesBatched(). */
+export const BATCH = 1000;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export { median };
 
@@ -140,6 +145,17 @@ export async function mycelium(M, { reps, warmup }) {
       const people = s.collection('people');
       const t = now();
       for (let i = 0; i < n; i++) people.update(`p${i % 1000}`, (r) => r.set('age', i));
+      return now() - t;
+    },
+    async writesBatched(n) {
+      const s = await inserts('0000000000005556');
+      const people = s.collection('people');
+      const t = now();
+      for (let start = 0; start < n; start += BATCH) {
+        s.transact(() => {
+          for (let i = start; i < Math.min(n, start + BATCH); i++) people.update(`p${i % 1000}`, (r) => r.set('age', i));
+        });
+      }
       return now() - t;
     },
     async instantiate() {
@@ -291,6 +307,17 @@ export async function yjs(Y, { reps, warmup }) {
       for (let i = 0; i < n; i++) people.get(`p${i % 1000}`).set('age', i);
       return now() - t;
     },
+    async writesBatched(n) {
+      const doc = inserts(build(5556));
+      const people = doc.getMap('people');
+      const t = now();
+      for (let start = 0; start < n; start += BATCH) {
+        doc.transact(() => {
+          for (let i = start; i < Math.min(n, start + BATCH); i++) people.get(`p${i % 1000}`).set('age', i);
+        });
+      }
+      return now() - t;
+    },
     async reads(n) {
       const writer = build(7777);
       const wp = writer.getMap('people');
@@ -395,6 +422,16 @@ export async function automerge(A, { reps, warmup }) {
       for (let i = 0; i < n; i++) {
         doc = A.change(doc, (d) => {
           d.people[`p${i % 1000}`].age = i;
+        });
+      }
+      return now() - t;
+    },
+    async writesBatched(n) {
+      let doc = inserts(0x5556);
+      const t = now();
+      for (let start = 0; start < n; start += BATCH) {
+        doc = A.change(doc, (d) => {
+          for (let i = start; i < Math.min(n, start + BATCH); i++) d.people[`p${i % 1000}`].age = i;
         });
       }
       return now() - t;
@@ -510,6 +547,16 @@ export async function loro(L, { reps, warmup, wasmMemory }) {
       const t = now();
       for (let i = 0; i < n; i++) {
         people.get(`p${i % 1000}`).set('age', i);
+        doc.commit();
+      }
+      return now() - t;
+    },
+    async writesBatched(n) {
+      const doc = inserts(build(0x5556));
+      const people = doc.getMap('people');
+      const t = now();
+      for (let start = 0; start < n; start += BATCH) {
+        for (let i = start; i < Math.min(n, start + BATCH); i++) people.get(`p${i % 1000}`).set('age', i);
         doc.commit();
       }
       return now() - t;

@@ -20,6 +20,16 @@ bool visible(const CellList& cells) {
   return false;
 }
 
+Entries entries(const CellList& cells) {
+  Entries out = Entries::kNone;
+  for (CellRef c : cells) {
+    if (c.is_credit() || c.is_offset()) continue;
+    if (c.type() != CellType::kElement) return Entries::kFixed;
+    out = Entries::kElements;
+  }
+  return out;
+}
+
 std::optional<CellRef> lww_winner(const CellList& cells, std::uint8_t field, std::span<const ActorId> actors) {
   std::optional<CellRef> best;
   for (CellRef c : cells) {

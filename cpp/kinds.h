@@ -21,6 +21,13 @@ namespace mycelium::kinds {
 // (docs/credit.md, Record deletes).
 bool visible(const CellList& cells);
 
+// A record's entries other than credit, by what removes them: kFixed when
+// one only a record delete removes (a presence, lww, mvr or counter entry),
+// kElements when the live ones are set elements only (a set remove may take
+// the last), kNone when none is live.
+enum class Entries : std::uint8_t { kNone, kElements, kFixed };
+Entries entries(const CellList& cells);
+
 // lww: the entry with the greatest (HLC, actor id); nullopt when none.
 std::optional<CellRef> lww_winner(const CellList& cells, std::uint8_t field, std::span<const ActorId> actors);
 // counter: sum over actors of (running total - offset seen by deletes).

@@ -71,6 +71,7 @@ Status parse_op(const Store& store, Reader& r, ParsedOp& p) {
   std::uint8_t op;
   std::uint64_t coll;
   if (!r.u8(op, "op") || !r.varint(coll, "collection")) return r.status();
+  p.value = ValueView::null();  // ops without a value leave none behind from the op before
   if (op < kInsert || op > kTransfer) return InvalidArgument(cat({"unknown write op ", op}));
   p.op = static_cast<Op>(op);
   const auto& collections = store.schema().collections();
@@ -200,75 +201,99 @@ Result<std::unique_ptr<Replica>> Replica::open(std::span<const std::uint8_t> inp
 
 namespace {
 // What a batch's ops need of the store, checked before the first op runs:
-// each op against the store as the ops before it in the batch leave it (a
-// record the batch inserted exists, one it deleted does not), and the room
-// all of them take. A one-op batch needs none of this: its op checks itself
-// before it changes anything.
-class BatchCheck {
+// each op against its record as the ops before it in the batch leave it (a
+// record the batch inserted exists, one it deleted does not unless it holds
+// credit, a list or text has the length the batch's edits give it, a credit
+// field has the rights the batch left), and the room all of them take. A
+// one-op batch needs none of this: its op checks itself before it changes
+// anything. No op may fail once one has run, so the check must be exact
+// wherever it allows an op.
+//
+// Ops are grouped by record (a hash of it, sorted as hash << 32 | index: the
+// engine's sort of integers), then each record's ops are checked in batch
+// order against one RecordCheck: no lookup in a list of every record the
+// batch touched, so a transaction of many records costs O(n log n).
+class RecordCheck {
  public:
-  explicit BatchCheck(const Store& store) : store_(store) {}
-
-  void op(const ParsedOp& p) {
-    ++writes_;
-    if (p.op == kInsert) {
-      ++records_;
-      id_bytes_ += p.id.size();
+  RecordCheck(const Store& store, std::uint16_t collection, std::string_view id) : store_(store), collection_(collection) {
+    record_ = store.record_of(CollectionRef{collection}, id);
+    if (record_ >= 0 && store.visible_at(static_cast<std::uint32_t>(record_))) {
+      const kinds::Entries e = store.entries_at(static_cast<std::uint32_t>(record_));
+      entries_ = e == kinds::Entries::kFixed ? kFixed : e == kinds::Entries::kElements ? kSome : kNone;
     }
-    if (p.op == kDelete) deleted_.push_back({p.collection, p.op, p.id});
-    if (p.op == kSplice || p.op == kErase || p.op == kSetAt) sequence(p);
-    if (p.op >= kCreditAdd) credit(p);
-    if (p.value.tag == ValueTag::kString || p.value.tag == ValueTag::kBytes) string_bytes_ += p.value.str.size() + 5;
-    ops_.push_back({p.collection, p.op, p.id});
   }
 
-  // The ops of each record in batch order, against whether it exists. Ops
-  // are grouped by a hash of their record (sorted as hash << 32 | index: the
-  // engine's sort of integers, no new instantiation), then each op looks
-  // back within its group for the last op of the same record.
-  Status check() const {
-    std::vector<std::uint64_t> order(ops_.size());
-    for (std::size_t i = 0; i < ops_.size(); ++i) {
-      const std::uint32_t hash = crc32c(reinterpret_cast<const std::uint8_t*>(ops_[i].id.data()), ops_[i].id.size()) ^ ops_[i].collection;
-      order[i] = std::uint64_t{hash} << 32 | i;
+  Status op(const ParsedOp& p) {
+    const Visible v = visible();
+    if (p.op == kInsert) {
+      if (v == kYes) return Store::already_exists(p.id);
+    } else if (v == kNo) {
+      return store_.not_found(p.collection, p.id);
     }
-    std::sort(order.begin(), order.end());
-    const auto use = [&](std::size_t k) -> const Use& { return ops_[order[k] & 0xffffffffu]; };
-    for (std::size_t group = 0; group < order.size();) {
-      std::size_t end = group + 1;
-      while (end < order.size() && order[end] >> 32 == order[group] >> 32) ++end;
-      for (std::size_t i = group; i < end; ++i) {
-        const Use& u = use(i);
-        std::size_t j = i;
-        while (j > group && !same_record(use(j - 1), u)) --j;
-        // After an op that ran, its record exists unless the op deleted it.
-        const bool visible = j > group ? use(j - 1).op != kDelete : store_.exists(CollectionRef{u.collection}, u.id);
-        if (u.op == kInsert && visible) return Store::already_exists(u.id);
-        if (u.op != kInsert && !visible) return store_.not_found(u.collection, u.id);
-      }
-      group = end;
+    if (v == kUnknown) {
+      // The record has no presence (a peer deleted it while this replica
+      // wrote to it): set elements or list and text items kept it visible,
+      // and the batch removed some. Whether it still is would take running
+      // the batch; refused instead, before any op runs.
+      return InvalidArgument(cat({"record '", p.id, "' may have been hidden by this batch's own removes (it is visible only ",
+                                  "through set elements or list and text items): write to it in another batch"}));
     }
-    MYC_TRY(sequence_error_);
-    MYC_TRY(credit_error_);
-    return store_.check_room(writes_, records_, id_bytes_, string_bytes_);
+    switch (p.op) {
+      case kInsert: entries_ = kFixed; break;
+      case kDelete:
+        // Every entry but credit goes (docs/credit.md, Record deletes).
+        entries_ = kNone;
+        deleted_ = true;
+        for (Field& f : fields_) {
+          f.text.clear();
+          f.size = 0;
+        }
+        break;
+      case kSet:
+      case kIncrement: entries_ = kFixed; break;
+      case kAdd:
+        if (entries_ != kFixed) entries_ = kSome;
+        break;
+      case kRemove:
+        if (entries_ == kSome) entries_ = kMaybe;
+        break;
+      case kSplice:
+      case kErase:
+      case kSetAt:
+        MYC_TRY(sequence(p));
+        if (p.op == kErase) {
+          if (entries_ == kSome) entries_ = kMaybe;
+        } else if (entries_ != kFixed) {
+          entries_ = kSome;
+        }
+        break;
+      case kCreditAdd:
+      case kSpend:
+      case kTransfer: MYC_TRY(credit(p)); break;
+    }
+    return Status::Ok();
   }
 
  private:
-  struct Use {
-    std::uint16_t collection;
-    Op op;
-    std::string_view id;
-  };
-  static bool same_record(const Use& a, const Use& b) { return a.collection == b.collection && a.id == b.id; }
+  // What keeps the record visible besides credit: nothing; set elements or
+  // list and text items (kSome: some live; kMaybe: some were removed, maybe
+  // the last); or an entry only a record delete removes.
+  enum Keeps : std::uint8_t { kNone, kSome, kMaybe, kFixed };
+  enum Visible : std::uint8_t { kNo, kYes, kUnknown };
+
+  Visible visible() const {
+    if (entries_ == kFixed || entries_ == kSome) return kYes;
+    // A credit field above its min keeps the record visible.
+    if (kind_enabled(Kind::kCredit) && holds_credit()) return kYes;
+    return entries_ == kNone ? kNo : kUnknown;
+  }
 
   // A list or text field as the batch's ops before this one leave it: a
   // text's UTF-8 (its UTF-16 indexes are checked against it), a list's size.
   struct Field {
-    std::uint16_t collection;
-    std::string_view id;
     std::uint8_t field;
     std::string text;
     std::size_t size = 0;
-    std::size_t deletes_seen = 0;  // record deletes of the batch applied to it
   };
   // The byte offset of UTF-16 unit `unit` of `text`, if it is one.
   static std::optional<std::size_t> byte_of(std::string_view text, std::uint64_t unit) {
@@ -283,119 +308,168 @@ class BatchCheck {
     if (u != unit) return std::nullopt;  // past the end, or inside a surrogate pair
     return i;
   }
-  void sequence(const ParsedOp& p) {
-    if (!kSequenceKinds || !sequence_error_.ok()) return;
-    auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) {
-      return f.collection == p.collection && f.id == p.id && f.field == p.field.field;
-    });
+  Status sequence(const ParsedOp& p) {
+    if (!kSequenceKinds) return Status::Ok();
+    auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) { return f.field == p.field.field; });
     const bool text = p.field.kind == Kind::kText;
     if (it == fields_.end()) {
-      Field f{p.collection, p.id, p.field.field, {}, 0, 0};
-      const std::int64_t r = store_.visible(CollectionRef{p.collection}, p.id);
-      if (const Sequence* s = r >= 0 ? store_.sequence_at(static_cast<std::uint32_t>(r), p.field.field) : nullptr) {
+      Field f{p.field.field, {}, 0};
+      // A record delete earlier in the batch emptied it.
+      const Sequence* s = record_ >= 0 && !deleted_ ? store_.sequence_at(static_cast<std::uint32_t>(record_), p.field.field) : nullptr;
+      if (s) {
         if (text) f.text = s->content();
         f.size = s->size();
       }
       fields_.push_back(std::move(f));
       it = fields_.end() - 1;
     }
-    // A record delete earlier in the batch emptied it.
-    for (; it->deletes_seen < deleted_.size(); ++it->deletes_seen) {
-      const Use& d = deleted_[it->deletes_seen];
-      if (d.collection == p.collection && d.id == p.id) {
-        it->text.clear();
-        it->size = 0;
-      }
-    }
     if (text) {
       const auto at = byte_of(it->text, p.index);
-      if (!at) {
-        sequence_error_ = InvalidArgument("index past the end of the text or inside a surrogate pair");
-        return;
-      }
+      if (!at) return InvalidArgument("index past the end of the text or inside a surrogate pair");
       if (p.op == kSplice) {
         it->text.insert(*at, p.value.str);
-        writes_ += p.value.str.size();  // at most one event per byte
-        return;
+        return Status::Ok();
       }
       const auto end = byte_of(std::string_view(it->text).substr(*at), p.count);
-      if (!end) {
-        sequence_error_ = InvalidArgument("delete past the end of the text or inside a surrogate pair");
-        return;
-      }
+      if (!end) return InvalidArgument("delete past the end of the text or inside a surrogate pair");
       it->text.erase(*at, *end);
-      return;
+      return Status::Ok();
     }
     if (p.index > it->size || (p.op == kErase && p.count > it->size - p.index) || (p.op == kSetAt && p.index == it->size)) {
-      sequence_error_ = InvalidArgument("index past the end of the list");
-      return;
+      return InvalidArgument("index past the end of the list");
     }
-    if (p.op == kSplice) {
-      it->size += p.values.size();
-      writes_ += p.values.size();
-      for (const ValueView& v : p.values) {
-        if (v.tag == ValueTag::kString || v.tag == ValueTag::kBytes) string_bytes_ += v.str.size() + 5;
-      }
-    } else if (p.op == kErase) {
-      it->size -= static_cast<std::size_t>(p.count);
-    }
+    if (p.op == kSplice) it->size += p.values.size();
+    else if (p.op == kErase) it->size -= static_cast<std::size_t>(p.count);
+    return Status::Ok();
   }
+
   // A credit field as the batch's ops before this one leave it: this
-  // actor's rights and the added total (docs/credit.md, Write batches). A
-  // record delete leaves credit alone.
+  // actor's rights, the added total, the value (docs/credit.md, Write
+  // batches). From the record's cells whether it is visible or not (an
+  // insert over a hidden record keeps its credit cells). A record delete
+  // leaves credit alone.
   struct Credit {
-    std::uint16_t collection;
-    std::string_view id;
     std::uint8_t field;
     std::int64_t rights = 0, added = 0, value = 0;
   };
-  void credit(const ParsedOp& p) {
-    if (!credit_error_.ok()) return;
-    auto it = std::find_if(credits_.begin(), credits_.end(), [&](const Credit& c) {
-      return c.collection == p.collection && c.id == p.id && c.field == p.field.field;
-    });
-    if (it == credits_.end()) {
-      Credit c{p.collection, p.id, p.field.field, 0, 0, store_.schema().collections()[p.collection].fields[p.field.field].min};
-      const std::int64_t r = store_.visible(CollectionRef{p.collection}, p.id);
-      if (r >= 0) {
-        const auto record = static_cast<std::uint32_t>(r);
-        c.rights = store_.rights_at(record, p.field.field, store_.actor());
-        c.added = store_.added_at(record, p.field.field);
-        c.value = store_.credit_at(record, p.field.field);
-      }
-      credits_.push_back(c);
-      it = credits_.end() - 1;
+  Credit& credit_field(std::uint8_t field) {
+    auto it = std::find_if(credits_.begin(), credits_.end(), [&](const Credit& c) { return c.field == field; });
+    if (it != credits_.end()) return *it;
+    Credit c{field, 0, 0, store_.schema().collections()[collection_].fields[field].min};
+    if (record_ >= 0) {
+      const auto record = static_cast<std::uint32_t>(record_);
+      c.rights = store_.rights_at(record, field, store_.actor());
+      c.added = store_.added_at(record, field);
+      c.value = store_.credit_at(record, field);
     }
+    credits_.push_back(c);
+    return credits_.back();
+  }
+  bool holds_credit() const {
+    const auto& fields = store_.schema().collections()[collection_].fields;
+    for (std::size_t f = 0; f < fields.size(); ++f) {
+      if (fields[f].kind != Kind::kCredit) continue;
+      auto it = std::find_if(credits_.begin(), credits_.end(), [&](const Credit& c) { return c.field == f; });
+      const std::int64_t value = it != credits_.end() ? it->value
+                                 : record_ >= 0       ? store_.credit_at(static_cast<std::uint32_t>(record_), static_cast<std::uint8_t>(f))
+                                                      : fields[f].min;
+      if (value > fields[f].min) return true;
+    }
+    return false;
+  }
+  Status credit(const ParsedOp& p) {
+    Credit& c = credit_field(p.field.field);
     const auto& f = store_.schema().collections()[p.collection].fields[p.field.field];
     if (p.op == kCreditAdd) {
-      if (p.n > kMaxCredit - it->added || f.min + it->added + p.n > kMaxCredit) {
-        credit_error_ = InvalidArgument(cat({"adding ", p.n, " would take '", f.name, "' past 2^53-1"}));
-        return;
+      if (p.n > kMaxCredit - c.added || f.min + c.added + p.n > kMaxCredit) {
+        return InvalidArgument(cat({"adding ", p.n, " would take '", f.name, "' past 2^53-1"}));
       }
-      it->added += p.n;
-      it->rights += p.n;
-      it->value += p.n;
-      return;
+      c.added += p.n;
+      c.rights += p.n;
+      c.value += p.n;
+      return Status::Ok();
     }
-    if (p.op == kTransfer && p.to == store_.actor()) {
-      credit_error_ = InvalidArgument("a transfer of credit rights to this replica's own actor");
-      return;
+    if (p.op == kTransfer && p.to == store_.actor()) return InvalidArgument("a transfer of credit rights to this replica's own actor");
+    if (c.rights < p.n) {
+      return InsufficientCredit(cat({"cannot ", p.op == kSpend ? "spend" : "transfer", " ", p.n, " of '", f.name, "' in '", p.id,
+                                     "': this replica holds ", c.rights, " rights and sees the value ", c.value,
+                                     " (after the batch's earlier ops)"}));
     }
-    if (it->rights < p.n) {
-      credit_error_ = InsufficientCredit(cat({"cannot ", p.op == kSpend ? "spend" : "transfer", " ", p.n, " of '", f.name, "' in '",
-                                              p.id, "': this replica holds ", it->rights, " rights and sees the value ", it->value,
-                                              " (after the batch's earlier ops)"}));
-      return;
-    }
-    it->rights -= p.n;
-    if (p.op == kSpend) it->value -= p.n;
+    c.rights -= p.n;
+    if (p.op == kSpend) c.value -= p.n;
+    return Status::Ok();
   }
-  std::vector<Credit> credits_;
-  Status credit_error_ = Status::Ok();
-  std::vector<Field> fields_;
-  std::vector<Use> deleted_;
-  Status sequence_error_ = Status::Ok();
+
   const Store& store_;
+  const std::uint16_t collection_;
+  std::int64_t record_ = -1;  // in the store, visible or not
+  Keeps entries_ = kNone;
+  bool deleted_ = false;  // a record delete of the batch emptied its lists and texts
+  std::vector<Field> fields_;
+  std::vector<Credit> credits_;
+};
+
+class BatchCheck {
+ public:
+  BatchCheck(const Store& store, std::span<const std::uint8_t> ops) : store_(store), bytes_(ops) {}
+
+  // The op that starts at `offset` of the ops.
+  void op(const ParsedOp& p, std::size_t offset) {
+    ++writes_;
+    if (p.op == kInsert) {
+      ++records_;
+      id_bytes_ += p.id.size();
+    }
+    if (p.op == kSplice) {
+      // At most one event per byte of text or per value.
+      writes_ += p.field.kind == Kind::kText ? p.value.str.size() : p.values.size();
+      for (const ValueView& v : p.values) {
+        if (v.tag == ValueTag::kString || v.tag == ValueTag::kBytes) string_bytes_ += v.str.size() + 5;
+      }
+    }
+    if (p.value.tag == ValueTag::kString || p.value.tag == ValueTag::kBytes) string_bytes_ += p.value.str.size() + 5;
+    ops_.push_back({p.collection, p.id, offset});
+  }
+
+  Status check() const {
+    std::vector<std::uint64_t> order(ops_.size());
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      const std::uint32_t hash = crc32c(reinterpret_cast<const std::uint8_t*>(ops_[i].id.data()), ops_[i].id.size()) ^ ops_[i].collection;
+      order[i] = std::uint64_t{hash} << 32 | i;
+    }
+    std::sort(order.begin(), order.end());
+    const auto use = [&](std::size_t k) -> const Use& { return ops_[order[k] & 0xffffffffu]; };
+    std::vector<bool> done(order.size());
+    ParsedOp p;
+    for (std::size_t group = 0; group < order.size();) {
+      std::size_t end = group + 1;
+      while (end < order.size() && order[end] >> 32 == order[group] >> 32) ++end;
+      // Each record of the group (one, unless hashes collide), its ops in batch order.
+      for (std::size_t i = group; i < end; ++i) {
+        if (done[i]) continue;
+        const Use& first = use(i);
+        RecordCheck record(store_, first.collection, first.id);
+        for (std::size_t k = i; k < end; ++k) {
+          if (done[k] || use(k).collection != first.collection || use(k).id != first.id) continue;
+          done[k] = true;
+          Reader r(bytes_.subspan(use(k).offset));
+          MYC_TRY(parse_op(store_, r, p));
+          MYC_TRY(record.op(p));
+        }
+      }
+      group = end;
+    }
+    return store_.check_room(writes_, records_, id_bytes_, string_bytes_);
+  }
+
+ private:
+  struct Use {
+    std::uint16_t collection;
+    std::string_view id;
+    std::size_t offset;
+  };
+  const Store& store_;
+  const std::span<const std::uint8_t> bytes_;
   std::size_t writes_ = 0, records_ = 0, id_bytes_ = 0, string_bytes_ = 0;
   std::vector<Use> ops_;
 };
@@ -404,26 +478,26 @@ class BatchCheck {
 Status Replica::write(std::span<const std::uint8_t> batch) {
   Reader r(batch);
   if (!r.varint(now_, "clock")) return r.status();
-  const std::size_t start = r.offset();
-  // All or nothing: every op is checked first (syntax, schema, value, the
-  // record it needs, the room), then the batch is parsed again and run:
-  // cheaper than keeping the parsed ops. No op can fail once one has run.
+  const auto body = batch.subspan(r.offset());
+  // All or nothing: every op is parsed and checked first (syntax, schema,
+  // value; for more than one op, the record each needs and the room), then
+  // the batch is parsed again and run: cheaper than keeping the parsed ops.
+  // No op can fail once one has run.
+  if (body.empty()) return Status::Ok();
+  Reader ops(body);
   ParsedOp p;
-  std::size_t ops = 0;
-  while (r.remaining() > 0) {
-    MYC_TRY(parse_op(*store_, r, p));
-    ++ops;
-  }
-  if (ops > 1) {
-    Reader check_reader(batch.subspan(start));
-    BatchCheck check(*store_);
-    while (check_reader.remaining() > 0) {
-      MYC_TRY(parse_op(*store_, check_reader, p));
-      check.op(p);
+  MYC_TRY(parse_op(*store_, ops, p));
+  if (ops.remaining() > 0) {
+    BatchCheck check(*store_, body);
+    check.op(p, 0);
+    while (ops.remaining() > 0) {
+      const std::size_t offset = ops.offset();
+      MYC_TRY(parse_op(*store_, ops, p));
+      check.op(p, offset);
     }
     MYC_TRY(check.check());
   }
-  Reader again(batch.subspan(start));
+  Reader again(body);
   while (again.remaining() > 0) {
     MYC_TRY(parse_op(*store_, again, p));
     MYC_TRY(run_op(*store_, p));

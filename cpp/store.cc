@@ -415,6 +415,12 @@ Status Store::set_element(FieldRef f, std::string_view id, std::size_t index, co
 
 bool Store::exists(CollectionRef c, std::string_view id) const { return visible(c, id) >= 0; }
 
+kinds::Entries Store::entries_at(std::uint32_t record) const {
+  const kinds::Entries e = kinds::entries(records_[record].cells);
+  if (e != kinds::Entries::kNone) return e;
+  return kSequenceKinds && !sequences_.empty() && sequences_.any_live(record) ? kinds::Entries::kElements : e;
+}
+
 std::int64_t Store::visible(CollectionRef c, std::string_view id) const {
   const std::int64_t r = find_record(c.index, id);
   return r >= 0 && live(records_[static_cast<std::size_t>(r)], static_cast<std::uint32_t>(r)) ? r : -1;

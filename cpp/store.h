@@ -159,6 +159,13 @@ class Store {
   // field, no copies): views into the store, valid until the next write or
   // apply. Fields are declared ones of the record's collection.
   std::int64_t visible(CollectionRef c, std::string_view id) const;  // the record, -1 when not visible
+  // The record by that id, visible or not; -1 when the store has none.
+  std::int64_t record_of(CollectionRef c, std::string_view id) const { return find_record(c.index, id); }
+  bool visible_at(std::uint32_t record) const { return live(records_[record], record); }
+  // What keeps a record visible besides credit (kinds::entries): kFixed
+  // when only a record delete can hide it, kElements when removing set
+  // elements or list and text items may, kNone when only credit does.
+  kinds::Entries entries_at(std::uint32_t record) const;
   // The visible records of `c` as (id, record), sorted by id bytewise.
   std::vector<std::pair<std::string_view, std::uint32_t>> visible_records(CollectionRef c) const;
   ValueView lww_at(std::uint32_t record, std::uint8_t field) const;  // null when unset

@@ -13,6 +13,7 @@ import { FieldIndex } from './field-index.js';
 import type { QuerySource, QuerySpec } from './query.js';
 import { Query } from './query.js';
 import { testSwitches } from './test-switches.js';
+import { key } from './transaction.js';
 import { writeActor } from './version.js';
 import type { CollectionInfo, FieldInfo, Fields, FieldsOf, InsertOf, Kind, RecordOf } from './schema.js';
 
@@ -47,6 +48,18 @@ export interface CollectionHost {
   op(w: ByteWriter, op: Op, c: CollectionInfo, field: number, id: string): void;
   commit(w: ByteWriter): void;
   endBatch(w: ByteWriter): void;
+  /** Runs `run` now, or inside transact() once the transaction has committed (`once`: only the first with that key). */
+  after(run: () => void, once?: string): void;
+  /** True inside transact(). */
+  readonly transacting: boolean;
+  /** Inside transact(): the record's visibility as the transaction's writes leave it; undefined when it wrote none to it. */
+  pendingVisible(c: CollectionInfo, id: string): boolean | undefined;
+  /** Inside transact(): a write call kept ops on the record, which is `visible` after them. */
+  wrote(c: CollectionInfo, id: string, visible: boolean): void;
+  /** Inside transact(): what its ops so far add to a credit field's value (0 outside one). */
+  pendingCredit(c: CollectionInfo, id: string, field: number): number;
+  /** Inside transact(): an op adds `by` to a credit field's value. */
+  credited(c: CollectionInfo, id: string, field: number, by: number): void;
   notify(c: CollectionInfo, id: string, fields: readonly string[], deleted: boolean, splices?: SpliceLog): void;
   subscribe(c: CollectionInfo, listener: (changes: Change[]) => void): () => void;
   read(c: CollectionInfo, id: string): ByteReader | null;
@@ -313,6 +326,7 @@ export class Collection<F extends Fields = Fields> {
       this.#store.op(w, op, this.#info, f.index, id);
       w.zigzag(v);
       if (op === Op.Transfer) writeActor(to!, w);
+      else this.#store.credited(this.#info, id, f.index, op === Op.Spend ? -v : v);
       return;
     }
     this.#store.op(w, op, this.#info, f.index, id);
@@ -389,8 +403,11 @@ export class Collection<F extends Fields = Fields> {
         }
       }
     });
-    this.invalidate(id);
-    this.#store.notify(this.#info, id, fields, false, splices);
+    this.#store.wrote(this.#info, id, true);
+    this.#store.after(() => {
+      this.invalidate(id);
+      this.#store.notify(this.#info, id, fields, false, splices);
+    });
     this.#watched(id, undefined);
     return id;
   }
@@ -412,7 +429,7 @@ export class Collection<F extends Fields = Fields> {
     try {
       fn(writer as unknown as RecordWriter<F>);
       if (writer.changed.length === 0) {
-        if (!this.has(id)) throw new MyceliumError('not_found', `no record '${id}' in '${this.name}'`);
+        if (!this.#visible(id)) throw new MyceliumError('not_found', `no record '${id}' in '${this.name}'`);
         return;
       }
       this.#store.commit(w);
@@ -420,9 +437,35 @@ export class Collection<F extends Fields = Fields> {
       writer.end();
       this.#store.endBatch(w);
     }
-    this.invalidate(id);
-    this.#store.notify(this.#info, id, writer.changed, false, writer.splices ?? undefined);
+    this.#store.wrote(this.#info, id, true);
+    const changed = writer.changed; // begin() starts a new array
+    const splices = writer.splices ?? undefined;
+    this.#store.after(() => {
+      this.invalidate(id);
+      this.#store.notify(this.#info, id, changed, false, splices);
+    });
     this.#watched(id, before);
+  }
+
+  /**
+   * Inside transact(), after a delete of the record: whether some credit
+   * field of it reads above its min, which keeps it visible (docs/credit.md,
+   * Record deletes). Its value is the store's (min when not visible) plus
+   * what the transaction's ops added; a delete leaves credit alone.
+   */
+  #holdsCredit(id: string): boolean {
+    const credits = this.#info.fields.filter((f) => f.kind === 'credit');
+    if (credits.length === 0) return false;
+    const stored = this.get(id) as Record<string, unknown> | undefined;
+    return credits.some((f) => {
+      const base = stored === undefined ? f.min : (stored[f.name] as number);
+      return base + this.#store.pendingCredit(this.#info, id, f.index) > f.min;
+    });
+  }
+
+  /** Whether the record is visible, as the open transaction's writes (if any) leave it. */
+  #visible(id: string): boolean {
+    return this.#store.pendingVisible(this.#info, id) ?? this.has(id);
   }
 
   /** @internal For UpdateWriter: checks one op and appends it (add on a credit field adds credit). */
@@ -461,16 +504,19 @@ export class Collection<F extends Fields = Fields> {
    */
   delete(id: string): boolean {
     checkId(id);
-    if (!this.has(id)) return false;
+    if (!this.#visible(id)) return false;
     const before = this.#watchers.size > 0 ? this.get(id) : undefined;
     this.#batch((w) => this.#store.op(w, Op.Delete, this.#info, 0, id));
-    this.invalidate(id);
-    this.#store.notify(
-      this.#info,
-      id,
-      this.#info.fields.map((f) => f.name),
-      true,
-    );
+    if (this.#store.transacting) this.#store.wrote(this.#info, id, this.#holdsCredit(id));
+    this.#store.after(() => {
+      this.invalidate(id);
+      this.#store.notify(
+        this.#info,
+        id,
+        this.#info.fields.map((f) => f.name),
+        true,
+      );
+    });
     this.#watched(id, before);
     return true;
   }
@@ -659,8 +705,11 @@ export class Collection<F extends Fields = Fields> {
       [fromId, from],
       [toId, to],
     ] as const) {
-      this.invalidate(id);
-      this.#store.notify(this.#info, id, [f.name], false);
+      this.#store.wrote(this.#info, id, true);
+      this.#store.after(() => {
+        this.invalidate(id);
+        this.#store.notify(this.#info, id, [f.name], false);
+      });
       this.#watched(id, before);
     }
   }
@@ -679,8 +728,11 @@ export class Collection<F extends Fields = Fields> {
 
   #watched(id: string, before: RecordOf<F> | undefined): void {
     if (this.#watchers.size === 0) return;
-    const after = this.get(id);
-    for (const w of [...this.#watchers]) w(id, before, after);
+    // Inside transact(), once per record: from before the transaction to after it.
+    this.#store.after(() => {
+      const after = this.get(id);
+      for (const w of [...this.#watchers]) w(id, before, after);
+    }, key(this.#info, id));
   }
 
   /**
@@ -695,6 +747,11 @@ export class Collection<F extends Fields = Fields> {
     checkId(id);
     if (typeof fields !== 'object' || fields === null) {
       throw new MyceliumError('invalid_argument', 'upsert takes an id and an object of fields');
+    }
+    // upsert writes what the record lacks, read from the store: inside
+    // transact() the read would miss the transaction's own writes.
+    if (this.#store.pendingVisible(this.#info, id) !== undefined) {
+      throw new MyceliumError('invalid_argument', `upsert of '${id}' in '${this.name}' after this transaction wrote it: reads inside transact() see the store before it, so the upsert cannot tell what the record lacks`);
     }
     const current = this.get(id);
     if (current === undefined) return this.insert({ ...fields, id } as InsertOf<F>);

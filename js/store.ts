@@ -16,6 +16,7 @@ import type { CoreModule } from './generated/mycelium-core.mjs';
 import type { Engine } from './loader.js';
 import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
+import { Transaction } from './transaction.js';
 import type { LoadAttempt } from './verified-load.js';
 import { agreedApply, agreedBytes, onJavaScriptCore, verifiedLoad, verifiedSave } from './verified-load.js';
 import { Sync } from './sync/facade.js';
@@ -108,6 +109,8 @@ export class Store<S extends Schema = Schema> {
   #recovered: readonly RecoveryIssue[] = [];
   #handle: number;
   readonly #verify: boolean;
+  /** The open transact(), or null. */
+  #tx: Transaction | null = null;
 
   /** @internal Use open(). */
   constructor(engine: Engine, init: StoreInit) {
@@ -426,26 +429,36 @@ export class Store<S extends Schema = Schema> {
     access.provenance.attach(this);
   }
 
-  /** @internal Starts a write batch: the clock, then ops. */
+  /** @internal Starts a write batch: the clock, then ops; inside transact(), the transaction's batch. */
   beginBatch(): ByteWriter {
     this.#h();
-    if (this.#access) {
-      const role = this.#access.role();
-      if (role !== 'writer' && role !== 'admin') throw new MyceliumError('forbidden', `store '${this.name}' is protected and ${this.#access.principal} is ${role === 'none' ? 'not a member' : `a ${role}`}: it may not write`);
+    this.#mayWrite();
+    if (this.#tx) {
+      this.#tx.begin();
+      return this.#tx.w;
     }
-    let w: ByteWriter;
-    if (this.#batching) w = new ByteWriter(64);
-    else {
-      this.#batching = true;
-      w = this.#batch.reset();
-    }
+    const w = this.#writer();
     w.varint(this.#now());
     return w;
   }
 
+  /** The shared batch buffer, or a fresh one while it is in use (a write inside an update() callback). */
+  #writer(): ByteWriter {
+    if (this.#batching) return new ByteWriter(64);
+    this.#batching = true;
+    return this.#batch.reset();
+  }
+
+  #mayWrite(): void {
+    if (!this.#access) return;
+    const role = this.#access.role();
+    if (role !== 'writer' && role !== 'admin') throw new MyceliumError('forbidden', `store '${this.name}' is protected and ${this.#access.principal} is ${role === 'none' ? 'not a member' : `a ${role}`}: it may not write`);
+  }
+
   /** @internal Every beginBatch() ends here, committed or not. */
   endBatch(w: ByteWriter): void {
-    if (w === this.#batch) this.#batching = false;
+    if (this.#tx && w === this.#tx.w) this.#tx.end();
+    else if (w === this.#batch) this.#batching = false;
   }
 
   /** @internal */
@@ -456,10 +469,92 @@ export class Store<S extends Schema = Schema> {
     w.string(id);
   }
 
-  /** @internal Runs a batch: all of it, or (for a bad op) none of it. */
+  /** @internal Runs a batch: all of it, or (for a bad op) none of it. Inside transact(), keeps its ops for the transaction's commit. */
   commit(w: ByteWriter): void {
+    if (this.#tx && w === this.#tx.w) {
+      this.#tx.keep();
+      return;
+    }
     this.#io.check(this.#core._myc_write(this.#handle, this.#io.send(w.bytes())));
     this.#changed();
+  }
+
+  /** @internal What a write does once its batch has run: now, or inside transact() after the transaction commits (`once`: only the first with that key). */
+  after(run: () => void, once?: string): void {
+    if (this.#tx) this.#tx.after(run, once);
+    else run();
+  }
+
+  /** @internal True inside transact(). */
+  get transacting(): boolean {
+    return this.#tx !== null;
+  }
+
+  /** @internal Inside transact(): the record's visibility as the transaction's writes leave it, undefined when it wrote none to it (or outside one). */
+  pendingVisible(c: CollectionInfo, id: string): boolean | undefined {
+    return this.#tx?.visible(c, id);
+  }
+
+  /** @internal Inside transact(): a write call kept ops on the record, which is `visible` after them. */
+  wrote(c: CollectionInfo, id: string, visible: boolean): void {
+    this.#tx?.wrote(c, id, visible);
+  }
+
+  /** @internal Inside transact(): what its ops so far add to a credit field's value (0 outside one). */
+  pendingCredit(c: CollectionInfo, id: string, field: number): number {
+    return this.#tx ? this.#tx.credit(c, id, field) : 0;
+  }
+
+  /** @internal Inside transact(): an op adds `by` to a credit field's value. */
+  credited(c: CollectionInfo, id: string, field: number, by: number): void {
+    this.#tx?.credited(c, id, field, by);
+  }
+
+  /**
+   * Runs `fn` and commits every write it makes on this store's collections
+   * as one batch, crossing into the engine once (docs/transactions.md).
+   * All or nothing: when `fn` throws, or the engine refuses the batch at
+   * commit (an insert of an id that exists, a write to a record deleted
+   * earlier in the batch, credit this replica lacks, an index past a list's
+   * end), nothing is written and transact() throws that error. A write call
+   * inside `fn` that throws leaves nothing of itself in the batch, so `fn`
+   * may catch it and go on. Reads inside `fn` see the store as it was before
+   * the transaction; its writes appear together, to reads, change listeners,
+   * persistence and sync, when it commits. `fn` is synchronous (a promise
+   * is refused, and nothing written). A transact() inside another joins it.
+   * Returns what `fn` returns.
+   */
+  transact<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw new MyceliumError('invalid_argument', 'transact takes a function');
+    if (this.#tx) return fn();
+    this.#h();
+    this.#mayWrite();
+    const w = this.#writer();
+    w.varint(this.#now());
+    const tx = new Transaction(w, w.pos);
+    this.#tx = tx;
+    try {
+      const result = fn();
+      if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as { then?: unknown }).then === 'function') {
+        throw new MyceliumError('invalid_argument', 'transact takes a synchronous function (it returned a promise): writes after an await would fall outside the transaction; nothing was written');
+      }
+      this.#tx = null;
+      if (!tx.empty) {
+        this.#io.check(this.#core._myc_write(this.#h(), this.#io.send(w.bytes())));
+        this.#changed();
+        // Undo managers make the transaction one step.
+        let settle = (): void => tx.settle();
+        for (const m of this.#undoManagers) {
+          const inner = settle;
+          settle = () => m.grouped(inner);
+        }
+        settle();
+      }
+      return result;
+    } finally {
+      this.#tx = null;
+      if (w === this.#batch) this.#batching = false;
+    }
   }
 
   #changed(): void {

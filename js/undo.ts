@@ -102,6 +102,21 @@ export class UndoManager {
     for (const l of [...this.#listeners]) l();
   }
 
+  /** The step a transaction's captures join (store.transact: one transaction, one step); null outside one. */
+  #group: Step | null = null;
+  #grouping = false;
+
+  /** @internal Runs `settle` (a transaction's effects) so that whatever it captures is one step. */
+  grouped(settle: () => void): void {
+    this.#grouping = true;
+    try {
+      settle();
+    } finally {
+      this.#grouping = false;
+      this.#group = null;
+    }
+  }
+
   #replay(from: Step[], to: Step[]): boolean {
     if (this.#closed) throw new MyceliumError('closed', 'the undo manager is closed');
     const step = from.pop();
@@ -128,12 +143,16 @@ export class UndoManager {
     }
     const now = Date.now();
     const last = this.#undo.at(-1);
-    if (last !== undefined && !this.#split && now - last.at < this.#timeout) {
+    if (this.#group !== null && last === this.#group) {
+      last.actions.push(action);
+      last.at = now;
+    } else if (last !== undefined && !this.#split && now - last.at < this.#timeout) {
       last.actions.push(action);
       last.at = now;
     } else {
       this.#undo.push({ actions: [action], at: now });
     }
+    if (this.#grouping) this.#group = this.#undo.at(-1)!;
     this.#split = false;
     this.#redo.length = 0;
     this.#changed();

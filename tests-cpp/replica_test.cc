@@ -30,6 +30,7 @@ struct Batch {
   }
   Batch& incr(std::string_view id, std::int64_t n) { w.u8(3); w.varint(0); w.u8(1); w.bytes(id); w.zigzag(n); return *this; }
   Batch& add_int(std::string_view id, std::int64_t v) { w.u8(4); w.varint(0); w.u8(3); w.bytes(id); w.u8(3); w.zigzag(v); return *this; }
+  Batch& remove_int(std::string_view id, std::int64_t v) { w.u8(5); w.varint(0); w.u8(3); w.bytes(id); w.u8(3); w.zigzag(v); return *this; }
   Batch& del(std::string_view id) { w.u8(6); w.varint(0); w.bytes(id); return *this; }
   ByteVec bytes() const { const auto v = w.view(); return ByteVec(v.begin(), v.end()); }
 };
@@ -125,6 +126,88 @@ TEST(Replica, ABatchIsAllOrNothingAgainstTheStoreToo) {
   // What the batch itself makes true counts: insert, write, delete, insert again.
   ASSERT_TRUE(a->write(Batch().insert("t4").incr("t4", 2).del("t4").insert("t4").set_str(0, "t4", "z").bytes()).ok());
   EXPECT_TRUE(a->store().exists(CollectionRef{0}, "t4"));
+}
+
+// accounts: owner lww, balance credit (min 0)
+std::unique_ptr<Replica> make_accounts(std::uint64_t actor) {
+  Writer w;
+  w.varint(1);
+  w.bytes("accounts");
+  w.varint(2);
+  w.bytes("owner"); w.u8(0);
+  w.bytes("balance"); w.u8(6); w.zigzag(0);
+  w.fixed64(actor);
+  w.varint(0);
+  auto r = Replica::open(w.view());
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return std::move(*r);
+}
+
+struct CreditBatch : Batch {
+  using Batch::Batch;
+  CreditBatch& ins(std::string_view id) { insert(id); return *this; }
+  CreditBatch& remove(std::string_view id) { del(id); return *this; }
+  CreditBatch& owner(std::string_view id, std::string_view v) { set_str(0, id, v); return *this; }
+  CreditBatch& add(std::string_view id, std::int64_t n) { w.u8(10); w.varint(0); w.u8(1); w.bytes(id); w.zigzag(n); return *this; }
+  CreditBatch& spend(std::string_view id, std::int64_t n) { w.u8(11); w.varint(0); w.u8(1); w.bytes(id); w.zigzag(n); return *this; }
+};
+
+// docs/credit.md, Record deletes: a delete leaves a record that holds credit
+// visible. The batch check must know it, or an insert after such a delete
+// passes the check and fails while the batch runs, half of it applied.
+TEST(Replica, ABatchKnowsADeleteLeavesARecordHoldingCreditVisible) {
+  auto a = make_accounts(1);
+  ASSERT_TRUE(a->write(CreditBatch().ins("x").add("x", 5).ins("empty").bytes()).ok());
+  const ByteVec before = *a->save();
+  // Still visible after the delete: an insert is already_exists, before any op ran.
+  EXPECT_EQ(a->write(CreditBatch().ins("y").remove("x").ins("x").bytes()).code(), Code::kAlreadyExists);
+  EXPECT_EQ(*a->save(), before);
+  // ...and the ops after the delete find it.
+  ASSERT_TRUE(a->write(CreditBatch().remove("x").owner("x", "ada").spend("x", 2).remove("x").bytes()).ok());
+  EXPECT_TRUE(a->store().exists(CollectionRef{0}, "x"));
+  // x has no presence now (deleted, kept by credit): spending the last of
+  // it hides x at once, so an op after the spend finds no record — refused
+  // before any op runs, not half run.
+  EXPECT_EQ(a->write(CreditBatch().ins("y").spend("x", 3).remove("x").bytes()).code(), Code::kNotFound);
+  EXPECT_EQ(a->write(CreditBatch().spend("x", 3).owner("x", "bo").bytes()).code(), Code::kNotFound);
+  EXPECT_FALSE(a->store().exists(CollectionRef{0}, "y"));
+  // Emptied by the batch's own spend: gone, and an insert may follow.
+  const Status emptied = a->write(CreditBatch().spend("x", 3).ins("x").owner("x", "bo").bytes());
+  ASSERT_TRUE(emptied.ok()) << emptied.to_string();
+  EXPECT_TRUE(a->store().exists(CollectionRef{0}, "x"));
+  // Credit added in the batch keeps a record inserted in it visible past its delete.
+  EXPECT_EQ(a->write(CreditBatch().ins("z").add("z", 1).remove("z").ins("z").bytes()).code(), Code::kAlreadyExists);
+  // A record without credit hides on delete.
+  ASSERT_TRUE(a->write(CreditBatch().remove("empty").ins("empty").bytes()).ok());
+}
+
+void send(const Replica& from, Replica& to) {
+  Writer empty;
+  empty.varint(0);
+  ByteVec delta;
+  ASSERT_TRUE(from.delta_since(empty.view(), delta).ok());
+  ASSERT_TRUE(to.apply(delta).ok());
+}
+
+TEST(Replica, ABatchRefusesAWriteAfterRemovesThatMayHaveHiddenItsRecord) {
+  auto a = make(1), b = make(2);
+  ASSERT_TRUE(a->write(Batch().insert("t").add_int("t", 1).bytes()).ok());
+  send(*a, *b);
+  // b adds a tag while a deletes the record: after the merge only b's tag
+  // keeps it visible (an update wins over a concurrent delete).
+  ASSERT_TRUE(b->write(Batch().add_int("t", 2).bytes()).ok());
+  ASSERT_TRUE(a->write(Batch().del("t").bytes()).ok());
+  send(*b, *a);
+  ASSERT_TRUE(a->store().exists(CollectionRef{0}, "t"));
+  const ByteVec before = *a->save();
+  // Whether t is visible after the remove depends on which elements it
+  // took: refused before any op runs (the remove would run, the set fail).
+  EXPECT_EQ(a->write(Batch().insert("u").remove_int("t", 2).set_str(0, "t", "x").bytes()).code(), Code::kInvalidArgument);
+  EXPECT_EQ(*a->save(), before);
+  // An add before the set keeps it visible; the set then gives it an entry
+  // only a delete removes, so later removes cannot hide it.
+  ASSERT_TRUE(a->write(Batch().add_int("t", 3).set_str(0, "t", "y").remove_int("t", 2).remove_int("t", 3).incr("t", 1).bytes()).ok());
+  EXPECT_TRUE(a->store().exists(CollectionRef{0}, "t"));
 }
 
 // notes: body text, items list
