@@ -85,11 +85,15 @@ export const tests = [
               await p;
               window.__acked.push(b);
             }
-          })();
+          })().catch((e) => {
+            window.__failed = `${e?.code ?? ''} ${e?.message ?? e}`; // the poll reports it instead of timing out
+          });
           return true;
         });
         const target = 1 + Math.floor(r() * 30);
-        const acked = await poll(writer, (n) => (window.__acked.length >= n ? window.__acked.slice() : null), target, `run ${run}: ${target} batches`);
+        // 60 s: a loaded machine once took WebKit past 30 s for 17 batches (the writes failed nothing: passed alone in 59 s).
+        const acked = await poll(writer, (n) => (window.__failed ? { failed: window.__failed } : window.__acked.length >= n ? window.__acked.slice() : null), target, `run ${run}: ${target} batches`, 60_000);
+        check(Array.isArray(acked), `run ${run}: the writes failed: ${acked.failed}`);
         // The reader's tab exists before the kill (in WebKit a closed window,
         // unlike a navigated one, cannot linger in the back-forward cache).
         const reader = await ctx.newPage(RUNNER);
