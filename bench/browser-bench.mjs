@@ -11,6 +11,9 @@
 //                       (Chromium, over CDP; Firefox and WebKit: wasm only)
 //   cold_start_ms       navigation start -> library loaded and an empty
 //                       document ready, fresh context each sample (empty cache)
+//   cold_start_warm_ms  the same on a second visit in the same context, the
+//                       page and library served cacheable (a warm HTTP cache;
+//                       not in --ci)
 //   local_writes_per_sec  100,000 single-field writes, one API call each (a
 //                       library that needs more than ~10 s gets fewer)
 //   wasm_total_gz       from npm run size (gzip of the download)
@@ -189,6 +192,34 @@ async function coldStart(browser, lib, cpuThrottle) {
   });
   await context.close();
   if (!r || r.error) throw new Error(`${lib} cold start: ${r ? r.error : 'no result'}`);
+  return r;
+}
+
+/**
+ * One warm-cache start: a fresh context visits cold.html under /__cached/
+ * (the page and the library served with max-age a year, as an app's hashed
+ * assets), then navigates to it again; the second visit is measured. What
+ * the browser keeps between them is its own: the HTTP cache, and for
+ * WebAssembly compiled by streaming from it, the engine's compiled-code
+ * cache where it has one.
+ */
+async function warmStart(browser, lib, cpuThrottle) {
+  const context = await browser.newContext();
+  const address = url(`/__cached/bench/browser/cold.html?lib=${lib}`);
+  const page = await context.newPage(address, { cpuThrottle });
+  const wait = () =>
+    page.evaluate(async () => {
+      for (let k = 0; k < 3000 && !window.__cold; k++) await new Promise((res) => setTimeout(res, 5));
+      return window.__cold;
+    });
+  const first = await wait();
+  if (!first || first.error) throw new Error(`${lib} warm start, first visit: ${first ? first.error : 'no result'}`);
+  // Code caches are written after the first visit's work (V8: when its wasm tiers up, or at the page's end).
+  await new Promise((res) => setTimeout(res, 500));
+  await page.goto(address);
+  const r = await wait();
+  await context.close();
+  if (!r || r.error) throw new Error(`${lib} warm start: ${r ? r.error : 'no result'}`);
   return r;
 }
 
@@ -372,7 +403,7 @@ async function measureMemoryOps(browser, cpuThrottle) {
 }
 
 const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
-const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op', 'text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes', 'query_first_ms', 'query_update_local_ms', 'query_update_remote_ms'];
+const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'cold_start_warm_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op', 'text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes', 'query_first_ms', 'query_update_local_ms', 'query_update_remote_ms'];
 const higher = new Set(['local_writes_per_sec', 'sync_ops_per_sec']);
 const SYNC_KEYS = new Set(['sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op']);
 const PERSISTENCE_KEYS = new Set(['reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k']);
@@ -442,6 +473,15 @@ for (const engine of engines) {
     results[NAMES[lib]].cold_start_ms = median(cold[lib].map((c) => c.ms));
     results[NAMES[lib]].cold_start_import_ms = median(cold[lib].map((c) => c.importMs));
   }
+  // The same with a warm cache (a second visit), round-robin; not in the CI bench.
+  let warmFloorMs;
+  if (sections.has('cold') && !ci) {
+    process.stderr.write(`bench ${engine}: warm-cache starts…\n`);
+    const warm = Object.fromEntries([...LIBS, 'none'].map((l) => [l, []]));
+    for (let i = 0; i < W.cold; i++) for (const lib of [...LIBS, 'none']) warm[lib].push(await warmStart(browser, lib, cpu));
+    warmFloorMs = median(warm.none.map((c) => c.ms));
+    for (const lib of LIBS) results[NAMES[lib]].cold_start_warm_ms = median(warm[lib].map((c) => c.ms));
+  }
   await browser.close();
   const ours = results['mycelium-sync'];
   const peers = [...LIBS.slice(1).map((l) => NAMES[l]), ...(sections.has('text') ? ['diamond-types'] : []), ...(sections.has('query') ? ['tinybase'] : [])];
@@ -493,6 +533,7 @@ for (const engine of engines) {
     index_build_ms: ours.index_build_ms ?? null,
     memory_100k_heap_bytes: ours.memory_100k_heap_bytes,
     cold_start_page_floor_ms: pageFloorMs,
+    cold_start_warm_page_floor_ms: warmFloorMs ?? null,
     ratio_to_best_peer: ratios,
     peers: Object.fromEntries(peers.map((p) => [p, results[p]])),
   };
@@ -519,6 +560,7 @@ for (const engine of engines) {
     appendHistory(engine, { date: doc.date, commit, mode: ci ? 'ci' : 'full', browser_version: doc.browser_version, workload: ci ? 'ci' : 'full', ours: Object.fromEntries(KEYS.filter((k) => typeof ours[k] === 'number').map((k) => [k, ours[k]])), ratio_to_best_peer: Object.fromEntries(Object.entries(ratios).filter(([, v]) => typeof v === 'number')) });
   }
   if (pageFloorMs !== undefined) console.log(`cold start of the same page loading no library: ${pageFloorMs.toFixed(1)} ms (median)`);
+  if (warmFloorMs !== undefined) console.log(`warm-cache start of the same page loading no library: ${warmFloorMs.toFixed(1)} ms (median)`);
   console.log(`wrote ${join(outDir, resultName(engine)).slice(root.length + 1)}`);
 }
 await server.close();

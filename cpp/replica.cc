@@ -352,9 +352,12 @@ class RecordCheck {
     std::uint8_t field;
     std::int64_t rights = 0, added = 0, value = 0;
   };
+  // Where credits_ holds credit field `field`: credits_.size() when no op before touched it.
+  std::size_t touched(std::uint8_t field) const {
+    return static_cast<std::size_t>(std::find_if(credits_.begin(), credits_.end(), [&](const Credit& c) { return c.field == field; }) - credits_.begin());
+  }
   Credit& credit_field(std::uint8_t field) {
-    auto it = std::find_if(credits_.begin(), credits_.end(), [&](const Credit& c) { return c.field == field; });
-    if (it != credits_.end()) return *it;
+    if (const std::size_t i = touched(field); i < credits_.size()) return credits_[i];
     Credit c{field, 0, 0, store_.schema().collections()[collection_].fields[field].min};
     if (record_ >= 0) {
       const auto record = static_cast<std::uint32_t>(record_);
@@ -369,10 +372,11 @@ class RecordCheck {
     const auto& fields = store_.schema().collections()[collection_].fields;
     for (std::size_t f = 0; f < fields.size(); ++f) {
       if (fields[f].kind != Kind::kCredit) continue;
-      auto it = std::find_if(credits_.begin(), credits_.end(), [&](const Credit& c) { return c.field == f; });
-      const std::int64_t value = it != credits_.end() ? it->value
-                                 : record_ >= 0       ? store_.credit_at(static_cast<std::uint32_t>(record_), static_cast<std::uint8_t>(f))
-                                                      : fields[f].min;
+      const auto field = static_cast<std::uint8_t>(f);
+      const std::size_t i = touched(field);
+      const std::int64_t value = i < credits_.size() ? credits_[i].value
+                                 : record_ >= 0      ? store_.credit_at(static_cast<std::uint32_t>(record_), field)
+                                                     : fields[f].min;
       if (value > fields[f].min) return true;
     }
     return false;

@@ -404,10 +404,7 @@ export class Collection<F extends Fields = Fields> {
       }
     });
     this.#store.wrote(this.#info, id, true);
-    this.#store.after(() => {
-      this.invalidate(id);
-      this.#store.notify(this.#info, id, fields, false, splices);
-    });
+    this.#changedRecord(id, fields, false, splices);
     this.#watched(id, undefined);
     return id;
   }
@@ -440,10 +437,7 @@ export class Collection<F extends Fields = Fields> {
     this.#store.wrote(this.#info, id, true);
     const changed = writer.changed; // begin() starts a new array
     const splices = writer.splices ?? undefined;
-    this.#store.after(() => {
-      this.invalidate(id);
-      this.#store.notify(this.#info, id, changed, false, splices);
-    });
+    this.#changedRecord(id, changed, false, splices);
     this.#watched(id, before);
   }
 
@@ -508,15 +502,11 @@ export class Collection<F extends Fields = Fields> {
     const before = this.#watchers.size > 0 ? this.get(id) : undefined;
     this.#batch((w) => this.#store.op(w, Op.Delete, this.#info, 0, id));
     if (this.#store.transacting) this.#store.wrote(this.#info, id, this.#holdsCredit(id));
-    this.#store.after(() => {
-      this.invalidate(id);
-      this.#store.notify(
-        this.#info,
-        id,
-        this.#info.fields.map((f) => f.name),
-        true,
-      );
-    });
+    this.#changedRecord(
+      id,
+      this.#info.fields.map((f) => f.name),
+      true,
+    );
     this.#watched(id, before);
     return true;
   }
@@ -706,10 +696,7 @@ export class Collection<F extends Fields = Fields> {
       [toId, to],
     ] as const) {
       this.#store.wrote(this.#info, id, true);
-      this.#store.after(() => {
-        this.invalidate(id);
-        this.#store.notify(this.#info, id, [f.name], false);
-      });
+      this.#changedRecord(id, [f.name], false);
       this.#watched(id, before);
     }
   }
@@ -725,6 +712,23 @@ export class Collection<F extends Fields = Fields> {
   }
 
   readonly #watchers = new Set<(id: string, before: RecordOf<F> | undefined, after: RecordOf<F> | undefined) => void>();
+
+  /**
+   * After a write to `id` has run: drops its cached read and tells the
+   * change listeners, now, or inside transact() once the transaction commits
+   * (no closure on the plain write path).
+   */
+  #changedRecord(id: string, fields: readonly string[], deleted: boolean, splices?: SpliceLog): void {
+    if (!this.#store.transacting) {
+      this.invalidate(id);
+      this.#store.notify(this.#info, id, fields, deleted, splices);
+      return;
+    }
+    this.#store.after(() => {
+      this.invalidate(id);
+      this.#store.notify(this.#info, id, fields, deleted, splices);
+    });
+  }
 
   #watched(id: string, before: RecordOf<F> | undefined): void {
     if (this.#watchers.size === 0) return;

@@ -2,7 +2,10 @@
 // (application/wasm), optional extra headers (CSP, COOP/COEP), and a switch
 // that serves .wasm with the wrong type to exercise the loader's fallback.
 // Paths under /__wrong-mime/ serve the same files with .wasm sent as
-// application/octet-stream, so one server covers both loader paths.
+// application/octet-stream, so one server covers both loader paths. Every
+// response is no-store (each visit fetches afresh) except under /__cached/,
+// which serves the same files as an app's immutable, hashed assets would be
+// (max-age a year): the warm-cache cold start of bench/browser-bench.mjs.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -18,6 +21,7 @@ const TYPES = {
 };
 
 const WRONG_MIME = '/__wrong-mime/';
+const CACHED = '/__cached/';
 
 /**
  * serve(root, { headers, wrongWasmType }) -> Promise<{ url, close() }>
@@ -32,6 +36,8 @@ export function serve(root, { headers = {}, wrongWasmType = false, port = 0 } = 
         path = path.slice(WRONG_MIME.length - 1);
         wrong = true;
       }
+      const cached = path.startsWith(CACHED);
+      if (cached) path = path.slice(CACHED.length - 1);
       let file = normalize(join(root, path));
       if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) {
         res.writeHead(403).end();
@@ -41,7 +47,7 @@ export function serve(root, { headers = {}, wrongWasmType = false, port = 0 } = 
       const body = await readFile(file);
       let type = TYPES[extname(file)] ?? 'application/octet-stream';
       if (wrong && extname(file) === '.wasm') type = 'application/octet-stream';
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...headers });
+      res.writeHead(200, { 'content-type': type, 'cache-control': cached ? 'public, max-age=31536000, immutable' : 'no-store', ...headers });
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');

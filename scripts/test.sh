@@ -3,7 +3,9 @@
 # UBSan), each run through ctest; the libFuzzer target for apply/load
 # (ASan + UBSan) for MYC_FUZZ_SECONDS (default 60) from a corpus of real
 # deltas, and the one for the sequences section (tests-cpp/fuzz/
-# sequence_fuzzer.cc) for MYC_SEQUENCE_FUZZ_SECONDS (default 20); then the WebAssembly package: build, type checks (tsc), the Vitest
+# sequence_fuzzer.cc) for MYC_SEQUENCE_FUZZ_SECONDS (default 20), and the one
+# for multi-op write batches (tests-cpp/fuzz/write_fuzzer.cc) for
+# MYC_WRITE_FUZZ_SECONDS (default 20); then the WebAssembly package: build, type checks (tsc), the Vitest
 # suites on the real module (js/tests) and the security suite against the
 # built package (tests-security: attacks on the servers, the protocol and
 # the files, each with the memory bound it holds), the sync-message fuzzer
@@ -55,47 +57,42 @@ rm -rf "$corpus" && mkdir -p "$corpus"
 ./build/native-fuzz/make_seeds "$corpus"
 # Inputs the fuzzer once broke the engine with run first, every time.
 cp tests-cpp/data/fuzz-crashes/*.bin "$corpus"/
-echo "== native-fuzz: apply_fuzzer for ${MYC_FUZZ_SECONDS:-60} s"
-# A single allocation over 64 MiB from an input of at most 64 KiB counts as a
-# blow-up; the fuzzer reports it like a crash.
-set +e
+# fuzz <target> <seconds> <log> <dirs...>: one libFuzzer target run from its
+# corpus dirs for the given time, counted as one test. A single allocation
+# over 64 MiB from an input of at most 64 KiB counts as a blow-up; the
+# fuzzer reports it like a crash.
+fuzz() {
+  local target=$1 seconds=$2 log=build/native-fuzz/$3
+  shift 3
+  echo "== native-fuzz: $target for $seconds s"
+  set +e
+  ASAN_OPTIONS=detect_leaks=1 "./build/native-fuzz/$target" "$@" -max_total_time="$seconds" \
+    -max_len=65536 -malloc_limit_mb=64 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix=build/native-fuzz/ 2>"$log"
+  local rc=$?
+  set -e
+  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^Done|ERROR|invariant' "$log" || true
+  if [ "$rc" -eq 0 ]; then
+    echo "$target: passed"
+    passed=$((passed + 1))
+  else
+    echo "$target: FAILED (exit $rc); log: $log"
+    tail -40 "$log"
+    echo "$target (exit $rc)" >> "$MYC_FAILED_LIST"
+    failed=$((failed + 1))
+  fi
+}
 # tests-cpp/fuzz/regressions: inputs that once broke an invariant, read with the corpus every run.
-ASAN_OPTIONS=detect_leaks=1 ./build/native-fuzz/apply_fuzzer "$corpus" tests-cpp/fuzz/regressions -max_total_time="${MYC_FUZZ_SECONDS:-60}" \
-  -max_len=65536 -malloc_limit_mb=64 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix=build/native-fuzz/ 2>build/native-fuzz/fuzz.log
-rc=$?
-set -e
-grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^Done|ERROR|invariant' build/native-fuzz/fuzz.log || true
-if [ "$rc" -eq 0 ]; then
-  echo "apply_fuzzer: passed"
-  passed=$((passed + 1))
-else
-  echo "apply_fuzzer: FAILED (exit $rc); log: build/native-fuzz/fuzz.log"
-  tail -40 build/native-fuzz/fuzz.log
-  echo "apply_fuzzer (exit $rc)" >> "$MYC_FAILED_LIST"
-  failed=$((failed + 1))
-fi
-
-echo "== native-fuzz: sequence_fuzzer for ${MYC_SEQUENCE_FUZZ_SECONDS:-20} s"
+fuzz apply_fuzzer "${MYC_FUZZ_SECONDS:-60}" fuzz.log "$corpus" tests-cpp/fuzz/regressions
 seq_corpus=build/native-fuzz/sequence-corpus
 rm -rf "$seq_corpus" && mkdir -p "$seq_corpus"
 ./build/native-fuzz/make_seeds "$corpus" "$seq_corpus" >/dev/null
-set +e
-ASAN_OPTIONS=detect_leaks=1 ./build/native-fuzz/sequence_fuzzer "$seq_corpus" -max_total_time="${MYC_SEQUENCE_FUZZ_SECONDS:-20}" \
-  -max_len=65536 -malloc_limit_mb=64 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix=build/native-fuzz/ 2>build/native-fuzz/sequence-fuzz.log
-rc=$?
-set -e
-grep -E '^stat::number_of_executed_units|^Done|ERROR|invariant' build/native-fuzz/sequence-fuzz.log || true
-if [ "$rc" -eq 0 ]; then
-  echo "sequence_fuzzer: passed"
-  passed=$((passed + 1))
-else
-  echo "sequence_fuzzer: FAILED (exit $rc); log: build/native-fuzz/sequence-fuzz.log"
-  tail -40 build/native-fuzz/sequence-fuzz.log
-  echo "sequence_fuzzer (exit $rc)" >> "$MYC_FAILED_LIST"
-  failed=$((failed + 1))
-fi
+fuzz sequence_fuzzer "${MYC_SEQUENCE_FUZZ_SECONDS:-20}" sequence-fuzz.log "$seq_corpus"
+# Multi-op write batches (tests-cpp/fuzz/write_fuzzer.cc), from the inputs
+# that once broke it (tests-cpp/fuzz/write-regressions).
+write_corpus=build/native-fuzz/write-corpus
+rm -rf "$write_corpus" && mkdir -p "$write_corpus"
+fuzz write_fuzzer "${MYC_WRITE_FUZZ_SECONDS:-20}" write-fuzz.log "$write_corpus" tests-cpp/fuzz/write-regressions
 
 count() {  # count <name> <command...>: one test that passes or fails
   local name=$1

@@ -128,20 +128,31 @@ TEST(Replica, ABatchIsAllOrNothingAgainstTheStoreToo) {
   EXPECT_TRUE(a->store().exists(CollectionRef{0}, "t4"));
 }
 
-// accounts: owner lww, balance credit (min 0)
-std::unique_ptr<Replica> make_accounts(std::uint64_t actor) {
+// A replica of one collection with two fields, each a name and its kind
+// byte (a credit field is given min 0), and no snapshot.
+struct FieldSpec {
+  std::string_view name;
+  std::uint8_t kind;
+};
+std::unique_ptr<Replica> make_two_fields(std::uint64_t actor, std::string_view collection, FieldSpec a, FieldSpec b) {
   Writer w;
   w.varint(1);
-  w.bytes("accounts");
+  w.bytes(collection);
   w.varint(2);
-  w.bytes("owner"); w.u8(0);
-  w.bytes("balance"); w.u8(6); w.zigzag(0);
+  for (const FieldSpec& f : {a, b}) {
+    w.bytes(f.name);
+    w.u8(f.kind);
+    if (f.kind == 6) w.zigzag(0);  // a credit field's min
+  }
   w.fixed64(actor);
   w.varint(0);
   auto r = Replica::open(w.view());
   EXPECT_TRUE(r.ok()) << r.status().to_string();
   return std::move(*r);
 }
+
+// accounts: owner lww, balance credit (min 0)
+std::unique_ptr<Replica> make_accounts(std::uint64_t actor) { return make_two_fields(actor, "accounts", {"owner", 0}, {"balance", 6}); }
 
 struct CreditBatch : Batch {
   using Batch::Batch;
@@ -211,19 +222,7 @@ TEST(Replica, ABatchRefusesAWriteAfterRemovesThatMayHaveHiddenItsRecord) {
 }
 
 // notes: body text, items list
-std::unique_ptr<Replica> make_notes(std::uint64_t actor) {
-  Writer w;
-  w.varint(1);
-  w.bytes("notes");
-  w.varint(2);
-  w.bytes("body"); w.u8(5);
-  w.bytes("items"); w.u8(4);
-  w.fixed64(actor);
-  w.varint(0);
-  auto r = Replica::open(w.view());
-  EXPECT_TRUE(r.ok()) << r.status().to_string();
-  return std::move(*r);
-}
+std::unique_ptr<Replica> make_notes(std::uint64_t actor) { return make_two_fields(actor, "notes", {"body", 5}, {"items", 4}); }
 
 struct SeqBatch : Batch {
   using Batch::Batch;

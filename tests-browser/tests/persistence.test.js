@@ -4,7 +4,7 @@
 // format, and IndexedDB being unavailable (private modes) as a typed error.
 import { indexedDBStorage, open } from '/dist/index.js';
 import { adapterContract } from '../shared/adapter-contract.js';
-import { bytesEqual, eq, ok, rejectsCode } from '../page/assert.js';
+import { bytesEqual, eq, ok, rejectsCode, throwsCode } from '../page/assert.js';
 import { todoSchema } from '../page/fixtures.js';
 import { test } from '../page/harness.js';
 
@@ -128,3 +128,44 @@ test('IndexedDB unavailable (private mode, disabled storage) is a typed error', 
   await rejectsCode(open({ schema: todoSchema, persist: indexedDBStorage(failing) }), 'storage_unavailable', 'open fails');
   await rejectsCode(open({ schema: todoSchema, persist: indexedDBStorage(null) }), 'storage_unavailable', 'no indexedDB');
 });
+
+test('transact: one batch reaches IndexedDB whole; a batch the engine refuses writes nothing, in the page or there', async () => {
+  const name = `${run}transact`;
+  const a = await open({ name, schema: todoSchema, persist: true });
+  const todos = a.collection('todos');
+  const notes = a.collection('notes');
+  todos.insert({ id: 'keep', title: 'keep', votes: 1 });
+  const ids = a.transact(() => {
+    const out = [];
+    for (let i = 0; i < 500; i++) out.push(todos.insert({ id: `t${i}`, title: `todo ${i}`, tags: ['tx'] }));
+    todos.update('keep', (r) => r.set('title', 'kept').increment('votes', 2));
+    notes.insert({ id: 'n', body: 'written in the same batch' });
+    return out;
+  });
+  eq(ids.length, 500);
+  // Refused at commit (the batch inserts one id twice): a typed error, nothing written.
+  const before = a.save();
+  throwsCode(
+    () =>
+      a.transact(() => {
+        todos.update('keep', (r) => r.set('title', 'lost'));
+        todos.insert({ id: 'dup' });
+        todos.insert({ id: 'dup' });
+      }),
+    'already_exists',
+    'a batch inserting one id twice',
+  );
+  ok(bytesEqual(a.save(), before), 'the refused batch changed the store');
+  eq(todos.get('keep').title, 'kept');
+  ok(!todos.has('dup'), 'the refused batch left a record');
+  await a.flush();
+  const snap = a.save();
+  a.close();
+  const b = await open({ name, schema: todoSchema, persist: true });
+  eq(b.collection('todos').size, 501);
+  eq(b.collection('todos').get('keep'), { id: 'keep', title: 'kept', done: null, votes: 3, tags: [], owner: [] });
+  eq(b.collection('notes').get('n').body, 'written in the same batch');
+  ok(!b.collection('todos').has('dup'), 'the refused batch reached IndexedDB');
+  ok(bytesEqual(b.save(), snap), 'the reopened store saves to other bytes');
+  b.close();
+}, { needs: ['indexeddb'] });
