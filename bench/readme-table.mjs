@@ -1,10 +1,11 @@
-// node bench/readme-table.mjs: README's cross-browser benchmark table, in
-// Markdown, from the last full run (bench/results/<profile>.json, written by
-// npm run bench), so the README shows what a run measured and nothing
-// copied by hand. Each row: ours, each peer of that run, the ratio to the
+// node bench/readme-table.mjs [--write]: README's cross-browser benchmark
+// table, in Markdown, from the last full run (bench/results/<profile>.json,
+// written by npm run bench), so the README shows what a run measured and
+// nothing copied by hand. --write puts it into README.md between the
+// <!-- bench-table --> and <!-- /bench-table --> lines. Each row: ours, each peer of that run, the ratio to the
 // best peer (above 1: ahead), and the row's targets — DESIGN.md's budget
 // (Chromium) and issue 23's round-two target for the profile — met or missed.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fmt, TARGETS } from './report.mjs';
 
@@ -48,8 +49,10 @@ const notes = [];
 for (const profile of PROFILES) {
   const file = join(root, 'bench/results', `${profile}.json`);
   if (!existsSync(file)) {
-    console.error(`bench/readme-table: ${file.slice(root.length + 1)} is missing; run npm run bench first`);
-    process.exit(1);
+    // Said under the table, not left out silently.
+    console.error(`bench/readme-table: ${file.slice(root.length + 1)} is missing (npm run bench writes it)`);
+    notes.push(`${profile}: no full run in bench/results/`);
+    continue;
   }
   const r = JSON.parse(readFileSync(file, 'utf8'));
   notes.push(`${profile}: ${r.browser_version}, ${r.date.slice(0, 10)}; the page alone (cold start floor) ${fmt('cold_start_ms', r.cold_start_page_floor_ms)}, with a warm cache ${fmt('cold_start_ms', r.cold_start_warm_page_floor_ms)}`);
@@ -60,6 +63,20 @@ for (const profile of PROFILES) {
     lines.push(`| ${profile} | \`${row}\` | ${fmt(row, r[row])} | ${peers.map((v) => fmt(row, v)).join(' | ')} | ${typeof ratio === 'number' ? `${ratio.toFixed(2)}×` : 'n/a'} | ${targetCell(profile, row, r)} |`);
   }
 }
-console.log(lines.join('\n'));
-console.log();
-for (const n of notes) console.log(`- ${n}`);
+const table = `${lines.join('\n')}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+if (process.argv.includes('--write')) {
+  const readme = join(root, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const begin = '<!-- bench-table -->\n';
+  const end = '<!-- /bench-table -->';
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) {
+    console.error('bench/readme-table: README.md has no <!-- bench-table --> ... <!-- /bench-table --> lines');
+    process.exit(1);
+  }
+  writeFileSync(readme, text.slice(0, a + begin.length) + table + text.slice(b));
+  console.log('wrote the table into README.md');
+} else {
+  process.stdout.write(table);
+}
