@@ -277,7 +277,8 @@ console.log(JSON.stringify({ error, doc, extension: typeof textBinding(notes, id
       sh(join(root, 'node_modules/.bin/vite'), ['build', '--logLevel', 'error', '--outDir', 'out'], site);
       const assets = readdirSync(join(site, 'out/assets'));
       const wasm = assets.filter((f) => f.endsWith('.wasm'));
-      if (!wasm.some((f) => f.startsWith('mycelium-zstd')) || !wasm.some((f) => /^mycelium-[^z]/.test(f) || f.startsWith('mycelium.'))) {
+      // Vite names them mycelium-<hash>.wasm and mycelium-zstd-<hash>.wasm; a hash may begin with z.
+      if (!wasm.some((f) => f.startsWith('mycelium-zstd-')) || !wasm.some((f) => f.startsWith('mycelium') && !f.startsWith('mycelium-zstd-'))) {
         throw new Error(`expected both .wasm files in the bundle, got ${assets.join(', ')}`);
       }
       const server = await serve(join(site, 'out'), { headers: { 'content-security-policy': csp } });
