@@ -69,7 +69,7 @@ import { serve } from '../scripts/static-server.mjs';
 import { gunzipSync } from 'node:zlib';
 import { median } from './workloads.js';
 import { syntheticTrace, TEXT_LIBS } from './text-workloads.js';
-import { renderReport, TARGETS } from './report.mjs';
+import { HIGHER, PROFILES, renderReport, TARGETS } from './report.mjs';
 import { appendHistory, checkBytes, checkRatios, readGates } from './gates.mjs';
 import { coreSize } from '../scripts/core-size.mjs';
 
@@ -88,7 +88,6 @@ const sections = new Set(opt('--sections', ALL_SECTIONS).split(','));
 // report (made from whole runs) alone.
 const partial = !ALL_SECTIONS.split(',').every((x) => sections.has(x));
 const resultName = (engine) => (partial ? `${engine}.${[...sections].join('+')}.json` : `${engine}.json`);
-const PROFILES = ['chromium', 'chromium-cpu4x', 'firefox', 'webkit'];
 const engines = opt('--engines', smoke ? 'chromium' : ci ? 'chromium,firefox,webkit' : PROFILES.join(',')).split(',').filter(Boolean);
 const browserOf = (profile) => (profile === 'chromium-cpu4x' ? 'chromium' : profile);
 const throttleOf = (profile) => (profile === 'chromium-cpu4x' ? 4 : 1);
@@ -182,14 +181,18 @@ async function benchPage(browser, lib, cpuThrottle) {
   return { context, page };
 }
 
+/** cold.html's result (window.__cold), polled for up to 15 s. */
+const waitCold = (page) =>
+  page.evaluate(async () => {
+    for (let k = 0; k < 3000 && !window.__cold; k++) await new Promise((res) => setTimeout(res, 5));
+    return window.__cold;
+  });
+
 /** One cold start: a fresh context (empty cache) navigates to cold.html. */
 async function coldStart(browser, lib, cpuThrottle) {
   const context = await browser.newContext();
   const page = await context.newPage(url(`/bench/browser/cold.html?lib=${lib}`), { cpuThrottle });
-  const r = await page.evaluate(async () => {
-    for (let k = 0; k < 3000 && !window.__cold; k++) await new Promise((res) => setTimeout(res, 5));
-    return window.__cold;
-  });
+  const r = await waitCold(page);
   await context.close();
   if (!r || r.error) throw new Error(`${lib} cold start: ${r ? r.error : 'no result'}`);
   return r;
@@ -207,17 +210,12 @@ async function warmStart(browser, lib, cpuThrottle) {
   const context = await browser.newContext();
   const address = url(`/__cached/bench/browser/cold.html?lib=${lib}`);
   const page = await context.newPage(address, { cpuThrottle });
-  const wait = () =>
-    page.evaluate(async () => {
-      for (let k = 0; k < 3000 && !window.__cold; k++) await new Promise((res) => setTimeout(res, 5));
-      return window.__cold;
-    });
-  const first = await wait();
+  const first = await waitCold(page);
   if (!first || first.error) throw new Error(`${lib} warm start, first visit: ${first ? first.error : 'no result'}`);
   // Code caches are written after the first visit's work (V8: when its wasm tiers up, or at the page's end).
   await new Promise((res) => setTimeout(res, 500));
   await page.goto(address);
-  const r = await wait();
+  const r = await waitCold(page);
   await context.close();
   if (!r || r.error) throw new Error(`${lib} warm start: ${r ? r.error : 'no result'}`);
   return r;
@@ -364,6 +362,7 @@ async function measure(browser, lib, cpuThrottle) {
 async function measureQuery(browser, lib, cpuThrottle) {
   const context = await browser.newContext();
   const page = await context.newPage(url('/bench/browser/bench.html'), { cpuThrottle });
+  await page.evaluate(READY);
   const out = await page.evaluate((a) => window.__bench.queryRows(a), [lib, W.queryReps, W.records]);
   await context.close();
   return out;
@@ -404,7 +403,6 @@ async function measureMemoryOps(browser, cpuThrottle) {
 
 const size = existsSync(join(root, 'bench/results/size.json')) ? JSON.parse(readFileSync(join(root, 'bench/results/size.json'), 'utf8')) : null;
 const KEYS = ['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'cold_start_warm_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms', 'reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k', 'sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op', 'text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes', 'query_first_ms', 'query_update_local_ms', 'query_update_remote_ms'];
-const higher = new Set(['local_writes_per_sec', 'sync_ops_per_sec']);
 const SYNC_KEYS = new Set(['sync_ops_per_sec', 'sync_initial_100k_ms', 'sync_bytes_per_op']);
 const PERSISTENCE_KEYS = new Set(['reopen_100k_ms', 'persist_10k_ms', 'idb_bytes_100k']);
 const TEXT_KEYS = new Set(['text_apply_ms', 'text_snapshot_bytes', 'text_load_ms', 'text_merge_ms', 'text_memory_bytes']);
@@ -492,9 +490,9 @@ for (const engine of engines) {
     // A reduced run (--ci, --sections) prints the rows it measured.
     if ((ci || partial) && ![ours, ...peers.map((p) => results[p])].some((r) => typeof r[k] === 'number')) continue;
     const vals = peers.map((p) => results[p][k]).filter((v) => typeof v === 'number');
-    const best = vals.length === 0 ? null : higher.has(k) ? Math.max(...vals) : Math.min(...vals);
-    ratios[k] = best === null || typeof ours[k] !== 'number' ? null : higher.has(k) ? ours[k] / best : best / ours[k];
-    const target = browserOf(engine) === 'chromium' && TARGETS[k] !== undefined ? `${higher.has(k) ? '≥' : '≤'} ${fmt(k, TARGETS[k])}` : '';
+    const best = vals.length === 0 ? null : HIGHER.has(k) ? Math.max(...vals) : Math.min(...vals);
+    ratios[k] = best === null || typeof ours[k] !== 'number' ? null : HIGHER.has(k) ? ours[k] / best : best / ours[k];
+    const target = browserOf(engine) === 'chromium' && TARGETS[k] !== undefined ? `${HIGHER.has(k) ? '≥' : '≤'} ${fmt(k, TARGETS[k])}` : '';
     console.log(`${k.padEnd(26)}${['mycelium-sync', ...peers].map((p) => fmt(k, results[p][k]).padStart(22)).join('')}  ${ratios[k] === null ? 'n/a' : `${ratios[k].toFixed(2)}x`}  ${target}`);
     if (smoke) {
       for (const p of ['mycelium-sync', ...peers]) {

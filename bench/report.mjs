@@ -11,6 +11,8 @@ import { readGates, readHistory } from './gates.mjs';
 export const TARGETS = { query_first_ms: 20, query_update_local_ms: 0.2, query_update_remote_ms: 5, read_get_us: 0.3, read_get_after_change_us: 3, read_all_100k_ms: 50, merge_10k_ms: 3, memory_100k_bytes: 32e6, cold_start_ms: 150, wasm_total_gz: 60e3, reopen_100k_ms: 250, persist_10k_ms: 100, sync_ops_per_sec: 500e3, sync_initial_100k_ms: 1500 };
 /** Every engine: these rows at least this many times better than the best peer. */
 export const PEER_FACTOR = 2;
+/** The browser profiles of a full run, in the order tables show them. */
+export const PROFILES = ['chromium', 'chromium-cpu4x', 'firefox', 'webkit'];
 
 const ROWS = [
   ['merge_10k_ms', 'merge 10k ops into an empty replica', 'lower'],
@@ -42,6 +44,8 @@ const ROWS = [
   ['memory_100k_after_apply_snapshot_bytes', 'the same for applyDelta() of that snapshot into an empty replica, the receiving side', 'lower'],
   ['memory_after_100k_overwrites_bytes', 'the same for 100,000 overwrites of one 60-byte field (the state stays ~150 bytes)', 'lower'],
 ];
+/** Rows where a larger figure is better. */
+export const HIGHER = new Set(ROWS.filter(([, , d]) => d === 'higher').map(([k]) => k));
 const PEER_ROWS = new Set(['merge_10k_ms', 'merge_10k_concurrent_ms', 'memory_100k_bytes', 'cold_start_ms', 'cold_start_warm_ms', 'local_writes_per_sec', 'read_get_us', 'read_get_after_change_us', 'read_all_100k_ms', 'read_all_100k_cold_ms']);
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
@@ -148,8 +152,14 @@ export function renderReport({ dir, size, engines }) {
   const sections = [];
   for (const e of engines) {
     const f = join(dir, `${e}.json`);
+    const full = readHistory(e).filter((l) => l.mode === 'full').at(-1);
     if (existsSync(f)) sections.push(engineSection(JSON.parse(readFileSync(f, 'utf8'))));
-    else sections.push(`<section><h2>${esc(e)}</h2><p class="note">not run (no ${esc(f.split('/').slice(-2).join('/'))})</p></section>`);
+    else if (full) {
+      // A run from before full-run results were committed: its history line
+      // keeps ours and the ratios, not the peers' own figures.
+      const r = { engine: e, cpu_throttle: e.endsWith('-cpu4x') ? 4 : 1, browser_version: full.browser_version, date: full.date, workload: full.workload, ...full.ours, ratio_to_best_peer: full.ratio_to_best_peer, peers: {}, memory_100k_heap_bytes: e.startsWith('chromium') ? undefined : null };
+      sections.push(engineSection(r).replace('</section>', `<p class="note">from bench/history/${esc(e)}.jsonl (run ${esc(full.commit ?? '')}): the peers' figures of that run were not kept, only the ratio to the best of them; README's table has them.</p></section>`));
+    } else sections.push(`<section><h2>${esc(e)}</h2><p class="note">not run (no ${esc(f.split('/').slice(-2).join('/'))})</p></section>`);
   }
   let sizeHtml = '<p class="note">no size.json: run npm run size</p>';
   if (size) {
