@@ -62,6 +62,26 @@ TEST(KeyScope, ElementHashDependsOnTagAndBytes) {
 // One write's delta does not grow with the rest of its record: a counter
 // increment, an lww set and a set add on a record whose set holds 1, 1,000
 // or 10,000 elements cost the same bytes.
+TEST(KeyScope, MapFieldsRenumbersEachFieldOfAMask) {
+  // A store whose field numbers differ from the delta's: 0 -> 4, 1 left
+  // out, 2 -> 29, 3 -> 30 (past the mask: the whole record), 29 -> 0.
+  auto map = [](unsigned f) { return f == 0 ? 4 : f == 1 ? -1 : f == 2 ? 29 : f == 3 ? 30 : f == 29 ? 0 : -1; };
+  EXPECT_EQ(map_fields(field_scope(0) | field_scope(29), map), field_scope(4) | field_scope(0));
+  EXPECT_EQ(map_fields(field_scope(1), map), KeyScope{0});
+  EXPECT_EQ(map_fields(field_scope(2) | kPresenceScopeBit, map), field_scope(29) | kPresenceScopeBit);
+  EXPECT_EQ(map_fields(field_scope(3), map), kWholeRecord);
+  EXPECT_EQ(map_fields(kPresenceScopeBit, map), kPresenceScopeBit);
+  EXPECT_EQ(map_fields(kWholeRecord, map), kWholeRecord);
+  // Every single field through the identity, and all of them at once.
+  auto same_field = [](unsigned f) { return static_cast<int>(f); };
+  for (unsigned f = 0; f < kMaskedFields; ++f) EXPECT_EQ(map_fields(field_scope(static_cast<std::uint8_t>(f)), same_field), field_scope(static_cast<std::uint8_t>(f)));
+  EXPECT_EQ(map_fields(KeyScope{(1u << kMaskedFields) - 1}, same_field), KeyScope{(1u << kMaskedFields) - 1});
+  // An element keeps its hash and takes the field's new number.
+  const KeyScope e = element_scope(2, ValueView::string("x"));
+  EXPECT_EQ(map_fields(e, map), (e & ~KeyScope{0xff}) | 29u);
+  EXPECT_EQ(map_fields(element_scope(1, ValueView::string("x")), map), KeyScope{0});
+}
+
 TEST(KeyScope, AFieldWritesDeltaIsIndependentOfTheRecordsSetSize) {
   std::vector<std::size_t> incr, set, add;
   // (100,000 is the bench's: bench/native_bench.cc; each add scans the set.)
