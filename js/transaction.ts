@@ -11,7 +11,7 @@ import type { CollectionInfo } from './schema.js';
 interface Mark {
   readonly pos: number;
   readonly effects: number;
-  readonly presence: number;
+  readonly undo: number;
   kept: boolean;
 }
 
@@ -29,8 +29,8 @@ export class Transaction {
   readonly #presence = new Map<string, boolean>();
   /** What the transaction's ops so far add to each credit field's value (docs/credit.md: a delete leaves credit alone); keys: key() + NUL + field index. */
   readonly #credit = new Map<string, number>();
-  /** How to undo each change of the two maps: the map, the key, what it held before. */
-  readonly #presenceLog: [Map<string, boolean | number>, string, boolean | number | undefined][] = [];
+  /** How to undo each change of #presence and #credit, newest last: the key and what it held before. */
+  readonly #undo: Undo[] = [];
 
   /** `w` already holds the clock; `start` is where the ops begin. */
   constructor(
@@ -45,7 +45,7 @@ export class Transaction {
 
   /** A write call begins. */
   begin(): void {
-    this.#marks.push({ pos: this.w.pos, effects: this.#effects.length, presence: this.#presenceLog.length, kept: false });
+    this.#marks.push({ pos: this.w.pos, effects: this.#effects.length, undo: this.#undo.length, kept: false });
   }
 
   /** The write call's ops passed every check made before commit: keep them. */
@@ -59,10 +59,10 @@ export class Transaction {
     if (m.kept) return;
     this.w.pos = m.pos;
     this.#effects.length = m.effects;
-    while (this.#presenceLog.length > m.presence) {
-      const [map, key, was] = this.#presenceLog.pop()!;
-      if (was === undefined) map.delete(key);
-      else map.set(key, was);
+    while (this.#undo.length > m.undo) {
+      const u = this.#undo.pop()!;
+      if (u.map === 'presence') restore(this.#presence, u.key, u.was);
+      else restore(this.#credit, u.key, u.was);
     }
   }
 
@@ -78,7 +78,7 @@ export class Transaction {
   /** The transaction wrote to the record, which is `visible` after. */
   wrote(c: CollectionInfo, id: string, visible: boolean): void {
     const k = key(c, id);
-    this.#presenceLog.push([this.#presence, k, this.#presence.get(k)]);
+    this.#undo.push({ map: 'presence', key: k, was: this.#presence.get(k) });
     this.#presence.set(k, visible);
   }
 
@@ -91,7 +91,7 @@ export class Transaction {
   credited(c: CollectionInfo, id: string, field: number, by: number): void {
     const k = `${key(c, id)}\u0000${field}`;
     const was = this.#credit.get(k);
-    this.#presenceLog.push([this.#credit, k, was]);
+    this.#undo.push({ map: 'credit', key: k, was });
     this.#credit.set(k, (was ?? 0) + by);
   }
 
@@ -114,6 +114,14 @@ export class Transaction {
     }
     if (failed) throw first;
   }
+}
+
+/** One change of a transaction's presence or credit map, to undo. */
+type Undo = { readonly map: 'presence'; readonly key: string; readonly was: boolean | undefined } | { readonly map: 'credit'; readonly key: string; readonly was: number | undefined };
+
+function restore<V>(map: Map<string, V>, key: string, was: V | undefined): void {
+  if (was === undefined) map.delete(key);
+  else map.set(key, was);
 }
 
 export function key(c: CollectionInfo, id: string): string {

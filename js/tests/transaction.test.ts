@@ -106,6 +106,21 @@ describe('store.transact', () => {
     expect(orders.get('a')?.item).toBe('first');
   });
 
+  it('a write call that throws takes back its credit ops: a delete after it sees the credit as the kept calls leave it', async () => {
+    const { store, stock } = await replica();
+    stock.insert({ id: 'tea', count: 1, left: 5 });
+    store.transact(() => {
+      stock.update('tea', (r) => r.spend('left', 5));
+      // Adds 3, then fails on its next op: the 3 must not count.
+      expect(codeOf(() => stock.update('tea', (r) => r.add('left', 3).increment('left' as never, 1)))).toBe('wrong_kind');
+      // The kept ops leave 'left' at its min, so the record holds no credit
+      // and a delete hides it: a second delete finds nothing.
+      expect(stock.delete('tea')).toBe(true);
+      expect(stock.delete('tea')).toBe(false);
+    });
+    expect(stock.has('tea')).toBe(false);
+  });
+
   it('reads inside fn see the store before the transaction; delete and upsert account for its writes', async () => {
     const { store, orders } = await replica();
     orders.insert({ id: 'old', item: 'x' });
