@@ -190,7 +190,7 @@ class Persister {
     let blob: Uint8Array;
     try {
       if (this.provenance) await this.writeBatches();
-      blob = this.store.deltaForStorage(this.persisted);
+      blob = await this.store.deltaForStorageLater(this.persisted);
       await this.adapter.append(this.store.name, [blob], { actor: this.store.actor, version });
     } catch (e) {
       const err = e instanceof MyceliumError ? e : new MyceliumError('storage_failed', String(e));

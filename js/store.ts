@@ -18,7 +18,7 @@ import type { CollectionInfo, Fields, Schema } from './schema.js';
 import { SchemaInfo } from './schema.js';
 import { Transaction } from './transaction.js';
 import type { LoadAttempt } from './verified-load.js';
-import { agreedApply, agreedBytes, onJavaScriptCore, verifiedLoad, verifiedSave } from './verified-load.js';
+import { agreedApply, agreedBytes, agreedBytesLater, onJavaScriptCore, verifiedLoad, verifiedSave } from './verified-load.js';
 import { Sync } from './sync/facade.js';
 import type { SyncOptions } from './sync/store-sync.js';
 import type { StoreAccess } from './access/access.js';
@@ -181,6 +181,11 @@ export class Store<S extends Schema = Schema> {
   /** @internal deltaSince() for storage (a log entry), checked like saveForStorage(). */
   deltaForStorage(since: Version): Uint8Array {
     return this.#verify ? agreedBytes(() => this.deltaSince(since)) : this.deltaSince(since);
+  }
+
+  /** @internal deltaForStorage() where the caller can wait (a flush): when the computations disagree, computed again after pauses. */
+  deltaForStorageLater(since: Version): Promise<Uint8Array> {
+    return this.#verify ? agreedBytesLater(() => this.deltaSince(since)) : Promise.resolve(this.deltaSince(since));
   }
 
   /** @internal applyOwn() of a stored log entry, checked like a snapshot's load. */

@@ -14,7 +14,9 @@
 // on an error mean the error is the snapshot's, and it is thrown. The log
 // beside the snapshot is held to the same rule: an entry is written only when
 // two computations of it agree, and read back by an apply that is tried
-// again when it fails (a failed apply has joined nothing).
+// again when it fails (a failed apply has joined nothing). A flush can wait:
+// when three computations of its entry disagree it computes again after
+// pauses (agreedBytesLater), which lets the background compilation finish.
 import { sameBytes } from './bytes.js';
 import { MyceliumError } from './errors.js';
 import { testSwitches } from './test-switches.js';
@@ -116,34 +118,97 @@ export function verifiedSave(save: () => Uint8Array, loadBack: (bytes: Uint8Arra
   );
 }
 
+/** Computations of one delta for storage, until two agree (agreedBytes, agreedBytesLater). */
+class Agreement {
+  readonly #fault = testSwitches().deltaFault;
+  readonly #made: Uint8Array[] = [];
+  readonly #seen: string[] = [];
+  #n: number;
+  readonly #first: number;
+  readonly #make: () => Uint8Array;
+
+  /** `first`: the number the test switch sees for this agreement's first computation. */
+  constructor(make: () => Uint8Array, first = 0) {
+    this.#make = make;
+    this.#n = this.#first = first;
+  }
+
+  /** One more computation: the bytes when they agree with an earlier one, else null. */
+  next(): Uint8Array | null {
+    const n = this.#n++;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#make();
+    } catch (e) {
+      // A trap while making it (the computation only reads the state): one
+      // more wrong computation. A typed error is the delta's own.
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      this.#seen.push(describe(e));
+      return null;
+    }
+    if (this.#fault) bytes = this.#fault(n, bytes);
+    if (this.#made.some((m) => sameBytes(m, bytes))) return bytes;
+    this.#made.push(bytes);
+    this.#seen.push(`${bytes.length} bytes`);
+    return null;
+  }
+
+  /** What the computations so far gave. */
+  said(): string {
+    return this.#seen.join(', ');
+  }
+
+  failed(): MyceliumError {
+    const n = this.#n - this.#first;
+    return new MyceliumError(
+      'corrupt',
+      `${n} computations of one delta gave ${n} different results (${this.said()}): this JavaScript engine computed them wrongly, nothing was written`,
+    );
+  }
+}
+
 /**
  * Bytes for storage that the engine computes deterministically (a log
  * entry: deltaSince of a version), checked where loads are: made until two
  * computations agree, at most three times, then `corrupt` (nothing is written).
  */
 export function agreedBytes(make: () => Uint8Array): Uint8Array {
-  const fault = testSwitches().deltaFault;
-  const made: Uint8Array[] = [];
-  const seen: string[] = [];
+  const agreement = new Agreement(make);
   for (let n = 0; n < MAX_ATTEMPTS; n++) {
-    let bytes: Uint8Array;
-    try {
-      bytes = make();
-    } catch (e) {
-      // A trap while making it (the computation only reads the state): one
-      // more wrong computation. A typed error is the delta's own.
-      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-      seen.push(describe(e));
-      continue;
+    const bytes = agreement.next();
+    if (bytes) return bytes;
+  }
+  throw agreement.failed();
+}
+
+/**
+ * Pauses before each round of computations after the first, where a flush
+ * can wait: the fault strikes while a hot loop enters code still being
+ * compiled on a background thread, and a pause lets that compilation finish,
+ * so the next computation runs compiled code from its start.
+ */
+export const LATER_PAUSES_MS: readonly number[] = [50, 250, 1000];
+
+/**
+ * agreedBytes() where the caller can wait: when three computations disagree,
+ * three more are made after each of LATER_PAUSES_MS (a round; only a round's
+ * own computations are compared, as the state may change during a pause).
+ * `corrupt` after the last round.
+ */
+export async function agreedBytesLater(make: () => Uint8Array): Promise<Uint8Array> {
+  const seen: string[] = [];
+  for (let r = 0; r <= LATER_PAUSES_MS.length; r++) {
+    if (r > 0) await new Promise((done) => setTimeout(done, LATER_PAUSES_MS[r - 1]));
+    const agreement = new Agreement(make, r * MAX_ATTEMPTS);
+    for (let n = 0; n < MAX_ATTEMPTS; n++) {
+      const bytes = agreement.next();
+      if (bytes) return bytes;
     }
-    if (fault) bytes = fault(n, bytes);
-    if (made.some((m) => sameBytes(m, bytes))) return bytes;
-    made.push(bytes);
-    seen.push(`${bytes.length} bytes`);
+    seen.push(agreement.said());
   }
   throw new MyceliumError(
     'corrupt',
-    `${MAX_ATTEMPTS} computations of one delta gave ${MAX_ATTEMPTS} different results (${seen.join(', ')}): this JavaScript engine computed them wrongly, nothing was written`,
+    `${LATER_PAUSES_MS.length + 1} rounds of ${MAX_ATTEMPTS} computations of one delta, with pauses of ${LATER_PAUSES_MS.join(', ')} ms, agreed on nothing (${seen.join('; ')}): this JavaScript engine computed them wrongly, nothing was written`,
   );
 }
 

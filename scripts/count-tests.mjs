@@ -14,7 +14,9 @@
 //     outside its tests (an import error, a crash) is one more failure.
 // A missing or unreadable report is a failure, never zero tests.
 // With MYC_FAILED_LIST set, the name of each failure is appended to that
-// file, a line each, so the end of the run can say what failed.
+// file, a line each, so the end of the run can say what failed; with
+// MYC_FLAKY_LIST set, each test a report calls flaky (failed once, passed
+// when run again: tests-browser/run.mjs) is appended to that file.
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -81,7 +83,10 @@ function json(path) {
   if (!Number.isInteger(r.passed) || !Number.isInteger(r.failed)) fail(`${path} has no passed/failed counts`);
   const what = basename(path, '.json');
   for (const t of r.tests ?? []) if (!t.passed) failed(`${what}: ${t.name}`);
-  for (const [engine, e] of Object.entries(r.engines ?? {})) for (const name of e.failures ?? []) failed(`${what} ${engine}: ${name}`);
+  for (const [engine, e] of Object.entries(r.engines ?? {})) {
+    for (const name of e.failures ?? []) failed(`${what} ${engine}: ${name}`);
+    if (process.env.MYC_FLAKY_LIST) for (const name of e.flaky ?? []) appendFileSync(process.env.MYC_FLAKY_LIST, `${what} ${engine}: ${name}\n`);
+  }
   console.log(`${r.passed} ${r.failed}`);
 }
 

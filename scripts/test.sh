@@ -25,6 +25,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 mkdir -p build
 export MYC_FAILED_LIST="$PWD/build/failed-tests.txt"
 : > "$MYC_FAILED_LIST"
+export MYC_FLAKY_LIST="$PWD/build/flaky-tests.txt"
+: > "$MYC_FLAKY_LIST"
 passed=0
 failed=0
 unavailable=0
@@ -165,6 +167,10 @@ echo
 if [ -s "$MYC_FAILED_LIST" ]; then
   echo "failed:"
   sed 's/^/  /' "$MYC_FAILED_LIST"
+fi
+if [ -s "$MYC_FLAKY_LIST" ]; then
+  echo "flaky (failed once, passed when run again; counted as passed):"
+  sed 's/^/  /' "$MYC_FLAKY_LIST"
 fi
 if [ "$unavailable" -gt 0 ]; then
   echo "${passed} passed, ${failed} failed, ${unavailable} not available in an engine (listed above, not counted as passed)"

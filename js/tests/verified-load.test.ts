@@ -233,14 +233,38 @@ describe('verifyLoads', () => {
     b.close();
   });
 
-  it('a log entry no two computations agree on is not written, and flush() reports corrupt', async () => {
+  it('a log entry whose first three computations disagree is computed again after a pause, and written', async () => {
     const storage = memoryStorage();
-    g.__myceliumTestSwitches = { deltaFault: faultOn([0, 1, 2], []) };
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { deltaFault: faultOn([0, 1, 2], log) };
+    const a = await open({ schema: todoSchema, name: 'l', persist: storage, verifyLoads: true });
+    const errors: string[] = [];
+    a.onError((e) => errors.push(e.code));
+    for (let i = 0; i < 20; i++) a.collection('todos').insert({ id: `p${i}`, votes: i });
+    const right = a.deltaSince({});
+    const started = Date.now();
+    await a.flush();
+    // The second round began after the first pause (50 ms), and its first two agreed.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(log).toEqual([0, 1, 2, 3, 4]);
+    expect(errors).toEqual([]);
+    const stored = await storage.load('l');
+    expect(stored.log.length).toBe(1);
+    expect(equalBytes(stored.log[0]!, right)).toBe(true);
+    a.close();
+  });
+
+  it('a log entry no two computations agree on, in any round, is not written, and flush() reports corrupt', async () => {
+    const storage = memoryStorage();
+    const log: number[] = [];
+    g.__myceliumTestSwitches = { deltaFault: faultOn([...Array(12).keys()], log) };
     const a = await open({ schema: todoSchema, name: 'e', persist: storage, verifyLoads: true });
     const errors: string[] = [];
     a.onError((e) => errors.push(e.code));
     a.collection('todos').insert({ id: 'one', votes: 1 });
     await expect(a.flush()).rejects.toMatchObject({ code: 'corrupt' });
+    // Twelve computations, in four rounds (a write already queued may start another round after them).
+    expect(log.slice(0, 12)).toEqual([...Array(12).keys()]);
     expect(errors).toContain('corrupt');
     expect((await storage.load('e')).log.length).toBe(0);
     delete g.__myceliumTestSwitches;
