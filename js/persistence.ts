@@ -29,7 +29,7 @@ import { STORAGE_FORMAT } from './storage.js';
 import type { RecoveryIssue, StoreInit } from './store.js';
 import { Store } from './store.js';
 import { SharedAccessLog } from './shared-access.js';
-import { onJavaScriptCore } from './verified-load.js';
+import { LATER_PAUSES_MS, onJavaScriptCore } from './verified-load.js';
 import type { Version } from './version.js';
 import { covers, join, randomActor } from './version.js';
 
@@ -461,17 +461,22 @@ export async function openPersisted<S extends Schema>(
       return store;
     };
     // Where the engine may compute wrongly (verified-load.ts), a trap while
-    // the log is replayed leaves a state that is not to be trusted: it is
-    // built again from the start, up to three times.
-    const build = (schema: Schema, storeInit: StoreInit): Store => {
+    // the log is replayed leaves a state that is not to be trusted, and a
+    // load the engine refused as `corrupt` may be the engine's fault, not the
+    // data's (the fault can strike two loads in a row, before the background
+    // compilation finishes): the store is built again from the start after
+    // each of LATER_PAUSES_MS, then the error is the data's.
+    const build = async (schema: Schema, storeInit: StoreInit): Promise<Store> => {
       const verify = storeInit.verifyLoads ?? onJavaScriptCore();
       const reported = issues.length;
-      for (let n = 1; ; n++) {
+      for (let n = 0; ; n++) {
         try {
           return buildOnce(schema, storeInit);
         } catch (e) {
-          if (!verify || e instanceof MyceliumError || n === 3) throw e;
+          const maybeTheEngine = !(e instanceof MyceliumError) || e.code === 'corrupt';
+          if (!verify || !maybeTheEngine || n === LATER_PAUSES_MS.length) throw e;
           issues.length = reported;
+          await new Promise((r) => setTimeout(r, LATER_PAUSES_MS[n]));
         }
       }
     };
@@ -487,7 +492,7 @@ export async function openPersisted<S extends Schema>(
       // the old state's version and the new schema, with a clock that
       // starts at 0, in schema order and id order; then this tab's store
       // opens from that state under an actor of its own.
-      const old = build(meta.schema, { schema: meta.schema, now: init.now, verifyLoads: init.verifyLoads });
+      const old = await build(meta.schema, { schema: meta.schema, now: init.now, verifyLoads: init.verifyLoads });
       const migrator = migrationActor(old.version(), hash);
       // One run of the migration, as a canonical snapshot: two runs that do
       // not give the same bytes mean migrate() is not a pure function.
@@ -522,7 +527,7 @@ export async function openPersisted<S extends Schema>(
       store = new Store(engine, { ...init, actor, name, snapshot: state });
       migrated = true;
     } else {
-      store = build(init.schema, { ...init, actor });
+      store = await build(init.schema, { ...init, actor });
     }
 
     const p = new Persister(store, adapter, ownsAdapter, channel, init, lease, {
