@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -64,9 +65,10 @@ KeyScope map_fields(KeyScope s, const Map& map) {
   }
   if (s == kWholeRecord) return s;
   KeyScope out = s & kPresenceScopeBit;
-  for (unsigned f = 0; f < kMaskedFields; ++f) {
-    if ((s & (KeyScope{1} << f)) == 0) continue;
-    const int g = map(f);
+  // Only the set bits: an event's scope names one or two fields, and this
+  // runs once per event run of a delta.
+  for (KeyScope bits = s & ((KeyScope{1} << kMaskedFields) - 1); bits != 0; bits &= bits - 1) {
+    const int g = map(static_cast<unsigned>(std::countr_zero(bits)));
     if (g >= 0) out |= field_scope(static_cast<std::uint8_t>(g));
   }
   return out;

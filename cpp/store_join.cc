@@ -260,18 +260,28 @@ Status Store::join(const DeltaData& d, Mapping& m) {
   // some event of the record touches each cell's key, but a peer that lies
   // can point to events this store joined already, for other records: such a
   // cell would leave a state whose snapshot does not load, so it is not taken.
-  std::vector<KeyScope> new_masks(d.records.size(), 0);
+  // When every event run is new here (a fresh peer, most deltas), those are
+  // the keys of all the delta's events: the records' masks and the sorted
+  // elements the decoder made (DeltaData::unite_scopes), with no sort here.
+  const bool all_new = std::none_of(d.events.begin(), d.events.end(), [&](const DeltaData::EventRun& run) {
+    return run.first + run.count - 1 <= receiver[actor[run.actor]];
+  });
+  std::vector<KeyScope> new_masks;
   std::vector<std::pair<std::uint32_t, KeyScope>> new_elements;
-  for (const auto& run : d.events) {
-    if (run.first + run.count - 1 <= receiver[actor[run.actor]]) continue;
-    if (is_element_scope(run.scope)) new_elements.emplace_back(run.record, run.scope);
-    else new_masks[run.record] |= run.scope;
+  if (!all_new) {
+    new_masks.assign(d.records.size(), 0);
+    for (const auto& run : d.events) {
+      if (run.first + run.count - 1 <= receiver[actor[run.actor]]) continue;
+      if (is_element_scope(run.scope)) new_elements.emplace_back(run.record, run.scope);
+      else new_masks[run.record] |= run.scope;
+    }
+    std::sort(new_elements.begin(), new_elements.end());
   }
-  std::sort(new_elements.begin(), new_elements.end());
+  const auto& key_elements = all_new ? d.elements : new_elements;
   auto on_new_key = [&](std::uint32_t record, const DeltaData::Cell& dc) {
     const KeyScope f = field_scope(dc.field);
-    if ((new_masks[record] & f) == f) return true;
-    return !new_elements.empty() && std::binary_search(new_elements.begin(), new_elements.end(),
+    if (((all_new ? d.records[record].mask : new_masks[record]) & f) == f) return true;
+    return !key_elements.empty() && std::binary_search(key_elements.begin(), key_elements.end(),
                                                        std::pair{record, element_scope(dc.field, d.value(dc))});
   };
   // Credit fields (docs/credit.md): the join must leave every actor's
