@@ -45,13 +45,13 @@ function targetCell(profile, row, r) {
 const readme = join(root, 'README.md');
 const BEGIN = '<!-- bench-table -->\n';
 const END = '<!-- /bench-table -->';
-/** The table README holds now, to keep a profile's rows when its results file is not here. */
-const current = (() => {
-  const text = readFileSync(readme, 'utf8');
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  return a < 0 || b < a ? [] : text.slice(a + BEGIN.length, b).split('\n');
-})();
+// README as it is: the table it holds now keeps a profile's rows when its
+// results file is not here, and --write replaces that table.
+const readmeText = readFileSync(readme, 'utf8');
+const tableStart = readmeText.indexOf(BEGIN);
+const tableEnd = readmeText.indexOf(END);
+const hasTable = tableStart >= 0 && tableEnd > tableStart;
+const current = hasTable ? readmeText.slice(tableStart + BEGIN.length, tableEnd).split('\n') : [];
 
 const lines = ['| engine | row | mycelium-sync | yjs | automerge | loro | best peer ÷ ours | targets |', '|---|---|---|---|---|---|---|---|'];
 const notes = [];
@@ -79,14 +79,11 @@ for (const profile of PROFILES) {
 }
 const table = `${lines.join('\n')}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 if (process.argv.includes('--write')) {
-  const text = readFileSync(readme, 'utf8');
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  if (a < 0 || b < a) {
+  if (!hasTable) {
     console.error('bench/readme-table: README.md has no <!-- bench-table --> ... <!-- /bench-table --> lines');
     process.exit(1);
   }
-  writeFileSync(readme, text.slice(0, a + BEGIN.length) + table + text.slice(b));
+  writeFileSync(readme, readmeText.slice(0, tableStart + BEGIN.length) + table + readmeText.slice(tableEnd));
   console.log('wrote the table into README.md');
 } else {
   process.stdout.write(table);

@@ -148,6 +148,25 @@ function historySection(engines) {
   return `<h2>History <small>bench/history/ (npm test's CI bench: small dots; full runs: large)</small></h2>${parts.join('')}`;
 }
 
+/**
+ * A results file's shape from a full run's history line, for a run from
+ * before full-run results were committed: the line keeps ours and the
+ * ratios to the best peer, not the peers' own figures.
+ */
+function resultsFromHistory(engine, line) {
+  return {
+    engine,
+    cpu_throttle: engine.endsWith('-cpu4x') ? 4 : 1,
+    browser_version: line.browser_version,
+    date: line.date,
+    workload: line.workload,
+    ...line.ours,
+    ratio_to_best_peer: line.ratio_to_best_peer,
+    peers: {},
+    memory_100k_heap_bytes: engine.startsWith('chromium') ? undefined : null,
+  };
+}
+
 export function renderReport({ dir, size, engines }) {
   const sections = [];
   for (const e of engines) {
@@ -155,10 +174,7 @@ export function renderReport({ dir, size, engines }) {
     const full = readHistory(e).filter((l) => l.mode === 'full').at(-1);
     if (existsSync(f)) sections.push(engineSection(JSON.parse(readFileSync(f, 'utf8'))));
     else if (full) {
-      // A run from before full-run results were committed: its history line
-      // keeps ours and the ratios, not the peers' own figures.
-      const r = { engine: e, cpu_throttle: e.endsWith('-cpu4x') ? 4 : 1, browser_version: full.browser_version, date: full.date, workload: full.workload, ...full.ours, ratio_to_best_peer: full.ratio_to_best_peer, peers: {}, memory_100k_heap_bytes: e.startsWith('chromium') ? undefined : null };
-      sections.push(engineSection(r).replace('</section>', `<p class="note">from bench/history/${esc(e)}.jsonl (run ${esc(full.commit ?? '')}): the peers' figures of that run were not kept, only the ratio to the best of them; README's table has them.</p></section>`));
+      sections.push(engineSection(resultsFromHistory(e, full)).replace('</section>', `<p class="note">from bench/history/${esc(e)}.jsonl (run ${esc(full.commit ?? '')}): the peers' figures of that run were not kept, only the ratio to the best of them; README's table has them.</p></section>`));
     } else sections.push(`<section><h2>${esc(e)}</h2><p class="note">not run (no ${esc(f.split('/').slice(-2).join('/'))})</p></section>`);
   }
   let sizeHtml = '<p class="note">no size.json: run npm run size</p>';
