@@ -140,9 +140,12 @@ class Agreement {
     try {
       bytes = this.#make();
     } catch (e) {
-      // A trap while making it (the computation only reads the state): one
-      // more wrong computation. A typed error is the delta's own.
-      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      // A trap while making it, or the engine's own check refusing what it
+      // computed (`corrupt`, e.g. "records out of order: this runtime
+      // computed it wrongly"): the computation only reads the state, so
+      // either is one more wrong computation. Any other error is the call's own.
+      const wrong = e instanceof WebAssembly.RuntimeError || (e instanceof MyceliumError && e.code === 'corrupt');
+      if (!wrong) throw e;
       this.#seen.push(describe(e));
       return null;
     }

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { equalBytes, mycelium, todoSchema } from './helpers.js';
 
-const { open, memoryStorage } = mycelium;
+const { open, memoryStorage, MyceliumError } = mycelium;
 type Fault = (attempt: number, saved: Uint8Array) => Uint8Array;
 type Switches = { loadFault?: Fault; saveFault?: Fault; deltaFault?: Fault; applyFault?: Fault; compressFault?: () => void };
 const g = globalThis as { __myceliumTestSwitches?: Switches };
@@ -251,6 +251,32 @@ describe('verifyLoads', () => {
     const stored = await storage.load('l');
     expect(stored.log.length).toBe(1);
     expect(equalBytes(stored.log[0]!, right)).toBe(true);
+    a.close();
+  });
+
+  it("a computation of a log entry the engine refuses as corrupt (its own check) counts as a wrong one; another error is the call's", async () => {
+    const storage = memoryStorage();
+    const a = await open({ schema: todoSchema, name: 'k', persist: storage, verifyLoads: true });
+    a.collection('todos').insert({ id: 'one', votes: 1 });
+    const right = a.deltaSince({});
+    const original = a.deltaSince.bind(a);
+    let made = 0;
+    a.deltaSince = (since) => {
+      // As cpp/store_delta.cc's in_canonical_order() refuses a delta computed wrongly.
+      if (made++ < 2) throw new MyceliumError('corrupt', 'the engine built a delta whose records 9 and 10 are out of order (acted out)');
+      return original(since);
+    };
+    await a.flush();
+    // The first round: two refused, one made (nothing to agree with); after the first pause, two that agree.
+    expect(made).toBe(5);
+    const stored = await storage.load('k');
+    expect(stored.log.length).toBe(1);
+    expect(equalBytes(stored.log[0]!, right)).toBe(true);
+    a.collection('todos').insert({ id: 'two', votes: 2 });
+    a.deltaSince = () => {
+      throw new MyceliumError('invalid_argument', 'not the engine computing wrongly (acted out)');
+    };
+    await expect(a.flush()).rejects.toMatchObject({ code: 'invalid_argument' });
     a.close();
   });
 
