@@ -68,8 +68,8 @@ const results = {};
 const firstLine = (error) => String(error).split('\n')[0];
 
 // WebKitGTK 2.50 miscomputes WebAssembly at times (below, and README's
-// Testing section): a WebKit test that fails runs once more, in fresh
-// contexts. One that passes then is counted as passed and reported as flaky,
+// Testing section): a WebKit test that fails runs once more (a host test in
+// fresh contexts, a page test in its page). One that passes then is counted as passed and reported as flaky,
 // with its first failure, in its line and in the summary; one that fails
 // twice fails. Chromium and Firefox run every test once.
 const runsAgain = (engine) => engine === 'webkit';
