@@ -74,13 +74,15 @@ const firstLine = (error) => String(error).split('\n')[0];
 // twice fails. Chromium and Firefox run every test once.
 const runsAgain = (engine) => engine === 'webkit';
 
-function report(engine, file, name, r) {
+/** One test's outcome; `firstFailure`: the error of a first run when the test was run again (runsAgain). */
+function report(engine, file, name, r, firstFailure = null) {
   const label = `${pad(engine, 8)} ${file.replace(/\.(test\.js|host\.mjs)$/, '')} › ${name}`;
   const rec = results[engine];
-  if (r.status === 'passed' && r.firstFailure) {
+  if (r.status === 'failed' && firstFailure) r = { ...r, error: `${r.error}\n(the first run failed too: ${firstLine(firstFailure)})` };
+  if (r.status === 'passed' && firstFailure) {
     rec.passed++;
-    rec.flaky.push(`${name} (the first run: ${firstLine(r.firstFailure)})`);
-    console.log(`${label} … passed when run again (${Math.round(r.ms)} ms); FLAKY, the first run failed:\n    ${String(r.firstFailure).split('\n').slice(0, 12).join('\n    ')}`);
+    rec.flaky.push(`${name} (the first run: ${firstLine(firstFailure)})`);
+    console.log(`${label} … passed when run again (${Math.round(r.ms)} ms); FLAKY, the first run failed:\n    ${String(firstFailure).split('\n').slice(0, 12).join('\n    ')}`);
   } else if (r.status === 'passed') {
     rec.passed++;
     console.log(`${label} … passed (${Math.round(r.ms)} ms)`);
@@ -122,7 +124,7 @@ async function runPageFile(state, file) {
         try {
           r = await withTimeout(page.evaluate((name) => window.__myc.run(name), t.name), TEST_TIMEOUT_MS, t.name);
         } catch (e) {
-          report(engine, file, t.name, { status: 'failed', ms: 0, error: firstFailure ? `${e}\n(the first run failed too: ${firstLine(firstFailure)})` : e });
+          report(engine, file, t.name, { status: 'failed', ms: 0, error: e }, firstFailure);
           // The page may be stuck: start the engine again for what follows.
           await state.restart();
           return;
@@ -133,9 +135,7 @@ async function runPageFile(state, file) {
         firstFailure = r.error;
         console.log(`${pad(engine, 8)} ${t.name}: failed (${firstLine(r.error)}); running it once more`);
       }
-      if (r.status === 'failed' && firstFailure) r = { ...r, error: `${r.error}\n(the first run failed too: ${firstLine(firstFailure)})` };
-      else if (firstFailure) r = { ...r, firstFailure };
-      report(engine, file, t.name, r);
+      report(engine, file, t.name, r, firstFailure);
     }
   } finally {
     if (page) await page.close().catch(() => undefined);
@@ -196,9 +196,7 @@ async function runHostFile(state, file) {
       firstFailure = r.error;
       console.log(`${pad(engine, 8)} ${t.name}: failed (${firstLine(r.error)}); running it once more`);
     }
-    if (r.status === 'failed' && firstFailure) r = { ...r, error: `${r.error}\n(the first run failed too: ${firstLine(firstFailure)})` };
-    else if (firstFailure) r = { ...r, firstFailure };
-    report(engine, file, t.name, r);
+    report(engine, file, t.name, r, firstFailure);
   }
   await probe.close().catch(() => undefined);
   if (!state.browser.mainContext) await probeContext.close().catch(() => undefined);
